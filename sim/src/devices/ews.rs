@@ -1,0 +1,143 @@
+//! The engineering workstation in benign use: now and then an engineer connects to a PLC,
+//! reads its identity and diagnostics and uploads its configuration registers. This is the
+//! legitimate traffic that makes "program upload" and "device identification" hard to flag.
+
+use crate::clock::{Clock, Wakeups};
+use crate::config_error::ConfigError;
+use crate::host::{ClientInbox, HostRef};
+use crate::modbus::client::{
+    diagnostics, read_device_identification, read_holding_registers, report_server_id,
+};
+use crate::net::{Network, Payload};
+use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::topology::{HostId, Role, Service, Topology};
+use bevy_ecs::prelude::*;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[[engineering_workstation]]` in a plant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EwsConfig {
+    pub host: Spanned<String>,
+    /// Mean time between engineering sessions (exponentially distributed).
+    #[serde(default = "default_period")]
+    pub session_every: Spanned<String>,
+    /// PLCs the engineer maintains.
+    pub plcs: Vec<Spanned<String>>,
+    /// Holding registers read in a configuration upload.
+    #[serde(default = "default_upload")]
+    pub upload_registers: u16,
+}
+
+fn default_period() -> Spanned<String> {
+    Spanned::new(0..0, "2h".into())
+}
+fn default_upload() -> u16 {
+    32
+}
+
+/// The engineering workstation component.
+#[derive(Component, Debug)]
+pub struct EngineeringWorkstation {
+    pub plcs: Vec<HostId>,
+    mean: SimDuration,
+    next: SimTime,
+    upload: u16,
+    tid: u16,
+    rng: ChaCha8Rng,
+    pub sessions: u64,
+    pub answers: u64,
+}
+
+impl EngineeringWorkstation {
+    pub fn build(cfg: &EwsConfig, idx: usize, topo: &Topology, rng: ChaCha8Rng) -> Result<Self, ConfigError> {
+        let f = |s: &str| format!("engineering_workstation[{idx}].{s}");
+        let mean = parse_duration(cfg.session_every.get_ref()).map_err(|e| {
+            ConfigError::new(f("session_every"), Some(cfg.session_every.span()), e.to_string())
+        })?;
+        let mut plcs = Vec::new();
+        for (i, p) in cfg.plcs.iter().enumerate() {
+            let id = topo.resolve(p, &f(&format!("plcs[{i}]")))?;
+            if topo.host(id).role != Role::Plc {
+                return Err(ConfigError::new(
+                    f(&format!("plcs[{i}]")),
+                    Some(p.span()),
+                    format!("host {:?} is not a plc", p.get_ref()),
+                ));
+            }
+            plcs.push(id);
+        }
+        if cfg.upload_registers == 0 || cfg.upload_registers > 125 {
+            return Err(ConfigError::new(
+                f("upload_registers"),
+                None,
+                "upload_registers must be 1..=125",
+            ));
+        }
+        let mut ews = EngineeringWorkstation {
+            plcs,
+            mean,
+            next: SimTime::ZERO,
+            upload: cfg.upload_registers,
+            tid: 0,
+            rng,
+            sessions: 0,
+            answers: 0,
+        };
+        ews.next = SimTime::ZERO + ews.gap();
+        Ok(ews)
+    }
+
+    /// When the first session is due.
+    pub fn first_wake(&self) -> SimTime {
+        self.next
+    }
+
+    /// Exponential inter-session gap (a Poisson process of engineering visits).
+    fn gap(&mut self) -> SimDuration {
+        let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
+        SimDuration::from_secs_f64(-u.ln() * self.mean.as_secs_f64())
+    }
+
+    fn session(&mut self, me: HostId, now: SimTime, net: &mut Network) {
+        if self.plcs.is_empty() {
+            return;
+        }
+        let plc = self.plcs[self.rng.random_range(0..self.plcs.len())];
+        let t = self.tid;
+        let requests = [
+            read_device_identification(t.wrapping_add(1), 1, 1, 0),
+            report_server_id(t.wrapping_add(2), 1),
+            diagnostics(t.wrapping_add(3), 1, 0, &[0x12, 0x34]),
+            read_holding_registers(t.wrapping_add(4), 1, 0, self.upload),
+        ];
+        self.tid = t.wrapping_add(4);
+        for adu in requests {
+            net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu), 0);
+        }
+        self.sessions += 1;
+    }
+}
+
+/// Agents: the engineer's occasional session.
+pub fn ews_tick(
+    clock: Res<Clock>,
+    mut net: ResMut<Network>,
+    mut wake: ResMut<Wakeups>,
+    mut q: Query<(&HostRef, &mut EngineeringWorkstation, &mut ClientInbox)>,
+) {
+    let now = clock.now;
+    for (host, mut ews, mut inbox) in &mut q {
+        ews.answers += inbox.0.len() as u64;
+        inbox.0.clear();
+        if now >= ews.next {
+            ews.session(host.0, now, &mut net);
+            let gap = ews.gap();
+            ews.next = now + gap;
+            wake.at(ews.next);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! A historian: polls process values on a slower period and stores every sample, which is
+//! what an attacker later reads (T0811 Data from Information Repositories).
+
+use super::poller::{PollConfig, PollItem, PollResult, Poller};
+use crate::clock::{Clock, Wakeups};
+use crate::config_error::ConfigError;
+use crate::events::EventLog;
+use crate::host::{ClientInbox, HostRef};
+use crate::net::Network;
+use crate::time::{SimTime, parse_duration};
+use crate::topology::Topology;
+use bevy_ecs::prelude::*;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[[historian]]` in a plant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorianConfig {
+    pub host: Spanned<String>,
+    #[serde(default = "default_period")]
+    pub poll_period: Spanned<String>,
+    #[serde(default)]
+    pub poll: Vec<PollConfig>,
+}
+
+fn default_period() -> Spanned<String> {
+    Spanned::new(0..0, "5s".into())
+}
+
+/// The historian component.
+#[derive(Component, Debug)]
+pub struct Historian {
+    pub name: String,
+    pub poller: Poller,
+    /// Every sample, in arrival order: (time, poll item, first address's value ...).
+    pub samples: Vec<PollResult>,
+}
+
+impl Historian {
+    pub fn build(
+        cfg: &HistorianConfig,
+        idx: usize,
+        name: &str,
+        topo: &Topology,
+        first: SimTime,
+    ) -> Result<Self, ConfigError> {
+        let f = |s: &str| format!("historian[{idx}].{s}");
+        let period = parse_duration(cfg.poll_period.get_ref())
+            .map_err(|e| ConfigError::new(f("poll_period"), Some(cfg.poll_period.span()), e.to_string()))?;
+        let items = cfg
+            .poll
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PollItem::build(p, &f(&format!("poll[{i}]")), topo))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Historian {
+            name: name.to_string(),
+            poller: Poller::new(items, period, first),
+            samples: Vec::new(),
+        })
+    }
+}
+
+/// Agents: historians store answers and poll.
+pub fn historian_tick(
+    clock: Res<Clock>,
+    mut net: ResMut<Network>,
+    mut wake: ResMut<Wakeups>,
+    mut log: ResMut<EventLog>,
+    mut hist: Query<(&HostRef, &mut Historian, &mut ClientInbox)>,
+) {
+    let now = clock.now;
+    for (host, mut h, mut inbox) in &mut hist {
+        let h = &mut *h;
+        let topo = std::sync::Arc::clone(net.topology());
+        h.poller
+            .receive(&h.name, &mut inbox, now, &topo, &mut log, &mut h.samples);
+        if let Some(next) = h.poller.tick(host.0, now, &mut net) {
+            wake.at(next);
+        }
+    }
+}

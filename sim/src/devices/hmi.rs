@@ -1,0 +1,308 @@
+//! An HMI: polls its PLCs, keeps what it displayed (which an attack can make differ from
+//! the truth), shows alarms, and an operator who reacts to them after a delay.
+
+use super::poller::{PollConfig, PollItem, PollResult, Poller};
+use crate::clock::{Clock, Wakeups};
+use crate::config_error::ConfigError;
+use crate::events::{EventKind, EventLog};
+use crate::host::{ClientInbox, HostRef};
+use crate::modbus::client::encode_request;
+use crate::net::{Network, Payload};
+use crate::plc::Area;
+use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::topology::{HostId, Service, Topology};
+use bevy_ecs::prelude::*;
+use modbus_core::Request;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[[hmi]]` in a plant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmiConfig {
+    pub host: Spanned<String>,
+    #[serde(default = "default_period")]
+    pub poll_period: Spanned<String>,
+    #[serde(default)]
+    pub poll: Vec<PollConfig>,
+    /// Alarm bits the HMI shows (polled like any other value).
+    #[serde(default)]
+    pub alarm: Vec<HmiAlarmConfig>,
+    #[serde(default)]
+    pub operator: Option<OperatorConfig>,
+}
+
+fn default_period() -> Spanned<String> {
+    Spanned::new(0..0, "1s".into())
+}
+
+/// An alarm as the HMI displays it: a bit in a PLC.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmiAlarmConfig {
+    pub name: String,
+    pub plc: Spanned<String>,
+    /// The alarm bit or register, e.g. "co:10"; non-zero means active.
+    pub bit: Spanned<String>,
+}
+
+/// The operator at this HMI.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// How long after an alarm appears on screen the operator acts.
+    #[serde(default = "default_delay")]
+    pub reaction_delay: Spanned<String>,
+    #[serde(default)]
+    pub response: Vec<ResponseConfig>,
+}
+
+fn default_delay() -> Spanned<String> {
+    Spanned::new(0..0, "30s".into())
+}
+
+/// What the operator does about one alarm: write a value (stop a pump, lower a setpoint).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseConfig {
+    pub alarm: Spanned<String>,
+    pub plc: Spanned<String>,
+    /// Coil or holding register to write, e.g. "co:0" or "hr:3".
+    pub write: Spanned<String>,
+    pub value: u16,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+struct Alarm {
+    name: String,
+    plc: HostId,
+    area: Area,
+    addr: u16,
+    shown: bool,
+    since: SimTime,
+    handled: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Response {
+    alarm: usize,
+    plc: HostId,
+    area: Area,
+    addr: u16,
+    value: u16,
+    description: String,
+}
+
+/// The HMI component.
+#[derive(Component, Debug)]
+pub struct Hmi {
+    pub name: String,
+    pub poller: Poller,
+    alarms: Vec<Alarm>,
+    responses: Vec<Response>,
+    reaction_delay: SimDuration,
+    next_tid: u16,
+    pub operator_actions: u64,
+    results: Vec<PollResult>,
+}
+
+impl Hmi {
+    pub fn build(
+        cfg: &HmiConfig,
+        idx: usize,
+        name: &str,
+        topo: &Topology,
+        first: SimTime,
+    ) -> Result<Hmi, ConfigError> {
+        let f = |s: &str| format!("hmi[{idx}].{s}");
+        let period = parse_duration(cfg.poll_period.get_ref())
+            .map_err(|e| ConfigError::new(f("poll_period"), Some(cfg.poll_period.span()), e.to_string()))?;
+        let items = cfg
+            .poll
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PollItem::build(p, &f(&format!("poll[{i}]")), topo))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut alarms = Vec::new();
+        for (i, a) in cfg.alarm.iter().enumerate() {
+            let plc = topo.resolve(&a.plc, &f(&format!("alarm[{i}].plc")))?;
+            let (area, addr) = crate::plc::parse_address(a.bit.get_ref())
+                .map_err(|m| ConfigError::new(f(&format!("alarm[{i}].bit")), Some(a.bit.span()), m))?;
+            let polled = items.iter().any(|it| {
+                it.plc == plc
+                    && it.area == area
+                    && (it.start..it.start.saturating_add(it.count)).contains(&addr)
+            });
+            if !polled {
+                return Err(ConfigError::new(
+                    f(&format!("alarm[{i}].bit")),
+                    Some(a.bit.span()),
+                    format!(
+                        "the HMI never reads {} of {}: add it to a [[hmi.poll]] block",
+                        a.bit.get_ref(),
+                        a.plc.get_ref()
+                    ),
+                ));
+            }
+            alarms.push(Alarm {
+                name: a.name.clone(),
+                plc,
+                area,
+                addr,
+                shown: false,
+                since: SimTime::ZERO,
+                handled: false,
+            });
+        }
+        let mut responses = Vec::new();
+        let mut reaction_delay = SimDuration::from_secs(30);
+        if let Some(op) = &cfg.operator {
+            reaction_delay = parse_duration(op.reaction_delay.get_ref()).map_err(|e| {
+                ConfigError::new(
+                    f("operator.reaction_delay"),
+                    Some(op.reaction_delay.span()),
+                    e.to_string(),
+                )
+            })?;
+            for (i, r) in op.response.iter().enumerate() {
+                let rf = |s: &str| f(&format!("operator.response[{i}].{s}"));
+                let alarm = alarms
+                    .iter()
+                    .position(|a| a.name == *r.alarm.get_ref())
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            rf("alarm"),
+                            Some(r.alarm.span()),
+                            format!(
+                                "unknown alarm {:?}: expected the name of one of this HMI's [[hmi.alarm]]",
+                                r.alarm.get_ref()
+                            ),
+                        )
+                    })?;
+                let plc = topo.resolve(&r.plc, &rf("plc"))?;
+                let (area, addr) = crate::plc::parse_address(r.write.get_ref())
+                    .map_err(|m| ConfigError::new(rf("write"), Some(r.write.span()), m))?;
+                if !matches!(area, Area::Coil | Area::HoldingRegister) {
+                    return Err(ConfigError::new(
+                        rf("write"),
+                        Some(r.write.span()),
+                        "an operator can write only coils (co:) and holding registers (hr:)",
+                    ));
+                }
+                responses.push(Response {
+                    alarm,
+                    plc,
+                    area,
+                    addr,
+                    value: r.value,
+                    description: r.description.clone(),
+                });
+            }
+        }
+        Ok(Hmi {
+            name: name.to_string(),
+            poller: Poller::new(items, period, first),
+            alarms,
+            responses,
+            reaction_delay,
+            next_tid: 0x8000,
+            operator_actions: 0,
+            results: Vec::new(),
+        })
+    }
+
+    /// Alarms currently shown on screen, by name.
+    pub fn shown_alarms(&self) -> Vec<&str> {
+        self.alarms
+            .iter()
+            .filter(|a| a.shown)
+            .map(|a| a.name.as_str())
+            .collect()
+    }
+
+    fn update_alarms(
+        &mut self,
+        now: SimTime,
+        log: &mut EventLog,
+        net: &mut Network,
+        me: HostId,
+    ) -> Option<SimTime> {
+        let mut next_wake = None;
+        for i in 0..self.alarms.len() {
+            let a = &self.alarms[i];
+            let active = self.poller.value(a.plc, a.area, a.addr).unwrap_or(0) != 0;
+            let a = &mut self.alarms[i];
+            if active && !a.shown {
+                a.shown = true;
+                a.since = now;
+                a.handled = false;
+                let due = now + self.reaction_delay;
+                next_wake = Some(next_wake.map_or(due, |w: SimTime| w.min(due)));
+            } else if !active {
+                a.shown = false;
+            }
+            if !a.shown || a.handled {
+                continue;
+            }
+            let due = a.since + self.reaction_delay;
+            if now < due {
+                continue;
+            }
+            self.alarms[i].handled = true;
+            for r in self.responses.iter().filter(|r| r.alarm == i) {
+                let req = match r.area {
+                    Area::Coil => Request::WriteSingleCoil(r.addr, r.value != 0),
+                    _ => Request::WriteSingleRegister(r.addr, r.value),
+                };
+                self.next_tid = self.next_tid.wrapping_add(1) | 0x8000;
+                let adu = encode_request(self.next_tid, 1, req);
+                net.send(now, me, r.plc, Service::Modbus, Payload::Modbus(adu), 0);
+                self.operator_actions += 1;
+                log.push(
+                    now,
+                    EventKind::OperatorAction {
+                        hmi: self.name.clone(),
+                        alarm: self.alarms[i].name.clone(),
+                        action: if r.description.is_empty() {
+                            format!(
+                                "write {} = {}",
+                                crate::plc::format_address(r.area, r.addr),
+                                r.value
+                            )
+                        } else {
+                            r.description.clone()
+                        },
+                        device: net.topology().host(r.plc).name.clone(),
+                    },
+                );
+            }
+        }
+        next_wake
+    }
+}
+
+/// Agents: HMIs read answers, update the screen and alarms, let the operator act, and poll.
+pub fn hmi_tick(
+    clock: Res<Clock>,
+    mut net: ResMut<Network>,
+    mut wake: ResMut<Wakeups>,
+    mut log: ResMut<EventLog>,
+    mut hmis: Query<(&HostRef, &mut Hmi, &mut ClientInbox)>,
+) {
+    let now = clock.now;
+    for (host, mut hmi, mut inbox) in &mut hmis {
+        let hmi = &mut *hmi;
+        let topo = std::sync::Arc::clone(net.topology());
+        hmi.results.clear();
+        hmi.poller
+            .receive(&hmi.name, &mut inbox, now, &topo, &mut log, &mut hmi.results);
+        if let Some(t) = hmi.update_alarms(now, &mut log, &mut net, host.0) {
+            wake.at(t);
+        }
+        if let Some(next) = hmi.poller.tick(host.0, now, &mut net) {
+            wake.at(next);
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! A Modbus polling client, the part HMIs and historians share: a list of register blocks
+//! read every period, transaction ids, timeouts, and the latency of every answer.
+
+use crate::config_error::ConfigError;
+use crate::events::{EventKind, EventLog};
+use crate::host::ClientInbox;
+use crate::modbus::client::{ResponseBody as Body, decode_response, encode_request};
+use crate::net::{Network, Payload};
+use crate::plc::Area;
+use crate::stats::LatencyStats;
+use crate::time::{SimDuration, SimTime};
+use crate::topology::{HostId, Role, Service, Topology};
+use modbus_core::Request;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// `[[hmi.poll]]` / `[[historian.poll]]`: one block of registers read from one PLC.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollConfig {
+    pub plc: Spanned<String>,
+    /// First address, as "hr:0", "ir:10", "co:0" or "di:0".
+    pub read: Spanned<String>,
+    #[serde(default = "one")]
+    pub count: u16,
+    #[serde(default = "unit")]
+    pub unit: u8,
+}
+
+fn one() -> u16 {
+    1
+}
+fn unit() -> u8 {
+    1
+}
+
+/// A compiled poll item.
+#[derive(Debug, Clone)]
+pub struct PollItem {
+    pub plc: HostId,
+    pub area: Area,
+    pub start: u16,
+    pub count: u16,
+    pub unit: u8,
+}
+
+impl PollItem {
+    /// Compiles a poll entry, checking that it names a PLC.
+    pub fn build(cfg: &PollConfig, field: &str, topo: &Topology) -> Result<PollItem, ConfigError> {
+        let plc = topo.resolve(&cfg.plc, &format!("{field}.plc"))?;
+        if topo.host(plc).role != Role::Plc {
+            return Err(ConfigError::new(
+                format!("{field}.plc"),
+                Some(cfg.plc.span()),
+                format!("host {:?} is not a plc", cfg.plc.get_ref()),
+            ));
+        }
+        let (area, start) = crate::plc::parse_address(cfg.read.get_ref())
+            .map_err(|m| ConfigError::new(format!("{field}.read"), Some(cfg.read.span()), m))?;
+        let max = if matches!(area, Area::Coil | Area::DiscreteInput) {
+            2000
+        } else {
+            125
+        };
+        if cfg.count == 0 || cfg.count > max {
+            return Err(ConfigError::new(
+                format!("{field}.count"),
+                Some(cfg.read.span()),
+                format!("count must be 1..={max} for this area (one Modbus read)"),
+            ));
+        }
+        Ok(PollItem {
+            plc,
+            area,
+            start,
+            count: cfg.count,
+            unit: cfg.unit,
+        })
+    }
+
+    fn request(&self, tid: u16) -> Vec<u8> {
+        let req = match self.area {
+            Area::Coil => Request::ReadCoils(self.start, self.count),
+            Area::DiscreteInput => Request::ReadDiscreteInputs(self.start, self.count),
+            Area::InputRegister => Request::ReadInputRegisters(self.start, self.count),
+            Area::HoldingRegister => Request::ReadHoldingRegisters(self.start, self.count),
+        };
+        encode_request(tid, self.unit, req)
+    }
+}
+
+/// What one answered poll brought back.
+#[derive(Debug, Clone)]
+pub struct PollResult {
+    pub item: usize,
+    pub at: SimTime,
+    pub values: Vec<u16>,
+}
+
+/// The polling state machine.
+#[derive(Debug)]
+pub struct Poller {
+    pub items: Vec<PollItem>,
+    pub period: SimDuration,
+    pub timeout: SimDuration,
+    pub next_poll: SimTime,
+    next_tid: u16,
+    outstanding: BTreeMap<u16, (usize, SimTime)>,
+    /// Last value seen per (plc, area, address): what this client believes.
+    pub values: BTreeMap<(HostId, Area, u16), u16>,
+    pub latency: LatencyStats,
+    pub polls: u64,
+    pub answers: u64,
+    pub exceptions: u64,
+    pub timeouts: u64,
+}
+
+impl Poller {
+    pub fn new(items: Vec<PollItem>, period: SimDuration, first: SimTime) -> Self {
+        Poller {
+            items,
+            period,
+            timeout: period.max(SimDuration::from_secs(1)),
+            next_poll: first,
+            next_tid: 1,
+            outstanding: BTreeMap::new(),
+            values: BTreeMap::new(),
+            latency: LatencyStats::default(),
+            polls: 0,
+            answers: 0,
+            exceptions: 0,
+            timeouts: 0,
+        }
+    }
+
+    /// Sends every poll if one is due. Returns the next poll time when it polled now.
+    pub fn tick(&mut self, me: HostId, now: SimTime, net: &mut Network) -> Option<SimTime> {
+        if now >= self.next_poll {
+            for (i, item) in self.items.iter().enumerate() {
+                let tid = self.next_tid;
+                self.next_tid = self.next_tid.wrapping_add(1).max(1);
+                net.send(
+                    now,
+                    me,
+                    item.plc,
+                    Service::Modbus,
+                    Payload::Modbus(item.request(tid)),
+                    0,
+                );
+                self.outstanding.insert(tid, (i, now));
+                self.polls += 1;
+            }
+            self.next_poll = now + self.period;
+            return Some(self.next_poll);
+        }
+        None
+    }
+
+    /// Reads answers from the inbox and expires requests that waited too long.
+    pub fn receive(
+        &mut self,
+        me: &str,
+        inbox: &mut ClientInbox,
+        now: SimTime,
+        topo: &Topology,
+        log: &mut EventLog,
+        out: &mut Vec<PollResult>,
+    ) {
+        for d in inbox.0.drain(..) {
+            let Payload::Modbus(adu) = &d.frame.payload else {
+                continue;
+            };
+            let Ok(resp) = decode_response(adu) else { continue };
+            let Some((item, sent)) = self.outstanding.remove(&resp.tid) else {
+                continue; // late answer to a request already timed out
+            };
+            self.latency.record(d.at - sent);
+            self.answers += 1;
+            let it = &self.items[item];
+            let values: Vec<u16> = match resp.body {
+                Body::Registers(r) => r,
+                Body::Bits(b) => b.into_iter().take(usize::from(it.count)).map(u16::from).collect(),
+                Body::Exception(_) => {
+                    self.exceptions += 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            for (k, v) in values.iter().enumerate() {
+                self.values.insert((it.plc, it.area, it.start + k as u16), *v);
+            }
+            out.push(PollResult {
+                item,
+                at: d.at,
+                values,
+            });
+        }
+        let timeout = self.timeout;
+        let expired: Vec<u16> = self
+            .outstanding
+            .iter()
+            .filter(|(_, (_, sent))| now - *sent >= timeout)
+            .map(|(tid, _)| *tid)
+            .collect();
+        for tid in expired {
+            let (item, _) = self.outstanding.remove(&tid).expect("listed");
+            self.timeouts += 1;
+            log.push(
+                now,
+                EventKind::PollTimeout {
+                    client: me.to_string(),
+                    device: topo.host(self.items[item].plc).name.clone(),
+                },
+            );
+        }
+    }
+
+    /// A value as this client last saw it.
+    pub fn value(&self, plc: HostId, area: Area, addr: u16) -> Option<u16> {
+        self.values.get(&(plc, area, addr)).copied()
+    }
+}

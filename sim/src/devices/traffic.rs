@@ -1,0 +1,203 @@
+//! Benign IT traffic: workstations and servers talking RDP, SMB, HTTP(S), SSH, DNS and
+//! domain logons. It is the background a detector must not alarm on, and the load links
+//! and firewalls carry.
+
+use crate::clock::{Clock, Wakeups};
+use crate::config_error::ConfigError;
+use crate::host::{ClientInbox, HostRef, ServerInbox};
+use crate::net::{Network, Payload};
+use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::topology::{HostId, Service, Topology};
+use bevy_ecs::prelude::*;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[[traffic]]` in a plant file: a recurring exchange from clients to a server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficConfig {
+    /// Client hosts; each runs the exchange independently.
+    pub from: Vec<Spanned<String>>,
+    pub to: Spanned<String>,
+    pub service: Service,
+    /// Mean time between exchanges per client (exponentially distributed).
+    pub every: Spanned<String>,
+    /// Request size in bytes, drawn uniformly from [min, max].
+    #[serde(default = "default_req")]
+    pub request_bytes: [u32; 2],
+    /// Response size in bytes, drawn uniformly from [min, max].
+    #[serde(default = "default_resp")]
+    pub response_bytes: [u32; 2],
+}
+
+fn default_req() -> [u32; 2] {
+    [200, 600]
+}
+fn default_resp() -> [u32; 2] {
+    [500, 5000]
+}
+
+#[derive(Debug, Clone)]
+struct Exchange {
+    to: HostId,
+    service: Service,
+    mean: SimDuration,
+    req: [u32; 2],
+    resp: [u32; 2],
+    next: SimTime,
+}
+
+/// A host's recurring client exchanges.
+#[derive(Component, Debug)]
+pub struct TrafficSource {
+    exchanges: Vec<Exchange>,
+    rng: ChaCha8Rng,
+    pub sent: u64,
+    pub answered: u64,
+}
+
+/// A host that answers the flow requests of its IT services.
+#[derive(Component, Debug, Default)]
+pub struct FlowServer {
+    pub served: u64,
+}
+
+impl TrafficSource {
+    pub fn new(rng: ChaCha8Rng) -> Self {
+        TrafficSource {
+            exchanges: Vec::new(),
+            rng,
+            sent: 0,
+            answered: 0,
+        }
+    }
+
+    /// Adds one `[[traffic]]` entry's exchange for this client.
+    pub fn add(&mut self, cfg: &TrafficConfig, idx: usize, topo: &Topology) -> Result<(), ConfigError> {
+        let f = |s: &str| format!("traffic[{idx}].{s}");
+        let to = topo.resolve(&cfg.to, &f("to"))?;
+        if !topo.host(to).services.contains(&cfg.service) {
+            return Err(ConfigError::new(
+                f("service"),
+                Some(cfg.to.span()),
+                format!(
+                    "host {:?} does not offer {}: add it to the host's services",
+                    cfg.to.get_ref(),
+                    cfg.service.as_str()
+                ),
+            ));
+        }
+        let mean = parse_duration(cfg.every.get_ref())
+            .map_err(|e| ConfigError::new(f("every"), Some(cfg.every.span()), e.to_string()))?;
+        for (k, r) in [
+            ("request_bytes", cfg.request_bytes),
+            ("response_bytes", cfg.response_bytes),
+        ] {
+            if r[0] > r[1] || r[1] > 100_000_000 {
+                return Err(ConfigError::new(
+                    f(k),
+                    None,
+                    "expected [min, max] with min <= max <= 100000000",
+                ));
+            }
+        }
+        let mut ex = Exchange {
+            to,
+            service: cfg.service,
+            mean,
+            req: cfg.request_bytes,
+            resp: cfg.response_bytes,
+            next: SimTime::ZERO,
+        };
+        ex.next = SimTime::ZERO + exp_gap(&mut self.rng, mean);
+        self.exchanges.push(ex);
+        Ok(())
+    }
+
+    /// When this source first needs a tick.
+    pub fn first_wake(&self) -> Option<SimTime> {
+        self.exchanges.iter().map(|e| e.next).min()
+    }
+}
+
+fn exp_gap(rng: &mut ChaCha8Rng, mean: SimDuration) -> SimDuration {
+    let u: f64 = rng.random_range(f64::EPSILON..1.0);
+    SimDuration::from_secs_f64(-u.ln() * mean.as_secs_f64())
+}
+
+/// Agents: IT clients start their exchanges when due.
+pub fn traffic_tick(
+    clock: Res<Clock>,
+    mut net: ResMut<Network>,
+    mut wake: ResMut<Wakeups>,
+    mut q: Query<(&HostRef, &mut TrafficSource, &mut ClientInbox)>,
+) {
+    let now = clock.now;
+    for (host, mut src, mut inbox) in &mut q {
+        let src = &mut *src;
+        src.answered += inbox.0.len() as u64;
+        inbox.0.clear();
+        for i in 0..src.exchanges.len() {
+            if src.exchanges[i].next <= now {
+                let ex = src.exchanges[i].clone();
+                let bytes = src.rng.random_range(ex.req[0]..=ex.req[1]);
+                let reply = src.rng.random_range(ex.resp[0]..=ex.resp[1]);
+                net.send(
+                    now,
+                    host.0,
+                    ex.to,
+                    ex.service,
+                    Payload::Flow {
+                        bytes,
+                        reply_bytes: reply,
+                    },
+                    0,
+                );
+                src.sent += 1;
+                src.exchanges[i].next = now + exp_gap(&mut src.rng, ex.mean);
+                wake.at(src.exchanges[i].next);
+            }
+        }
+    }
+}
+
+/// Services: IT servers answer flow requests with the size the request asked for.
+pub fn flow_serve(
+    clock: Res<Clock>,
+    mut net: ResMut<Network>,
+    mut q: Query<(&mut FlowServer, &mut ServerInbox)>,
+) {
+    let now = clock.now;
+    for (mut server, mut inbox) in &mut q {
+        for d in inbox.0.drain(..) {
+            if let Payload::Flow { reply_bytes, .. } = d.frame.payload
+                && reply_bytes > 0
+            {
+                net.reply(
+                    now.max(d.at),
+                    &d.frame,
+                    Payload::Flow {
+                        bytes: reply_bytes,
+                        reply_bytes: 0,
+                    },
+                );
+                server.served += 1;
+            }
+        }
+    }
+}
+
+/// Observe: frames nobody listens for are discarded, as a host's closed port would.
+pub fn discard_unclaimed(
+    mut servers: Query<&mut ServerInbox>,
+    mut clients: Query<&mut ClientInbox, Without<super::ClientAgent>>,
+) {
+    for mut s in &mut servers {
+        s.0.clear();
+    }
+    for mut c in &mut clients {
+        c.0.clear();
+    }
+}

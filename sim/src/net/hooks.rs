@@ -1,0 +1,109 @@
+//! The network's two extension points. The simulation knows nothing of segmentation
+//! policies or detectors; they plug in here.
+//!
+//! - A [`PolicyHook`] is consulted at every enforcement point a frame crosses (routers,
+//!   firewalls, and the destination host itself for host-based micro-segmentation) and
+//!   answers allow or deny with the rule that decided.
+//! - A [`Tap`] is a sensor placement: it sees every frame that crosses its node, with the
+//!   time it crossed, as a SPAN port would.
+
+use super::frame::Frame;
+use crate::time::SimTime;
+use crate::topology::{HostId, Topology};
+
+/// Where a policy decision is taken.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EnforcementPoint {
+    /// A router or firewall on the path.
+    Network(HostId),
+    /// The destination host's own filter (micro-segmentation at the device).
+    Host(HostId),
+}
+
+impl EnforcementPoint {
+    pub fn node(self) -> HostId {
+        match self {
+            EnforcementPoint::Network(h) | EnforcementPoint::Host(h) => h,
+        }
+    }
+}
+
+/// A policy's answer for one frame at one point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Denied, naming the rule that decided so the log can say why.
+    Deny {
+        rule: String,
+    },
+}
+
+/// A segmentation policy as the network sees it.
+pub trait PolicyHook: Send + Sync {
+    /// Decides one frame at one enforcement point. Called in time order.
+    fn decide(&mut self, point: EnforcementPoint, frame: &Frame, topo: &Topology, now: SimTime) -> Verdict;
+    /// Short name for reports, e.g. "flat".
+    fn name(&self) -> &str;
+}
+
+/// The flat network: no enforcement anywhere, as in most legacy OT networks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AllowAll;
+
+impl PolicyHook for AllowAll {
+    fn decide(&mut self, _: EnforcementPoint, _: &Frame, _: &Topology, _: SimTime) -> Verdict {
+        Verdict::Allow
+    }
+    fn name(&self) -> &str {
+        "allow-all"
+    }
+}
+
+/// A sensor that observes frames at the nodes it is placed on.
+pub trait Tap: Send + Sync {
+    /// Called once for each frame crossing one of this tap's nodes, in time order.
+    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime);
+    /// Short name for reports.
+    fn name(&self) -> &str;
+    /// A summary for results.json; detectors put their alerts and metrics here.
+    fn summary(&self) -> serde_json::Value;
+}
+
+/// The simplest tap: counts frames per node, so a run can show what each sensor saw.
+#[derive(Debug, Default, Clone)]
+pub struct FrameCounter {
+    name: String,
+    counts: std::collections::BTreeMap<u32, u64>,
+    modbus: u64,
+}
+
+impl FrameCounter {
+    pub fn new(name: impl Into<String>) -> Self {
+        FrameCounter {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+    /// Frames seen at a node.
+    pub fn count(&self, node: HostId) -> u64 {
+        self.counts.get(&node.0).copied().unwrap_or(0)
+    }
+}
+
+impl Tap for FrameCounter {
+    fn observe(&mut self, node: HostId, frame: &Frame, _now: SimTime) {
+        *self.counts.entry(node.0).or_default() += 1;
+        if frame.modbus_function().is_some() {
+            self.modbus += 1;
+        }
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "frames": self.counts.values().sum::<u64>(),
+            "modbus_frames": self.modbus,
+        })
+    }
+}

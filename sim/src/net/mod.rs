@@ -1,0 +1,11 @@
+//! The plant network: frames, transport hop by hop, the policy and tap extension points,
+//! and capture to pcap.
+
+pub mod capture;
+pub mod frame;
+pub mod hooks;
+pub mod network;
+
+pub use frame::{Frame, FrameId, Payload};
+pub use hooks::{AllowAll, EnforcementPoint, FrameCounter, PolicyHook, Tap, Verdict};
+pub use network::{Capture, Delivered, NetStats, Network};

@@ -1,0 +1,405 @@
+//! Frame transport: routes, link queues and delivery at the exact arrival time.
+//!
+//! A frame moves hop by hop as events in one time-ordered queue. At each hop it may meet
+//! an enforcement point (the policy hook), taps (sensors), and a link transmitter whose
+//! queue delays it: delivery time = serialisation (bandwidth, with layer-1 overhead) +
+//! propagation + queueing, summed over the hops. Events are processed strictly in
+//! (time, sequence) order, so every hook, tap and capture sees the traffic in time order.
+
+use super::frame::{Frame, FrameId, Payload};
+use super::hooks::{AllowAll, EnforcementPoint, PolicyHook, Tap, Verdict};
+use crate::events::{EventKind, EventLog};
+use crate::time::{SimDuration, SimTime};
+use crate::topology::{HostId, Service, Topology};
+use bevy_ecs::resource::Resource;
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
+
+/// Something that records frames as they go on the wire (a pcap writer).
+pub trait Capture: Send + Sync {
+    /// A frame leaving its sender at `t`.
+    fn frame(&mut self, t: SimTime, frame: &Frame, topo: &Topology);
+    /// Ends the capture at `at` (closing connections) and returns the labelled frames.
+    fn finish(self: Box<Self>, at: SimTime) -> std::io::Result<Vec<super::capture::CapturedFrame>>;
+}
+
+/// A frame that arrived, as its receiver finds it in its inbox.
+#[derive(Clone, Debug)]
+pub struct Delivered {
+    pub frame: Frame,
+    pub at: SimTime,
+}
+
+/// Counters for results.json.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct NetStats {
+    pub sent: u64,
+    pub delivered: u64,
+    pub blocked: u64,
+    pub dropped: u64,
+    pub modbus_frames: u64,
+    pub bytes_by_service: BTreeMap<&'static str, u64>,
+}
+
+/// A queued step of a frame's journey.
+struct Pending {
+    at: SimTime,
+    seq: u64,
+    /// Index into the route of the hop to take next; == route length means "arrived".
+    hop: u16,
+    frame: Box<Frame>,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// The network as a resource of the world.
+#[derive(Resource)]
+pub struct Network {
+    topo: Arc<Topology>,
+    /// Per link, per direction: when its transmitter is free again.
+    busy_until: Vec<[SimTime; 2]>,
+    queue: BinaryHeap<Reverse<Pending>>,
+    seq: u64,
+    next_frame: u64,
+    inboxes: Vec<Vec<Delivered>>,
+    /// Hosts whose deliveries need a tick at the arrival time (servers answer then);
+    /// deliveries to other hosts wait in the inbox for the receiver's next turn.
+    wake_on_delivery: Vec<bool>,
+    policy: Box<dyn PolicyHook>,
+    taps: Vec<Box<dyn Tap>>,
+    taps_at: Vec<Vec<usize>>,
+    capture: Option<Box<dyn Capture>>,
+    /// Client ports per (client, server, server port): one TCP connection per pair.
+    ports: BTreeMap<(HostId, HostId, u16), u16>,
+    next_port: Vec<u16>,
+    /// A transmitter queue longer than this drops the frame (tail drop), as a switch with
+    /// finite buffers does under a flood.
+    pub max_queue_delay: SimDuration,
+    pub stats: NetStats,
+}
+
+impl Network {
+    pub fn new(topo: Arc<Topology>) -> Self {
+        let n = topo.hosts.len();
+        Network {
+            busy_until: vec![[SimTime::ZERO; 2]; topo.links.len()],
+            queue: BinaryHeap::new(),
+            seq: 0,
+            next_frame: 1,
+            inboxes: vec![Vec::new(); n],
+            wake_on_delivery: vec![false; n],
+            policy: Box::new(AllowAll),
+            taps: Vec::new(),
+            taps_at: vec![Vec::new(); n],
+            capture: None,
+            ports: BTreeMap::new(),
+            next_port: vec![49152; n],
+            max_queue_delay: SimDuration::from_millis(200),
+            stats: NetStats::default(),
+            topo,
+        }
+    }
+
+    pub fn topology(&self) -> &Arc<Topology> {
+        &self.topo
+    }
+    /// Installs the segmentation policy consulted at enforcement points.
+    pub fn set_policy(&mut self, policy: Box<dyn PolicyHook>) {
+        self.policy = policy;
+    }
+    pub fn policy_name(&self) -> &str {
+        self.policy.name()
+    }
+    /// Places a tap on the given nodes.
+    pub fn add_tap(&mut self, tap: Box<dyn Tap>, nodes: &[HostId]) {
+        let idx = self.taps.len();
+        self.taps.push(tap);
+        for n in nodes {
+            if !self.taps_at[n.0 as usize].contains(&idx) {
+                self.taps_at[n.0 as usize].push(idx);
+            }
+        }
+    }
+    pub fn taps(&self) -> &[Box<dyn Tap>] {
+        &self.taps
+    }
+    pub fn set_capture(&mut self, capture: Box<dyn Capture>) {
+        self.capture = Some(capture);
+    }
+    /// Takes the capture back (to finish the file) at the end of a run.
+    pub fn take_capture(&mut self) -> Option<Box<dyn Capture>> {
+        self.capture.take()
+    }
+    pub fn set_wake_on_delivery(&mut self, host: HostId) {
+        self.wake_on_delivery[host.0 as usize] = true;
+    }
+
+    /// The stable client port for a client talking to a server's service.
+    pub fn client_port(&mut self, client: HostId, server: HostId, server_port: u16) -> u16 {
+        let next = &mut self.next_port[client.0 as usize];
+        *self
+            .ports
+            .entry((client, server, server_port))
+            .or_insert_with(|| {
+                let p = *next;
+                *next = if p == u16::MAX { 49152 } else { p + 1 };
+                p
+            })
+    }
+
+    /// Sends an application message at `at` (not before the current time). Returns its id.
+    pub fn send(
+        &mut self,
+        at: SimTime,
+        src: HostId,
+        dst: HostId,
+        service: Service,
+        payload: Payload,
+        label: u32,
+    ) -> FrameId {
+        let port = service.port();
+        let src_port = self.client_port(src, dst, port);
+        self.send_raw(at, src, dst, src_port, port, service, payload, label)
+    }
+
+    /// Sends a reply to a delivered frame, on the same connection in the other direction.
+    pub fn reply(&mut self, at: SimTime, to: &Frame, payload: Payload) -> FrameId {
+        self.send_raw(
+            at,
+            to.dst,
+            to.src,
+            to.dst_port,
+            to.src_port,
+            to.service,
+            payload,
+            to.label,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_raw(
+        &mut self,
+        at: SimTime,
+        src: HostId,
+        dst: HostId,
+        src_port: u16,
+        dst_port: u16,
+        service: Service,
+        payload: Payload,
+        label: u32,
+    ) -> FrameId {
+        let id = FrameId(self.next_frame);
+        self.next_frame += 1;
+        let frame = Frame {
+            id,
+            src,
+            dst,
+            src_port,
+            dst_port,
+            service,
+            payload,
+            sent_at: at,
+            label,
+        };
+        self.push(at, 0, Box::new(frame));
+        id
+    }
+
+    fn push(&mut self, at: SimTime, hop: u16, frame: Box<Frame>) {
+        self.seq += 1;
+        self.queue.push(Reverse(Pending {
+            at,
+            seq: self.seq,
+            hop,
+            frame,
+        }));
+    }
+
+    /// Time of the earliest pending network event.
+    pub fn next_event(&self) -> Option<SimTime> {
+        self.queue.peek().map(|Reverse(p)| p.at)
+    }
+
+    /// Processes every event due at or before `now`.
+    pub fn run_until(&mut self, now: SimTime, log: &mut EventLog) {
+        while let Some(Reverse(p)) = self.queue.peek() {
+            if p.at > now {
+                break;
+            }
+            let Reverse(p) = self.queue.pop().expect("peeked");
+            self.process(p, log);
+        }
+    }
+
+    /// Moves frames along ahead of the clock, up to (not including) `bound`, stopping at
+    /// the first delivery to a host that must be woken for it. Nothing can be sent before
+    /// the next tick, so processing these events early changes nothing but saves ticks.
+    /// Returns the time of the next tick the network needs, if any before `bound`.
+    pub fn lookahead(&mut self, bound: SimTime, log: &mut EventLog) -> Option<SimTime> {
+        while let Some(Reverse(p)) = self.queue.peek() {
+            if p.at >= bound {
+                return None;
+            }
+            let route_len = self.topo.route(p.frame.src, p.frame.dst).map_or(0, |r| r.len());
+            let arrival = usize::from(p.hop) >= route_len && route_len > 0;
+            if arrival && self.wake_on_delivery[p.frame.dst.0 as usize] {
+                return Some(p.at);
+            }
+            let Reverse(p) = self.queue.pop().expect("peeked");
+            self.process(p, log);
+        }
+        None
+    }
+
+    /// Takes the frames delivered to a host so far.
+    pub fn take_inbox(&mut self, host: HostId) -> Vec<Delivered> {
+        std::mem::take(&mut self.inboxes[host.0 as usize])
+    }
+    /// Whether a host has anything waiting.
+    pub fn has_mail(&self, host: HostId) -> bool {
+        !self.inboxes[host.0 as usize].is_empty()
+    }
+
+    fn process(&mut self, p: Pending, log: &mut EventLog) {
+        let Pending { at, hop, frame, .. } = p;
+        let topo = Arc::clone(&self.topo);
+        let Some(route) = topo.route(frame.src, frame.dst) else {
+            self.drop_frame(at, &frame, frame.src, "no route to host", log);
+            return;
+        };
+        let hop = usize::from(hop);
+        if hop == 0 {
+            self.on_sent(at, &frame, log);
+        }
+        let node = if hop == 0 { frame.src } else { route[hop - 1].to };
+        self.observe(node, at, &frame);
+        if hop == route.len() {
+            self.arrive(at, *frame, log);
+            return;
+        }
+        let mut t = at;
+        if hop > 0 {
+            let host = topo.host(node);
+            if host.role.enforces() && !self.allowed(EnforcementPoint::Network(node), at, &frame, log) {
+                return;
+            }
+            t += host.forwarding_delay;
+        }
+        let h = route[hop];
+        let link = &topo.links[h.link.0 as usize];
+        let dir = usize::from(h.reverse);
+        let start = t.max(self.busy_until[h.link.0 as usize][dir]);
+        if start - t > self.max_queue_delay {
+            self.drop_frame(at, &frame, node, "transmit queue full", log);
+            return;
+        }
+        let ser_ns = (frame.wire_bits() * 1_000_000_000).div_ceil(link.bandwidth_bps);
+        let done = start + SimDuration(ser_ns);
+        self.busy_until[h.link.0 as usize][dir] = done;
+        self.push(done + link.latency, (hop + 1) as u16, frame);
+    }
+
+    fn on_sent(&mut self, at: SimTime, frame: &Frame, log: &mut EventLog) {
+        self.stats.sent += 1;
+        *self
+            .stats
+            .bytes_by_service
+            .entry(frame.service.as_str())
+            .or_default() += u64::from(frame.payload_len());
+        if frame.modbus_function().is_some() {
+            self.stats.modbus_frames += 1;
+        }
+        if let Some(cap) = self.capture.as_mut() {
+            cap.frame(at, frame, &self.topo);
+        }
+        if log.log_frames {
+            log.push(
+                at,
+                EventKind::FrameSent {
+                    frame: frame.id.0,
+                    src: self.topo.host(frame.src).name.clone(),
+                    dst: self.topo.host(frame.dst).name.clone(),
+                    service: frame.service.as_str(),
+                    bytes: frame.payload_len(),
+                    function: frame.modbus_function(),
+                },
+            );
+        }
+    }
+
+    fn arrive(&mut self, at: SimTime, frame: Frame, log: &mut EventLog) {
+        if !self.allowed(EnforcementPoint::Host(frame.dst), at, &frame, log) {
+            return;
+        }
+        self.stats.delivered += 1;
+        if log.log_frames {
+            log.push(
+                at,
+                EventKind::FrameDelivered {
+                    frame: frame.id.0,
+                    dst: self.topo.host(frame.dst).name.clone(),
+                    latency_ns: (at - frame.sent_at).as_nanos(),
+                },
+            );
+        }
+        self.inboxes[frame.dst.0 as usize].push(Delivered { frame, at });
+    }
+
+    fn observe(&mut self, node: HostId, at: SimTime, frame: &Frame) {
+        for &i in &self.taps_at[node.0 as usize] {
+            self.taps[i].observe(node, frame, at);
+        }
+    }
+
+    fn allowed(&mut self, point: EnforcementPoint, at: SimTime, frame: &Frame, log: &mut EventLog) -> bool {
+        match self.policy.decide(point, frame, &self.topo, at) {
+            Verdict::Allow => true,
+            Verdict::Deny { rule } => {
+                self.stats.blocked += 1;
+                log.push(
+                    at,
+                    EventKind::FrameBlocked {
+                        frame: frame.id.0,
+                        src: self.topo.host(frame.src).name.clone(),
+                        dst: self.topo.host(frame.dst).name.clone(),
+                        service: frame.service.as_str(),
+                        at: self.topo.host(point.node()).name.clone(),
+                        rule,
+                    },
+                );
+                false
+            }
+        }
+    }
+
+    fn drop_frame(&mut self, at: SimTime, frame: &Frame, node: HostId, reason: &str, log: &mut EventLog) {
+        self.stats.dropped += 1;
+        log.push(
+            at,
+            EventKind::FrameDropped {
+                frame: frame.id.0,
+                src: self.topo.host(frame.src).name.clone(),
+                dst: self.topo.host(frame.dst).name.clone(),
+                at: self.topo.host(node).name.clone(),
+                reason: reason.to_string(),
+            },
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! `[process]`: the schema of a plant's physical process, and the order in
+//! which its components are evaluated.
+//!
+//! Components are evaluated **in the order their tables appear in the TOML
+//! file**, across kinds. Each step is one explicit-Euler pass, and a
+//! component reads whatever its inputs hold when its turn comes: inputs from
+//! components listed earlier are this step's values, inputs from components
+//! listed later are last step's. List sources of flow (breakers, pumps,
+//! valves) before the tanks and vessels that integrate those flows; that is
+//! the config author's responsibility, the process does not reorder.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::process::bands::BandConfig;
+use crate::process::breaker::BreakerConfig;
+use crate::process::component::{Built, ComponentConfig};
+use crate::process::dosing::DosingConfig;
+use crate::process::error::{At, ProcessError, ProcessErrorKind};
+use crate::process::heater::HeaterConfig;
+use crate::process::limits::LimitConfig;
+use crate::process::pressure::PressureVesselConfig;
+use crate::process::pump::PumpConfig;
+use crate::process::resolve::Resolver;
+use crate::process::tank::TankConfig;
+use crate::process::valve::ValveConfig;
+
+/// Everything under `[process]` in a plant file.
+///
+/// Every table is an array (`[[process.tank]]`, ...) and every one is
+/// optional. Configs built in code rather than parsed have no spans
+/// (`Spanned::new(0..0, ..)`); their components are evaluated in the order
+/// of the fields below, which lists flow sources first.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessConfig {
+    /// `[[process.breaker]]`: circuit breakers feeding loads.
+    #[serde(default)]
+    pub breaker: Vec<Spanned<BreakerConfig>>,
+    /// `[[process.pump]]`: pumps.
+    #[serde(default)]
+    pub pump: Vec<Spanned<PumpConfig>>,
+    /// `[[process.valve]]`: control valves.
+    #[serde(default)]
+    pub valve: Vec<Spanned<ValveConfig>>,
+    /// `[[process.pressure_vessel]]`: vessels with relief valves.
+    #[serde(default)]
+    pub pressure_vessel: Vec<Spanned<PressureVesselConfig>>,
+    /// `[[process.tank]]`: open tanks.
+    #[serde(default)]
+    pub tank: Vec<Spanned<TankConfig>>,
+    /// `[[process.dosing]]`: chemical dosing points.
+    #[serde(default)]
+    pub dosing: Vec<Spanned<DosingConfig>>,
+    /// `[[process.heater]]`: heaters.
+    #[serde(default)]
+    pub heater: Vec<Spanned<HeaterConfig>>,
+    /// `[[process.limit]]`: safety limits that record impacts.
+    #[serde(default)]
+    pub limit: Vec<Spanned<LimitConfig>>,
+    /// `[[process.band]]`: normal operating bands that record statistics.
+    #[serde(default)]
+    pub band: Vec<Spanned<BandConfig>>,
+}
+
+/// Builds one component once every signal is registered.
+type BuildFn<'a> = Box<dyn Fn(&At, &mut Resolver) -> Result<Built, ProcessError> + 'a>;
+
+/// One component table, located and ready to build.
+pub(crate) struct Entry<'a> {
+    pub at: At,
+    pub name: &'a str,
+    pub signals: &'static [&'static str],
+    pub build: BuildFn<'a>,
+    order: (usize, usize, usize),
+}
+
+impl ProcessConfig {
+    /// Parses the `[process]` table of a whole plant file, ignoring the
+    /// other top-level tables (those belong to other modules).
+    pub fn from_plant_toml(src: &str) -> Result<Self, ProcessError> {
+        #[derive(Deserialize)]
+        struct Plant {
+            #[serde(default)]
+            process: ProcessConfig,
+        }
+        toml::from_str::<Plant>(src)
+            .map(|p| p.process)
+            .map_err(|e| ProcessError::new(ProcessErrorKind::Syntax, "process", e.span(), e.message()))
+    }
+
+    /// All components in evaluation order: by position in the source, ties
+    /// (configs built in code) broken by kind, then by index.
+    pub(crate) fn components(&self) -> Vec<Entry<'_>> {
+        let mut out = Vec::new();
+        collect(0, &self.breaker, &mut out);
+        collect(1, &self.pump, &mut out);
+        collect(2, &self.valve, &mut out);
+        collect(3, &self.pressure_vessel, &mut out);
+        collect(4, &self.tank, &mut out);
+        collect(5, &self.dosing, &mut out);
+        collect(6, &self.heater, &mut out);
+        out.sort_by_key(|e| e.order);
+        out
+    }
+}
+
+fn collect<'a, C: ComponentConfig>(kind: usize, tables: &'a [Spanned<C>], out: &mut Vec<Entry<'a>>) {
+    for (i, t) in tables.iter().enumerate() {
+        let span = t.span();
+        let config = t.get_ref();
+        out.push(Entry {
+            at: At::new(format!("process.{}[{i}]", C::TABLE), span.clone()),
+            name: config.name(),
+            signals: C::SIGNALS,
+            build: Box::new(move |at, r| config.build(at, r)),
+            order: (span.start, kind, i),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::process::testutil::{build, get, run, set};
+    use crate::process::{Process, ProcessConfig, ProcessError, ProcessErrorKind};
+
+    fn error(src: &str) -> (ProcessError, String) {
+        let cfg = ProcessConfig::from_plant_toml(src).unwrap_or_else(|e| panic!("{e}"));
+        let err = Process::from_config(&cfg).expect_err("config should be rejected");
+        let text = err.span.clone().map(|s| src[s].to_string()).unwrap_or_default();
+        (err, text)
+    }
+
+    const TANK_HEADER: &str = "[[process.valve]]\nname = \"v\"\nmax_flow_m3s = 1\n";
+
+    #[test]
+    fn unknown_signal_names_field_span_and_alternatives() {
+        let src = format!(
+            "{TANK_HEADER}[[process.tank]]\nname = \"raw_tank\"\narea_m2 = 1\nheight_m = 1\n\
+             inflows = [\"v.flow\", \"raw_tank.levl\"]\n"
+        );
+        let (err, text) = error(&src);
+        assert_eq!(err.kind, ProcessErrorKind::UnknownSignal);
+        assert_eq!(err.field, "process.tank[0].inflows[1]");
+        assert_eq!(text, "\"raw_tank.levl\"");
+        assert_eq!(
+            err.message,
+            "unknown signal \"raw_tank.levl\"; known signals of raw_tank: level, volume, overflow_rate"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("process.tank[0].inflows[1]: {}", err.message)
+        );
+    }
+
+    #[test]
+    fn unknown_component_lists_known_components() {
+        let src = format!(
+            "{TANK_HEADER}[[process.limit]]\nname = \"l\"\nsignal = \"nope.level\"\nabove = 1\n\
+             technique = \"T0879\"\ndescription = \"d\"\n"
+        );
+        let (err, text) = error(&src);
+        assert_eq!(err.kind, ProcessErrorKind::UnknownComponent);
+        assert_eq!(err.field, "process.limit[0].signal");
+        assert_eq!(text, "\"nope.level\"");
+        assert!(err.message.ends_with("known components: v"), "{}", err.message);
+    }
+
+    #[test]
+    fn negative_area_is_non_physical() {
+        let src = format!("{TANK_HEADER}[[process.tank]]\nname = \"t\"\narea_m2 = -2\nheight_m = 1\n");
+        let (err, text) = error(&src);
+        assert_eq!(err.kind, ProcessErrorKind::NonPhysical);
+        assert_eq!(err.field, "process.tank[0].area_m2");
+        assert_eq!(text, "[[process.tank]]", "points at the table header");
+        assert!(err.message.contains("> 0, got -2"), "{}", err.message);
+    }
+
+    #[test]
+    fn other_non_physical_values() {
+        let cases = [
+            (
+                "[[process.tank]]\nname = \"t\"\narea_m2 = 1\nheight_m = 0\n",
+                "process.tank[0].height_m",
+            ),
+            (
+                "[[process.tank]]\nname = \"t\"\narea_m2 = 1\nheight_m = 2\ninitial_level_m = 2.5\n",
+                "process.tank[0].initial_level_m",
+            ),
+            (
+                "[[process.valve]]\nname = \"v\"\nmax_flow_m3s = 1\ninitial_opening = 1.5\n",
+                "process.valve[0].initial_opening",
+            ),
+            (
+                "[[process.pressure_vessel]]\nname = \"p\"\nstiffness_bar_per_m3 = 1\nrelief_set_bar = 5\n\
+                 relief_reseat_bar = 6\nrelief_capacity_m3s = 1\ndesign_pressure_bar = 10\n",
+                "process.pressure_vessel[0].relief_reseat_bar",
+            ),
+            (
+                "[[process.heater]]\nname = \"h\"\nmax_power_w = 1\nheat_capacity_j_per_k = 0\n\
+                 ua_w_per_k = 1\nambient_c = 20\n",
+                "process.heater[0].heat_capacity_j_per_k",
+            ),
+            (
+                "[[process.dosing]]\nname = \"d\"\nvolume_m3 = -1\nmax_dose_g_s = 1\nwater_flow = \"d.stroke\"\n",
+                "process.dosing[0].volume_m3",
+            ),
+        ];
+        for (src, field) in cases {
+            let (err, _) = error(src);
+            assert_eq!(err.kind, ProcessErrorKind::NonPhysical, "{src}");
+            assert_eq!(err.field, field);
+        }
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected() {
+        let src = format!("{TANK_HEADER}[[process.tank]]\nname = \"v\"\narea_m2 = 1\nheight_m = 1\n");
+        let (err, text) = error(&src);
+        assert_eq!(err.kind, ProcessErrorKind::DuplicateName);
+        assert_eq!(err.field, "process.tank[0].name");
+        assert_eq!(text, "[[process.tank]]");
+        assert!(err.message.contains("process.valve[0]"), "{}", err.message);
+
+        let limit = "[[process.limit]]\nname = \"l\"\nsignal = \"v.flow\"\nabove = 1\n\
+                     technique = \"T0879\"\ndescription = \"d\"\n";
+        let (err, _) = error(&format!("{TANK_HEADER}{limit}{limit}"));
+        assert_eq!(err.kind, ProcessErrorKind::DuplicateName);
+        assert_eq!(err.field, "process.limit[1].name");
+    }
+
+    #[test]
+    fn limit_needs_exactly_one_direction() {
+        let src = format!(
+            "{TANK_HEADER}[[process.limit]]\nname = \"l\"\nsignal = \"v.flow\"\nabove = 1\nbelow = 0\n\
+             technique = \"T0879\"\ndescription = \"d\"\n"
+        );
+        assert_eq!(error(&src).0.kind, ProcessErrorKind::Invalid);
+    }
+
+    #[test]
+    fn schema_errors_carry_spans() {
+        let src = "[[process.tank]]\nname = \"t\"\narea_m2 = 1\nheight_m = 1\nbogus = 3\n";
+        let err = ProcessConfig::from_plant_toml(src).unwrap_err();
+        assert_eq!(err.kind, ProcessErrorKind::Syntax);
+        assert_eq!(&src[err.span.unwrap()], "bogus");
+        let err = ProcessConfig::from_plant_toml("[[process.limit]]\ntechnique = \"T0001\"").unwrap_err();
+        assert!(err.message.contains("T0001"), "{}", err.message);
+    }
+
+    #[test]
+    fn components_run_in_file_order() {
+        // The tank is listed before the valve that fills it, so in each step
+        // it integrates the flow the valve had at the end of the previous
+        // step: one step of lag that a flows-first order would not have.
+        let src = "[[process.tank]]\nname = \"t\"\narea_m2 = 1\nheight_m = 10\ninflows = [\"v.flow\"]\n\
+                   [[process.valve]]\nname = \"v\"\nmax_flow_m3s = 1\n";
+        let mut p = build(src);
+        let first: Vec<&str> = p.signal_names().map(|(_, n)| n).take(1).collect();
+        assert_eq!(first, ["t.level"]);
+        set(&mut p, "v.command", 1.0);
+        run(&mut p, 1, 1.0);
+        assert_eq!(get(&p, "t.level"), 0.0);
+        run(&mut p, 1, 1.0);
+        assert_eq!(get(&p, "t.level"), 1.0);
+    }
+
+    #[test]
+    fn other_top_level_tables_are_ignored() {
+        let cfg = ProcessConfig::from_plant_toml(
+            "[plc]\nanything = 1\n\n[[process.valve]]\nname = \"v\"\nmax_flow_m3s = 1\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.valve.len(), 1);
+    }
+}

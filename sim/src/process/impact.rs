@@ -1,0 +1,127 @@
+//! Impacts: safety limits crossed, labelled with MITRE ATT&CK for ICS techniques.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The ATT&CK for ICS *Impact* technique a crossed limit stands for.
+///
+/// Serialized as, and parsed from, the technique ID (`technique = "T0879"`),
+/// because IDs are stable while names are occasionally reworded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ImpactTechnique {
+    /// T0879 Damage to Property.
+    DamageToProperty,
+    /// T0880 Loss of Safety.
+    LossOfSafety,
+    /// T0826 Loss of Availability.
+    LossOfAvailability,
+    /// T0827 Loss of Control.
+    LossOfControl,
+    /// T0828 Loss of Productivity and Revenue.
+    LossOfProductivityAndRevenue,
+}
+
+impl ImpactTechnique {
+    /// All techniques, in declaration order.
+    pub const ALL: [ImpactTechnique; 5] = [
+        Self::DamageToProperty,
+        Self::LossOfSafety,
+        Self::LossOfAvailability,
+        Self::LossOfControl,
+        Self::LossOfProductivityAndRevenue,
+    ];
+
+    /// ATT&CK for ICS technique ID, e.g. `"T0879"`.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Self::DamageToProperty => "T0879",
+            Self::LossOfSafety => "T0880",
+            Self::LossOfAvailability => "T0826",
+            Self::LossOfControl => "T0827",
+            Self::LossOfProductivityAndRevenue => "T0828",
+        }
+    }
+
+    /// Official ATT&CK for ICS technique name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DamageToProperty => "Damage to Property",
+            Self::LossOfSafety => "Loss of Safety",
+            Self::LossOfAvailability => "Loss of Availability",
+            Self::LossOfControl => "Loss of Control",
+            Self::LossOfProductivityAndRevenue => "Loss of Productivity and Revenue",
+        }
+    }
+
+    /// Parses a technique ID such as `"T0879"`.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.id() == id)
+    }
+}
+
+impl std::fmt::Display for ImpactTechnique {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.id(), self.name())
+    }
+}
+
+impl Serialize for ImpactTechnique {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for ImpactTechnique {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        Self::from_id(&id).ok_or_else(|| {
+            let known: Vec<_> = Self::ALL.iter().map(|t| t.to_string()).collect();
+            serde::de::Error::custom(format!(
+                "unknown ATT&CK for ICS impact technique {id:?}; expected one of: {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+/// A safety limit crossed during [`crate::process::Process::step`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Impact {
+    /// Name of the limit (`[[process.limit]]` name, or `<component>.<kind>`
+    /// for built-in limits such as `raw_tank.overflow`).
+    pub limit: String,
+    /// Component owning the watched signal.
+    pub component: String,
+    /// ATT&CK for ICS technique this impact represents.
+    pub technique: ImpactTechnique,
+    /// Full name of the watched signal.
+    pub signal: String,
+    /// Signal value when the limit fired.
+    pub value: f64,
+    /// Threshold that was crossed.
+    pub threshold: f64,
+    /// Human-readable description from the config.
+    pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_round_trip() {
+        #[derive(Deserialize, Serialize)]
+        struct W {
+            technique: ImpactTechnique,
+        }
+        for t in ImpactTechnique::ALL {
+            let src = format!("technique = \"{}\"\n", t.id());
+            let w: W = toml::from_str(&src).unwrap();
+            assert_eq!(w.technique, t);
+            assert_eq!(toml::to_string(&w).unwrap(), src);
+        }
+        assert_eq!(ImpactTechnique::LossOfSafety.name(), "Loss of Safety");
+        assert_eq!(ImpactTechnique::LossOfAvailability.id(), "T0826");
+        let err = toml::from_str::<W>("technique = \"T9999\"").err().unwrap();
+        assert!(err.message().contains("T0879 Damage to Property"), "{err}");
+    }
+}

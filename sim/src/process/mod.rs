@@ -1,0 +1,320 @@
+//! Physical process models: the deterministic digital twin of the plant floor.
+//!
+//! A [`Process`] is a table of named `f64` signals (`"<component>.<field>"`,
+//! e.g. `raw_tank.level`, `intake_pump_1.run`) and an ordered list of
+//! components built from the `[process]` section of a plant file
+//! ([`ProcessConfig`]). PLCs write actuator commands with [`Process::set`]
+//! and read sensors with [`Process::get`]; [`Process::step`] advances the
+//! physics by explicit Euler and reports the safety limits crossed as
+//! [`Impact`]s labelled with ATT&CK for ICS techniques.
+//!
+//! Components run in the order their tables appear in the file (see
+//! [`config`] for why that order matters). `src/process/example.toml` is a
+//! commented plant using every component.
+//!
+//! Determinism: no clocks, no randomness, no hash-ordered iteration; the same
+//! config and the same sequence of `set`/`step` calls give bit-identical
+//! signals and impacts.
+
+pub mod bands;
+pub mod breaker;
+mod component;
+pub mod config;
+pub mod dosing;
+mod error;
+pub mod heater;
+mod impact;
+pub mod limits;
+pub mod pressure;
+pub mod pump;
+mod resolve;
+mod signals;
+pub mod tank;
+#[cfg(test)]
+mod testutil;
+pub mod valve;
+
+use std::collections::BTreeSet;
+
+pub use bands::{BandConfig, BandStats};
+pub use breaker::BreakerConfig;
+pub use config::ProcessConfig;
+pub use dosing::DosingConfig;
+pub use error::{ProcessError, ProcessErrorKind};
+pub use heater::HeaterConfig;
+pub use impact::{Impact, ImpactTechnique};
+pub use limits::{BuiltinLimitConfig, LimitConfig};
+pub use pressure::PressureVesselConfig;
+pub use pump::PumpConfig;
+pub use signals::SignalId;
+pub use tank::TankConfig;
+pub use valve::ValveConfig;
+
+use bands::Bands;
+use component::Component;
+use error::At;
+use limits::Limit;
+use resolve::Resolver;
+use signals::Signals;
+
+/// A running physical process.
+#[derive(Clone, Debug)]
+pub struct Process {
+    signals: Signals,
+    components: Vec<Component>,
+    limits: Vec<Limit>,
+    bands: Bands,
+    time_s: f64,
+}
+
+impl Process {
+    /// Builds a process, checking every value and resolving every signal
+    /// reference. References may name components declared later in the file.
+    pub fn from_config(cfg: &ProcessConfig) -> Result<Process, ProcessError> {
+        let entries = cfg.components();
+        let mut r = Resolver::default();
+        for e in &entries {
+            r.register(&e.at, e.name, e.signals)?;
+        }
+        let mut components = Vec::with_capacity(entries.len());
+        let mut limits = Vec::new();
+        for e in &entries {
+            let built = (e.build)(&e.at, &mut r)?;
+            components.push(built.component);
+            limits.extend(built.limits);
+        }
+        let mut names: BTreeSet<String> = limits.iter().map(|l| l.name().to_string()).collect();
+        for (i, l) in cfg.limit.iter().enumerate() {
+            let at = At::new(format!("process.limit[{i}]"), l.span());
+            let limit = l.get_ref().build(&at, &r)?;
+            if !names.insert(limit.name().to_string()) {
+                return Err(ProcessError::new(
+                    ProcessErrorKind::DuplicateName,
+                    at.field("name"),
+                    at.span.clone(),
+                    format!("duplicate limit name {:?}", limit.name()),
+                ));
+            }
+            limits.push(limit);
+        }
+        let mut bands = Bands::default();
+        for (i, b) in cfg.band.iter().enumerate() {
+            let at = At::new(format!("process.band[{i}]"), b.span());
+            bands.push(b.get_ref().build(&at, &r)?);
+        }
+        Ok(Process {
+            signals: r.into_signals(),
+            components,
+            limits,
+            bands,
+            time_s: 0.0,
+        })
+    }
+
+    /// Id of the signal `"<component>.<field>"`, if it exists.
+    pub fn signal_id(&self, name: &str) -> Option<SignalId> {
+        self.signals.id(name)
+    }
+
+    /// Current value of a signal (0 for an id not from this process).
+    pub fn get(&self, id: SignalId) -> f64 {
+        self.signals.get(id)
+    }
+
+    /// Writes a signal. Meant for actuator commands (`run`, `speed`,
+    /// `command`, `stroke`, `power`, `close`, `trip`); writing a computed
+    /// signal (a level, a flow) only lasts until the next step overwrites it,
+    /// because component state, not the signal table, is authoritative.
+    pub fn set(&mut self, id: SignalId, v: f64) {
+        self.signals.set(id, v);
+    }
+
+    /// Current value of a signal by name.
+    pub fn value(&self, name: &str) -> Option<f64> {
+        self.signal_id(name).map(|id| self.get(id))
+    }
+
+    /// All signals by id: components in evaluation order, each component's
+    /// signals in the order its module documents.
+    pub fn signal_names(&self) -> impl Iterator<Item = (SignalId, &str)> {
+        self.signals.iter()
+    }
+
+    /// Name of a signal, if the id is from this process.
+    pub fn signal_name(&self, id: SignalId) -> Option<&str> {
+        Some(self.signals.name(id)).filter(|n| !n.is_empty())
+    }
+
+    /// Simulated seconds elapsed.
+    pub fn time_s(&self) -> f64 {
+        self.time_s
+    }
+
+    /// Advances the physics by `dt_s` seconds: every component in order,
+    /// then every limit (built-in ones in component order, then
+    /// `[[process.limit]]` in file order), appending crossed limits to
+    /// `impacts`, then the band statistics. A `dt_s` that is not a positive
+    /// finite number does nothing.
+    pub fn step(&mut self, dt_s: f64, impacts: &mut Vec<Impact>) {
+        if !(dt_s.is_finite() && dt_s > 0.0) {
+            return;
+        }
+        for c in &mut self.components {
+            c.step(&mut self.signals, dt_s);
+        }
+        self.time_s += dt_s;
+        impacts.extend(
+            self.limits
+                .iter_mut()
+                .filter_map(|l| l.check(&self.signals, dt_s)),
+        );
+        self.bands.observe(&self.signals, dt_s);
+    }
+
+    /// Statistics of every `[[process.band]]`, in file order.
+    pub fn bands(&self) -> &[BandStats] {
+        self.bands.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{build, get, run, set};
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("example.toml");
+
+    #[test]
+    fn example_loads_and_runs_within_its_bands() {
+        let mut p = build(EXAMPLE);
+        let kinds = [
+            "breaker",
+            "pump",
+            "valve",
+            "pressure_vessel",
+            "tank",
+            "dosing",
+            "heater",
+        ];
+        let cfg = ProcessConfig::from_plant_toml(EXAMPLE).unwrap();
+        let counts = [
+            cfg.breaker.len(),
+            cfg.pump.len(),
+            cfg.valve.len(),
+            cfg.pressure_vessel.len(),
+            cfg.tank.len(),
+            cfg.dosing.len(),
+            cfg.heater.len(),
+        ];
+        for (k, n) in kinds.iter().zip(counts) {
+            assert!(n > 0, "example.toml has no {k}");
+        }
+        assert!(!cfg.limit.is_empty() && !cfg.band.is_empty());
+
+        // One hour of normal operation at 0.5 s: no impacts, every band held.
+        let hits = run(&mut p, 7200, 0.5);
+        assert!(hits.is_empty(), "{hits:?}");
+        assert_eq!(p.time_s(), 3600.0);
+        for b in p.bands() {
+            assert!(b.stayed_within(), "{b:?}");
+        }
+        assert!(get(&p, "intake_pump_1.flow") > 0.0);
+        assert!(get(&p, "caustic.concentration") > 0.0);
+    }
+
+    #[test]
+    fn example_attack_causes_impacts() {
+        // Trip the intake feeder, shut the raw-water outlet and force the
+        // caustic pump to full stroke. Hand estimate: caustic accumulates at
+        // 2 g/s / 20 m³ = 0.1 ppm/s, 20 → 100 ppm in ~800 s (T0880); the clear
+        // well loses 0.05 m³/s / 30 m² = 1/600 m/s, 3.0 → 0.3 m in ~1620 s,
+        // after which the distribution pump runs dry for 60 s (T0879) and the
+        // low-level limit holds for 60 s (T0828); the trip itself is T0826.
+        let mut p = build(EXAMPLE);
+        run(&mut p, 600, 0.5);
+        set(&mut p, "mcc_1.trip", 1.0);
+        set(&mut p, "raw_outlet.command", 0.0);
+        set(&mut p, "caustic.stroke", 1.0);
+        let hits = run(&mut p, 7200, 0.5);
+        let fired: Vec<(&str, &str)> = hits
+            .iter()
+            .map(|(_, i)| (i.limit.as_str(), i.technique.id()))
+            .collect();
+        assert_eq!(
+            fired,
+            vec![
+                ("intake_power_lost", "T0826"),
+                ("caustic_overdose", "T0880"),
+                ("clear_well_low", "T0828"),
+                ("distribution_pump.dry_run", "T0879"),
+            ]
+        );
+        let at = |limit: &str| hits.iter().find(|(_, i)| i.limit == limit).unwrap().0 as f64 * 0.5;
+        assert!((780.0..840.0).contains(&at("caustic_overdose")), "{hits:?}");
+        assert!(
+            (1600.0..1750.0).contains(&at("distribution_pump.dry_run")),
+            "{hits:?}"
+        );
+        assert!(p.bands().iter().any(|b| !b.stayed_within()));
+    }
+
+    #[test]
+    fn signals_are_ordered_by_file_order_and_deterministic() {
+        let p = build(EXAMPLE);
+        let names: Vec<(SignalId, String)> = p.signal_names().map(|(id, n)| (id, n.to_string())).collect();
+        for (i, (id, n)) in names.iter().enumerate() {
+            assert_eq!(id.0 as usize, i);
+            assert_eq!(p.signal_id(n), Some(*id));
+            assert_eq!(p.signal_name(*id), Some(n.as_str()));
+        }
+        assert_eq!(names[0].1, "mcc_1.close", "first table in example.toml");
+
+        let trace = |p: &mut Process| {
+            set(p, "caustic.stroke", 0.9);
+            let hits = run(p, 3000, 0.5);
+            let values: Vec<u64> = p.signal_names().map(|(id, _)| p.get(id).to_bits()).collect();
+            (format!("{hits:?}"), values)
+        };
+        assert_eq!(trace(&mut build(EXAMPLE)), trace(&mut build(EXAMPLE)));
+    }
+
+    #[test]
+    fn non_positive_dt_is_ignored() {
+        let mut p = build(EXAMPLE);
+        let before: Vec<f64> = p.signal_names().map(|(id, _)| p.get(id)).collect();
+        let mut impacts = Vec::new();
+        for dt in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            p.step(dt, &mut impacts);
+        }
+        let after: Vec<f64> = p.signal_names().map(|(id, _)| p.get(id)).collect();
+        assert_eq!(before, after);
+        assert_eq!(p.time_s(), 0.0);
+    }
+
+    #[test]
+    fn band_statistics_track_excursions() {
+        // A valve stroking 0 → 1 over 8 s (0.0625 per 0.5 s step, exact in
+        // binary) against a band of 0..0.5: step 8 reaches 0.5 (inside), steps
+        // 9-30 are outside: 22 steps × 0.5 s = 11 s.
+        let mut p = build(
+            r#"
+            [[process.valve]]
+            name = "v"
+            max_flow_m3s = 1
+            stroke_s = 8
+            [[process.band]]
+            signal = "v.position"
+            min = 0
+            max = 0.5
+            "#,
+        );
+        set(&mut p, "v.command", 1.0);
+        run(&mut p, 30, 0.5);
+        let b = &p.bands()[0];
+        assert_eq!(b.signal, "v.position");
+        assert_eq!(b.observed_min, 0.0);
+        assert_eq!(b.observed_max, 1.0);
+        assert_eq!(b.seconds_outside, 11.0, "{b:?}");
+        assert!(!b.stayed_within());
+    }
+}

@@ -1,0 +1,163 @@
+//! The simulation: a bevy_ecs world holding the plant, one schedule that is one tick, and
+//! the runner that advances the clock from one due event to the next.
+//!
+//! A tick runs the system sets of DESIGN.md §3 in this order, on the single-threaded
+//! executor, with ambiguity detection set to error so that no two systems touching the
+//! same data are left unordered:
+//! Process → FieldIo → Control → Agents → Network → Services → Observe.
+
+use crate::clock::{Clock, Wakeups};
+use crate::devices::ews::ews_tick;
+use crate::devices::historian::historian_tick;
+use crate::devices::hmi::hmi_tick;
+use crate::devices::plc::{plc_read_inputs, plc_scan, plc_serve};
+use crate::devices::traffic::{discard_unclaimed, flow_serve, traffic_tick};
+use crate::events::{Event, EventLog};
+use crate::host::dispatch_deliveries;
+use crate::net::Network;
+use crate::process_state::integrate_process;
+use crate::time::SimTime;
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
+
+/// The phases of a tick, in the order they run. Attack and defence crates add their
+/// systems to these sets (attackers in `Agents`, detectors' analytics in `Observe`).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimSet {
+    /// Integrate the physics; record impacts.
+    Process,
+    /// PLCs read sensors into their input image.
+    FieldIo,
+    /// PLC programs scan; outputs drive actuators.
+    Control,
+    /// HMIs, operators, historians, IT hosts and attackers act by sending frames.
+    Agents,
+    /// Frames move and are delivered.
+    Network,
+    /// Devices answer what was delivered.
+    Services,
+    /// Periodic analytics and housekeeping.
+    Observe,
+}
+
+/// The label of the one schedule that is a tick.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tick;
+
+/// Builds the tick schedule with the core systems in their sets.
+pub fn tick_schedule() -> Schedule {
+    let mut s = Schedule::new(Tick);
+    s.set_executor(SingleThreadedExecutor::new());
+    s.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
+    s.configure_sets(
+        (
+            SimSet::Process,
+            SimSet::FieldIo,
+            SimSet::Control,
+            SimSet::Agents,
+            SimSet::Network,
+            SimSet::Services,
+            SimSet::Observe,
+        )
+            .chain(),
+    );
+    s.add_systems(integrate_process.in_set(SimSet::Process));
+    s.add_systems(plc_read_inputs.in_set(SimSet::FieldIo));
+    s.add_systems(plc_scan.in_set(SimSet::Control));
+    s.add_systems(
+        (hmi_tick, historian_tick, ews_tick, traffic_tick)
+            .chain()
+            .in_set(SimSet::Agents),
+    );
+    s.add_systems(deliver_frames.in_set(SimSet::Network));
+    s.add_systems(
+        (dispatch_deliveries, plc_serve, flow_serve)
+            .chain()
+            .in_set(SimSet::Services),
+    );
+    s.add_systems(discard_unclaimed.in_set(SimSet::Observe));
+    s
+}
+
+/// Network: every frame event due by now is processed (hops, policy, taps, delivery).
+fn deliver_frames(clock: Res<Clock>, mut net: ResMut<Network>, mut log: ResMut<EventLog>) {
+    net.run_until(clock.now, &mut log);
+}
+
+/// A plant, ready to run.
+pub struct Sim {
+    pub world: World,
+    pub schedule: Schedule,
+    started: bool,
+    ticks: u64,
+}
+
+impl Sim {
+    /// Wraps a built world. See [`crate::plant::build`].
+    pub fn new(world: World, schedule: Schedule) -> Self {
+        Sim {
+            world,
+            schedule,
+            started: false,
+            ticks: 0,
+        }
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.world.resource::<Clock>().now
+    }
+    /// Ticks run so far (a measure of simulation work, for benchmarks).
+    pub fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// Runs the world until simulated time `until`, ticking only when something is due:
+    /// a wake-up some system asked for, or a frame arriving at a host that must answer it.
+    pub fn run_until(&mut self, until: SimTime) {
+        if !self.started {
+            self.started = true;
+            self.tick(SimTime::ZERO);
+        }
+        while self.now() < until {
+            let now = self.now();
+            let bound = self
+                .world
+                .resource::<Wakeups>()
+                .next()
+                .unwrap_or(SimTime::MAX)
+                .clamp(now, until);
+            let next = self
+                .world
+                .resource_scope(|world, mut net: Mut<Network>| {
+                    let mut log = world.resource_mut::<EventLog>();
+                    net.lookahead(bound, &mut log)
+                })
+                .unwrap_or(bound);
+            // A tick never repeats a time: whatever is due "now" was served by this tick.
+            self.tick(next.max(SimTime(now.0 + 1)).min(until.max(SimTime(now.0 + 1))));
+        }
+    }
+
+    fn tick(&mut self, t: SimTime) {
+        self.world.resource_mut::<Clock>().now = t;
+        self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.schedule.run(&mut self.world);
+        self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.ticks += 1;
+    }
+
+    /// Takes the events logged so far (to stream them to a file).
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        self.world.resource_mut::<EventLog>().drain()
+    }
+
+    pub fn network(&self) -> &Network {
+        self.world.resource::<Network>()
+    }
+    pub fn network_mut(&mut self) -> Mut<'_, Network> {
+        self.world.resource_mut::<Network>()
+    }
+}

@@ -1,0 +1,9 @@
+//! otrange: a cyber range for industrial control systems.
+//!
+//! The root crate loads scenario files ([`scenario`]), runs them ([`runner`]) and scores
+//! the results ([`results`]); the CLI in `main.rs` is a thin layer over these. The plant
+//! itself lives in `otrange-sim`.
+
+pub mod results;
+pub mod runner;
+pub mod scenario;

@@ -1,0 +1,313 @@
+//! results.json: what a run produced, deterministic (no wall-clock values) and versioned,
+//! so CI can diff two runs byte for byte and tools can read it without guessing.
+
+use crate::scenario::{Exercise, Expectations};
+use otrange_sim::devices::ews::EngineeringWorkstation;
+use otrange_sim::devices::historian::Historian;
+use otrange_sim::devices::hmi::Hmi;
+use otrange_sim::devices::plc::Plc;
+use otrange_sim::devices::traffic::{FlowServer, TrafficSource};
+use otrange_sim::host::HostRef;
+use otrange_sim::net::NetStats;
+use otrange_sim::process::BandStats;
+use otrange_sim::process_state::ProcessState;
+use otrange_sim::stats::LatencySummary;
+use otrange_sim::{Sim, SimDuration};
+use serde::Serialize;
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub exercise: String,
+    pub plant: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub policy: String,
+    /// Ticks the world ran: a measure of simulation work, identical for identical inputs.
+    pub ticks: u64,
+    pub network: NetStats,
+    pub plcs: Vec<PlcResult>,
+    pub hmis: Vec<HmiResult>,
+    pub historians: Vec<HistorianResult>,
+    pub engineering_workstations: Vec<EwsResult>,
+    pub it: ItResult,
+    pub process: ProcessResult,
+    pub impacts: Vec<ImpactResult>,
+    pub taps: Vec<TapResult>,
+    pub expectations: Vec<ExpectationResult>,
+    /// True when every expectation held.
+    pub passed: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlcResult {
+    pub name: String,
+    pub mode: String,
+    pub scans: u64,
+    pub requests: u64,
+    pub exceptions: u64,
+    pub busy: u64,
+    pub dropped: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HmiResult {
+    pub name: String,
+    pub polls: u64,
+    pub answers: u64,
+    pub timeouts: u64,
+    pub exceptions: u64,
+    pub latency: LatencySummary,
+    pub operator_actions: u64,
+    pub alarms_shown_at_end: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistorianResult {
+    pub name: String,
+    pub polls: u64,
+    pub samples: u64,
+    pub timeouts: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EwsResult {
+    pub name: String,
+    pub sessions: u64,
+    pub answers: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItResult {
+    pub exchanges: u64,
+    pub answered: u64,
+    pub served: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcessResult {
+    pub bands: Vec<BandStats>,
+    /// Value of every signal at the end of the run, in signal order.
+    pub final_values: Vec<(String, f64)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImpactResult {
+    pub t_s: f64,
+    pub technique: &'static str,
+    pub technique_name: &'static str,
+    pub limit: String,
+    pub component: String,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TapResult {
+    pub name: String,
+    pub summary: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct ExpectationResult {
+    pub name: String,
+    pub expected: String,
+    pub actual: String,
+    pub passed: bool,
+}
+
+fn host_name(sim: &Sim, h: &HostRef) -> String {
+    sim.network().topology().host(h.0).name.clone()
+}
+
+/// Collects results from a finished simulation.
+pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -> Results {
+    let mut plcs = Vec::new();
+    let mut q = sim.world.query::<(&HostRef, &Plc)>();
+    for (h, p) in q.iter(&sim.world) {
+        let c = p.stats;
+        plcs.push(PlcResult {
+            name: host_name(sim, h),
+            mode: p.mode.as_str().to_string(),
+            scans: p.scans,
+            requests: c.requests,
+            exceptions: c.exceptions,
+            busy: c.busy,
+            dropped: c.dropped,
+        });
+    }
+    let mut hmis = Vec::new();
+    let mut q = sim.world.query::<(&HostRef, &Hmi)>();
+    for (h, hmi) in q.iter(&sim.world) {
+        let p = &hmi.poller;
+        hmis.push(HmiResult {
+            name: host_name(sim, h),
+            polls: p.polls,
+            answers: p.answers,
+            timeouts: p.timeouts,
+            exceptions: p.exceptions,
+            latency: p.latency.summary(),
+            operator_actions: hmi.operator_actions,
+            alarms_shown_at_end: hmi.shown_alarms().into_iter().map(String::from).collect(),
+        });
+    }
+    let mut historians = Vec::new();
+    let mut q = sim.world.query::<(&HostRef, &Historian)>();
+    for (h, hist) in q.iter(&sim.world) {
+        historians.push(HistorianResult {
+            name: host_name(sim, h),
+            polls: hist.poller.polls,
+            samples: hist.samples.len() as u64,
+            timeouts: hist.poller.timeouts,
+        });
+    }
+    let mut engineering_workstations = Vec::new();
+    let mut q = sim.world.query::<(&HostRef, &EngineeringWorkstation)>();
+    for (h, e) in q.iter(&sim.world) {
+        engineering_workstations.push(EwsResult {
+            name: host_name(sim, h),
+            sessions: e.sessions,
+            answers: e.answers,
+        });
+    }
+    let mut it = ItResult {
+        exchanges: 0,
+        answered: 0,
+        served: 0,
+    };
+    let mut q = sim.world.query::<&TrafficSource>();
+    for s in q.iter(&sim.world) {
+        it.exchanges += s.sent;
+        it.answered += s.answered;
+    }
+    let mut q = sim.world.query::<&FlowServer>();
+    for s in q.iter(&sim.world) {
+        it.served += s.served;
+    }
+    // Entity iteration order is spawn order (host order), but sort to make it explicit.
+    plcs.sort_by(|a, b| a.name.cmp(&b.name));
+    hmis.sort_by(|a, b| a.name.cmp(&b.name));
+    historians.sort_by(|a, b| a.name.cmp(&b.name));
+    engineering_workstations.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let ps = sim.world.resource::<ProcessState>();
+    let process = ProcessResult {
+        bands: ps.process.bands().to_vec(),
+        final_values: ps
+            .process
+            .signal_names()
+            .map(|(id, n)| (n.to_string(), ps.process.get(id)))
+            .collect(),
+    };
+    let impacts = ps
+        .impact_log
+        .iter()
+        .map(|(t, i)| ImpactResult {
+            t_s: t.as_secs_f64(),
+            technique: i.technique.id(),
+            technique_name: i.technique.name(),
+            limit: i.limit.clone(),
+            component: i.component.clone(),
+            description: i.description.clone(),
+        })
+        .collect::<Vec<_>>();
+    let net = sim.network();
+    let taps = net
+        .taps()
+        .iter()
+        .map(|t| TapResult {
+            name: t.name().to_string(),
+            summary: t.summary(),
+        })
+        .collect();
+    let mut r = Results {
+        schema_version: SCHEMA_VERSION,
+        exercise: ex.info.name.clone(),
+        plant: ex.plant.plant.name.clone(),
+        seed,
+        duration_s: duration.as_secs_f64(),
+        policy: net.policy_name().to_string(),
+        ticks: sim.ticks(),
+        network: net.stats.clone(),
+        plcs,
+        hmis,
+        historians,
+        engineering_workstations,
+        it,
+        process,
+        impacts,
+        taps,
+        expectations: Vec::new(),
+        passed: true,
+    };
+    r.expectations = evaluate(&ex.expect, &r);
+    r.passed = r.expectations.iter().all(|e| e.passed);
+    r
+}
+
+/// Checks the exercise's expectations against the results.
+pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, expected: String, actual: String, passed: bool| {
+        out.push(ExpectationResult {
+            name: name.to_string(),
+            expected,
+            actual,
+            passed,
+        });
+    };
+    if let Some(n) = exp.impacts {
+        let actual = r.impacts.len() as u64;
+        check("impacts", n.to_string(), actual.to_string(), actual == n);
+    }
+    if let Some(want) = exp.within_bands {
+        let outside: Vec<&str> = r
+            .process
+            .bands
+            .iter()
+            .filter(|b| b.seconds_outside > 0.0)
+            .map(|b| b.signal.as_str())
+            .collect();
+        let actual = outside.is_empty();
+        check(
+            "within_bands",
+            want.to_string(),
+            if actual {
+                "true".into()
+            } else {
+                format!("false (outside: {})", outside.join(", "))
+            },
+            actual == want,
+        );
+    }
+    if let Some(max) = exp.max_poll_timeouts {
+        let actual: u64 = r.hmis.iter().map(|h| h.timeouts).sum();
+        check(
+            "max_poll_timeouts",
+            format!("<= {max}"),
+            actual.to_string(),
+            actual <= max,
+        );
+    }
+    if let Some(max) = exp.max_hmi_p99_latency_ms {
+        let actual = r.hmis.iter().map(|h| h.latency.p99_ms).fold(0.0, f64::max);
+        check(
+            "max_hmi_p99_latency_ms",
+            format!("<= {max}"),
+            format!("{actual}"),
+            actual <= max,
+        );
+    }
+    if let Some(max) = exp.max_modbus_exceptions {
+        let actual: u64 = r.plcs.iter().map(|p| p.exceptions).sum();
+        check(
+            "max_modbus_exceptions",
+            format!("<= {max}"),
+            actual.to_string(),
+            actual <= max,
+        );
+    }
+    out
+}

@@ -1,0 +1,205 @@
+//! Exercise files: one plant, optionally a playbook, a policy and detectors, and the
+//! expectations CI asserts, composed by relative paths. Loading reports every problem with
+//! the file, line, column and field, and what was expected.
+
+use otrange_sim::config_error::line_col;
+use otrange_sim::plant::PlantConfig;
+use otrange_sim::time::{SimDuration, parse_duration};
+use otrange_sim::{ConfigError, Sim};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A scenario input error, located in its file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}: {}", self.file.display(), self.field, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.field,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl ScenarioError {
+    fn at(
+        file: &Path,
+        source: &str,
+        span: Option<std::ops::Range<usize>>,
+        field: &str,
+        message: String,
+    ) -> Self {
+        let (line, column) = match span {
+            Some(s) if !(s.start == 0 && s.end == 0) => line_col(source, s.start),
+            _ => (0, 0),
+        };
+        ScenarioError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            field: field.to_string(),
+            message,
+        }
+    }
+    fn from_config(file: &Path, source: &str, e: ConfigError) -> Self {
+        Self::at(file, source, e.span, &e.field, e.message)
+    }
+    fn io(file: &Path, e: &std::io::Error) -> Self {
+        ScenarioError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        }
+    }
+}
+
+/// `[exercise]` in an exercise file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseInfo {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Plant file, relative to the exercise file.
+    pub plant: Spanned<String>,
+    /// Default run length, e.g. "24h".
+    #[serde(default = "default_duration")]
+    pub duration: Spanned<String>,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Record every frame sent and delivered in events.jsonl (large).
+    #[serde(default)]
+    pub log_frames: bool,
+}
+
+fn default_duration() -> Spanned<String> {
+    Spanned::new(0..0, "1h".into())
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// `[expect]`: what must hold at the end of the run for CI to pass.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Exact number of impact events.
+    pub impacts: Option<u64>,
+    /// Every banded process variable stayed inside its band.
+    pub within_bands: Option<bool>,
+    /// Upper bound on HMI poll timeouts.
+    pub max_poll_timeouts: Option<u64>,
+    /// Upper bound on any HMI's 99th percentile poll latency, in milliseconds.
+    pub max_hmi_p99_latency_ms: Option<f64>,
+    /// Upper bound on Modbus exception answers.
+    pub max_modbus_exceptions: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseFile {
+    exercise: ExerciseInfo,
+    #[serde(default)]
+    expect: Expectations,
+}
+
+/// A loaded, validated exercise.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    pub file: PathBuf,
+    pub info: ExerciseInfo,
+    pub expect: Expectations,
+    pub plant_file: PathBuf,
+    pub plant: PlantConfig,
+    pub duration: SimDuration,
+}
+
+/// Parses a TOML file into `T`, turning syntax and type errors into located errors that
+/// name the field path.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> Result<T, ScenarioError> {
+    let de = toml::Deserializer::parse(source)
+        .map_err(|e| ScenarioError::at(file, source, e.span(), "(syntax)", e.message().to_string()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        ScenarioError::at(file, source, inner.span(), &field, inner.message().to_string())
+    })
+}
+
+fn read(file: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(file).map_err(|e| ScenarioError::io(file, &e))
+}
+
+impl Exercise {
+    /// Loads an exercise file and the files it names, checking everything that can be
+    /// checked without running: the plant builds into a world.
+    pub fn load(file: &Path) -> Result<Exercise, ScenarioError> {
+        let source = read(file)?;
+        let ex: ExerciseFile = parse_toml(file, &source)?;
+        let duration = parse_duration(ex.exercise.duration.get_ref()).map_err(|e| {
+            ScenarioError::at(
+                file,
+                &source,
+                Some(ex.exercise.duration.span()),
+                "exercise.duration",
+                e.to_string(),
+            )
+        })?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let plant_file = base.join(ex.exercise.plant.get_ref());
+        if !plant_file.is_file() {
+            return Err(ScenarioError::at(
+                file,
+                &source,
+                Some(ex.exercise.plant.span()),
+                "exercise.plant",
+                format!(
+                    "plant file {} not found (paths are relative to the exercise file)",
+                    plant_file.display()
+                ),
+            ));
+        }
+        let plant_source = read(&plant_file)?;
+        let plant: PlantConfig = parse_toml(&plant_file, &plant_source)?;
+        // Building the world is the full check: every reference resolves, every program compiles.
+        otrange_sim::plant::build(&plant, ex.exercise.seed)
+            .map_err(|e| ScenarioError::from_config(&plant_file, &plant_source, e))?;
+        Ok(Exercise {
+            file: file.to_path_buf(),
+            info: ex.exercise,
+            expect: ex.expect,
+            plant_file,
+            plant,
+            duration,
+        })
+    }
+
+    /// A fresh simulation of this exercise's plant.
+    pub fn build(&self, seed: u64) -> Result<Sim, ScenarioError> {
+        let src = read(&self.plant_file)?;
+        otrange_sim::plant::build(&self.plant, seed)
+            .map_err(|e| ScenarioError::from_config(&self.plant_file, &src, e))
+    }
+}
