@@ -27,16 +27,14 @@ pub struct HostIndex(pub Vec<Entity>);
 pub fn dispatch_deliveries(
     mut net: ResMut<Network>,
     index: Res<HostIndex>,
-    mut hosts: Query<(&HostRef, &mut ServerInbox, &mut ClientInbox)>,
+    mut hosts: Query<(&mut ServerInbox, &mut ClientInbox)>,
 ) {
-    for &entity in &index.0 {
-        let Ok((host, mut server, mut client)) = hosts.get_mut(entity) else {
+    for host in net.take_hosts_with_mail() {
+        let mail = net.take_inbox(host);
+        let Ok((mut server, mut client)) = hosts.get_mut(index.0[host.0 as usize]) else {
             continue;
         };
-        if !net.has_mail(host.0) {
-            continue;
-        }
-        for d in net.take_inbox(host.0) {
+        for d in mail {
             if d.frame.dst_port == d.frame.service.port() {
                 server.0.push(d);
             } else {

@@ -150,7 +150,6 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
         check_role(id, &[Role::Plc], &field, p.host.span())?;
         claim(id, "plc", field, p.host.span())?;
         let plc = Plc::build(p, i, &topo.host(id).name, &process)?;
-        net.set_wake_on_delivery(id);
         world.entity_mut(index[id.0 as usize]).insert(plc);
     }
     for (i, h) in cfg.hmis.iter().enumerate() {

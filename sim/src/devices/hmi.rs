@@ -298,7 +298,14 @@ pub fn hmi_tick(
         hmi.results.clear();
         hmi.poller
             .receive(&hmi.name, &mut inbox, now, &topo, &mut log, &mut hmi.results);
-        if let Some(t) = hmi.update_alarms(now, &mut log, &mut net, host.0) {
+        // Alarms change only with new answers, and operators act only when a reaction is due.
+        let reaction_due = hmi
+            .alarms
+            .iter()
+            .any(|a| a.shown && !a.handled && now >= a.since + hmi.reaction_delay);
+        if (!hmi.results.is_empty() || reaction_due)
+            && let Some(t) = hmi.update_alarms(now, &mut log, &mut net, host.0)
+        {
             wake.at(t);
         }
         if let Some(next) = hmi.poller.tick(host.0, now, &mut net) {

@@ -100,6 +100,8 @@ pub struct Plc {
     pub scan_period: SimDuration,
     pub comm_time: SimDuration,
     pub next_scan: SimTime,
+    /// When the last scan ended: the moment the CPU serves its communication queue.
+    pub last_scan: Option<SimTime>,
     pub io: Vec<IoWire>,
     pub scans: u64,
     pub stats: PlcStats,
@@ -235,6 +237,7 @@ impl Plc {
             scan_period,
             comm_time,
             next_scan: SimTime::ZERO,
+            last_scan: None,
             io,
             scans: 0,
             stats: PlcStats::default(),
@@ -244,13 +247,6 @@ impl Plc {
 
     fn due(&self, now: SimTime) -> bool {
         self.next_scan <= now
-    }
-
-    /// When a request arriving now gets its answer: after the current scan ends, plus the
-    /// CPU's communication time. This is why poll latency on a real PLC is bounded by its
-    /// scan cycle.
-    fn answer_time(&self, now: SimTime) -> SimTime {
-        self.next_scan.max(now) + self.comm_time
     }
 
     /// Changes mode, logging the change.
@@ -326,13 +322,16 @@ pub fn plc_scan(
             process.process.set(w.signal, f64::from(raw) * w.scale + w.offset);
         }
         plc.scans += 1;
+        plc.last_scan = Some(now);
         plc.next_scan = now + plc.scan_period;
         wake.at(plc.next_scan);
     }
 }
 
-/// Services: PLCs answer the Modbus requests delivered to them, each reply leaving at the
-/// end of the current scan.
+/// Services: at the end of each scan a PLC serves the Modbus requests that arrived during
+/// it, as a real CPU's communication task does; each reply leaves after the CPU's
+/// communication time. This is why poll latency on a real PLC is bounded by its scan cycle,
+/// and why a PLC needs no tick of its own when a request arrives.
 pub fn plc_serve(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
@@ -341,7 +340,7 @@ pub fn plc_serve(
 ) {
     let now = clock.now;
     for (mut plc, mut inbox) in &mut plcs {
-        if inbox.0.is_empty() {
+        if inbox.0.is_empty() || plc.last_scan != Some(now) {
             continue;
         }
         for d in inbox.0.drain(..) {
@@ -369,8 +368,7 @@ pub fn plc_serve(
                             },
                         );
                     }
-                    let at = plc.answer_time(now);
-                    net.reply(at, &d.frame, Payload::Modbus(bytes));
+                    net.reply(now + plc.comm_time, &d.frame, Payload::Modbus(bytes));
                 }
                 ServerReply::Drop => {
                     plc.stats.dropped += 1;

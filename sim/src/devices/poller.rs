@@ -107,8 +107,8 @@ pub struct Poller {
     pub next_poll: SimTime,
     next_tid: u16,
     outstanding: BTreeMap<u16, (usize, SimTime)>,
-    /// Last value seen per (plc, area, address): what this client believes.
-    pub values: BTreeMap<(HostId, Area, u16), u16>,
+    /// Last answer per poll item, with its arrival time: what this client believes.
+    last: Vec<Option<(SimTime, Vec<u16>)>>,
     pub latency: LatencyStats,
     pub polls: u64,
     pub answers: u64,
@@ -119,13 +119,13 @@ pub struct Poller {
 impl Poller {
     pub fn new(items: Vec<PollItem>, period: SimDuration, first: SimTime) -> Self {
         Poller {
+            last: vec![None; items.len()],
             items,
             period,
             timeout: period.max(SimDuration::from_secs(1)),
             next_poll: first,
             next_tid: 1,
             outstanding: BTreeMap::new(),
-            values: BTreeMap::new(),
             latency: LatencyStats::default(),
             polls: 0,
             answers: 0,
@@ -187,9 +187,7 @@ impl Poller {
                 }
                 _ => continue,
             };
-            for (k, v) in values.iter().enumerate() {
-                self.values.insert((it.plc, it.area, it.start + k as u16), *v);
-            }
+            self.last[item] = Some((d.at, values.clone()));
             out.push(PollResult {
                 item,
                 at: d.at,
@@ -217,7 +215,20 @@ impl Poller {
     }
 
     /// A value as this client last saw it.
+    /// Where several items cover the address, the freshest answer wins.
     pub fn value(&self, plc: HostId, area: Area, addr: u16) -> Option<u16> {
-        self.values.get(&(plc, area, addr)).copied()
+        let mut best: Option<(SimTime, u16)> = None;
+        for (it, last) in self.items.iter().zip(&self.last) {
+            if it.plc != plc || it.area != area || addr < it.start {
+                continue;
+            }
+            let Some((at, vals)) = last else { continue };
+            if let Some(&v) = vals.get(usize::from(addr - it.start))
+                && best.is_none_or(|(t, _)| *at > t)
+            {
+                best = Some((*at, v));
+            }
+        }
+        best.map(|(_, v)| v)
     }
 }

@@ -136,6 +136,9 @@ pub fn traffic_tick(
 ) {
     let now = clock.now;
     for (host, mut src, mut inbox) in &mut q {
+        if inbox.0.is_empty() && src.first_wake().is_none_or(|t| t > now) {
+            continue;
+        }
         let src = &mut *src;
         src.answered += inbox.0.len() as u64;
         inbox.0.clear();
@@ -171,6 +174,9 @@ pub fn flow_serve(
 ) {
     let now = clock.now;
     for (mut server, mut inbox) in &mut q {
+        if inbox.0.is_empty() {
+            continue;
+        }
         for d in inbox.0.drain(..) {
             if let Payload::Flow { reply_bytes, .. } = d.frame.payload
                 && reply_bytes > 0
@@ -189,15 +195,20 @@ pub fn flow_serve(
     }
 }
 
-/// Observe: frames nobody listens for are discarded, as a host's closed port would.
+/// Observe: frames nobody listens for are discarded, as a host's closed port would. A PLC
+/// keeps its requests until the end of its scan.
 pub fn discard_unclaimed(
-    mut servers: Query<&mut ServerInbox>,
+    mut servers: Query<&mut ServerInbox, Without<super::plc::Plc>>,
     mut clients: Query<&mut ClientInbox, Without<super::ClientAgent>>,
 ) {
     for mut s in &mut servers {
-        s.0.clear();
+        if !s.0.is_empty() {
+            s.0.clear();
+        }
     }
     for mut c in &mut clients {
-        c.0.clear();
+        if !c.0.is_empty() {
+            c.0.clear();
+        }
     }
 }

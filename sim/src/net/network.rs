@@ -79,6 +79,8 @@ pub struct Network {
     seq: u64,
     next_frame: u64,
     inboxes: Vec<Vec<Delivered>>,
+    /// Hosts whose inbox went from empty to not empty, in delivery order.
+    with_mail: Vec<HostId>,
     /// Hosts whose deliveries need a tick at the arrival time (servers answer then);
     /// deliveries to other hosts wait in the inbox for the receiver's next turn.
     wake_on_delivery: Vec<bool>,
@@ -104,6 +106,7 @@ impl Network {
             seq: 0,
             next_frame: 1,
             inboxes: vec![Vec::new(); n],
+            with_mail: Vec::new(),
             wake_on_delivery: vec![false; n],
             policy: Box::new(AllowAll),
             taps: Vec::new(),
@@ -272,6 +275,14 @@ impl Network {
     pub fn take_inbox(&mut self, host: HostId) -> Vec<Delivered> {
         std::mem::take(&mut self.inboxes[host.0 as usize])
     }
+    /// Hosts with frames waiting, in host order (deterministic), emptying the list.
+    pub fn take_hosts_with_mail(&mut self) -> Vec<HostId> {
+        let mut hosts = std::mem::take(&mut self.with_mail);
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts.retain(|h| !self.inboxes[h.0 as usize].is_empty());
+        hosts
+    }
     /// Whether a host has anything waiting.
     pub fn has_mail(&self, host: HostId) -> bool {
         !self.inboxes[host.0 as usize].is_empty()
@@ -359,7 +370,11 @@ impl Network {
                 },
             );
         }
-        self.inboxes[frame.dst.0 as usize].push(Delivered { frame, at });
+        let inbox = &mut self.inboxes[frame.dst.0 as usize];
+        if inbox.is_empty() {
+            self.with_mail.push(frame.dst);
+        }
+        inbox.push(Delivered { frame, at });
     }
 
     fn observe(&mut self, node: HostId, at: SimTime, frame: &Frame) {
