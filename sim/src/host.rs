@@ -1,7 +1,7 @@
 //! Components every host entity carries: its identity in the topology and the mailboxes
 //! that delivered frames are sorted into.
 
-use crate::net::{Delivered, Network};
+use crate::net::{Delivered, Network, Payload};
 use crate::topology::HostId;
 use bevy_ecs::prelude::*;
 
@@ -14,8 +14,29 @@ pub struct HostRef(pub HostId);
 pub struct ServerInbox(pub Vec<Delivered>);
 
 /// Answers that arrived on the host's client ports, for its clients (HMI, historian, ...).
+/// One host may run several clients (an HMI that also logs on to the domain), so each
+/// takes only the answers of its own protocol.
 #[derive(Component, Debug, Default)]
 pub struct ClientInbox(pub Vec<Delivered>);
+
+impl ClientInbox {
+    /// Takes the Modbus answers, leaving the rest, in arrival order.
+    pub fn take_modbus(&mut self) -> Vec<Delivered> {
+        self.take_where(|d| matches!(d.frame.payload, Payload::Modbus(_)))
+    }
+    /// Takes the IT flow answers, leaving the rest, in arrival order.
+    pub fn take_flows(&mut self) -> Vec<Delivered> {
+        self.take_where(|d| matches!(d.frame.payload, Payload::Flow { .. }))
+    }
+    fn take_where(&mut self, wanted: impl Fn(&Delivered) -> bool) -> Vec<Delivered> {
+        if self.0.iter().all(&wanted) {
+            return std::mem::take(&mut self.0);
+        }
+        let (taken, kept) = std::mem::take(&mut self.0).into_iter().partition(|d| wanted(d));
+        self.0 = kept;
+        taken
+    }
+}
 
 /// Host id to entity, so systems can reach a host's components in host order.
 #[derive(Resource, Debug, Default)]

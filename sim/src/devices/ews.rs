@@ -131,8 +131,7 @@ pub fn ews_tick(
 ) {
     let now = clock.now;
     for (host, mut ews, mut inbox) in &mut q {
-        ews.answers += inbox.0.len() as u64;
-        inbox.0.clear();
+        ews.answers += inbox.take_modbus().len() as u64;
         if now >= ews.next {
             ews.session(host.0, now, &mut net);
             let gap = ews.gap();

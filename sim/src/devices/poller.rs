@@ -167,7 +167,7 @@ impl Poller {
         log: &mut EventLog,
         out: &mut Vec<PollResult>,
     ) {
-        for d in inbox.0.drain(..) {
+        for d in inbox.take_modbus() {
             let Payload::Modbus(adu) = &d.frame.payload else {
                 continue;
             };

@@ -140,7 +140,9 @@ pub fn traffic_tick(
             continue;
         }
         let src = &mut *src;
-        src.answered += inbox.0.len() as u64;
+        src.answered += inbox.take_flows().len() as u64;
+        // Traffic runs last among the agents: whatever no client of this host claimed is
+        // discarded, as a closed port would.
         inbox.0.clear();
         for i in 0..src.exchanges.len() {
             if src.exchanges[i].next <= now {
