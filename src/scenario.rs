@@ -142,7 +142,9 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> 
     let de = toml::Deserializer::parse(source)
         .map_err(|e| ScenarioError::at(file, source, e.span(), "(syntax)", e.message().to_string()))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
+        // `Spanned<T>` fields deserialise through a private inner key; the user's field is
+        // the one around it.
+        let field = e.path().to_string().replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
         ScenarioError::at(file, source, inner.span(), &field, inner.message().to_string())
     })
