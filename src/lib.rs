@@ -4,6 +4,7 @@
 //! the results ([`results`]); the CLI in `main.rs` is a thin layer over these. The plant
 //! itself lives in `otrange-sim`.
 
+pub mod live;
 pub mod results;
 pub mod runner;
 pub mod scenario;

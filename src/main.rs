@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use otrange::live::{LiveRunOptions, live};
 use otrange::runner::{RunOptions, run};
 use otrange::scenario::{Exercise, ScenarioError};
 use otrange_sim::time::parse_duration;
@@ -43,6 +44,33 @@ enum Command {
     },
     /// Validate an exercise and every file it names, without running it.
     Check { scenario: PathBuf },
+    /// Run the plant in real time on loopback sockets, for exercises with real tools.
+    Live {
+        /// Exercise file, e.g. scenarios/water-treatment.toml
+        scenario: PathBuf,
+        /// Simulated seconds per wall-clock second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Port for PLCs when 502 cannot be bound (it needs privileges).
+        #[arg(long, default_value_t = 5020)]
+        port: u16,
+        /// Write the device table as JSON here.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Output directory for events.jsonl and results.json.
+        #[arg(long, default_value = "otrange-live")]
+        out: PathBuf,
+        /// Master seed (default: the exercise's seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stop after this much simulated time (default: run until Ctrl-C or SIGTERM).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Allow an address map that leaves 127.0.0.0/8. This exposes deliberately
+        /// vulnerable devices to the network.
+        #[arg(long)]
+        allow_non_loopback: bool,
+    },
 }
 
 /// Exit codes: 0 success, 1 an expectation failed or the run failed, 2 bad input.
@@ -64,6 +92,25 @@ fn main() -> ExitCode {
             }
             Err(e) => input_error(&e),
         },
+        Command::Live {
+            scenario,
+            speed,
+            port,
+            manifest,
+            out,
+            seed,
+            duration,
+            allow_non_loopback,
+        } => live_command(
+            scenario,
+            speed,
+            port,
+            manifest,
+            out,
+            seed,
+            duration,
+            allow_non_loopback,
+        ),
         Command::Run {
             scenario,
             seed,
@@ -147,6 +194,56 @@ fn main() -> ExitCode {
                     }
                 },
             }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn live_command(
+    scenario: PathBuf,
+    speed: f64,
+    port: u16,
+    manifest: Option<PathBuf>,
+    out: PathBuf,
+    seed: Option<u64>,
+    duration: Option<String>,
+    allow_non_loopback: bool,
+) -> ExitCode {
+    let ex = match Exercise::load(&scenario) {
+        Ok(ex) => ex,
+        Err(e) => return input_error(&e),
+    };
+    let duration = match duration.as_deref().map(parse_duration).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: --duration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !(speed.is_finite() && speed > 0.0) {
+        eprintln!("error: --speed: expected a positive number, got {speed}");
+        return ExitCode::from(2);
+    }
+    let opts = LiveRunOptions {
+        seed: seed.unwrap_or(ex.info.seed),
+        speed,
+        port,
+        manifest,
+        out,
+        duration,
+        allow_non_loopback,
+    };
+    match live(&ex, &opts) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(le) = e.downcast_ref::<otrange_sim::live::LiveError>()
+                && matches!(le, otrange_sim::live::LiveError::NotLoopback { .. })
+            {
+                eprintln!("error: {le}");
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

@@ -127,7 +127,7 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
     let mut plcs = Vec::new();
     let mut q = sim.world.query::<(&HostRef, &Plc)>();
     for (h, p) in q.iter(&sim.world) {
-        let c = p.stats;
+        let c = p.lock().stats;
         plcs.push(PlcResult {
             name: host_name(sim, h),
             mode: p.mode.as_str().to_string(),

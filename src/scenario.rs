@@ -3,6 +3,7 @@
 //! the file, line, column and field, and what was expected.
 
 use otrange_sim::config_error::line_col;
+use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
 use otrange_sim::time::{SimDuration, parse_duration};
 use otrange_sim::{ConfigError, Sim};
@@ -123,6 +124,8 @@ struct ExerciseFile {
     exercise: ExerciseInfo,
     #[serde(default)]
     expect: Expectations,
+    #[serde(default)]
+    live: LiveConfig,
 }
 
 /// A loaded, validated exercise.
@@ -133,6 +136,8 @@ pub struct Exercise {
     pub expect: Expectations,
     pub plant_file: PathBuf,
     pub plant: PlantConfig,
+    /// `[live]`, checked against the plant.
+    pub live: LiveSettings,
     pub duration: SimDuration,
 }
 
@@ -144,7 +149,10 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> 
     serde_path_to_error::deserialize(de).map_err(|e| {
         // `Spanned<T>` fields deserialise through a private inner key; the user's field is
         // the one around it.
-        let field = e.path().to_string().replace(".$__serde_spanned_private_value", "");
+        let field = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
         ScenarioError::at(file, source, inner.span(), &field, inner.message().to_string())
     })
@@ -186,14 +194,19 @@ impl Exercise {
         let plant_source = read(&plant_file)?;
         let plant: PlantConfig = parse_toml(&plant_file, &plant_source)?;
         // Building the world is the full check: every reference resolves, every program compiles.
-        otrange_sim::plant::build(&plant, ex.exercise.seed)
+        let sim = otrange_sim::plant::build(&plant, ex.exercise.seed)
             .map_err(|e| ScenarioError::from_config(&plant_file, &plant_source, e))?;
+        let live = ex
+            .live
+            .resolve(sim.network().topology())
+            .map_err(|e| ScenarioError::from_config(file, &source, e))?;
         Ok(Exercise {
             file: file.to_path_buf(),
             info: ex.exercise,
             expect: ex.expect,
             plant_file,
             plant,
+            live,
             duration,
         })
     }

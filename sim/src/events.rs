@@ -93,6 +93,20 @@ pub enum EventKind {
     },
     /// A client gave up waiting for an answer.
     PollTimeout { client: String, device: String },
+    /// Live mode: bytes on a real connection that are no Modbus TCP request (wrong protocol
+    /// id, a length that lies, truncated or oversized); the connection was closed.
+    MalformedRequest {
+        device: String,
+        client: String,
+        peer: String,
+        reason: String,
+    },
+    /// Live mode: a real connection refused because a limit was reached.
+    ConnectionRefused {
+        device: String,
+        peer: String,
+        reason: String,
+    },
 }
 
 /// The log itself, a resource every system may append to.
@@ -108,6 +122,19 @@ impl EventLog {
         self.events.push(Event { t, kind });
     }
     /// Takes the events recorded so far, so a long run can stream them to disk.
+    /// Sets the frame id of an event about a frame whose id was assigned after the event was
+    /// made (live mode's socket tasks learn ids only when the simulation records the frame).
+    pub fn with_frame(mut kind: EventKind, id: u64) -> EventKind {
+        match &mut kind {
+            EventKind::FrameSent { frame, .. }
+            | EventKind::FrameDelivered { frame, .. }
+            | EventKind::FrameBlocked { frame, .. }
+            | EventKind::FrameDropped { frame, .. }
+            | EventKind::ModbusException { frame, .. } => *frame = id,
+            _ => {}
+        }
+        kind
+    }
     pub fn drain(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }

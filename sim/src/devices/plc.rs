@@ -5,6 +5,7 @@ use crate::clock::{Clock, Wakeups};
 use crate::config_error::ConfigError;
 use crate::events::{EventKind, EventLog};
 use crate::host::ServerInbox;
+use crate::modbus::server::Handled;
 use crate::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
 use crate::net::{Network, Payload};
 use crate::plc::{AlarmTransition, Area, BlockConfig, OperatingMode, PlcMemory, PlcProgram, SafeStateConfig};
@@ -13,6 +14,8 @@ use crate::process_state::ProcessState;
 use crate::time::{SimDuration, SimTime, parse_duration};
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use toml::Spanned;
 
 /// `[[plc]]` in a plant file.
@@ -90,11 +93,82 @@ pub struct IoWire {
     pub input: bool,
 }
 
+/// The part of a PLC that answers the network: its Modbus server (register memory,
+/// identity, capacity) and its counters. Shared, because in live mode real sockets reach
+/// the same memory from tokio tasks while the scan runs in the simulation thread.
+pub struct ModbusCpu {
+    pub server: ModbusServer,
+    pub stats: PlcStats,
+}
+
+impl ModbusCpu {
+    /// Serves one request ADU that arrived at `at`, counting it. Batch and live mode both
+    /// answer through here, so a device behaves the same on either.
+    pub fn serve(&mut self, adu: &[u8], at: SimTime) -> Handled {
+        let handled = self.server.handle_adu(adu, at.as_nanos());
+        self.stats.requests += 1;
+        self.stats.writes += u64::from(handled.wrote);
+        match (&handled.reply, handled.exception) {
+            (ServerReply::Respond(_), Some(code)) => {
+                self.stats.exceptions += 1;
+                self.stats.busy += u64::from(code == 6);
+            }
+            (ServerReply::Drop, _) => self.stats.dropped += 1,
+            _ => {}
+        }
+        handled
+    }
+}
+
+/// The event a served request is worth logging, if any: an exception answer, or a request
+/// the overloaded CPU dropped.
+pub fn served_event(handled: &Handled, frame: u64, device: &str, client: &str) -> Option<EventKind> {
+    match (&handled.reply, handled.exception) {
+        (ServerReply::Respond(_), Some(code)) => Some(EventKind::ModbusException {
+            frame,
+            device: device.to_string(),
+            client: client.to_string(),
+            function: handled.function,
+            code,
+        }),
+        (ServerReply::Drop, _) if matches!(handled.dropped, Some(DropReason::Overloaded)) => {
+            Some(EventKind::FrameDropped {
+                frame,
+                src: client.to_string(),
+                dst: device.to_string(),
+                at: device.to_string(),
+                reason: "device overloaded (request dropped by the CPU)".into(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A handle on a PLC's [`ModbusCpu`].
+pub type SharedCpu = Arc<Mutex<ModbusCpu>>;
+
+/// The scan timing live mode needs to answer a socket at the modelled time: a request is
+/// answered when the scan in progress ends, plus the CPU's communication time.
+#[derive(Debug)]
+pub struct ScanTiming {
+    next_scan_ns: AtomicU64,
+    pub scan_period: SimDuration,
+    pub comm_time: SimDuration,
+}
+
+impl ScanTiming {
+    /// When the scan in progress ends.
+    pub fn next_scan(&self) -> SimTime {
+        SimTime(self.next_scan_ns.load(Ordering::Relaxed))
+    }
+}
+
 /// The PLC component.
 #[derive(Component)]
 pub struct Plc {
     pub name: String,
-    pub server: ModbusServer,
+    pub cpu: SharedCpu,
+    pub timing: Arc<ScanTiming>,
     pub program: PlcProgram,
     pub mode: OperatingMode,
     pub scan_period: SimDuration,
@@ -104,7 +178,6 @@ pub struct Plc {
     pub last_scan: Option<SimTime>,
     pub io: Vec<IoWire>,
     pub scans: u64,
-    pub stats: PlcStats,
     alarms: Vec<AlarmTransition>,
 }
 
@@ -231,7 +304,15 @@ impl Plc {
         })?;
         Ok(Plc {
             name: name.to_string(),
-            server,
+            cpu: Arc::new(Mutex::new(ModbusCpu {
+                server,
+                stats: PlcStats::default(),
+            })),
+            timing: Arc::new(ScanTiming {
+                next_scan_ns: AtomicU64::new(0),
+                scan_period,
+                comm_time,
+            }),
             program,
             mode: cfg.mode,
             scan_period,
@@ -240,9 +321,14 @@ impl Plc {
             last_scan: None,
             io,
             scans: 0,
-            stats: PlcStats::default(),
             alarms: Vec::new(),
         })
+    }
+
+    /// Locks the CPU. A panic elsewhere while holding it cannot leave the memory half
+    /// written (every handler call completes), so a poisoned lock is still usable.
+    pub fn lock(&self) -> MutexGuard<'_, ModbusCpu> {
+        self.cpu.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn due(&self, now: SimTime) -> bool {
@@ -273,7 +359,8 @@ pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: 
             continue;
         }
         let plc = &mut *plc;
-        let map = plc.server.map_mut();
+        let mut cpu = plc.cpu.lock().unwrap_or_else(|e| e.into_inner());
+        let map = cpu.server.map_mut();
         for w in plc.io.iter().filter(|w| w.input) {
             let raw = (process.process.get(w.signal) * w.scale + w.offset)
                 .round()
@@ -299,10 +386,11 @@ pub fn plc_scan(
         }
         let plc = &mut *plc;
         let dt = plc.scan_period.as_secs_f64();
+        let mut cpu = plc.cpu.lock().unwrap_or_else(|e| e.into_inner());
         if plc.mode == OperatingMode::Run {
-            plc.program.scan(plc.server.map_mut(), dt, &mut plc.alarms);
+            plc.program.scan(cpu.server.map_mut(), dt, &mut plc.alarms);
         } else {
-            plc.program.apply_safe_state(plc.server.map_mut());
+            plc.program.apply_safe_state(cpu.server.map_mut());
         }
         for a in plc.alarms.drain(..) {
             log.push(
@@ -316,14 +404,16 @@ pub fn plc_scan(
                 },
             );
         }
-        let map: &RegisterMap = plc.server.map();
+        let map: &RegisterMap = cpu.server.map();
         for w in plc.io.iter().filter(|w| !w.input) {
             let raw = map.get(w.area, w.addr).unwrap_or(0);
             process.process.set(w.signal, f64::from(raw) * w.scale + w.offset);
         }
         plc.scans += 1;
         plc.last_scan = Some(now);
+        drop(cpu);
         plc.next_scan = now + plc.scan_period;
+        plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
         wake.at(plc.next_scan);
     }
 }
@@ -336,55 +426,25 @@ pub fn plc_serve(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
     mut log: ResMut<EventLog>,
-    mut plcs: Query<(&mut Plc, &mut ServerInbox)>,
+    mut plcs: Query<(&Plc, &mut ServerInbox)>,
 ) {
     let now = clock.now;
-    for (mut plc, mut inbox) in &mut plcs {
+    for (plc, mut inbox) in &mut plcs {
         if inbox.0.is_empty() || plc.last_scan != Some(now) {
             continue;
         }
+        let mut cpu = plc.lock();
         for d in inbox.0.drain(..) {
             let Payload::Modbus(adu) = &d.frame.payload else {
                 continue; // a non-Modbus flow to a PLC: nothing listens
             };
-            let handled = plc.server.handle_adu(adu, d.at.as_nanos());
-            plc.stats.requests += 1;
-            plc.stats.writes += u64::from(handled.wrote);
-            match handled.reply {
-                ServerReply::Respond(bytes) => {
-                    if let Some(code) = handled.exception {
-                        plc.stats.exceptions += 1;
-                        if code == 6 {
-                            plc.stats.busy += 1;
-                        }
-                        log.push(
-                            d.at,
-                            EventKind::ModbusException {
-                                frame: d.frame.id.0,
-                                device: plc.name.clone(),
-                                client: net.topology().host(d.frame.src).name.clone(),
-                                function: handled.function,
-                                code,
-                            },
-                        );
-                    }
-                    net.reply(now + plc.comm_time, &d.frame, Payload::Modbus(bytes));
-                }
-                ServerReply::Drop => {
-                    plc.stats.dropped += 1;
-                    if matches!(handled.dropped, Some(DropReason::Overloaded)) {
-                        log.push(
-                            d.at,
-                            EventKind::FrameDropped {
-                                frame: d.frame.id.0,
-                                src: net.topology().host(d.frame.src).name.clone(),
-                                dst: plc.name.clone(),
-                                at: plc.name.clone(),
-                                reason: "device overloaded (request dropped by the CPU)".into(),
-                            },
-                        );
-                    }
-                }
+            let handled = cpu.serve(adu, d.at);
+            let client = &net.topology().host(d.frame.src).name;
+            if let Some(ev) = served_event(&handled, d.frame.id.0, &plc.name, client) {
+                log.push(d.at, ev);
+            }
+            if let ServerReply::Respond(bytes) = handled.reply {
+                net.reply(now + plc.timing.comm_time, &d.frame, Payload::Modbus(bytes));
             }
         }
     }

@@ -10,6 +10,7 @@
 use super::frame::Frame;
 use crate::time::SimTime;
 use crate::topology::{HostId, Topology};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Where a policy decision is taken.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -44,6 +45,51 @@ pub trait PolicyHook: Send + Sync {
     fn decide(&mut self, point: EnforcementPoint, frame: &Frame, topo: &Topology, now: SimTime) -> Verdict;
     /// Short name for reports, e.g. "flat".
     fn name(&self) -> &str;
+    /// What the policy did over the run (hits per rule, say) for results.json. Denials are
+    /// also events, one per blocked frame.
+    fn summary(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}
+
+/// A policy shared between the simulated network and live mode's socket tasks.
+pub type SharedPolicy = Arc<Mutex<Box<dyn PolicyHook>>>;
+
+/// Locks a shared policy; a panic elsewhere cannot leave a policy unusable.
+pub fn lock_policy(p: &SharedPolicy) -> MutexGuard<'_, Box<dyn PolicyHook>> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Decides a frame along its whole route at once, as live mode must (a real connection
+/// has no simulated hops): every router or firewall on the route, then the destination
+/// host. Returns the enforcement point and rule of the first denial.
+pub fn decide_path(
+    policy: &SharedPolicy,
+    topo: &Topology,
+    frame: &Frame,
+    now: SimTime,
+) -> Result<(), (EnforcementPoint, String)> {
+    let mut p = lock_policy(policy);
+    let route = topo.route(frame.src, frame.dst).unwrap_or(&[]);
+    let points = route
+        .iter()
+        .map(|h| h.to)
+        .filter(|&n| n != frame.dst && topo.host(n).role.enforces())
+        .map(EnforcementPoint::Network)
+        .chain(std::iter::once(EnforcementPoint::Host(frame.dst)));
+    for point in points {
+        if let Verdict::Deny { rule } = p.decide(point, frame, topo, now) {
+            return Err((point, rule));
+        }
+    }
+    Ok(())
+}
+
+/// Takes frames out of the simulated network before they enter it. Live mode installs one
+/// so that the plant's own HMIs and historian talk to PLCs over real sockets.
+pub trait FrameBridge: Send + Sync {
+    /// Whether the bridge took the frame (it then never enters the simulated network).
+    fn divert(&mut self, at: SimTime, frame: &Frame) -> bool;
 }
 
 /// The flat network: no enforcement anywhere, as in most legacy OT networks.

@@ -7,5 +7,8 @@ pub mod hooks;
 pub mod network;
 
 pub use frame::{Frame, FrameId, Payload};
-pub use hooks::{AllowAll, EnforcementPoint, FrameCounter, PolicyHook, Tap, Verdict};
+pub use hooks::{
+    AllowAll, EnforcementPoint, FrameBridge, FrameCounter, PolicyHook, SharedPolicy, Tap, Verdict,
+    decide_path, lock_policy,
+};
 pub use network::{Capture, Delivered, NetStats, Network};

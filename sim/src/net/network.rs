@@ -7,7 +7,9 @@
 //! (time, sequence) order, so every hook, tap and capture sees the traffic in time order.
 
 use super::frame::{Frame, FrameId, Payload};
-use super::hooks::{AllowAll, EnforcementPoint, PolicyHook, Tap, Verdict};
+use super::hooks::{
+    AllowAll, EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy, Tap, Verdict, lock_policy,
+};
 use crate::events::{EventKind, EventLog};
 use crate::time::{SimDuration, SimTime};
 use crate::topology::{HostId, Service, Topology};
@@ -16,6 +18,7 @@ use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// Something that records frames as they go on the wire (a pcap writer).
 pub trait Capture: Send + Sync {
@@ -84,7 +87,8 @@ pub struct Network {
     /// Hosts whose deliveries need a tick at the arrival time (servers answer then);
     /// deliveries to other hosts wait in the inbox for the receiver's next turn.
     wake_on_delivery: Vec<bool>,
-    policy: Box<dyn PolicyHook>,
+    policy: SharedPolicy,
+    bridge: Option<Box<dyn FrameBridge>>,
     taps: Vec<Box<dyn Tap>>,
     taps_at: Vec<Vec<usize>>,
     capture: Option<Box<dyn Capture>>,
@@ -108,7 +112,8 @@ impl Network {
             inboxes: vec![Vec::new(); n],
             with_mail: Vec::new(),
             wake_on_delivery: vec![false; n],
-            policy: Box::new(AllowAll),
+            policy: Arc::new(Mutex::new(Box::new(AllowAll))),
+            bridge: None,
             taps: Vec::new(),
             taps_at: vec![Vec::new(); n],
             capture: None,
@@ -125,10 +130,24 @@ impl Network {
     }
     /// Installs the segmentation policy consulted at enforcement points.
     pub fn set_policy(&mut self, policy: Box<dyn PolicyHook>) {
-        self.policy = policy;
+        self.policy = Arc::new(Mutex::new(policy));
     }
-    pub fn policy_name(&self) -> &str {
-        self.policy.name()
+    /// The policy, for live mode's socket tasks, which decide on real connections with the
+    /// same rules as the simulated network.
+    pub fn policy_handle(&self) -> SharedPolicy {
+        Arc::clone(&self.policy)
+    }
+    /// Diverts some sent frames out of the simulated network (live mode sends them over
+    /// real sockets).
+    pub fn set_bridge(&mut self, bridge: Box<dyn FrameBridge>) {
+        self.bridge = Some(bridge);
+    }
+    pub fn policy_name(&self) -> String {
+        lock_policy(&self.policy).name().to_string()
+    }
+    /// The policy's own account of the run, for results.json.
+    pub fn policy_summary(&self) -> serde_json::Value {
+        lock_policy(&self.policy).summary()
     }
     /// Places a tap on the given nodes.
     pub fn add_tap(&mut self, tap: Box<dyn Tap>, nodes: &[HostId]) {
@@ -208,8 +227,7 @@ impl Network {
         payload: Payload,
         label: u32,
     ) -> FrameId {
-        let id = FrameId(self.next_frame);
-        self.next_frame += 1;
+        let id = self.next_id();
         let frame = Frame {
             id,
             src,
@@ -221,8 +239,71 @@ impl Network {
             sent_at: at,
             label,
         };
+        if let Some(bridge) = self.bridge.as_mut()
+            && bridge.divert(at, &frame)
+        {
+            return id;
+        }
         self.push(at, 0, Box::new(frame));
         id
+    }
+
+    fn next_id(&mut self) -> FrameId {
+        let id = FrameId(self.next_frame);
+        self.next_frame += 1;
+        id
+    }
+
+    /// Records a frame that travelled outside the simulated network (a real socket in live
+    /// mode): it gets an id, counts as sent and delivered, and every tap on its route sees
+    /// it, so detectors watch live traffic as they watch simulated traffic.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe_external(
+        &mut self,
+        at: SimTime,
+        src: HostId,
+        dst: HostId,
+        src_port: u16,
+        dst_port: u16,
+        service: Service,
+        payload: Payload,
+        log: &mut EventLog,
+    ) -> FrameId {
+        let id = self.next_id();
+        let frame = Frame {
+            id,
+            src,
+            dst,
+            src_port,
+            dst_port,
+            service,
+            payload,
+            sent_at: at,
+            label: 0,
+        };
+        self.on_sent(at, &frame, log);
+        let topo = Arc::clone(&self.topo);
+        self.observe(src, at, &frame);
+        for hop in topo.route(src, dst).unwrap_or(&[]) {
+            self.observe(hop.to, at, &frame);
+        }
+        self.stats.delivered += 1;
+        id
+    }
+
+    /// Puts a frame that arrived from outside the simulated network (a live reply) straight
+    /// into its destination's inbox.
+    pub fn deliver_external(&mut self, at: SimTime, frame: Frame) {
+        let inbox = &mut self.inboxes[frame.dst.0 as usize];
+        if inbox.is_empty() {
+            self.with_mail.push(frame.dst);
+        }
+        inbox.push(Delivered { frame, at });
+    }
+
+    /// An id for a frame made outside the simulated network (a live reply).
+    pub fn fresh_frame_id(&mut self) -> FrameId {
+        self.next_id()
     }
 
     fn push(&mut self, at: SimTime, hop: u16, frame: Box<Frame>) {
@@ -384,7 +465,8 @@ impl Network {
     }
 
     fn allowed(&mut self, point: EnforcementPoint, at: SimTime, frame: &Frame, log: &mut EventLog) -> bool {
-        match self.policy.decide(point, frame, &self.topo, at) {
+        let verdict = lock_policy(&self.policy).decide(point, frame, &self.topo, at);
+        match verdict {
             Verdict::Allow => true,
             Verdict::Deny { rule } => {
                 self.stats.blocked += 1;

@@ -1,0 +1,116 @@
+//! The plant's own clients on real sockets. HMIs and historians keep running in the
+//! simulation (polls, alarms, operators), but their Modbus frames to PLCs leave the
+//! simulated network here and travel through tokio-modbus clients bound to the client
+//! host's own loopback address, so `tshark -i lo` shows the plant talking. Answers come
+//! back into the client's inbox.
+
+use crate::live::LiveMsg;
+use crate::live::clock::LiveClock;
+use crate::live::convert::{adu, request_of, response_pdu};
+use crate::net::{Frame, FrameBridge, Payload};
+use crate::time::SimTime;
+use crate::topology::{HostId, Service};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio_modbus::client::{Client, Context};
+use tokio_modbus::prelude::SlaveContext;
+use tokio_modbus::{Slave, client::tcp::attach_slave};
+
+/// How long a bridged request may take before the connection is dropped and reopened.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A request leaving the simulation.
+pub struct Outgoing {
+    frame: Frame,
+    source: Ipv4Addr,
+    target: SocketAddr,
+}
+
+/// The simulation side: decides which frames leave.
+pub struct Bridge {
+    /// Client hosts whose Modbus requests go over real sockets, with their live address.
+    pub clients: BTreeMap<HostId, Ipv4Addr>,
+    /// PLC hosts with a live listener.
+    pub targets: BTreeMap<HostId, SocketAddr>,
+    pub tx: UnboundedSender<Outgoing>,
+}
+
+impl FrameBridge for Bridge {
+    fn divert(&mut self, _at: SimTime, frame: &Frame) -> bool {
+        if frame.service != Service::Modbus || !matches!(frame.payload, Payload::Modbus(_)) {
+            return false;
+        }
+        let (Some(&source), Some(&target)) = (self.clients.get(&frame.src), self.targets.get(&frame.dst))
+        else {
+            return false;
+        };
+        self.tx
+            .send(Outgoing {
+                frame: frame.clone(),
+                source,
+                target,
+            })
+            .is_ok()
+    }
+}
+
+/// The socket side: one connection per (client, PLC) pair, opened on first use and
+/// reopened after an error (a denied path stays closed, and the client sees timeouts).
+pub async fn run_clients(mut rx: UnboundedReceiver<Outgoing>, tx: Sender<LiveMsg>, clock: LiveClock) {
+    let mut pairs: BTreeMap<(HostId, HostId), UnboundedSender<Outgoing>> = BTreeMap::new();
+    while let Some(o) = rx.recv().await {
+        let sender = pairs.entry((o.frame.src, o.frame.dst)).or_insert_with(|| {
+            let (t, r) = unbounded_channel();
+            tokio::spawn(pair(r, tx.clone(), clock));
+            t
+        });
+        let _ = sender.send(o);
+    }
+}
+
+async fn connect(source: Ipv4Addr, target: SocketAddr) -> std::io::Result<(Context, u16)> {
+    let sock = tokio::net::TcpSocket::new_v4()?;
+    sock.bind(SocketAddr::from((source, 0)))?;
+    let stream = tokio::time::timeout(Duration::from_secs(2), sock.connect(target))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    stream.set_nodelay(true)?;
+    let port = stream.local_addr()?.port();
+    Ok((attach_slave(stream, Slave(1)), port))
+}
+
+async fn pair(mut rx: UnboundedReceiver<Outgoing>, tx: Sender<LiveMsg>, clock: LiveClock) {
+    let mut conn: Option<(Context, u16)> = None;
+    while let Some(o) = rx.recv().await {
+        let Payload::Modbus(bytes) = &o.frame.payload else {
+            continue;
+        };
+        let Some((tid, unit, req)) = request_of(bytes) else {
+            continue;
+        };
+        if conn.is_none() {
+            conn = connect(o.source, o.target).await.ok();
+        }
+        let Some((ctx, port)) = conn.as_mut() else {
+            continue; // no path: the request is lost, as on a real network
+        };
+        ctx.set_slave(Slave(unit));
+        match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
+            Ok(Ok(answer)) => {
+                let reply = adu(tid, unit, &response_pdu(bytes[7], answer));
+                let _ = tx.send(LiveMsg::Deliver {
+                    at: clock.sim_now(),
+                    src: o.frame.dst,
+                    dst: o.frame.src,
+                    src_port: Service::Modbus.port(),
+                    dst_port: *port,
+                    adu: reply,
+                });
+            }
+            _ => conn = None,
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `[live]` in an exercise file: how the plant meets real sockets.
+
+use crate::config_error::ConfigError;
+use crate::live::addr::AddressMap;
+use crate::time::{SimDuration, parse_duration};
+use crate::topology::{HostId, Topology};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One address-map entry, e.g. `{ from = "198.51.100.0/24", to = "127.198.51.0/24" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapEntry {
+    pub from: String,
+    pub to: String,
+}
+
+/// When a live PLC answers a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponseTime {
+    /// At the end of the scan in progress plus the CPU's communication time, as in batch
+    /// mode and on a real PLC.
+    #[default]
+    Modelled,
+    /// At once: for load tests of the server itself.
+    Zero,
+}
+
+/// The `[live]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Plant networks to loopback networks; default 10.0.0.0/8 to 127.0.0.0/8.
+    #[serde(default)]
+    pub address_map: Vec<MapEntry>,
+    /// The plant host that a connection from an address of no simulated host is
+    /// attributed to (an intruder's laptop, a vendor's session): the policy decides on its
+    /// path. Without one, such connections are refused.
+    pub external_host: Option<Spanned<String>>,
+    #[serde(default = "default_per_device")]
+    pub max_connections_per_device: usize,
+    #[serde(default = "default_total")]
+    pub max_connections: usize,
+    #[serde(default = "default_idle")]
+    pub idle_timeout: Spanned<String>,
+    #[serde(default)]
+    pub response_time: ResponseTime,
+}
+
+fn default_per_device() -> usize {
+    64
+}
+fn default_total() -> usize {
+    4096
+}
+fn default_idle() -> Spanned<String> {
+    Spanned::new(0..0, "120s".into())
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            address_map: Vec::new(),
+            external_host: None,
+            max_connections_per_device: default_per_device(),
+            max_connections: default_total(),
+            idle_timeout: default_idle(),
+            response_time: ResponseTime::Modelled,
+        }
+    }
+}
+
+/// `[live]` checked against the plant.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    pub map: AddressMap,
+    pub external_host: Option<HostId>,
+    pub max_connections_per_device: usize,
+    pub max_connections: usize,
+    pub idle_timeout: std::time::Duration,
+    pub response_time: ResponseTime,
+}
+
+impl LiveConfig {
+    /// Checks the table against the plant; errors name the field under `live.`.
+    pub fn resolve(&self, topo: &Topology) -> Result<LiveSettings, ConfigError> {
+        let map = if self.address_map.is_empty() {
+            AddressMap::default()
+        } else {
+            let pairs: Vec<_> = self
+                .address_map
+                .iter()
+                .map(|e| (e.from.clone(), e.to.clone()))
+                .collect();
+            AddressMap::new(&pairs).map_err(|m| ConfigError::new("live.address_map", None, m))?
+        };
+        let external_host = match &self.external_host {
+            Some(h) => Some(topo.resolve(h, "live.external_host")?),
+            None => None,
+        };
+        let idle: SimDuration = parse_duration(self.idle_timeout.get_ref()).map_err(|e| {
+            ConfigError::new("live.idle_timeout", Some(self.idle_timeout.span()), e.to_string())
+        })?;
+        for (field, v) in [
+            ("live.max_connections_per_device", self.max_connections_per_device),
+            ("live.max_connections", self.max_connections),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::new(field, None, "expected at least 1"));
+            }
+        }
+        Ok(LiveSettings {
+            map,
+            external_host,
+            max_connections_per_device: self.max_connections_per_device,
+            max_connections: self.max_connections,
+            idle_timeout: std::time::Duration::from_nanos(idle.as_nanos()),
+            response_time: self.response_time,
+        })
+    }
+}

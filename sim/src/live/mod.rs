@@ -1,0 +1,349 @@
+//! Live mode: the simulated plant on real sockets, paced to the wall clock, for red/blue
+//! exercises and training. Real tools (mbpoll, pymodbus, Wireshark) talk to the PLCs on
+//! loopback addresses; the plant's HMIs and historians poll them over real sockets too.
+//!
+//! Threads: the simulation runs in the caller's thread, exactly as in batch mode, only
+//! paced ([`LivePlant::step`]); a tokio runtime owns the sockets. PLC memory is shared
+//! ([`crate::devices::plc::SharedCpu`]), so a socket task answers from the same register
+//! map the scan works on; everything else crosses as [`LiveMsg`]s, which the simulation
+//! thread applies: frames for taps and statistics, events, answers for its clients.
+//!
+//! * [`addr`]: plant addresses to loopback addresses.
+//! * [`clock`]: simulated time paced to the wall clock.
+//! * [`config`]: the `[live]` table of an exercise.
+//! * [`server`]: PLCs as Modbus TCP servers.
+//! * [`bridge`]: the plant's clients through tokio-modbus.
+//! * [`convert`]: ADU bytes to tokio-modbus types and back.
+
+pub mod addr;
+pub mod bridge;
+pub mod clock;
+pub mod config;
+pub mod convert;
+pub mod server;
+
+use crate::devices::historian::Historian;
+use crate::devices::hmi::Hmi;
+use crate::devices::plc::Plc;
+use crate::events::{EventKind, EventLog};
+use crate::host::HostRef;
+use crate::net::{Frame, Network, Payload};
+use crate::time::SimTime;
+use crate::topology::{HostId, Service};
+use crate::world::Sim;
+use clock::LiveClock;
+use config::LiveSettings;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+/// What the socket side tells the simulation thread.
+pub enum LiveMsg {
+    /// A frame that crossed a real socket: taps see it, statistics count it; `event` is
+    /// about it and gets its frame id.
+    Frame {
+        at: SimTime,
+        src: HostId,
+        dst: HostId,
+        src_port: u16,
+        dst_port: u16,
+        payload: Payload,
+        event: Option<EventKind>,
+    },
+    /// An event with no frame.
+    Event { at: SimTime, kind: EventKind },
+    /// An answer for a bridged client, into its inbox.
+    Deliver {
+        at: SimTime,
+        src: HostId,
+        dst: HostId,
+        src_port: u16,
+        dst_port: u16,
+        adu: Vec<u8>,
+    },
+    /// Ctrl-C or SIGTERM.
+    Shutdown,
+}
+
+/// How to go live.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Simulated seconds per wall second.
+    pub speed: f64,
+    /// Port PLCs listen on when 502 cannot be bound.
+    pub fallback_port: u16,
+    /// Allow addresses outside 127.0.0.0/8 (exposes deliberately vulnerable devices).
+    pub allow_non_loopback: bool,
+    pub settings: LiveSettings,
+}
+
+/// Why live mode could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(
+        "host {host} would listen on {address}, which is not a loopback address: live mode \
+         binds 127.0.0.0/8 only unless run with --allow-non-loopback"
+    )]
+    NotLoopback { host: String, address: Ipv4Addr },
+    #[error("cannot listen for {host} on {address}: {source}")]
+    Bind {
+        host: String,
+        address: Ipv4Addr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the speed factor must be a positive number, not {0}")]
+    Speed(f64),
+}
+
+/// One row of the manifest: where a simulated host lives on the real network.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestEntry {
+    pub name: String,
+    pub role: &'static str,
+    pub zone: String,
+    pub plant_address: Ipv4Addr,
+    pub address: Ipv4Addr,
+    /// The Modbus TCP port for a PLC; none for hosts that only act as clients.
+    pub port: Option<u16>,
+}
+
+/// A plant gone live.
+pub struct LivePlant {
+    runtime: tokio::runtime::Runtime,
+    rx: Receiver<LiveMsg>,
+    clock: LiveClock,
+    shutdown: Arc<AtomicBool>,
+    pub manifest: Vec<ManifestEntry>,
+}
+
+impl LivePlant {
+    /// Opens a listener for every PLC, installs the client bridge and starts the clock at
+    /// the simulation's current time.
+    pub fn start(sim: &mut Sim, opts: LiveOptions) -> Result<LivePlant, LiveError> {
+        if !(opts.speed.is_finite() && opts.speed > 0.0) {
+            return Err(LiveError::Speed(opts.speed));
+        }
+        let topo = Arc::clone(sim.network().topology());
+        let mut live_addr: BTreeMap<HostId, Ipv4Addr> = BTreeMap::new();
+        for h in &topo.hosts {
+            if let Some(a) = opts.settings.map.live(h.address) {
+                if !a.is_loopback() && !opts.allow_non_loopback {
+                    return Err(LiveError::NotLoopback {
+                        host: h.name.clone(),
+                        address: a,
+                    });
+                }
+                live_addr.insert(h.id, a);
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(LiveError::Runtime)?;
+        let (tx, rx) = channel();
+        let clock = LiveClock::start(sim.now(), opts.speed);
+        let ctx = Arc::new(server::ServerCtx {
+            topo: Arc::clone(&topo),
+            policy: sim.network().policy_handle(),
+            clock,
+            hosts_by_address: live_addr.iter().map(|(h, a)| (*a, *h)).collect(),
+            settings: opts.settings.clone(),
+            tx: tx.clone(),
+            connections: AtomicUsize::new(0),
+        });
+
+        let mut plcs: Vec<(HostId, &Plc)> = Vec::new();
+        let mut q = sim.world.query::<(&HostRef, &Plc)>();
+        for (h, p) in q.iter(&sim.world) {
+            plcs.push((h.0, p));
+        }
+        plcs.sort_by_key(|(h, _)| *h);
+        let mut targets = BTreeMap::new();
+        let mut ports = BTreeMap::new();
+        for (host, plc) in plcs {
+            let Some(&address) = live_addr.get(&host) else {
+                continue;
+            };
+            let listener = server::bind(address, opts.fallback_port).map_err(|source| LiveError::Bind {
+                host: plc.name.clone(),
+                address,
+                source,
+            })?;
+            let port = listener
+                .local_addr()
+                .map(|a| a.port())
+                .unwrap_or(opts.fallback_port);
+            let sock = SocketAddr::from((address, port));
+            let dev = Arc::new(server::Device::new(
+                host,
+                plc.name.clone(),
+                Arc::clone(&plc.cpu),
+                Arc::clone(&plc.timing),
+                sock,
+            ));
+            let _guard = runtime.enter();
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| LiveError::Bind {
+                host: plc.name.clone(),
+                address,
+                source,
+            })?;
+            runtime.spawn(server::serve_device(listener, dev, Arc::clone(&ctx)));
+            targets.insert(host, sock);
+            ports.insert(host, port);
+        }
+
+        let mut clients = BTreeMap::new();
+        let mut q = sim.world.query::<(&HostRef, Option<&Hmi>, Option<&Historian>)>();
+        for (h, hmi, hist) in q.iter(&sim.world) {
+            if (hmi.is_some() || hist.is_some())
+                && let Some(&a) = live_addr.get(&h.0)
+            {
+                clients.insert(h.0, a);
+            }
+        }
+        let (btx, brx) = tokio::sync::mpsc::unbounded_channel();
+        runtime.spawn(bridge::run_clients(brx, tx.clone(), clock));
+        sim.network_mut().set_bridge(Box::new(bridge::Bridge {
+            clients,
+            targets,
+            tx: btx,
+        }));
+
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&shutdown);
+        runtime.spawn(async move {
+            wait_for_signal().await;
+            flag.store(true, Ordering::SeqCst);
+            let _ = tx.send(LiveMsg::Shutdown);
+        });
+
+        let manifest = topo
+            .hosts
+            .iter()
+            .filter_map(|h| {
+                Some(ManifestEntry {
+                    name: h.name.clone(),
+                    role: h.role.as_str(),
+                    zone: topo.zone_of(h.id).name.clone(),
+                    plant_address: h.address,
+                    address: *live_addr.get(&h.id)?,
+                    port: ports.get(&h.id).copied(),
+                })
+            })
+            .collect();
+        Ok(LivePlant {
+            runtime,
+            rx,
+            clock,
+            shutdown,
+            manifest,
+        })
+    }
+
+    pub fn clock(&self) -> LiveClock {
+        self.clock
+    }
+
+    /// Whether Ctrl-C or SIGTERM arrived.
+    pub fn shutdown_requested(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Brings the simulation up to the wall clock, then applies what the sockets did,
+    /// waiting at most `max_wait` for something to happen.
+    pub fn step(&mut self, sim: &mut Sim, max_wait: Duration) {
+        let target = self.clock.sim_now();
+        if target > sim.now() {
+            sim.run_until(target);
+        }
+        let first = match self.rx.recv_timeout(max_wait) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
+        };
+        let now = sim.now();
+        sim.world
+            .resource_scope(|world, mut net: bevy_ecs::prelude::Mut<Network>| {
+                let mut log = world.resource_mut::<EventLog>();
+                for msg in first.into_iter().chain(self.rx.try_iter()) {
+                    apply(msg, now, &mut net, &mut log);
+                }
+            });
+    }
+
+    /// Stops every socket task at once.
+    pub fn stop(self) {
+        self.runtime.shutdown_timeout(Duration::from_millis(200));
+    }
+}
+
+/// Applies one message. Times are clamped to the simulation's clock: the event log stays
+/// in time order even when a socket ran a little ahead of the simulation thread.
+fn apply(msg: LiveMsg, now: SimTime, net: &mut Network, log: &mut EventLog) {
+    match msg {
+        LiveMsg::Frame {
+            at,
+            src,
+            dst,
+            src_port,
+            dst_port,
+            payload,
+            event,
+        } => {
+            let at = at.max(now);
+            let id = net.observe_external(at, src, dst, src_port, dst_port, Service::Modbus, payload, log);
+            if let Some(kind) = event {
+                log.push(at, EventLog::with_frame(kind, id.0));
+            }
+        }
+        LiveMsg::Event { at, kind } => log.push(at.max(now), kind),
+        LiveMsg::Deliver {
+            at,
+            src,
+            dst,
+            src_port,
+            dst_port,
+            adu,
+        } => {
+            let id = net.fresh_frame_id();
+            let frame = Frame {
+                id,
+                src,
+                dst,
+                src_port,
+                dst_port,
+                service: Service::Modbus,
+                payload: Payload::Modbus(adu),
+                sent_at: at,
+                label: 0,
+            };
+            net.deliver_external(at.max(now), frame);
+        }
+        LiveMsg::Shutdown => {}
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

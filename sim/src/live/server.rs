@@ -1,0 +1,315 @@
+//! PLCs as real Modbus TCP servers. Each PLC listens on its own loopback address and
+//! answers through the same byte-level handler as in batch mode ([`ModbusCpu::serve`]), at
+//! the modelled time (end of the scan in progress plus communication time).
+//!
+//! tokio-modbus's server hands its service decoded requests and takes typed responses; it
+//! cannot carry the handler that answers a PLC's every byte (vendor function codes, the
+//! exception a malformed PDU earns, a capacity that drops requests), so the framing here
+//! is our own: read the 7-byte MBAP header, check it, read the PDU, serve, answer.
+
+use crate::devices::plc::{ScanTiming, SharedCpu, served_event};
+use crate::events::EventKind;
+use crate::live::LiveMsg;
+use crate::live::clock::LiveClock;
+use crate::live::config::{LiveSettings, ResponseTime};
+use crate::modbus::ServerReply;
+use crate::net::{Frame, FrameId, Payload, SharedPolicy, decide_path};
+use crate::topology::{HostId, Service, Topology};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Largest Modbus TCP ADU: 7-byte MBAP header + 253-byte PDU (Modbus Messaging on TCP/IP
+/// Implementation Guide v1.0b, §4.1).
+pub const MAX_ADU: usize = 260;
+/// Time allowed for the rest of a frame once its header arrived.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One PLC on a real socket.
+pub struct Device {
+    pub host: HostId,
+    pub name: String,
+    pub cpu: SharedCpu,
+    pub timing: Arc<ScanTiming>,
+    pub address: SocketAddr,
+    connections: AtomicUsize,
+}
+
+impl Device {
+    pub fn new(
+        host: HostId,
+        name: String,
+        cpu: SharedCpu,
+        timing: Arc<ScanTiming>,
+        address: SocketAddr,
+    ) -> Self {
+        Device {
+            host,
+            name,
+            cpu,
+            timing,
+            address,
+            connections: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// What every connection task shares.
+pub struct ServerCtx {
+    pub topo: Arc<Topology>,
+    pub policy: SharedPolicy,
+    pub clock: LiveClock,
+    /// Live address to simulated host.
+    pub hosts_by_address: BTreeMap<Ipv4Addr, HostId>,
+    pub settings: LiveSettings,
+    pub tx: Sender<LiveMsg>,
+    pub connections: AtomicUsize,
+}
+
+impl ServerCtx {
+    fn send(&self, msg: LiveMsg) {
+        // The simulation thread is gone only when shutting down; nothing left to record.
+        let _ = self.tx.send(msg);
+    }
+}
+
+/// Accepts connections for one device until the runtime shuts down.
+pub async fn serve_device(listener: TcpListener, dev: Arc<Device>, ctx: Arc<ServerCtx>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            // Out of file descriptors or similar: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let (dev, ctx) = (Arc::clone(&dev), Arc::clone(&ctx));
+        tokio::spawn(async move { connection(stream, peer, dev, ctx).await });
+    }
+}
+
+/// Counts a connection while it lives.
+struct Slot<'a>(&'a AtomicUsize, &'a AtomicUsize);
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.1.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Closes with a reset, as a firewall's reject or a full device does.
+fn reset(stream: TcpStream) {
+    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    drop(stream);
+}
+
+async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: Arc<ServerCtx>) {
+    let per_device = dev.connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let total = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let _slot = Slot(&dev.connections, &ctx.connections);
+    let refuse = if per_device > ctx.settings.max_connections_per_device {
+        Some(format!(
+            "device connection limit ({}) reached",
+            ctx.settings.max_connections_per_device
+        ))
+    } else if total > ctx.settings.max_connections {
+        Some(format!(
+            "total connection limit ({}) reached",
+            ctx.settings.max_connections
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = refuse {
+        ctx.send(LiveMsg::Event {
+            at: ctx.clock.sim_now(),
+            kind: EventKind::ConnectionRefused {
+                device: dev.name.clone(),
+                peer: peer.to_string(),
+                reason,
+            },
+        });
+        reset(stream);
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let client = match peer.ip() {
+        std::net::IpAddr::V4(a) => ctx.hosts_by_address.get(&a).copied(),
+        std::net::IpAddr::V6(_) => None,
+    }
+    .or(ctx.settings.external_host);
+    let Some(client) = client else {
+        ctx.send(LiveMsg::Event {
+            at: ctx.clock.sim_now(),
+            kind: EventKind::ConnectionRefused {
+                device: dev.name.clone(),
+                peer: peer.to_string(),
+                reason: "address of no simulated host and no [live] external_host".into(),
+            },
+        });
+        reset(stream);
+        return;
+    };
+    let client_name = ctx.topo.host(client).name.clone();
+    // The connection attempt itself crosses the policy: a denied path is a reset.
+    let syn = |payload| Frame {
+        id: FrameId(0),
+        src: client,
+        dst: dev.host,
+        src_port: peer.port(),
+        dst_port: Service::Modbus.port(),
+        service: Service::Modbus,
+        payload,
+        sent_at: ctx.clock.sim_now(),
+        label: 0,
+    };
+    if let Err(reason) = check(
+        &ctx,
+        &dev,
+        &syn(Payload::Flow {
+            bytes: 0,
+            reply_bytes: 0,
+        }),
+    ) {
+        ctx.send(*reason);
+        reset(stream);
+        return;
+    }
+    let mut header = [0u8; 7];
+    loop {
+        match tokio::time::timeout(ctx.settings.idle_timeout, stream.read_exact(&mut header)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
+            Ok(Err(_)) | Err(_) => return, // reset by the peer, or idle too long
+        }
+        let proto = u16::from_be_bytes([header[2], header[3]]);
+        let len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+        let bad = if proto != 0 {
+            Some(format!("protocol id {proto} (Modbus is 0)"))
+        } else if len < 2 {
+            Some(format!(
+                "length field {len}: too short for a unit id and a function code"
+            ))
+        } else if 6 + len > MAX_ADU {
+            Some(format!(
+                "length field {len}: beyond the {MAX_ADU}-byte Modbus TCP maximum"
+            ))
+        } else {
+            None
+        };
+        let mut adu = Vec::with_capacity(6 + len);
+        adu.extend_from_slice(&header);
+        if bad.is_none() {
+            adu.resize(6 + len, 0);
+            match tokio::time::timeout(FRAME_TIMEOUT, stream.read_exact(&mut adu[7..])).await {
+                Ok(Ok(_)) => {}
+                _ => {
+                    malformed(
+                        &ctx,
+                        &dev,
+                        &client_name,
+                        peer,
+                        "truncated: the length field promised more bytes",
+                    );
+                    return;
+                }
+            }
+        }
+        if let Some(reason) = bad {
+            malformed(&ctx, &dev, &client_name, peer, &reason);
+            reset(stream);
+            return;
+        }
+        let at = ctx.clock.sim_now();
+        let mut request = syn(Payload::Modbus(adu));
+        request.sent_at = at;
+        if let Err(reason) = check(&ctx, &dev, &request) {
+            ctx.send(*reason);
+            reset(stream);
+            return;
+        }
+        let Payload::Modbus(adu) = request.payload else {
+            unreachable!("built above")
+        };
+        let handled = dev.cpu.lock().unwrap_or_else(|e| e.into_inner()).serve(&adu, at);
+        let event = served_event(&handled, 0, &dev.name, &client_name);
+        ctx.send(LiveMsg::Frame {
+            at,
+            src: client,
+            dst: dev.host,
+            src_port: peer.port(),
+            dst_port: Service::Modbus.port(),
+            payload: Payload::Modbus(adu),
+            event,
+        });
+        let ServerReply::Respond(reply) = handled.reply else {
+            continue; // dropped by an overloaded CPU or a listen-only device: no answer
+        };
+        if ctx.settings.response_time == ResponseTime::Modelled {
+            let due = dev.timing.next_scan().max(at) + dev.timing.comm_time;
+            tokio::time::sleep_until(ctx.clock.wall_at(due).into()).await;
+        }
+        if stream.write_all(&reply).await.is_err() {
+            return;
+        }
+        ctx.send(LiveMsg::Frame {
+            at: ctx.clock.sim_now(),
+            src: dev.host,
+            dst: client,
+            src_port: Service::Modbus.port(),
+            dst_port: peer.port(),
+            payload: Payload::Modbus(reply),
+            event: None,
+        });
+    }
+}
+
+/// The policy's verdict on a frame's whole path; a denial becomes the event to log.
+fn check(ctx: &ServerCtx, dev: &Device, frame: &Frame) -> Result<(), Box<LiveMsg>> {
+    decide_path(&ctx.policy, &ctx.topo, frame, frame.sent_at).map_err(|(point, rule)| {
+        Box::new(LiveMsg::Frame {
+            at: frame.sent_at,
+            src: frame.src,
+            dst: dev.host,
+            src_port: frame.src_port,
+            dst_port: frame.dst_port,
+            payload: frame.payload.clone(),
+            event: Some(EventKind::FrameBlocked {
+                frame: 0,
+                src: ctx.topo.host(frame.src).name.clone(),
+                dst: dev.name.clone(),
+                service: Service::Modbus.as_str(),
+                at: ctx.topo.host(point.node()).name.clone(),
+                rule,
+            }),
+        })
+    })
+}
+
+fn malformed(ctx: &ServerCtx, dev: &Device, client: &str, peer: SocketAddr, reason: &str) {
+    ctx.send(LiveMsg::Event {
+        at: ctx.clock.sim_now(),
+        kind: EventKind::MalformedRequest {
+            device: dev.name.clone(),
+            client: client.to_string(),
+            peer: peer.to_string(),
+            reason: reason.to_string(),
+        },
+    });
+}
+
+/// Binds a device's listener: port 502 where the process may, else `fallback`.
+pub fn bind(addr: Ipv4Addr, fallback: u16) -> std::io::Result<std::net::TcpListener> {
+    let try_bind = |port| -> std::io::Result<std::net::TcpListener> {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        sock.set_reuse_address(true)?;
+        sock.set_nonblocking(true)?;
+        sock.bind(&SocketAddr::from((addr, port)).into())?;
+        sock.listen(1024)?;
+        Ok(sock.into())
+    };
+    try_bind(Service::Modbus.port()).or_else(|_| try_bind(fallback))
+}

@@ -1,0 +1,160 @@
+//! `otrange live`: runs an exercise's plant in real time on loopback sockets, prints what
+//! matters to the people in the exercise as it happens, and writes the same outputs as a
+//! batch run when stopped.
+
+use crate::results::{Results, collect};
+use crate::scenario::Exercise;
+use anyhow::Context;
+use otrange_sim::events::{Event, EventKind};
+use otrange_sim::live::{LiveOptions, LivePlant, ManifestEntry};
+use otrange_sim::{SimDuration, SimTime};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How to go live, from the command line.
+#[derive(Debug, Clone)]
+pub struct LiveRunOptions {
+    pub seed: u64,
+    pub speed: f64,
+    pub port: u16,
+    pub manifest: Option<PathBuf>,
+    pub out: PathBuf,
+    /// Stop after this much simulated time (default: run until Ctrl-C or SIGTERM).
+    pub duration: Option<SimDuration>,
+    pub allow_non_loopback: bool,
+}
+
+/// The longest the simulation thread sleeps: PLC scans and HMI polls stay within this of
+/// their wall-clock time.
+const MAX_WAIT: Duration = Duration::from_millis(2);
+
+/// Runs until stopped; returns the results of the live run.
+pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("creating output directory {}", opts.out.display()))?;
+    let mut sim = ex.build(opts.seed)?;
+    let plant = LivePlant::start(
+        &mut sim,
+        LiveOptions {
+            speed: opts.speed,
+            fallback_port: opts.port,
+            allow_non_loopback: opts.allow_non_loopback,
+            settings: ex.live.clone(),
+        },
+    )?;
+    if opts.allow_non_loopback {
+        println!(
+            "WARNING: --allow-non-loopback: these are deliberately vulnerable devices, reachable \
+             from beyond this machine"
+        );
+    }
+    print_manifest(&plant.manifest);
+    if let Some(path) = &opts.manifest {
+        let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(f), &plant.manifest)?;
+    }
+    let events_path = opts.out.join("events.jsonl");
+    let mut events = BufWriter::new(
+        File::create(&events_path).with_context(|| format!("creating {}", events_path.display()))?,
+    );
+    println!(
+        "live: {} at {}x real time; Ctrl-C stops and writes {}",
+        ex.info.name,
+        opts.speed,
+        opts.out.display()
+    );
+    let end = opts.duration.map(|d| SimTime::ZERO + d);
+    let mut plant = plant;
+    let mut last_flush = Instant::now();
+    loop {
+        plant.step(&mut sim, MAX_WAIT);
+        let mut batch = sim.drain_events();
+        batch.sort_by_key(|e| e.t);
+        for e in &batch {
+            serde_json::to_writer(&mut events, e)?;
+            events.write_all(b"\n")?;
+            if let Some(line) = terminal_line(e) {
+                println!("{line}");
+            }
+        }
+        if last_flush.elapsed() > Duration::from_millis(250) {
+            events.flush()?;
+            last_flush = Instant::now();
+        }
+        if plant.shutdown_requested() || end.is_some_and(|end| sim.now() >= end) {
+            break;
+        }
+    }
+    plant.stop();
+    events.flush()?;
+    let ran = SimDuration(sim.now().as_nanos());
+    let results = collect(&mut sim, ex, opts.seed, ran);
+    let path = opts.out.join("results.json");
+    let mut f = BufWriter::new(File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+    serde_json::to_writer_pretty(&mut f, &results)?;
+    f.write_all(b"\n")?;
+    f.flush()?;
+    println!(
+        "stopped after {:.1} simulated seconds; wrote {}",
+        ran.as_secs_f64(),
+        opts.out.display()
+    );
+    Ok(results)
+}
+
+fn print_manifest(m: &[ManifestEntry]) {
+    println!(
+        "{:<16} {:<24} {:<12} {:<15} address",
+        "device", "role", "zone", "plant"
+    );
+    for e in m {
+        let addr = match e.port {
+            Some(p) => format!("{}:{p}", e.address),
+            None => e.address.to_string(),
+        };
+        println!(
+            "{:<16} {:<24} {:<12} {:<15} {addr}",
+            e.name,
+            e.role,
+            e.zone,
+            e.plant_address.to_string()
+        );
+    }
+}
+
+/// What an exercise participant should see as it happens.
+fn terminal_line(e: &Event) -> Option<String> {
+    let t = e.t;
+    Some(match &e.kind {
+        EventKind::Impact {
+            technique,
+            technique_name,
+            description,
+            ..
+        } => format!("{t}  IMPACT {technique} {technique_name}: {description}"),
+        EventKind::Alarm {
+            device,
+            name,
+            raised,
+            value,
+            ..
+        } => format!(
+            "{t}  alarm {} on {device}: {name} (value {value:.1})",
+            if *raised { "RAISED" } else { "cleared" }
+        ),
+        EventKind::FrameBlocked {
+            src, dst, at, rule, ..
+        } => format!("{t}  BLOCKED {src} -> {dst} at {at} by rule {rule:?}"),
+        EventKind::OperatorAction { hmi, action, .. } => format!("{t}  operator at {hmi}: {action}"),
+        EventKind::ModeChange { device, from, to } => format!("{t}  {device} mode {from} -> {to}"),
+        EventKind::MalformedRequest {
+            device, peer, reason, ..
+        } => format!("{t}  malformed request from {peer} to {device}: {reason} (connection closed)"),
+        EventKind::ConnectionRefused { device, peer, reason } => {
+            format!("{t}  refused {peer} at {device}: {reason}")
+        }
+        _ => return None,
+    })
+}
