@@ -41,6 +41,9 @@ enum Command {
         /// Record every frame sent and delivered in events.jsonl.
         #[arg(long)]
         log_frames: bool,
+        /// Segmentation policy file, replacing the exercise's (e.g. scenarios/policies/purdue.toml).
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
     /// Validate an exercise and every file it names, without running it.
     Check { scenario: PathBuf },
@@ -70,13 +73,19 @@ enum Command {
         /// vulnerable devices to the network.
         #[arg(long)]
         allow_non_loopback: bool,
+        /// Segmentation policy file, replacing the exercise's.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
+    /// Modbus TCP load generator for the live-mode benchmark (benches/live/run.sh).
+    Loadgen(otrange::loadgen::LoadgenArgs),
 }
 
 /// Exit codes: 0 success, 1 an expectation failed or the run failed, 2 bad input.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Loadgen(args) => otrange::loadgen::main(&args),
         Command::Check { scenario } => match Exercise::load(&scenario) {
             Ok(ex) => {
                 println!(
@@ -101,6 +110,7 @@ fn main() -> ExitCode {
             seed,
             duration,
             allow_non_loopback,
+            policy,
         } => live_command(
             scenario,
             speed,
@@ -110,6 +120,7 @@ fn main() -> ExitCode {
             seed,
             duration,
             allow_non_loopback,
+            policy,
         ),
         Command::Run {
             scenario,
@@ -118,8 +129,9 @@ fn main() -> ExitCode {
             out,
             pcap,
             log_frames,
+            policy,
         } => {
-            let ex = match Exercise::load(&scenario) {
+            let ex = match load(&scenario, policy.as_deref()) {
                 Ok(ex) => ex,
                 Err(e) => return input_error(&e),
             };
@@ -208,8 +220,9 @@ fn live_command(
     seed: Option<u64>,
     duration: Option<String>,
     allow_non_loopback: bool,
+    policy: Option<PathBuf>,
 ) -> ExitCode {
-    let ex = match Exercise::load(&scenario) {
+    let ex = match load(&scenario, policy.as_deref()) {
         Ok(ex) => ex,
         Err(e) => return input_error(&e),
     };
@@ -246,6 +259,15 @@ fn live_command(
             ExitCode::from(1)
         }
     }
+}
+
+/// Loads an exercise, with the policy replaced when `--policy` was given.
+fn load(scenario: &std::path::Path, policy: Option<&std::path::Path>) -> Result<Exercise, ScenarioError> {
+    let mut ex = Exercise::load(scenario)?;
+    if let Some(p) = policy {
+        ex.set_policy(p)?;
+    }
+    Ok(ex)
 }
 
 fn input_error(e: &ScenarioError) -> ExitCode {

@@ -26,6 +26,8 @@ pub struct Results {
     pub seed: u64,
     pub duration_s: f64,
     pub policy: String,
+    /// The policy's own account: decisions, denials, hits per rule (null without a policy).
+    pub policy_summary: serde_json::Value,
     /// Ticks the world ran: a measure of simulation work, identical for identical inputs.
     pub ticks: u64,
     pub network: NetStats,
@@ -229,6 +231,7 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
         seed,
         duration_s: duration.as_secs_f64(),
         policy: net.policy_name().to_string(),
+        policy_summary: net.policy_summary(),
         ticks: sim.ticks(),
         network: net.stats.clone(),
         plcs,

@@ -2,6 +2,7 @@
 //! expectations CI asserts, composed by relative paths. Loading reports every problem with
 //! the file, line, column and field, and what was expected.
 
+use otrange_defenses::Policy;
 use otrange_sim::config_error::line_col;
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
@@ -90,6 +91,9 @@ pub struct ExerciseInfo {
     pub duration: Spanned<String>,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Segmentation policy file, relative to the exercise file (default: none, the flat
+    /// network of most legacy plants).
+    pub policy: Option<Spanned<String>>,
     /// Record every frame sent and delivered in events.jsonl (large).
     #[serde(default)]
     pub log_frames: bool,
@@ -138,6 +142,8 @@ pub struct Exercise {
     pub plant: PlantConfig,
     /// `[live]`, checked against the plant.
     pub live: LiveSettings,
+    /// The segmentation policy installed in the network, if any.
+    pub policy_file: Option<PathBuf>,
     pub duration: SimDuration,
 }
 
@@ -196,6 +202,26 @@ impl Exercise {
         // Building the world is the full check: every reference resolves, every program compiles.
         let sim = otrange_sim::plant::build(&plant, ex.exercise.seed)
             .map_err(|e| ScenarioError::from_config(&plant_file, &plant_source, e))?;
+        let policy_file = match &ex.exercise.policy {
+            Some(p) => {
+                let path = base.join(p.get_ref());
+                if !path.is_file() {
+                    return Err(ScenarioError::at(
+                        file,
+                        &source,
+                        Some(p.span()),
+                        "exercise.policy",
+                        format!(
+                            "policy file {} not found (paths are relative to the exercise file)",
+                            path.display()
+                        ),
+                    ));
+                }
+                load_policy(&path, &sim)?;
+                Some(path)
+            }
+            None => None,
+        };
         let live = ex
             .live
             .resolve(sim.network().topology())
@@ -207,14 +233,48 @@ impl Exercise {
             plant_file,
             plant,
             live,
+            policy_file,
             duration,
         })
     }
 
-    /// A fresh simulation of this exercise's plant.
+    /// A fresh simulation of this exercise's plant, its policy installed.
     pub fn build(&self, seed: u64) -> Result<Sim, ScenarioError> {
         let src = read(&self.plant_file)?;
-        otrange_sim::plant::build(&self.plant, seed)
-            .map_err(|e| ScenarioError::from_config(&self.plant_file, &src, e))
+        let mut sim = otrange_sim::plant::build(&self.plant, seed)
+            .map_err(|e| ScenarioError::from_config(&self.plant_file, &src, e))?;
+        if let Some(path) = &self.policy_file {
+            let policy = load_policy(path, &sim)?;
+            sim.network_mut().set_policy(Box::new(policy));
+        }
+        Ok(sim)
     }
+
+    /// Replaces the exercise's policy (the CLI's `--policy`), checking it against the plant.
+    pub fn set_policy(&mut self, path: &Path) -> Result<(), ScenarioError> {
+        let sim = self.build(self.info.seed)?;
+        load_policy(path, &sim)?;
+        self.policy_file = Some(path.to_path_buf());
+        Ok(())
+    }
+}
+
+/// Loads a policy file against a plant's topology, with errors located in the policy file.
+fn load_policy(path: &Path, sim: &Sim) -> Result<Policy, ScenarioError> {
+    if !path.is_file() {
+        return Err(ScenarioError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: "(file)".into(),
+            message: "policy file not found".into(),
+        });
+    }
+    Policy::load(path, sim.network().topology()).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: e.line,
+        column: e.column,
+        field: e.field,
+        message: e.message,
+    })
 }

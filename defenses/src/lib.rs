@@ -1,1 +1,16 @@
-//! placeholder
+//! otrange-defenses: what a defender brings to the range.
+//!
+//! - [`policy`]: segmentation policies as data. A TOML file of ordered allow/deny rules
+//!   (zones, roles, Purdue levels, services, Modbus deep inspection, identities with MFA,
+//!   maintenance windows) compiled against the plant into the network's
+//!   [`otrange_sim::net::PolicyHook`]. Four policies for the reference plant ship in
+//!   `scenarios/policies/`.
+//!
+//! The simulation knows nothing of this crate: it calls the hook at every enforcement
+//! point a frame crosses and logs the rule that denied it.
+
+#![forbid(unsafe_code)]
+
+pub mod policy;
+
+pub use policy::{Action, Identity, IdentityHandle, Policy, PolicyError};

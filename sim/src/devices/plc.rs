@@ -152,6 +152,8 @@ pub type SharedCpu = Arc<Mutex<ModbusCpu>>;
 #[derive(Debug)]
 pub struct ScanTiming {
     next_scan_ns: AtomicU64,
+    /// When the communication task is free again (live mode answers in turn, as batch does).
+    comm_free_ns: AtomicU64,
     pub scan_period: SimDuration,
     pub comm_time: SimDuration,
 }
@@ -160,6 +162,23 @@ impl ScanTiming {
     /// When the scan in progress ends.
     pub fn next_scan(&self) -> SimTime {
         SimTime(self.next_scan_ns.load(Ordering::Relaxed))
+    }
+
+    /// Books the communication task for a request that arrived at `at`: it is answered
+    /// when the scan in progress has ended and every request booked before it is answered,
+    /// plus the communication time. Returns that time.
+    pub fn book_answer(&self, at: SimTime) -> SimTime {
+        let start = self.next_scan().max(at).as_nanos();
+        let comm = self.comm_time.as_nanos();
+        let mut due = 0;
+        // A compare-and-swap loop: socket tasks of one device book concurrently.
+        let _ = self
+            .comm_free_ns
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
+                due = start.max(free) + comm;
+                Some(due)
+            });
+        SimTime(due)
     }
 }
 
@@ -310,6 +329,7 @@ impl Plc {
             })),
             timing: Arc::new(ScanTiming {
                 next_scan_ns: AtomicU64::new(0),
+                comm_free_ns: AtomicU64::new(0),
                 scan_period,
                 comm_time,
             }),
@@ -434,6 +454,9 @@ pub fn plc_serve(
             continue;
         }
         let mut cpu = plc.lock();
+        // The communication task answers one request after the other, each taking the CPU's
+        // communication time: a flood delays everyone queued behind it.
+        let mut t = now;
         for d in inbox.0.drain(..) {
             let Payload::Modbus(adu) = &d.frame.payload else {
                 continue; // a non-Modbus flow to a PLC: nothing listens
@@ -444,7 +467,8 @@ pub fn plc_serve(
                 log.push(d.at, ev);
             }
             if let ServerReply::Respond(bytes) = handled.reply {
-                net.reply(now + plc.timing.comm_time, &d.frame, Payload::Modbus(bytes));
+                t += plc.timing.comm_time;
+                net.reply(t, &d.frame, Payload::Modbus(bytes));
             }
         }
     }

@@ -249,7 +249,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
             continue; // dropped by an overloaded CPU or a listen-only device: no answer
         };
         if ctx.settings.response_time == ResponseTime::Modelled {
-            let due = dev.timing.next_scan().max(at) + dev.timing.comm_time;
+            let due = dev.timing.book_answer(at);
             tokio::time::sleep_until(ctx.clock.wall_at(due).into()).await;
         }
         if stream.write_all(&reply).await.is_err() {

@@ -5,7 +5,7 @@ use super::frame::{Frame, Payload};
 use super::network::Capture;
 use crate::pcap::{Endpoint, PcapWriter};
 use crate::time::SimTime;
-use crate::topology::{Topology, Transport};
+use crate::topology::{Service, Topology, Transport};
 use std::io::Write;
 
 /// Filler for flow payloads: a repeating printable pattern, which dissectors of the
@@ -59,6 +59,10 @@ impl<W: Write + Send + Sync> Capture for PcapCapture<W> {
         let filler;
         let bytes: &[u8] = match &frame.payload {
             Payload::Modbus(b) => b,
+            Payload::Flow { .. } if frame.service == Service::Dns => {
+                filler = dns_message(frame);
+                &filler
+            }
             Payload::Flow { bytes, .. } => {
                 filler = FILL
                     .iter()
@@ -93,4 +97,29 @@ impl<W: Write + Send + Sync> Capture for PcapCapture<W> {
         out.flush()?;
         Ok(std::mem::take(&mut self.labelled))
     }
+}
+
+/// A well-formed DNS message for a DNS flow: the DNS dissector parses whatever reaches UDP
+/// port 53, and filler text would be a malformed packet. A query asks for the A record of
+/// a name in the plant's domain; the answer (from port 53) carries one address. The
+/// transaction id is the client's port, the same in both halves.
+fn dns_message(frame: &Frame) -> Vec<u8> {
+    // RFC 1035 §4.1: header, then question (QNAME, QTYPE A = 1, QCLASS IN = 1).
+    let answer = frame.src_port == Service::Dns.port();
+    let mut m = Vec::with_capacity(64);
+    let id = if answer { frame.dst_port } else { frame.src_port };
+    m.extend(id.to_be_bytes());
+    m.extend(if answer { [0x81, 0x80] } else { [0x01, 0x00] }); // flags: RD (+ QR, RA)
+    m.extend([0, 1, 0, u8::from(answer), 0, 0, 0, 0]); // QD 1, AN 0/1, NS 0, AR 0
+    for label in ["fileserver", "plant", "local"] {
+        m.push(label.len() as u8);
+        m.extend(label.as_bytes());
+    }
+    m.push(0);
+    m.extend([0, 1, 0, 1]);
+    if answer {
+        // Name pointer to the question (offset 12), A, IN, TTL 300 s, 4 bytes of address.
+        m.extend([0xC0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2C, 0, 4, 10, 40, 2, 20]);
+    }
+    m
 }

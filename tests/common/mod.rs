@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests: paths inside the repository, running the
+//! `otrange` binary, and reading what a run wrote.
+
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `otrange` binary Cargo built for these tests.
+pub const OTRANGE: &str = env!("CARGO_BIN_EXE_otrange");
+
+/// A path relative to the repository root.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The reference exercise: the water treatment works in benign operation.
+pub fn reference_exercise() -> PathBuf {
+    repo_path("scenarios/water-treatment.toml")
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    repo_path("tests/fixtures").join(rel)
+}
+
+/// Runs `otrange` with `args` and returns what it did, whatever the exit code.
+pub fn otrange<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(OTRANGE)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {OTRANGE}: {e}"))
+}
+
+/// `otrange run <exercise> --out <out> <extra...>`.
+pub fn run_exercise(exercise: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("run"),
+        exercise.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    otrange(args)
+}
+
+/// Runs the reference exercise into `out` and asserts it exited with code 0.
+pub fn run_reference_ok(out: &Path, extra: &[&str]) -> Output {
+    let o = run_exercise(&reference_exercise(), out, extra);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "otrange run {extra:?} failed:\n{}",
+        describe(&o)
+    );
+    o
+}
+
+/// Exit status, stdout and stderr of a finished command, for assertion messages.
+pub fn describe(o: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Reads a JSON file a run wrote.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Reads a file a run wrote, as bytes.
+pub fn read_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}

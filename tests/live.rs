@@ -1,0 +1,525 @@
+//! Live mode with real peers: mbpoll and pymodbus talk to the simulated PLCs on loopback
+//! addresses, tshark watches `lo`, a raw socket sends garbage. Every test starts its own
+//! `otrange live`; they take turns (one lock), because each binds the plant's addresses.
+//!
+//! Needs mbpoll (apt), pymodbus (pip) and tshark (apt), as `.ci/run` installs them, and
+//! permission to bind port 502 (root in CI); elsewhere PLCs fall back to `--port`.
+
+mod common;
+
+use common::{OTRANGE, repo_path};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const PLC_DOSING: &str = "127.10.1.22";
+const HMI_1: &str = "127.20.1.11";
+
+/// A running `otrange live`, killed when dropped.
+struct Live {
+    child: Child,
+    out: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Live {
+    /// Starts `otrange live` on `exercise` and waits until the manifest is written and the
+    /// dosing PLC accepts connections.
+    fn start(exercise: &Path, extra: &[&str]) -> Live {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let manifest = dir.path().join("manifest.json");
+        let child = Command::new(OTRANGE)
+            .arg("live")
+            .arg(exercise)
+            .arg("--out")
+            .arg(&out)
+            .arg("--manifest")
+            .arg(&manifest)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start otrange live");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !manifest.exists() {
+            assert!(Instant::now() < deadline, "otrange live wrote no manifest");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        let dosing = m
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "plc-dosing")
+            .expect("plc-dosing in the manifest");
+        assert_eq!(dosing["address"], PLC_DOSING);
+        assert_eq!(dosing["plant_address"], "10.10.1.22");
+        assert_eq!(dosing["role"], "plc");
+        assert_eq!(dosing["zone"], "control");
+        let port = dosing["port"].as_u64().unwrap() as u16;
+        Live {
+            child,
+            out,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// Stops it with SIGTERM, as an operator's Ctrl-C would, and returns its output and
+    /// output directory (which lives as long as `self`).
+    fn stop(&mut self) -> (Output, PathBuf) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "otrange live did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        let out = self.out.clone();
+        (
+            Output {
+                status,
+                stdout: stdout.into_bytes(),
+                stderr: stderr.into_bytes(),
+            },
+            out,
+        )
+    }
+}
+
+fn python(script: &str) -> String {
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3");
+    assert!(
+        o.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn events(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn results(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+/// An exercise on the reference plant with its own `[live]` table.
+fn exercise_with(dir: &Path, extra: &str) -> PathBuf {
+    let plant = repo_path("scenarios/water-treatment/plant.toml");
+    let path = dir.join("exercise.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[exercise]\nname = \"live test\"\nplant = {:?}\nduration = \"1h\"\nseed = 1\n\n{extra}\n",
+            plant.display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn mbpoll_reads_ten_holding_registers_of_the_dosing_plc() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut live = Live::start(&repo_path("scenarios/water-treatment.toml"), &[]);
+    let o = Command::new("mbpoll")
+        .args([
+            "-m", "tcp", "-a", "1", "-r", "1", "-c", "10", "-t", "4", "-1", "-p",
+        ])
+        .arg(live.port.to_string())
+        .arg(PLC_DOSING)
+        .output()
+        .expect("mbpoll (apt install mbpoll)");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "mbpoll failed:\n{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The dosing PLC's configured holding registers 0..4: NaOH setpoint 100 ppm, high alarm
+    // 130, low alarm 60, heater on below 18.0 °C, off above 22.0 °C. mbpoll counts from 1.
+    for (reg, value) in [(1, 100), (2, 130), (3, 60), (4, 180), (5, 220)] {
+        assert!(
+            text.contains(&format!("[{reg}]: \t{value}")),
+            "register {reg} != {value}:\n{text}"
+        );
+    }
+    assert_eq!(text.matches("]: \t").count(), 10, "ten registers:\n{text}");
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = results(&out);
+    let dosing = r["plcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "plc-dosing")
+        .unwrap();
+    assert!(dosing["requests"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_setpoint_written_by_pymodbus_moves_the_physics() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // 50x real time: 8 s of wall time are 400 s of plant time.
+    let mut live = Live::start(&repo_path("scenarios/water-treatment.toml"), &["--speed", "50"]);
+    let script = format!(
+        r#"
+import time
+from pymodbus.client import ModbusTcpClient
+c = ModbusTcpClient("{PLC_DOSING}", port={port})
+assert c.connect()
+before = c.read_input_registers(0, count=1, device_id=1).registers[0]
+w = c.write_register(0, 150, device_id=1)
+assert not w.isError(), w
+back = c.read_holding_registers(0, count=1, device_id=1).registers[0]
+time.sleep(8)
+after = c.read_input_registers(0, count=1, device_id=1).registers[0]
+print(before, back, after)
+c.close()
+"#,
+        port = live.port
+    );
+    let printed = python(&script);
+    let v: Vec<u16> = printed.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    let (before, back, after) = (v[0], v[1], v[2]);
+    assert_eq!(back, 150, "the setpoint reads back");
+    assert!(
+        (95..=105).contains(&before),
+        "NaOH starts near its 100 ppm setpoint: {before}"
+    );
+    // The PID raises the dosing stroke; NaOH in the 20 m³ contact volume (0.06 m³/s through
+    // it, a 333 s residence time) climbs towards 150 ppm but cannot overshoot to 200 in 400 s.
+    assert!(
+        after > 115 && after < 200,
+        "NaOH moved from {before} to {after} ppm in ~400 s"
+    );
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0));
+    let r = results(&out);
+    let dosing = r["plcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "plc-dosing")
+        .unwrap();
+    assert!(dosing["requests"].as_u64().unwrap() >= 4);
+}
+
+#[test]
+fn pymodbus_reads_device_identification() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let live = Live::start(&repo_path("scenarios/water-treatment.toml"), &[]);
+    let script = format!(
+        r#"
+from pymodbus.client import ModbusTcpClient
+c = ModbusTcpClient("{PLC_DOSING}", port={port})
+assert c.connect()
+r = c.read_device_information(device_id=1)
+assert not r.isError(), r
+print(r.information[0].decode(), "|", r.information[1].decode(), "|", r.information[2].decode())
+c.close()
+"#,
+        port = live.port
+    );
+    assert_eq!(
+        python(&script).trim(),
+        "Schneider Electric | BMX P34 2020 | v3.20"
+    );
+}
+
+#[test]
+fn malformed_frames_close_their_connection_and_others_keep_being_served() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut live = Live::start(&repo_path("scenarios/water-treatment.toml"), &[]);
+    let addr = format!("{PLC_DOSING}:{}", live.port);
+    let bad: [&[u8]; 5] = [
+        // protocol id 1 instead of 0
+        &[0, 1, 0, 1, 0, 6, 1, 3, 0, 0, 0, 1],
+        // a length that lies: 2000 bytes promised
+        &[0, 2, 0, 0, 0x07, 0xD0, 1, 3, 0, 0, 0, 1],
+        // length 1: no room for a function code
+        &[0, 3, 0, 0, 0, 1, 1],
+        // garbage
+        b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n",
+        // truncated: header promises 6 bytes, 2 arrive, then the peer closes
+        &[0, 4, 0, 0, 0, 6, 1, 3],
+    ];
+    for frame in bad {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.write_all(frame).unwrap();
+        if frame.len() == 8 {
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+        }
+        let mut buf = [0u8; 64];
+        // The server answers nothing and closes (EOF or reset), within the timeout.
+        match s.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("connection not closed after {frame:02x?}: {e}"),
+            Ok(n) => panic!("answered a malformed frame with {:?}", &buf[..n]),
+        }
+    }
+    // A good request on a fresh connection still gets its answer: FC 3, 1 register.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    s.write_all(&[0, 9, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1]).unwrap();
+    let mut buf = [0u8; 11];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(buf, [0, 9, 0, 0, 0, 5, 1, 3, 2, 0, 100]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0));
+    let reasons: Vec<String> = events(&out)
+        .iter()
+        .filter(|e| e["event"] == "malformed_request")
+        .map(|e| e["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    assert!(reasons[0].contains("protocol id 1"), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("truncated")), "{reasons:?}");
+    // The plant's own HMIs kept polling through all this.
+    let r = results(&out);
+    for h in r["hmis"].as_array().unwrap() {
+        assert_eq!(h["timeouts"], 0, "{h}");
+        assert!(h["answers"].as_u64().unwrap() > 0, "{h}");
+    }
+}
+
+#[test]
+fn tshark_sees_the_hmi_poll_the_plc_between_their_own_addresses() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut tshark = Command::new("tshark")
+        .args([
+            "-i",
+            "lo",
+            "-a",
+            "duration:6",
+            "-l",
+            "-Y",
+            "mbtcp",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "mbtcp.prot_id",
+            "-e",
+            "modbus.func_code",
+        ])
+        .args(["-d", "tcp.port==5020,mbtcp", "-f", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tshark (apt install tshark)");
+    std::thread::sleep(Duration::from_secs(1));
+    let live = Live::start(&repo_path("scenarios/water-treatment.toml"), &[]);
+    let lines: Vec<String> = BufReader::new(tshark.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    let _ = tshark.wait();
+    drop(live);
+    let hmi_to_plc = lines
+        .iter()
+        .filter(|l| l.starts_with(&format!("{HMI_1}\t127.10.1.")) && l.contains("\t0\t"))
+        .count();
+    let plc_to_hmi = lines
+        .iter()
+        .filter(|l| l.starts_with("127.10.1.") && l.contains(&format!("\t{HMI_1}\t")))
+        .count();
+    assert!(
+        hmi_to_plc >= 3 && plc_to_hmi >= 3,
+        "expected Modbus/TCP between hmi-1 ({HMI_1}) and the PLCs, saw:\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn connection_limits_and_idle_timeout_apply() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ex = exercise_with(
+        dir.path(),
+        "[live]\nexternal_host = \"visitor-laptop\"\nmax_connections_per_device = 3\nidle_timeout = \"3s\"\n",
+    );
+    let mut live = Live::start(&ex, &[]);
+    let addr = format!("{PLC_DOSING}:{}", live.port);
+    // The HMIs hold one connection each to plc-dosing (hmi-1 polls it; see the plant).
+    // Open four at once, then see which were reset.
+    let conns: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for mut s in conns {
+        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut b = [0u8; 1];
+        match s.read(&mut b) {
+            Ok(0) => refused += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => refused += 1,
+            _ => held.push(s),
+        }
+    }
+    // At most 3 per device, and the plant's own clients may hold some of them.
+    assert!(
+        refused >= 1 && held.len() <= 3,
+        "{refused} of 4 refused, {} held",
+        held.len()
+    );
+    // An idle connection is closed after the idle timeout (3 s).
+    std::thread::sleep(Duration::from_millis(3500));
+    let mut s = held.pop().expect("one connection was accepted");
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut b = [0u8; 1];
+    let closed = match s.read(&mut b) {
+        Ok(0) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        Ok(_) => false,
+    };
+    assert!(closed, "idle connection still open after the idle timeout");
+    let (_, out) = live.stop();
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| e["event"] == "connection_refused" && e["reason"].as_str().unwrap().contains("limit")),
+        "refusals are logged"
+    );
+}
+
+#[test]
+fn sigterm_writes_results_and_a_non_loopback_map_needs_a_flag() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut live = Live::start(&repo_path("scenarios/water-treatment.toml"), &["--speed", "10"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = results(&out);
+    assert_eq!(r["schema_version"], 1);
+    assert!(
+        r["duration_s"].as_f64().unwrap() > 10.0,
+        "10x for 2 s: {}",
+        r["duration_s"]
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("stopped after"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let ex = exercise_with(
+        dir.path(),
+        "[live]\naddress_map = [{ from = \"10.0.0.0/8\", to = \"10.0.0.0/8\" }]\n",
+    );
+    let o = Command::new(OTRANGE)
+        .arg("live")
+        .arg(&ex)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not a loopback address") && err.contains("--allow-non-loopback"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_policy_that_denies_the_visitors_path_stops_mbpoll_and_says_which_rule() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let purdue = repo_path("scenarios/policies/purdue.toml");
+    let mut live = Live::start(
+        &repo_path("scenarios/water-treatment.toml"),
+        &["--policy", purdue.to_str().unwrap()],
+    );
+    // mbpoll connects from 127.0.0.1, no simulated host: the visitor's laptop in the
+    // enterprise zone, which the Purdue policy keeps away from the control zone.
+    let o = Command::new("mbpoll")
+        .args([
+            "-m", "tcp", "-a", "1", "-r", "1", "-c", "10", "-t", "4", "-1", "-o", "2", "-p",
+        ])
+        .arg(live.port.to_string())
+        .arg(PLC_DOSING)
+        .output()
+        .expect("mbpoll");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !text.contains("[1]: \t100"),
+        "mbpoll read the PLC through the policy:\n{text}"
+    );
+    assert!(
+        text.contains("Connection reset") || text.contains("Connection refused") || !o.status.success(),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0));
+    let blocked: Vec<serde_json::Value> = events(&out)
+        .into_iter()
+        .filter(|e| e["event"] == "frame_blocked")
+        .collect();
+    assert!(!blocked.is_empty(), "no frame_blocked event");
+    let b = &blocked[0];
+    assert_eq!(b["src"], "visitor-laptop");
+    assert_eq!(b["dst"], "plc-dosing");
+    assert_eq!(b["at"], "it-fw", "{b}");
+    assert!(b["rule"].as_str().unwrap().starts_with("purdue:"), "{b}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("BLOCKED visitor-laptop -> plc-dosing"));
+    // The plant's own HMIs, inside the control network, are unaffected.
+    let r = results(&out);
+    assert_eq!(r["policy"], "purdue");
+    for h in r["hmis"].as_array().unwrap() {
+        assert_eq!(h["timeouts"], 0, "{h}");
+    }
+}
