@@ -130,7 +130,7 @@ fn dns_message(frame: &Frame) -> Vec<u8> {
 fn capture_len(service: Service, bytes: u32) -> usize {
     let mss = crate::net::frame::MSS as usize;
     let n = bytes as usize;
-    if service == Service::Ssh && n % mss != 0 && n % mss < 16 {
+    if service == Service::Ssh && !n.is_multiple_of(mss) && n % mss < 16 {
         n + 16
     } else {
         n
