@@ -38,6 +38,8 @@ pub struct Results {
     pub it: ItResult,
     pub process: ProcessResult,
     pub impacts: Vec<ImpactResult>,
+    /// The playbook's steps and how each ended (empty in benign operation).
+    pub steps: Vec<otrange_attacks::agent::StepResult>,
     pub taps: Vec<TapResult>,
     pub expectations: Vec<ExpectationResult>,
     /// True when every expectation held.
@@ -241,6 +243,11 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
         it,
         process,
         impacts,
+        steps: sim
+            .world
+            .get_resource::<otrange_attacks::agent::Campaign>()
+            .map(|c| c.results())
+            .unwrap_or_default(),
         taps,
         expectations: Vec::new(),
         passed: true,
@@ -261,6 +268,33 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
             passed,
         });
     };
+    if let Some(want) = &exp.impact_techniques {
+        let seen: Vec<&str> = r.impacts.iter().map(|i| i.technique).collect();
+        let missing: Vec<&str> = want
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !seen.contains(t))
+            .collect();
+        check(
+            "impact_techniques",
+            want.join(", "),
+            if seen.is_empty() {
+                "none".into()
+            } else {
+                seen.join(", ")
+            },
+            missing.is_empty(),
+        );
+    }
+    if let Some(want) = &exp.steps {
+        let actual: Vec<&str> = r.steps.iter().map(|s| s.status.as_str()).collect();
+        check(
+            "steps",
+            want.join(", "),
+            actual.join(", "),
+            actual.len() == want.len() && actual.iter().zip(want).all(|(a, w)| a == w),
+        );
+    }
     if let Some(n) = exp.impacts {
         let actual = r.impacts.len() as u64;
         check("impacts", n.to_string(), actual.to_string(), actual == n);

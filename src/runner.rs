@@ -75,8 +75,10 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let wall = started.elapsed();
     events.flush()?;
     if let Some(cap) = sim.network_mut().take_capture() {
-        cap.finish(end)
+        let labelled = cap
+            .finish(end)
             .with_context(|| format!("writing {}", pcap_path.display()))?;
+        write_labels(&opts.out.join("capture-labels.csv"), ex, &labelled)?;
     }
     let results = collect(&mut sim, ex, opts.seed, opts.duration);
     write_json(&opts.out.join("results.json"), &results)?;
@@ -98,6 +100,33 @@ fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
     let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
     serde_json::to_writer_pretty(&mut f, v)?;
     f.write_all(b"\n")?;
+    f.flush()?;
+    Ok(())
+}
+
+/// Ground truth beside the capture: for every pcap frame an attacker's step produced, the
+/// step and its ATT&CK technique and tactic, so a run is a labelled dataset. Frame numbers
+/// are 1-based, as Wireshark counts.
+fn write_labels(
+    path: &Path,
+    ex: &Exercise,
+    frames: &[otrange_sim::net::capture::CapturedFrame],
+) -> anyhow::Result<()> {
+    let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(f, "frame,step,step_id,technique,tactic,sim_frame")?;
+    let mut rows: Vec<(u64, u32, u64)> = frames
+        .iter()
+        .flat_map(|c| c.pcap_frames.iter().map(move |&n| (n, c.label, c.frame_id)))
+        .collect();
+    rows.sort_unstable();
+    for (n, label, id) in rows {
+        let step = ex
+            .playbook
+            .as_ref()
+            .and_then(|(_, pb)| pb.steps.get(label as usize - 1));
+        let (sid, tech, tactic) = step.map_or(("", "", ""), |s| (s.id.as_str(), s.technique, s.tactic));
+        writeln!(f, "{n},{label},\"{sid}\",{tech},\"{tactic}\",{id}")?;
+    }
     f.flush()?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! expectations CI asserts, composed by relative paths. Loading reports every problem with
 //! the file, line, column and field, and what was expected.
 
+use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
 use otrange_sim::config_error::line_col;
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
@@ -94,6 +95,8 @@ pub struct ExerciseInfo {
     /// Segmentation policy file, relative to the exercise file (default: none, the flat
     /// network of most legacy plants).
     pub policy: Option<Spanned<String>>,
+    /// Attack playbook file, relative to the exercise file (default: none, benign operation).
+    pub playbook: Option<Spanned<String>>,
     /// Record every frame sent and delivered in events.jsonl (large).
     #[serde(default)]
     pub log_frames: bool,
@@ -120,6 +123,10 @@ pub struct Expectations {
     pub max_hmi_p99_latency_ms: Option<f64>,
     /// Upper bound on Modbus exception answers.
     pub max_modbus_exceptions: Option<u64>,
+    /// ATT&CK impact techniques that must each appear among the impacts, e.g. ["T0880"].
+    pub impact_techniques: Option<Vec<String>>,
+    /// The status of every playbook step, in order: succeeded, blocked, failed, not_reached.
+    pub steps: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +151,8 @@ pub struct Exercise {
     pub live: LiveSettings,
     /// The segmentation policy installed in the network, if any.
     pub policy_file: Option<PathBuf>,
+    /// The attack replayed against the plant, if any, checked against it.
+    pub playbook: Option<(PathBuf, Playbook)>,
     pub duration: SimDuration,
 }
 
@@ -222,6 +231,30 @@ impl Exercise {
             }
             None => None,
         };
+        let playbook = match &ex.exercise.playbook {
+            Some(p) => {
+                let path = base.join(p.get_ref());
+                if !path.is_file() {
+                    return Err(ScenarioError::at(
+                        file,
+                        &source,
+                        Some(p.span()),
+                        "exercise.playbook",
+                        format!(
+                            "playbook file {} not found (paths are relative to the exercise file)",
+                            path.display()
+                        ),
+                    ));
+                }
+                let text = read(&path)?;
+                let cfg: PlaybookConfig = parse_toml(&path, &text)?;
+                let pb = cfg
+                    .resolve(sim.network().topology())
+                    .map_err(|e| ScenarioError::from_config(&path, &text, e))?;
+                Some((path, pb))
+            }
+            None => None,
+        };
         let live = ex
             .live
             .resolve(sim.network().topology())
@@ -234,6 +267,7 @@ impl Exercise {
             plant,
             live,
             policy_file,
+            playbook,
             duration,
         })
     }
@@ -246,6 +280,9 @@ impl Exercise {
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;
             sim.network_mut().set_policy(Box::new(policy));
+        }
+        if let Some((_, pb)) = &self.playbook {
+            otrange_attacks::agent::install(&mut sim, pb.clone());
         }
         Ok(sim)
     }

@@ -93,6 +93,23 @@ pub enum EventKind {
     },
     /// A client gave up waiting for an answer.
     PollTimeout { client: String, device: String },
+    /// A playbook step began (its frames carry `label`).
+    StepStarted {
+        step: u32,
+        id: String,
+        technique: String,
+        actor: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
+    /// A playbook step ended: succeeded, blocked or failed, with why.
+    StepEnded {
+        step: u32,
+        id: String,
+        technique: String,
+        status: String,
+        detail: String,
+    },
     /// Live mode: bytes on a real connection that are no Modbus TCP request (wrong protocol
     /// id, a length that lies, truncated or oversized); the connection was closed.
     MalformedRequest {

@@ -38,6 +38,12 @@ impl ClientInbox {
     }
 }
 
+/// Answers to labelled frames (an attacker's, whatever host it sends from), kept apart
+/// from the answers the host's own clients wait for: an intruder on an HMI's host must not
+/// feed the HMI's screen, nor the HMI eat the intruder's answers.
+#[derive(Resource, Debug, Default)]
+pub struct LabelledReplies(pub Vec<Delivered>);
+
 /// Host id to entity, so systems can reach a host's components in host order.
 #[derive(Resource, Debug, Default)]
 pub struct HostIndex(pub Vec<Entity>);
@@ -48,6 +54,7 @@ pub struct HostIndex(pub Vec<Entity>);
 pub fn dispatch_deliveries(
     mut net: ResMut<Network>,
     index: Res<HostIndex>,
+    mut labelled: ResMut<LabelledReplies>,
     mut hosts: Query<(&mut ServerInbox, &mut ClientInbox)>,
 ) {
     for host in net.take_hosts_with_mail() {
@@ -58,6 +65,8 @@ pub fn dispatch_deliveries(
         for d in mail {
             if d.frame.dst_port == d.frame.service.port() {
                 server.0.push(d);
+            } else if d.frame.label != 0 {
+                labelled.0.push(d);
             } else {
                 client.0.push(d);
             }

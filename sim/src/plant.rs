@@ -215,6 +215,7 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
     world.insert_resource(net);
     world.insert_resource(ProcessState::new(process, dt));
     world.insert_resource(HostIndex(index));
+    world.insert_resource(crate::host::LabelledReplies::default());
     let mut schedule = tick_schedule();
     schedule.initialize(&mut world).map_err(|e| {
         ConfigError::new(

@@ -59,12 +59,17 @@ impl FrameBridge for Bridge {
 
 /// The socket side: one connection per (client, PLC) pair, opened on first use and
 /// reopened after an error (a denied path stays closed, and the client sees timeouts).
-pub async fn run_clients(mut rx: UnboundedReceiver<Outgoing>, tx: Sender<LiveMsg>, clock: LiveClock) {
+pub async fn run_clients(
+    mut rx: UnboundedReceiver<Outgoing>,
+    tx: Sender<LiveMsg>,
+    clock: LiveClock,
+    waker: std::thread::Thread,
+) {
     let mut pairs: BTreeMap<(HostId, HostId), UnboundedSender<Outgoing>> = BTreeMap::new();
     while let Some(o) = rx.recv().await {
         let sender = pairs.entry((o.frame.src, o.frame.dst)).or_insert_with(|| {
             let (t, r) = unbounded_channel();
-            tokio::spawn(pair(r, tx.clone(), clock));
+            tokio::spawn(pair(r, tx.clone(), clock, waker.clone()));
             t
         });
         let _ = sender.send(o);
@@ -82,7 +87,12 @@ async fn connect(source: Ipv4Addr, target: SocketAddr) -> std::io::Result<(Conte
     Ok((attach_slave(stream, Slave(1)), port))
 }
 
-async fn pair(mut rx: UnboundedReceiver<Outgoing>, tx: Sender<LiveMsg>, clock: LiveClock) {
+async fn pair(
+    mut rx: UnboundedReceiver<Outgoing>,
+    tx: Sender<LiveMsg>,
+    clock: LiveClock,
+    waker: std::thread::Thread,
+) {
     let mut conn: Option<(Context, u16)> = None;
     while let Some(o) = rx.recv().await {
         let Payload::Modbus(bytes) = &o.frame.payload else {
@@ -109,6 +119,8 @@ async fn pair(mut rx: UnboundedReceiver<Outgoing>, tx: Sender<LiveMsg>, clock: L
                     dst_port: *port,
                     adu: reply,
                 });
+                // The simulation thread applies answers for its clients at once.
+                waker.unpark();
             }
             _ => conn = None,
         }

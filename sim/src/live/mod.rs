@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 /// What the socket side tells the simulation thread.
@@ -142,8 +142,11 @@ impl LivePlant {
                 live_addr.insert(h.id, a);
             }
         }
+        // One core for the simulation thread, the rest for sockets (at least one).
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+        let waker = std::thread::current();
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(workers)
             .enable_all()
             .build()
             .map_err(LiveError::Runtime)?;
@@ -209,7 +212,7 @@ impl LivePlant {
             }
         }
         let (btx, brx) = tokio::sync::mpsc::unbounded_channel();
-        runtime.spawn(bridge::run_clients(brx, tx.clone(), clock));
+        runtime.spawn(bridge::run_clients(brx, tx.clone(), clock, waker.clone()));
         sim.network_mut().set_bridge(Box::new(bridge::Bridge {
             clients,
             targets,
@@ -222,6 +225,7 @@ impl LivePlant {
             wait_for_signal().await;
             flag.store(true, Ordering::SeqCst);
             let _ = tx.send(LiveMsg::Shutdown);
+            waker.unpark();
         });
 
         let manifest = topo
@@ -256,22 +260,25 @@ impl LivePlant {
         self.shutdown.load(Ordering::SeqCst)
     }
 
-    /// Brings the simulation up to the wall clock, then applies what the sockets did,
-    /// waiting at most `max_wait` for something to happen.
+    /// Brings the simulation up to the wall clock, waits at most `max_wait` (less when an
+    /// answer for the plant's clients arrives), then applies what the sockets did.
     pub fn step(&mut self, sim: &mut Sim, max_wait: Duration) {
         let target = self.clock.sim_now();
         if target > sim.now() {
             sim.run_until(target);
         }
-        let first = match self.rx.recv_timeout(max_wait) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
-        };
+        // Socket tasks never wake this thread for a frame (that would cost a futex call per
+        // request); only answers for the plant's clients and shutdown unpark it.
+        std::thread::park_timeout(max_wait);
+        let msgs: Vec<LiveMsg> = self.rx.try_iter().collect();
+        if msgs.is_empty() {
+            return;
+        }
         let now = sim.now();
         sim.world
             .resource_scope(|world, mut net: bevy_ecs::prelude::Mut<Network>| {
                 let mut log = world.resource_mut::<EventLog>();
-                for msg in first.into_iter().chain(self.rx.try_iter()) {
+                for msg in msgs {
                     apply(msg, now, &mut net, &mut log);
                 }
             });

@@ -100,6 +100,96 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// What the next read brought.
+enum Next {
+    Frame(Vec<u8>),
+    /// The peer closed between frames.
+    Closed,
+    /// Nothing arrived for the idle timeout.
+    Idle,
+    /// The peer closed, or went quiet, in the middle of a frame.
+    Truncated,
+    /// A header no Modbus TCP request has.
+    Malformed(String),
+}
+
+/// Reads Modbus TCP frames through one buffer: a single `read` usually brings a whole
+/// request (or several pipelined ones), and silence is noticed by one long-lived timer per
+/// connection instead of a timer per read.
+struct FrameReader {
+    buf: Vec<u8>,
+    idle: Duration,
+    last_activity: tokio::time::Instant,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl FrameReader {
+    fn new(idle: Duration) -> Self {
+        FrameReader {
+            buf: Vec::with_capacity(2 * MAX_ADU),
+            idle,
+            last_activity: tokio::time::Instant::now(),
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+
+    /// A complete frame at the front of the buffer, or why the buffer can never hold one.
+    fn parse(&mut self) -> Option<Next> {
+        if self.buf.len() < 6 {
+            return None;
+        }
+        let proto = u16::from_be_bytes([self.buf[2], self.buf[3]]);
+        let len = usize::from(u16::from_be_bytes([self.buf[4], self.buf[5]]));
+        if proto != 0 {
+            return Some(Next::Malformed(format!("protocol id {proto} (Modbus is 0)")));
+        }
+        if len < 2 {
+            return Some(Next::Malformed(format!(
+                "length field {len}: too short for a unit id and a function code"
+            )));
+        }
+        if 6 + len > MAX_ADU {
+            return Some(Next::Malformed(format!(
+                "length field {len}: beyond the {MAX_ADU}-byte Modbus TCP maximum"
+            )));
+        }
+        if self.buf.len() < 6 + len {
+            return None;
+        }
+        let rest = self.buf.split_off(6 + len);
+        Some(Next::Frame(std::mem::replace(&mut self.buf, rest)))
+    }
+
+    async fn next(&mut self, stream: &mut TcpStream) -> Next {
+        loop {
+            if let Some(n) = self.parse() {
+                return n;
+            }
+            let partial = !self.buf.is_empty();
+            let limit = if partial {
+                FRAME_TIMEOUT.min(self.idle)
+            } else {
+                self.idle
+            };
+            self.buf.reserve(MAX_ADU);
+            let (buf, timer) = (&mut self.buf, &mut self.timer);
+            tokio::select! {
+                r = stream.read_buf(buf) => match r {
+                    Ok(0) | Err(_) => return if partial { Next::Truncated } else { Next::Closed },
+                    Ok(_) => self.last_activity = tokio::time::Instant::now(),
+                },
+                () = timer.as_mut() => {
+                    let due = self.last_activity + limit;
+                    if tokio::time::Instant::now() >= due {
+                        return if partial { Next::Truncated } else { Next::Idle };
+                    }
+                    self.timer.as_mut().reset(due);
+                }
+            }
+        }
+    }
+}
+
 /// Closes with a reset, as a firewall's reject or a full device does.
 fn reset(stream: TcpStream) {
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
@@ -178,51 +268,27 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
         reset(stream);
         return;
     }
-    let mut header = [0u8; 7];
+    let mut reader = FrameReader::new(ctx.settings.idle_timeout);
     loop {
-        match tokio::time::timeout(ctx.settings.idle_timeout, stream.read_exact(&mut header)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
-            Ok(Err(_)) | Err(_) => return, // reset by the peer, or idle too long
-        }
-        let proto = u16::from_be_bytes([header[2], header[3]]);
-        let len = usize::from(u16::from_be_bytes([header[4], header[5]]));
-        let bad = if proto != 0 {
-            Some(format!("protocol id {proto} (Modbus is 0)"))
-        } else if len < 2 {
-            Some(format!(
-                "length field {len}: too short for a unit id and a function code"
-            ))
-        } else if 6 + len > MAX_ADU {
-            Some(format!(
-                "length field {len}: beyond the {MAX_ADU}-byte Modbus TCP maximum"
-            ))
-        } else {
-            None
-        };
-        let mut adu = Vec::with_capacity(6 + len);
-        adu.extend_from_slice(&header);
-        if bad.is_none() {
-            adu.resize(6 + len, 0);
-            match tokio::time::timeout(FRAME_TIMEOUT, stream.read_exact(&mut adu[7..])).await {
-                Ok(Ok(_)) => {}
-                _ => {
-                    malformed(
-                        &ctx,
-                        &dev,
-                        &client_name,
-                        peer,
-                        "truncated: the length field promised more bytes",
-                    );
-                    return;
-                }
+        let adu = match reader.next(&mut stream).await {
+            Next::Frame(adu) => adu,
+            Next::Closed | Next::Idle => return,
+            Next::Truncated => {
+                malformed(
+                    &ctx,
+                    &dev,
+                    &client_name,
+                    peer,
+                    "truncated: the length field promised more bytes",
+                );
+                return;
             }
-        }
-        if let Some(reason) = bad {
-            malformed(&ctx, &dev, &client_name, peer, &reason);
-            reset(stream);
-            return;
-        }
+            Next::Malformed(reason) => {
+                malformed(&ctx, &dev, &client_name, peer, &reason);
+                reset(stream);
+                return;
+            }
+        };
         let at = ctx.clock.sim_now();
         let mut request = syn(Payload::Modbus(adu));
         request.sent_at = at;

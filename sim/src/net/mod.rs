@@ -11,4 +11,4 @@ pub use hooks::{
     AllowAll, EnforcementPoint, FrameBridge, FrameCounter, PolicyHook, SharedPolicy, Tap, Verdict,
     decide_path, lock_policy,
 };
-pub use network::{Capture, Delivered, NetStats, Network};
+pub use network::{Capture, Delivered, Fate, FateKind, NetStats, Network};

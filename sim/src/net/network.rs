@@ -99,6 +99,25 @@ pub struct Network {
     /// finite buffers does under a flood.
     pub max_queue_delay: SimDuration,
     pub stats: NetStats,
+    fates: Vec<Fate>,
+}
+
+/// What became of a labelled frame that never arrived: a sender of labelled frames (an
+/// attacker replaying a playbook) learns here that a firewall stopped it, and which rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fate {
+    pub frame: FrameId,
+    pub label: u32,
+    pub at: SimTime,
+    pub kind: FateKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FateKind {
+    /// Denied by the policy at an enforcement point.
+    Blocked { point: HostId, rule: String },
+    /// Dropped on the way (no route, a full queue).
+    Dropped { node: HostId, reason: String },
 }
 
 impl Network {
@@ -121,6 +140,7 @@ impl Network {
             next_port: vec![49152; n],
             max_queue_delay: SimDuration::from_millis(200),
             stats: NetStats::default(),
+            fates: Vec::new(),
             topo,
         }
     }
@@ -356,6 +376,11 @@ impl Network {
     pub fn take_inbox(&mut self, host: HostId) -> Vec<Delivered> {
         std::mem::take(&mut self.inboxes[host.0 as usize])
     }
+    /// Takes the fates of labelled frames recorded so far, in the order they happened.
+    pub fn take_fates(&mut self) -> Vec<Fate> {
+        std::mem::take(&mut self.fates)
+    }
+
     /// Hosts with frames waiting, in host order (deterministic), emptying the list.
     pub fn take_hosts_with_mail(&mut self) -> Vec<HostId> {
         let mut hosts = std::mem::take(&mut self.with_mail);
@@ -470,6 +495,17 @@ impl Network {
             Verdict::Allow => true,
             Verdict::Deny { rule } => {
                 self.stats.blocked += 1;
+                if frame.label != 0 {
+                    self.fates.push(Fate {
+                        frame: frame.id,
+                        label: frame.label,
+                        at,
+                        kind: FateKind::Blocked {
+                            point: point.node(),
+                            rule: rule.clone(),
+                        },
+                    });
+                }
                 log.push(
                     at,
                     EventKind::FrameBlocked {
@@ -488,6 +524,17 @@ impl Network {
 
     fn drop_frame(&mut self, at: SimTime, frame: &Frame, node: HostId, reason: &str, log: &mut EventLog) {
         self.stats.dropped += 1;
+        if frame.label != 0 {
+            self.fates.push(Fate {
+                frame: frame.id,
+                label: frame.label,
+                at,
+                kind: FateKind::Dropped {
+                    node,
+                    reason: reason.to_string(),
+                },
+            });
+        }
         log.push(
             at,
             EventKind::FrameDropped {

@@ -1,0 +1,407 @@
+//! The attacker: actors holding footholds, a campaign running a playbook's steps in order,
+//! and the system that drives it each tick. It plugs into the simulation like any agent
+//! (the `Agents` set), sends labelled frames through the same network (so policies and
+//! detectors see it as they see anyone) and learns what became of them: answers, and
+//! frames a firewall denied.
+
+use crate::playbook::{CredentialRef, Playbook, Timing};
+use crate::techniques::{self, Executor, Outcome, Progress, StepCx};
+use bevy_ecs::prelude::*;
+use otrange_sim::clock::{Clock, Wakeups};
+use otrange_sim::events::{EventKind, EventLog};
+use otrange_sim::host::LabelledReplies;
+use otrange_sim::net::Network;
+use otrange_sim::time::SimTime;
+use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::{Sim, SimSet};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// What an actor has learned so far; later steps build on it.
+#[derive(Debug, Default, Clone)]
+pub struct Loot {
+    /// Hosts that answered Modbus.
+    pub modbus_devices: BTreeSet<HostId>,
+    /// Vendor and product from device identification, per device.
+    pub identities: BTreeMap<HostId, String>,
+    /// Highest holding register found readable, per device.
+    pub points: BTreeMap<HostId, u16>,
+}
+
+/// One attacker.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    /// Hosts held, in the order gained; the last is where the actor works from.
+    footholds: Vec<HostId>,
+    pub credentials: Vec<CredentialRef>,
+    pub loot: Loot,
+}
+
+impl Actor {
+    pub fn holds(&self, h: HostId) -> bool {
+        self.footholds.contains(&h)
+    }
+    /// Where the actor works from now.
+    pub fn current(&self) -> HostId {
+        *self
+            .footholds
+            .last()
+            .expect("an actor always holds its start host")
+    }
+    pub fn footholds(&self) -> &[HostId] {
+        &self.footholds
+    }
+    /// Takes a host (lateral movement succeeded): it becomes where the actor works from.
+    pub fn gain(&mut self, h: HostId) {
+        self.footholds.retain(|x| *x != h);
+        self.footholds.push(h);
+    }
+    /// A credential that opens `host`, from what the actor holds or the host's vendor
+    /// defaults (T0812): returns the user.
+    pub fn credential_for(&self, topo: &Topology, host: HostId, defaults: bool) -> Option<String> {
+        let accepted = &topo.host(host).credentials;
+        for c in &self.credentials {
+            let here = c.host.as_deref().is_none_or(|h| h == topo.host(host).name);
+            if here && accepted.iter().any(|a| a.user == c.user) {
+                return Some(c.user.clone());
+            }
+        }
+        if defaults {
+            return accepted.iter().find(|a| a.default).map(|a| a.user.clone());
+        }
+        None
+    }
+}
+
+enum StepState {
+    Pending,
+    Running {
+        exec: Box<dyn Executor>,
+        started: SimTime,
+        wake: Option<SimTime>,
+    },
+    Finished {
+        outcome: Outcome,
+        started: SimTime,
+        ended: SimTime,
+    },
+    NotReached,
+}
+
+/// A playbook being replayed.
+#[derive(Resource)]
+pub struct Campaign {
+    playbook: Playbook,
+    actors: Vec<Actor>,
+    states: Vec<StepState>,
+    topo: Arc<Topology>,
+}
+
+/// One step's outcome for results.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub step: u32,
+    pub id: String,
+    pub technique: String,
+    pub technique_name: String,
+    pub tactic: String,
+    pub actor: String,
+    pub target: Option<String>,
+    /// succeeded, blocked, failed or not_reached.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// For a blocked step: the enforcement point and the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub started_s: Option<f64>,
+    pub ended_s: Option<f64>,
+}
+
+impl Campaign {
+    pub fn new(playbook: Playbook, topo: Arc<Topology>) -> Self {
+        let actors = playbook
+            .actors
+            .iter()
+            .map(|a| Actor {
+                name: a.name.clone(),
+                footholds: vec![a.start],
+                credentials: a.credentials.clone(),
+                loot: Loot::default(),
+            })
+            .collect();
+        let states = playbook.steps.iter().map(|_| StepState::Pending).collect();
+        Campaign {
+            playbook,
+            actors,
+            states,
+            topo,
+        }
+    }
+
+    pub fn playbook(&self) -> &Playbook {
+        &self.playbook
+    }
+
+    pub fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// Step outcomes so far; steps after a stopped chain are `not_reached`.
+    pub fn results(&self) -> Vec<StepResult> {
+        self.playbook
+            .steps
+            .iter()
+            .zip(&self.states)
+            .enumerate()
+            .map(|(i, (spec, state))| {
+                let mut r = StepResult {
+                    step: i as u32 + 1,
+                    id: spec.id.clone(),
+                    technique: spec.technique.to_string(),
+                    technique_name: spec.technique_name.to_string(),
+                    tactic: spec.tactic.to_string(),
+                    actor: self.playbook.actors[spec.actor].name.clone(),
+                    target: spec.target.map(|t| self.topo.host(t).name.clone()),
+                    status: "not_reached".into(),
+                    detail: None,
+                    blocked_at: None,
+                    rule: None,
+                    started_s: None,
+                    ended_s: None,
+                };
+                match state {
+                    StepState::Pending | StepState::NotReached => {}
+                    StepState::Running { started, .. } => {
+                        r.status = "running".into();
+                        r.started_s = Some(started.as_secs_f64());
+                    }
+                    StepState::Finished {
+                        outcome,
+                        started,
+                        ended,
+                    } => {
+                        r.started_s = Some(started.as_secs_f64());
+                        r.ended_s = Some(ended.as_secs_f64());
+                        match outcome {
+                            Outcome::Succeeded { detail } => {
+                                r.status = "succeeded".into();
+                                r.detail = Some(detail.clone());
+                            }
+                            Outcome::Blocked { at, rule } => {
+                                r.status = "blocked".into();
+                                r.blocked_at = Some(at.clone());
+                                r.rule = Some(rule.clone());
+                            }
+                            Outcome::Failed { reason } => {
+                                r.status = "failed".into();
+                                r.detail = Some(reason.clone());
+                            }
+                        }
+                    }
+                }
+                r
+            })
+            .collect()
+    }
+
+    /// When the next pending step may start, if the one before it has ended.
+    fn start_time(&self, i: usize) -> Option<SimTime> {
+        let prev_end = if i == 0 {
+            Some(SimTime::ZERO)
+        } else {
+            match &self.states[i - 1] {
+                StepState::Finished {
+                    outcome: Outcome::Succeeded { .. },
+                    ended,
+                    ..
+                } => Some(*ended),
+                _ => None,
+            }
+        }?;
+        Some(match self.playbook.steps[i].timing {
+            Timing::At(d) => (SimTime::ZERO + d).max(prev_end),
+            Timing::After(d) => prev_end + d,
+        })
+    }
+
+    fn finish(&mut self, i: usize, outcome: Outcome, now: SimTime, log: &mut EventLog) {
+        let StepState::Running { started, .. } = self.states[i] else {
+            return;
+        };
+        let spec = &self.playbook.steps[i];
+        let (status, detail) = match &outcome {
+            Outcome::Succeeded { detail } => ("succeeded", detail.clone()),
+            Outcome::Blocked { at, rule } => ("blocked", format!("at {at} by rule {rule:?}")),
+            Outcome::Failed { reason } => ("failed", reason.clone()),
+        };
+        log.push(
+            now,
+            EventKind::StepEnded {
+                step: i as u32 + 1,
+                id: spec.id.clone(),
+                technique: spec.technique.to_string(),
+                status: status.into(),
+                detail,
+            },
+        );
+        let stop = !matches!(outcome, Outcome::Succeeded { .. });
+        self.states[i] = StepState::Finished {
+            outcome,
+            started,
+            ended: now,
+        };
+        if stop {
+            for s in self.states.iter_mut().skip(i + 1) {
+                *s = StepState::NotReached;
+            }
+        }
+    }
+
+    /// Runs one call of a running step's executor.
+    fn drive(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        net: &mut Network,
+        log: &mut EventLog,
+        call: impl FnOnce(&mut dyn Executor, &mut StepCx) -> Progress,
+    ) -> Option<SimTime> {
+        let spec = &self.playbook.steps[i];
+        let StepState::Running { exec, wake, .. } = &mut self.states[i] else {
+            return None;
+        };
+        let topo = Arc::clone(&self.topo);
+        let mut cx = StepCx {
+            now,
+            net,
+            topo: &topo,
+            actor: &mut self.actors[spec.actor],
+            target: spec.target,
+            params: &spec.params,
+            label: i as u32 + 1,
+        };
+        match call(exec.as_mut(), &mut cx) {
+            Progress::Wait(w) => {
+                *wake = w;
+                w
+            }
+            Progress::Done(outcome) => {
+                self.finish(i, outcome, now, log);
+                None
+            }
+        }
+    }
+}
+
+/// Agents: start due steps, hand each running step its answers, fates and timers.
+pub fn attacker_tick(
+    clock: Res<Clock>,
+    mut net: ResMut<Network>,
+    mut wake: ResMut<Wakeups>,
+    mut log: ResMut<EventLog>,
+    mut replies: ResMut<LabelledReplies>,
+    mut campaign: ResMut<Campaign>,
+) {
+    let now = clock.now;
+    let c = &mut *campaign;
+    let net = &mut *net;
+    let fates = net.take_fates();
+    for f in fates {
+        let i = f.label as usize - 1;
+        if i < c.states.len()
+            && matches!(c.states[i], StepState::Running { .. })
+            && let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.fate(cx, &f))
+        {
+            wake.at(w);
+        }
+    }
+    for d in std::mem::take(&mut replies.0) {
+        let i = d.frame.label as usize - 1;
+        if i < c.states.len()
+            && matches!(c.states[i], StepState::Running { .. })
+            && let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.reply(cx, &d))
+        {
+            wake.at(w);
+        }
+    }
+    for i in 0..c.states.len() {
+        let due = matches!(c.states[i], StepState::Running { wake: Some(w), .. } if w <= now);
+        if due && let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.timer(cx)) {
+            wake.at(w);
+        }
+    }
+    // Start the next step when its time has come.
+    while let Some(i) = c.states.iter().position(|s| matches!(s, StepState::Pending)) {
+        let Some(t) = c.start_time(i) else { break };
+        if t > now {
+            wake.at(t);
+            break;
+        }
+        let spec = &c.playbook.steps[i];
+        let exec = match techniques::build(spec.technique, spec.target, &spec.params, &c.topo) {
+            Ok(e) => e,
+            Err(e) => {
+                // Checked when the playbook loaded; kept as a failure, never a panic.
+                c.states[i] = StepState::Running {
+                    exec: Box::new(Never),
+                    started: now,
+                    wake: None,
+                };
+                c.finish(i, Outcome::Failed { reason: e.message }, now, &mut log);
+                break;
+            }
+        };
+        log.push(
+            now,
+            EventKind::StepStarted {
+                step: i as u32 + 1,
+                id: spec.id.clone(),
+                technique: spec.technique.to_string(),
+                actor: c.playbook.actors[spec.actor].name.clone(),
+                target: spec.target.map(|t| c.topo.host(t).name.clone()),
+            },
+        );
+        c.states[i] = StepState::Running {
+            exec,
+            started: now,
+            wake: None,
+        };
+        if let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.start(cx)) {
+            wake.at(w);
+        }
+        if matches!(c.states[i], StepState::Running { .. }) {
+            break; // steps run one at a time, in order
+        }
+    }
+}
+
+/// Placeholder executor for a step that could not be built.
+struct Never;
+impl Executor for Never {
+    fn start(&mut self, _: &mut StepCx) -> Progress {
+        Progress::Wait(None)
+    }
+    fn reply(&mut self, _: &mut StepCx, _: &otrange_sim::net::Delivered) -> Progress {
+        Progress::Wait(None)
+    }
+    fn timer(&mut self, _: &mut StepCx) -> Progress {
+        Progress::Wait(None)
+    }
+}
+
+/// Puts a playbook into a simulation: the campaign resource and its system, among the
+/// agents, after the plant's own.
+pub fn install(sim: &mut Sim, playbook: Playbook) {
+    let topo = Arc::clone(sim.network().topology());
+    sim.world.insert_resource(Campaign::new(playbook, topo));
+    sim.schedule.add_systems(
+        attacker_tick
+            .in_set(SimSet::Agents)
+            .after(otrange_sim::devices::traffic::traffic_tick),
+    );
+}

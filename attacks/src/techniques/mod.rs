@@ -1,0 +1,269 @@
+//! Technique executors: what each ATT&CK for ICS technique does on the wire. Every frame
+//! an executor sends carries its step's label, so the run is a labelled dataset; whatever
+//! touches Modbus sends real ADU bytes. Impacts are never scripted here: they happen, or
+//! not, in the physics.
+//!
+//! * [`access`]: getting in and moving around (T0822, T0866, T0883, T0859, T0812, T0886,
+//!   T0865, T0863, T0867).
+//! * [`modbus_ops`]: Modbus reconnaissance, collection and commands (T0846, T0888, T0861,
+//!   T0801, T0802, T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
+//! * [`it_ops`]: IT-side collection (T0811, T0882, T0842).
+
+pub mod access;
+pub mod it_ops;
+pub mod modbus_ops;
+
+use crate::agent::Actor;
+use otrange_sim::net::{Delivered, Fate, Network, Payload};
+use otrange_sim::time::SimTime;
+use otrange_sim::topology::{HostId, Service, Topology};
+
+/// What an executor hands back after each call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Not finished; call `timer` at this time (or wait for answers only).
+    Wait(Option<SimTime>),
+    Done(Outcome),
+}
+
+/// How a step ended, as results.json reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded {
+        detail: String,
+    },
+    /// A policy denied it; the enforcement point and rule that decided.
+    Blocked {
+        at: String,
+        rule: String,
+    },
+    /// The target said no (an exception), or a precondition was missing, or nothing answered.
+    Failed {
+        reason: String,
+    },
+}
+
+/// A parameter or target problem found when the playbook is loaded.
+#[derive(Debug, Clone)]
+pub struct ParamError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ParamError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything an executor may touch while its step runs.
+pub struct StepCx<'a> {
+    pub now: SimTime,
+    pub net: &'a mut Network,
+    pub topo: &'a Topology,
+    pub actor: &'a mut Actor,
+    pub target: Option<HostId>,
+    pub params: &'a toml::Table,
+    /// Put on every frame the step sends: its ground truth.
+    pub label: u32,
+}
+
+impl StepCx<'_> {
+    /// The host the actor acts from: its most recent foothold, or `params.from` if the
+    /// playbook names one it holds.
+    pub fn source(&self) -> HostId {
+        if let Some(from) = self.params.get("from").and_then(|v| v.as_str())
+            && let Some(h) = self.topo.host_by_name(from)
+            && self.actor.holds(h)
+        {
+            return h;
+        }
+        self.actor.current()
+    }
+
+    /// Sends a Modbus request ADU from the actor's source host.
+    pub fn send_modbus(&mut self, to: HostId, adu: Vec<u8>) {
+        let src = self.source();
+        self.net.send(
+            self.now,
+            src,
+            to,
+            Service::Modbus,
+            Payload::Modbus(adu),
+            self.label,
+        );
+    }
+
+    /// Sends an IT exchange (a login, a file copy) from the actor's source host.
+    pub fn send_flow(&mut self, to: HostId, service: Service, bytes: u32, reply_bytes: u32) {
+        let src = self.source();
+        self.net.send(
+            self.now,
+            src,
+            to,
+            service,
+            Payload::Flow { bytes, reply_bytes },
+            self.label,
+        );
+    }
+
+    pub fn name(&self, h: HostId) -> &str {
+        &self.topo.host(h).name
+    }
+}
+
+/// One running technique.
+pub trait Executor: Send + Sync {
+    /// The step starts now.
+    fn start(&mut self, cx: &mut StepCx) -> Progress;
+    /// An answer to one of the step's frames arrived.
+    fn reply(&mut self, cx: &mut StepCx, d: &Delivered) -> Progress;
+    /// The time asked for in `Progress::Wait` came.
+    fn timer(&mut self, cx: &mut StepCx) -> Progress;
+    /// One of the step's frames was blocked or dropped. Most steps stop there.
+    fn fate(&mut self, cx: &mut StepCx, f: &Fate) -> Progress {
+        Progress::Done(blocked(cx.topo, f))
+    }
+}
+
+/// The outcome a blocked or dropped frame means.
+pub fn blocked(topo: &Topology, f: &Fate) -> Outcome {
+    match &f.kind {
+        otrange_sim::net::FateKind::Blocked { point, rule } => Outcome::Blocked {
+            at: topo.host(*point).name.clone(),
+            rule: rule.clone(),
+        },
+        otrange_sim::net::FateKind::Dropped { node, reason } => Outcome::Failed {
+            reason: format!("dropped at {}: {reason}", topo.host(*node).name),
+        },
+    }
+}
+
+/// Techniques otrange can execute, with the function that builds their executor.
+type Build =
+    fn(&'static str, Option<HostId>, &toml::Table, &Topology) -> Result<Box<dyn Executor>, ParamError>;
+
+fn registry() -> &'static [(&'static str, Build)] {
+    &[
+        // Initial access, lateral movement, persistence-by-account.
+        ("T0822", access::build),
+        ("T0883", access::build),
+        ("T0866", access::build),
+        ("T0859", access::build),
+        ("T0812", access::build),
+        ("T0886", access::build),
+        ("T0865", access::build),
+        ("T0863", access::build),
+        ("T0867", access::build),
+        // Discovery and collection over Modbus.
+        ("T0846", modbus_ops::build_discovery),
+        ("T0888", modbus_ops::build_identify),
+        ("T0861", modbus_ops::build_point_scan),
+        ("T0801", modbus_ops::build_read),
+        ("T0802", modbus_ops::build_read),
+        // Commands.
+        ("T0855", modbus_ops::build_write),
+        ("T0836", modbus_ops::build_write),
+        ("T0831", modbus_ops::build_write),
+        ("T0838", modbus_ops::build_write),
+        ("T0878", modbus_ops::build_write),
+        ("T0848", modbus_ops::build_write),
+        ("T0806", modbus_ops::build_brute_force),
+        ("T0814", modbus_ops::build_flood),
+        ("T0816", modbus_ops::build_restart),
+        // IT-side collection.
+        ("T0811", it_ops::build),
+        ("T0882", it_ops::build),
+        ("T0842", it_ops::build_sniff),
+    ]
+}
+
+/// Whether otrange can execute a technique.
+pub fn has_executor(id: &str) -> bool {
+    registry().iter().any(|(t, _)| *t == id)
+}
+
+/// Builds the executor of a technique for a step.
+pub fn build(
+    id: &str,
+    target: Option<HostId>,
+    params: &toml::Table,
+    topo: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    let (id, b) = registry().iter().find(|(t, _)| *t == id).ok_or_else(|| {
+        ParamError::new(
+            "technique",
+            format!("{id} is an ATT&CK for ICS technique otrange has no executor for yet; `otrange techniques` marks those it has"),
+        )
+    })?;
+    b(id, target, params, topo)
+}
+
+/// Checks a step when the playbook loads: an executor exists and takes the parameters.
+pub fn check(
+    id: &str,
+    target: Option<HostId>,
+    params: &toml::Table,
+    topo: &Topology,
+) -> Result<(), ParamError> {
+    build(id, target, params, topo).map(|_| ())
+}
+
+/// Parameter helpers shared by executors: typed, with errors naming `params.<key>`.
+pub mod param {
+    use super::ParamError;
+
+    pub fn int(p: &toml::Table, key: &str, default: Option<i64>) -> Result<i64, ParamError> {
+        match p.get(key) {
+            Some(v) => v
+                .as_integer()
+                .ok_or_else(|| ParamError::new(format!("params.{key}"), "expected an integer")),
+            None => default.ok_or_else(|| ParamError::new(format!("params.{key}"), "missing")),
+        }
+    }
+
+    pub fn u16_(p: &toml::Table, key: &str, default: Option<u16>) -> Result<u16, ParamError> {
+        let v = int(p, key, default.map(i64::from))?;
+        u16::try_from(v)
+            .map_err(|_| ParamError::new(format!("params.{key}"), format!("{v} is not in 0..=65535")))
+    }
+
+    pub fn string(p: &toml::Table, key: &str, default: Option<&str>) -> Result<String, ParamError> {
+        match p.get(key) {
+            Some(v) => v
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ParamError::new(format!("params.{key}"), "expected a string")),
+            None => default
+                .map(str::to_string)
+                .ok_or_else(|| ParamError::new(format!("params.{key}"), "missing")),
+        }
+    }
+
+    pub fn duration(
+        p: &toml::Table,
+        key: &str,
+        default: &str,
+    ) -> Result<otrange_sim::time::SimDuration, ParamError> {
+        let s = string(p, key, Some(default))?;
+        otrange_sim::time::parse_duration(&s)
+            .map_err(|e| ParamError::new(format!("params.{key}"), e.to_string()))
+    }
+
+    /// Rejects keys an executor does not know, so a typo is an error, not a silent default.
+    pub fn only(p: &toml::Table, known: &[&str]) -> Result<(), ParamError> {
+        for k in p.keys() {
+            if !known.contains(&k.as_str()) && k != "from" {
+                return Err(ParamError::new(
+                    format!("params.{k}"),
+                    format!("unknown parameter; this technique takes: {}", known.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
