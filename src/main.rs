@@ -79,6 +79,12 @@ enum Command {
     },
     /// Modbus TCP load generator for the live-mode benchmark (benches/live/run.sh).
     Loadgen(otrange::loadgen::LoadgenArgs),
+    /// List the ATT&CK for ICS techniques and which ones otrange can execute.
+    Techniques {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Exit codes: 0 success, 1 an expectation failed or the run failed, 2 bad input.
@@ -86,6 +92,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Loadgen(args) => otrange::loadgen::main(&args),
+        Command::Techniques { json } => {
+            use otrange_attacks::{catalogue, techniques::has_executor};
+            if json {
+                println!("{:#}", catalogue::to_json(has_executor));
+            } else {
+                print!("{}", catalogue::table(has_executor));
+                let n = catalogue::techniques()
+                    .iter()
+                    .filter(|t| has_executor(t.id))
+                    .count();
+                println!(
+                    "{n} of {} techniques have an executor",
+                    catalogue::techniques().len()
+                );
+            }
+            ExitCode::SUCCESS
+        }
         Command::Check { scenario } => match Exercise::load(&scenario) {
             Ok(ex) => {
                 println!(

@@ -45,6 +45,11 @@ pub trait PolicyHook: Send + Sync {
     fn decide(&mut self, point: EnforcementPoint, frame: &Frame, topo: &Topology, now: SimTime) -> Verdict;
     /// Short name for reports, e.g. "flat".
     fn name(&self) -> &str;
+    /// True when the policy can deny nothing (no rules, default allow): live mode then skips
+    /// asking it per request, which would serialise every connection on its lock.
+    fn allows_everything(&self) -> bool {
+        false
+    }
     /// What the policy did over the run (hits per rule, say) for results.json. Denials are
     /// also events, one per blocked frame.
     fn summary(&self) -> serde_json::Value {
@@ -102,6 +107,9 @@ impl PolicyHook for AllowAll {
     }
     fn name(&self) -> &str {
         "allow-all"
+    }
+    fn allows_everything(&self) -> bool {
+        true
     }
 }
 

@@ -1,0 +1,148 @@
+//! Shipped playbooks replayed against the reference plant: under the flat network the
+//! attack reaches its physical impact; under a policy that closes the attacker's first
+//! lateral path the chain stops there; the pcap's ground-truth labels match the frames
+//! tshark numbers.
+
+mod common;
+
+use common::{OTRANGE, repo_path};
+use std::path::Path;
+use std::process::Command;
+
+fn run(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let o = Command::new(OTRANGE)
+        .arg("run")
+        .arg(exercise)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "otrange run failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+fn statuses(r: &serde_json::Value) -> Vec<String> {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn oldsmar_reaches_loss_of_safety_on_the_flat_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&repo_path("scenarios/oldsmar.toml"), dir.path(), &[]);
+    assert_eq!(statuses(&r), ["succeeded"; 4]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    let impacts = r["impacts"].as_array().unwrap();
+    let first = &impacts[0];
+    assert_eq!(first["technique"], "T0880");
+    assert_eq!(first["limit"], "naoh_overdose");
+    // The set point was written at the fourth step; the overdose follows within minutes,
+    // as NaOH accumulates in the contact tank.
+    let written = r["steps"][3]["ended_s"].as_f64().unwrap();
+    let t = first["t_s"].as_f64().unwrap();
+    assert!(
+        t > written && t < written + 300.0,
+        "impact at {t} s, write at {written} s"
+    );
+    assert_eq!(
+        r["steps"][3]["detail"],
+        "plc-dosing hr:0 = 11100 written 1 time(s)"
+    );
+}
+
+#[test]
+fn oldsmar_stops_where_a_policy_closes_the_first_lateral_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("no-rdp-from-vpn.toml");
+    std::fs::write(
+        &policy,
+        r#"
+[policy]
+name = "no RDP from the VPN"
+default = "allow"
+
+[[rule]]
+name = "no RDP from remote access into the control room"
+action = "deny"
+from = "vpn-gw"
+to = "zone:supervisory"
+service = "rdp"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run(
+        &repo_path("scenarios/oldsmar.toml"),
+        &out,
+        &["--policy", policy.to_str().unwrap()],
+    );
+    assert_eq!(
+        statuses(&r),
+        ["succeeded", "blocked", "not_reached", "not_reached"]
+    );
+    assert_eq!(
+        r["steps"][1]["rule"],
+        "no RDP from remote access into the control room"
+    );
+    assert!(r["impacts"].as_array().unwrap().is_empty(), "{}", r["impacts"]);
+    assert_eq!(r["passed"], false, "the exercise expects the attack to succeed");
+}
+
+#[test]
+fn pcap_labels_point_at_the_attackers_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    run(&repo_path("scenarios/oldsmar.toml"), dir.path(), &["--pcap"]);
+    let labels = std::fs::read_to_string(dir.path().join("capture-labels.csv")).unwrap();
+    let mut rows = labels.lines();
+    assert_eq!(rows.next(), Some("frame,step,step_id,technique,tactic,sim_frame"));
+    let write_frames: Vec<u64> = rows
+        .filter(|l| l.contains(",T0836,"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!write_frames.is_empty(), "no T0836 frame labelled:\n{labels}");
+    // tshark's view of the same frame numbers: the set point write and its echo.
+    let filter = write_frames
+        .iter()
+        .map(|n| format!("frame.number=={n}"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(dir.path().join("capture.pcap"))
+        .args([
+            "-Y",
+            &filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "modbus.func_code",
+        ])
+        .args(["-e", "modbus.data", "-e", "ip.src", "-e", "ip.dst"])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), write_frames.len(), "{text}");
+    for l in &lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert_eq!(f[1], "6", "a labelled T0836 frame is not FC 6: {l}");
+        // Wireshark shows an FC 6 value as raw data: 0x2b5c = 11100 ppm.
+        assert_eq!(f[2].replace(':', ""), "2b5c", "{l}");
+    }
+    // The request goes from hmi-1 (the intruder's foothold) to plc-dosing.
+    assert!(
+        lines.iter().any(|l| l.ends_with("10.20.1.11\t10.10.1.22")),
+        "{text}"
+    );
+}
