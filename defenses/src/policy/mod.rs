@@ -341,10 +341,6 @@ impl Policy {
 }
 
 impl PolicyHook for Policy {
-    fn allows_everything(&self) -> bool {
-        self.default == Action::Allow && self.info.is_empty()
-    }
-
     fn decide(&mut self, point: EnforcementPoint, frame: &Frame, _topo: &Topology, now: SimTime) -> Verdict {
         if self.trivial {
             self.default_hits[0] += 1;
