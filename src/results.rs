@@ -269,7 +269,9 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
         });
     };
     if let Some(want) = &exp.impact_techniques {
-        let seen: Vec<&str> = r.impacts.iter().map(|i| i.technique).collect();
+        let mut seen: Vec<&str> = r.impacts.iter().map(|i| i.technique).collect();
+        seen.sort_unstable();
+        seen.dedup();
         let missing: Vec<&str> = want
             .iter()
             .map(String::as_str)

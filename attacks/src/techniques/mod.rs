@@ -7,9 +7,12 @@
 //!   T0865, T0863, T0867).
 //! * [`modbus_ops`]: Modbus reconnaissance, collection and commands (T0846, T0888, T0861,
 //!   T0801, T0802, T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
-//! * [`it_ops`]: IT-side collection (T0811, T0882, T0842).
+//! * [`it_ops`]: IT-side collection (T0811, T0882, T0842) and command and control
+//!   (T0869, T0885, T0884).
+//! * [`host_ops`]: what happens on a held host only (T0890, T0849, T0872).
 
 pub mod access;
+pub mod host_ops;
 pub mod it_ops;
 pub mod modbus_ops;
 
@@ -179,6 +182,14 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0811", it_ops::build),
         ("T0882", it_ops::build),
         ("T0842", it_ops::build_sniff),
+        // Command and control.
+        ("T0869", it_ops::build_c2),
+        ("T0885", it_ops::build_c2),
+        ("T0884", it_ops::build_c2),
+        // On a held host, nothing on the wire.
+        ("T0890", host_ops::build),
+        ("T0849", host_ops::build),
+        ("T0872", host_ops::build),
     ]
 }
 

@@ -587,17 +587,40 @@ impl BruteForce {
     }
 }
 
+impl BruteForce {
+    /// The inner writer reports its last write; the step is the whole range.
+    fn describe(&self, cx: &StepCx, p: Progress) -> Progress {
+        match p {
+            Progress::Done(Outcome::Succeeded { .. }) => Progress::Done(Outcome::Succeeded {
+                detail: format!(
+                    "{} {}..={} toggled: {} writes",
+                    cx.name(self.inner.target),
+                    otrange_sim::plc::format_address(self.inner.area, self.first),
+                    otrange_sim::plc::format_address(self.inner.area, self.first + self.count - 1),
+                    self.inner.sent
+                ),
+            }),
+            other => other,
+        }
+    }
+}
+
 impl Executor for BruteForce {
     fn start(&mut self, cx: &mut StepCx) -> Progress {
         self.aim();
-        self.inner.start(cx)
+        let p = self.inner.start(cx);
+        self.describe(cx, p)
     }
     fn reply(&mut self, cx: &mut StepCx, d: &Delivered) -> Progress {
-        self.inner.reply(cx, d)
+        let p = self.inner.reply(cx, d);
+        self.describe(cx, p)
     }
     fn timer(&mut self, cx: &mut StepCx) -> Progress {
-        self.aim();
-        self.inner.timer(cx)
+        if self.inner.sent < self.inner.repeat {
+            self.aim();
+        }
+        let p = self.inner.timer(cx);
+        self.describe(cx, p)
     }
 }
 

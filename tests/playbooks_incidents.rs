@@ -1,0 +1,270 @@
+//! Playbooks modelled on public incidents (FrostyGoop 2024, a PIPEDREAM-like Modbus toolkit,
+//! an Industroyer-like breaker attack) replayed against the reference plant: under the flat
+//! network every step succeeds and the physics reaches the impact; under a policy that
+//! closes the attacker's first network or lateral path the chain stops at that step, with
+//! the rule named, and nothing happens to the plant; each run is deterministic for a seed.
+
+mod common;
+
+use common::{OTRANGE, repo_path};
+use std::path::Path;
+use std::process::Command;
+
+fn run(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let o = Command::new(OTRANGE)
+        .arg("run")
+        .arg(exercise)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "otrange run failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+/// Runs an exercise under a policy written into a temporary directory.
+fn run_with_policy(exercise: &str, policy: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.toml");
+    std::fs::write(&file, policy).unwrap();
+    let out = dir.path().join("out");
+    run(&repo_path(exercise), &out, &["--policy", file.to_str().unwrap()])
+}
+
+fn run_flat(exercise: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    run(&repo_path(exercise), dir.path(), &[])
+}
+
+fn statuses(r: &serde_json::Value) -> Vec<String> {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn impacts(r: &serde_json::Value) -> &Vec<serde_json::Value> {
+    r["impacts"].as_array().unwrap()
+}
+
+/// The first impact from a limit, and when it happened.
+fn first_impact<'a>(r: &'a serde_json::Value, limit: &str) -> Option<&'a serde_json::Value> {
+    impacts(r).iter().find(|i| i["limit"] == limit)
+}
+
+fn step_end(r: &serde_json::Value, i: usize) -> f64 {
+    r["steps"][i]["ended_s"].as_f64().unwrap()
+}
+
+/// Two runs with the same seed write byte-identical results.json.
+fn assert_deterministic(exercise: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run(&repo_path(exercise), &a, &["--seed", "7"]);
+    run(&repo_path(exercise), &b, &["--seed", "7"]);
+    let ra = std::fs::read(a.join("results.json")).unwrap();
+    let rb = std::fs::read(b.join("results.json")).unwrap();
+    assert!(
+        ra == rb,
+        "{exercise}: two runs with seed 7 differ in results.json"
+    );
+}
+
+/// The chain stopped at `blocked` (0-based) by `rule`: every step before it succeeded,
+/// every later one was not reached, and the plant suffered nothing.
+fn assert_stopped_at(r: &serde_json::Value, blocked: usize, rule: &str) {
+    let s = statuses(r);
+    for (i, st) in s.iter().enumerate() {
+        let want = match i.cmp(&blocked) {
+            std::cmp::Ordering::Less => "succeeded",
+            std::cmp::Ordering::Equal => "blocked",
+            std::cmp::Ordering::Greater => "not_reached",
+        };
+        assert_eq!(st, want, "step {} in {s:?}", i + 1);
+    }
+    assert_eq!(r["steps"][blocked]["rule"], rule);
+    let hits = r["policy_summary"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == rule)
+        .map(|x| x["hits"].as_u64().unwrap());
+    assert!(hits.is_some_and(|h| h >= 1), "{}", r["policy_summary"]);
+    assert!(impacts(r).is_empty(), "{}", r["impacts"]);
+    assert_eq!(r["passed"], false, "the exercise expects the attack to succeed");
+}
+
+// ── FrostyGoop 2024 ───────────────────────────────────────────────────────────────────────
+
+const FROSTYGOOP: &str = "scenarios/frostygoop.toml";
+
+#[test]
+fn frostygoop_freezes_the_naoh_store_on_the_flat_network() {
+    let r = run_flat(FROSTYGOOP);
+    assert_eq!(statuses(&r), ["succeeded"; 5]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    assert_eq!(r["steps"][3]["detail"], "plc-dosing hr:4 = 0 written 1 time(s)");
+    assert_eq!(r["steps"][4]["detail"], "plc-dosing hr:3 = 0 written 1 time(s)");
+    // The only harm is the cold store, and it comes when the hand calculation says:
+    // 20 °C to 12 °C with tau = C/UA = 20,000 s is 20,000 ln(15/7) = 15,243 s, plus the
+    // limit's 600 s.
+    assert_eq!(impacts(&r).len(), 1, "{}", r["impacts"]);
+    let cold = first_impact(&r, "naoh_storage_cold").expect("no naoh_storage_cold impact");
+    assert_eq!(cold["technique"], "T0826");
+    let t = cold["t_s"].as_f64().unwrap();
+    let expected = 20_000.0 * (15.0f64 / 7.0).ln() + 600.0;
+    assert!(
+        (t - expected).abs() < 60.0,
+        "impact at {t} s, expected about {expected:.0} s"
+    );
+    assert!(t > step_end(&r, 4));
+}
+
+#[test]
+fn frostygoop_stops_where_a_policy_closes_modbus_from_the_internet() {
+    let r = run_with_policy(
+        FROSTYGOOP,
+        r#"
+[policy]
+name = "no Modbus from the internet"
+default = "allow"
+
+[[rule]]
+name = "no Modbus from the internet to the controllers"
+action = "deny"
+from = "zone:internet"
+to = "zone:control"
+service = "modbus"
+"#,
+    );
+    assert_stopped_at(&r, 0, "no Modbus from the internet to the controllers");
+}
+
+#[test]
+fn frostygoop_is_deterministic() {
+    assert_deterministic(FROSTYGOOP);
+}
+
+// ── PIPEDREAM-like Modbus toolkit ─────────────────────────────────────────────────────────
+
+const PIPEDREAM: &str = "scenarios/pipedream.toml";
+
+#[test]
+fn pipedream_brute_force_opens_the_intake_breaker_on_the_flat_network() {
+    let r = run_flat(PIPEDREAM);
+    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    assert_eq!(r["steps"][1]["detail"], "T0886 took ews-01 over rdp as engineer");
+    assert_eq!(r["steps"][4]["detail"], "plc-intake has holding registers 0..=31");
+    // The brute force's last pass leaves co:8 (breaker close) at 0: the intake breaker is
+    // open for the limit's 5 s within seconds of the last write.
+    let lost = first_impact(&r, "intake_power_lost").expect("no intake_power_lost impact");
+    assert_eq!(lost["technique"], "T0826");
+    let t = lost["t_s"].as_f64().unwrap();
+    let (bf_start, bf_end) = (r["steps"][5]["started_s"].as_f64().unwrap(), step_end(&r, 5));
+    assert!(
+        t > bf_start && t < bf_end + 10.0,
+        "impact at {t} s, brute force {bf_start}..{bf_end} s"
+    );
+    // Listen-only: the control room no longer hears from the intake PLC.
+    let hmi1 = &r["hmis"][0];
+    assert_eq!(hmi1["name"], "hmi-1");
+    assert!(hmi1["timeouts"].as_u64().unwrap() > 0, "{hmi1}");
+}
+
+#[test]
+fn pipedream_stops_where_a_policy_closes_rdp_from_the_vpn() {
+    let r = run_with_policy(
+        PIPEDREAM,
+        r#"
+[policy]
+name = "no RDP from the VPN"
+default = "allow"
+
+[[rule]]
+name = "no RDP from remote access into the control room"
+action = "deny"
+from = "vpn-gw"
+to = "zone:supervisory"
+service = "rdp"
+"#,
+    );
+    assert_stopped_at(&r, 1, "no RDP from remote access into the control room");
+}
+
+#[test]
+fn pipedream_is_deterministic() {
+    assert_deterministic(PIPEDREAM);
+}
+
+// ── Industroyer-like breaker attack ───────────────────────────────────────────────────────
+
+const INDUSTROYER: &str = "scenarios/industroyer.toml";
+
+#[test]
+fn industroyer_opens_the_breakers_and_empties_the_town_reservoir_on_the_flat_network() {
+    let r = run_flat(INDUSTROYER);
+    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    // The flood drove plc-sis beyond its capacity: it answered busy.
+    let flood = r["steps"][3]["detail"].as_str().unwrap();
+    assert!(flood.contains("busy"), "{flood}");
+    // Intake and distribution lose power seconds after their breakers are opened.
+    let intake = first_impact(&r, "intake_power_lost").expect("no intake_power_lost impact");
+    let dist = first_impact(&r, "distribution_power_lost").expect("no distribution_power_lost impact");
+    for (i, step) in [(intake, 4), (dist, 6)] {
+        assert_eq!(i["technique"], "T0826");
+        let t = i["t_s"].as_f64().unwrap();
+        let s = r["steps"][step]["started_s"].as_f64().unwrap();
+        assert!(t > s && t < s + 10.0, "{} at {t} s, step at {s} s", i["limit"]);
+    }
+    // The operator re-closes the distribution breaker and it drops again: the reservoir
+    // drains at the town's demand for more than two hours until supply is interrupted.
+    let reclosed = impacts(&r)
+        .iter()
+        .filter(|i| i["limit"] == "distribution_power_lost")
+        .count();
+    assert!(reclosed > 10, "distribution opened {reclosed} times");
+    let town = first_impact(&r, "town_supply_lost").expect("no town_supply_lost impact");
+    assert_eq!(town["technique"], "T0828");
+    let t = town["t_s"].as_f64().unwrap();
+    let opened = r["steps"][6]["started_s"].as_f64().unwrap();
+    assert!(
+        t > opened + 2.0 * 3600.0 && t < step_end(&r, 6),
+        "town supply lost at {t} s, distribution opened at {opened} s"
+    );
+}
+
+#[test]
+fn industroyer_stops_where_the_hmi_refuses_rdp_from_the_dmz() {
+    let r = run_with_policy(
+        INDUSTROYER,
+        r#"
+[policy]
+name = "HMI host firewall"
+default = "allow"
+
+[[rule]]
+name = "hmi-1 takes no RDP from the DMZ"
+action = "deny"
+at = ["hmi-1"]
+from = "zone:idmz"
+to = "hmi-1"
+service = "rdp"
+"#,
+    );
+    assert_stopped_at(&r, 1, "hmi-1 takes no RDP from the DMZ");
+    assert_eq!(r["steps"][1]["blocked_at"], "hmi-1");
+}
+
+#[test]
+fn industroyer_is_deterministic() {
+    assert_deterministic(INDUSTROYER);
+}
