@@ -146,3 +146,95 @@ fn pcap_labels_point_at_the_attackers_frames() {
         "{text}"
     );
 }
+
+#[test]
+fn fc90_reads_and_changes_the_operating_mode_and_tshark_sees_function_90() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("stop.toml");
+    std::fs::write(
+        &pb,
+        r#"
+[playbook]
+name = "stop the dosing PLC"
+
+[[actor]]
+name = "intruder"
+entry = "internet-facing"
+start = "intruder"
+
+[[step]]
+technique = "T0868"
+actor = "intruder"
+target = "plc-dosing"
+at = "1m"
+
+[[step]]
+technique = "T0858"
+actor = "intruder"
+target = "plc-dosing"
+params = { mode = "stop" }
+
+[[step]]
+technique = "T0868"
+actor = "intruder"
+target = "plc-dosing"
+after = "1s"
+"#,
+    )
+    .unwrap();
+    let ex = dir.path().join("ex.toml");
+    std::fs::write(
+        &ex,
+        format!(
+            "[exercise]\nname = \"fc90\"\nplant = {:?}\nplaybook = \"stop.toml\"\nduration = \"3m\"\n",
+            repo_path("scenarios/water-treatment/plant.toml")
+                .display()
+                .to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run(&ex, &out, &["--pcap"]);
+    assert_eq!(statuses(&r), ["succeeded"; 3]);
+    assert_eq!(r["steps"][0]["detail"], "plc-dosing is in run mode");
+    assert_eq!(r["steps"][1]["detail"], "plc-dosing told to stop");
+    assert_eq!(r["steps"][2]["detail"], "plc-dosing is in stop mode");
+    let dosing = r["plcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "plc-dosing")
+        .unwrap();
+    assert_eq!(dosing["mode"], "stop");
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert!(events.contains(r#""event":"mode_change","device":"plc-dosing","from":"run","to":"stop""#));
+    // Wireshark's Modbus dissector shows function 90 with the vendor payload.
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(out.join("capture.pcap"))
+        .args([
+            "-Y",
+            "modbus.func_code == 90",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "modbus.data",
+        ])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "three requests and three answers:\n{text}");
+    // Requests from the intruder: session 0, sub-function 0x04, 0x41, 0x04.
+    assert!(lines[0].starts_with("203.0.113.66\t10.10.1.22\t"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("203.0.113.66") && l.ends_with("0041")),
+        "{text}"
+    );
+}

@@ -6,7 +6,7 @@
 //! * [`access`]: getting in and moving around (T0822, T0866, T0883, T0859, T0812, T0886,
 //!   T0865, T0863, T0867).
 //! * [`modbus_ops`]: Modbus reconnaissance, collection and commands (T0846, T0888, T0861,
-//!   T0801, T0802, T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
+//!   T0801, T0802, T0868, T0858 (FC 90), T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
 //! * [`it_ops`]: IT-side collection (T0811, T0882, T0842) and command and control
 //!   (T0869, T0885, T0884).
 //! * [`host_ops`]: what happens on a held host only (T0890, T0849, T0872).
@@ -178,6 +178,9 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0806", modbus_ops::build_brute_force),
         ("T0814", modbus_ops::build_flood),
         ("T0816", modbus_ops::build_restart),
+        // The vendor function code (FC 90).
+        ("T0868", modbus_ops::build_vendor),
+        ("T0858", modbus_ops::build_vendor),
         // IT-side collection.
         ("T0811", it_ops::build),
         ("T0882", it_ops::build),

@@ -5,7 +5,7 @@
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, blocked, param};
 use otrange_sim::modbus::client::{
-    ResponseBody, decode_response, diagnostics, parse_device_identification, read_coils,
+    ResponseBody, custom_request, decode_response, diagnostics, parse_device_identification, read_coils,
     read_device_identification, read_holding_registers, read_input_registers, report_server_id,
     write_single_coil, write_single_register,
 };
@@ -785,5 +785,92 @@ impl Executor for Restart {
     }
     fn fate(&mut self, cx: &mut StepCx, f: &Fate) -> Progress {
         Progress::Done(blocked(cx.topo, f))
+    }
+}
+
+// ── FC 90, the vendor protocol: T0868 Detect Operating Mode, T0858 Change Operating Mode ──
+
+struct Vendor {
+    target: HostId,
+    /// Sub-function: 0x04 read PLC info, 0x40 start, 0x41 stop.
+    sub: u8,
+    book: Book,
+    result: Option<Vec<u8>>,
+    deadline: SimTime,
+}
+
+/// T0868 reads the PLC's state (FC 90 sub-function 0x04); T0858 takes `params.mode`,
+/// "stop" (0x41, the default) or "run" (0x40).
+pub fn build_vendor(
+    id: &'static str,
+    t: Option<HostId>,
+    p: &toml::Table,
+    _: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    let sub = if id == "T0858" {
+        param::only(p, &["mode"])?;
+        match param::string(p, "mode", Some("stop"))?.as_str() {
+            "stop" => 0x41,
+            "run" => 0x40,
+            other => {
+                return Err(ParamError::new(
+                    "params.mode",
+                    format!("{other:?}: expected \"stop\" or \"run\""),
+                ));
+            }
+        }
+    } else {
+        param::only(p, &[])?;
+        0x04
+    };
+    Ok(Box::new(Vendor {
+        target: target(t)?,
+        sub,
+        book: Book::default(),
+        result: None,
+        deadline: SimTime::ZERO,
+    }))
+}
+
+impl Executor for Vendor {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        let sub = self.sub;
+        self.book
+            .send(cx, self.target, 0, |tid| custom_request(tid, 1, 0x5A, &[0, sub]));
+        self.deadline = cx.now + ANSWER_TIMEOUT;
+        Progress::Wait(Some(self.deadline))
+    }
+    fn reply(&mut self, cx: &mut StepCx, d: &Delivered) -> Progress {
+        if let Some((_, _, ResponseBody::Raw(raw))) = self.book.take(d) {
+            self.result = Some(raw);
+        }
+        self.timer(cx)
+    }
+    fn timer(&mut self, cx: &mut StepCx) -> Progress {
+        let name = cx.name(self.target).to_string();
+        Progress::Done(match (&self.result, &self.book.blocked) {
+            // Response data after the function code: session, status, data.
+            (Some(r), _) if r.get(1) == Some(&0xFE) => {
+                let detail = match self.sub {
+                    0x04 => {
+                        let code = u16::from_be_bytes([
+                            r.get(2).copied().unwrap_or(0),
+                            r.get(3).copied().unwrap_or(0),
+                        ]);
+                        let mode = otrange_sim::plc::OperatingMode::from_code(code)
+                            .map_or("unknown", |m| m.as_str());
+                        format!("{name} is in {mode} mode")
+                    }
+                    0x40 => format!("{name} told to run"),
+                    _ => format!("{name} told to stop"),
+                };
+                Outcome::Succeeded { detail }
+            }
+            (Some(r), _) => Outcome::Failed {
+                reason: format!("{name} refused the FC 90 request: {r:02x?}"),
+            },
+            (None, Some(b)) => b.clone(),
+            (None, None) => finish_commands(cx, self.target, &self.book, "FC 90 request"),
+        })
     }
 }

@@ -7,6 +7,7 @@ pub mod hmi;
 pub mod plc;
 pub mod poller;
 pub mod traffic;
+pub mod vendor;
 
 use bevy_ecs::component::Component;
 

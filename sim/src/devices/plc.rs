@@ -33,6 +33,10 @@ pub struct PlcConfig {
     pub comm_time: Spanned<String>,
     #[serde(default)]
     pub mode: OperatingMode,
+    /// Answer the vendor function code FC 90 (UMAS-like: identity, PLC state, start and
+    /// stop), as Schneider PLCs do; off, FC 90 is an illegal function (exception 1).
+    #[serde(default)]
+    pub vendor_function: bool,
     pub modbus: ModbusDeviceConfig,
     /// Wiring between the register memory and the process.
     #[serde(default)]
@@ -99,13 +103,31 @@ pub struct IoWire {
 pub struct ModbusCpu {
     pub server: ModbusServer,
     pub stats: PlcStats,
+    /// FC 90 support, when the PLC has it.
+    pub vendor: Option<super::vendor::VendorState>,
 }
 
 impl ModbusCpu {
     /// Serves one request ADU that arrived at `at`, counting it. Batch and live mode both
     /// answer through here, so a device behaves the same on either.
     pub fn serve(&mut self, adu: &[u8], at: SimTime) -> Handled {
-        let handled = self.server.handle_adu(adu, at.as_nanos());
+        let mut handled = self.server.handle_adu(adu, at.as_nanos());
+        // The generic server calls FC 90 illegal after its checks (capacity, listen-only,
+        // framing) passed; a PLC with the vendor protocol answers it instead.
+        if let Some(v) = self.vendor.as_mut()
+            && handled.function == super::vendor::FC_VENDOR
+            && handled.exception == Some(1)
+            && adu.len() >= 8
+        {
+            let pdu = super::vendor::handle(&adu[7..], v);
+            let mut reply = Vec::with_capacity(7 + pdu.len());
+            reply.extend_from_slice(&adu[..4]);
+            reply.extend(((pdu.len() + 1) as u16).to_be_bytes());
+            reply.push(adu[6]);
+            reply.extend(pdu);
+            handled.reply = ServerReply::Respond(reply);
+            handled.exception = None;
+        }
         self.stats.requests += 1;
         self.stats.writes += u64::from(handled.wrote);
         match (&handled.reply, handled.exception) {
@@ -324,6 +346,19 @@ impl Plc {
         Ok(Plc {
             name: name.to_string(),
             cpu: Arc::new(Mutex::new(ModbusCpu {
+                vendor: cfg.vendor_function.then(|| super::vendor::VendorState {
+                    mode: cfg.mode,
+                    requested_mode: None,
+                    ident: [
+                        &cfg.modbus.identity.vendor,
+                        &cfg.modbus.identity.product_code,
+                        &cfg.modbus.identity.revision,
+                    ]
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                }),
                 server,
                 stats: PlcStats::default(),
             })),
@@ -406,7 +441,16 @@ pub fn plc_scan(
         }
         let plc = &mut *plc;
         let dt = plc.scan_period.as_secs_f64();
-        let mut cpu = plc.cpu.lock().unwrap_or_else(|e| e.into_inner());
+        // A start or stop asked for over the vendor protocol takes effect at this scan.
+        let requested = plc.lock().vendor.as_mut().and_then(|v| v.requested_mode.take());
+        if let Some(m) = requested {
+            plc.set_mode(m, now, &mut log);
+        }
+        let cpu_handle = Arc::clone(&plc.cpu);
+        let mut cpu = cpu_handle.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cpu.vendor.as_mut() {
+            v.mode = plc.mode;
+        }
         if plc.mode == OperatingMode::Run {
             plc.program.scan(cpu.server.map_mut(), dt, &mut plc.alarms);
         } else {
