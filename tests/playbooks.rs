@@ -238,3 +238,74 @@ after = "1s"
         "{text}"
     );
 }
+
+fn hmi_actions(r: &serde_json::Value, name: &str) -> u64 {
+    r["hmis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap()["operator_actions"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn stuxnet_like_freezes_the_view_so_the_operator_never_reacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        &repo_path("scenarios/stuxnet.toml"),
+        &dir.path().join("attack"),
+        &[],
+    );
+    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    // The intake PLC raised its high-level alarm, but hmi-1 was shown recorded normal
+    // values: its operator did nothing, and only the safety system's trip stopped the tank.
+    let events = std::fs::read_to_string(dir.path().join("attack/events.jsonl")).unwrap();
+    assert!(events.contains(r#""device":"plc-intake","name":"raw tank high","raised":true"#));
+    assert!(events.contains(r#""device":"plc-sis","name":"SIS raw tank high-high","raised":true"#));
+    assert_eq!(hmi_actions(&r, "hmi-1"), 0);
+    assert_eq!(r["impacts"][0]["limit"], "intake_power_lost");
+
+    // The same attack without the frozen view (step 4 removed): the operator sees the alarm
+    // and stops the intake pumps before the safety system has to trip.
+    let text = std::fs::read_to_string(repo_path("scenarios/playbooks/stuxnet.toml")).unwrap();
+    let i = text.find("[[step]]\nid = \"freeze hmi-1").unwrap();
+    let j = i + 5 + text[i + 5..].find("[[step]]").unwrap();
+    let pb = dir.path().join("no-freeze.toml");
+    std::fs::write(&pb, format!("{}{}", &text[..i], &text[j..])).unwrap();
+    let ex = dir.path().join("ex.toml");
+    std::fs::write(
+        &ex,
+        format!(
+            "[exercise]\nname = \"no freeze\"\nplant = {:?}\nplaybook = \"no-freeze.toml\"\nduration = \"1h\"\n",
+            repo_path("scenarios/water-treatment/plant.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = run(&ex, &dir.path().join("control"), &[]);
+    assert_eq!(statuses(&r), ["succeeded"; 6]);
+    assert_eq!(hmi_actions(&r, "hmi-1"), 1);
+    assert!(r["impacts"].as_array().unwrap().is_empty(), "{}", r["impacts"]);
+}
+
+#[test]
+fn stuxnet_like_stops_where_rdp_from_the_vpn_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"no RDP from the VPN\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"no RDP from remote access into the control room\"\naction = \"deny\"\nfrom = \"vpn-gw\"\nto = \"zone:supervisory\"\nservice = \"rdp\"\n",
+    )
+    .unwrap();
+    let r = run(
+        &repo_path("scenarios/stuxnet.toml"),
+        &dir.path().join("out"),
+        &["--policy", policy.to_str().unwrap()],
+    );
+    let mut want = vec!["succeeded", "blocked"];
+    want.extend(["not_reached"; 5]);
+    assert_eq!(statuses(&r), want);
+    assert!(r["impacts"].as_array().unwrap().is_empty());
+}

@@ -37,6 +37,8 @@ pub struct Actor {
     footholds: Vec<HostId>,
     pub credentials: Vec<CredentialRef>,
     pub loot: Loot,
+    /// Its place in the middle of a segment, once it has one (T0830).
+    pub aitm: Option<Arc<std::sync::Mutex<crate::techniques::aitm::AitmState>>>,
 }
 
 impl Actor {
@@ -132,6 +134,7 @@ impl Campaign {
                 footholds: vec![a.start],
                 credentials: a.credentials.clone(),
                 loot: Loot::default(),
+                aitm: None,
             })
             .collect();
         let states = playbook.steps.iter().map(|_| StepState::Pending).collect();

@@ -9,9 +9,12 @@
 //!   T0801, T0802, T0868, T0858 (FC 90), T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
 //! * [`it_ops`]: IT-side collection (T0811, T0882, T0842) and command and control
 //!   (T0869, T0885, T0884).
+//! * [`aitm`]: an adversary in the middle of a switched segment (T0830, T0832, T0856,
+//!   T0803, T0804).
 //! * [`host_ops`]: what happens on a held host only (T0890, T0849, T0872).
 
 pub mod access;
+pub mod aitm;
 pub mod host_ops;
 pub mod it_ops;
 pub mod modbus_ops;
@@ -185,6 +188,12 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0811", it_ops::build),
         ("T0882", it_ops::build),
         ("T0842", it_ops::build_sniff),
+        // In the middle.
+        ("T0830", aitm::build_position),
+        ("T0832", aitm::build_manipulate),
+        ("T0856", aitm::build_manipulate),
+        ("T0803", aitm::build_manipulate),
+        ("T0804", aitm::build_manipulate),
         // Command and control.
         ("T0869", it_ops::build_c2),
         ("T0885", it_ops::build_c2),

@@ -97,6 +97,21 @@ pub trait FrameBridge: Send + Sync {
     fn divert(&mut self, at: SimTime, frame: &Frame) -> bool;
 }
 
+/// What an interceptor does with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intercept {
+    /// Forward it (possibly changed).
+    Pass,
+    /// Swallow it.
+    Drop,
+}
+
+/// Something in the path of frames at a forwarding node, that can change or swallow them:
+/// an adversary in the middle (ARP spoofing on a switched segment, a compromised router).
+pub trait Interceptor: Send + Sync {
+    fn intercept(&mut self, node: HostId, frame: &mut Frame, now: SimTime) -> Intercept;
+}
+
 /// The flat network: no enforcement anywhere, as in most legacy OT networks.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AllowAll;

@@ -8,7 +8,7 @@ pub mod network;
 
 pub use frame::{Frame, FrameId, Payload};
 pub use hooks::{
-    AllowAll, EnforcementPoint, FrameBridge, FrameCounter, PolicyHook, SharedPolicy, Tap, Verdict,
-    decide_path, lock_policy,
+    AllowAll, EnforcementPoint, FrameBridge, FrameCounter, Intercept, Interceptor, PolicyHook, SharedPolicy,
+    Tap, Verdict, decide_path, lock_policy,
 };
 pub use network::{Capture, Delivered, Fate, FateKind, NetStats, Network};

@@ -8,7 +8,8 @@
 
 use super::frame::{Frame, FrameId, Payload};
 use super::hooks::{
-    AllowAll, EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy, Tap, Verdict, lock_policy,
+    AllowAll, EnforcementPoint, FrameBridge, Intercept, Interceptor, PolicyHook, SharedPolicy, Tap, Verdict,
+    lock_policy,
 };
 use crate::events::{EventKind, EventLog};
 use crate::time::{SimDuration, SimTime};
@@ -93,6 +94,8 @@ pub struct Network {
     bridge: Option<Box<dyn FrameBridge>>,
     taps: Vec<Box<dyn Tap>>,
     taps_at: Vec<Vec<usize>>,
+    interceptors: Vec<Box<dyn Interceptor>>,
+    intercept_at: Vec<Vec<usize>>,
     capture: Option<Box<dyn Capture>>,
     /// Client ports per (client, server, server port): one TCP connection per pair.
     ports: BTreeMap<(HostId, HostId, u16), u16>,
@@ -138,6 +141,8 @@ impl Network {
             bridge: None,
             taps: Vec::new(),
             taps_at: vec![Vec::new(); n],
+            interceptors: Vec::new(),
+            intercept_at: vec![Vec::new(); n],
             capture: None,
             ports: BTreeMap::new(),
             next_port: vec![49152; n],
@@ -172,6 +177,16 @@ impl Network {
     /// The policy's own account of the run, for results.json.
     pub fn policy_summary(&self) -> serde_json::Value {
         lock_policy(&self.policy).summary()
+    }
+    /// Puts something in the path at the given forwarding nodes (switches, routers): it sees
+    /// every frame crossing them after the taps there, and may change or swallow it. An
+    /// adversary in the middle plugs in here.
+    pub fn add_interceptor(&mut self, i: Box<dyn Interceptor>, nodes: &[HostId]) {
+        let k = self.interceptors.len();
+        self.interceptors.push(i);
+        for n in nodes {
+            self.intercept_at[n.0 as usize].push(k);
+        }
     }
     /// Places a tap on the given nodes.
     pub fn add_tap(&mut self, tap: Box<dyn Tap>, nodes: &[HostId]) {
@@ -410,7 +425,18 @@ impl Network {
             self.on_sent(at, &frame, log);
         }
         let node = if hop == 0 { frame.src } else { route[hop - 1].to };
+        let mut frame = frame;
         self.observe(node, at, &frame);
+        if hop > 0 && hop < route.len() && !self.intercept_at[node.0 as usize].is_empty() {
+            for k in 0..self.intercept_at[node.0 as usize].len() {
+                let i = self.intercept_at[node.0 as usize][k];
+                if self.interceptors[i].intercept(node, &mut frame, at) == Intercept::Drop {
+                    // Swallowed in the path: the sender learns nothing, as on a real network.
+                    self.stats.dropped += 1;
+                    return;
+                }
+            }
+        }
         if hop == route.len() {
             self.arrive(at, *frame, log);
             return;

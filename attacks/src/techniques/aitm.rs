@@ -1,0 +1,254 @@
+//! Adversary in the middle: once an actor sits on a switched segment (T0830, by ARP
+//! spoofing from a host it holds; layer 2 itself is not modelled, its effect is), frames
+//! crossing that segment's switch pass through it. Later steps set what it does to them:
+//! T0832 Manipulation of View replays the answers it recorded while the process was normal,
+//! T0856 Spoof Reporting Message rewrites a reported value, T0803 Block Command Message and
+//! T0804 Block Reporting Message swallow commands or answers. Stuxnet fed the operators
+//! recorded normal values this way while it drove the centrifuges.
+
+use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::net::{Delivered, Frame, Intercept, Interceptor, Payload};
+use otrange_sim::time::SimTime;
+use otrange_sim::topology::{HostId, Role, Topology};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// What the adversary in the middle does, shared between its steps and the interceptor.
+#[derive(Debug, Default)]
+pub struct AitmState {
+    /// Requests seen, by (client, server, transaction id): function, address, quantity.
+    requests: BTreeMap<(HostId, HostId, u16), (u8, u16, u16)>,
+    /// The last normal answer per (client, server, function, address, quantity).
+    recorded: BTreeMap<(HostId, HostId, u8, u16, u16), Vec<u8>>,
+    /// Servers whose answers to these clients are replaced by recorded ones (T0832).
+    replay: Vec<(HostId, HostId)>,
+    /// Answers from these servers to these clients are swallowed (T0804).
+    block_reports: Vec<(HostId, HostId)>,
+    /// Write requests from these clients to these servers are swallowed (T0803).
+    block_commands: Vec<(HostId, HostId)>,
+    /// (server, holding register, value) rewritten in read answers (T0856).
+    spoof: Vec<(HostId, u16, u16)>,
+    pub frames_changed: u64,
+    pub frames_swallowed: u64,
+}
+
+struct Mitm(Arc<Mutex<AitmState>>);
+
+fn is_write(fc: u8) -> bool {
+    matches!(fc, 5 | 6 | 15 | 16 | 22 | 23)
+}
+
+impl Interceptor for Mitm {
+    fn intercept(&mut self, _node: HostId, frame: &mut Frame, _now: SimTime) -> Intercept {
+        let Payload::Modbus(adu) = &mut frame.payload else {
+            return Intercept::Pass;
+        };
+        if adu.len() < 8 {
+            return Intercept::Pass;
+        }
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let tid = u16::from_be_bytes([adu[0], adu[1]]);
+        let fc = adu[7];
+        let request = frame.dst_port == frame.service.port();
+        if request {
+            if st.block_commands.contains(&(frame.src, frame.dst)) && is_write(fc) {
+                st.frames_swallowed += 1;
+                return Intercept::Drop;
+            }
+            if adu.len() >= 12 {
+                let addr = u16::from_be_bytes([adu[8], adu[9]]);
+                let qty = u16::from_be_bytes([adu[10], adu[11]]);
+                st.requests.insert((frame.src, frame.dst, tid), (fc, addr, qty));
+            }
+            return Intercept::Pass;
+        }
+        // An answer: server = frame.src, client = frame.dst.
+        let (server, client) = (frame.src, frame.dst);
+        if st.block_reports.contains(&(server, client)) {
+            st.frames_swallowed += 1;
+            return Intercept::Drop;
+        }
+        let Some((rfc, addr, qty)) = st.requests.remove(&(client, server, tid)) else {
+            return Intercept::Pass;
+        };
+        if fc != rfc || !matches!(fc, 1..=4) {
+            return Intercept::Pass;
+        }
+        let key = (client, server, fc, addr, qty);
+        if st.replay.contains(&(server, client)) {
+            if let Some(old) = st.recorded.get(&key) {
+                // Keep this answer's MBAP header (transaction id), replay the old PDU.
+                let mut new = adu[..7].to_vec();
+                new.extend_from_slice(&old[7..]);
+                *adu = new;
+                st.frames_changed += 1;
+            }
+            return Intercept::Pass;
+        }
+        st.recorded.insert(key, adu.clone());
+        if fc == 3 {
+            let spoofs: Vec<(u16, u16)> = st
+                .spoof
+                .iter()
+                .filter(|s| s.0 == server)
+                .map(|s| (s.1, s.2))
+                .collect();
+            for (reg, value) in spoofs {
+                if reg >= addr && reg < addr + qty {
+                    let at = 9 + 2 * usize::from(reg - addr);
+                    if at + 1 < adu.len() {
+                        adu[at..at + 2].copy_from_slice(&value.to_be_bytes());
+                        st.frames_changed += 1;
+                    }
+                }
+            }
+        }
+        Intercept::Pass
+    }
+}
+
+/// The switch a host hangs off: where an ARP spoofer gets in the middle.
+fn switch_of(topo: &Topology, h: HostId) -> Option<HostId> {
+    topo.links.iter().find_map(|l| {
+        let other = if l.a == h {
+            l.b
+        } else if l.b == h {
+            l.a
+        } else {
+            return None;
+        };
+        (topo.host(other).role == Role::Switch).then_some(other)
+    })
+}
+
+struct Position;
+
+/// T0830: the actor's current foothold spoofs its way into the middle of its segment.
+pub fn build_position(
+    _: &'static str,
+    _: Option<HostId>,
+    p: &toml::Table,
+    _: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    param::only(p, &[])?;
+    Ok(Box::new(Position))
+}
+
+impl Executor for Position {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        let me = cx.source();
+        let Some(sw) = switch_of(cx.topo, me) else {
+            return Progress::Done(Outcome::Failed {
+                reason: format!("{} hangs off no switch to spoof on", cx.name(me)),
+            });
+        };
+        if cx.actor.aitm.is_none() {
+            let st = Arc::new(Mutex::new(AitmState::default()));
+            cx.net.add_interceptor(Box::new(Mitm(Arc::clone(&st))), &[sw]);
+            cx.actor.aitm = Some(st);
+        }
+        Progress::Done(Outcome::Succeeded {
+            detail: format!("{} in the middle of {}'s segment", cx.name(me), cx.name(sw)),
+        })
+    }
+    fn reply(&mut self, _: &mut StepCx, _: &Delivered) -> Progress {
+        Progress::Wait(None)
+    }
+    fn timer(&mut self, _: &mut StepCx) -> Progress {
+        Progress::Wait(None)
+    }
+}
+
+/// T0832, T0856, T0803, T0804: what the adversary in the middle does from now on.
+struct Manipulate {
+    technique: &'static str,
+    server: HostId,
+    client: Option<HostId>,
+    register: u16,
+    value: u16,
+}
+
+/// `target` is the PLC; `params.client` the HMI (or other client) whose traffic is
+/// manipulated (T0832, T0803, T0804); T0856 takes `register` ("hr:N") and `value`.
+pub fn build_manipulate(
+    id: &'static str,
+    t: Option<HostId>,
+    p: &toml::Table,
+    topo: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    let server = t.ok_or_else(|| ParamError::new("target", "this technique needs the target device"))?;
+    let (client, register, value) = if id == "T0856" {
+        param::only(p, &["register", "value"])?;
+        let s = param::string(p, "register", None)?;
+        let (area, reg) =
+            otrange_sim::plc::parse_address(&s).map_err(|m| ParamError::new("params.register", m))?;
+        if area != otrange_sim::plc::Area::HoldingRegister {
+            return Err(ParamError::new(
+                "params.register",
+                "spoofing rewrites holding registers (hr:N)",
+            ));
+        }
+        (None, reg, param::u16_(p, "value", None)?)
+    } else {
+        param::only(p, &["client"])?;
+        let c = param::string(p, "client", None)?;
+        let h = topo
+            .host_by_name(&c)
+            .ok_or_else(|| ParamError::new("params.client", format!("unknown host {c:?}")))?;
+        (Some(h), 0, 0)
+    };
+    Ok(Box::new(Manipulate {
+        technique: id,
+        server,
+        client,
+        register,
+        value,
+    }))
+}
+
+impl Executor for Manipulate {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        let Some(st) = cx.actor.aitm.clone() else {
+            return Progress::Done(Outcome::Failed {
+                reason: "missing precondition: the actor is in no one's middle (run T0830 first)".into(),
+            });
+        };
+        let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
+        let pair = |c: Option<HostId>| (self.server, c.unwrap_or(self.server));
+        let what = match self.technique {
+            "T0832" => {
+                st.replay.push(pair(self.client));
+                "answers replaced by recorded normal ones"
+            }
+            "T0804" => {
+                st.block_reports.push(pair(self.client));
+                "answers swallowed"
+            }
+            "T0803" => {
+                let (s, c) = pair(self.client);
+                st.block_commands.push((c, s));
+                "write commands swallowed"
+            }
+            _ => {
+                st.spoof.push((self.server, self.register, self.value));
+                "a reported value rewritten"
+            }
+        };
+        let client = self
+            .client
+            .map_or("every client".to_string(), |c| cx.name(c).to_string());
+        Progress::Done(Outcome::Succeeded {
+            detail: format!(
+                "{}: {what} between {} and {client}",
+                self.technique,
+                cx.name(self.server)
+            ),
+        })
+    }
+    fn reply(&mut self, _: &mut StepCx, _: &Delivered) -> Progress {
+        Progress::Wait(None)
+    }
+    fn timer(&mut self, _: &mut StepCx) -> Progress {
+        Progress::Wait(None)
+    }
+}
