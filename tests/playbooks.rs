@@ -309,3 +309,77 @@ fn stuxnet_like_stops_where_rdp_from_the_vpn_is_closed() {
     assert_eq!(statuses(&r), want);
     assert!(r["impacts"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        &repo_path("scenarios/triton.toml"),
+        &dir.path().join("attack"),
+        &[],
+    );
+    assert_eq!(statuses(&r), ["succeeded"; 8]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    let events = std::fs::read_to_string(dir.path().join("attack/events.jsonl")).unwrap();
+    assert!(events.contains(r#""event":"program_download","device":"plc-sis","accepted":true"#));
+    assert!(
+        r["steps"][3]["detail"].as_str().unwrap().contains("6 blocks"),
+        "{}",
+        r["steps"][3]
+    );
+    let overpressure = r["impacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["technique"] == "T0879")
+        .expect("overpressure");
+    assert_eq!(overpressure["limit"], "filter_vessel.overpressure");
+
+    // The same attack without the program download (step 5 removed): the safety system
+    // still trips the feed pump at 7 bar and the vessel never reaches its design pressure.
+    let text = std::fs::read_to_string(repo_path("scenarios/playbooks/triton.toml")).unwrap();
+    let i = text.find("[[step]]\nid = \"download a program").unwrap();
+    let j = i + 5 + text[i + 5..].find("[[step]]").unwrap();
+    let pb = dir.path().join("no-download.toml");
+    std::fs::write(&pb, format!("{}{}", &text[..i], &text[j..])).unwrap();
+    let ex = dir.path().join("ex.toml");
+    std::fs::write(
+        &ex,
+        format!(
+            "[exercise]\nname = \"no download\"\nplant = {:?}\nplaybook = \"no-download.toml\"\nduration = \"40m\"\n",
+            repo_path("scenarios/water-treatment/plant.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = run(&ex, &dir.path().join("control"), &[]);
+    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert!(
+        r["impacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["technique"] != "T0879"),
+        "{}",
+        r["impacts"]
+    );
+}
+
+#[test]
+fn triton_like_stops_where_rdp_from_the_vpn_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"no RDP from the VPN\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"no RDP from remote access into the control room\"\naction = \"deny\"\nfrom = \"vpn-gw\"\nto = \"zone:supervisory\"\nservice = \"rdp\"\n",
+    )
+    .unwrap();
+    let r = run(
+        &repo_path("scenarios/triton.toml"),
+        &dir.path().join("out"),
+        &["--policy", policy.to_str().unwrap()],
+    );
+    let mut want = vec!["succeeded", "blocked"];
+    want.extend(["not_reached"; 6]);
+    assert_eq!(statuses(&r), want);
+    assert!(r["impacts"].as_array().unwrap().is_empty());
+}

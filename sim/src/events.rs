@@ -93,6 +93,12 @@ pub enum EventKind {
     },
     /// A client gave up waiting for an answer.
     PollTimeout { client: String, device: String },
+    /// A PLC received a program over the network (FC 90 download): installed, or rejected.
+    ProgramDownload {
+        device: String,
+        accepted: bool,
+        detail: String,
+    },
     /// A playbook step began (its frames carry `label`).
     StepStarted {
         step: u32,

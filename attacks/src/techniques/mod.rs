@@ -6,7 +6,7 @@
 //! * [`access`]: getting in and moving around (T0822, T0866, T0883, T0859, T0812, T0886,
 //!   T0865, T0863, T0867).
 //! * [`modbus_ops`]: Modbus reconnaissance, collection and commands (T0846, T0888, T0861,
-//!   T0801, T0802, T0868, T0858 (FC 90), T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
+//!   T0801, T0802, T0868, T0858, T0845, T0843, T0889 (FC 90), T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
 //! * [`it_ops`]: IT-side collection (T0811, T0882, T0842) and command and control
 //!   (T0869, T0885, T0884).
 //! * [`aitm`]: an adversary in the middle of a switched segment (T0830, T0832, T0856,
@@ -184,6 +184,9 @@ fn registry() -> &'static [(&'static str, Build)] {
         // The vendor function code (FC 90).
         ("T0868", modbus_ops::build_vendor),
         ("T0858", modbus_ops::build_vendor),
+        ("T0845", modbus_ops::build_program),
+        ("T0843", modbus_ops::build_program),
+        ("T0889", modbus_ops::build_program),
         // IT-side collection.
         ("T0811", it_ops::build),
         ("T0882", it_ops::build),

@@ -8,7 +8,9 @@ use crate::host::ServerInbox;
 use crate::modbus::server::Handled;
 use crate::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
 use crate::net::{Network, Payload};
-use crate::plc::{AlarmTransition, Area, BlockConfig, OperatingMode, PlcMemory, PlcProgram, SafeStateConfig};
+use crate::plc::{
+    AlarmTransition, Area, BlockConfig, OperatingMode, PlcLogicConfig, PlcMemory, PlcProgram, SafeStateConfig,
+};
 use crate::process::SignalId;
 use crate::process_state::ProcessState;
 use crate::time::{SimDuration, SimTime, parse_duration};
@@ -349,6 +351,9 @@ impl Plc {
                 vendor: cfg.vendor_function.then(|| super::vendor::VendorState {
                     mode: cfg.mode,
                     requested_mode: None,
+                    upload: Vec::new(),
+                    download: Vec::new(),
+                    downloaded: None,
                     ident: [
                         &cfg.modbus.identity.vendor,
                         &cfg.modbus.identity.product_code,
@@ -448,8 +453,38 @@ pub fn plc_scan(
         }
         let cpu_handle = Arc::clone(&plc.cpu);
         let mut cpu = cpu_handle.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(text) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
+            let accepted = PlcLogicConfig::from_toml_str(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|c| PlcProgram::from_config(&c, cpu.server.map()).map_err(|e| e.to_string()));
+            let (ok, detail) = match accepted {
+                Ok(p) => {
+                    let n = p.block_count();
+                    plc.program = p;
+                    (true, format!("{n} blocks installed"))
+                }
+                Err(e) => (false, format!("rejected: {e}")),
+            };
+            log.push(
+                now,
+                EventKind::ProgramDownload {
+                    device: plc.name.clone(),
+                    accepted: ok,
+                    detail,
+                },
+            );
+        }
         if let Some(v) = cpu.vendor.as_mut() {
             v.mode = plc.mode;
+            if v.upload.is_empty() {
+                v.upload = format!(
+                    "{}: {} blocks, {} safe outputs",
+                    plc.name,
+                    plc.program.block_count(),
+                    plc.program.safe_outputs().len()
+                )
+                .into_bytes();
+            }
         }
         if plc.mode == OperatingMode::Run {
             plc.program.scan(cpu.server.map_mut(), dt, &mut plc.alarms);
