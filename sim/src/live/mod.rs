@@ -115,7 +115,8 @@ pub struct ManifestEntry {
 
 /// A plant gone live.
 pub struct LivePlant {
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<tokio::runtime::Runtime>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     rx: Receiver<LiveMsg>,
     clock: LiveClock,
     shutdown: Arc<AtomicBool>,
@@ -145,11 +146,29 @@ impl LivePlant {
         // One core for the simulation thread, the rest for sockets (at least one).
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
         let waker = std::thread::current();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_all()
-            .build()
-            .map_err(LiveError::Runtime)?;
+        let runtime = if std::env::var_os("OTR_RT_MULTI").is_none() && workers == 1 {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()
+        }
+        .map_err(LiveError::Runtime)?;
+        let runtime = Arc::new(runtime);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        {
+            let rt = Arc::clone(&runtime);
+            std::thread::Builder::new()
+                .name("otrange-sockets".into())
+                .spawn(move || {
+                    // Drives every socket task (a current-thread runtime runs only here).
+                    rt.block_on(async move {
+                        let _ = stop_rx.await;
+                    });
+                })
+                .map_err(LiveError::Runtime)?;
+        }
         let (tx, rx) = channel();
         let clock = LiveClock::start(sim.now(), opts.speed);
         let ctx = Arc::new(server::ServerCtx {
@@ -244,6 +263,7 @@ impl LivePlant {
             .collect();
         Ok(LivePlant {
             runtime,
+            stop: Some(stop_tx),
             rx,
             clock,
             shutdown,
@@ -286,7 +306,26 @@ impl LivePlant {
 
     /// Stops every socket task at once.
     pub fn stop(self) {
-        self.runtime.shutdown_timeout(Duration::from_millis(200));
+        let LivePlant { runtime, stop, .. } = self;
+        if let Some(s) = stop {
+            let _ = s.send(());
+        }
+        // The driver thread drops its handle when its block_on returns.
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        let mut rt = runtime;
+        loop {
+            match Arc::try_unwrap(rt) {
+                Ok(r) => {
+                    r.shutdown_timeout(Duration::from_millis(200));
+                    return;
+                }
+                Err(back) if std::time::Instant::now() < deadline => {
+                    rt = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return,
+            }
+        }
     }
 }
 
