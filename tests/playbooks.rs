@@ -383,3 +383,46 @@ fn triton_like_stops_where_rdp_from_the_vpn_is_closed() {
     assert_eq!(statuses(&r), want);
     assert!(r["impacts"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn colonial_like_ransomware_in_it_ends_in_a_precautionary_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&repo_path("scenarios/colonial.toml"), &dir.path().join("a"), &[]);
+    assert_eq!(statuses(&r), ["succeeded"; 6]);
+    assert_eq!(r["passed"], true, "{}", r["expectations"]);
+    // The shutdown is the site's own procedure, logged as the control room's action.
+    let events = std::fs::read_to_string(dir.path().join("a/events.jsonl")).unwrap();
+    assert!(events.contains(r#""alarm":"procedure: precautionary shutdown after ransomware in IT""#));
+    let encrypted_at = r["steps"][5]["ended_s"].as_f64().unwrap();
+    let impact = &r["impacts"][0];
+    assert_eq!(impact["technique"], "T0828");
+    // 30 minutes of deliberation, then the reservoir drains for hours.
+    assert!(impact["t_s"].as_f64().unwrap() > encrypted_at + 1800.0);
+    // Deterministic for a seed.
+    run(&repo_path("scenarios/colonial.toml"), &dir.path().join("b"), &[]);
+    assert_eq!(
+        std::fs::read(dir.path().join("a/results.json")).unwrap(),
+        std::fs::read(dir.path().join("b/results.json")).unwrap()
+    );
+}
+
+#[test]
+fn colonial_like_stops_where_egress_to_the_internet_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"no office egress\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"workstations do not talk to the internet\"\naction = \"deny\"\nfrom = \"zone:enterprise\"\nto = \"zone:internet\"\n",
+    )
+    .unwrap();
+    let r = run(
+        &repo_path("scenarios/colonial.toml"),
+        &dir.path().join("out"),
+        &["--policy", policy.to_str().unwrap()],
+    );
+    let mut want = vec!["succeeded", "blocked"];
+    want.extend(["not_reached"; 4]);
+    assert_eq!(statuses(&r), want);
+    assert_eq!(r["steps"][1]["rule"], "workstations do not talk to the internet");
+    assert!(r["impacts"].as_array().unwrap().is_empty());
+}

@@ -8,6 +8,7 @@ use crate::playbook::{CredentialRef, Playbook, Timing};
 use crate::techniques::{self, Executor, Outcome, Progress, StepCx};
 use bevy_ecs::prelude::*;
 use otrange_sim::clock::{Clock, Wakeups};
+use otrange_sim::devices::procedure::HostHealth;
 use otrange_sim::events::{EventKind, EventLog};
 use otrange_sim::host::LabelledReplies;
 use otrange_sim::net::Network;
@@ -271,6 +272,7 @@ impl Campaign {
         i: usize,
         now: SimTime,
         net: &mut Network,
+        health: &mut HostHealth,
         log: &mut EventLog,
         call: impl FnOnce(&mut dyn Executor, &mut StepCx) -> Progress,
     ) -> Option<SimTime> {
@@ -282,6 +284,7 @@ impl Campaign {
         let mut cx = StepCx {
             now,
             net,
+            health,
             topo: &topo,
             actor: &mut self.actors[spec.actor],
             target: spec.target,
@@ -309,6 +312,7 @@ pub fn attacker_tick(
     mut log: ResMut<EventLog>,
     mut replies: ResMut<LabelledReplies>,
     mut campaign: ResMut<Campaign>,
+    mut health: ResMut<HostHealth>,
 ) {
     let now = clock.now;
     let c = &mut *campaign;
@@ -318,7 +322,7 @@ pub fn attacker_tick(
         let i = f.label as usize - 1;
         if i < c.states.len()
             && matches!(c.states[i], StepState::Running { .. })
-            && let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.fate(cx, &f))
+            && let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.fate(cx, &f))
         {
             wake.at(w);
         }
@@ -327,14 +331,14 @@ pub fn attacker_tick(
         let i = d.frame.label as usize - 1;
         if i < c.states.len()
             && matches!(c.states[i], StepState::Running { .. })
-            && let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.reply(cx, &d))
+            && let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.reply(cx, &d))
         {
             wake.at(w);
         }
     }
     for i in 0..c.states.len() {
         let due = matches!(c.states[i], StepState::Running { wake: Some(w), .. } if w <= now);
-        if due && let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.timer(cx)) {
+        if due && let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.timer(cx)) {
             wake.at(w);
         }
     }
@@ -374,7 +378,7 @@ pub fn attacker_tick(
             started: now,
             wake: None,
         };
-        if let Some(w) = c.drive(i, now, net, &mut log, |e, cx| e.start(cx)) {
+        if let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.start(cx)) {
             wake.at(w);
         }
         if matches!(c.states[i], StepState::Running { .. }) {
@@ -405,6 +409,6 @@ pub fn install(sim: &mut Sim, playbook: Playbook) {
     sim.schedule.add_systems(
         attacker_tick
             .in_set(SimSet::Agents)
-            .after(otrange_sim::devices::traffic::traffic_tick),
+            .after(otrange_sim::devices::procedure::procedures_tick),
     );
 }

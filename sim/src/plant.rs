@@ -49,6 +49,8 @@ pub struct PlantConfig {
     pub traffic: Vec<TrafficConfig>,
     #[serde(default, rename = "tap")]
     pub taps: Vec<TapConfig>,
+    #[serde(default, rename = "procedure")]
+    pub procedures: Vec<crate::devices::procedure::ProcedureConfig>,
 }
 
 /// `[plant]`: name and simulation settings.
@@ -215,6 +217,11 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
     world.insert_resource(net);
     world.insert_resource(ProcessState::new(process, dt));
     world.insert_resource(HostIndex(index));
+    world.insert_resource(crate::devices::procedure::Procedures::build(
+        &cfg.procedures,
+        &topo,
+    )?);
+    world.insert_resource(crate::devices::procedure::HostHealth::default());
     world.insert_resource(crate::host::LabelledReplies::default());
     let mut schedule = tick_schedule();
     schedule.initialize(&mut world).map_err(|e| {

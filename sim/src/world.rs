@@ -11,6 +11,7 @@ use crate::devices::ews::ews_tick;
 use crate::devices::historian::historian_tick;
 use crate::devices::hmi::hmi_tick;
 use crate::devices::plc::{plc_read_inputs, plc_scan, plc_serve};
+use crate::devices::procedure::procedures_tick;
 use crate::devices::traffic::{discard_unclaimed, flow_serve, traffic_tick};
 use crate::events::{Event, EventLog};
 use crate::host::dispatch_deliveries;
@@ -68,7 +69,7 @@ pub fn tick_schedule() -> Schedule {
     s.add_systems(plc_read_inputs.in_set(SimSet::FieldIo));
     s.add_systems(plc_scan.in_set(SimSet::Control));
     s.add_systems(
-        (hmi_tick, historian_tick, ews_tick, traffic_tick)
+        (hmi_tick, historian_tick, ews_tick, traffic_tick, procedures_tick)
             .chain()
             .in_set(SimSet::Agents),
     );

@@ -220,3 +220,58 @@ impl Executor for C2 {
         })
     }
 }
+
+// ── T0809 Data Destruction: ransomware encrypting a host's data ────────────────────────
+
+struct Encrypt {
+    target: HostId,
+    deadline: SimTime,
+}
+
+/// The actor's foothold pushes the encryptor over SMB and the target's data is encrypted:
+/// the host is marked so (other systems and the site's procedures react), and its IT
+/// services keep answering only as far as the model goes (the effect that matters is the
+/// operators' response).
+pub fn build_encrypt(
+    _: &'static str,
+    t: Option<HostId>,
+    p: &toml::Table,
+    _: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    param::only(p, &[])?;
+    Ok(Box::new(Encrypt {
+        target: t.ok_or_else(|| ParamError::new("target", "this technique needs a target host"))?,
+        deadline: SimTime::ZERO,
+    }))
+}
+
+impl Executor for Encrypt {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        if cx.source() == self.target {
+            // Already on the host: the encryptor runs locally, nothing on the wire.
+            cx.health.encrypt(self.target);
+            return Progress::Done(Outcome::Succeeded {
+                detail: format!("{}'s data encrypted (locally)", cx.name(self.target)),
+            });
+        }
+        if !cx.topo.host(self.target).services.contains(&Service::Smb) {
+            return Progress::Done(Outcome::Failed {
+                reason: format!("{} offers no SMB share to reach", cx.name(self.target)),
+            });
+        }
+        cx.send_flow(self.target, Service::Smb, 3_000_000, 2_000);
+        self.deadline = cx.now + TIMEOUT;
+        Progress::Wait(Some(self.deadline))
+    }
+    fn reply(&mut self, cx: &mut StepCx, _: &Delivered) -> Progress {
+        cx.health.encrypt(self.target);
+        Progress::Done(Outcome::Succeeded {
+            detail: format!("{}'s data encrypted", cx.name(self.target)),
+        })
+    }
+    fn timer(&mut self, cx: &mut StepCx) -> Progress {
+        Progress::Done(Outcome::Failed {
+            reason: format!("no answer from {}", cx.name(self.target)),
+        })
+    }
+}

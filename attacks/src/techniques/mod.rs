@@ -70,6 +70,8 @@ impl ParamError {
 pub struct StepCx<'a> {
     pub now: SimTime,
     pub net: &'a mut Network,
+    /// Which hosts are encrypted: ransomware sets it, the site's procedures react to it.
+    pub health: &'a mut otrange_sim::devices::procedure::HostHealth,
     pub topo: &'a Topology,
     pub actor: &'a mut Actor,
     pub target: Option<HostId>,
@@ -191,6 +193,7 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0811", it_ops::build),
         ("T0882", it_ops::build),
         ("T0842", it_ops::build_sniff),
+        ("T0809", it_ops::build_encrypt),
         // In the middle.
         ("T0830", aitm::build_position),
         ("T0832", aitm::build_manipulate),

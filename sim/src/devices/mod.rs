@@ -6,6 +6,7 @@ pub mod historian;
 pub mod hmi;
 pub mod plc;
 pub mod poller;
+pub mod procedure;
 pub mod traffic;
 pub mod vendor;
 

@@ -1,0 +1,159 @@
+//! Site procedures: what the operators do when something outside the process happens. The
+//! one modelled is the precautionary shutdown after ransomware reaches business IT, which
+//! is how Colonial Pipeline lost six days of operation in May 2021 without its pipeline
+//! control systems ever being touched. It is the defender's decision, written in the plant
+//! file, never the attacker's.
+//!
+//! ```toml
+//! [[procedure]]
+//! name = "precautionary shutdown"
+//! when_encrypted = ["file-01", "erp-01"]   # any of these hosts encrypted
+//! after = "15m"                            # time to decide
+//! from = "hmi-2"                           # the operator's HMI sends the commands
+//! actions = [{ plc = "plc-dist", write = "co:5", value = 0 }]
+//! ```
+
+use crate::clock::{Clock, Wakeups};
+use crate::config_error::ConfigError;
+use crate::events::{EventKind, EventLog};
+use crate::modbus::client::{write_single_coil, write_single_register};
+use crate::net::{Network, Payload};
+use crate::plc::{Area, parse_address};
+use crate::time::{SimTime, parse_duration};
+use crate::topology::{HostId, Service, Topology};
+use bevy_ecs::prelude::*;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Hosts whose data an attacker has encrypted (or destroyed): other systems and the site's
+/// procedures react to it. Attack executors set it; nothing in the simulation clears it.
+#[derive(Resource, Debug, Default)]
+pub struct HostHealth {
+    encrypted: Vec<HostId>,
+}
+
+impl HostHealth {
+    pub fn encrypt(&mut self, h: HostId) {
+        if !self.encrypted.contains(&h) {
+            self.encrypted.push(h);
+        }
+    }
+    pub fn is_encrypted(&self, h: HostId) -> bool {
+        self.encrypted.contains(&h)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionConfig {
+    pub plc: Spanned<String>,
+    pub write: Spanned<String>,
+    pub value: u16,
+}
+
+/// `[[procedure]]` in a plant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureConfig {
+    pub name: String,
+    pub when_encrypted: Vec<Spanned<String>>,
+    pub after: Spanned<String>,
+    pub from: Spanned<String>,
+    pub actions: Vec<ActionConfig>,
+}
+
+struct Procedure {
+    name: String,
+    when: Vec<HostId>,
+    after: crate::time::SimDuration,
+    from: HostId,
+    actions: Vec<(HostId, Area, u16, u16)>,
+    due: Option<SimTime>,
+    done: bool,
+}
+
+/// The site's procedures.
+#[derive(Resource, Default)]
+pub struct Procedures(Vec<Procedure>);
+
+impl Procedures {
+    pub fn build(cfgs: &[ProcedureConfig], topo: &Topology) -> Result<Self, ConfigError> {
+        let mut out = Vec::new();
+        for (i, c) in cfgs.iter().enumerate() {
+            let f = |k: &str| format!("procedure[{i}].{k}");
+            let when = c
+                .when_encrypted
+                .iter()
+                .enumerate()
+                .map(|(k, h)| topo.resolve(h, &f(&format!("when_encrypted[{k}]"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let after = parse_duration(c.after.get_ref())
+                .map_err(|e| ConfigError::new(f("after"), Some(c.after.span()), e.to_string()))?;
+            let from = topo.resolve(&c.from, &f("from"))?;
+            let mut actions = Vec::new();
+            for (k, a) in c.actions.iter().enumerate() {
+                let plc = topo.resolve(&a.plc, &f(&format!("actions[{k}].plc")))?;
+                let (area, addr) = parse_address(a.write.get_ref()).map_err(|m| {
+                    ConfigError::new(f(&format!("actions[{k}].write")), Some(a.write.span()), m)
+                })?;
+                if !matches!(area, Area::Coil | Area::HoldingRegister) {
+                    return Err(ConfigError::new(
+                        f(&format!("actions[{k}].write")),
+                        Some(a.write.span()),
+                        "a procedure can write only coils (co:) and holding registers (hr:)",
+                    ));
+                }
+                actions.push((plc, area, addr, a.value));
+            }
+            out.push(Procedure {
+                name: c.name.clone(),
+                when,
+                after,
+                from,
+                actions,
+                due: None,
+                done: false,
+            });
+        }
+        Ok(Procedures(out))
+    }
+}
+
+/// Agents: start a procedure's clock when its trigger holds; carry it out when due.
+pub fn procedures_tick(
+    clock: Res<Clock>,
+    health: Res<HostHealth>,
+    mut procs: ResMut<Procedures>,
+    mut net: ResMut<Network>,
+    mut wake: ResMut<Wakeups>,
+    mut log: ResMut<EventLog>,
+) {
+    let now = clock.now;
+    for p in procs.0.iter_mut().filter(|p| !p.done) {
+        if p.due.is_none() && p.when.iter().any(|h| health.is_encrypted(*h)) {
+            let due = now + p.after;
+            p.due = Some(due);
+            wake.at(due);
+        }
+        if p.due.is_some_and(|d| d <= now) {
+            p.done = true;
+            for (k, &(plc, area, addr, value)) in p.actions.iter().enumerate() {
+                let tid = 0x7000 + k as u16;
+                let adu = match area {
+                    Area::Coil => write_single_coil(tid, 1, addr, value != 0),
+                    _ => write_single_register(tid, 1, addr, value),
+                };
+                net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu), 0);
+                log.push(
+                    now,
+                    EventKind::OperatorAction {
+                        hmi: net.topology().host(p.from).name.clone(),
+                        alarm: format!("procedure: {}", p.name),
+                        action: format!("write {} = {value}", crate::plc::format_address(area, addr)),
+                        device: net.topology().host(plc).name.clone(),
+                    },
+                );
+            }
+        }
+    }
+}
