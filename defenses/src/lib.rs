@@ -6,11 +6,15 @@
 //!   [`otrange_sim::net::PolicyHook`]. Four policies for the reference plant ship in
 //!   `scenarios/policies/`.
 //!
+//! - [`detect`]: detectors behind one trait, placed at taps, with alerts in Suricata's EVE
+//!   shape; so far the allow-list detector.
+//!
 //! The simulation knows nothing of this crate: it calls the hook at every enforcement
 //! point a frame crosses and logs the rule that denied it.
 
 #![forbid(unsafe_code)]
 
+pub mod detect;
 pub mod policy;
 
 pub use policy::{Action, Identity, IdentityHandle, Policy, PolicyError};

@@ -1,0 +1,92 @@
+//! An alert, and its form as a Suricata EVE `alert` event (eve.json), so that the SIEM
+//! pipelines that ingest Suricata ingest otrange too. Field names follow Suricata's EVE
+//! JSON format documentation (event_type "alert", src_ip, dest_ip, alert.signature_id,
+//! alert.severity 1 = high ... 3 = low, alert.metadata).
+
+use otrange_sim::net::Frame;
+use otrange_sim::time::SimTime;
+use otrange_sim::topology::{HostId, Topology, Transport};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub t: SimTime,
+    pub detector: String,
+    /// Rule or model id; for EVE, the signature id.
+    pub signature_id: u64,
+    pub signature: String,
+    /// 1 high, 2 medium, 3 low (Suricata's scale).
+    pub severity: u8,
+    /// ATT&CK for ICS technique and tactic, where the detector knows them.
+    pub technique: Option<String>,
+    pub tactic: Option<String>,
+    pub src: HostId,
+    pub dst: HostId,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub transport: Transport,
+    /// The frames the alert rests on.
+    pub frames: Vec<u64>,
+}
+
+impl Alert {
+    /// An alert about one frame.
+    pub fn on(frame: &Frame, t: SimTime, detector: &str, signature_id: u64, signature: String) -> Self {
+        Alert {
+            t,
+            detector: detector.to_string(),
+            signature_id,
+            signature,
+            severity: 2,
+            technique: None,
+            tactic: None,
+            src: frame.src,
+            dst: frame.dst,
+            src_port: frame.src_port,
+            dst_port: frame.dst_port,
+            transport: frame.transport(),
+            frames: vec![frame.id.0],
+        }
+    }
+
+    /// The EVE `alert` event. Timestamps are simulated time since the run's start, written
+    /// as an offset from the Unix epoch so EVE parsers accept them; otrange's own fields
+    /// live under "otrange".
+    pub fn to_eve(&self, topo: &Topology) -> Value {
+        let ms = self.t.as_nanos() / 1_000_000;
+        let mut metadata = serde_json::Map::new();
+        if let Some(t) = &self.technique {
+            metadata.insert("mitre_technique_id".into(), json!([t]));
+        }
+        if let Some(t) = &self.tactic {
+            metadata.insert("mitre_tactic_name".into(), json!([t]));
+        }
+        json!({
+            "timestamp": format!("1970-01-01T{:02}:{:02}:{:02}.{:03}000+0000",
+                (ms / 3_600_000) % 24, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000),
+            "event_type": "alert",
+            "src_ip": topo.host(self.src).address.to_string(),
+            "src_port": self.src_port,
+            "dest_ip": topo.host(self.dst).address.to_string(),
+            "dest_port": self.dst_port,
+            "proto": match self.transport { Transport::Tcp => "TCP", Transport::Udp => "UDP" },
+            "alert": {
+                "action": "allowed",
+                "gid": 1,
+                "signature_id": self.signature_id,
+                "rev": 1,
+                "signature": self.signature,
+                "category": "",
+                "severity": self.severity,
+                "metadata": metadata,
+            },
+            "otrange": {
+                "t_ns": self.t.as_nanos(),
+                "detector": self.detector,
+                "src": topo.host(self.src).name,
+                "dest": topo.host(self.dst).name,
+                "frames": self.frames,
+            }
+        })
+    }
+}
