@@ -91,6 +91,7 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     events.flush()?;
     let ran = SimDuration(sim.now().as_nanos());
     let results = collect(&mut sim, ex, opts.seed, ran);
+    crate::runner::write_eve(&opts.out.join("alerts.eve.json"), &results)?;
     let path = opts.out.join("results.json");
     let mut f = BufWriter::new(File::create(&path).with_context(|| format!("creating {}", path.display()))?);
     serde_json::to_writer_pretty(&mut f, &results)?;
@@ -152,6 +153,13 @@ fn terminal_line(e: &Event) -> Option<String> {
         EventKind::MalformedRequest {
             device, peer, reason, ..
         } => format!("{t}  malformed request from {peer} to {device}: {reason} (connection closed)"),
+        EventKind::Alert {
+            detector,
+            signature,
+            src,
+            dst,
+            ..
+        } => format!("{t}  ALERT [{detector}] {signature} ({src} -> {dst})"),
         EventKind::ConnectionRefused { device, peer, reason } => {
             format!("{t}  refused {peer} at {device}: {reason}")
         }

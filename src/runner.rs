@@ -81,6 +81,7 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         write_labels(&opts.out.join("capture-labels.csv"), ex, &labelled)?;
     }
     let results = collect(&mut sim, ex, opts.seed, opts.duration);
+    write_eve(&opts.out.join("alerts.eve.json"), &results)?;
     write_json(&opts.out.join("results.json"), &results)?;
     let timing = serde_json::json!({
         "wall_seconds": wall.as_secs_f64(),
@@ -126,6 +127,24 @@ fn write_labels(
             .and_then(|(_, pb)| pb.steps.get(label as usize - 1));
         let (sid, tech, tactic) = step.map_or(("", "", ""), |s| (s.id.as_str(), s.technique, s.tactic));
         writeln!(f, "{n},{label},\"{sid}\",{tech},\"{tactic}\",{id}")?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// Detectors' alerts as Suricata EVE lines (one JSON object per line), for SIEM tooling.
+pub fn write_eve(path: &Path, results: &Results) -> anyhow::Result<()> {
+    let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut alerts: Vec<&serde_json::Value> = results
+        .taps
+        .iter()
+        .filter_map(|t| t.summary.get("alerts").and_then(|a| a.as_array()))
+        .flatten()
+        .collect();
+    alerts.sort_by_key(|a| a["otrange"]["t_ns"].as_u64().unwrap_or(0));
+    for a in alerts {
+        serde_json::to_writer(&mut f, a)?;
+        f.write_all(b"\n")?;
     }
     f.flush()?;
     Ok(())

@@ -4,6 +4,7 @@
 
 use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
+use otrange_defenses::detect::DetectorSet;
 use otrange_sim::config_error::line_col;
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
@@ -97,6 +98,8 @@ pub struct ExerciseInfo {
     pub policy: Option<Spanned<String>>,
     /// Attack playbook file, relative to the exercise file (default: none, benign operation).
     pub playbook: Option<Spanned<String>>,
+    /// Detector-set file, relative to the exercise file (default: none).
+    pub detectors: Option<Spanned<String>>,
     /// Record every frame sent and delivered in events.jsonl (large).
     #[serde(default)]
     pub log_frames: bool,
@@ -153,6 +156,8 @@ pub struct Exercise {
     pub policy_file: Option<PathBuf>,
     /// The attack replayed against the plant, if any, checked against it.
     pub playbook: Option<(PathBuf, Playbook)>,
+    /// The detectors placed in the plant, if any.
+    pub detectors: Option<(PathBuf, DetectorSet)>,
     pub duration: SimDuration,
 }
 
@@ -255,6 +260,35 @@ impl Exercise {
             }
             None => None,
         };
+        let detectors = match &ex.exercise.detectors {
+            Some(p) => {
+                let path = base.join(p.get_ref());
+                if !path.is_file() {
+                    return Err(ScenarioError::at(
+                        file,
+                        &source,
+                        Some(p.span()),
+                        "exercise.detectors",
+                        format!(
+                            "detector-set file {} not found (paths are relative to the exercise file)",
+                            path.display()
+                        ),
+                    ));
+                }
+                let text = read(&path)?;
+                let set: DetectorSet = parse_toml(&path, &text)?;
+                set.build(sim.network().topology())
+                    .map_err(|(field, message)| ScenarioError {
+                        file: path.clone(),
+                        line: 0,
+                        column: 0,
+                        field,
+                        message,
+                    })?;
+                Some((path, set))
+            }
+            None => None,
+        };
         let live = ex
             .live
             .resolve(sim.network().topology())
@@ -268,6 +302,7 @@ impl Exercise {
             live,
             policy_file,
             playbook,
+            detectors,
             duration,
         })
     }
@@ -280,6 +315,19 @@ impl Exercise {
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;
             sim.network_mut().set_policy(Box::new(policy));
+        }
+        if let Some((path, set)) = &self.detectors {
+            let topo = std::sync::Arc::clone(sim.network().topology());
+            let placed = set.build(&topo).map_err(|(field, message)| ScenarioError {
+                file: path.clone(),
+                line: 0,
+                column: 0,
+                field,
+                message,
+            })?;
+            for (tap, nodes) in placed {
+                sim.network_mut().add_tap(tap, &nodes);
+            }
         }
         if let Some((_, pb)) = &self.playbook {
             otrange_attacks::agent::install(&mut sim, pb.clone());

@@ -426,3 +426,45 @@ fn colonial_like_stops_where_egress_to_the_internet_is_closed() {
     assert_eq!(r["steps"][1]["rule"], "workstations do not talk to the internet");
     assert!(r["impacts"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn the_allow_list_detects_oldsmars_set_point_write_and_says_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("ex.toml");
+    std::fs::write(
+        &ex,
+        format!(
+            "[exercise]\nname = \"oldsmar watched\"\nplant = {:?}\nplaybook = {:?}\ndetectors = {:?}\nduration = \"20m\"\n",
+            repo_path("scenarios/water-treatment/plant.toml").display().to_string(),
+            repo_path("scenarios/playbooks/oldsmar.toml").display().to_string(),
+            repo_path("scenarios/detectors/control-allow-list.toml").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run(&ex, &out, &[]);
+    assert_eq!(statuses(&r), ["succeeded"; 4]);
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(out.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let alerts: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "alert").collect();
+    let write = alerts
+        .iter()
+        .find(|a| a["signature"] == "new Modbus function 6 from hmi-1 to plc-dosing (unit 1)")
+        .unwrap_or_else(|| panic!("no alert on the set point write: {alerts:#?}"));
+    // Seen at the control switch on its way to the PLC, within a second of the step's start.
+    let started = r["steps"][3]["started_s"].as_f64().unwrap();
+    let t = write["t"].as_f64().unwrap() / 1e9;
+    assert!(
+        t >= started && t < started + 1.0,
+        "alert at {t} s, step at {started} s"
+    );
+    // The same alert in Suricata's EVE format beside the results.
+    let eve = std::fs::read_to_string(out.join("alerts.eve.json")).unwrap();
+    assert!(
+        eve.lines()
+            .any(|l| l.contains(r#""event_type":"alert""#) && l.contains("function 6"))
+    );
+}

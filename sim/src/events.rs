@@ -93,6 +93,18 @@ pub enum EventKind {
     },
     /// A client gave up waiting for an answer.
     PollTimeout { client: String, device: String },
+    /// A detector flagged something.
+    Alert {
+        detector: String,
+        signature_id: u64,
+        signature: String,
+        severity: u8,
+        src: String,
+        dst: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        technique: Option<String>,
+        frames: Vec<u64>,
+    },
     /// A PLC received a program over the network (FC 90 download): installed, or rejected.
     ProgramDownload {
         device: String,

@@ -86,6 +86,7 @@ pub fn tick_schedule() -> Schedule {
 /// Network: every frame event due by now is processed (hops, policy, taps, delivery).
 fn deliver_frames(clock: Res<Clock>, mut net: ResMut<Network>, mut log: ResMut<EventLog>) {
     net.run_until(clock.now, &mut log);
+    net.collect_tap_events(&mut log);
 }
 
 /// A plant, ready to run.

@@ -301,6 +301,7 @@ impl LivePlant {
                 for msg in msgs {
                     apply(msg, now, &mut net, &mut log);
                 }
+                net.collect_tap_events(&mut log);
             });
     }
 

@@ -136,6 +136,10 @@ pub trait Tap: Send + Sync {
     fn name(&self) -> &str;
     /// A summary for results.json; detectors put their alerts and metrics here.
     fn summary(&self) -> serde_json::Value;
+    /// Events found since the last call (a detector's alerts), for the event log.
+    fn take_events(&mut self) -> Vec<(SimTime, crate::events::EventKind)> {
+        Vec::new()
+    }
 }
 
 /// The simplest tap: counts frames per node, so a run can show what each sensor saw.

@@ -361,6 +361,15 @@ impl Network {
     }
 
     /// Processes every event due at or before `now`.
+    /// Moves taps' findings (detectors' alerts) into the event log.
+    pub fn collect_tap_events(&mut self, log: &mut EventLog) {
+        for t in &mut self.taps {
+            for (at, kind) in t.take_events() {
+                log.push(at, kind);
+            }
+        }
+    }
+
     pub fn run_until(&mut self, now: SimTime, log: &mut EventLog) {
         while let Some(Reverse(p)) = self.queue.peek() {
             if p.at > now {
