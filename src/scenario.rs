@@ -198,59 +198,24 @@ impl Exercise {
             )
         })?;
         let base = file.parent().unwrap_or(Path::new("."));
-        let plant_file = base.join(ex.exercise.plant.get_ref());
-        if !plant_file.is_file() {
-            return Err(ScenarioError::at(
-                file,
-                &source,
-                Some(ex.exercise.plant.span()),
-                "exercise.plant",
-                format!(
-                    "plant file {} not found (paths are relative to the exercise file)",
-                    plant_file.display()
-                ),
-            ));
-        }
+        let plant_file = referenced_file(file, &source, base, &ex.exercise.plant, "exercise.plant", "plant")?;
         let plant_source = read(&plant_file)?;
         let plant: PlantConfig = parse_toml(&plant_file, &plant_source)?;
         // Building the world is the full check: every reference resolves, every program compiles.
         let sim = otrange_sim::plant::build(&plant, ex.exercise.seed)
             .map_err(|e| ScenarioError::from_config(&plant_file, &plant_source, e))?;
-        let policy_file = match &ex.exercise.policy {
-            Some(p) => {
-                let path = base.join(p.get_ref());
-                if !path.is_file() {
-                    return Err(ScenarioError::at(
-                        file,
-                        &source,
-                        Some(p.span()),
-                        "exercise.policy",
-                        format!(
-                            "policy file {} not found (paths are relative to the exercise file)",
-                            path.display()
-                        ),
-                    ));
-                }
-                load_policy(&path, &sim)?;
-                Some(path)
-            }
-            None => None,
+        // The files the exercise names, each checked against the plant.
+        let named = |p: &Option<Spanned<String>>, field: &str, what: &str| {
+            p.as_ref()
+                .map(|p| referenced_file(file, &source, base, p, field, what))
+                .transpose()
         };
-        let playbook = match &ex.exercise.playbook {
-            Some(p) => {
-                let path = base.join(p.get_ref());
-                if !path.is_file() {
-                    return Err(ScenarioError::at(
-                        file,
-                        &source,
-                        Some(p.span()),
-                        "exercise.playbook",
-                        format!(
-                            "playbook file {} not found (paths are relative to the exercise file)",
-                            path.display()
-                        ),
-                    ));
-                }
+        let policy_file = named(&ex.exercise.policy, "exercise.policy", "policy")?;
+        if let Some(path) = &policy_file {
+            load_policy(path, &sim)?;
+        }
+        let playbook = match named(&ex.exercise.playbook, "exercise.playbook", "playbook")? {
+            Some(path) => {
                 let text = read(&path)?;
                 let cfg: PlaybookConfig = parse_toml(&path, &text)?;
                 let pb = cfg
@@ -260,31 +225,12 @@ impl Exercise {
             }
             None => None,
         };
-        let detectors = match &ex.exercise.detectors {
-            Some(p) => {
-                let path = base.join(p.get_ref());
-                if !path.is_file() {
-                    return Err(ScenarioError::at(
-                        file,
-                        &source,
-                        Some(p.span()),
-                        "exercise.detectors",
-                        format!(
-                            "detector-set file {} not found (paths are relative to the exercise file)",
-                            path.display()
-                        ),
-                    ));
-                }
+        let detectors = match named(&ex.exercise.detectors, "exercise.detectors", "detector-set")? {
+            Some(path) => {
                 let text = read(&path)?;
                 let set: DetectorSet = parse_toml(&path, &text)?;
                 set.build(sim.network().topology())
-                    .map_err(|(field, message)| ScenarioError {
-                        file: path.clone(),
-                        line: 0,
-                        column: 0,
-                        field,
-                        message,
-                    })?;
+                    .map_err(|(field, message)| detector_error(&path, field, message))?;
                 Some((path, set))
             }
             None => None,
@@ -318,13 +264,9 @@ impl Exercise {
         }
         if let Some((path, set)) = &self.detectors {
             let topo = std::sync::Arc::clone(sim.network().topology());
-            let placed = set.build(&topo).map_err(|(field, message)| ScenarioError {
-                file: path.clone(),
-                line: 0,
-                column: 0,
-                field,
-                message,
-            })?;
+            let placed = set
+                .build(&topo)
+                .map_err(|(field, message)| detector_error(path, field, message))?;
             for (tap, nodes) in placed {
                 sim.network_mut().add_tap(tap, &nodes);
             }
@@ -341,6 +283,42 @@ impl Exercise {
         load_policy(path, &sim)?;
         self.policy_file = Some(path.to_path_buf());
         Ok(())
+    }
+}
+
+/// A file an exercise names, relative to the exercise file, which must exist.
+fn referenced_file(
+    exercise: &Path,
+    source: &str,
+    base: &Path,
+    name: &Spanned<String>,
+    field: &str,
+    what: &str,
+) -> Result<PathBuf, ScenarioError> {
+    let path = base.join(name.get_ref());
+    if path.is_file() {
+        return Ok(path);
+    }
+    Err(ScenarioError::at(
+        exercise,
+        source,
+        Some(name.span()),
+        field,
+        format!(
+            "{what} file {} not found (paths are relative to the exercise file)",
+            path.display()
+        ),
+    ))
+}
+
+/// A detector-set problem; the set has no spans yet, so it names the file and field only.
+fn detector_error(path: &Path, field: String, message: String) -> ScenarioError {
+    ScenarioError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        field,
+        message,
     }
 }
 

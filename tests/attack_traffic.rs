@@ -8,19 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(exercise: &Path, out: &Path, extra: &[&str]) {
-    let o = Command::new(OTRANGE)
-        .arg("run")
-        .arg(exercise)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::run_results(exercise, out, extra);
 }
 
 fn tshark(pcap: &Path, filter: &str, fields: &[&str]) -> Vec<String> {

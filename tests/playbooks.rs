@@ -5,34 +5,49 @@
 
 mod common;
 
-use common::{OTRANGE, repo_path};
+use common::{repo_path, run_results, step_statuses};
 use std::path::Path;
 use std::process::Command;
 
 fn run(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let o = Command::new(OTRANGE)
-        .arg("run")
-        .arg(exercise)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "otrange run failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+    run_results(exercise, out, extra)
 }
 
 fn statuses(r: &serde_json::Value) -> Vec<String> {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"].as_str().unwrap().to_string())
-        .collect()
+    step_statuses(r)
+}
+
+/// A copy of a shipped playbook without the step whose id starts with `id`, and an
+/// exercise on the reference plant running it: the control experiment of a test.
+fn without_step(dir: &Path, playbook: &str, id: &str, duration: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo_path(playbook)).unwrap();
+    let i = text
+        .find(&format!("[[step]]\nid = \"{id}"))
+        .expect("the step is in the playbook");
+    let j = i + 5 + text[i + 5..].find("[[step]]").expect("a step follows it");
+    std::fs::write(dir.join("without.toml"), format!("{}{}", &text[..i], &text[j..])).unwrap();
+    let ex = dir.join("without-ex.toml");
+    std::fs::write(
+        &ex,
+        format!(
+            "[exercise]\nname = \"control\"\nplant = {:?}\nplaybook = \"without.toml\"\nduration = {duration:?}\n",
+            repo_path("scenarios/water-treatment/plant.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    ex
+}
+
+/// A policy that closes RDP from the vendor VPN into the control room: the first lateral
+/// path of most shipped playbooks.
+fn no_rdp_from_the_vpn(dir: &Path) -> std::path::PathBuf {
+    let policy = dir.join("no-rdp-from-vpn.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"no RDP from the VPN\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"no RDP from remote access into the control room\"\naction = \"deny\"\nfrom = \"vpn-gw\"\nto = \"zone:supervisory\"\nservice = \"rdp\"\n",
+    )
+    .unwrap();
+    policy
 }
 
 #[test]
@@ -270,20 +285,12 @@ fn stuxnet_like_freezes_the_view_so_the_operator_never_reacts() {
 
     // The same attack without the frozen view (step 4 removed): the operator sees the alarm
     // and stops the intake pumps before the safety system has to trip.
-    let text = std::fs::read_to_string(repo_path("scenarios/playbooks/stuxnet.toml")).unwrap();
-    let i = text.find("[[step]]\nid = \"freeze hmi-1").unwrap();
-    let j = i + 5 + text[i + 5..].find("[[step]]").unwrap();
-    let pb = dir.path().join("no-freeze.toml");
-    std::fs::write(&pb, format!("{}{}", &text[..i], &text[j..])).unwrap();
-    let ex = dir.path().join("ex.toml");
-    std::fs::write(
-        &ex,
-        format!(
-            "[exercise]\nname = \"no freeze\"\nplant = {:?}\nplaybook = \"no-freeze.toml\"\nduration = \"1h\"\n",
-            repo_path("scenarios/water-treatment/plant.toml").display().to_string()
-        ),
-    )
-    .unwrap();
+    let ex = without_step(
+        dir.path(),
+        "scenarios/playbooks/stuxnet.toml",
+        "freeze hmi-1",
+        "1h",
+    );
     let r = run(&ex, &dir.path().join("control"), &[]);
     assert_eq!(statuses(&r), ["succeeded"; 6]);
     assert_eq!(hmi_actions(&r, "hmi-1"), 1);
@@ -293,12 +300,7 @@ fn stuxnet_like_freezes_the_view_so_the_operator_never_reacts() {
 #[test]
 fn stuxnet_like_stops_where_rdp_from_the_vpn_is_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("p.toml");
-    std::fs::write(
-        &policy,
-        "[policy]\nname = \"no RDP from the VPN\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"no RDP from remote access into the control room\"\naction = \"deny\"\nfrom = \"vpn-gw\"\nto = \"zone:supervisory\"\nservice = \"rdp\"\n",
-    )
-    .unwrap();
+    let policy = no_rdp_from_the_vpn(dir.path());
     let r = run(
         &repo_path("scenarios/stuxnet.toml"),
         &dir.path().join("out"),
@@ -337,20 +339,12 @@ fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
 
     // The same attack without the program download (step 5 removed): the safety system
     // still trips the feed pump at 7 bar and the vessel never reaches its design pressure.
-    let text = std::fs::read_to_string(repo_path("scenarios/playbooks/triton.toml")).unwrap();
-    let i = text.find("[[step]]\nid = \"download a program").unwrap();
-    let j = i + 5 + text[i + 5..].find("[[step]]").unwrap();
-    let pb = dir.path().join("no-download.toml");
-    std::fs::write(&pb, format!("{}{}", &text[..i], &text[j..])).unwrap();
-    let ex = dir.path().join("ex.toml");
-    std::fs::write(
-        &ex,
-        format!(
-            "[exercise]\nname = \"no download\"\nplant = {:?}\nplaybook = \"no-download.toml\"\nduration = \"40m\"\n",
-            repo_path("scenarios/water-treatment/plant.toml").display().to_string()
-        ),
-    )
-    .unwrap();
+    let ex = without_step(
+        dir.path(),
+        "scenarios/playbooks/triton.toml",
+        "download a program",
+        "40m",
+    );
     let r = run(&ex, &dir.path().join("control"), &[]);
     assert_eq!(statuses(&r), ["succeeded"; 7]);
     assert!(
@@ -367,12 +361,7 @@ fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
 #[test]
 fn triton_like_stops_where_rdp_from_the_vpn_is_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("p.toml");
-    std::fs::write(
-        &policy,
-        "[policy]\nname = \"no RDP from the VPN\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"no RDP from remote access into the control room\"\naction = \"deny\"\nfrom = \"vpn-gw\"\nto = \"zone:supervisory\"\nservice = \"rdp\"\n",
-    )
-    .unwrap();
+    let policy = no_rdp_from_the_vpn(dir.path());
     let r = run(
         &repo_path("scenarios/triton.toml"),
         &dir.path().join("out"),

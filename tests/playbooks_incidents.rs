@@ -6,25 +6,11 @@
 
 mod common;
 
-use common::{OTRANGE, repo_path};
+use common::repo_path;
 use std::path::Path;
-use std::process::Command;
 
 fn run(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let o = Command::new(OTRANGE)
-        .arg("run")
-        .arg(exercise)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "otrange run failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+    common::run_results(exercise, out, extra)
 }
 
 /// Runs an exercise under a policy written into a temporary directory.
@@ -42,12 +28,7 @@ fn run_flat(exercise: &str) -> serde_json::Value {
 }
 
 fn statuses(r: &serde_json::Value) -> Vec<String> {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"].as_str().unwrap().to_string())
-        .collect()
+    common::step_statuses(r)
 }
 
 fn impacts(r: &serde_json::Value) -> &Vec<serde_json::Value> {
