@@ -44,6 +44,9 @@ enum Command {
         /// Segmentation policy file, replacing the exercise's (e.g. scenarios/policies/purdue.toml).
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Detector-set file, replacing the exercise's (e.g. scenarios/detectors/control-allow-list.toml).
+        #[arg(long)]
+        detectors: Option<PathBuf>,
     },
     /// Validate an exercise and every file it names, without running it.
     Check { scenario: PathBuf },
@@ -76,6 +79,9 @@ enum Command {
         /// Segmentation policy file, replacing the exercise's.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Detector-set file, replacing the exercise's.
+        #[arg(long)]
+        detectors: Option<PathBuf>,
     },
     /// Modbus TCP load generator for the live-mode benchmark (benches/live/run.sh).
     Loadgen(otrange::loadgen::LoadgenArgs),
@@ -134,6 +140,7 @@ fn main() -> ExitCode {
             duration,
             allow_non_loopback,
             policy,
+            detectors,
         } => live_command(
             scenario,
             speed,
@@ -144,6 +151,7 @@ fn main() -> ExitCode {
             duration,
             allow_non_loopback,
             policy,
+            detectors,
         ),
         Command::Run {
             scenario,
@@ -153,8 +161,9 @@ fn main() -> ExitCode {
             pcap,
             log_frames,
             policy,
+            detectors,
         } => {
-            let ex = match load(&scenario, policy.as_deref()) {
+            let ex = match load(&scenario, policy.as_deref(), detectors.as_deref()) {
                 Ok(ex) => ex,
                 Err(e) => return input_error(&e),
             };
@@ -244,8 +253,9 @@ fn live_command(
     duration: Option<String>,
     allow_non_loopback: bool,
     policy: Option<PathBuf>,
+    detectors: Option<PathBuf>,
 ) -> ExitCode {
-    let ex = match load(&scenario, policy.as_deref()) {
+    let ex = match load(&scenario, policy.as_deref(), detectors.as_deref()) {
         Ok(ex) => ex,
         Err(e) => return input_error(&e),
     };
@@ -285,10 +295,17 @@ fn live_command(
 }
 
 /// Loads an exercise, with the policy replaced when `--policy` was given.
-fn load(scenario: &std::path::Path, policy: Option<&std::path::Path>) -> Result<Exercise, ScenarioError> {
+fn load(
+    scenario: &std::path::Path,
+    policy: Option<&std::path::Path>,
+    detectors: Option<&std::path::Path>,
+) -> Result<Exercise, ScenarioError> {
     let mut ex = Exercise::load(scenario)?;
     if let Some(p) = policy {
         ex.set_policy(p)?;
+    }
+    if let Some(d) = detectors {
+        ex.set_detectors(d)?;
     }
     Ok(ex)
 }

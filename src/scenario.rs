@@ -284,6 +284,24 @@ impl Exercise {
         self.policy_file = Some(path.to_path_buf());
         Ok(())
     }
+
+    /// Replaces the exercise's detector set (the CLI's `--detectors`), checking it.
+    pub fn set_detectors(&mut self, path: &Path) -> Result<(), ScenarioError> {
+        if !path.is_file() {
+            return Err(detector_error(
+                path,
+                "(file)".into(),
+                "detector-set file not found".into(),
+            ));
+        }
+        let sim = self.build(self.info.seed)?;
+        let text = read(path)?;
+        let set: DetectorSet = parse_toml(path, &text)?;
+        set.build(sim.network().topology())
+            .map_err(|(field, message)| detector_error(path, field, message))?;
+        self.detectors = Some((path.to_path_buf(), set));
+        Ok(())
+    }
 }
 
 /// A file an exercise names, relative to the exercise file, which must exist.

@@ -457,3 +457,26 @@ fn the_allow_list_detects_oldsmars_set_point_write_and_says_when() {
             .any(|l| l.contains(r#""event_type":"alert""#) && l.contains("function 6"))
     );
 }
+
+#[test]
+fn detectors_can_be_given_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let det = repo_path("scenarios/detectors/control-allow-list.toml");
+    let r = run(
+        &repo_path("scenarios/oldsmar.toml"),
+        dir.path(),
+        &["--detectors", det.to_str().unwrap(), "--duration", "15m"],
+    );
+    assert_eq!(
+        r["taps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["name"] == "control allow-list")
+            .count(),
+        1
+    );
+    let eve = std::fs::read_to_string(dir.path().join("alerts.eve.json")).unwrap();
+    assert_eq!(eve.lines().count(), 1, "{eve}");
+    assert!(eve.contains("new Modbus function 6 from hmi-1 to plc-dosing"));
+}
