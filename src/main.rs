@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use otrange::live::{LiveRunOptions, live};
 use otrange::runner::{RunOptions, run};
 use otrange::scenario::{Exercise, ScenarioError};
-use otrange_sim::time::parse_duration;
+use otrange_sim::time::{SimDuration, parse_duration};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,8 +30,8 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Simulated duration, e.g. 1h, 30m, 24h (default: the exercise's duration).
-        #[arg(long)]
-        duration: Option<String>,
+        #[arg(long, value_parser = duration_arg)]
+        duration: Option<SimDuration>,
         /// Output directory.
         #[arg(long, default_value = "otrange-out")]
         out: PathBuf,
@@ -70,8 +70,8 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Stop after this much simulated time (default: run until Ctrl-C or SIGTERM).
-        #[arg(long)]
-        duration: Option<String>,
+        #[arg(long, value_parser = duration_arg)]
+        duration: Option<SimDuration>,
         /// Allow an address map that leaves 127.0.0.0/8. This exposes deliberately
         /// vulnerable devices to the network.
         #[arg(long)]
@@ -167,13 +167,7 @@ fn main() -> ExitCode {
                 Ok(ex) => ex,
                 Err(e) => return input_error(&e),
             };
-            let duration = match duration.as_deref().map(parse_duration).transpose() {
-                Ok(d) => d.unwrap_or(ex.duration),
-                Err(e) => {
-                    eprintln!("error: --duration: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let duration = duration.unwrap_or(ex.duration);
             let opts = RunOptions {
                 seed: seed.unwrap_or(ex.info.seed),
                 duration,
@@ -250,7 +244,7 @@ fn live_command(
     manifest: Option<PathBuf>,
     out: PathBuf,
     seed: Option<u64>,
-    duration: Option<String>,
+    duration: Option<SimDuration>,
     allow_non_loopback: bool,
     policy: Option<PathBuf>,
     detectors: Option<PathBuf>,
@@ -258,13 +252,6 @@ fn live_command(
     let ex = match load(&scenario, policy.as_deref(), detectors.as_deref()) {
         Ok(ex) => ex,
         Err(e) => return input_error(&e),
-    };
-    let duration = match duration.as_deref().map(parse_duration).transpose() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: --duration: {e}");
-            return ExitCode::from(2);
-        }
     };
     if !(speed.is_finite() && speed > 0.0) {
         eprintln!("error: --speed: expected a positive number, got {speed}");
@@ -308,6 +295,11 @@ fn load(
         ex.set_detectors(d)?;
     }
     Ok(ex)
+}
+
+/// `--duration`: clap reports a bad value with the option's name and exit code 2.
+fn duration_arg(s: &str) -> Result<SimDuration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn input_error(e: &ScenarioError) -> ExitCode {

@@ -28,8 +28,6 @@ pub struct AitmState {
     block_commands: Vec<(HostId, HostId)>,
     /// (server, holding register, value) rewritten in read answers (T0856).
     spoof: Vec<(HostId, u16, u16)>,
-    pub frames_changed: u64,
-    pub frames_swallowed: u64,
 }
 
 struct Mitm(Arc<Mutex<AitmState>>);
@@ -52,7 +50,6 @@ impl Interceptor for Mitm {
         let request = frame.dst_port == frame.service.port();
         if request {
             if st.block_commands.contains(&(frame.src, frame.dst)) && is_write(fc) {
-                st.frames_swallowed += 1;
                 return Intercept::Drop;
             }
             if adu.len() >= 12 {
@@ -65,7 +62,6 @@ impl Interceptor for Mitm {
         // An answer: server = frame.src, client = frame.dst.
         let (server, client) = (frame.src, frame.dst);
         if st.block_reports.contains(&(server, client)) {
-            st.frames_swallowed += 1;
             return Intercept::Drop;
         }
         let Some((rfc, addr, qty)) = st.requests.remove(&(client, server, tid)) else {
@@ -81,7 +77,6 @@ impl Interceptor for Mitm {
                 let mut new = adu[..7].to_vec();
                 new.extend_from_slice(&old[7..]);
                 *adu = new;
-                st.frames_changed += 1;
             }
             return Intercept::Pass;
         }
@@ -98,7 +93,6 @@ impl Interceptor for Mitm {
                     let at = 9 + 2 * usize::from(reg - addr);
                     if at + 1 < adu.len() {
                         adu[at..at + 2].copy_from_slice(&value.to_be_bytes());
-                        st.frames_changed += 1;
                     }
                 }
             }

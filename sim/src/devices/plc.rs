@@ -446,13 +446,12 @@ pub fn plc_scan(
         }
         let plc = &mut *plc;
         let dt = plc.scan_period.as_secs_f64();
-        // A start or stop asked for over the vendor protocol takes effect at this scan.
-        let requested = plc.lock().vendor.as_mut().and_then(|v| v.requested_mode.take());
-        if let Some(m) = requested {
-            plc.set_mode(m, now, &mut log);
-        }
         let cpu_handle = Arc::clone(&plc.cpu);
         let mut cpu = cpu_handle.lock().unwrap_or_else(|e| e.into_inner());
+        // A start or stop asked for over the vendor protocol takes effect at this scan.
+        if let Some(m) = cpu.vendor.as_mut().and_then(|v| v.requested_mode.take()) {
+            plc.set_mode(m, now, &mut log);
+        }
         if let Some(text) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
             let accepted = PlcLogicConfig::from_toml_str(&text)
                 .map_err(|e| e.to_string())

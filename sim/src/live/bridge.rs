@@ -111,14 +111,15 @@ async fn pair(
         match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
             Ok(Ok(answer)) => {
                 let reply = adu(tid, unit, &response_pdu(bytes[7], answer));
-                let _ = tx.send(LiveMsg::Deliver {
-                    at: clock.sim_now(),
-                    src: o.frame.dst,
-                    dst: o.frame.src,
-                    src_port: Service::Modbus.port(),
-                    dst_port: *port,
-                    adu: reply,
-                });
+                let frame = Frame::live_modbus(
+                    o.frame.dst,
+                    o.frame.src,
+                    Service::Modbus.port(),
+                    *port,
+                    Payload::Modbus(reply),
+                    clock.sim_now(),
+                );
+                let _ = tx.send(LiveMsg::Deliver { frame });
                 // The simulation thread applies answers for its clients at once.
                 waker.unpark();
             }

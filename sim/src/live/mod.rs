@@ -27,9 +27,9 @@ use crate::devices::hmi::Hmi;
 use crate::devices::plc::Plc;
 use crate::events::{EventKind, EventLog};
 use crate::host::HostRef;
-use crate::net::{Frame, Network, Payload};
+use crate::net::{Frame, Network};
 use crate::time::SimTime;
-use crate::topology::{HostId, Service};
+use crate::topology::HostId;
 use crate::world::Sim;
 use clock::LiveClock;
 use config::LiveSettings;
@@ -45,26 +45,11 @@ use std::time::Duration;
 pub enum LiveMsg {
     /// A frame that crossed a real socket: taps see it, statistics count it; `event` is
     /// about it and gets its frame id.
-    Frame {
-        at: SimTime,
-        src: HostId,
-        dst: HostId,
-        src_port: u16,
-        dst_port: u16,
-        payload: Payload,
-        event: Option<EventKind>,
-    },
+    Frame { frame: Frame, event: Option<EventKind> },
     /// An event with no frame.
     Event { at: SimTime, kind: EventKind },
     /// An answer for a bridged client, into its inbox.
-    Deliver {
-        at: SimTime,
-        src: HostId,
-        dst: HostId,
-        src_port: u16,
-        dst_port: u16,
-        adu: Vec<u8>,
-    },
+    Deliver { frame: Frame },
     /// Ctrl-C or SIGTERM.
     Shutdown,
 }
@@ -334,43 +319,18 @@ impl LivePlant {
 /// in time order even when a socket ran a little ahead of the simulation thread.
 fn apply(msg: LiveMsg, now: SimTime, net: &mut Network, log: &mut EventLog) {
     match msg {
-        LiveMsg::Frame {
-            at,
-            src,
-            dst,
-            src_port,
-            dst_port,
-            payload,
-            event,
-        } => {
-            let at = at.max(now);
-            let id = net.observe_external(at, src, dst, src_port, dst_port, Service::Modbus, payload, log);
+        LiveMsg::Frame { mut frame, event } => {
+            frame.sent_at = frame.sent_at.max(now);
+            let at = frame.sent_at;
+            let id = net.observe_external(frame, log);
             if let Some(kind) = event {
                 log.push(at, EventLog::with_frame(kind, id.0));
             }
         }
         LiveMsg::Event { at, kind } => log.push(at.max(now), kind),
-        LiveMsg::Deliver {
-            at,
-            src,
-            dst,
-            src_port,
-            dst_port,
-            adu,
-        } => {
-            let id = net.fresh_frame_id();
-            let frame = Frame {
-                id,
-                src,
-                dst,
-                src_port,
-                dst_port,
-                service: Service::Modbus,
-                payload: Payload::Modbus(adu),
-                sent_at: at,
-                label: 0,
-            };
-            net.deliver_external(at.max(now), frame);
+        LiveMsg::Deliver { frame } => {
+            let at = frame.sent_at.max(now);
+            net.deliver_external(at, frame);
         }
         LiveMsg::Shutdown => {}
     }

@@ -13,7 +13,7 @@ use crate::live::LiveMsg;
 use crate::live::clock::LiveClock;
 use crate::live::config::{LiveSettings, ResponseTime};
 use crate::modbus::ServerReply;
-use crate::net::{Frame, FrameId, Payload, SharedPolicy, decide_path, lock_policy};
+use crate::net::{Frame, Payload, SharedPolicy, decide_path, lock_policy};
 use crate::topology::{HostId, Service, Topology};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -245,16 +245,15 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
     };
     let client_name = ctx.topo.host(client).name.clone();
     // The connection attempt itself crosses the policy: a denied path is a reset.
-    let syn = |payload| Frame {
-        id: FrameId(0),
-        src: client,
-        dst: dev.host,
-        src_port: peer.port(),
-        dst_port: Service::Modbus.port(),
-        service: Service::Modbus,
-        payload,
-        sent_at: ctx.clock.sim_now(),
-        label: 0,
+    let syn = |payload| {
+        Frame::live_modbus(
+            client,
+            dev.host,
+            peer.port(),
+            Service::Modbus.port(),
+            payload,
+            ctx.clock.sim_now(),
+        )
     };
     if let Err(reason) = check(
         &ctx,
@@ -291,26 +290,20 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
                 return;
             }
         };
-        let at = ctx.clock.sim_now();
-        let mut request = syn(Payload::Modbus(adu));
-        request.sent_at = at;
+        let request = syn(Payload::Modbus(adu));
+        let at = request.sent_at;
         if !open_policy && let Err(reason) = check(&ctx, &dev, &request) {
             ctx.send(*reason);
             reset(stream);
             return;
         }
-        let Payload::Modbus(adu) = request.payload else {
+        let Payload::Modbus(adu) = &request.payload else {
             unreachable!("built above")
         };
-        let handled = dev.cpu.lock().unwrap_or_else(|e| e.into_inner()).serve(&adu, at);
+        let handled = dev.cpu.lock().unwrap_or_else(|e| e.into_inner()).serve(adu, at);
         let event = served_event(&handled, 0, &dev.name, &client_name);
         ctx.send(LiveMsg::Frame {
-            at,
-            src: client,
-            dst: dev.host,
-            src_port: peer.port(),
-            dst_port: Service::Modbus.port(),
-            payload: Payload::Modbus(adu),
+            frame: request,
             event,
         });
         let ServerReply::Respond(reply) = handled.reply else {
@@ -323,13 +316,16 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
         if stream.write_all(&reply).await.is_err() {
             return;
         }
+        let answer = Frame::live_modbus(
+            dev.host,
+            client,
+            Service::Modbus.port(),
+            peer.port(),
+            Payload::Modbus(reply),
+            ctx.clock.sim_now(),
+        );
         ctx.send(LiveMsg::Frame {
-            at: ctx.clock.sim_now(),
-            src: dev.host,
-            dst: client,
-            src_port: Service::Modbus.port(),
-            dst_port: peer.port(),
-            payload: Payload::Modbus(reply),
+            frame: answer,
             event: None,
         });
     }
@@ -339,12 +335,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
 fn check(ctx: &ServerCtx, dev: &Device, frame: &Frame) -> Result<(), Box<LiveMsg>> {
     decide_path(&ctx.policy, &ctx.topo, frame, frame.sent_at).map_err(|(point, rule)| {
         Box::new(LiveMsg::Frame {
-            at: frame.sent_at,
-            src: frame.src,
-            dst: dev.host,
-            src_port: frame.src_port,
-            dst_port: frame.dst_port,
-            payload: frame.payload.clone(),
+            frame: frame.clone(),
             event: Some(EventKind::FrameBlocked {
                 frame: 0,
                 src: ctx.topo.host(frame.src).name.clone(),

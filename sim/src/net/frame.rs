@@ -48,6 +48,29 @@ const MIN_FRAME: u32 = 64;
 pub const MSS: u32 = 1460;
 
 impl Frame {
+    /// A Modbus TCP frame that crossed a real socket (live mode). Its id is 0 until the
+    /// simulation records it; it carries no label.
+    pub fn live_modbus(
+        src: HostId,
+        dst: HostId,
+        src_port: u16,
+        dst_port: u16,
+        payload: Payload,
+        at: SimTime,
+    ) -> Self {
+        Frame {
+            id: FrameId(0),
+            src,
+            dst,
+            src_port,
+            dst_port,
+            service: Service::Modbus,
+            payload,
+            sent_at: at,
+            label: 0,
+        }
+    }
+
     pub fn transport(&self) -> Transport {
         self.service.transport()
     }

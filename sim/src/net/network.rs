@@ -296,53 +296,28 @@ impl Network {
     /// Records a frame that travelled outside the simulated network (a real socket in live
     /// mode): it gets an id, counts as sent and delivered, and every tap on its route sees
     /// it, so detectors watch live traffic as they watch simulated traffic.
-    #[allow(clippy::too_many_arguments)]
-    pub fn observe_external(
-        &mut self,
-        at: SimTime,
-        src: HostId,
-        dst: HostId,
-        src_port: u16,
-        dst_port: u16,
-        service: Service,
-        payload: Payload,
-        log: &mut EventLog,
-    ) -> FrameId {
-        let id = self.next_id();
-        let frame = Frame {
-            id,
-            src,
-            dst,
-            src_port,
-            dst_port,
-            service,
-            payload,
-            sent_at: at,
-            label: 0,
-        };
+    pub fn observe_external(&mut self, mut frame: Frame, log: &mut EventLog) -> FrameId {
+        frame.id = self.next_id();
+        let at = frame.sent_at;
         self.on_sent(at, &frame, log);
         let topo = Arc::clone(&self.topo);
-        self.observe(src, at, &frame);
-        for hop in topo.route(src, dst).unwrap_or(&[]) {
+        self.observe(frame.src, at, &frame);
+        for hop in topo.route(frame.src, frame.dst).unwrap_or(&[]) {
             self.observe(hop.to, at, &frame);
         }
         self.stats.delivered += 1;
-        id
+        frame.id
     }
 
     /// Puts a frame that arrived from outside the simulated network (a live reply) straight
     /// into its destination's inbox.
-    pub fn deliver_external(&mut self, at: SimTime, frame: Frame) {
+    pub fn deliver_external(&mut self, at: SimTime, mut frame: Frame) {
+        frame.id = self.next_id();
         let inbox = &mut self.inboxes[frame.dst.0 as usize];
         if inbox.is_empty() {
             self.with_mail.push(frame.dst);
         }
         inbox.push(Delivered { frame, at });
-    }
-
-    /// An id for a frame made outside the simulated network (a live reply).
-    pub fn fresh_frame_id(&mut self) -> FrameId {
-        self.next_id()
     }
 
     fn push(&mut self, at: SimTime, hop: u16, frame: Box<Frame>) {
