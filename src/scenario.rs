@@ -4,7 +4,7 @@
 
 use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
-use otrange_defenses::detect::DetectorSet;
+use otrange_defenses::detect::{BuildContext, DetectorSet};
 use otrange_sim::config_error::line_col;
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
@@ -229,8 +229,7 @@ impl Exercise {
             Some(path) => {
                 let text = read(&path)?;
                 let set: DetectorSet = parse_toml(&path, &text)?;
-                set.build(sim.network().topology())
-                    .map_err(|(field, message)| detector_error(&path, field, message))?;
+                place_detectors(&path, &set, &sim, &plant)?;
                 Some((path, set))
             }
             None => None,
@@ -263,11 +262,7 @@ impl Exercise {
             sim.network_mut().set_policy(Box::new(policy));
         }
         if let Some((path, set)) = &self.detectors {
-            let topo = std::sync::Arc::clone(sim.network().topology());
-            let placed = set
-                .build(&topo)
-                .map_err(|(field, message)| detector_error(path, field, message))?;
-            for (tap, nodes) in placed {
+            for (tap, nodes) in place_detectors(path, set, &sim, &self.plant)? {
                 sim.network_mut().add_tap(tap, &nodes);
             }
         }
@@ -297,8 +292,7 @@ impl Exercise {
         let sim = self.build(self.info.seed)?;
         let text = read(path)?;
         let set: DetectorSet = parse_toml(path, &text)?;
-        set.build(sim.network().topology())
-            .map_err(|(field, message)| detector_error(path, field, message))?;
+        place_detectors(path, &set, &sim, &self.plant)?;
         self.detectors = Some((path.to_path_buf(), set));
         Ok(())
     }
@@ -331,13 +325,65 @@ fn referenced_file(
 
 /// A detector-set problem; the set has no spans yet, so it names the file and field only.
 fn detector_error(path: &Path, field: String, message: String) -> ScenarioError {
+    let (line, column) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| locate_detector_field(&text, &field))
+        .unwrap_or((0, 0));
     ScenarioError {
         file: path.to_path_buf(),
-        line: 0,
-        column: 0,
+        line,
+        column,
         field,
         message,
     }
+}
+
+/// Line and column of `detector[i].key` in a detector-set file: the key's line within the
+/// i-th `[[detector]]` table (or the table's header when the key is absent).
+fn locate_detector_field(text: &str, field: &str) -> Option<(usize, usize)> {
+    let rest = field.strip_prefix("detector[")?;
+    let (index, key) = rest.split_once("].")?;
+    let index: usize = index.parse().ok()?;
+    let key = key.split(['.', '[']).next()?;
+    let mut table = None;
+    let mut header = None;
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("[[detector]]") {
+            table = Some(table.map_or(0, |t: usize| t + 1));
+            if table == Some(index) {
+                header = Some((n + 1, 1));
+            }
+            continue;
+        }
+        if trimmed.starts_with("[[") && !trimmed.starts_with("[[detector.") {
+            table = None;
+        }
+        if table == Some(index) {
+            let k = trimmed.split(['=', ' ']).next().unwrap_or("");
+            if k == key {
+                return Some((n + 1, line.len() - trimmed.len() + 1));
+            }
+        }
+    }
+    header
+}
+
+/// Builds a detector set against a simulation's plant, errors located in the set's file.
+fn place_detectors(
+    path: &Path,
+    set: &DetectorSet,
+    sim: &Sim,
+    plant: &PlantConfig,
+) -> Result<Vec<otrange_defenses::detect::Placed>, ScenarioError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let cx = BuildContext {
+        base,
+        topo: sim.network().topology(),
+        plant: Some(plant),
+    };
+    set.build(&cx)
+        .map_err(|(field, message)| detector_error(path, field, message))
 }
 
 /// Loads a policy file against a plant's topology, with errors located in the policy file.

@@ -5,12 +5,23 @@
 //! * [`alert`]: the alert and its EVE form.
 //! * [`allowlist`]: learns who talks to whom, with which function codes and registers, then
 //!   flags anything new.
+//! * [`rules`]: Suricata-syntax Modbus rules (the Digital Bond Quickdraw set ships).
+//! * [`anomaly`]: learns process values and traffic timing, scores deviations.
+//! * [`invariants`]: physical consistency of what the plant reports.
+//! * [`inventory`]: passive asset discovery, compared with the declared inventory.
+//! * [`config`]: detector-set files and how they become taps (or inline drops).
 
 pub mod alert;
 pub mod allowlist;
+pub mod anomaly;
+pub mod config;
+pub mod invariants;
+pub mod inventory;
+pub mod rules;
 
 pub use alert::Alert;
 pub use allowlist::AllowList;
+pub use config::{BuildContext, ConfigFault, DetectorConfig, DetectorSet, Mode, Placed};
 
 use otrange_sim::events::EventKind;
 use otrange_sim::net::{Frame, Tap};
@@ -27,6 +38,21 @@ pub trait Detector: Send + Sync {
     /// Detector-specific figures for results.json.
     fn summary(&self) -> serde_json::Value {
         serde_json::Value::Null
+    }
+}
+
+impl Detector for Box<dyn Detector> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, topo: &Topology) {
+        (**self).observe(node, frame, now, topo)
+    }
+    fn alerts(&self) -> &[Alert] {
+        (**self).alerts()
+    }
+    fn summary(&self) -> serde_json::Value {
+        (**self).summary()
     }
 }
 
@@ -82,69 +108,5 @@ impl<D: Detector> Tap for DetectorTap<D> {
             "alerts": self.detector.alerts().iter().map(|a| a.to_eve(&self.topo)).collect::<Vec<_>>(),
             "figures": self.detector.summary(),
         })
-    }
-}
-
-/// `[[detector]]` in a detector-set file.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DetectorConfig {
-    /// "allow-list" (more kinds to come).
-    pub kind: String,
-    pub name: String,
-    /// The hosts (switches, firewalls) whose traffic it sees.
-    pub at: Vec<String>,
-    /// Learning window from the start of the run, e.g. "1h".
-    #[serde(default)]
-    pub learn: Option<String>,
-}
-
-/// A detector-set file: which detectors, where.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DetectorSet {
-    #[serde(rename = "detector", default)]
-    pub detectors: Vec<DetectorConfig>,
-}
-
-/// A detector ready to install: the tap and the nodes it sits at.
-pub type Placed = (Box<dyn Tap>, Vec<HostId>);
-
-impl DetectorSet {
-    /// Builds the detectors against the plant; errors name `detector[i].field`.
-    pub fn build(&self, topo: &Arc<Topology>) -> Result<Vec<Placed>, (String, String)> {
-        let mut out = Vec::new();
-        for (i, d) in self.detectors.iter().enumerate() {
-            let f = |k: &str| format!("detector[{i}].{k}");
-            let mut nodes = Vec::new();
-            for (k, h) in d.at.iter().enumerate() {
-                nodes.push(
-                    topo.host_by_name(h)
-                        .ok_or_else(|| (f(&format!("at[{k}]")), format!("unknown host {h:?}")))?,
-                );
-            }
-            let tap: Box<dyn Tap> = match d.kind.as_str() {
-                "allow-list" => {
-                    let learn = match &d.learn {
-                        Some(s) => {
-                            otrange_sim::time::parse_duration(s).map_err(|e| (f("learn"), e.to_string()))?
-                        }
-                        None => otrange_sim::SimDuration::from_secs(3600),
-                    };
-                    Box::new(DetectorTap::new(
-                        AllowList::new(d.name.clone(), SimTime::ZERO + learn),
-                        Arc::clone(topo),
-                    ))
-                }
-                other => {
-                    return Err((
-                        f("kind"),
-                        format!("unknown detector kind {other:?}: expected \"allow-list\""),
-                    ));
-                }
-            };
-            out.push((tap, nodes));
-        }
-        Ok(out)
     }
 }

@@ -1,0 +1,173 @@
+//! Detector-set files: which detectors, where their sensors sit, and their settings.
+//!
+//! ```toml
+//! [[detector]]
+//! kind = "rules"                 # allow-list | rules | anomaly | invariants | inventory
+//! name = "quickdraw"
+//! at = ["sw-ctl"]                # the switches / firewalls whose traffic it sees
+//! mode = "detect"                # or "prevent": inline at `at`, drops what it flags
+//! rules = "rules/quickdraw-modbus.rules"   # rules: file, relative to this file
+//! vars = { MODBUS_CLIENT = "[hmi-1, hmi-2]" }
+//! ```
+
+use super::{Detector, DetectorTap};
+use otrange_sim::net::Tap;
+use otrange_sim::time::SimTime;
+use otrange_sim::topology::{HostId, Topology};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What building a detector may fail on: the field (relative to the `[[detector]]` table,
+/// e.g. "rules" or "vars.MODBUS_CLIENT") and why.
+pub type ConfigFault = (String, String);
+
+/// Whether a detector only watches or also drops what it flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Passive, on a span port or tap: sees everything, stops nothing (an IDS).
+    #[default]
+    Detect,
+    /// Inline at its nodes: a frame it raises an alert on is dropped there (an IPS).
+    Prevent,
+}
+
+/// `[[detector]]` in a detector-set file. Fields not used by a kind are rejected by
+/// that kind's constructor, so a typo never passes silently.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// "allow-list", "rules", "anomaly", "invariants" or "inventory".
+    pub kind: String,
+    pub name: String,
+    /// The hosts (switches, firewalls) whose traffic it sees.
+    #[serde(default)]
+    pub at: Vec<String>,
+    #[serde(default)]
+    pub mode: Mode,
+    /// Learning window from the start of the run, e.g. "1h" (allow-list, anomaly).
+    #[serde(default)]
+    pub learn: Option<String>,
+    /// Rules file, relative to the detector-set file (rules).
+    #[serde(default)]
+    pub rules: Option<String>,
+    /// Rule variables such as MODBUS_CLIENT: addresses, CIDRs, plant host names, lists
+    /// in brackets, other `$VARS` (rules).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// Alert threshold on the anomaly score (anomaly).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Kind-specific tables (invariants: the checks), kept as TOML for the kind to read.
+    #[serde(default)]
+    pub check: Vec<toml::Table>,
+}
+
+/// What a detector's constructor may need besides its config.
+pub struct BuildContext<'a> {
+    /// Directory of the detector-set file: other files it names are relative to it.
+    pub base: &'a Path,
+    pub topo: &'a Arc<Topology>,
+    /// The plant's declared configuration, when there is one (not for a capture).
+    pub plant: Option<&'a otrange_sim::plant::PlantConfig>,
+}
+
+/// A detector-set file: which detectors, where.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSet {
+    #[serde(rename = "detector", default)]
+    pub detectors: Vec<DetectorConfig>,
+}
+
+/// A detector ready to install: the tap and the nodes it sits at.
+pub type Placed = (Box<dyn Tap>, Vec<HostId>);
+
+impl DetectorConfig {
+    /// The learning window's end (default one hour).
+    pub fn learn_until(&self, default: &str) -> Result<SimTime, ConfigFault> {
+        let s = self.learn.as_deref().unwrap_or(default);
+        let d = otrange_sim::time::parse_duration(s).map_err(|e| ("learn".to_string(), e.to_string()))?;
+        Ok(SimTime::ZERO + d)
+    }
+
+    /// Rejects fields this kind does not read.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ConfigFault> {
+        let used = [
+            ("learn", self.learn.is_some()),
+            ("rules", self.rules.is_some()),
+            ("vars", !self.vars.is_empty()),
+            ("threshold", self.threshold.is_some()),
+            ("check", !self.check.is_empty()),
+        ];
+        for (field, set) in used {
+            if set && !allowed.contains(&field) {
+                return Err((
+                    field.to_string(),
+                    format!("a {:?} detector has no {field:?} setting", self.kind),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The detector this entry describes.
+    pub fn detector(&self, cx: &BuildContext) -> Result<Box<dyn Detector>, ConfigFault> {
+        Ok(match self.kind.as_str() {
+            "allow-list" => {
+                self.only(&["learn"])?;
+                Box::new(super::AllowList::new(self.name.clone(), self.learn_until("1h")?))
+            }
+            "rules" => Box::new(super::rules::RulesDetector::from_config(self, cx)?),
+            "anomaly" => Box::new(super::anomaly::Anomaly::from_config(self, cx)?),
+            "invariants" => Box::new(super::invariants::Invariants::from_config(self, cx)?),
+            "inventory" => Box::new(super::inventory::Inventory::from_config(self, cx)?),
+            other => {
+                return Err((
+                    "kind".into(),
+                    format!(
+                        "unknown detector kind {other:?}: expected \"allow-list\", \"rules\", \
+                         \"anomaly\", \"invariants\" or \"inventory\""
+                    ),
+                ));
+            }
+        })
+    }
+}
+
+impl DetectorSet {
+    /// The detectors alone, for a capture read from a file (`otrange detect --pcap`), where
+    /// the capture is the one sensor and `at` does not apply. Errors name `detector[i].field`.
+    pub fn detectors(&self, cx: &BuildContext) -> Result<Vec<Box<dyn Detector>>, ConfigFault> {
+        self.detectors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d.detector(cx).map_err(|(f, m)| (format!("detector[{i}].{f}"), m)))
+            .collect()
+    }
+
+    /// Builds the detectors against the plant and places them at their nodes; errors name
+    /// `detector[i].field`.
+    pub fn build(&self, cx: &BuildContext) -> Result<Vec<Placed>, ConfigFault> {
+        let mut out = Vec::new();
+        for (i, d) in self.detectors.iter().enumerate() {
+            let f = |k: &str| format!("detector[{i}].{k}");
+            let mut nodes = Vec::new();
+            for (k, h) in d.at.iter().enumerate() {
+                nodes.push(
+                    cx.topo
+                        .host_by_name(h)
+                        .ok_or_else(|| (f(&format!("at[{k}]")), format!("unknown host {h:?}")))?,
+                );
+            }
+            if nodes.is_empty() {
+                return Err((f("at"), "a detector needs at least one host to sit at".into()));
+            }
+            let det = d.detector(cx).map_err(|(k, m)| (f(&k), m))?;
+            let tap: Box<dyn Tap> = Box::new(DetectorTap::new(det, Arc::clone(cx.topo)));
+            out.push((tap, nodes));
+        }
+        Ok(out)
+    }
+}
