@@ -183,6 +183,14 @@ pub struct HostConfig {
     /// Credentials held or accepted by the host (user names only matter to attackers).
     #[serde(default)]
     pub credentials: Vec<CredentialConfig>,
+    /// Whether the owner's asset register lists this host (default yes). Attackers' machines,
+    /// rogue and forgotten devices are not: passive asset discovery flags them as unknown.
+    #[serde(default = "yes")]
+    pub declared: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A credential a host accepts, for attackers' lateral movement.
@@ -233,6 +241,8 @@ pub struct Host {
     pub services: Vec<Service>,
     pub forwarding_delay: SimDuration,
     pub credentials: Vec<CredentialConfig>,
+    /// In the owner's asset register (see [`HostConfig::declared`]).
+    pub declared: bool,
 }
 
 /// A link as built. Each direction has its own transmitter (full duplex).
@@ -364,6 +374,7 @@ impl Topology {
                 services: h.services.clone(),
                 forwarding_delay,
                 credentials: h.credentials.clone(),
+                declared: h.declared,
             });
         }
         let mut link_list = Vec::new();

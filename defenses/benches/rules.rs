@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the rules detector's benchmark.
+fn main() {}
