@@ -262,8 +262,11 @@ impl Exercise {
             sim.network_mut().set_policy(Box::new(policy));
         }
         if let Some((path, set)) = &self.detectors {
-            for (tap, nodes) in place_detectors(path, set, &sim, &self.plant)? {
-                sim.network_mut().add_tap(tap, &nodes);
+            for placed in place_detectors(path, set, &sim, &self.plant)? {
+                if let Some(inline) = placed.inline {
+                    sim.network_mut().add_interceptor(inline, &placed.nodes);
+                }
+                sim.network_mut().add_tap(placed.tap, &placed.nodes);
             }
         }
         if let Some((_, pb)) = &self.playbook {

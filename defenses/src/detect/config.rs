@@ -11,12 +11,12 @@
 //! ```
 
 use super::{Detector, DetectorTap};
-use otrange_sim::net::Tap;
+use otrange_sim::net::{Frame, Intercept, Interceptor, Tap};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Topology};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What building a detector may fail on: the field (relative to the `[[detector]]` table,
 /// e.g. "rules" or "vars.MODBUS_CLIENT") and why.
@@ -81,8 +81,49 @@ pub struct DetectorSet {
     pub detectors: Vec<DetectorConfig>,
 }
 
-/// A detector ready to install: the tap and the nodes it sits at.
-pub type Placed = (Box<dyn Tap>, Vec<HostId>);
+/// A detector ready to install at its nodes: as a tap, and in prevention mode also as an
+/// interceptor in the frames' path (the tap then only reports: the interceptor feeds it).
+pub struct Placed {
+    pub tap: Box<dyn Tap>,
+    pub inline: Option<Box<dyn Interceptor>>,
+    pub nodes: Vec<HostId>,
+}
+
+type SharedTap = Arc<Mutex<DetectorTap<Box<dyn Detector>>>>;
+
+fn lock(t: &SharedTap) -> std::sync::MutexGuard<'_, DetectorTap<Box<dyn Detector>>> {
+    t.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The reporting side of an inline detector.
+struct InlineReport(SharedTap, String);
+
+impl Tap for InlineReport {
+    fn observe(&mut self, _: HostId, _: &Frame, _: SimTime) {}
+    fn name(&self) -> &str {
+        &self.1
+    }
+    fn summary(&self) -> serde_json::Value {
+        let mut s = lock(&self.0).summary();
+        s["mode"] = "prevent".into();
+        s
+    }
+    fn take_events(&mut self) -> Vec<(SimTime, otrange_sim::events::EventKind)> {
+        lock(&self.0).take_events()
+    }
+}
+
+/// The dropping side of an inline detector.
+struct InlineDrop(SharedTap);
+
+impl Interceptor for InlineDrop {
+    fn intercept(&mut self, node: HostId, frame: &mut Frame, now: SimTime) -> Intercept {
+        match lock(&self.0).inline(node, frame, now) {
+            Some(rule) => Intercept::Block { rule },
+            None => Intercept::Pass,
+        }
+    }
+}
 
 impl DetectorConfig {
     /// The learning window's end (default one hour).
@@ -165,8 +206,31 @@ impl DetectorSet {
                 return Err((f("at"), "a detector needs at least one host to sit at".into()));
             }
             let det = d.detector(cx).map_err(|(k, m)| (f(&k), m))?;
-            let tap: Box<dyn Tap> = Box::new(DetectorTap::new(det, Arc::clone(cx.topo)));
-            out.push((tap, nodes));
+            let tap = DetectorTap::new(det, Arc::clone(cx.topo));
+            out.push(match d.mode {
+                Mode::Detect => Placed {
+                    tap: Box::new(tap),
+                    inline: None,
+                    nodes,
+                },
+                Mode::Prevent => {
+                    if let Some((k, n)) = nodes.iter().enumerate().find(|(_, n)| !cx.topo.host(**n).role.forwards()) {
+                        return Err((
+                            f(&format!("at[{k}]")),
+                            format!(
+                                "prevention mode sits inline, in a switch, router or firewall; {:?} is an end host",
+                                cx.topo.host(*n).name
+                            ),
+                        ));
+                    }
+                    let shared: SharedTap = Arc::new(Mutex::new(tap));
+                    Placed {
+                        tap: Box::new(InlineReport(Arc::clone(&shared), d.name.clone())),
+                        inline: Some(Box::new(InlineDrop(shared))),
+                        nodes,
+                    }
+                }
+            });
         }
         Ok(out)
     }

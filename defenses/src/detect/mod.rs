@@ -39,6 +39,11 @@ pub trait Detector: Send + Sync {
     fn summary(&self) -> serde_json::Value {
         serde_json::Value::Null
     }
+    /// In prevention mode, whether the frame an alert rests on is dropped. Everything a
+    /// detector flags, unless it says otherwise (a rules file drops only on `drop` rules).
+    fn drops(&self, _alert: &Alert) -> bool {
+        true
+    }
 }
 
 impl Detector for Box<dyn Detector> {
@@ -54,6 +59,24 @@ impl Detector for Box<dyn Detector> {
     fn summary(&self) -> serde_json::Value {
         (**self).summary()
     }
+    fn drops(&self, alert: &Alert) -> bool {
+        (**self).drops(alert)
+    }
+}
+
+impl<D: Detector> DetectorTap<D> {
+    /// The alerts as EVE events; those whose frame was dropped inline say "blocked".
+    pub fn eve(&self) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        for (i, a) in self.detector.alerts().iter().enumerate() {
+            let mut e = a.to_eve(&self.topo);
+            if self.blocked.contains(&i) {
+                e["alert"]["action"] = "blocked".into();
+            }
+            out.push(e);
+        }
+        out
+    }
 }
 
 /// Puts a detector at taps of the simulated (or live) network.
@@ -62,6 +85,8 @@ pub struct DetectorTap<D: Detector> {
     topo: Arc<Topology>,
     /// Alerts already handed to the event log.
     logged: usize,
+    /// Alerts (by index) whose frame was dropped inline (prevention mode).
+    blocked: std::collections::BTreeSet<usize>,
 }
 
 impl<D: Detector> DetectorTap<D> {
@@ -70,7 +95,23 @@ impl<D: Detector> DetectorTap<D> {
             detector,
             topo,
             logged: 0,
+            blocked: Default::default(),
         }
+    }
+
+    /// Prevention mode: shows the detector a frame in its path and says which rule drops
+    /// it, if an alert it raised on this very frame asks for a drop.
+    pub fn inline(&mut self, node: HostId, frame: &Frame, now: SimTime) -> Option<String> {
+        let before = self.detector.alerts().len();
+        self.detector.observe(node, frame, now, &self.topo);
+        let mut rule = None;
+        for (i, a) in self.detector.alerts().iter().enumerate().skip(before) {
+            if a.frames.contains(&frame.id.0) && self.detector.drops(a) {
+                self.blocked.insert(i);
+                rule.get_or_insert_with(|| format!("{} sid {}", self.detector.name(), a.signature_id));
+            }
+        }
+        rule
     }
 }
 
@@ -105,7 +146,7 @@ impl<D: Detector> Tap for DetectorTap<D> {
     fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "detector": self.detector.name(),
-            "alerts": self.detector.alerts().iter().map(|a| a.to_eve(&self.topo)).collect::<Vec<_>>(),
+            "alerts": self.eve(),
             "figures": self.detector.summary(),
         })
     }

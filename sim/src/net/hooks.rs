@@ -98,12 +98,15 @@ pub trait FrameBridge: Send + Sync {
 }
 
 /// What an interceptor does with a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intercept {
     /// Forward it (possibly changed).
     Pass,
-    /// Swallow it.
+    /// Swallow it silently (an adversary in the middle: nobody learns of it).
     Drop,
+    /// Stop it and say why, as an enforcement point would: an inline prevention system
+    /// (IPS) dropping what it flags. Counted and logged like a policy denial, with `rule`.
+    Block { rule: String },
 }
 
 /// Something in the path of frames at a forwarding node, that can change or swallow them:

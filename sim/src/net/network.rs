@@ -414,10 +414,17 @@ impl Network {
         if hop > 0 && hop < route.len() && !self.intercept_at[node.0 as usize].is_empty() {
             for k in 0..self.intercept_at[node.0 as usize].len() {
                 let i = self.intercept_at[node.0 as usize][k];
-                if self.interceptors[i].intercept(node, &mut frame, at) == Intercept::Drop {
-                    // Swallowed in the path: the sender learns nothing, as on a real network.
-                    self.stats.dropped += 1;
-                    return;
+                match self.interceptors[i].intercept(node, &mut frame, at) {
+                    Intercept::Pass => {}
+                    Intercept::Drop => {
+                        // Swallowed in the path: the sender learns nothing, as on a real network.
+                        self.stats.dropped += 1;
+                        return;
+                    }
+                    Intercept::Block { rule } => {
+                        self.block(at, &frame, node, rule, log);
+                        return;
+                    }
                 }
             }
         }
@@ -511,32 +518,37 @@ impl Network {
         match verdict {
             Verdict::Allow => true,
             Verdict::Deny { rule } => {
-                self.stats.blocked += 1;
-                if frame.label != 0 {
-                    self.fates.push(Fate {
-                        frame: frame.id,
-                        label: frame.label,
-                        at,
-                        kind: FateKind::Blocked {
-                            point: point.node(),
-                            rule: rule.clone(),
-                        },
-                    });
-                }
-                log.push(
-                    at,
-                    EventKind::FrameBlocked {
-                        frame: frame.id.0,
-                        src: self.topo.host(frame.src).name.clone(),
-                        dst: self.topo.host(frame.dst).name.clone(),
-                        service: frame.service.as_str(),
-                        at: self.topo.host(point.node()).name.clone(),
-                        rule,
-                    },
-                );
+                self.block(at, frame, point.node(), rule, log);
                 false
             }
         }
+    }
+
+    /// A frame stopped at `node` by `rule` (a policy's or an inline prevention system's).
+    fn block(&mut self, at: SimTime, frame: &Frame, node: HostId, rule: String, log: &mut EventLog) {
+        self.stats.blocked += 1;
+        if frame.label != 0 {
+            self.fates.push(Fate {
+                frame: frame.id,
+                label: frame.label,
+                at,
+                kind: FateKind::Blocked {
+                    point: node,
+                    rule: rule.clone(),
+                },
+            });
+        }
+        log.push(
+            at,
+            EventKind::FrameBlocked {
+                frame: frame.id.0,
+                src: self.topo.host(frame.src).name.clone(),
+                dst: self.topo.host(frame.dst).name.clone(),
+                service: frame.service.as_str(),
+                at: self.topo.host(node).name.clone(),
+                rule,
+            },
+        );
     }
 
     fn drop_frame(&mut self, at: SimTime, frame: &Frame, node: HostId, reason: &str, log: &mut EventLog) {
