@@ -9,6 +9,8 @@ use otrange_sim::time::{SimDuration, parse_duration};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod detect;
+
 #[derive(Parser)]
 #[command(
     name = "otrange",
@@ -83,6 +85,8 @@ enum Command {
         #[arg(long)]
         detectors: Option<PathBuf>,
     },
+    /// Run detectors over a real capture (pcap/pcapng): Modbus TCP reassembled, hosts from its addresses.
+    Detect(detect::DetectArgs),
     /// Modbus TCP load generator for the live-mode benchmark (benches/live/run.sh).
     Loadgen(otrange::loadgen::LoadgenArgs),
     /// List the ATT&CK for ICS techniques and which ones otrange can execute.
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Loadgen(args) => otrange::loadgen::main(&args),
+        Command::Detect(args) => detect::main(&args),
         Command::Techniques { json } => {
             use otrange_attacks::{catalogue, techniques::has_executor};
             if json {
@@ -195,6 +200,18 @@ fn main() -> ExitCode {
                         r.network.dropped,
                         r.network.modbus_frames
                     );
+                    if r.network.blocked > 0 {
+                        println!(
+                            "  blocked: {} legitimate (no attacker sent them), by rule: {}",
+                            r.network.blocked_legitimate,
+                            r.network
+                                .blocked_by_rule
+                                .iter()
+                                .map(|(rule, n)| format!("{n} {rule:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
                     for h in &r.hmis {
                         println!(
                             "  {}: {} polls, {} timeouts, latency p50 {:.2} ms, p99 {:.2} ms",

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::run_reference_ok;
+use common::{run_reference_ok, tshark_read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// tshark as strict as it gets: reassembly on, sequence analysis and every checksum checked.
@@ -31,22 +30,9 @@ const PROBLEM: &str = "(tcp.analysis.flags || _ws.malformed || _ws.expert.severi
 
 /// Runs tshark on `pcap` with the strict options and `args`; returns stdout.
 fn tshark(pcap: &Path, args: &[&str]) -> String {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(pcap).args(STRICT).args(args);
-    let out = match cmd.output() {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("tshark is not installed (or not on PATH); this test needs it: apt-get install -y tshark")
-        }
-        Err(e) => panic!("cannot run tshark: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "tshark {args:?} failed with {}:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tshark prints UTF-8")
+    let mut all = STRICT.to_vec();
+    all.extend_from_slice(args);
+    tshark_read(pcap, &all)
 }
 
 /// Summary lines (number, time, addresses, protocol, info) of the frames matching `filter`.

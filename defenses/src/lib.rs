@@ -9,11 +9,15 @@
 //! - [`detect`]: detectors behind one trait, placed at taps, with alerts in Suricata's EVE
 //!   shape; so far the allow-list detector.
 //!
+//! - [`capture`]: real pcap/pcapng captures as detector input: Modbus TCP streams
+//!   reassembled and framed, hosts taken from the capture's addresses (`otrange detect`).
+//!
 //! The simulation knows nothing of this crate: it calls the hook at every enforcement
 //! point a frame crosses and logs the rule that denied it.
 
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod detect;
 pub mod policy;
 

@@ -103,3 +103,23 @@ pub fn step_statuses(r: &serde_json::Value) -> Vec<String> {
         .map(|s| s["status"].as_str().expect("a step has a status").to_string())
         .collect()
 }
+
+/// Runs `tshark -r <pcap> <args...>` and returns what it printed; a missing tshark or a
+/// failed run stops the test with a message saying so.
+pub fn tshark_read(pcap: &Path, args: &[&str]) -> String {
+    let out = match Command::new("tshark").arg("-r").arg(pcap).args(args).output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!("tshark is not installed (or not on PATH); this test needs it: apt-get install -y tshark")
+        }
+        Err(e) => panic!("cannot run tshark: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "tshark -r {} {args:?} failed with {}:\n{}",
+        pcap.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("tshark prints UTF-8")
+}

@@ -34,7 +34,7 @@
 //! Per frame the work is a few BTreeMap lookups and arithmetic; a request or response on
 //! a known connection and known keys allocates nothing.
 
-use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
+use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig, first_sighting};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::time::{SimDuration, SimTime};
 use otrange_sim::topology::{HostId, Service, Topology};
@@ -216,26 +216,6 @@ pub(crate) fn first_adu(bytes: &[u8]) -> Option<&[u8]> {
         return None;
     }
     bytes.get(..6 + len)
-}
-
-/// Whether a frame seen at `node` is being seen for the first time by a sensor with these
-/// taps. A frame crossing two tapped switches is observed at both; counting it twice would
-/// halve inter-arrival times and double every count, so only the first tapped node on its
-/// route counts. Without taps (a capture file) or a route, every observation counts.
-pub(crate) fn first_sighting(taps: &[HostId], node: HostId, frame: &Frame, topo: &Topology) -> bool {
-    if taps.len() < 2 {
-        return true;
-    }
-    if taps.contains(&frame.src) {
-        return node == frame.src;
-    }
-    let Some(route) = topo.route(frame.src, frame.dst) else {
-        return true;
-    };
-    match route.iter().find(|h| taps.contains(&h.to)) {
-        Some(h) => h.to == node,
-        None => true,
-    }
 }
 
 fn be16(b: &[u8], i: usize) -> Option<u16> {

@@ -206,7 +206,7 @@ impl DetectorSet {
                 return Err((f("at"), "a detector needs at least one host to sit at".into()));
             }
             let det = d.detector(cx).map_err(|(k, m)| (f(&k), m))?;
-            let tap = DetectorTap::new(det, Arc::clone(cx.topo));
+            let tap = DetectorTap::new(det, Arc::clone(cx.topo)).at(&nodes);
             out.push(match d.mode {
                 Mode::Detect => Placed {
                     tap: Box::new(tap),

@@ -20,7 +20,8 @@
 //! impersonated: one alert per host. Over a capture file there is no declared inventory:
 //! the inventory alone, no coverage and no alerts.
 
-use super::anomaly::{first_adu, first_sighting};
+use super::anomaly::first_adu;
+use super::first_sighting;
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plant::PlantConfig;

@@ -39,6 +39,12 @@ pub trait Detector: Send + Sync {
     fn summary(&self) -> serde_json::Value {
         serde_json::Value::Null
     }
+    /// Whether it must see a frame at every tap it crosses, rather than once. Detectors
+    /// that compare what two sensors saw of the same frame (a view changed in flight) do;
+    /// the rest would count one frame twice.
+    fn every_sighting(&self) -> bool {
+        false
+    }
     /// In prevention mode, whether the frame an alert rests on is dropped. Everything a
     /// detector flags, unless it says otherwise (a rules file drops only on `drop` rules).
     fn drops(&self, _alert: &Alert) -> bool {
@@ -61,6 +67,9 @@ impl Detector for Box<dyn Detector> {
     }
     fn drops(&self, alert: &Alert) -> bool {
         (**self).drops(alert)
+    }
+    fn every_sighting(&self) -> bool {
+        (**self).every_sighting()
     }
 }
 
@@ -87,6 +96,8 @@ pub struct DetectorTap<D: Detector> {
     logged: usize,
     /// Alerts (by index) whose frame was dropped inline (prevention mode).
     blocked: std::collections::BTreeSet<usize>,
+    /// The nodes it sits at, to show it each frame once (see [`Detector::every_sighting`]).
+    taps: Vec<HostId>,
 }
 
 impl<D: Detector> DetectorTap<D> {
@@ -96,12 +107,26 @@ impl<D: Detector> DetectorTap<D> {
             topo,
             logged: 0,
             blocked: Default::default(),
+            taps: Vec::new(),
         }
+    }
+
+    /// Where it sits: a frame crossing several of these nodes is shown to it once.
+    pub fn at(mut self, nodes: &[HostId]) -> Self {
+        self.taps = nodes.to_vec();
+        self
+    }
+
+    fn shows(&self, node: HostId, frame: &Frame) -> bool {
+        self.detector.every_sighting() || first_sighting(&self.taps, node, frame, &self.topo)
     }
 
     /// Prevention mode: shows the detector a frame in its path and says which rule drops
     /// it, if an alert it raised on this very frame asks for a drop.
     pub fn inline(&mut self, node: HostId, frame: &Frame, now: SimTime) -> Option<String> {
+        if !self.shows(node, frame) {
+            return None;
+        }
         let before = self.detector.alerts().len();
         self.detector.observe(node, frame, now, &self.topo);
         let mut rule = None;
@@ -117,7 +142,9 @@ impl<D: Detector> DetectorTap<D> {
 
 impl<D: Detector> Tap for DetectorTap<D> {
     fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime) {
-        self.detector.observe(node, frame, now, &self.topo);
+        if self.shows(node, frame) {
+            self.detector.observe(node, frame, now, &self.topo);
+        }
     }
     fn name(&self) -> &str {
         self.detector.name()
@@ -149,5 +176,25 @@ impl<D: Detector> Tap for DetectorTap<D> {
             "alerts": self.eve(),
             "figures": self.detector.summary(),
         })
+    }
+}
+
+/// Whether a frame seen at `node` is being seen for the first time by a sensor with these
+/// taps. A frame crossing two tapped switches is observed at both; counting it twice would
+/// halve inter-arrival times and double every count, so only the first tapped node on its
+/// route counts. Without taps (a capture file) or a route, every observation counts.
+pub(crate) fn first_sighting(taps: &[HostId], node: HostId, frame: &Frame, topo: &Topology) -> bool {
+    if taps.len() < 2 {
+        return true;
+    }
+    if taps.contains(&frame.src) {
+        return node == frame.src;
+    }
+    let Some(route) = topo.route(frame.src, frame.dst) else {
+        return true;
+    };
+    match route.iter().find(|h| taps.contains(&h.to)) {
+        Some(h) => h.to == node,
+        None => true,
     }
 }

@@ -42,6 +42,11 @@ pub struct NetStats {
     pub sent: u64,
     pub delivered: u64,
     pub blocked: u64,
+    /// Blocked frames that no attacker sent: what a policy or an inline detector costs the
+    /// plant's own operations.
+    pub blocked_legitimate: u64,
+    /// Blocked frames by the rule that stopped them.
+    pub blocked_by_rule: BTreeMap<String, u64>,
     pub dropped: u64,
     pub modbus_frames: u64,
     pub bytes_by_service: BTreeMap<&'static str, u64>,
@@ -527,6 +532,10 @@ impl Network {
     /// A frame stopped at `node` by `rule` (a policy's or an inline prevention system's).
     fn block(&mut self, at: SimTime, frame: &Frame, node: HostId, rule: String, log: &mut EventLog) {
         self.stats.blocked += 1;
+        if frame.label == 0 {
+            self.stats.blocked_legitimate += 1;
+        }
+        *self.stats.blocked_by_rule.entry(rule.clone()).or_default() += 1;
         if frame.label != 0 {
             self.fates.push(Fate {
                 frame: frame.id,

@@ -1,0 +1,165 @@
+//! The plant as a capture shows it: one host per IPv4 address, in order of first
+//! appearance, named by its address so rule variables and reports can name hosts the way
+//! the capture does (`10.0.0.57`). Hosts that answer on TCP 502 are PLCs offering Modbus;
+//! the rest are workstations. One extra host, "capture", a switch, stands for the sensor
+//! that recorded the file: it is the tap node detectors are told they sit at.
+//!
+//! Nothing in a capture says which assets are on the owner's register, so every host is
+//! taken as declared; the inventory detector then reports what it saw rather than
+//! intruders.
+
+use super::CaptureError;
+use super::packet::{Packet, Transport};
+use otrange_sim::topology::{HostConfig, HostId, PurdueLevel, Role, Service, Topology, ZoneConfig};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use toml::Spanned;
+
+/// Most hosts given their own entry. `Topology::build` keeps a route table of hosts
+/// squared, so a capture full of scanned or spoofed addresses must not become a topology of
+/// tens of thousands of hosts; addresses beyond this share the host "other".
+pub const MAX_HOSTS: usize = 2048;
+
+/// Name of the sensor host.
+pub const TAP_NAME: &str = "capture";
+/// Name of the host standing for addresses beyond [`MAX_HOSTS`].
+pub const OTHER_NAME: &str = "other";
+/// Zone every capture host is in.
+pub const ZONE: &str = "capture";
+
+/// Addresses collected on a first pass over the capture.
+#[derive(Debug, Default, Clone)]
+pub struct HostTable {
+    order: Vec<Ipv4Addr>,
+    seen: BTreeSet<Ipv4Addr>,
+    modbus_servers: BTreeSet<Ipv4Addr>,
+    /// Distinct addresses beyond [`MAX_HOSTS`].
+    folded: BTreeSet<Ipv4Addr>,
+}
+
+/// The topology built from a capture, with the address lookup the replay uses.
+#[derive(Debug, Clone)]
+pub struct CaptureHosts {
+    pub topology: Topology,
+    /// The sensor: the node passed to `Detector::observe`.
+    pub tap: HostId,
+    /// Where addresses beyond [`MAX_HOSTS`] went, if any were seen.
+    pub other: Option<HostId>,
+    /// How many distinct addresses were folded into "other".
+    pub folded: usize,
+}
+
+impl CaptureHosts {
+    /// The host an address belongs to (addresses not seen on the first pass go to
+    /// "other" when there is one, else to the tap so a frame always has ends).
+    pub fn host(&self, addr: Ipv4Addr) -> HostId {
+        self.topology
+            .host_by_address(addr)
+            .or(self.other)
+            .unwrap_or(self.tap)
+    }
+}
+
+impl HostTable {
+    fn add(&mut self, a: Ipv4Addr) {
+        if self.seen.contains(&a) || self.folded.contains(&a) {
+            return;
+        }
+        if self.order.len() < MAX_HOSTS {
+            self.seen.insert(a);
+            self.order.push(a);
+        } else {
+            self.folded.insert(a);
+        }
+    }
+
+    /// Notes the addresses of a decoded packet.
+    pub fn see(&mut self, p: &Packet<'_>) {
+        self.add(p.src);
+        self.add(p.dst);
+        if matches!(p.transport, Transport::Tcp { .. }) && p.src_port == 502 {
+            self.modbus_servers.insert(p.src);
+        }
+    }
+
+    /// Addresses in order of first appearance.
+    pub fn addresses(&self) -> &[Ipv4Addr] {
+        &self.order
+    }
+
+    pub fn is_modbus_server(&self, a: Ipv4Addr) -> bool {
+        self.modbus_servers.contains(&a)
+    }
+
+    /// Builds the topology: the capture's hosts, then "other" if needed, then the tap.
+    pub fn build(&self) -> Result<CaptureHosts, CaptureError> {
+        let span = |s: &str| Spanned::new(0..0, s.to_string());
+        let mut taken: BTreeSet<Ipv4Addr> = self.seen.iter().chain(&self.folded).copied().collect();
+        // Synthetic hosts need addresses of their own: the lowest ones the capture does not use.
+        let mut free = || {
+            let a = (0u32..)
+                .map(Ipv4Addr::from)
+                .find(|a| !taken.contains(a))
+                .expect("a free address");
+            taken.insert(a);
+            a
+        };
+        let host = |name: String, role: Role, address: Ipv4Addr, services: Vec<Service>| HostConfig {
+            name: span(&name),
+            role,
+            zone: span(ZONE),
+            address: span(&address.to_string()),
+            services,
+            description: String::new(),
+            forwarding_delay: None,
+            credentials: Vec::new(),
+            declared: true,
+        };
+        let mut hosts: Vec<HostConfig> = self
+            .order
+            .iter()
+            .map(|a| {
+                if self.modbus_servers.contains(a) {
+                    host(a.to_string(), Role::Plc, *a, vec![Service::Modbus])
+                } else {
+                    host(a.to_string(), Role::Workstation, *a, Vec::new())
+                }
+            })
+            .collect();
+        let other = if self.folded.is_empty() {
+            None
+        } else {
+            hosts.push(host(OTHER_NAME.into(), Role::Workstation, free(), Vec::new()));
+            Some(HostId(hosts.len() as u32 - 1))
+        };
+        hosts.push(host(TAP_NAME.into(), Role::Switch, free(), Vec::new()));
+        let tap = HostId(hosts.len() as u32 - 1);
+        let zones = [ZoneConfig {
+            name: span(ZONE),
+            level: PurdueLevel::L3,
+            description: "hosts seen in a capture file".into(),
+        }];
+        let topology =
+            Topology::build(&zones, &hosts, &[]).map_err(|e| CaptureError::Topology(e.to_string()))?;
+        Ok(CaptureHosts {
+            topology,
+            tap,
+            other,
+            folded: self.folded.len(),
+        })
+    }
+
+    /// Host counts for the report, by role name.
+    pub fn roles(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for a in &self.order {
+            let r = if self.modbus_servers.contains(a) {
+                "plc"
+            } else {
+                "workstation"
+            };
+            *m.entry(r).or_insert(0) += 1;
+        }
+        m
+    }
+}
