@@ -51,7 +51,15 @@ enum Command {
         detectors: Option<PathBuf>,
     },
     /// Validate an exercise and every file it names, without running it.
-    Check { scenario: PathBuf },
+    Check {
+        scenario: PathBuf,
+        /// Also check this policy file against the exercise's plant.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Also check this detector-set file (and the rules files it names).
+        #[arg(long)]
+        detectors: Option<PathBuf>,
+    },
     /// Run the plant in real time on loopback sockets, for exercises with real tools.
     Live {
         /// Exercise file, e.g. scenarios/water-treatment.toml
@@ -120,7 +128,11 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Check { scenario } => match Exercise::load(&scenario) {
+        Command::Check {
+            scenario,
+            policy,
+            detectors,
+        } => match load(&scenario, policy.as_deref(), detectors.as_deref()) {
             Ok(ex) => {
                 println!(
                     "ok: {} ({}; plant {:?}, {} hosts, {} PLCs, {} HMIs)",

@@ -207,3 +207,34 @@ fn a_bad_duration_on_the_command_line_is_refused() {
         "a refused run wrote results"
     );
 }
+
+#[test]
+fn a_rule_with_a_syntax_error_is_named_by_file_line_and_keyword() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("site.rules");
+    std::fs::write(
+        &rules,
+        "# the site's own rules\n\
+         alert modbus any any -> $MODBUS_SERVER 502 (msg:\"listen only\"; modbus: function 8, subfunction 4; sid:1;)\n\
+         \n\
+         alert modbus any any -> $MODBUS_SERVER 502 (msg:\"typo\"; \\\n    modbus: fuction 8; sid:2;)\n",
+    )
+    .unwrap();
+    let set = dir.path().join("set.toml");
+    std::fs::write(
+        &set,
+        "[[detector]]\nkind = \"rules\"\nname = \"site rules\"\nat = [\"sw-ctl\"]\nrules = \"site.rules\"\n",
+    )
+    .unwrap();
+    let ex = common::repo_path("scenarios/oldsmar.toml");
+    let o = otrange([Path::new("check"), &ex, Path::new("--detectors"), &set]);
+    let stderr = refused("check --detectors", &set, &o);
+    // The set file's line of the `rules` key, then the rules file, the rule's first line
+    // (a continued rule is named by where it starts) and the keyword that is wrong.
+    let want = format!(
+        "{}:5:1: detector[0].rules: {}:4: \"modbus\": unknown setting \"fuction\"",
+        set.display(),
+        rules.display()
+    );
+    assert!(stderr.contains(&want), "expected {want:?} in:\n{stderr}");
+}

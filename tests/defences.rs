@@ -168,3 +168,196 @@ fn process_invariants_are_quiet_on_a_benign_day() {
     assert!(tap["summary"]["figures"]["answers_read"].as_u64().unwrap() > 100_000);
     assert_eq!(tap["summary"]["alerts"], serde_json::json!([]));
 }
+
+/// The first alert of `detector` at or after `from` seconds, with its signature id.
+fn first_alert<'a>(alerts: &'a [Value], detector: &str, from: f64) -> Option<&'a Value> {
+    alerts
+        .iter()
+        .find(|a| a["detector"] == detector && t_s(a) >= from)
+}
+
+#[test]
+fn rules_and_allow_list_see_oldsmar_under_flat_and_say_which_step_and_how_soon() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        "scenarios/oldsmar.toml",
+        dir.path(),
+        &["--detectors", &detectors("plant-detection")],
+    );
+    assert_eq!(step_statuses(&r), ["succeeded"; 4]);
+    let alerts = alerts(dir.path());
+    // Step 2, remote desktop from the VPN gateway into hmi-1: the rules, on the wire.
+    let rdp = first_alert(&alerts, "plant rules", started_s(&r, 0)).expect("the rules see the RDP session");
+    assert_eq!(rdp["signature_id"], 2_111_023);
+    assert_eq!(rdp["technique"], "T0886");
+    let after = t_s(rdp) - started_s(&r, 1);
+    assert!((0.0..1.0).contains(&after), "RDP alert {after} s after step 2");
+    // Step 4, the set point write: 11,100 ppm is outside the rule's operating range.
+    let write = first_alert(&alerts, "plant rules", started_s(&r, 3)).expect("the rules see the write");
+    assert_eq!(write["signature_id"], 2_111_021);
+    assert_eq!(write["technique"], "T0836");
+    assert!(t_s(write) - started_s(&r, 3) < 0.01);
+    // The allow-list has never seen hmi-1 write to the dosing PLC (8 minutes of learning).
+    let new = first_alert(&alerts, "control allow-list", 0.0).expect("the allow-list flags something");
+    assert_eq!(
+        new["signature"],
+        "new Modbus function 6 from hmi-1 to plc-dosing (unit 1)"
+    );
+    assert!(t_s(new) - started_s(&r, 3) < 0.01);
+    // Steps 1 and 3 leave no Modbus trace the rules could judge (VPN login, an HMI read).
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| t_s(a) < started_s(&r, 1) || (t_s(a) >= started_s(&r, 2) && t_s(a) < started_s(&r, 3))),
+        "{alerts:#?}"
+    );
+}
+
+#[test]
+fn rules_and_allow_list_see_frostygoop_under_flat_from_its_first_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        "scenarios/frostygoop.toml",
+        dir.path(),
+        &["--detectors", &detectors("plant-detection"), "--duration", "10m"],
+    );
+    let alerts = alerts(dir.path());
+    // Every step is seen by the rules within 0.1 s: the FC 17 sweep, FC 43, the reads, the
+    // two writes of heater set points to zero.
+    let expect: [&[u64]; 5] = [
+        &[2_111_007, 2_111_020],
+        &[2_111_006, 2_111_007, 2_111_020],
+        &[2_111_008, 2_111_020],
+        &[2_111_010, 2_111_020, 2_111_022],
+        &[2_111_010, 2_111_020, 2_111_022],
+    ];
+    for (step, sids) in expect.iter().enumerate() {
+        let start = started_s(&r, step);
+        let end = r["steps"]
+            .get(step + 1)
+            .and_then(|s| s["started_s"].as_f64())
+            .unwrap_or(f64::MAX);
+        let mut seen: Vec<u64> = alerts
+            .iter()
+            .filter(|a| a["detector"] == "plant rules" && t_s(a) >= start && t_s(a) < end)
+            .map(|a| a["signature_id"].as_u64().unwrap())
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(&seen, sids, "step {}", step + 1);
+        let first = first_alert(&alerts, "plant rules", start).unwrap();
+        assert!(
+            t_s(first) - start < 0.1,
+            "step {}: {}",
+            step + 1,
+            t_s(first) - start
+        );
+    }
+    // The allow-list flags the intruder's first flow to a PLC.
+    let new = first_alert(&alerts, "control allow-list", 0.0).expect("the allow-list flags the intruder");
+    assert_eq!(new["src"], "intruder");
+    assert!(t_s(new) - started_s(&r, 0) < 0.1);
+}
+
+#[test]
+fn a_monitored_benign_day_raises_no_rule_allow_list_invariant_or_inventory_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        "scenarios/water-treatment.toml",
+        dir.path(),
+        &["--detectors", &detectors("plant-monitoring")],
+    );
+    let tap = |name: &str| -> Value {
+        r["taps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no detector {name}"))["summary"]
+            .clone()
+    };
+    for quiet in [
+        "plant rules",
+        "plant allow-list",
+        "process invariants",
+        "asset inventory",
+    ] {
+        assert_eq!(tap(quiet)["alerts"], serde_json::json!([]), "{quiet}");
+    }
+    assert!(
+        tap("plant rules")["figures"]["frames_inspected"]
+            .as_u64()
+            .unwrap()
+            > 1_000_000
+    );
+    let inventory = &tap("asset inventory")["figures"];
+    assert_eq!(inventory["coverage_percent"], 100.0);
+    assert_eq!(inventory["unknown"], serde_json::json!([]));
+    // The anomaly model after 6 h of learning: a handful of false alarms in 18 h, all of
+    // them the engineering workstation's first visit to a PLC it had not touched while
+    // learning. Reported per hour, at every threshold of the sweep.
+    let anomaly = &tap("anomaly")["figures"];
+    let per_hour = anomaly["alerts_per_hour"].as_f64().unwrap();
+    assert!(per_hour < 1.0, "anomaly false alarms per hour: {per_hour}");
+    let sweep = anomaly["sweep"].as_array().unwrap();
+    assert_eq!(sweep.len(), 9);
+    assert!(
+        sweep
+            .windows(2)
+            .all(|w| w[0]["alerts"].as_u64() >= w[1]["alerts"].as_u64())
+    );
+}
+
+#[test]
+fn an_inline_rule_set_drops_frostygoops_writes_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    // An IPS in the control switch with one drop rule (writes only from the HMIs) and one
+    // alert rule (identification from anyone but the engineering workstation): only the
+    // drop rule stops frames; the alert rule reports.
+    std::fs::write(
+        dir.path().join("ips.rules"),
+        "drop modbus !$HMI any -> $MODBUS_SERVER 502 (msg:\"write from a host other than an HMI\"; \
+         modbus: access write; sid:3000001; rev:1;)\n\
+         alert modbus !$ENGINEERING any -> $MODBUS_SERVER 502 (msg:\"identification\"; \
+         modbus: function 43; sid:3000002; rev:1;)\n",
+    )
+    .unwrap();
+    let set = dir.path().join("ips.toml");
+    std::fs::write(
+        &set,
+        "[[detector]]\nkind = \"rules\"\nname = \"rules IPS\"\nat = [\"sw-ctl\"]\nmode = \"prevent\"\nrules = \"ips.rules\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run(
+        "scenarios/frostygoop.toml",
+        &out,
+        &["--detectors", set.to_str().unwrap(), "--duration", "2h"],
+    );
+    // Discovery and reads pass (and FC 43 is reported); both writes are stopped in sw-ctl.
+    assert_eq!(
+        step_statuses(&r),
+        ["succeeded", "succeeded", "succeeded", "blocked", "not_reached"]
+    );
+    assert_eq!(r["steps"][3]["blocked_at"], "sw-ctl");
+    assert_eq!(r["steps"][3]["rule"], "rules IPS sid 3000001");
+    assert!(r["impacts"].as_array().unwrap().is_empty());
+    // The plant's own traffic is untouched: rules that name roles do not guess.
+    assert_eq!(r["network"]["blocked_legitimate"], 0);
+    assert!(r["hmis"].as_array().unwrap().iter().all(|h| h["timeouts"] == 0));
+    let eve = std::fs::read_to_string(out.join("alerts.eve.json")).unwrap();
+    let actions: Vec<(u64, String)> = eve
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|e| {
+            (
+                e["alert"]["signature_id"].as_u64().unwrap(),
+                e["alert"]["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [(3000002, "allowed".to_string()), (3000001, "blocked".to_string())]
+    );
+}

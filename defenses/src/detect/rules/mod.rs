@@ -125,13 +125,15 @@ impl RulesDetector {
                 format!("cannot read {}: {e}", path.display()),
             )
         })?;
-        RulesDetector::from_text(&cfg.name, &text, file, &cfg.vars, cx.topo).map_err(|e| {
-            let field = match e.keyword.strip_prefix('$') {
-                Some(var) if e.line == 0 => format!("vars.{var}"),
-                _ => "rules".to_string(),
-            };
-            (field, e.to_string())
-        })
+        RulesDetector::from_text(&cfg.name, &text, &path.display().to_string(), &cfg.vars, cx.topo).map_err(
+            |e| {
+                let field = match e.keyword.strip_prefix('$') {
+                    Some(var) if e.line == 0 => format!("vars.{var}"),
+                    _ => "rules".to_string(),
+                };
+                (field, e.to_string())
+            },
+        )
     }
 
     /// From rules text; `origin` names the file in errors.
