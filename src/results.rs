@@ -163,7 +163,7 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
         historians.push(HistorianResult {
             name: host_name(sim, h),
             polls: hist.poller.polls,
-            samples: hist.samples.len() as u64,
+            samples: hist.stored,
             timeouts: hist.poller.timeouts,
         });
     }

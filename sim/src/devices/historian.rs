@@ -33,8 +33,13 @@ fn default_period() -> Spanned<String> {
 pub struct Historian {
     pub name: String,
     pub poller: Poller,
-    /// Every sample, in arrival order: (time, poll item, first address's value ...).
-    pub samples: Vec<PollResult>,
+    /// Samples stored so far. A real historian compresses its archive; the simulation keeps
+    /// the count and each item's latest sample, so a week-long run does not grow with it.
+    pub stored: u64,
+    /// The latest sample of each poll item (by item index), once it has one.
+    pub latest: Vec<Option<PollResult>>,
+    /// Answers of this tick, before they are stored.
+    arrived: Vec<PollResult>,
 }
 
 impl Historian {
@@ -56,8 +61,10 @@ impl Historian {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Historian {
             name: name.to_string(),
+            latest: vec![None; items.len()],
             poller: Poller::new(items, period, first),
-            samples: Vec::new(),
+            stored: 0,
+            arrived: Vec::new(),
         })
     }
 }
@@ -75,7 +82,12 @@ pub fn historian_tick(
         let h = &mut *h;
         let topo = std::sync::Arc::clone(net.topology());
         h.poller
-            .receive(&h.name, &mut inbox, now, &topo, &mut log, &mut h.samples);
+            .receive(&h.name, &mut inbox, now, &topo, &mut log, &mut h.arrived);
+        for sample in h.arrived.drain(..) {
+            h.stored += 1;
+            let item = sample.item;
+            h.latest[item] = Some(sample);
+        }
         if let Some(next) = h.poller.tick(host.0, now, &mut net) {
             wake.at(next);
         }
