@@ -1,8 +1,9 @@
 //! `otrange detect --pcap FILE`: the range's detectors on a real capture.
 //!
-//! The capture is read twice: once for its hosts (a capture has no plant file, so the
-//! topology is the addresses it contains), once to replay its reassembled Modbus TCP and
-//! its other flows to the detectors. Without `--detectors` the Quickdraw Modbus rules run,
+//! The capture is read once: its hosts (a capture has no plant file, so the topology is
+//! the addresses it contains), its reassembled Modbus TCP and its other flows are collected
+//! in one pass, and the frames are replayed to the detectors from memory once the
+//! topology they are built on is known. Without `--detectors` the Quickdraw Modbus rules run,
 //! embedded in the binary so the command works from any directory.
 //!
 //! Outputs go to `--out` (default `out/detect/<capture stem>`): `alerts.eve.json`, one
@@ -88,7 +89,7 @@ fn run(args: &DetectArgs) -> Result<(), Failure> {
     let topo = Arc::new(capture.hosts.topology.clone());
     let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     let mut detectors = build_detectors(args.detectors.as_deref(), &vars, &topo)?;
-    let stats = otrange_defenses::capture::run_detectors(&capture.file, &capture.hosts, &mut detectors);
+    let stats = capture.run_detectors(&mut detectors);
     let wall = started.elapsed();
 
     let alerts = alerts_in_time_order(&detectors);

@@ -401,3 +401,222 @@ fn vlan_tagged_and_raw_ip_packets_are_decoded() {
         assert!(matches!(p.transport, Transport::Tcp { payload, .. } if payload == req.as_slice()));
     }
 }
+
+/// The captures in tests/data/pcaps (real ones, and fuzzed ones that broke readers).
+fn sample_captures() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/pcaps");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("tests/data/pcaps")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    assert!(out.len() >= 8, "sample captures missing from {}", dir.display());
+    out
+}
+
+/// Everything a detector is shown, one line a frame.
+fn shown(
+    replay_to: impl FnOnce(&mut dyn FnMut(&otrange_sim::net::Frame, otrange_sim::time::SimTime)),
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    replay_to(&mut |f, now| seen.push(format!("{f:?} at {now:?}")));
+    seen
+}
+
+/// `Capture` reads the file once, collecting hosts while it replays; the result must be
+/// what collecting the hosts first and replaying after gives, frame for frame.
+fn assert_one_pass_matches_two(name: &str, bytes: Vec<u8>) {
+    use otrange_defenses::capture::Capture;
+    let Ok(file) = CaptureFile::from_bytes(Path::new(name), bytes.clone()) else {
+        return;
+    };
+    let table = collect_hosts(&file);
+    let hosts = table.build().unwrap();
+    let mut two_stats = None;
+    let two = shown(|emit| two_stats = Some(replay(&file, &hosts, emit)));
+    let one = Capture::read(CaptureFile::from_bytes(Path::new(name), bytes).unwrap()).unwrap();
+    let one_frames = shown(|emit| one.replay(emit));
+    assert_eq!(one_frames, two, "{name}: frames");
+    assert_eq!(Some(one.stats()), two_stats.as_ref(), "{name}: figures");
+    assert_eq!(one.table.addresses(), table.addresses(), "{name}: hosts");
+    assert_eq!(one.table.roles(), table.roles(), "{name}: roles");
+    assert_eq!(one.hosts.tap, hosts.tap, "{name}: tap");
+    assert_eq!(one.hosts.other, hosts.other, "{name}: other");
+    let names = |h: &otrange_defenses::capture::CaptureHosts| {
+        h.topology
+            .hosts
+            .iter()
+            .map(|x| format!("{} {:?} {:?}", x.name, x.role, x.address))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&one.hosts), names(&hosts), "{name}: topology");
+}
+
+#[test]
+fn one_pass_replays_exactly_what_two_passes_do() {
+    for (name, bytes) in sample_captures() {
+        assert_one_pass_matches_two(&name, bytes);
+    }
+    // Damaged files, as in random_bytes_after_a_valid_header_never_panic.
+    let mut p = handshake();
+    p.push(c(0, &read_req(1)));
+    p.push(s(0, &[0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2]));
+    p.push(c(12, &[read_req(2), read_req(3)].concat()));
+    let good = pcap(&p);
+    let mut x: u32 = 777;
+    for _ in 0..200 {
+        let mut b = good.clone();
+        for _ in 0..6 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let i = 24 + (x as usize >> 8) % (b.len() - 24);
+            b[i] ^= (x >> 3) as u8 | 1;
+        }
+        assert_one_pass_matches_two("mutated", b);
+    }
+}
+
+#[test]
+fn one_pass_names_hosts_beyond_the_limit_other_as_two_passes_do() {
+    use otrange_defenses::capture::hosts::MAX_HOSTS;
+    // More distinct addresses than hosts allowed, each sending a DNS query (a flow shown
+    // to detectors), then Modbus from a folded address to a folded PLC and to a listed one.
+    let mut frames = Vec::new();
+    for i in 0..(MAX_HOSTS as u32 + 40) {
+        let src = (0x0a00_0000u32 + 2 * i).to_be_bytes();
+        let dst = (0x0a00_0001u32 + 2 * i).to_be_bytes();
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .udp(40000, 53)
+            .write(&mut f, &[1, 2, 3, 4])
+            .unwrap();
+        frames.push(f);
+    }
+    let folded = (0x0a00_0000u32 + 2 * (MAX_HOSTS as u32 + 10)).to_be_bytes();
+    let folded_plc = (0x0a00_0001u32 + 2 * (MAX_HOSTS as u32 + 20)).to_be_bytes();
+    for (src, dst, sp, dp, payload) in [
+        (folded, folded_plc, CPORT, 502, read_req(1)),
+        (
+            folded_plc,
+            folded,
+            502,
+            CPORT,
+            vec![0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2],
+        ),
+        (folded, SERVER, CPORT, 502, read_req(2)),
+    ] {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, 1, 1000)
+            .write(&mut f, &payload)
+            .unwrap();
+        frames.push(f);
+    }
+    let bytes = pcap_of(&frames, |_| None);
+    let file = CaptureFile::from_bytes(Path::new("many.pcap"), bytes.clone()).unwrap();
+    let hosts = collect_hosts(&file).build().unwrap();
+    assert!(hosts.other.is_some() && hosts.folded > 0);
+    assert_one_pass_matches_two("many.pcap", bytes);
+}
+
+#[test]
+fn the_fast_decoder_agrees_with_etherparse() {
+    use otrange_defenses::capture::packet::{decode, decode_reference, fast};
+    use otrange_defenses::capture::reader::Record;
+    let mut fast_ok = 0;
+    let mut check = |rec: &Record<'_>| {
+        assert_eq!(decode(rec), decode_reference(rec), "record {:?}", rec.data);
+        if let Some(r) = fast(rec) {
+            assert_eq!(r, decode_reference(rec), "record {:?}", rec.data);
+            fast_ok += 1;
+        }
+    };
+    let mut packets: Vec<Vec<u8>> = Vec::new();
+    for (name, bytes) in sample_captures() {
+        let file = CaptureFile::from_bytes(Path::new(&name), bytes).unwrap();
+        file.for_each(|rec| {
+            check(&rec);
+            if rec.linktype == 1 && packets.len() < 2000 {
+                packets.push(rec.data.to_vec());
+            }
+        });
+    }
+    // Built packets of every shape the fast path takes, and some it must refuse.
+    let eth = || PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    let mut b = Vec::new();
+    eth()
+        .ipv4(CLIENT, SERVER, 64)
+        .tcp(CPORT, 502, 7, 1000)
+        .syn()
+        .ack(9)
+        .write(&mut b, &read_req(1))
+        .unwrap();
+    packets.push(b);
+    let mut b = Vec::new();
+    eth()
+        .ipv4(CLIENT, SERVER, 64)
+        .udp(5353, 53)
+        .write(&mut b, &[9; 30])
+        .unwrap();
+    packets.push(b);
+    let mut b = Vec::new();
+    eth()
+        .ipv4(CLIENT, SERVER, 64)
+        .icmpv4_echo_request(1, 2)
+        .write(&mut b, &[0; 8])
+        .unwrap();
+    packets.push(b);
+    // Every packet with each header byte of the first 80 mutated, and cut at each length.
+    let mut x: u32 = 99;
+    for p in &packets {
+        let mut variants = vec![p.clone()];
+        for i in 0..p.len().min(80) {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let mut m = p.clone();
+            m[i] ^= (x >> 7) as u8 | 1;
+            variants.push(m);
+            variants.push(p[..i].to_vec());
+        }
+        // Ethernet padding after the IP packet.
+        variants.push([p.as_slice(), &[0; 6]].concat());
+        for v in &variants {
+            check(&Record {
+                number: 1,
+                ts_ns: 0,
+                linktype: 1,
+                data: v,
+                orig_len: v.len() as u32,
+            });
+        }
+    }
+    assert!(fast_ok > 1000, "the fast path decoded only {fast_ok} records");
+}
+
+#[test]
+fn a_capture_too_large_to_keep_is_read_twice_with_the_same_result() {
+    use otrange_defenses::capture::Capture;
+    let dir = std::env::temp_dir().join(format!("otrange-capture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in sample_captures() {
+        let path = dir.join(Path::new(&name).file_name().unwrap());
+        std::fs::write(&path, &bytes).unwrap();
+        let kept = Capture::open(&path).unwrap();
+        // A limit of 0 bytes: every file is "too large", its detectors read it again.
+        let streamed = Capture::open_with_limit(&path, 0).unwrap();
+        assert_eq!(
+            shown(|emit| streamed.replay(emit)),
+            shown(|emit| kept.replay(emit)),
+            "{name}: frames"
+        );
+        let mut none: Vec<Box<dyn otrange_defenses::detect::Detector>> = Vec::new();
+        assert_eq!(
+            streamed.run_detectors(&mut none),
+            kept.run_detectors(&mut none),
+            "{name}: figures"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

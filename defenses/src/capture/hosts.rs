@@ -10,6 +10,7 @@
 
 use super::CaptureError;
 use super::packet::{Packet, Transport};
+use foldhash::HashMap as FxMap;
 use otrange_sim::topology::{HostConfig, HostId, PurdueLevel, Role, Service, Topology, ZoneConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -27,14 +28,24 @@ pub const OTHER_NAME: &str = "other";
 /// Zone every capture host is in.
 pub const ZONE: &str = "capture";
 
-/// Addresses collected on a first pass over the capture.
+/// Addresses collected while reading the capture.
+///
+/// Hosts are numbered in order of first appearance and [`HostTable::build`] gives them
+/// the same [`HostId`]s, so the replay can name a frame's ends ([`HostTable::id`]) while
+/// the table is still growing, in the one pass over the file.
 #[derive(Debug, Default, Clone)]
 pub struct HostTable {
     order: Vec<Ipv4Addr>,
-    seen: BTreeSet<Ipv4Addr>,
-    modbus_servers: BTreeSet<Ipv4Addr>,
+    /// Index in `order` of each address there (a hash map: it is asked twice a packet).
+    seen: FxMap<Ipv4Addr, u32>,
+    /// Parallel to `order`: the address answered on TCP 502.
+    plc: Vec<bool>,
+    /// Addresses beyond [`MAX_HOSTS`] that answered on TCP 502.
+    folded_servers: BTreeSet<Ipv4Addr>,
     /// Distinct addresses beyond [`MAX_HOSTS`].
     folded: BTreeSet<Ipv4Addr>,
+    /// The last pair of listed addresses seen together, with their indexes.
+    last: Option<(Ipv4Addr, u32, Ipv4Addr, u32)>,
 }
 
 /// The topology built from a capture, with the address lookup the replay uses.
@@ -61,25 +72,64 @@ impl CaptureHosts {
 }
 
 impl HostTable {
-    fn add(&mut self, a: Ipv4Addr) {
-        if self.seen.contains(&a) || self.folded.contains(&a) {
-            return;
+    /// Notes an address; its index in `order`, if it has one.
+    fn add(&mut self, a: Ipv4Addr) -> Option<u32> {
+        if let Some(&i) = self.seen.get(&a) {
+            return Some(i);
         }
         if self.order.len() < MAX_HOSTS {
-            self.seen.insert(a);
+            let i = self.order.len() as u32;
+            self.seen.insert(a, i);
             self.order.push(a);
+            self.plc.push(false);
+            Some(i)
         } else {
             self.folded.insert(a);
+            None
         }
     }
 
     /// Notes the addresses of a decoded packet.
     pub fn see(&mut self, p: &Packet<'_>) {
-        self.add(p.src);
-        self.add(p.dst);
+        self.see_ids(p);
+    }
+
+    /// [`HostTable::see`], giving the hosts of the packet's source and destination.
+    pub fn see_ids(&mut self, p: &Packet<'_>) -> (HostId, HostId) {
+        // Most packets are between the same two hosts as the one before (a poll and its
+        // answer): that pair is remembered, saving two lookups.
+        let src = match self.last {
+            Some((a, ia, b, ib)) if (a, b) == (p.src, p.dst) => Some((Some(ia), Some(ib))),
+            Some((a, ia, b, ib)) if (b, a) == (p.src, p.dst) => Some((Some(ib), Some(ia))),
+            _ => None,
+        };
+        let (src, dst) = match src {
+            Some(ids) => ids,
+            None => {
+                let ids = (self.add(p.src), self.add(p.dst));
+                if let (Some(ia), Some(ib)) = ids {
+                    self.last = Some((p.src, ia, p.dst, ib));
+                }
+                ids
+            }
+        };
         if matches!(p.transport, Transport::Tcp { .. }) && p.src_port == 502 {
-            self.modbus_servers.insert(p.src);
+            match src {
+                Some(i) => self.plc[i as usize] = true,
+                None => {
+                    self.folded_servers.insert(p.src);
+                }
+            }
         }
+        let id = |i: Option<u32>| HostId(i.unwrap_or(MAX_HOSTS as u32));
+        (id(src), id(dst))
+    }
+
+    /// The host an address already seen will have in the topology [`HostTable::build`]
+    /// makes: its place in order of appearance, or "other" (which comes right after the
+    /// [`MAX_HOSTS`] hosts) for an address beyond them.
+    pub fn id(&self, a: Ipv4Addr) -> HostId {
+        HostId(self.seen.get(&a).copied().unwrap_or(MAX_HOSTS as u32))
     }
 
     /// Addresses in order of first appearance.
@@ -88,13 +138,16 @@ impl HostTable {
     }
 
     pub fn is_modbus_server(&self, a: Ipv4Addr) -> bool {
-        self.modbus_servers.contains(&a)
+        match self.seen.get(&a) {
+            Some(&i) => self.plc[i as usize],
+            None => self.folded_servers.contains(&a),
+        }
     }
 
     /// Builds the topology: the capture's hosts, then "other" if needed, then the tap.
     pub fn build(&self) -> Result<CaptureHosts, CaptureError> {
         let span = |s: &str| Spanned::new(0..0, s.to_string());
-        let mut taken: BTreeSet<Ipv4Addr> = self.seen.iter().chain(&self.folded).copied().collect();
+        let mut taken: BTreeSet<Ipv4Addr> = self.order.iter().chain(&self.folded).copied().collect();
         // Synthetic hosts need addresses of their own: the lowest ones the capture does not use.
         let mut free = || {
             let a = (0u32..)
@@ -118,8 +171,9 @@ impl HostTable {
         let mut hosts: Vec<HostConfig> = self
             .order
             .iter()
-            .map(|a| {
-                if self.modbus_servers.contains(a) {
+            .zip(&self.plc)
+            .map(|(a, &plc)| {
+                if plc {
                     host(a.to_string(), Role::Plc, *a, vec![Service::Modbus])
                 } else {
                     host(a.to_string(), Role::Workstation, *a, Vec::new())
@@ -132,6 +186,8 @@ impl HostTable {
             hosts.push(host(OTHER_NAME.into(), Role::Workstation, free(), Vec::new()));
             Some(HostId(hosts.len() as u32 - 1))
         };
+        // What `id` promised while the table grew.
+        debug_assert!(other.is_none_or(|o| o.0 as usize == MAX_HOSTS));
         hosts.push(host(TAP_NAME.into(), Role::Switch, free(), Vec::new()));
         let tap = HostId(hosts.len() as u32 - 1);
         let zones = [ZoneConfig {
@@ -152,12 +208,8 @@ impl HostTable {
     /// Host counts for the report, by role name.
     pub fn roles(&self) -> BTreeMap<&'static str, usize> {
         let mut m = BTreeMap::new();
-        for a in &self.order {
-            let r = if self.modbus_servers.contains(a) {
-                "plc"
-            } else {
-                "workstation"
-            };
+        for &plc in &self.plc {
+            let r = if plc { "plc" } else { "workstation" };
             *m.entry(r).or_insert(0) += 1;
         }
         m

@@ -7,10 +7,14 @@
 //! * [`reassembly`]: per-direction TCP reassembly and MBAP framing.
 //! * [`hosts`]: the topology the capture implies (one host per address, a tap).
 //! * [`replay`]: packets to [`otrange_sim::net::Frame`]s to detectors, with the figures.
+//! * [`events`]: those frames kept compactly until the detectors can run.
 //!
-//! A capture has no plant file, so the hosts are built from the addresses it contains, on
-//! a first pass; the second pass feeds the detectors.
+//! A capture has no plant file, so the hosts are built from the addresses it contains.
+//! The file is read once: each packet is decoded once, its hosts noted and its Modbus
+//! reassembled, and the frames for the detectors are kept (as [`events::Events`]) until the
+//! last address is known and the topology built; then they are handed over from memory.
 
+pub mod events;
 pub mod hosts;
 pub mod packet;
 pub mod reader;
@@ -36,19 +40,86 @@ pub enum CaptureError {
     Topology(String),
 }
 
-/// A capture opened and its hosts collected: ready for [`run_detectors`].
+/// A capture read: its hosts, and the frames its replay makes, ready for
+/// [`Capture::run_detectors`].
 pub struct Capture {
     pub file: CaptureFile,
     pub table: HostTable,
     pub hosts: CaptureHosts,
+    /// The frames, kept from the one reading; None for a capture too large to keep, whose
+    /// detectors run in a second pass over the file.
+    events: Option<events::Events>,
+    stats: CaptureStats,
 }
 
+/// Captures up to this size are read once and their frames kept in memory (about a
+/// quarter of the file's size); larger ones are read twice in constant memory.
+pub const ONE_PASS_LIMIT: u64 = 256 << 20;
+
 impl Capture {
-    /// Reads the file and builds its hosts (the first pass).
+    /// Reads the file: once, keeping its frames, or for a file over [`ONE_PASS_LIMIT`]
+    /// only its hosts (the detectors then read it again).
     pub fn open(path: &std::path::Path) -> Result<Capture, CaptureError> {
+        Self::open_with_limit(path, ONE_PASS_LIMIT)
+    }
+
+    /// [`Capture::open`] with another size limit for keeping the frames in memory.
+    pub fn open_with_limit(path: &std::path::Path, one_pass_limit: u64) -> Result<Capture, CaptureError> {
         let file = CaptureFile::open(path)?;
-        let table = collect_hosts(&file);
+        if file.len() > one_pass_limit {
+            let table = collect_hosts(&file);
+            let hosts = table.build()?;
+            return Ok(Capture {
+                file,
+                table,
+                hosts,
+                events: None,
+                stats: CaptureStats::default(),
+            });
+        }
+        Self::read(file)
+    }
+
+    /// [`Capture::open`] for a file already opened (or in memory).
+    pub fn read(file: CaptureFile) -> Result<Capture, CaptureError> {
+        let mut r = replay::Replay::growing();
+        let end = file.for_each(|rec| r.record(&rec));
+        let (table, events, stats) = r.finish_growing(end);
         let hosts = table.build()?;
-        Ok(Capture { file, table, hosts })
+        Ok(Capture {
+            file,
+            table,
+            hosts,
+            events: Some(events),
+            stats,
+        })
+    }
+
+    /// The figures of the replay (of the one reading; a large capture's come from
+    /// [`Capture::run_detectors`]).
+    pub fn stats(&self) -> &CaptureStats {
+        &self.stats
+    }
+
+    /// Hands every frame to `emit`, as [`replay()`] would from the file.
+    pub fn replay(&self, emit: &mut dyn FnMut(&otrange_sim::net::Frame, otrange_sim::time::SimTime)) {
+        match &self.events {
+            Some(ev) => ev.replay(emit),
+            None => {
+                replay(&self.file, &self.hosts, emit);
+            }
+        }
+    }
+
+    /// Shows every frame to every detector, all at the capture's one tap node, as
+    /// [`run_detectors()`] would from the file.
+    pub fn run_detectors(&self, detectors: &mut [Box<dyn crate::detect::Detector>]) -> CaptureStats {
+        match &self.events {
+            Some(ev) => {
+                ev.replay(&mut replay::observer(&self.hosts, detectors));
+                self.stats.clone()
+            }
+            None => run_detectors(&self.file, &self.hosts, detectors),
+        }
     }
 }

@@ -1,6 +1,12 @@
 //! What a record holds: link layer (Ethernet with 802.1Q/QinQ tags, Linux cooked SLL, raw
 //! IP, BSD loopback), then IPv4 and TCP or UDP, decoded with `etherparse`. Everything else
 //! is sorted into a reason for skipping it, so the report can say what was not looked at.
+//!
+//! The common case (untagged Ethernet, IPv4, TCP or UDP, all lengths consistent) is read
+//! by hand first ([`fast`]): etherparse's general walk over link extensions cost more than
+//! everything else done per packet. Whatever the fast path is not sure of goes to
+//! etherparse ([`decode_reference`]), so both give the same answer on every record (a test
+//! holds them to it on real and mutated captures).
 
 use super::reader::{Record, linktype};
 use etherparse::err::packet::SliceError;
@@ -17,7 +23,7 @@ pub struct TcpFlags {
 }
 
 /// The transport part of an IPv4 packet.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport<'a> {
     Tcp {
         seq: u32,
@@ -31,7 +37,7 @@ pub enum Transport<'a> {
 }
 
 /// An IPv4 packet carrying TCP or UDP.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet<'a> {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
@@ -72,7 +78,92 @@ impl Skip {
 }
 
 /// Decodes a record down to TCP or UDP over IPv4.
+#[inline]
 pub fn decode<'a>(rec: &Record<'a>) -> Result<Packet<'a>, Skip> {
+    match fast(rec) {
+        Some(r) => r,
+        None => decode_reference(rec),
+    }
+}
+
+/// Ethernet II with EtherType IPv4, IPv4 without fragments carrying TCP or UDP, decoded
+/// with the checks etherparse makes on that path (version, header and total lengths, TCP
+/// data offset, UDP length). None when the record is anything else, or when one of those
+/// checks fails: etherparse then decides, and names the reason.
+#[inline]
+pub fn fast<'a>(rec: &Record<'a>) -> Option<Result<Packet<'a>, Skip>> {
+    if rec.linktype != linktype::ETHERNET {
+        return None;
+    }
+    let d = rec.data;
+    if d.len() < 14 + 20 || d[12..14] != [0x08, 0x00] {
+        return None;
+    }
+    let ip = &d[14..];
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if ip[0] >> 4 != 4 || ihl < 20 || total < ihl || ip.len() < total {
+        return None;
+    }
+    let protocol = ip[9];
+    if protocol != 6 && protocol != 17 {
+        return None; // ICMP, IGMP and IPsec AH have their own checks in etherparse
+    }
+    // More-fragments flag or a fragment offset.
+    if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
+        return Some(Err(Skip::Fragment));
+    }
+    let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+    let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+    let l4 = &ip[ihl..total];
+    let be16 = |i: usize| u16::from_be_bytes([l4[i], l4[i + 1]]);
+    let be32 = |i: usize| u32::from_be_bytes([l4[i], l4[i + 1], l4[i + 2], l4[i + 3]]);
+    if protocol == 6 {
+        if l4.len() < 20 {
+            return None;
+        }
+        let hl = usize::from(l4[12] >> 4) * 4;
+        if hl < 20 || l4.len() < hl {
+            return None;
+        }
+        let f = l4[13];
+        Some(Ok(Packet {
+            src,
+            dst,
+            src_port: be16(0),
+            dst_port: be16(2),
+            transport: Transport::Tcp {
+                seq: be32(4),
+                ack: be32(8),
+                flags: TcpFlags {
+                    fin: f & 0x01 != 0,
+                    syn: f & 0x02 != 0,
+                    rst: f & 0x04 != 0,
+                    ack: f & 0x10 != 0,
+                },
+                payload: &l4[hl..],
+            },
+        }))
+    } else {
+        if l4.len() < 8 {
+            return None;
+        }
+        let len = usize::from(be16(4));
+        if len < 8 || l4.len() < len {
+            return None; // a zero length means "to the end", an etherparse detail
+        }
+        Some(Ok(Packet {
+            src,
+            dst,
+            src_port: be16(0),
+            dst_port: be16(2),
+            transport: Transport::Udp { payload: &l4[8..len] },
+        }))
+    }
+}
+
+/// Decodes a record with etherparse alone: every link type and every error.
+pub fn decode_reference<'a>(rec: &Record<'a>) -> Result<Packet<'a>, Skip> {
     let sliced = match rec.linktype {
         linktype::ETHERNET => SlicedPacket::from_ethernet(rec.data),
         linktype::LINUX_SLL => SlicedPacket::from_linux_sll(rec.data),

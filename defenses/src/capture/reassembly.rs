@@ -43,14 +43,51 @@ pub struct Segment<'a> {
     pub frame: u64,
 }
 
-/// What framing made of reassembled bytes.
+/// What framing made of reassembled bytes: a complete ADU, or (`valid` false) bytes that
+/// cannot be Modbus. Its bytes are `range` of the [`Units`] buffer it came out in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
-    /// A complete ADU, or (`valid` false) bytes that cannot be Modbus.
-    pub bytes: Vec<u8>,
+    pub range: std::ops::Range<usize>,
     pub valid: bool,
     /// The packet whose bytes completed it.
     pub frame: u64,
+}
+
+/// The units framed while taking one packet, their bytes side by side in one buffer that
+/// is reused from packet to packet: framing a capture then allocates nothing per ADU.
+#[derive(Debug, Default)]
+pub struct Units {
+    bytes: Vec<u8>,
+    list: Vec<Unit>,
+}
+
+impl Units {
+    fn push(&mut self, bytes: &[u8], valid: bool, frame: u64) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        self.list.push(Unit {
+            range: start..self.bytes.len(),
+            valid,
+            frame,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The units in framing order, each with its bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (&Unit, &[u8])> {
+        self.list.iter().map(|u| (u, &self.bytes[u.range.clone()]))
+    }
+
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.list.clear();
+    }
 }
 
 /// Figures of the reassembly, summed over streams.
@@ -104,29 +141,21 @@ fn header(b: &[u8]) -> Header {
 impl Framer {
     /// Frames `data`, the next in-order bytes of one segment. Invalid bytes take the rest
     /// of the segment with them, so framing resumes at the next segment.
-    fn feed(&mut self, data: &[u8], frame: u64, out: &mut Vec<Unit>) {
+    fn feed(&mut self, data: &[u8], frame: u64, out: &mut Units) {
         let mut rest = data;
         // Fast path: nothing buffered, frame straight from the segment.
         if self.buf.is_empty() {
             loop {
                 match header(rest) {
                     Header::Adu(n) if rest.len() >= n => {
-                        out.push(Unit {
-                            bytes: rest[..n].to_vec(),
-                            valid: true,
-                            frame,
-                        });
+                        out.push(&rest[..n], true, frame);
                         rest = &rest[n..];
                         if rest.is_empty() {
                             return;
                         }
                     }
                     Header::Invalid => {
-                        out.push(Unit {
-                            bytes: rest.to_vec(),
-                            valid: false,
-                            frame,
-                        });
+                        out.push(rest, false, frame);
                         return;
                     }
                     _ => {
@@ -141,19 +170,11 @@ impl Framer {
         loop {
             match header(&self.buf[start..]) {
                 Header::Adu(n) if self.buf.len() - start >= n => {
-                    out.push(Unit {
-                        bytes: self.buf[start..start + n].to_vec(),
-                        valid: true,
-                        frame,
-                    });
+                    out.push(&self.buf[start..start + n], true, frame);
                     start += n;
                 }
                 Header::Invalid => {
-                    out.push(Unit {
-                        bytes: self.buf[start..].to_vec(),
-                        valid: false,
-                        frame,
-                    });
+                    out.push(&self.buf[start..], false, frame);
                     self.buf.clear();
                     return;
                 }
@@ -221,7 +242,7 @@ impl Stream {
 
     /// The other side acknowledged up to `ack`: a hole before held-back data is now known
     /// to be lost to the capture.
-    pub fn peer_ack(&mut self, ack: u32, stats: &mut ReassemblyStats, out: &mut Vec<Unit>) {
+    pub fn peer_ack(&mut self, ack: u32, stats: &mut ReassemblyStats, out: &mut Units) {
         let Some(off) = self.offset(ack) else { return };
         self.peer_acked = Some(self.peer_acked.map_or(off, |p| p.max(off)));
         if off > self.next && !self.pending.is_empty() {
@@ -231,7 +252,7 @@ impl Stream {
     }
 
     /// Takes one segment of this direction.
-    pub fn segment(&mut self, seg: &Segment<'_>, stats: &mut ReassemblyStats, out: &mut Vec<Unit>) {
+    pub fn segment(&mut self, seg: &Segment<'_>, stats: &mut ReassemblyStats, out: &mut Units) {
         // A SYN sets the initial sequence number (a new connection on the same ports
         // re-anchors the stream); a retransmitted SYN changes nothing.
         if seg.syn && self.base != Some(seg.seq.wrapping_add(1)) {
@@ -308,7 +329,7 @@ impl Stream {
     }
 
     /// Hands in-order bytes to the framer and advances.
-    fn deliver(&mut self, data: &[u8], fin: bool, frame: u64, out: &mut Vec<Unit>) {
+    fn deliver(&mut self, data: &[u8], fin: bool, frame: u64, out: &mut Units) {
         if self.fin_done {
             // Bytes after the FIN belong to no stream; keep sequence tracking honest.
             self.next += data.len() as u64;
@@ -325,7 +346,7 @@ impl Stream {
     }
 
     /// Delivers held-back segments that are now in order.
-    fn drain(&mut self, stats: &mut ReassemblyStats, out: &mut Vec<Unit>) {
+    fn drain(&mut self, stats: &mut ReassemblyStats, out: &mut Units) {
         while let Some(entry) = self.pending.first_entry() {
             let off = *entry.key();
             if off > self.next {
@@ -357,7 +378,7 @@ impl Stream {
     }
 
     /// End of capture: whatever is held back is delivered across its holes.
-    pub fn finish(&mut self, stats: &mut ReassemblyStats, out: &mut Vec<Unit>) {
+    pub fn finish(&mut self, stats: &mut ReassemblyStats, out: &mut Units) {
         while !self.pending.is_empty() {
             self.skip_to_pending(stats);
             self.drain(stats, out);

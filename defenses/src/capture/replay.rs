@@ -5,15 +5,22 @@
 //! Times are relative to the capture's first packet (detectors reason in simulated time
 //! since the start of a run). They never go backwards: a capture merged from several
 //! interfaces can be slightly out of order, and detectors are promised time order.
+//!
+//! [`Capture::open`](super::Capture::open) reads the file once: the replay collects the
+//! hosts as it goes (their ids are their order of appearance, known at once) and keeps
+//! its frames as [`Events`] until the topology, and so the detectors, can be built.
+//! [`replay`] is the streaming form for hosts already known.
 
-use super::hosts::CaptureHosts;
-use super::packet::{self, Packet, Transport};
+use super::events::{Events, Head};
+use super::hosts::{CaptureHosts, HostTable};
+use super::packet::{self, Packet, Skip, Transport};
 use super::reader::{CaptureFile, ReadEnd, Record};
-use super::reassembly::{ReassemblyStats, Segment, Stream, Unit};
+use super::reassembly::{ReassemblyStats, Segment, Stream, Units};
 use crate::detect::Detector;
-use otrange_sim::net::{Frame, FrameId, Payload};
+use foldhash::HashMap as FxMap;
+use otrange_sim::net::Frame;
 use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Service, Topology, Transport as L4};
+use otrange_sim::topology::{HostId, Service, Transport as L4};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -101,14 +108,34 @@ struct Conn {
 
 type Endpoint = (Ipv4Addr, u16);
 
+/// Where a frame's hosts come from.
+enum Hosts<'h> {
+    /// A topology built beforehand.
+    Built(&'h CaptureHosts),
+    /// The table growing with the capture; its ids are the topology's to be.
+    Growing(HostTable),
+}
+
 /// The replay in progress.
 pub struct Replay<'h> {
-    hosts: &'h CaptureHosts,
-    conns: BTreeMap<(Endpoint, Endpoint), Conn>,
+    hosts: Hosts<'h>,
+    /// Connections in order of appearance, found by `conn_index` (hashed: looked up once a
+    /// Modbus packet, and skipped when the packet is on the last one's connection);
+    /// sorted when the capture ends.
+    conns: Vec<((Endpoint, Endpoint), Conn)>,
+    conn_index: FxMap<(Endpoint, Endpoint), usize>,
+    last_conn: Option<((Endpoint, Endpoint), usize)>,
+    /// The hosts of the packet being taken, so its frames need no lookup.
+    ends: [(Ipv4Addr, HostId); 2],
     stats: CaptureStats,
+    /// `stats.skipped` and `stats.other_ports` with keys that cost no allocation per
+    /// packet; turned into names at the end.
+    skipped: BTreeMap<Skip, u64>,
+    other_ports: BTreeMap<(&'static str, u16), u64>,
     t0: Option<u64>,
     now: SimTime,
-    units: Vec<Unit>,
+    units: Units,
+    events: Events,
 }
 
 fn service_of(transport: L4, src_port: u16, dst_port: u16) -> Option<(Service, u16)> {
@@ -122,24 +149,61 @@ fn service_of(transport: L4, src_port: u16, dst_port: u16) -> Option<(Service, u
 }
 
 impl<'h> Replay<'h> {
+    /// A replay onto hosts known beforehand.
     pub fn new(hosts: &'h CaptureHosts) -> Self {
+        Self::with(Hosts::Built(hosts))
+    }
+
+    /// A replay that collects the hosts as it goes (see [`Replay::finish_growing`]).
+    pub fn growing() -> Replay<'static> {
+        Replay::with(Hosts::Growing(HostTable::default()))
+    }
+
+    fn with(hosts: Hosts<'h>) -> Self {
         Replay {
             hosts,
-            conns: BTreeMap::new(),
+            conns: Vec::new(),
+            conn_index: FxMap::default(),
+            last_conn: None,
+            ends: [(Ipv4Addr::UNSPECIFIED, HostId(u32::MAX)); 2],
             stats: CaptureStats::default(),
+            skipped: BTreeMap::new(),
+            other_ports: BTreeMap::new(),
             t0: None,
             now: SimTime::ZERO,
-            units: Vec::new(),
+            units: Units::default(),
+            events: Events::default(),
         }
     }
 
-    pub fn topology(&self) -> &Topology {
-        &self.hosts.topology
+    /// The frames made so far and not yet taken.
+    pub fn events(&mut self) -> &mut Events {
+        &mut self.events
     }
 
-    /// Takes one record; `emit` receives the frames it completes, with the time to
-    /// observe them at.
-    pub fn record(&mut self, rec: &Record<'_>, emit: &mut dyn FnMut(&Frame, SimTime)) {
+    fn host(&self, a: Ipv4Addr) -> HostId {
+        if let Some(&(_, h)) = self.ends.iter().find(|(e, _)| *e == a) {
+            return h;
+        }
+        match &self.hosts {
+            Hosts::Built(h) => h.host(a),
+            Hosts::Growing(t) => t.id(a),
+        }
+    }
+
+    fn head(&self, id: u64, src: Endpoint, dst: Endpoint) -> Head {
+        Head {
+            id,
+            at: self.now,
+            src: self.host(src.0),
+            dst: self.host(dst.0),
+            src_port: src.1,
+            dst_port: dst.1,
+        }
+    }
+
+    /// Takes one record; the frames it completes go to [`Replay::events`].
+    pub fn record(&mut self, rec: &Record<'_>) {
         let s = &mut self.stats;
         s.packets += 1;
         s.captured_bytes += rec.data.len() as u64;
@@ -150,10 +214,15 @@ impl<'h> Replay<'h> {
         let p = match packet::decode(rec) {
             Ok(p) => p,
             Err(skip) => {
-                *s.skipped.entry(skip.key()).or_insert(0) += 1;
+                *self.skipped.entry(skip).or_insert(0) += 1;
                 return;
             }
         };
+        let (src, dst) = match &mut self.hosts {
+            Hosts::Growing(t) => t.see_ids(&p),
+            Hosts::Built(h) => (h.host(p.src), h.host(p.dst)),
+        };
+        self.ends = [(p.src, src), (p.dst, dst)];
         s.ipv4 += 1;
         match p.transport {
             Transport::Tcp { .. } => s.tcp += 1,
@@ -161,50 +230,34 @@ impl<'h> Replay<'h> {
         }
         let is_tcp = matches!(p.transport, Transport::Tcp { .. });
         if is_tcp && (p.src_port == 502 || p.dst_port == 502) {
-            self.modbus(&p, rec.number, emit);
+            self.modbus(&p, rec.number);
         } else {
-            self.flow(&p, rec.number, emit);
+            self.flow(&p, rec.number);
         }
     }
 
     /// Non-Modbus TCP and UDP: counted by port, and given to detectors as a flow when the
     /// port is a known service's.
-    fn flow(&mut self, p: &Packet<'_>, number: u64, emit: &mut dyn FnMut(&Frame, SimTime)) {
+    fn flow(&mut self, p: &Packet<'_>, number: u64) {
         let (l4, name, len) = match p.transport {
             Transport::Tcp { payload, .. } => (L4::Tcp, "tcp", payload.len()),
             Transport::Udp { payload } => (L4::Udp, "udp", payload.len()),
         };
         let service = service_of(l4, p.src_port, p.dst_port);
         let port = service.map_or(p.src_port.min(p.dst_port), |(_, port)| port);
-        *self
-            .stats
-            .other_ports
-            .entry(format!("{name}/{port}"))
-            .or_insert(0) += 1;
+        *self.other_ports.entry((name, port)).or_insert(0) += 1;
         let Some((service, _)) = service else { return };
         if l4 == L4::Tcp && len == 0 {
             return; // handshakes and bare ACKs carry no application data
         }
         self.stats.flows += 1;
         self.stats.frames += 1;
-        let frame = Frame {
-            id: FrameId(number),
-            src: self.hosts.host(p.src),
-            dst: self.hosts.host(p.dst),
-            src_port: p.src_port,
-            dst_port: p.dst_port,
-            service,
-            payload: Payload::Flow {
-                bytes: u32::try_from(len).unwrap_or(u32::MAX),
-                reply_bytes: 0,
-            },
-            sent_at: self.now,
-            label: 0,
-        };
-        emit(&frame, self.now);
+        let head = self.head(number, (p.src, p.src_port), (p.dst, p.dst_port));
+        self.events
+            .flow(head, service, u32::try_from(len).unwrap_or(u32::MAX));
     }
 
-    fn modbus(&mut self, p: &Packet<'_>, number: u64, emit: &mut dyn FnMut(&Frame, SimTime)) {
+    fn modbus(&mut self, p: &Packet<'_>, number: u64) {
         let Transport::Tcp {
             seq,
             ack,
@@ -223,10 +276,19 @@ impl<'h> Replay<'h> {
             p.dst_port == 502
         };
         let key = if to_server { (src, dst) } else { (dst, src) };
-        let conn = self.conns.entry(key).or_insert_with(|| {
-            self.stats.modbus.connections += 1;
-            Conn::default()
-        });
+        let i = match self.last_conn {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = *self.conn_index.entry(key).or_insert_with(|| {
+                    self.stats.modbus.connections += 1;
+                    self.conns.push((key, Conn::default()));
+                    self.conns.len() - 1
+                });
+                self.last_conn = Some((key, i));
+                i
+            }
+        };
+        let conn = &mut self.conns[i].1;
         let (this, other) = if to_server {
             (&mut conn.to_server, &mut conn.to_client)
         } else {
@@ -251,29 +313,19 @@ impl<'h> Replay<'h> {
             &mut self.stats.reassembly,
             &mut units,
         );
-        for (i, u) in units.drain(..).enumerate() {
+        for (i, (u, bytes)) in units.iter().enumerate() {
             let forward = (i >= from_other) == to_server;
-            self.unit(key, forward, u, emit);
+            self.unit(key, forward, u.valid, u.frame, bytes);
         }
+        units.clear();
         self.units = units;
     }
 
     /// Hands one framed unit to the detectors; `to_server` gives its direction.
-    fn unit(
-        &mut self,
-        key: (Endpoint, Endpoint),
-        to_server: bool,
-        u: Unit,
-        emit: &mut dyn FnMut(&Frame, SimTime),
-    ) {
+    fn unit(&mut self, key: (Endpoint, Endpoint), to_server: bool, valid: bool, frame: u64, bytes: &[u8]) {
         let ((ca, cp), (sa, sp)) = key;
-        let (src, src_port, dst, dst_port) = if to_server {
-            (ca, cp, sa, sp)
-        } else {
-            (sa, sp, ca, cp)
-        };
         let m = &mut self.stats.modbus;
-        if u.valid {
+        if valid {
             m.adus += 1;
             if to_server {
                 m.requests += 1;
@@ -282,56 +334,76 @@ impl<'h> Replay<'h> {
             }
         } else {
             m.non_modbus_units += 1;
-            m.non_modbus_bytes += u.bytes.len() as u64;
+            m.non_modbus_bytes += bytes.len() as u64;
             if m.non_modbus.len() < LISTED {
                 m.non_modbus.push(NonModbus {
-                    frame: u.frame,
+                    frame,
                     connection: format!("{ca}:{cp} -> {sa}:{sp}"),
                     direction: if to_server { "request" } else { "response" },
-                    bytes: u.bytes.len(),
+                    bytes: bytes.len(),
                 });
             }
         }
         self.stats.frames += 1;
-        let frame = Frame {
-            id: FrameId(u.frame),
-            src: self.hosts.host(src),
-            dst: self.hosts.host(dst),
-            src_port,
-            dst_port,
-            service: Service::Modbus,
-            payload: Payload::Modbus(u.bytes),
-            sent_at: self.now,
-            label: 0,
+        let (client, server) = key;
+        let head = if to_server {
+            self.head(frame, client, server)
+        } else {
+            self.head(frame, server, client)
         };
-        emit(&frame, self.now);
+        self.events.modbus(head, bytes);
     }
 
-    /// End of the capture: held-back segments are delivered across their holes.
-    pub fn finish(mut self, read_end: ReadEnd, emit: &mut dyn FnMut(&Frame, SimTime)) -> CaptureStats {
-        let conns = std::mem::take(&mut self.conns);
+    /// End of the capture: held-back segments are delivered across their holes (to
+    /// [`Replay::events`]), connections in address order.
+    pub fn finish(&mut self, read_end: ReadEnd) -> CaptureStats {
+        self.ends = [(Ipv4Addr::UNSPECIFIED, HostId(u32::MAX)); 2];
+        self.conn_index.clear();
+        self.last_conn = None;
+        let mut conns = std::mem::take(&mut self.conns);
+        conns.sort_unstable_by_key(|(key, _)| *key);
+        let mut units = std::mem::take(&mut self.units);
         for (key, mut conn) in conns {
             for to_server in [true, false] {
-                let mut units = Vec::new();
                 let stream = if to_server {
                     &mut conn.to_server
                 } else {
                     &mut conn.to_client
                 };
                 stream.finish(&mut self.stats.reassembly, &mut units);
-                for u in units {
-                    self.unit(key, to_server, u, emit);
+                for (u, bytes) in units.iter() {
+                    self.unit(key, to_server, u.valid, u.frame, bytes);
                 }
+                units.clear();
             }
         }
-        self.stats.read_end = read_end;
-        self.stats
+        let s = &mut self.stats;
+        s.read_end = read_end;
+        s.skipped = self.skipped.iter().map(|(k, n)| (k.key(), *n)).collect();
+        s.other_ports = self
+            .other_ports
+            .iter()
+            .map(|((name, port), n)| (format!("{name}/{port}"), *n))
+            .collect();
+        std::mem::take(&mut self.stats)
+    }
+
+    /// [`Replay::finish`] for a replay made with [`Replay::growing`]: also the hosts
+    /// collected, and every frame made.
+    pub fn finish_growing(mut self, read_end: ReadEnd) -> (HostTable, Events, CaptureStats) {
+        let stats = self.finish(read_end);
+        let table = match self.hosts {
+            Hosts::Growing(t) => t,
+            Hosts::Built(_) => HostTable::default(),
+        };
+        (table, self.events, stats)
     }
 }
 
-/// Collects the capture's hosts (the first pass).
-pub fn collect_hosts(file: &CaptureFile) -> super::hosts::HostTable {
-    let mut table = super::hosts::HostTable::default();
+/// Collects the capture's hosts (a pass of its own; [`super::Capture::open`] does this
+/// and the replay in one).
+pub fn collect_hosts(file: &CaptureFile) -> HostTable {
+    let mut table = HostTable::default();
     file.for_each(|rec| {
         if let Ok(p) = packet::decode(&rec) {
             table.see(&p);
@@ -340,15 +412,25 @@ pub fn collect_hosts(file: &CaptureFile) -> super::hosts::HostTable {
     table
 }
 
-/// Replays `file` through `emit` (the second pass).
+/// Replays `file` through `emit`, onto hosts known beforehand, frame by frame as the file
+/// is read.
 pub fn replay(
     file: &CaptureFile,
     hosts: &CaptureHosts,
     emit: &mut dyn FnMut(&Frame, SimTime),
 ) -> CaptureStats {
     let mut r = Replay::new(hosts);
-    let end = file.for_each(|rec| r.record(&rec, emit));
-    r.finish(end, emit)
+    let end = file.for_each(|rec| {
+        r.record(&rec);
+        let ev = r.events();
+        if !ev.is_empty() {
+            ev.replay(emit);
+            ev.clear();
+        }
+    });
+    let stats = r.finish(end);
+    r.events().replay(emit);
+    stats
 }
 
 /// Replays `file` to every detector, all at the capture's one tap node.
@@ -357,11 +439,19 @@ pub fn run_detectors(
     hosts: &CaptureHosts,
     detectors: &mut [Box<dyn Detector>],
 ) -> CaptureStats {
+    replay(file, hosts, &mut observer(hosts, detectors))
+}
+
+/// Shows a frame to every detector, at the tap.
+pub(super) fn observer<'a>(
+    hosts: &'a CaptureHosts,
+    detectors: &'a mut [Box<dyn Detector>],
+) -> impl FnMut(&Frame, SimTime) + 'a {
     let tap: HostId = hosts.tap;
     let topo = &hosts.topology;
-    replay(file, hosts, &mut |frame, now| {
+    move |frame, now| {
         for d in detectors.iter_mut() {
             d.observe(tap, frame, now, topo);
         }
-    })
+    }
 }
