@@ -230,6 +230,31 @@ fn main() -> ExitCode {
                             h.name, h.polls, h.timeouts, h.latency.p50_ms, h.latency.p99_ms
                         );
                     }
+                    // Detection is only worth a word when some detector was watching.
+                    let watched = r.taps.iter().any(|t| t.summary.get("alerts").is_some());
+                    for s in &r.steps {
+                        let how = match (&s.step.rule, s.time_to_detect_s) {
+                            (Some(rule), _) => format!("{} by {rule:?}", s.step.status),
+                            _ if !watched => s.step.status.clone(),
+                            (None, Some(t)) => format!(
+                                "{}; detected ({}) after {} by {}",
+                                s.step.status,
+                                s.detection,
+                                if t < 1.0 {
+                                    format!("{:.3} ms", t * 1e3)
+                                } else {
+                                    format!("{t:.1} s")
+                                },
+                                s.detected_by
+                                    .iter()
+                                    .map(|d| d.detector.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                            (None, None) => format!("{}; not detected", s.step.status),
+                        };
+                        println!("  step {} {} {}: {how}", s.step.step, s.step.technique, s.step.id);
+                    }
                     println!("  impacts: {}", r.impacts.len());
                     for i in &r.impacts {
                         println!(

@@ -38,12 +38,120 @@ pub struct Results {
     pub it: ItResult,
     pub process: ProcessResult,
     pub impacts: Vec<ImpactResult>,
-    /// The playbook's steps and how each ended (empty in benign operation).
-    pub steps: Vec<otrange_attacks::agent::StepResult>,
+    /// The playbook's steps, how each ended and what detected it (empty in benign operation).
+    pub steps: Vec<StepOutcome>,
     pub taps: Vec<TapResult>,
     pub expectations: Vec<ExpectationResult>,
     /// True when every expectation held.
     pub passed: bool,
+}
+
+/// A playbook step's outcome with its detection, scored in the vocabulary of MITRE's
+/// ATT&CK Evaluations: `technique` (an alert named the step's technique), `tactic` (its
+/// tactic), `general` (flagged, without either), `none`.
+#[derive(Debug, Serialize)]
+pub struct StepOutcome {
+    #[serde(flatten)]
+    pub step: otrange_attacks::agent::StepResult,
+    pub detection: &'static str,
+    /// Seconds from the step's start to its first alert.
+    pub time_to_detect_s: Option<f64>,
+    /// The first alert of each detector that rests on the step's frames.
+    pub detected_by: Vec<StepDetection>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepDetection {
+    pub detector: String,
+    pub signature_id: u64,
+    pub signature: String,
+    pub technique: Option<String>,
+    pub t_s: f64,
+}
+
+/// Compares tactic names however they are spelt ("Impair_Process_Control").
+fn same_name(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.to_lowercase().replace(['_', '-'], " ");
+    norm(a) == norm(b)
+}
+
+/// Joins the alerts in the taps' EVE summaries to the steps whose frames they rest on.
+fn step_outcomes(steps: Vec<otrange_attacks::agent::StepResult>, taps: &[TapResult]) -> Vec<StepOutcome> {
+    let alerts: Vec<&serde_json::Value> = taps
+        .iter()
+        .filter_map(|t| t.summary.get("alerts").and_then(|a| a.as_array()))
+        .flatten()
+        .collect();
+    steps
+        .into_iter()
+        .map(|step| {
+            let mut detected_by: Vec<StepDetection> = Vec::new();
+            let mut detection = "none";
+            let rank = |d: &str| {
+                ["none", "general", "tactic", "technique"]
+                    .iter()
+                    .position(|x| *x == d)
+            };
+            for a in &alerts {
+                let o = &a["otrange"];
+                let on_step = o["steps"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|s| s.as_u64() == Some(u64::from(step.step))));
+                if !on_step {
+                    continue;
+                }
+                let meta = &a["alert"]["metadata"];
+                let names = |k: &str| -> Vec<String> {
+                    meta[k]
+                        .as_array()
+                        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                        .unwrap_or_default()
+                };
+                let techniques = names("mitre_technique_id");
+                let category = if techniques.contains(&step.technique) {
+                    "technique"
+                } else if names("mitre_tactic_name")
+                    .iter()
+                    .any(|t| same_name(t, &step.tactic))
+                {
+                    "tactic"
+                } else {
+                    "general"
+                };
+                if rank(category) > rank(detection) {
+                    detection = category;
+                }
+                let detector = o["detector"].as_str().unwrap_or_default().to_string();
+                let t_s = o["t_ns"].as_u64().unwrap_or(0) as f64 / 1e9;
+                match detected_by.iter_mut().find(|d| d.detector == detector) {
+                    Some(d) if d.t_s <= t_s => {}
+                    Some(d) => *d = detection_of(a, detector, techniques, t_s),
+                    None => detected_by.push(detection_of(a, detector, techniques, t_s)),
+                }
+            }
+            detected_by.sort_by(|a, b| a.t_s.total_cmp(&b.t_s).then(a.detector.cmp(&b.detector)));
+            let time_to_detect_s = match (detected_by.first(), step.started_s) {
+                (Some(d), Some(start)) => Some(((d.t_s - start) * 1e9).round() / 1e9),
+                _ => None,
+            };
+            StepOutcome {
+                step,
+                detection,
+                time_to_detect_s,
+                detected_by,
+            }
+        })
+        .collect()
+}
+
+fn detection_of(a: &serde_json::Value, detector: String, techniques: Vec<String>, t_s: f64) -> StepDetection {
+    StepDetection {
+        detector,
+        signature_id: a["alert"]["signature_id"].as_u64().unwrap_or(0),
+        signature: a["alert"]["signature"].as_str().unwrap_or_default().to_string(),
+        technique: techniques.into_iter().next(),
+        t_s,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -225,7 +333,7 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
             name: t.name().to_string(),
             summary: t.summary(),
         })
-        .collect();
+        .collect::<Vec<_>>();
     let mut r = Results {
         schema_version: SCHEMA_VERSION,
         exercise: ex.info.name.clone(),
@@ -243,11 +351,13 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
         it,
         process,
         impacts,
-        steps: sim
-            .world
-            .get_resource::<otrange_attacks::agent::Campaign>()
-            .map(|c| c.results())
-            .unwrap_or_default(),
+        steps: step_outcomes(
+            sim.world
+                .get_resource::<otrange_attacks::agent::Campaign>()
+                .map(|c| c.results())
+                .unwrap_or_default(),
+            &taps,
+        ),
         taps,
         expectations: Vec::new(),
         passed: true,
@@ -289,7 +399,7 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
         );
     }
     if let Some(want) = &exp.steps {
-        let actual: Vec<&str> = r.steps.iter().map(|s| s.status.as_str()).collect();
+        let actual: Vec<&str> = r.steps.iter().map(|s| s.step.status.as_str()).collect();
         check(
             "steps",
             want.join(", "),

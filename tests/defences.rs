@@ -204,6 +204,24 @@ fn rules_and_allow_list_see_oldsmar_under_flat_and_say_which_step_and_how_soon()
         "new Modbus function 6 from hmi-1 to plc-dosing (unit 1)"
     );
     assert!(t_s(new) - started_s(&r, 3) < 0.01);
+    // results.json scores each step as ATT&CK Evaluations do, from the alerts resting on
+    // its frames.
+    let detection: Vec<&str> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["detection"].as_str().unwrap())
+        .collect();
+    assert_eq!(detection, ["none", "technique", "none", "technique"]);
+    let by: Vec<&str> = r["steps"][3]["detected_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["detector"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["plant rules", "control allow-list"]);
+    assert!(r["steps"][3]["time_to_detect_s"].as_f64().unwrap() < 0.01);
+    assert!(r["steps"][0]["time_to_detect_s"].is_null());
     // Steps 1 and 3 leave no Modbus trace the rules could judge (VPN login, an HMI read).
     assert!(
         !alerts
@@ -253,6 +271,18 @@ fn rules_and_allow_list_see_frostygoop_under_flat_from_its_first_request() {
             t_s(first) - start
         );
     }
+    // The sweep is FC 17 (the rules call it T0888, discovery): the tactic, not the
+    // technique (T0846); every later step by its technique.
+    let detection: Vec<&str> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["detection"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        detection,
+        ["tactic", "technique", "technique", "technique", "technique"]
+    );
     // The allow-list flags the intruder's first flow to a PLC.
     let new = first_alert(&alerts, "control allow-list", 0.0).expect("the allow-list flags the intruder");
     assert_eq!(new["src"], "intruder");

@@ -104,6 +104,9 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         technique: Option<String>,
         frames: Vec<u64>,
+        /// Attack steps the frames belong to (ground truth, for scoring).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<u32>,
     },
     /// A PLC received a program over the network (FC 90 download): installed, or rejected.
     ProgramDownload {

@@ -27,6 +27,9 @@ pub struct Alert {
     pub transport: Transport,
     /// The frames the alert rests on.
     pub frames: Vec<u64>,
+    /// The attack steps those frames belong to (their labels; ground truth for scoring,
+    /// never seen by the detector's logic).
+    pub steps: Vec<u32>,
 }
 
 impl Alert {
@@ -46,6 +49,11 @@ impl Alert {
             dst_port: frame.dst_port,
             transport: frame.transport(),
             frames: vec![frame.id.0],
+            steps: if frame.label == 0 {
+                Vec::new()
+            } else {
+                vec![frame.label]
+            },
         }
     }
 
@@ -86,6 +94,7 @@ impl Alert {
                 "src": topo.host(self.src).name,
                 "dest": topo.host(self.dst).name,
                 "frames": self.frames,
+                "steps": self.steps,
             }
         })
     }

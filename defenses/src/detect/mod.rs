@@ -165,6 +165,7 @@ impl<D: Detector> Tap for DetectorTap<D> {
                         dst: self.topo.host(a.dst).name.clone(),
                         technique: a.technique.clone(),
                         frames: a.frames.clone(),
+                        steps: a.steps.clone(),
                     },
                 )
             })
