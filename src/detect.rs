@@ -14,6 +14,7 @@ use anyhow::Context;
 use otrange_defenses::capture::{Capture, CaptureStats};
 use otrange_defenses::detect::rules::RulesDetector;
 use otrange_defenses::detect::{Alert, BuildContext, Detector, DetectorSet};
+use otrange_sim::plant::PlantConfig;
 use otrange_sim::topology::Topology;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -40,6 +41,10 @@ pub struct DetectArgs {
     /// Output directory (default: out/detect/<capture file stem>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The plant the capture was taken in: its hosts name the capture's addresses (so rule
+    /// variables may name hosts) and the inventory compares with its declared assets.
+    #[arg(long)]
+    pub plant: Option<PathBuf>,
     /// Rule variable for every rules detector, e.g. --var MODBUS_CLIENT=10.0.0.57 (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = var_arg)]
     pub vars: Vec<(String, String)>,
@@ -85,10 +90,21 @@ pub fn main(args: &DetectArgs) -> ExitCode {
 
 fn run(args: &DetectArgs) -> Result<(), Failure> {
     let started = std::time::Instant::now();
-    let capture = Capture::open(&args.pcap).map_err(|e| Failure::Input(e.to_string()))?;
+    let plant: Option<PlantConfig> = match &args.plant {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Input(format!("{}: cannot read plant file: {e}", path.display())))?;
+            Some(otrange::scenario::parse_toml(path, &text).map_err(|e| Failure::Input(e.to_string()))?)
+        }
+        None => None,
+    };
+    let mut capture = Capture::open(&args.pcap).map_err(|e| Failure::Input(e.to_string()))?;
+    if let Some(p) = &plant {
+        capture = capture.with_plant(p).map_err(|e| Failure::Input(e.to_string()))?;
+    }
     let topo = Arc::new(capture.hosts.topology.clone());
     let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-    let mut detectors = build_detectors(args.detectors.as_deref(), &vars, &topo)?;
+    let mut detectors = build_detectors(args.detectors.as_deref(), &vars, &topo, plant.as_ref())?;
     let stats = capture.run_detectors(&mut detectors);
     let wall = started.elapsed();
 
@@ -142,6 +158,7 @@ fn build_detectors(
     set_path: Option<&Path>,
     vars: &BTreeMap<String, String>,
     topo: &Arc<Topology>,
+    plant: Option<&PlantConfig>,
 ) -> Result<Vec<Box<dyn Detector>>, Failure> {
     let Some(path) = set_path else {
         let d = RulesDetector::from_text("quickdraw", QUICKDRAW, QUICKDRAW_ORIGIN, vars, topo)
@@ -158,7 +175,7 @@ fn build_detectors(
     let cx = BuildContext {
         base: path.parent().unwrap_or(Path::new(".")),
         topo,
-        plant: None,
+        plant,
     };
     set.detectors(&cx)
         .map_err(|(field, message)| Failure::Input(format!("{}: {field}: {message}", path.display())))

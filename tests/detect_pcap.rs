@@ -425,3 +425,81 @@ fn quickdraw_oversized_and_non_modbus_frames_on_502() {
     assert_eq!(d.frames(1_111_008), vec![76, 78]);
     assert_eq!(d.frames(1_111_009), vec![80, 82]);
 }
+
+/// (sid, source, destination) of a detector's EVE alerts, sorted.
+fn alert_keys(eve: &[Value], detector: &str) -> Vec<(u64, String, String)> {
+    let mut keys: Vec<_> = eve
+        .iter()
+        .filter(|e| e["otrange"]["detector"] == detector)
+        .map(|e| {
+            (
+                e["alert"]["signature_id"].as_u64().unwrap(),
+                e["otrange"]["src"].as_str().unwrap().to_string(),
+                e["otrange"]["dest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_plants_own_capture_raises_what_the_simulation_raised_given_the_plant() {
+    // The same bytes, two paths: the rules watching the simulated network, and the same
+    // rules over the capture of that run, its addresses named by the plant file.
+    let dir = tempfile::tempdir().unwrap();
+    let sim_out = dir.path().join("sim");
+    let o = otrange([
+        "run".as_ref(),
+        repo_path("scenarios/frostygoop.toml").as_os_str(),
+        "--duration".as_ref(),
+        "10m".as_ref(),
+        "--pcap".as_ref(),
+        "--detectors".as_ref(),
+        repo_path("scenarios/detectors/plant-detection.toml").as_os_str(),
+        "--out".as_ref(),
+        sim_out.as_os_str(),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", describe(&o));
+    let set = dir.path().join("set.toml");
+    std::fs::write(
+        &set,
+        format!(
+            "[[detector]]\nkind = \"rules\"\nname = \"plant rules\"\nrules = {:?}\n\
+             vars = {{ MODBUS_CLIENT = \"[hmi-1, hmi-2, historian]\", ENGINEERING = \"ews-01\", DOSING = \"plc-dosing\", REMOTE_ACCESS = \"vpn-gw\" }}\n\n\
+             [[detector]]\nkind = \"inventory\"\nname = \"asset inventory\"\n",
+            repo_path("scenarios/detectors/rules/plant-modbus.rules").display().to_string()
+        ),
+    )
+    .unwrap();
+    let det_out = dir.path().join("detect");
+    let o = otrange([
+        "detect".as_ref(),
+        "--pcap".as_ref(),
+        sim_out.join("capture.pcap").as_os_str(),
+        "--plant".as_ref(),
+        repo_path("scenarios/water-treatment/plant.toml").as_os_str(),
+        "--detectors".as_ref(),
+        set.as_os_str(),
+        "--out".as_ref(),
+        det_out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let lines = |p: PathBuf| -> Vec<Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let in_sim = alert_keys(&lines(sim_out.join("alerts.eve.json")), "plant rules");
+    let in_capture = alert_keys(&lines(det_out.join("alerts.eve.json")), "plant rules");
+    assert!(in_sim.len() >= 20, "{in_sim:?}");
+    assert_eq!(in_capture, in_sim);
+    // The inventory knows the plant's asset register: the intruder is not on it.
+    let unknown = alert_keys(&lines(det_out.join("alerts.eve.json")), "asset inventory");
+    assert_eq!(
+        unknown,
+        [(9_300_001, "intruder".to_string(), "plc-intake".to_string())]
+    );
+}

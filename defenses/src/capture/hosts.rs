@@ -6,11 +6,15 @@
 //!
 //! Nothing in a capture says which assets are on the owner's register, so every host is
 //! taken as declared; the inventory detector then reports what it saw rather than
-//! intruders.
+//! intruders. Given the plant the capture was taken in ([`HostTable::build_with_plant`]),
+//! an address the plant declares becomes that host (its name, role, zone and whether the
+//! asset register lists it), and the plant's hosts the capture never shows are added after
+//! the capture's own: rules can name hosts, and the inventory counts what is missing.
 
 use super::CaptureError;
 use super::packet::{Packet, Transport};
 use foldhash::HashMap as FxMap;
+use otrange_sim::plant::PlantConfig;
 use otrange_sim::topology::{HostConfig, HostId, PurdueLevel, Role, Service, Topology, ZoneConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -146,8 +150,29 @@ impl HostTable {
 
     /// Builds the topology: the capture's hosts, then "other" if needed, then the tap.
     pub fn build(&self) -> Result<CaptureHosts, CaptureError> {
+        self.build_with_plant(None)
+    }
+
+    /// [`HostTable::build`], naming the capture's addresses after the plant's hosts and
+    /// adding the plant's hosts the capture does not show (after the tap, so the ids the
+    /// replay already gave stay valid).
+    pub fn build_with_plant(&self, plant: Option<&PlantConfig>) -> Result<CaptureHosts, CaptureError> {
         let span = |s: &str| Spanned::new(0..0, s.to_string());
-        let mut taken: BTreeSet<Ipv4Addr> = self.order.iter().chain(&self.folded).copied().collect();
+        let declared: BTreeMap<Ipv4Addr, &HostConfig> = plant
+            .map(|p| {
+                p.hosts
+                    .iter()
+                    .filter_map(|h| h.address.get_ref().parse().ok().map(|a| (a, h)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut taken: BTreeSet<Ipv4Addr> = self
+            .order
+            .iter()
+            .chain(&self.folded)
+            .chain(declared.keys())
+            .copied()
+            .collect();
         // Synthetic hosts need addresses of their own: the lowest ones the capture does not use.
         let mut free = || {
             let a = (0u32..)
@@ -173,7 +198,11 @@ impl HostTable {
             .iter()
             .zip(&self.plc)
             .map(|(a, &plc)| {
-                if plc {
+                if let Some(h) = declared.get(a) {
+                    let mut h = (*h).clone();
+                    h.forwarding_delay = None;
+                    h
+                } else if plc {
                     host(a.to_string(), Role::Plc, *a, vec![Service::Modbus])
                 } else {
                     host(a.to_string(), Role::Workstation, *a, Vec::new())
@@ -190,11 +219,22 @@ impl HostTable {
         debug_assert!(other.is_none_or(|o| o.0 as usize == MAX_HOSTS));
         hosts.push(host(TAP_NAME.into(), Role::Switch, free(), Vec::new()));
         let tap = HostId(hosts.len() as u32 - 1);
-        let zones = [ZoneConfig {
-            name: span(ZONE),
-            level: PurdueLevel::L3,
-            description: "hosts seen in a capture file".into(),
-        }];
+        let seen: BTreeSet<&Ipv4Addr> = self.order.iter().collect();
+        for (a, h) in &declared {
+            if !seen.contains(a) {
+                let mut h = (*h).clone();
+                h.forwarding_delay = None;
+                hosts.push(h);
+            }
+        }
+        let mut zones: Vec<ZoneConfig> = plant.map(|p| p.zones.clone()).unwrap_or_default();
+        if !zones.iter().any(|z| z.name.get_ref() == ZONE) {
+            zones.push(ZoneConfig {
+                name: span(ZONE),
+                level: PurdueLevel::L3,
+                description: "hosts seen in a capture file".into(),
+            });
+        }
         let topology =
             Topology::build(&zones, &hosts, &[]).map_err(|e| CaptureError::Topology(e.to_string()))?;
         Ok(CaptureHosts {

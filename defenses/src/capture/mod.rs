@@ -95,6 +95,13 @@ impl Capture {
         })
     }
 
+    /// Names the capture's hosts after a plant's (see [`HostTable::build_with_plant`]);
+    /// the frames keep their hosts.
+    pub fn with_plant(mut self, plant: &otrange_sim::plant::PlantConfig) -> Result<Capture, CaptureError> {
+        self.hosts = self.table.build_with_plant(Some(plant))?;
+        Ok(self)
+    }
+
     /// The figures of the replay (of the one reading; a large capture's come from
     /// [`Capture::run_detectors`]).
     pub fn stats(&self) -> &CaptureStats {
