@@ -71,6 +71,7 @@ pub struct CaptureFile {
 
 /// Files are streamed through a fixed buffer rather than read whole: a large capture then
 /// costs neither its size in memory nor the page faults of allocating it, on both passes.
+/// Bytes already in memory are parsed in place.
 enum Source {
     File,
     Memory(Vec<u8>),
@@ -139,7 +140,7 @@ impl CaptureFile {
     /// Calls `f` on every packet record in file order and says how the walk ended.
     pub fn for_each<F: FnMut(Record<'_>)>(&self, f: F) -> ReadEnd {
         match &self.source {
-            Source::Memory(b) => self.walk(Chunks::new(&b[..]), f),
+            Source::Memory(b) => self.walk(Chunks::<File>::whole(b), f),
             Source::File => match File::open(&self.path) {
                 Ok(file) => self.walk(Chunks::new(file), f),
                 Err(e) => ReadEnd {
@@ -150,7 +151,7 @@ impl CaptureFile {
         }
     }
 
-    fn walk<R: Read, F: FnMut(Record<'_>)>(&self, mut c: Chunks<R>, f: F) -> ReadEnd {
+    fn walk<R: Read, F: FnMut(Record<'_>)>(&self, mut c: Chunks<'_, R>, f: F) -> ReadEnd {
         let res = match self.format {
             Format::Pcap => walk_pcap(&mut c, f),
             Format::Pcapng => walk_pcapng(&mut c, f),
@@ -192,20 +193,31 @@ fn sniff(path: &Path, head: &[u8]) -> Result<Format, CaptureError> {
 }
 
 /// A window on the input: the bytes read and not yet parsed.
-struct Chunks<R> {
-    r: R,
-    buf: Vec<u8>,
+struct Chunks<'a, R> {
+    /// None when `buf` already holds the whole input.
+    r: Option<R>,
+    buf: std::borrow::Cow<'a, [u8]>,
     start: usize,
     end: usize,
 }
 
-impl<R: Read> Chunks<R> {
+impl<'a, R: Read> Chunks<'a, R> {
     fn new(r: R) -> Self {
         Chunks {
-            r,
-            buf: vec![0; CHUNK],
+            r: Some(r),
+            buf: std::borrow::Cow::Owned(vec![0; CHUNK]),
             start: 0,
             end: 0,
+        }
+    }
+
+    /// Input that is all in memory: parsed where it lies, never copied.
+    fn whole(bytes: &'a [u8]) -> Self {
+        Chunks {
+            r: None,
+            buf: std::borrow::Cow::Borrowed(bytes),
+            start: 0,
+            end: bytes.len(),
         }
     }
 
@@ -216,19 +228,23 @@ impl<R: Read> Chunks<R> {
     /// Reads more input after what is buffered; false at its end (or when a record would
     /// exceed [`MAX_RECORD`]).
     fn more(&mut self) -> std::io::Result<bool> {
+        let Some(r) = self.r.as_mut() else {
+            return Ok(false);
+        };
+        let buf = self.buf.to_mut();
         if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end == self.buf.len() {
-            if self.buf.len() >= MAX_RECORD {
+        if self.end == buf.len() {
+            if buf.len() >= MAX_RECORD {
                 return Ok(false);
             }
-            self.buf.resize(self.buf.len() * 2, 0);
+            buf.resize(buf.len() * 2, 0);
         }
         loop {
-            match self.r.read(&mut self.buf[self.end..]) {
+            match r.read(&mut buf[self.end..]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.end += n;
@@ -241,7 +257,7 @@ impl<R: Read> Chunks<R> {
     }
 }
 
-fn walk_pcap<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<R>, mut f: F) -> std::io::Result<ReadEnd> {
+fn walk_pcap<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<'_, R>, mut f: F) -> std::io::Result<ReadEnd> {
     let mut end = ReadEnd::default();
     let parser = loop {
         let parsed = PcapParser::new(c.data()).map(|(rest, p)| (rest.len(), p));
@@ -329,7 +345,7 @@ fn interface_time(ifaces: &[Interface], id: usize, raw: u128) -> Option<(u32, u6
     Some((i.linktype, u64::try_from(ns).unwrap_or(u64::MAX)))
 }
 
-fn walk_pcapng<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<R>, mut f: F) -> std::io::Result<ReadEnd> {
+fn walk_pcapng<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<'_, R>, mut f: F) -> std::io::Result<ReadEnd> {
     let mut end = ReadEnd::default();
     let mut parser = loop {
         let parsed = PcapNgParser::new(c.data()).map(|(rest, p)| (rest.len(), p));
