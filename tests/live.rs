@@ -523,3 +523,43 @@ fn a_policy_that_denies_the_visitors_path_stops_mbpoll_and_says_which_rule() {
         assert_eq!(h["timeouts"], 0, "{h}");
     }
 }
+
+#[test]
+fn a_real_clients_read_raises_the_rules_alerts_in_the_terminal_and_the_event_log() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let det = repo_path("scenarios/detectors/plant-detection.toml");
+    let mut live = Live::start(
+        &repo_path("scenarios/water-treatment.toml"),
+        &["--detectors", det.to_str().unwrap()],
+    );
+    // mbpoll on 127.0.0.1 is the visitor's laptop in the office: it does not poll, and it
+    // is outside the OT networks.
+    let o = Command::new("mbpoll")
+        .args([
+            "-m", "tcp", "-a", "1", "-r", "1", "-c", "2", "-t", "4", "-1", "-p",
+        ])
+        .arg(live.port.to_string())
+        .arg(PLC_DOSING)
+        .output()
+        .expect("mbpoll (apt install mbpoll)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Alerts reach the terminal as the simulation takes the frames in: give it a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let (o, out) = live.stop();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for sig in [
+        "ALERT [plant rules] Modbus read from a host that does not poll (visitor-laptop -> plc-dosing)",
+        "ALERT [plant rules] Modbus from outside the OT networks (visitor-laptop -> plc-dosing)",
+    ] {
+        assert!(stdout.contains(sig), "no {sig:?} in:\n{stdout}");
+    }
+    let alerts: Vec<serde_json::Value> = events(&out)
+        .into_iter()
+        .filter(|e| e["event"] == "alert" && e["src"] == "visitor-laptop")
+        .collect();
+    let sids: std::collections::BTreeSet<u64> = alerts
+        .iter()
+        .map(|a| a["signature_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sids, [2_111_008, 2_111_020].into_iter().collect());
+}
