@@ -407,6 +407,34 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
             actual.len() == want.len() && actual.iter().zip(want).all(|(a, w)| a == w),
         );
     }
+    if let Some(want) = &exp.detections {
+        let actual: Vec<&str> = r.steps.iter().map(|s| s.detection).collect();
+        let want: Vec<&str> = want.iter().map(|d| d.as_str()).collect();
+        check("detections", want.join(", "), actual.join(", "), actual == want);
+    }
+    if let Some(max) = exp.max_alerts {
+        let actual: u64 = r
+            .taps
+            .iter()
+            .filter_map(|t| t.summary.get("alerts").and_then(|a| a.as_array()))
+            .map(|a| a.len() as u64)
+            .sum();
+        check(
+            "max_alerts",
+            format!("<= {max}"),
+            actual.to_string(),
+            actual <= max,
+        );
+    }
+    if let Some(max) = exp.max_blocked_legitimate {
+        let actual = r.network.blocked_legitimate;
+        check(
+            "max_blocked_legitimate",
+            format!("<= {max}"),
+            actual.to_string(),
+            actual <= max,
+        );
+    }
     if let Some(n) = exp.impacts {
         let actual = r.impacts.len() as u64;
         check("impacts", n.to_string(), actual.to_string(), actual == n);

@@ -130,6 +130,34 @@ pub struct Expectations {
     pub impact_techniques: Option<Vec<String>>,
     /// The status of every playbook step, in order: succeeded, blocked, failed, not_reached.
     pub steps: Option<Vec<String>>,
+    /// The detection of every playbook step, in order: technique, tactic, general, none
+    /// (how the exercise's detectors saw it; a detector regression breaks it).
+    pub detections: Option<Vec<Detection>>,
+    /// Upper bound on detector alerts over the run (false alarms, in a benign exercise).
+    pub max_alerts: Option<u64>,
+    /// Upper bound on frames blocked that no attacker sent (what defences cost operations).
+    pub max_blocked_legitimate: Option<u64>,
+}
+
+/// How a step was detected, in the vocabulary of MITRE's ATT&CK Evaluations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Detection {
+    Technique,
+    Tactic,
+    General,
+    None,
+}
+
+impl Detection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detection::Technique => "technique",
+            Detection::Tactic => "tactic",
+            Detection::General => "general",
+            Detection::None => "none",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
