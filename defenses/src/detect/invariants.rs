@@ -352,20 +352,12 @@ impl Invariants {
                     let since = *out_since.get_or_insert(now);
                     if !*reported && now.saturating_since(since) >= *persist {
                         *reported = true;
-                        let mut alert = Alert::on(
-                            frame,
-                            now,
-                            &self.name,
-                            DISAGREE,
-                            format!(
-                                "{name}: {va:.3} vs {vb:.3} (differ by {diff:.3} > {tolerance}) for {:.0} s",
-                                now.saturating_since(since).as_secs_f64()
-                            ),
+                        let text = format!(
+                            "{name}: {va:.3} vs {vb:.3} (differ by {diff:.3} > {tolerance}) for {:.0} s",
+                            now.saturating_since(since).as_secs_f64()
                         );
-                        alert.severity = 1;
-                        alert.technique = technique.clone();
-                        alert.tactic = Some("Impair Process Control".into());
-                        self.alerts.push(alert);
+                        self.alerts
+                            .push(physics_alert(frame, now, &self.name, DISAGREE, text, technique));
                     }
                 }
                 Check::Balance {
@@ -417,26 +409,34 @@ impl Invariants {
                         *reported = false;
                     } else if !*reported {
                         *reported = true;
-                        let mut alert = Alert::on(
-                            frame,
-                            now,
-                            &self.name,
-                            IMBALANCE,
-                            format!(
-                                "{name}: level moved {seen:+.3} m in {:.0} s, the flows say {expected:+.3} m",
-                                now.saturating_since(t0).as_secs_f64()
-                            ),
+                        let text = format!(
+                            "{name}: level moved {seen:+.3} m in {:.0} s, the flows say {expected:+.3} m",
+                            now.saturating_since(t0).as_secs_f64()
                         );
-                        alert.severity = 1;
-                        alert.technique = technique.clone();
-                        alert.tactic = Some("Impair Process Control".into());
-                        self.alerts.push(alert);
+                        self.alerts
+                            .push(physics_alert(frame, now, &self.name, IMBALANCE, text, technique));
                     }
                 }
             }
         }
         let _ = topo;
     }
+}
+
+/// An invariant broken: high severity, under the tactic its checks defend.
+fn physics_alert(
+    frame: &Frame,
+    now: SimTime,
+    detector: &str,
+    sid: u64,
+    text: String,
+    technique: &Option<String>,
+) -> Alert {
+    let mut alert = Alert::on(frame, now, detector, sid, text);
+    alert.severity = 1;
+    alert.technique = technique.clone();
+    alert.tactic = Some("Impair Process Control".into());
+    alert
 }
 
 fn positive(v: f64, field: &str) -> Result<f64, ConfigFault> {

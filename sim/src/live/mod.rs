@@ -128,8 +128,14 @@ impl LivePlant {
                 live_addr.insert(h.id, a);
             }
         }
-        // One core for the simulation thread, the rest for sockets (at least one).
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+        // Every core for the sockets: the simulation thread needs a few per cent of one. On
+        // two cores, two workers beat one current-thread runtime (benches/live/run.sh: about
+        // +25 % requests/s at 16 connections, +10 % at 4, the same at 1), most likely
+        // because a worker that just went idle looks for work a little before it sleeps:
+        // a request arriving meanwhile skips the wake-up of a sleeping thread, which costs
+        // more than serving it on loopback. One core: a current-thread runtime, no thread
+        // to hand work to.
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let waker = std::thread::current();
         let runtime = if std::env::var_os("OTR_RT_MULTI").is_none() && workers == 1 {
             tokio::runtime::Builder::new_current_thread().enable_all().build()
