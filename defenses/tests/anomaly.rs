@@ -258,9 +258,12 @@ fn built_from_a_detector_set_and_counting_each_frame_once_across_taps() {
     )
     .unwrap();
     let d = &set.detectors[0];
-    let mut a = Anomaly::from_config(d, &cx).unwrap();
+    let a = Anomaly::from_config(d, &cx).unwrap();
     assert_eq!(a.threshold(), 6.5);
-    // hmi-1's polls cross sw-sup, then sw-ctl: both taps see them, the model counts once.
+    // hmi-1's polls cross sw-sup, then sw-ctl: both taps see them, the model counts once
+    // (the placed detector is shown each frame once).
+    let mut placed = set.build(&cx).unwrap();
+    let tap = &mut placed[0].tap;
     for s in 0..10u64 {
         let req = modbus(
             &topo,
@@ -269,10 +272,10 @@ fn built_from_a_detector_set_and_counting_each_frame_once_across_taps() {
             read_holding_registers(s as u16, 1, 0, 1),
         );
         for node in ["sw-sup", "sw-ctl"] {
-            a.observe(id(&topo, node), &req, secs(s), &topo);
+            tap.observe(id(&topo, node), &req, secs(s));
         }
     }
-    assert_eq!(a.summary()["frames_learned"], 10);
+    assert_eq!(tap.summary()["figures"]["frames_learned"], 10);
     // Settings it does not have, and thresholds that are no knob, are refused.
     let mut bad = d.clone();
     bad.rules = Some("x.rules".into());

@@ -34,7 +34,7 @@
 //! Per frame the work is a few BTreeMap lookups and arithmetic; a request or response on
 //! a known connection and known keys allocates nothing.
 
-use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig, first_sighting};
+use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::time::{SimDuration, SimTime};
 use otrange_sim::topology::{HostId, Service, Topology};
@@ -280,7 +280,6 @@ impl Sink {
 /// The anomaly detector. See the module documentation.
 pub struct Anomaly {
     learn_until: SimTime,
-    taps: Vec<HostId>,
     registers: BTreeMap<RegKey, Register>,
     pairs: BTreeMap<PairKey, Pair>,
     conns: BTreeMap<ConnKey, Conn>,
@@ -294,12 +293,11 @@ pub struct Anomaly {
 }
 
 impl Anomaly {
-    /// A detector learning until `learn_until` and alerting at `threshold`, seeing every
-    /// frame it is given (no de-duplication across taps).
+    /// A detector learning until `learn_until` and alerting at `threshold`, counting every
+    /// frame it is given (placed at taps, [`super::DetectorTap`] shows it each frame once).
     pub fn new(name: impl Into<String>, learn_until: SimTime, threshold: f64) -> Self {
         Anomaly {
             learn_until,
-            taps: Vec::new(),
             registers: BTreeMap::new(),
             pairs: BTreeMap::new(),
             conns: BTreeMap::new(),
@@ -318,7 +316,7 @@ impl Anomaly {
     }
 
     /// From a `[[detector]]` entry: `learn` (default "1h") and `threshold` (default 4).
-    pub fn from_config(cfg: &DetectorConfig, cx: &BuildContext) -> Result<Self, ConfigFault> {
+    pub fn from_config(cfg: &DetectorConfig, _cx: &BuildContext) -> Result<Self, ConfigFault> {
         cfg.only(&["learn", "threshold"])?;
         let threshold = cfg.threshold.unwrap_or(DEFAULT_THRESHOLD);
         if !threshold.is_finite() || threshold <= 0.0 {
@@ -327,11 +325,7 @@ impl Anomaly {
                 format!("the threshold must be a positive number of standard deviations, not {threshold}"),
             ));
         }
-        let mut d = Anomaly::new(cfg.name.clone(), cfg.learn_until("1h")?, threshold);
-        // Unknown names are reported by the detector set's placement; here they only
-        // matter for de-duplication.
-        d.taps = cfg.at.iter().filter_map(|h| cx.topo.host_by_name(h)).collect();
-        Ok(d)
+        Ok(Anomaly::new(cfg.name.clone(), cfg.learn_until("1h")?, threshold))
     }
 
     /// The configured threshold.
@@ -557,8 +551,8 @@ impl Detector for Anomaly {
         &self.out.name
     }
 
-    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, topo: &Topology) {
-        if frame.service != Service::Modbus || !first_sighting(&self.taps, node, frame, topo) {
+    fn observe(&mut self, _node: HostId, frame: &Frame, now: SimTime, topo: &Topology) {
+        if frame.service != Service::Modbus {
             return;
         }
         let Payload::Modbus(bytes) = &frame.payload else {

@@ -325,7 +325,7 @@ impl Invariants {
         any
     }
 
-    fn evaluate(&mut self, frame: &Frame, now: SimTime, topo: &Topology) {
+    fn evaluate(&mut self, frame: &Frame, now: SimTime) {
         self.evaluations += 1;
         let signals = &self.signals;
         for c in &mut self.checks {
@@ -419,7 +419,6 @@ impl Invariants {
                 }
             }
         }
-        let _ = topo;
     }
 }
 
@@ -455,7 +454,7 @@ impl Detector for Invariants {
         &self.name
     }
 
-    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, topo: &Topology) {
+    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, _topo: &Topology) {
         let Payload::Modbus(adu) = &frame.payload else {
             return;
         };
@@ -480,7 +479,7 @@ impl Detector for Invariants {
             return;
         }
         if self.read_answer(node, frame, adu, now) {
-            self.evaluate(frame, now, topo);
+            self.evaluate(frame, now);
         }
     }
 

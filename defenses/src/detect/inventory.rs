@@ -21,7 +21,6 @@
 //! the inventory alone, no coverage and no alerts.
 
 use super::anomaly::first_adu;
-use super::first_sighting;
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plant::PlantConfig;
@@ -141,7 +140,6 @@ fn hex(bytes: &[u8]) -> String {
 pub struct Inventory {
     name: String,
     topo: Arc<Topology>,
-    taps: Vec<HostId>,
     /// Declared end hosts; `None` without a plant (a capture).
     declared: Option<BTreeSet<HostId>>,
     /// (vendor, product code) each PLC is declared with.
@@ -153,7 +151,8 @@ pub struct Inventory {
 
 impl Inventory {
     /// An inventory over `topo`; with a plant, compared with its declared hosts and PLC
-    /// identities. Sees every frame it is given (no de-duplication across taps).
+    /// identities. Counts every frame it is given (placed at taps, [`super::DetectorTap`]
+    /// shows it each frame once).
     pub fn new(name: impl Into<String>, topo: Arc<Topology>, plant: Option<&PlantConfig>) -> Self {
         let declared = plant.map(|_| {
             topo.hosts
@@ -177,7 +176,6 @@ impl Inventory {
         Inventory {
             name: name.into(),
             topo,
-            taps: Vec::new(),
             declared,
             identities,
             assets: BTreeMap::new(),
@@ -189,9 +187,7 @@ impl Inventory {
     /// From a `[[detector]]` entry; the inventory kind has no settings.
     pub fn from_config(cfg: &DetectorConfig, cx: &BuildContext) -> Result<Self, ConfigFault> {
         cfg.only(&[])?;
-        let mut d = Inventory::new(cfg.name.clone(), Arc::clone(cx.topo), cx.plant);
-        d.taps = cfg.at.iter().filter_map(|h| cx.topo.host_by_name(h)).collect();
-        Ok(d)
+        Ok(Inventory::new(cfg.name.clone(), Arc::clone(cx.topo), cx.plant))
     }
 
     /// Declared end hosts heard from, in percent; `None` without a declared inventory.
@@ -348,10 +344,7 @@ impl Detector for Inventory {
         &self.name
     }
 
-    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, topo: &Topology) {
-        if !first_sighting(&self.taps, node, frame, topo) {
-            return;
-        }
+    fn observe(&mut self, _node: HostId, frame: &Frame, now: SimTime, _topo: &Topology) {
         let port = frame.service.port();
         let request = frame.dst_port == port;
         let a = self.assets.entry(frame.src).or_insert_with(|| Asset::new(now));
