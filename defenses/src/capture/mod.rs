@@ -90,7 +90,7 @@ impl Capture {
 
     /// [`Capture::open`] for a file already opened (or in memory), read once.
     pub fn read(file: CaptureFile) -> Result<Capture, CaptureError> {
-        let mut r = replay::Replay::growing();
+        let mut r = replay::Replay::growing(file.len());
         let end = file.for_each(|rec| r.record(&rec));
         let (table, events, stats) = r.finish_growing(end);
         let hosts = table.build()?;

@@ -155,8 +155,10 @@ impl<'h> Replay<'h> {
     }
 
     /// A replay that collects the hosts as it goes (see [`Replay::finish_growing`]).
-    pub fn growing() -> Replay<'static> {
-        Replay::with(Hosts::Growing(HostTable::default()))
+    pub fn growing(file_len: u64) -> Replay<'static> {
+        let mut r = Replay::with(Hosts::Growing(HostTable::default()));
+        r.events = Events::for_capture(file_len);
+        r
     }
 
     fn with(hosts: Hosts<'h>) -> Self {
