@@ -13,6 +13,7 @@
 //! The same binary drives otrange's live PLCs, libmodbus and pymodbus in
 //! `benches/live/run.sh`, so the figures compare the servers and not the clients.
 
+use crate::busy_poll::BusyPoll;
 use anyhow::{Context as _, bail};
 use otrange_sim::time::parse_duration;
 use serde::Serialize;
@@ -66,6 +67,10 @@ pub struct LoadgenArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How long each client checks for its answer before its thread sleeps (0s: not at
+    /// all), so that the client's own wake-ups add little to a fast server's round trip.
+    #[arg(long, default_value = "0s", value_parser = std_duration)]
+    pub busy_poll: Duration,
 }
 
 fn std_duration(s: &str) -> Result<Duration, String> {
@@ -177,8 +182,12 @@ async fn connect_tcp(target: SocketAddr, timeout: Duration) -> anyhow::Result<Tc
     Ok(stream)
 }
 
-fn client(stream: TcpStream, unit: u8) -> ModbusClient {
-    tcp::attach_slave(stream, Slave(unit))
+fn client(stream: TcpStream, unit: u8, busy_poll: Duration) -> ModbusClient {
+    if busy_poll.is_zero() {
+        tcp::attach_slave(stream, Slave(unit))
+    } else {
+        tcp::attach_slave(BusyPoll::new(stream, busy_poll), Slave(unit))
+    }
 }
 
 /// How one read went.
@@ -219,7 +228,10 @@ async fn load(args: &LoadgenArgs, threads: usize) -> anyhow::Result<LoadReport> 
     // Connect everything first: the window measures serving, not accepting.
     let mut clients = Vec::with_capacity(n);
     for (i, stream) in connect_all(args, n).await?.into_iter().enumerate() {
-        clients.push((args.targets[i % args.targets.len()], client(stream, args.unit)));
+        clients.push((
+            args.targets[i % args.targets.len()],
+            client(stream, args.unit, args.busy_poll),
+        ));
     }
     let barrier = Arc::new(Barrier::new(n + 1));
     let mut tasks = JoinSet::new();
@@ -259,7 +271,7 @@ async fn load(args: &LoadgenArgs, threads: usize) -> anyhow::Result<LoadReport> 
                         // The stream may hold a late answer: start afresh.
                         ctx = loop {
                             match connect_tcp(target, args.timeout).await {
-                                Ok(s) => break client(s, args.unit),
+                                Ok(s) => break client(s, args.unit, args.busy_poll),
                                 Err(e) => {
                                     t.errors += u64::from(Instant::now() >= counting);
                                     t.first_error.get_or_insert(e.to_string());
@@ -394,7 +406,7 @@ async fn idle(args: &LoadgenArgs, n: usize) -> anyhow::Result<IdleReport> {
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let stream = TcpStream::from_std(std).map_err(|e| e.to_string())?;
-            let mut ctx = client(stream, args.unit);
+            let mut ctx = client(stream, args.unit, args.busy_poll);
             match read_once(&mut ctx, &args).await {
                 Outcome::Answered => Ok(()),
                 Outcome::Exception => Err("exception response".to_string()),

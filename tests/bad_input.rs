@@ -81,6 +81,14 @@ const CASES: &[Case] = &[
         message: &["ir:40", "ir:0..=ir:3"],
     },
     Case {
+        exercise: "bad-busy-poll.toml",
+        file: "bad-busy-poll.toml",
+        line: 8,
+        column: 13,
+        field: "live.busy_poll",
+        message: &["\"1h\" is too long", "at most 10ms"],
+    },
+    Case {
         exercise: "syntax-error.toml",
         file: "plants/syntax-error.toml",
         line: 3,

@@ -563,3 +563,44 @@ fn a_real_clients_read_raises_the_rules_alerts_in_the_terminal_and_the_event_log
         .collect();
     assert_eq!(sids, [2_111_008, 2_111_020].into_iter().collect());
 }
+
+/// The load generator, with and without its own busy polling, against a PLC whose server
+/// does not busy-poll (`busy_poll = "0s"`): every read answered, none lost, whichever side
+/// spins or sleeps between requests.
+#[test]
+fn loadgen_is_served_with_and_without_busy_polling_on_either_side() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ex = exercise_with(
+        dir.path(),
+        "[live]\nexternal_host = \"visitor-laptop\"\nbusy_poll = \"0s\"\n",
+    );
+    let mut live = Live::start(&ex, &[]);
+    let target = format!("{PLC_DOSING}:{}", live.port);
+    for client_busy_poll in ["0s", "50us"] {
+        let o = Command::new(OTRANGE)
+            .args([
+                "loadgen",
+                "--target",
+                &target,
+                "--duration",
+                "700ms",
+                "--warmup",
+                "100ms",
+            ])
+            .args(["--busy-poll", client_busy_poll, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "loadgen --busy-poll {client_busy_poll}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(r["answered"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["errors"], 0, "{r}");
+        assert_eq!(r["exceptions"], 0, "{r}");
+    }
+    let (o, _) = live.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}

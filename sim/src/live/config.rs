@@ -46,6 +46,10 @@ pub struct LiveConfig {
     pub idle_timeout: Spanned<String>,
     #[serde(default)]
     pub response_time: ResponseTime,
+    /// How long a connection keeps checking for its client's next request after answering
+    /// one, before it sleeps until the socket is readable; "0s" turns it off.
+    #[serde(default = "default_busy_poll")]
+    pub busy_poll: Spanned<String>,
 }
 
 fn default_per_device() -> usize {
@@ -57,6 +61,14 @@ fn default_total() -> usize {
 fn default_idle() -> Spanned<String> {
     Spanned::new(0..0, "120s".into())
 }
+/// Half a loopback round trip under load on a 2-core machine: long enough to catch a
+/// client that sends its next request at once, short enough that a client polling every
+/// 100 ms costs well under 0.1 % of a core (see the README's live-mode benchmark).
+fn default_busy_poll() -> Spanned<String> {
+    Spanned::new(0..0, "50us".into())
+}
+/// Busy polling beyond this would only burn a core: past it, sleeping costs less.
+const MAX_BUSY_POLL_NS: u64 = 10_000_000;
 
 impl Default for LiveConfig {
     fn default() -> Self {
@@ -67,6 +79,7 @@ impl Default for LiveConfig {
             max_connections: default_total(),
             idle_timeout: default_idle(),
             response_time: ResponseTime::Modelled,
+            busy_poll: default_busy_poll(),
         }
     }
 }
@@ -80,6 +93,7 @@ pub struct LiveSettings {
     pub max_connections: usize,
     pub idle_timeout: std::time::Duration,
     pub response_time: ResponseTime,
+    pub busy_poll: std::time::Duration,
 }
 
 impl LiveConfig {
@@ -102,6 +116,18 @@ impl LiveConfig {
         let idle: SimDuration = parse_duration(self.idle_timeout.get_ref()).map_err(|e| {
             ConfigError::new("live.idle_timeout", Some(self.idle_timeout.span()), e.to_string())
         })?;
+        let busy: SimDuration = parse_duration(self.busy_poll.get_ref())
+            .map_err(|e| ConfigError::new("live.busy_poll", Some(self.busy_poll.span()), e.to_string()))?;
+        if busy.as_nanos() > MAX_BUSY_POLL_NS {
+            return Err(ConfigError::new(
+                "live.busy_poll",
+                Some(self.busy_poll.span()),
+                format!(
+                    "{:?} is too long: at most 10ms (a longer spin only burns a core)",
+                    self.busy_poll.get_ref()
+                ),
+            ));
+        }
         for (field, v) in [
             ("live.max_connections_per_device", self.max_connections_per_device),
             ("live.max_connections", self.max_connections),
@@ -117,6 +143,7 @@ impl LiveConfig {
             max_connections: self.max_connections,
             idle_timeout: std::time::Duration::from_nanos(idle.as_nanos()),
             response_time: self.response_time,
+            busy_poll: std::time::Duration::from_nanos(busy.as_nanos()),
         })
     }
 }

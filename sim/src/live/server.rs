@@ -119,15 +119,17 @@ enum Next {
 struct FrameReader {
     buf: Vec<u8>,
     idle: Duration,
+    busy_poll: Duration,
     last_activity: tokio::time::Instant,
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 impl FrameReader {
-    fn new(idle: Duration) -> Self {
+    fn new(idle: Duration, busy_poll: Duration) -> Self {
         FrameReader {
             buf: Vec::with_capacity(2 * MAX_ADU),
             idle,
+            busy_poll,
             last_activity: tokio::time::Instant::now(),
             timer: Box::pin(tokio::time::sleep(idle)),
         }
@@ -160,6 +162,26 @@ impl FrameReader {
         Some(Next::Frame(std::mem::replace(&mut self.buf, rest)))
     }
 
+    /// Checks for the next request for up to `busy_poll` before the task sleeps on the
+    /// socket's readiness, yielding to other tasks between checks. A client that sends its
+    /// next request as soon as it has the answer (a poll loop, a load generator) is then
+    /// served without this thread or its core going to sleep and being woken, which on
+    /// loopback costs more than serving the request (benches/live/run.sh: +70 % requests/s
+    /// at one connection, +50 % at four). None: nothing came.
+    async fn poll_briefly(&mut self, stream: &TcpStream) -> Option<std::io::Result<usize>> {
+        let until = std::time::Instant::now() + self.busy_poll;
+        loop {
+            match stream.try_read_buf(&mut self.buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                r => return Some(r),
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn next(&mut self, stream: &mut TcpStream) -> Next {
         loop {
             if let Some(n) = self.parse() {
@@ -172,6 +194,16 @@ impl FrameReader {
                 self.idle
             };
             self.buf.reserve(MAX_ADU);
+            if !partial && !self.busy_poll.is_zero() {
+                match self.poll_briefly(stream).await {
+                    Some(Ok(0) | Err(_)) => return Next::Closed,
+                    Some(Ok(_)) => {
+                        self.last_activity = tokio::time::Instant::now();
+                        continue;
+                    }
+                    None => {}
+                }
+            }
             let (buf, timer) = (&mut self.buf, &mut self.timer);
             tokio::select! {
                 r = stream.read_buf(buf) => match r {
@@ -269,7 +301,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
     }
     // A policy that denies nothing need not be asked per request.
     let open_policy = lock_policy(&ctx.policy).allows_everything();
-    let mut reader = FrameReader::new(ctx.settings.idle_timeout);
+    let mut reader = FrameReader::new(ctx.settings.idle_timeout, ctx.settings.busy_poll);
     loop {
         let adu = match reader.next(&mut stream).await {
             Next::Frame(adu) => adu,
