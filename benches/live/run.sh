@@ -22,7 +22,7 @@
 #   PORT=5020        port for all three servers (the PLC takes 502 when it may)
 #   CARGO_TARGET_DIR where cargo builds (default: target/)
 #   KEEP=1           keep the work directory (logs, JSON of every run)
-# It takes about two minutes with the defaults.
+# It takes about four minutes with the defaults.
 
 set -euo pipefail
 

@@ -166,8 +166,9 @@ impl FrameReader {
     /// socket's readiness, yielding to other tasks between checks. A client that sends its
     /// next request as soon as it has the answer (a poll loop, a load generator) is then
     /// served without this thread or its core going to sleep and being woken, which on
-    /// loopback costs more than serving the request (benches/live/run.sh: +70 % requests/s
-    /// at one connection, +50 % at four). None: nothing came.
+    /// loopback costs more than serving the request (benches/live/run.sh, with a client
+    /// that sleeps between answers: twice the requests/s at one connection, +40 % at
+    /// four). None: nothing came.
     async fn poll_briefly(&mut self, stream: &TcpStream) -> Option<std::io::Result<usize>> {
         let until = std::time::Instant::now() + self.busy_poll;
         loop {
