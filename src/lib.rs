@@ -4,7 +4,6 @@
 //! the results ([`results`]); the CLI in `main.rs` is a thin layer over these. The plant
 //! itself lives in `otrange-sim`.
 
-pub mod busy_poll;
 pub mod live;
 pub mod loadgen;
 pub mod results;

@@ -13,8 +13,8 @@
 //! The same binary drives otrange's live PLCs, libmodbus and pymodbus in
 //! `benches/live/run.sh`, so the figures compare the servers and not the clients.
 
-use crate::busy_poll::BusyPoll;
 use anyhow::{Context as _, bail};
+use otrange_sim::live::busy_poll::BusyPoll;
 use otrange_sim::time::parse_duration;
 use serde::Serialize;
 use std::net::SocketAddr;

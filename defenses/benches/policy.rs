@@ -11,21 +11,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use otrange_defenses::Policy;
 use otrange_sim::modbus::client as mb;
 use otrange_sim::net::{EnforcementPoint, Frame, FrameId, Payload, PolicyHook};
-use otrange_sim::plant::PlantConfig;
 use otrange_sim::topology::{Service, Topology};
 use otrange_sim::{SimDuration, SimTime};
 use std::hint::black_box;
-use std::path::PathBuf;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn topology() -> Topology {
-    let text = std::fs::read_to_string(repo().join("scenarios/water-treatment/plant.toml")).unwrap();
-    let cfg: PlantConfig = toml::from_str(&text).unwrap();
-    Topology::build(&cfg.zones, &cfg.hosts, &cfg.links).unwrap()
-}
+mod common;
+use common::{repo, topology};
 
 struct Mix {
     /// (point, frame): one decision each.

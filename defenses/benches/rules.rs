@@ -11,23 +11,14 @@ use otrange_defenses::detect::Detector;
 use otrange_defenses::detect::rules::RulesDetector;
 use otrange_sim::modbus::client as mb;
 use otrange_sim::net::{Frame, FrameId, Payload};
-use otrange_sim::plant::PlantConfig;
 use otrange_sim::topology::{Service, Topology};
 use otrange_sim::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn topology() -> Topology {
-    let text = std::fs::read_to_string(repo().join("scenarios/water-treatment/plant.toml")).unwrap();
-    let cfg: PlantConfig = toml::from_str(&text).unwrap();
-    Topology::build(&cfg.zones, &cfg.hosts, &cfg.links).unwrap()
-}
+mod common;
+use common::{repo, topology};
 
 fn request(topo: &Topology, src: &str, dst: &str, adu: Vec<u8>) -> Frame {
     Frame {

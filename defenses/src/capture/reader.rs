@@ -257,21 +257,36 @@ impl<'a, R: Read> Chunks<'a, R> {
     }
 }
 
-fn walk_pcap<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<'_, R>, mut f: F) -> std::io::Result<ReadEnd> {
-    let mut end = ReadEnd::default();
-    let parser = loop {
-        let parsed = PcapParser::new(c.data()).map(|(rest, p)| (rest.len(), p));
+/// The file's header parsed with `parse`, reading more input until it is whole; Err names
+/// `what` and why it does not parse once the input has no more to give.
+fn file_header<R: Read, P>(
+    c: &mut Chunks<'_, R>,
+    what: &str,
+    parse: impl Fn(&[u8]) -> Result<(&[u8], P), PcapError>,
+) -> std::io::Result<Result<P, String>> {
+    loop {
+        let parsed = parse(c.data()).map(|(rest, p)| (rest.len(), p));
         match parsed {
             Ok((rest, p)) => {
                 c.start = c.end - rest;
-                break p;
+                return Ok(Ok(p));
             }
             Err(e) => {
                 if !c.more()? {
-                    end.damaged = Some(format!("pcap header: {e}"));
-                    return Ok(end);
+                    return Ok(Err(format!("{what}: {e}")));
                 }
             }
+        }
+    }
+}
+
+fn walk_pcap<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<'_, R>, mut f: F) -> std::io::Result<ReadEnd> {
+    let mut end = ReadEnd::default();
+    let parser = match file_header(c, "pcap header", PcapParser::new)? {
+        Ok(p) => p,
+        Err(damaged) => {
+            end.damaged = Some(damaged);
+            return Ok(end);
         }
     };
     let header = parser.header();
@@ -347,19 +362,11 @@ fn interface_time(ifaces: &[Interface], id: usize, raw: u128) -> Option<(u32, u6
 
 fn walk_pcapng<R: Read, F: FnMut(Record<'_>)>(c: &mut Chunks<'_, R>, mut f: F) -> std::io::Result<ReadEnd> {
     let mut end = ReadEnd::default();
-    let mut parser = loop {
-        let parsed = PcapNgParser::new(c.data()).map(|(rest, p)| (rest.len(), p));
-        match parsed {
-            Ok((rest, p)) => {
-                c.start = c.end - rest;
-                break p;
-            }
-            Err(e) => {
-                if !c.more()? {
-                    end.damaged = Some(format!("pcapng section header: {e}"));
-                    return Ok(end);
-                }
-            }
+    let mut parser = match file_header(c, "pcapng section header", PcapNgParser::new)? {
+        Ok(p) => p,
+        Err(damaged) => {
+            end.damaged = Some(damaged);
+            return Ok(end);
         }
     };
     let mut interfaces: Vec<Interface> = Vec::new();

@@ -13,10 +13,12 @@
 //! * [`config`]: the `[live]` table of an exercise.
 //! * [`server`]: PLCs as Modbus TCP servers.
 //! * [`bridge`]: the plant's clients through tokio-modbus.
+//! * [`busy_poll`]: sockets that check for data a moment before sleeping.
 //! * [`convert`]: ADU bytes to tokio-modbus types and back.
 
 pub mod addr;
 pub mod bridge;
+pub mod busy_poll;
 pub mod clock;
 pub mod config;
 pub mod convert;

@@ -10,6 +10,7 @@
 use crate::devices::plc::{ScanTiming, SharedCpu, served_event};
 use crate::events::EventKind;
 use crate::live::LiveMsg;
+use crate::live::busy_poll::BusyPoll;
 use crate::live::clock::LiveClock;
 use crate::live::config::{LiveSettings, ResponseTime};
 use crate::modbus::ServerReply;
@@ -119,17 +120,15 @@ enum Next {
 struct FrameReader {
     buf: Vec<u8>,
     idle: Duration,
-    busy_poll: Duration,
     last_activity: tokio::time::Instant,
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 impl FrameReader {
-    fn new(idle: Duration, busy_poll: Duration) -> Self {
+    fn new(idle: Duration) -> Self {
         FrameReader {
             buf: Vec::with_capacity(2 * MAX_ADU),
             idle,
-            busy_poll,
             last_activity: tokio::time::Instant::now(),
             timer: Box::pin(tokio::time::sleep(idle)),
         }
@@ -162,28 +161,7 @@ impl FrameReader {
         Some(Next::Frame(std::mem::replace(&mut self.buf, rest)))
     }
 
-    /// Checks for the next request for up to `busy_poll` before the task sleeps on the
-    /// socket's readiness, yielding to other tasks between checks. A client that sends its
-    /// next request as soon as it has the answer (a poll loop, a load generator) is then
-    /// served without this thread or its core going to sleep and being woken, which on
-    /// loopback costs more than serving the request (benches/live/run.sh, with a client
-    /// that sleeps between answers: twice the requests/s at one connection, +40 % at
-    /// four). None: nothing came.
-    async fn poll_briefly(&mut self, stream: &TcpStream) -> Option<std::io::Result<usize>> {
-        let until = std::time::Instant::now() + self.busy_poll;
-        loop {
-            match stream.try_read_buf(&mut self.buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                r => return Some(r),
-            }
-            if std::time::Instant::now() >= until {
-                return None;
-            }
-            tokio::task::yield_now().await;
-        }
-    }
-
-    async fn next(&mut self, stream: &mut TcpStream) -> Next {
+    async fn next(&mut self, stream: &mut Conn) -> Next {
         loop {
             if let Some(n) = self.parse() {
                 return n;
@@ -195,16 +173,6 @@ impl FrameReader {
                 self.idle
             };
             self.buf.reserve(MAX_ADU);
-            if !partial && !self.busy_poll.is_zero() {
-                match self.poll_briefly(stream).await {
-                    Some(Ok(0) | Err(_)) => return Next::Closed,
-                    Some(Ok(_)) => {
-                        self.last_activity = tokio::time::Instant::now();
-                        continue;
-                    }
-                    None => {}
-                }
-            }
             let (buf, timer) = (&mut self.buf, &mut self.timer);
             tokio::select! {
                 r = stream.read_buf(buf) => match r {
@@ -223,13 +191,16 @@ impl FrameReader {
     }
 }
 
+/// A client's connection, read with busy polling (`[live] busy_poll`).
+type Conn = BusyPoll<TcpStream>;
+
 /// Closes with a reset, as a firewall's reject or a full device does.
 fn reset(stream: TcpStream) {
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
     drop(stream);
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: Arc<ServerCtx>) {
+async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: Arc<ServerCtx>) {
     let per_device = dev.connections.fetch_add(1, Ordering::Relaxed) + 1;
     let total = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
     let _slot = Slot(&dev.connections, &ctx.connections);
@@ -302,7 +273,9 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
     }
     // A policy that denies nothing need not be asked per request.
     let open_policy = lock_policy(&ctx.policy).allows_everything();
-    let mut reader = FrameReader::new(ctx.settings.idle_timeout, ctx.settings.busy_poll);
+    let mut reader = FrameReader::new(ctx.settings.idle_timeout);
+    // After each answer the connection checks for the next request before it sleeps.
+    let mut stream = BusyPoll::new(stream, ctx.settings.busy_poll);
     loop {
         let adu = match reader.next(&mut stream).await {
             Next::Frame(adu) => adu,
@@ -319,7 +292,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
             }
             Next::Malformed(reason) => {
                 malformed(&ctx, &dev, &client_name, peer, &reason);
-                reset(stream);
+                reset(stream.into_inner());
                 return;
             }
         };
@@ -327,7 +300,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, c
         let at = request.sent_at;
         if !open_policy && let Err(reason) = check(&ctx, &dev, &request) {
             ctx.send(*reason);
-            reset(stream);
+            reset(stream.into_inner());
             return;
         }
         let Payload::Modbus(adu) = &request.payload else {
