@@ -11,11 +11,11 @@ use otrange::results::collect;
 use otrange::scenario::Exercise;
 use otrange_sim::events::{Event, EventKind};
 use otrange_sim::modbus::capacity::OverloadPolicy;
-use otrange_sim::modbus::client::{
-    custom_request, read_holding_registers, read_input_registers, write_single_register,
-};
 use otrange_sim::net::{Frame, Payload, Tap};
 use otrange_sim::topology::{HostId, Service};
+use otrange_sim::wire::modbus::{
+    custom_request, read_holding_registers, read_input_registers, write_single_register,
+};
 use otrange_sim::{Sim, SimDuration, SimTime};
 use std::sync::{Arc, Mutex};
 

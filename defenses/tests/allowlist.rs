@@ -6,8 +6,8 @@ mod common;
 use common::{at, flow, id, modbus, topology};
 use otrange_defenses::detect::allowlist::{NEW_FLOW, NEW_FUNCTION, NEW_REGISTERS};
 use otrange_defenses::detect::{AllowList, Detector};
-use otrange_sim::modbus::client::{diagnostics, read_holding_registers, write_single_register};
 use otrange_sim::topology::Service;
+use otrange_sim::wire::modbus::{diagnostics, read_holding_registers, write_single_register};
 
 #[test]
 fn learned_traffic_is_quiet_and_anything_new_is_flagged_once() {

@@ -7,9 +7,9 @@ mod common;
 use common::{id, modbus, reply_to, topology};
 use otrange_defenses::detect::invariants::{DISAGREE, IMBALANCE, Invariants};
 use otrange_defenses::detect::{BuildContext, Detector, DetectorSet};
-use otrange_sim::modbus::client::{read_coils, read_input_registers};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::topology::Topology;
+use otrange_sim::wire::modbus::{read_coils, read_input_registers};
 use otrange_sim::{SimDuration, SimTime};
 use std::path::Path;
 use std::sync::Arc;
@@ -266,7 +266,7 @@ fn garbage_answers_never_panic() {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
-                if x % 3 == 0 {
+                if x.is_multiple_of(3) {
                     *b = x as u8;
                 }
             }

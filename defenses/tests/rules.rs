@@ -7,9 +7,9 @@ mod common;
 use common::{at, flow, id, modbus, reply_to, send, shipped, topology};
 use otrange_defenses::{Identity, Policy};
 use otrange_sim::SimTime;
-use otrange_sim::modbus::client as mb;
 use otrange_sim::net::{EnforcementPoint, Payload, PolicyHook, Verdict};
 use otrange_sim::topology::{Service, Topology};
+use otrange_sim::wire::modbus as mb;
 
 fn compile(text: &str, topo: &Topology) -> Policy {
     Policy::from_str("test.toml", text, topo).unwrap_or_else(|e| panic!("{e}"))

@@ -7,10 +7,10 @@ mod common;
 use common::{at, flow, id, modbus, reply_to, repo, topology};
 use otrange_defenses::detect::rules::{RuleError, RulesDetector};
 use otrange_defenses::detect::{BuildContext, Detector, DetectorConfig};
-use otrange_sim::modbus::client as mb;
 use otrange_sim::net::{Frame, FrameId, Payload};
 use otrange_sim::time::{SimDuration, SimTime};
 use otrange_sim::topology::{Service, Topology};
+use otrange_sim::wire::modbus as mb;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -10,6 +10,7 @@ use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
 use otrange_sim::net::{Delivered, Frame, Intercept, Interceptor, Payload};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Role, Topology};
+use otrange_sim::wire::modbus::{Adu, emit_adu, set_data_u16};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -41,20 +42,18 @@ impl Interceptor for Mitm {
         let Payload::Modbus(adu) = &mut frame.payload else {
             return Intercept::Pass;
         };
-        if adu.len() < 8 {
+        let Some(view) = Adu::new_unchecked(adu) else {
             return Intercept::Pass;
-        }
+        };
+        let (tid, unit, fc) = (view.transaction_id(), view.unit_id(), view.function());
+        let fields = (view.data_u16(0), view.data_u16(2));
         let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let tid = u16::from_be_bytes([adu[0], adu[1]]);
-        let fc = adu[7];
         let request = frame.dst_port == frame.service.port();
         if request {
             if st.block_commands.contains(&(frame.src, frame.dst)) && is_write(fc) {
                 return Intercept::Drop;
             }
-            if adu.len() >= 12 {
-                let addr = u16::from_be_bytes([adu[8], adu[9]]);
-                let qty = u16::from_be_bytes([adu[10], adu[11]]);
+            if let (Some(addr), Some(qty)) = fields {
                 st.requests.insert((frame.src, frame.dst, tid), (fc, addr, qty));
             }
             return Intercept::Pass;
@@ -73,10 +72,10 @@ impl Interceptor for Mitm {
         let key = (client, server, fc, addr, qty);
         if st.replay.contains(&(server, client)) {
             if let Some(old) = st.recorded.get(&key) {
-                // Keep this answer's MBAP header (transaction id), replay the old PDU.
-                let mut new = adu[..7].to_vec();
-                new.extend_from_slice(&old[7..]);
-                *adu = new;
+                // Keep this answer's transaction id, replay the old PDU.
+                if let Some(old) = Adu::new_unchecked(old) {
+                    *adu = emit_adu(tid, unit, old.pdu());
+                }
             }
             return Intercept::Pass;
         }
@@ -90,10 +89,8 @@ impl Interceptor for Mitm {
                 .collect();
             for (reg, value) in spoofs {
                 if reg >= addr && reg < addr + qty {
-                    let at = 9 + 2 * usize::from(reg - addr);
-                    if at + 1 < adu.len() {
-                        adu[at..at + 2].copy_from_slice(&value.to_be_bytes());
-                    }
+                    // After the byte count, the register's word.
+                    set_data_u16(adu, 1 + 2 * usize::from(reg - addr), value);
                 }
             }
         }

@@ -4,15 +4,15 @@
 //! anything that needed an answer, a firewall's denial blocks it.
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, blocked, param};
-use otrange_sim::modbus::client::{
-    ResponseBody, custom_request, decode_response, diagnostics, parse_device_identification, read_coils,
-    read_device_identification, read_holding_registers, read_input_registers, report_server_id,
-    write_single_coil, write_single_register,
-};
 use otrange_sim::net::{Delivered, Fate, FateKind};
 use otrange_sim::plc::{Area, parse_address};
 use otrange_sim::time::{SimDuration, SimTime};
 use otrange_sim::topology::{HostId, Role, Topology};
+use otrange_sim::wire::modbus::{
+    ResponseBody, custom_request, decode_response, diagnostics, parse_device_identification, read_coils,
+    read_device_identification, read_holding_registers, read_input_registers, report_server_id,
+    write_single_coil, write_single_register,
+};
 use std::collections::BTreeMap;
 
 /// How long a request waits for its answer.

@@ -11,18 +11,14 @@
 //! segments exceed their bound, or at the end of the capture. Sequence numbers are turned
 //! into 64-bit offsets from the stream's start so wrap-around needs no special case.
 //!
-//! Framing follows the MBAP header: transaction id, protocol id, length, unit id. A valid
-//! ADU has protocol id 0 and a length of 2..=254 (so at most 260 bytes). Bytes that break
-//! this are not Modbus: they go out as one unit flagged invalid (detectors can see them),
+//! Framing follows the MBAP header, as the wire layer's `frame_len` reads it (protocol id 0,
+//! a length of 2..=254, so at most 260 bytes). Bytes that break this are not Modbus: they go out as one unit flagged invalid (detectors can see them),
 //! whatever is buffered for that direction is discarded, and framing restarts at the
 //! next segment, which is where a Modbus client starts a new request.
 
+use otrange_sim::wire::modbus::{FrameStatus, frame_len};
 use std::collections::BTreeMap;
 
-/// The MBAP header: transaction id, protocol id, length, unit id.
-pub const MBAP_LEN: usize = 7;
-/// Largest ADU: 7-byte header + 253-byte PDU.
-pub const MAX_ADU: usize = 260;
 /// Segments further than this from the expected sequence number are not this stream's.
 const WINDOW: i64 = 1 << 20;
 /// Bounds on what one direction holds back waiting for a missing segment.
@@ -114,30 +110,6 @@ struct Framer {
     buf: Vec<u8>,
 }
 
-/// What the first bytes of a would-be ADU say.
-enum Header {
-    /// Not enough bytes to tell yet.
-    Short,
-    /// Valid so far; the whole ADU is this long.
-    Adu(usize),
-    /// Cannot be Modbus.
-    Invalid,
-}
-
-fn header(b: &[u8]) -> Header {
-    if b.len() >= 4 && (b[2] != 0 || b[3] != 0) {
-        return Header::Invalid;
-    }
-    if b.len() < 6 {
-        return Header::Short;
-    }
-    let len = usize::from(u16::from_be_bytes([b[4], b[5]]));
-    if !(2..=254).contains(&len) {
-        return Header::Invalid;
-    }
-    Header::Adu(6 + len)
-}
-
 impl Framer {
     /// Frames `data`, the next in-order bytes of one segment. Invalid bytes take the rest
     /// of the segment with them, so framing resumes at the next segment.
@@ -146,19 +118,19 @@ impl Framer {
         // Fast path: nothing buffered, frame straight from the segment.
         if self.buf.is_empty() {
             loop {
-                match header(rest) {
-                    Header::Adu(n) if rest.len() >= n => {
+                match frame_len(rest) {
+                    FrameStatus::Complete(n) => {
                         out.push(&rest[..n], true, frame);
                         rest = &rest[n..];
                         if rest.is_empty() {
                             return;
                         }
                     }
-                    Header::Invalid => {
+                    FrameStatus::Invalid(_) => {
                         out.push(rest, false, frame);
                         return;
                     }
-                    _ => {
+                    FrameStatus::Incomplete => {
                         self.buf.extend_from_slice(rest);
                         return;
                     }
@@ -168,17 +140,17 @@ impl Framer {
         self.buf.extend_from_slice(rest);
         let mut start = 0;
         loop {
-            match header(&self.buf[start..]) {
-                Header::Adu(n) if self.buf.len() - start >= n => {
+            match frame_len(&self.buf[start..]) {
+                FrameStatus::Complete(n) => {
                     out.push(&self.buf[start..start + n], true, frame);
                     start += n;
                 }
-                Header::Invalid => {
+                FrameStatus::Invalid(_) => {
                     out.push(&self.buf[start..], false, frame);
                     self.buf.clear();
                     return;
                 }
-                _ => break,
+                FrameStatus::Incomplete => break,
             }
         }
         self.buf.drain(..start);

@@ -8,6 +8,7 @@ use super::{Alert, Detector};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::wire::modbus::Adu;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Signature ids of the allow-list's three findings.
@@ -31,12 +32,10 @@ pub struct AllowList {
 }
 
 /// The register span a request touches, for functions that address registers.
-fn span(adu: &[u8]) -> Option<(u16, u16)> {
-    let fc = *adu.get(7)?;
-    let w = |i: usize| Some(u16::from_be_bytes([*adu.get(i)?, *adu.get(i + 1)?]));
-    let addr = w(8)?;
-    let qty = match fc {
-        1..=4 | 15 | 16 | 23 => w(10)?.max(1),
+fn span(adu: Adu<'_>) -> Option<(u16, u16)> {
+    let addr = adu.data_u16(0)?;
+    let qty = match adu.function() {
+        1..=4 | 15 | 16 | 23 => adu.data_u16(2)?.max(1),
         5 | 6 | 22 => 1,
         _ => return None,
     };
@@ -94,12 +93,14 @@ impl Detector for AllowList {
             );
             self.raise(frame, now, NEW_FLOW, 0, 0, text);
         }
-        let Payload::Modbus(adu) = &frame.payload else {
+        let Payload::Modbus(bytes) = &frame.payload else {
             return;
         };
-        let (Some(&unit), Some(&fc)) = (adu.get(6), adu.get(7)) else {
+        // Unchecked: a malformed frame's function is as new as any other's.
+        let Some(adu) = Adu::new_unchecked(bytes) else {
             return;
         };
+        let (unit, fc) = (adu.unit_id(), adu.function());
         let key = (frame.src, frame.dst, unit, fc);
         let s = span(adu);
         if learning {

@@ -38,6 +38,7 @@ use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::time::{SimDuration, SimTime};
 use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::wire::modbus::Adu;
 use std::collections::BTreeMap;
 
 /// A read register value far from its learned distribution.
@@ -206,22 +207,6 @@ fn sid_index(sid: u64) -> usize {
     SIDS.iter().position(|s| *s == sid).unwrap_or(0)
 }
 
-/// The first Modbus TCP ADU in `bytes`, if its MBAP header is sound: protocol 0, a length
-/// that covers unit and function and fits in the bytes, a PDU no longer than the spec
-/// allows. Trailing bytes (a second ADU in the same segment of a capture) are left out.
-pub(crate) fn first_adu(bytes: &[u8]) -> Option<&[u8]> {
-    let proto = u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]);
-    let len = usize::from(u16::from_be_bytes([*bytes.get(4)?, *bytes.get(5)?]));
-    if proto != 0 || !(2..=254).contains(&len) {
-        return None;
-    }
-    bytes.get(..6 + len)
-}
-
-fn be16(b: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]))
-}
-
 /// Where findings go: the alerts at the configured threshold and the sweep's counts. Kept
 /// apart from the models so a model entry can be borrowed while an alert is raised.
 struct Sink {
@@ -344,10 +329,8 @@ impl Anomaly {
         out
     }
 
-    fn request(&mut self, frame: &Frame, adu: &[u8], now: SimTime, learning: bool, topo: &Topology) {
-        let (Some(tid), Some(&unit), Some(&fc)) = (be16(adu, 0), adu.get(6), adu.get(7)) else {
-            return;
-        };
+    fn request(&mut self, frame: &Frame, adu: Adu<'_>, now: SimTime, learning: bool, topo: &Topology) {
+        let (tid, unit, fc) = (adu.transaction_id(), adu.unit_id(), adu.function());
         // Timing and first sight of the (client, server, function).
         let key = (frame.src, frame.dst, fc);
         match self.pairs.get_mut(&key) {
@@ -402,7 +385,7 @@ impl Anomaly {
         }
         match fc {
             3 | 4 => {
-                let (Some(addr), Some(qty)) = (be16(adu, 8), be16(adu, 10)) else {
+                let (Some(addr), Some(qty)) = (adu.data_u16(0), adu.data_u16(2)) else {
                     self.malformed += 1;
                     return;
                 };
@@ -424,23 +407,25 @@ impl Anomaly {
                 c.next = (c.next + 1) % SLOTS;
             }
             6 if !learning => {
-                let (Some(addr), Some(v)) = (be16(adu, 8), be16(adu, 10)) else {
+                let (Some(addr), Some(v)) = (adu.data_u16(0), adu.data_u16(2)) else {
                     self.malformed += 1;
                     return;
                 };
                 self.written(frame, now, unit, addr, v, topo);
             }
             16 if !learning => {
-                let (Some(addr), Some(qty), Some(&bc)) = (be16(adu, 8), be16(adu, 10), adu.get(12)) else {
+                let (Some(addr), Some(qty), Some(bc)) = (adu.data_u16(0), adu.data_u16(2), adu.data_u8(4))
+                else {
                     self.malformed += 1;
                     return;
                 };
-                if usize::from(bc) != 2 * usize::from(qty) || adu.len() != 13 + usize::from(bc) {
+                if usize::from(bc) != 2 * usize::from(qty) || adu.data().len() != 5 + usize::from(bc) {
                     self.malformed += 1;
                     return;
                 }
                 for i in 0..qty {
-                    let (Some(a), Some(v)) = (addr.checked_add(i), be16(adu, 13 + 2 * usize::from(i))) else {
+                    let (Some(a), Some(v)) = (addr.checked_add(i), adu.data_u16(5 + 2 * usize::from(i)))
+                    else {
                         break;
                     };
                     self.written(frame, now, unit, a, v, topo);
@@ -475,10 +460,8 @@ impl Anomaly {
         }
     }
 
-    fn response(&mut self, frame: &Frame, adu: &[u8], now: SimTime, learning: bool, topo: &Topology) {
-        let (Some(tid), Some(&unit), Some(&fc)) = (be16(adu, 0), adu.get(6), adu.get(7)) else {
-            return;
-        };
+    fn response(&mut self, frame: &Frame, adu: Adu<'_>, now: SimTime, learning: bool, topo: &Topology) {
+        let (tid, unit, fc) = (adu.transaction_id(), adu.unit_id(), adu.function());
         if fc != 3 && fc != 4 {
             return;
         }
@@ -494,18 +477,19 @@ impl Anomaly {
         else {
             return;
         };
-        let Some(&bc) = adu.get(8) else {
+        let Some(bc) = adu.data_u8(0) else {
             self.malformed += 1;
             return;
         };
         let bc = usize::from(bc);
-        if adu.len() != 9 + bc || bc != 2 * usize::from(req.qty) {
+        if adu.data().len() != 1 + bc || bc != 2 * usize::from(req.qty) {
             self.malformed += 1;
             return;
         }
         let table = if fc == 3 { Table::Holding } else { Table::Input };
         for i in 0..req.qty {
-            let (Some(addr), Some(v)) = (req.addr.checked_add(i), be16(adu, 9 + 2 * usize::from(i))) else {
+            let (Some(addr), Some(v)) = (req.addr.checked_add(i), adu.data_u16(1 + 2 * usize::from(i)))
+            else {
                 break;
             };
             let key = (frame.src, unit, table, addr);
@@ -559,7 +543,7 @@ impl Detector for Anomaly {
             return;
         };
         self.last_seen = self.last_seen.max(now);
-        let Some(adu) = first_adu(bytes) else {
+        let Some(adu) = Adu::first_in(bytes) else {
             self.malformed += 1;
             return;
         };

@@ -29,6 +29,7 @@ use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plc::{Area, parse_address};
 use otrange_sim::time::{SimDuration, SimTime, parse_duration};
 use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::wire::modbus::Adu;
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -282,21 +283,21 @@ impl Invariants {
     }
 
     /// Reads the values an answer carries into the signals it concerns; true if any.
-    fn read_answer(&mut self, node: HostId, frame: &Frame, adu: &[u8], now: SimTime) -> bool {
-        if adu.len() < 9 {
+    fn read_answer(&mut self, node: HostId, frame: &Frame, adu: Adu<'_>, now: SimTime) -> bool {
+        let Some(byte_count) = adu.data_u8(0) else {
             return false;
-        }
-        let tid = u16::from_be_bytes([adu[0], adu[1]]);
+        };
+        let tid = adu.transaction_id();
         let key = (frame.dst, frame.src, frame.dst_port, tid);
         // The same answer crosses several sensors: keep the request until it times out.
         let Some(&(area, first, count)) = self.pending.get(&key) else {
             return false;
         };
-        if area_of(adu[7]) != Some(area) {
+        if area_of(adu.function()) != Some(area) {
             return false;
         }
-        let data = &adu[9..];
-        if usize::from(adu[8]) != data.len() {
+        let data = &adu.data()[1..];
+        if usize::from(byte_count) != data.len() {
             return false;
         }
         self.answers_read += 1;
@@ -455,21 +456,20 @@ impl Detector for Invariants {
     }
 
     fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, _topo: &Topology) {
-        let Payload::Modbus(adu) = &frame.payload else {
+        let Payload::Modbus(bytes) = &frame.payload else {
             return;
         };
-        if adu.len() < 8 {
+        // Unchecked: values are read wherever the bytes hold them, as a sensor would.
+        let Some(adu) = Adu::new_unchecked(bytes) else {
             return;
-        }
+        };
         if frame.dst_port == frame.service.port() {
             // A read request: remember what it asks for, so its answer can be read.
-            if let Some(area) = area_of(adu[7])
-                && adu.len() >= 12
+            if let Some(area) = area_of(adu.function())
+                && let (Some(first), Some(count)) = (adu.data_u16(0), adu.data_u16(2))
                 && self.signals.iter().any(|s| s.server == frame.dst)
             {
-                let tid = u16::from_be_bytes([adu[0], adu[1]]);
-                let first = u16::from_be_bytes([adu[8], adu[9]]);
-                let count = u16::from_be_bytes([adu[10], adu[11]]);
+                let tid = adu.transaction_id();
                 if self.pending.len() >= MAX_PENDING {
                     self.pending.clear();
                 }

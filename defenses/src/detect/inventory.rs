@@ -20,12 +20,12 @@
 //! impersonated: one alert per host. Over a capture file there is no declared inventory:
 //! the inventory alone, no coverage and no alerts.
 
-use super::anomaly::first_adu;
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plant::PlantConfig;
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::wire::modbus::{Adu, FC_ENCAPSULATED_INTERFACE, parse_device_identification};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -108,17 +108,14 @@ impl Asset {
 /// name), each present only if the answer carried it. `None` unless the PDU is exactly a
 /// device identification answer whose object list fills it to the byte.
 pub fn parse_identity(pdu: &[u8]) -> Option<[Option<String>; 4]> {
-    // FC, MEI type, read device id code, conformity level, more follows, next id, count.
-    let (&[fc, mei, _code, _conf, more, _next, count], mut rest) = pdu.split_first_chunk::<7>()?;
-    if fc != 0x2B || mei != 0x0E || (more != 0x00 && more != 0xFF) {
+    let (&fc, raw) = pdu.split_first()?;
+    if fc != FC_ENCAPSULATED_INTERFACE {
         return None;
     }
+    let answer = parse_device_identification(raw)?;
     let mut out: [Option<String>; 4] = Default::default();
-    for _ in 0..count {
-        let (&[id, len], tail) = rest.split_first_chunk::<2>()?;
-        let value = tail.get(..usize::from(len))?;
-        rest = &tail[usize::from(len)..];
-        let slot = match id {
+    for object in answer.objects {
+        let slot = match object.id {
             0 => 0,
             1 => 1,
             2 => 2,
@@ -127,9 +124,9 @@ pub fn parse_identity(pdu: &[u8]) -> Option<[Option<String>; 4]> {
         };
         // Conforming devices answer ASCII; anything else is shown escaped, never trusted
         // as text.
-        out[slot] = Some(value.escape_ascii().to_string());
+        out[slot] = Some(object.value.escape_ascii().to_string());
     }
-    rest.is_empty().then_some(out)
+    Some(out)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -273,10 +270,10 @@ impl Inventory {
 
     /// What a Modbus frame tells about its sender (`a` is the sender's entry).
     fn modbus(&mut self, frame: &Frame, bytes: &[u8], request: bool, now: SimTime) {
-        let Some(adu) = first_adu(bytes) else {
+        let Some(adu) = Adu::first_in(bytes) else {
             return;
         };
-        let (unit, fc) = (adu[6], adu[7]);
+        let (unit, fc) = (adu.unit_id(), adu.function());
         let Some(a) = self.assets.get_mut(&frame.src) else {
             return;
         };
@@ -292,7 +289,7 @@ impl Inventory {
         }
         a.fc_server.insert(fc);
         a.units.insert(unit);
-        let pdu = &adu[7..];
+        let pdu = adu.pdu();
         match fc {
             0x2B => {
                 let Some([vendor, product, revision, name]) = parse_identity(pdu) else {

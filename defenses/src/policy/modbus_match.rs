@@ -10,6 +10,7 @@
 //! deny rule: the firewall cannot tell what the PLC would make of it.
 
 use otrange_sim::plc::Area;
+use otrange_sim::wire::modbus::{Adu, RequestRepr, Table};
 
 /// What a function code does to the device's data, for `access = ...`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,26 +181,18 @@ pub(crate) struct Request<'a> {
 }
 
 /// Reads a request ADU. Never panics: whatever cannot be read is `None`/`Malformed`.
-pub(crate) fn parse_request(adu: &[u8]) -> Request<'_> {
+pub(crate) fn parse_request(bytes: &[u8]) -> Request<'_> {
+    let raw = Adu::new_unchecked(bytes);
     Request {
-        unit: adu.get(6).copied(),
-        fc: adu.get(7).copied(),
-        body: parse_body(adu).unwrap_or(Body::Malformed),
+        unit: raw.map(|a| a.unit_id()),
+        fc: raw.map(|a| a.function()),
+        body: body_of(bytes).unwrap_or(Body::Malformed),
     }
 }
 
-#[inline]
-fn be(d: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*d.get(i)?, *d.get(i + 1)?]))
-}
-
-fn parse_body(adu: &[u8]) -> Option<Body<'_>> {
-    // MBAP: the same checks a Modbus TCP server makes before looking at the PDU.
-    if adu.len() < 8 || adu.len() > 260 || be(adu, 2)? != 0 || usize::from(be(adu, 4)?) != adu.len() - 6 {
-        return None;
-    }
-    let fc = adu[7];
-    let d = &adu[8..];
+/// The body of a request that passes the checks a Modbus TCP server makes.
+fn body_of(bytes: &[u8]) -> Option<Body<'_>> {
+    let adu = Adu::new_checked(bytes).ok()?;
     let span = |a: Area, addr: u16, qty: u16| -> Span {
         let lo = u32::from(addr);
         (a, lo, lo + u32::from(qty.max(1)) - 1)
@@ -209,92 +202,63 @@ fn parse_body(adu: &[u8]) -> Option<Body<'_>> {
         n: 1,
         written: w,
     };
-    Some(match fc {
-        1..=4 => {
-            if d.len() != 4 {
-                return None;
-            }
-            let area = match fc {
-                1 => Area::Coil,
-                2 => Area::DiscreteInput,
-                3 => Area::HoldingRegister,
-                _ => Area::InputRegister,
+    Some(match RequestRepr::parse(&adu).ok()? {
+        RequestRepr::Read { table, addr, qty } => {
+            let area = match table {
+                Table::Coils => Area::Coil,
+                Table::DiscreteInputs => Area::DiscreteInput,
+                Table::HoldingRegisters => Area::HoldingRegister,
+                Table::InputRegisters => Area::InputRegister,
             };
-            one(span(area, be(d, 0)?, be(d, 2)?), Written::Nothing)
+            one(span(area, addr, qty), Written::Nothing)
         }
-        5 | 6 => {
-            if d.len() != 4 {
-                return None;
-            }
-            let addr = be(d, 0)?;
-            let v = be(d, 2)?;
-            if fc == 5 {
-                let v = match v {
-                    0xFF00 => 1,
-                    0x0000 => 0,
-                    other => other,
-                };
-                one(span(Area::Coil, addr, 1), Written::One(v))
-            } else {
-                one(span(Area::HoldingRegister, addr, 1), Written::One(v))
-            }
-        }
-        15 | 16 => {
-            let addr = be(d, 0)?;
-            let qty = be(d, 2)?;
-            let bc = usize::from(*d.get(4)?);
-            let data = d.get(5..)?;
-            let need = if fc == 15 {
-                usize::from(qty).div_ceil(8)
-            } else {
-                2 * usize::from(qty)
+        RequestRepr::WriteSingleCoil { addr, value } => {
+            let v = match value {
+                0xFF00 => 1,
+                0x0000 => 0,
+                other => other,
             };
-            if qty == 0 || data.len() != bc || bc != need {
-                return None;
-            }
-            if fc == 15 {
-                Body::Data {
-                    spans: [span(Area::Coil, addr, qty); 2],
-                    n: 1,
-                    written: Written::Bits(data, qty),
-                }
-            } else {
-                Body::Data {
-                    spans: [span(Area::HoldingRegister, addr, qty); 2],
-                    n: 1,
-                    written: Written::Words(data),
-                }
-            }
+            one(span(Area::Coil, addr, 1), Written::One(v))
         }
-        22 => {
-            if d.len() != 6 {
-                return None;
-            }
-            let and = be(d, 2)?;
-            let or = be(d, 4)?;
-            let lo = or & !and;
+        RequestRepr::WriteSingleRegister { addr, value } => {
+            one(span(Area::HoldingRegister, addr, 1), Written::One(value))
+        }
+        RequestRepr::WriteMultipleCoils { addr, qty, bits } => Body::Data {
+            spans: [span(Area::Coil, addr, qty); 2],
+            n: 1,
+            written: Written::Bits(bits, qty),
+        },
+        RequestRepr::WriteMultipleRegisters { addr, qty, words } => Body::Data {
+            spans: [span(Area::HoldingRegister, addr, qty); 2],
+            n: 1,
+            written: Written::Words(words),
+        },
+        RequestRepr::MaskWriteRegister {
+            addr,
+            and_mask,
+            or_mask,
+        } => {
+            let lo = or_mask & !and_mask;
             one(
-                span(Area::HoldingRegister, be(d, 0)?, 1),
-                Written::Interval(lo, lo | and),
+                span(Area::HoldingRegister, addr, 1),
+                Written::Interval(lo, lo | and_mask),
             )
         }
-        23 => {
-            let (ra, rq, wa, wq) = (be(d, 0)?, be(d, 2)?, be(d, 4)?, be(d, 6)?);
-            let bc = usize::from(*d.get(8)?);
-            let data = d.get(9..)?;
-            if wq == 0 || data.len() != bc || bc != 2 * usize::from(wq) {
-                return None;
-            }
-            Body::Data {
-                spans: [
-                    span(Area::HoldingRegister, ra, rq),
-                    span(Area::HoldingRegister, wa, wq),
-                ],
-                n: 2,
-                written: Written::Words(data),
-            }
-        }
-        _ => Body::NoData,
+        RequestRepr::ReadWriteMultipleRegisters {
+            read_addr,
+            read_qty,
+            write_addr,
+            write_qty,
+            words,
+        } => Body::Data {
+            spans: [
+                span(Area::HoldingRegister, read_addr, read_qty),
+                span(Area::HoldingRegister, write_addr, write_qty),
+            ],
+            n: 2,
+            written: Written::Words(words),
+        },
+        RequestRepr::Other { .. } => Body::NoData,
     })
 }
 
@@ -401,7 +365,7 @@ fn values_hold((lo, hi): (u16, u16), req: &Request<'_>, deny: bool) -> Option<bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otrange_sim::modbus::client as mb;
+    use otrange_sim::wire::modbus as mb;
 
     fn rs(specs: &[&str]) -> RegisterSet {
         RegisterSet::new(specs.iter().map(|s| parse_register_range(s).unwrap()))

@@ -5,12 +5,12 @@
 use crate::clock::{Clock, Wakeups};
 use crate::config_error::ConfigError;
 use crate::host::{ClientInbox, HostRef};
-use crate::modbus::client::{
-    diagnostics, read_device_identification, read_holding_registers, report_server_id,
-};
 use crate::net::{Network, Payload};
 use crate::time::{SimDuration, SimTime, parse_duration};
 use crate::topology::{HostId, Role, Service, Topology};
+use crate::wire::modbus::{
+    diagnostics, read_device_identification, read_holding_registers, report_server_id,
+};
 use bevy_ecs::prelude::*;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

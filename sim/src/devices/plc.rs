@@ -14,6 +14,7 @@ use crate::plc::{
 use crate::process::SignalId;
 use crate::process_state::ProcessState;
 use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::wire::modbus::{Adu, emit_adu};
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,14 +120,10 @@ impl ModbusCpu {
         if let Some(v) = self.vendor.as_mut()
             && handled.function == super::vendor::FC_VENDOR
             && handled.exception == Some(1)
-            && adu.len() >= 8
+            && let Ok(request) = Adu::new_checked(adu)
         {
-            let pdu = super::vendor::handle(&adu[7..], v);
-            let mut reply = Vec::with_capacity(7 + pdu.len());
-            reply.extend_from_slice(&adu[..4]);
-            reply.extend(((pdu.len() + 1) as u16).to_be_bytes());
-            reply.push(adu[6]);
-            reply.extend(pdu);
+            let pdu = super::vendor::handle(request.pdu(), v);
+            let reply = emit_adu(request.transaction_id(), request.unit_id(), &pdu);
             handled.reply = ServerReply::Respond(reply);
             handled.exception = None;
         }

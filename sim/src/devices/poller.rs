@@ -4,12 +4,12 @@
 use crate::config_error::ConfigError;
 use crate::events::{EventKind, EventLog};
 use crate::host::ClientInbox;
-use crate::modbus::client::{ResponseBody as Body, decode_response, encode_request};
 use crate::net::{Network, Payload};
 use crate::plc::Area;
 use crate::stats::LatencyStats;
 use crate::time::{SimDuration, SimTime};
 use crate::topology::{HostId, Role, Service, Topology};
+use crate::wire::modbus::{ResponseBody as Body, decode_response, encode_request};
 use modbus_core::Request;
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -16,11 +16,11 @@
 use crate::clock::{Clock, Wakeups};
 use crate::config_error::ConfigError;
 use crate::events::{EventKind, EventLog};
-use crate::modbus::client::{write_single_coil, write_single_register};
 use crate::net::{Network, Payload};
 use crate::plc::{Area, parse_address};
 use crate::time::{SimTime, parse_duration};
 use crate::topology::{HostId, Service, Topology};
+use crate::wire::modbus::{write_single_coil, write_single_register};
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
 use toml::Spanned;

@@ -6,10 +6,11 @@
 
 use crate::live::LiveMsg;
 use crate::live::clock::LiveClock;
-use crate::live::convert::{adu, request_of, response_pdu};
+use crate::live::convert::{request_of, response_pdu};
 use crate::net::{Frame, FrameBridge, Payload};
 use crate::time::SimTime;
 use crate::topology::{HostId, Service};
+use crate::wire::modbus::emit_adu;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::mpsc::Sender;
@@ -98,7 +99,7 @@ async fn pair(
         let Payload::Modbus(bytes) = &o.frame.payload else {
             continue;
         };
-        let Some((tid, unit, req)) = request_of(bytes) else {
+        let Some((tid, unit, fc, req)) = request_of(bytes) else {
             continue;
         };
         if conn.is_none() {
@@ -110,7 +111,7 @@ async fn pair(
         ctx.set_slave(Slave(unit));
         match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
             Ok(Ok(answer)) => {
-                let reply = adu(tid, unit, &response_pdu(bytes[7], answer));
+                let reply = emit_adu(tid, unit, &response_pdu(fc, answer));
                 let frame = Frame::live_modbus(
                     o.frame.dst,
                     o.frame.src,

@@ -3,19 +3,17 @@
 //! simulation keeps its byte-level view. Function codes tokio-modbus has no type for travel
 //! as its `Custom` variant, byte for byte.
 
+use crate::wire::modbus::Adu;
 use std::borrow::Cow;
 use tokio_modbus::{ExceptionCode, Request, Response};
 
-/// A request ADU split into what tokio-modbus needs: transaction id, unit id, request.
-pub fn request_of(adu: &[u8]) -> Option<(u16, u8, Request<'static>)> {
-    if adu.len() < 8 {
-        return None;
-    }
-    let tid = u16::from_be_bytes([adu[0], adu[1]]);
-    let unit = adu[6];
-    let fc = adu[7];
-    let d = &adu[8..];
-    let w = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*d.get(i)?, *d.get(i + 1)?])) };
+/// A request ADU split into what tokio-modbus needs: transaction id, unit id, function
+/// code, request.
+pub fn request_of(adu: &[u8]) -> Option<(u16, u8, u8, Request<'static>)> {
+    let adu = Adu::new_unchecked(adu)?;
+    let (tid, unit, fc) = (adu.transaction_id(), adu.unit_id(), adu.function());
+    let d = adu.data();
+    let w = |i: usize| adu.data_u16(i);
     let req = match fc {
         1 => Request::ReadCoils(w(0)?, w(2)?),
         2 => Request::ReadDiscreteInputs(w(0)?, w(2)?),
@@ -36,7 +34,7 @@ pub fn request_of(adu: &[u8]) -> Option<(u16, u8, Request<'static>)> {
         }
         _ => Request::Custom(fc, Cow::Owned(d.to_vec())),
     };
-    Some((tid, unit, req))
+    Some((tid, unit, fc, req))
 }
 
 /// The PDU bytes of a tokio-modbus answer for function code `fc`, as the server sent them.
@@ -87,33 +85,22 @@ pub fn response_pdu(fc: u8, answer: Result<Response, ExceptionCode>) -> Vec<u8> 
     pdu
 }
 
-/// Wraps a PDU in an MBAP header.
-pub fn adu(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(7 + pdu.len());
-    out.extend(tid.to_be_bytes());
-    out.extend([0, 0]);
-    out.extend(((pdu.len() + 1) as u16).to_be_bytes());
-    out.push(unit);
-    out.extend_from_slice(pdu);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modbus::client::{read_holding_registers, write_multiple_coils, write_multiple_registers};
+    use crate::wire::modbus::{read_holding_registers, write_multiple_coils, write_multiple_registers};
 
     #[test]
     fn requests_round_trip_their_fields() {
-        let (tid, unit, r) = request_of(&read_holding_registers(9, 1, 100, 10)).unwrap();
+        let (tid, unit, _, r) = request_of(&read_holding_registers(9, 1, 100, 10)).unwrap();
         assert_eq!((tid, unit), (9, 1));
         assert_eq!(r, Request::ReadHoldingRegisters(100, 10));
-        let (_, _, r) = request_of(&write_multiple_coils(1, 1, 3, &[true, false, true])).unwrap();
+        let (_, _, _, r) = request_of(&write_multiple_coils(1, 1, 3, &[true, false, true])).unwrap();
         assert_eq!(
             r,
             Request::WriteMultipleCoils(3, Cow::Owned(vec![true, false, true]))
         );
-        let (_, _, r) = request_of(&write_multiple_registers(1, 1, 7, &[1, 0xABCD])).unwrap();
+        let (_, _, _, r) = request_of(&write_multiple_registers(1, 1, 7, &[1, 0xABCD])).unwrap();
         assert_eq!(r, Request::WriteMultipleRegisters(7, Cow::Owned(vec![1, 0xABCD])));
     }
 
@@ -129,6 +116,9 @@ mod tests {
         );
         // Exception 2 to FC 3: 83 02.
         assert_eq!(response_pdu(3, Err(ExceptionCode::IllegalDataAddress)), [0x83, 2]);
-        assert_eq!(adu(7, 1, &[0x83, 2]), [0, 7, 0, 0, 0, 3, 1, 0x83, 2]);
+        assert_eq!(
+            crate::wire::modbus::emit_adu(7, 1, &[0x83, 2]),
+            [0, 7, 0, 0, 0, 3, 1, 0x83, 2]
+        );
     }
 }

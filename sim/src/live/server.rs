@@ -16,6 +16,7 @@ use crate::live::config::{LiveSettings, ResponseTime};
 use crate::modbus::ServerReply;
 use crate::net::{Frame, Payload, SharedPolicy, decide_path, lock_policy};
 use crate::topology::{HostId, Service, Topology};
+use crate::wire::modbus::{FrameStatus, MAX_ADU_LEN, MalformedReason, frame_len};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -25,9 +26,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Largest Modbus TCP ADU: 7-byte MBAP header + 253-byte PDU (Modbus Messaging on TCP/IP
-/// Implementation Guide v1.0b, §4.1).
-pub const MAX_ADU: usize = 260;
 /// Time allowed for the rest of a frame once its header arrived.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -111,7 +109,7 @@ enum Next {
     /// The peer closed, or went quiet, in the middle of a frame.
     Truncated,
     /// A header no Modbus TCP request has.
-    Malformed(String),
+    Malformed(MalformedReason),
 }
 
 /// Reads Modbus TCP frames through one buffer: a single `read` usually brings a whole
@@ -127,7 +125,7 @@ struct FrameReader {
 impl FrameReader {
     fn new(idle: Duration) -> Self {
         FrameReader {
-            buf: Vec::with_capacity(2 * MAX_ADU),
+            buf: Vec::with_capacity(2 * MAX_ADU_LEN),
             idle,
             last_activity: tokio::time::Instant::now(),
             timer: Box::pin(tokio::time::sleep(idle)),
@@ -136,29 +134,14 @@ impl FrameReader {
 
     /// A complete frame at the front of the buffer, or why the buffer can never hold one.
     fn parse(&mut self) -> Option<Next> {
-        if self.buf.len() < 6 {
-            return None;
+        match frame_len(&self.buf) {
+            FrameStatus::Incomplete => None,
+            FrameStatus::Invalid(reason) => Some(Next::Malformed(reason)),
+            FrameStatus::Complete(n) => {
+                let rest = self.buf.split_off(n);
+                Some(Next::Frame(std::mem::replace(&mut self.buf, rest)))
+            }
         }
-        let proto = u16::from_be_bytes([self.buf[2], self.buf[3]]);
-        let len = usize::from(u16::from_be_bytes([self.buf[4], self.buf[5]]));
-        if proto != 0 {
-            return Some(Next::Malformed(format!("protocol id {proto} (Modbus is 0)")));
-        }
-        if len < 2 {
-            return Some(Next::Malformed(format!(
-                "length field {len}: too short for a unit id and a function code"
-            )));
-        }
-        if 6 + len > MAX_ADU {
-            return Some(Next::Malformed(format!(
-                "length field {len}: beyond the {MAX_ADU}-byte Modbus TCP maximum"
-            )));
-        }
-        if self.buf.len() < 6 + len {
-            return None;
-        }
-        let rest = self.buf.split_off(6 + len);
-        Some(Next::Frame(std::mem::replace(&mut self.buf, rest)))
     }
 
     async fn next(&mut self, stream: &mut Conn) -> Next {
@@ -172,7 +155,7 @@ impl FrameReader {
             } else {
                 self.idle
             };
-            self.buf.reserve(MAX_ADU);
+            self.buf.reserve(MAX_ADU_LEN);
             let (buf, timer) = (&mut self.buf, &mut self.timer);
             tokio::select! {
                 r = stream.read_buf(buf) => match r {
@@ -291,7 +274,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
                 return;
             }
             Next::Malformed(reason) => {
-                malformed(&ctx, &dev, &client_name, peer, &reason);
+                malformed(&ctx, &dev, &client_name, peer, &reason.to_string());
                 reset(stream.into_inner());
                 return;
             }

@@ -5,7 +5,7 @@
 //! these two functions, so the simulated devices answer them byte-exactly as
 //! described in the Modbus Application Protocol spec v1.1b3, 6.17 and 6.21.
 
-use crate::modbus::pdu::{EX_ILLEGAL_DATA_ADDRESS, EX_ILLEGAL_DATA_VALUE, MAX_PDU_LEN, MEI_READ_DEVICE_ID};
+use crate::wire::modbus::{EX_ILLEGAL_DATA_ADDRESS, EX_ILLEGAL_DATA_VALUE, MAX_PDU_LEN, MEI_READ_DEVICE_ID};
 
 /// Object id 0x00, basic category, mandatory.
 pub const OBJ_VENDOR_NAME: u8 = 0x00;

@@ -14,34 +14,10 @@
 //! Addresses are the 0-based *protocol* addresses (the ones on the wire), not
 //! the 1-based "40001" notation.
 
-use std::fmt;
-
 /// Number of addressable entries in one Modbus table (addresses 0..=65535).
 pub const MAX_TABLE_LEN: usize = 65_536;
 
-/// One of the four Modbus data tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Table {
-    /// Read/write single bits (FC 1, 5, 15).
-    Coils,
-    /// Read-only single bits (FC 2).
-    DiscreteInputs,
-    /// Read-only 16-bit registers (FC 4).
-    InputRegisters,
-    /// Read/write 16-bit registers (FC 3, 6, 16, 22, 23).
-    HoldingRegisters,
-}
-
-impl fmt::Display for Table {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Coils => "coils",
-            Self::DiscreteInputs => "discrete inputs",
-            Self::InputRegisters => "input registers",
-            Self::HoldingRegisters => "holding registers",
-        })
-    }
-}
+pub use crate::wire::modbus::Table;
 
 /// Why a map access failed; the server turns both into exception 2
 /// (illegal data address), as the spec requires for unwritable addresses.

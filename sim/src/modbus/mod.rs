@@ -12,31 +12,25 @@
 //! requires (FC 5 response, FC 8, 17, 22, 43), the module sends
 //! `Response::Custom` with the spec's layout; each place says why.
 //!
-//! * [`pdu`]: MBAP framing, function and exception codes.
 //! * [`map`]: the four data tables and read-only ranges.
 //! * [`identity`]: FC 43/14 and FC 17 answers.
 //! * [`capacity`]: requests-per-second model.
 //! * [`config`]: the `[plc.modbus]` TOML schema and its validation.
 //! * [`server`]: the request handler.
-//! * [`client`]: request builders and response decoding for simulated clients.
+//!
+//! The bytes themselves are read and written by [`crate::wire::modbus`].
 
 pub mod capacity;
-pub mod client;
 pub mod config;
 pub mod identity;
 pub mod map;
-pub mod pdu;
 pub mod server;
 
 #[cfg(test)]
 mod server_tests;
 
 pub use capacity::{OverloadPolicy, TokenBucket};
-pub use client::{
-    ModbusParseError, ParsedResponse, ResponseBody, decode_response, encode_request, peek_header,
-};
 pub use config::{IdentityConfig, ModbusConfigError, ModbusDeviceConfig};
 pub use identity::DeviceIdentity;
 pub use map::{AddrRange, MapError, RegisterMap, Table};
-pub use pdu::{FrameStatus, MalformedReason, next_frame_len};
 pub use server::{DiagnosticCounters, DropReason, Handled, ModbusServer, ServerReply, WrittenRange};

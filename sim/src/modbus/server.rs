@@ -1,7 +1,7 @@
 //! Server side of a simulated Modbus TCP device (one per PLC).
 //!
 //! [`ModbusServer::handle_adu`] takes exactly one request ADU (split the TCP
-//! stream with [`crate::modbus::pdu::next_frame_len`]) and the simulated time,
+//! stream with [`crate::wire::modbus::frame_len`]) and the simulated time,
 //! and returns the bytes to send back, if any, plus a summary for the range's
 //! event log. It never panics on any input.
 //!
@@ -18,21 +18,20 @@
 //! All PDUs are decoded and encoded with `modbus-core`, except where it cannot
 //! express the spec's bytes (see the comments at each `Response::Custom`).
 
-use modbus_core::tcp::server::encode_response;
-use modbus_core::tcp::{Header, ResponseAdu};
-use modbus_core::{Coils, Data, Exception, ExceptionResponse, FunctionCode, Request, Response, ResponsePdu};
+use crate::wire::modbus::Header;
+use modbus_core::{Coils, Data, FunctionCode, Request, Response};
 
 use crate::modbus::capacity::{OverloadPolicy, TokenBucket};
 use crate::modbus::config::{ModbusConfigError, ModbusDeviceConfig};
 use crate::modbus::identity::DeviceIdentity;
 use crate::modbus::map::{RegisterMap, Table};
-use crate::modbus::pdu::{
-    EX_ILLEGAL_DATA_ADDRESS, EX_ILLEGAL_DATA_VALUE, EX_ILLEGAL_FUNCTION, EX_SERVER_DEVICE_BUSY,
+use crate::wire::modbus::{
+    Adu, EX_ILLEGAL_DATA_ADDRESS, EX_ILLEGAL_DATA_VALUE, EX_ILLEGAL_FUNCTION, EX_SERVER_DEVICE_BUSY,
     EX_SERVER_DEVICE_FAILURE, FC_DIAGNOSTICS, FC_ENCAPSULATED_INTERFACE, FC_MASK_WRITE_REGISTER,
     FC_READ_COILS, FC_READ_DISCRETE_INPUTS, FC_READ_HOLDING_REGISTERS, FC_READ_INPUT_REGISTERS,
     FC_READ_WRITE_MULTIPLE_REGISTERS, FC_REPORT_SERVER_ID, FC_WRITE_MULTIPLE_COILS,
-    FC_WRITE_MULTIPLE_REGISTERS, FC_WRITE_SINGLE_COIL, FC_WRITE_SINGLE_REGISTER, MAX_ADU_LEN,
-    MEI_READ_DEVICE_ID, MalformedReason, be_u16, parse_adu,
+    FC_WRITE_MULTIPLE_REGISTERS, FC_WRITE_SINGLE_COIL, FC_WRITE_SINGLE_REGISTER, MEI_READ_DEVICE_ID,
+    MalformedReason, be_u16, decode_request_pdu, emit_exception as encode_exception, emit_response as encode,
 };
 
 /// Quantity limit of FC 1/2 (spec 6.1, 6.2).
@@ -252,7 +251,7 @@ impl ModbusServer {
     pub fn handle_adu(&mut self, adu: &[u8], now_ns: u64) -> Handled {
         self.counters.bus_message_count = self.counters.bus_message_count.wrapping_add(1);
         self.cleared = false;
-        let frame = match parse_adu(adu) {
+        let frame = match Adu::new_checked(adu) {
             Ok(f) => f,
             Err(reason) => {
                 self.counters.bus_communication_error_count =
@@ -272,15 +271,15 @@ impl ModbusServer {
             }
         };
         let hdr = Header {
-            transaction_id: frame.transaction_id,
-            unit_id: frame.unit_id,
+            transaction_id: frame.transaction_id(),
+            unit_id: frame.unit_id(),
         };
-        let pdu = frame.pdu;
+        let pdu = frame.pdu();
         let fc = pdu[0];
         let mut written = None;
 
-        let outcome = if !self.serves_unit(frame.unit_id) {
-            Outcome::Silent(DropReason::UnitNotServed(frame.unit_id))
+        let outcome = if !self.serves_unit(frame.unit_id()) {
+            Outcome::Silent(DropReason::UnitNotServed(frame.unit_id()))
         } else {
             self.counters.server_message_count = self.counters.server_message_count.wrapping_add(1);
             let restart = fc == FC_DIAGNOSTICS && be_u16(pdu, 1) == Some(DIAG_RESTART_COMMUNICATIONS);
@@ -358,13 +357,9 @@ impl ModbusServer {
                 // modbus-core rejects truncated PDUs, byte counts beyond the
                 // PDU and FC 5 values other than 0xFF00/0x0000; all are
                 // "illegal data value" in the spec's state diagrams.
-                let Ok(req) = Request::try_from(pdu) else {
+                let Ok(req) = decode_request_pdu(pdu) else {
                     return Outcome::Exception(EX_ILLEGAL_DATA_VALUE);
                 };
-                // modbus-core ignores trailing bytes; the MBAP length makes them part of this PDU.
-                if Some(pdu.len()) != expected_pdu_len(pdu) {
-                    return Outcome::Exception(EX_ILLEGAL_DATA_VALUE);
-                }
                 self.standard(hdr, req, pdu, written)
             }
             FC_DIAGNOSTICS => self.diagnostics(hdr, pdu),
@@ -638,54 +633,4 @@ fn note_write(written: &mut Option<WrittenRange>, changed: bool, table: Table, s
             count: count as u16,
         });
     }
-}
-
-/// Exact PDU length implied by the header fields of FC 1-6, 15, 16, 23.
-fn expected_pdu_len(pdu: &[u8]) -> Option<usize> {
-    match pdu.first()? {
-        0x01..=0x06 => Some(5),
-        0x0F | 0x10 => Some(6 + usize::from(*pdu.get(5)?)),
-        0x17 => Some(10 + usize::from(*pdu.get(9)?)),
-        _ => None,
-    }
-}
-
-/// Encodes a normal response with modbus-core.
-fn encode(hdr: Header, resp: Response<'_>) -> Vec<u8> {
-    encode_pdu(hdr, ResponsePdu(Ok(resp)))
-        .unwrap_or_else(|| raw_exception(hdr, FunctionCode::from(resp).value(), EX_SERVER_DEVICE_FAILURE))
-}
-
-/// Encodes an exception response (function code | 0x80, exception code).
-fn encode_exception(hdr: Header, fc: u8, code: u8) -> Vec<u8> {
-    let exception = match code {
-        EX_ILLEGAL_FUNCTION => Exception::IllegalFunction,
-        EX_ILLEGAL_DATA_ADDRESS => Exception::IllegalDataAddress,
-        EX_ILLEGAL_DATA_VALUE => Exception::IllegalDataValue,
-        EX_SERVER_DEVICE_BUSY => Exception::ServerDeviceBusy,
-        _ => Exception::ServerDeviceFailure,
-    };
-    if fc >= 0x80 {
-        // A request "function code" with the exception bit already set cannot
-        // be expressed by `ExceptionResponse` (it asserts fc < 0x80); answer
-        // it like libmodbus does, with the code unchanged and exception 1.
-        return raw_exception(hdr, fc, code);
-    }
-    let pdu = ResponsePdu(Err(ExceptionResponse {
-        function: FunctionCode::new(fc),
-        exception,
-    }));
-    encode_pdu(hdr, pdu).unwrap_or_else(|| raw_exception(hdr, fc, code))
-}
-
-fn encode_pdu(hdr: Header, pdu: ResponsePdu<'_>) -> Option<Vec<u8>> {
-    let mut buf = [0u8; MAX_ADU_LEN];
-    let n = encode_response(ResponseAdu { hdr, pdu }, &mut buf).ok()?;
-    Some(buf[..n].to_vec())
-}
-
-/// Last-resort exception ADU built by hand, used only if modbus-core refuses to encode.
-fn raw_exception(hdr: Header, fc: u8, code: u8) -> Vec<u8> {
-    let t = hdr.transaction_id.to_be_bytes();
-    vec![t[0], t[1], 0, 0, 0, 3, hdr.unit_id, fc | 0x80, code]
 }

@@ -5,11 +5,11 @@
 //! MBAP header layout used in every comment: `tid(2) proto(2) len(2) unit(1)`,
 //! where `len` counts the unit id plus the PDU.
 
-use crate::modbus::client::{ResponseBody, decode_response, parse_device_identification};
 use crate::modbus::config::ModbusDeviceConfig;
 use crate::modbus::map::Table;
-use crate::modbus::pdu::MalformedReason;
 use crate::modbus::server::{DropReason, Handled, ModbusServer, ServerReply, WrittenRange};
+use crate::wire::modbus::MalformedReason;
+use crate::wire::modbus::{ResponseBody, decode_response, parse_device_identification};
 
 const CFG: &str = r#"
 unit_ids = [1]
@@ -1075,8 +1075,7 @@ fn random_garbage_never_panics() {
         }
         // The client side must not panic on garbage either.
         let _ = decode_response(&buf);
-        let _ = crate::modbus::client::peek_header(&buf);
-        let _ = crate::modbus::pdu::next_frame_len(&buf);
+        let _ = crate::wire::modbus::frame_len(&buf);
         let _ = parse_device_identification(&buf);
     }
     assert!(answered > 3000, "answered {answered}");
@@ -1086,7 +1085,7 @@ fn random_garbage_never_panics() {
 /// The client helpers and the server agree with each other.
 #[test]
 fn client_server_round_trip() {
-    use crate::modbus::client as c;
+    use crate::wire::modbus as c;
     let mut s = server();
     let ack = |addr, value_or_qty| ResponseBody::WriteAck { addr, value_or_qty };
     let mut ask = |req: Vec<u8>| decode_response(&respond(&mut s, &req)).unwrap();

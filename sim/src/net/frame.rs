@@ -84,7 +84,7 @@ impl Frame {
     /// Modbus function code, if this is a Modbus ADU long enough to carry one.
     pub fn modbus_function(&self) -> Option<u8> {
         match &self.payload {
-            Payload::Modbus(b) => b.get(7).copied(),
+            Payload::Modbus(b) => crate::wire::modbus::Adu::new_unchecked(b).map(|a| a.function()),
             Payload::Flow { .. } => None,
         }
     }

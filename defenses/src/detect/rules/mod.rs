@@ -30,6 +30,7 @@ use address::Vars;
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Topology, Transport};
+use otrange_sim::wire::modbus::Adu;
 use rule::{Action, FlowDir, Proto, Rule};
 use std::collections::BTreeMap;
 use threshold::{Track, Window};
@@ -215,7 +216,7 @@ impl Detector for RulesDetector {
         let dir = usize::from(frame.dst_port != frame.service.port());
         let (bytes, len, list): (&[u8], u64, &[u32]) = match &frame.payload {
             Payload::Modbus(b) => {
-                let bucket = b.get(7).map_or(NO_FC, |&fc| usize::from(fc));
+                let bucket = Adu::new_unchecked(b).map_or(NO_FC, |a| usize::from(a.function()));
                 (b, b.len() as u64, &self.index.modbus[dir][bucket])
             }
             Payload::Flow { bytes, .. } => (&[], u64::from(*bytes), &self.index.flows[dir]),

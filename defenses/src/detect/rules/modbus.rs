@@ -19,6 +19,7 @@
 //! the start and quantity of a request against the setting.
 
 use super::num::NumCmp;
+use otrange_sim::wire::modbus::{Adu, HeaderFaults, be_u16 as be16};
 
 pub const CAT_ASSIGNED: u8 = 1;
 pub const CAT_UNASSIGNED: u8 = 2;
@@ -29,44 +30,13 @@ const CAT_ALL: u8 = 0x0F;
 /// The function codes the specification defines.
 const ASSIGNED: [u8; 19] = [1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 15, 16, 17, 20, 21, 22, 23, 24, 43];
 
-/// A valid Modbus TCP ADU's fields, or None for anything else.
-#[derive(Debug, Clone, Copy)]
-pub struct Adu<'a> {
-    pub unit: u8,
-    pub fc: u8,
-    /// The PDU after the function code.
-    pub data: &'a [u8],
-}
-
-fn be16(b: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]))
-}
-
-impl<'a> Adu<'a> {
-    #[inline]
-    pub fn parse(b: &'a [u8]) -> Option<Adu<'a>> {
-        if b.len() < 8 || b[2] != 0 || b[3] != 0 {
-            return None;
-        }
-        let len = usize::from(u16::from_be_bytes([b[4], b[5]]));
-        if !(2..=254).contains(&len) || len != b.len() - 6 {
-            return None;
-        }
-        Some(Adu {
-            unit: b[6],
-            fc: b[7],
-            data: &b[8..],
-        })
-    }
-
-    /// FC 8's sub-function, or FC 43's MEI type (an otrange reading of `subfunction`, so
-    /// `function 43, subfunction 14` names Read Device Identification).
-    fn subfunction(&self) -> Option<u16> {
-        match self.fc {
-            8 => be16(self.data, 0),
-            43 => self.data.first().map(|&m| u16::from(m)),
-            _ => None,
-        }
+/// FC 8's sub-function, or FC 43's MEI type (an otrange reading of `subfunction`, so
+/// `function 43, subfunction 14` names Read Device Identification).
+fn subfunction(adu: &Adu<'_>) -> Option<u16> {
+    match adu.function() {
+        8 => adu.data_u16(0),
+        43 => adu.data_u8(0).map(u16::from),
+        _ => None,
     }
 }
 
@@ -295,27 +265,26 @@ impl ModbusKw {
 
     /// Matches a request's bytes.
     pub fn matches(&self, bytes: &[u8]) -> bool {
-        let Some(adu) = Adu::parse(bytes) else {
+        let Ok(adu) = Adu::new_checked(bytes) else {
             return false;
         };
+        let fc = adu.function();
         if let Some(u) = self.unit
-            && !u.test(u64::from(adu.unit))
+            && !u.test(u64::from(adu.unit_id()))
         {
             return false;
         }
         match &self.what {
             What::Any => true,
-            What::Function { code, sub } => {
-                adu.fc == *code && sub.is_none_or(|s| adu.subfunction() == Some(s))
-            }
-            What::Category(mask) => category(adu.fc, adu.subfunction()) & mask != 0,
+            What::Function { code, sub } => fc == *code && sub.is_none_or(|s| subfunction(&adu) == Some(s)),
+            What::Category(mask) => category(fc, subfunction(&adu)) & mask != 0,
             What::Access {
                 write,
                 table,
                 address,
                 value,
             } => {
-                let Some(t) = access_of(adu.fc, *write) else {
+                let Some(t) = access_of(fc, *write) else {
                     return false;
                 };
                 if table.is_some_and(|x| x != t) {
@@ -352,9 +321,9 @@ fn access_of(fc: u8, write: bool) -> Option<Table> {
 }
 
 /// The (start, quantity) a request reads or writes.
-fn span(adu: &Adu, write: bool) -> Option<(u16, u16)> {
-    let d = adu.data;
-    match (adu.fc, write) {
+fn span(adu: &Adu<'_>, write: bool) -> Option<(u16, u16)> {
+    let d = adu.data();
+    match (adu.function(), write) {
         (5 | 6 | 22, true) => Some((be16(d, 0)?, 1)),
         (23, true) => Some((be16(d, 4)?, be16(d, 6)?)),
         _ => Some((be16(d, 0)?, be16(d, 2)?)),
@@ -363,18 +332,19 @@ fn span(adu: &Adu, write: bool) -> Option<(u16, u16)> {
 
 /// Whether a written value passes `v`: the value written at the `address` setting when it
 /// names one address, else any value the request writes.
-fn written_values_match(adu: &Adu, v: NumCmp, address: Option<NumCmp>, start: u16) -> bool {
-    let d = adu.data;
+fn written_values_match(adu: &Adu<'_>, v: NumCmp, address: Option<NumCmp>, start: u16) -> bool {
+    let d = adu.data();
+    let fc = adu.function();
     let at = match address {
         Some(NumCmp::Eq(a)) => Some(a.saturating_sub(u64::from(start)) as usize),
         _ => None,
     };
     let test = |x: u16| v.test(u64::from(x));
-    match adu.fc {
+    match fc {
         5 | 6 => be16(d, 2).is_some_and(test),
         16 | 23 => {
-            let first = if adu.fc == 16 { 5 } else { 9 };
-            let count = if adu.fc == 16 { be16(d, 2) } else { be16(d, 6) };
+            let first = if fc == 16 { 5 } else { 9 };
+            let count = if fc == 16 { be16(d, 2) } else { be16(d, 6) };
             let Some(count) = count else { return false };
             let regs = (0..usize::from(count)).map_while(|i| be16(d, first + 2 * i));
             match at {
@@ -420,16 +390,9 @@ impl Event {
 
     #[inline]
     pub fn matches(self, b: &[u8]) -> bool {
-        // The header's fields must be present to be wrong.
-        match self {
-            Event::InvalidProtocolId => b.len() >= 7 && (b[2] != 0 || b[3] != 0),
-            Event::InvalidLength => {
-                if b.len() < 7 {
-                    return false;
-                }
-                let len = usize::from(u16::from_be_bytes([b[4], b[5]]));
-                !(2..=254).contains(&len) || len != b.len() - 6
-            }
-        }
+        HeaderFaults::of(b).is_some_and(|f| match self {
+            Event::InvalidProtocolId => f.protocol_id,
+            Event::InvalidLength => f.length,
+        })
     }
 }

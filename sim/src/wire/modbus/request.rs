@@ -1,5 +1,5 @@
-//! Client helpers for the simulated HMIs, historians and attackers: build
-//! request ADUs and decode response ADUs into owned values.
+//! Requests: emitted by the simulated HMIs, historians and attackers, read by the policy
+//! matcher and the detectors.
 //!
 //! Requests go through modbus-core's encoder wherever it produces correct
 //! bytes. It cannot encode the serial-line request variants (it reaches
@@ -8,16 +8,13 @@
 //! here field by field with the same layout. Attack tooling that wants
 //! deliberately inconsistent frames uses [`custom_request`] or raw bytes.
 
-use std::fmt;
-
 use modbus_core::tcp::client::encode_request as core_encode_request;
 use modbus_core::tcp::{Header, RequestAdu};
-use modbus_core::{Coils, Data, FunctionCode, Request, RequestPdu, Response};
+use modbus_core::{Coils, Data, FunctionCode, Request, RequestPdu};
 
-use crate::modbus::pdu::{
-    FC_DIAGNOSTICS, FC_ENCAPSULATED_INTERFACE, FC_MASK_WRITE_REGISTER, FC_REPORT_SERVER_ID, MAX_ADU_LEN,
-    MBAP_HEADER_LEN, MEI_READ_DEVICE_ID, MalformedReason, be_u16, parse_adu,
-};
+use super::adu::{Adu, MBAP_HEADER_LEN, be_u16};
+use super::codes::*;
+use super::response::PduDefect;
 
 /// Encodes a request ADU with MBAP header (protocol id 0, length from the PDU).
 ///
@@ -91,12 +88,8 @@ fn push_words_field(body: &mut Vec<u8>, data: &Data<'_>) {
 /// Any PDU `fc | data` in an MBAP frame; the length field is computed from
 /// the data (saturating), so over-long PDUs can be produced for robustness tests.
 pub fn custom_request(tid: u16, unit: u8, fc: u8, data: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(2 + data.len()).unwrap_or(u16::MAX);
     let mut out = Vec::with_capacity(MBAP_HEADER_LEN + 1 + data.len());
-    out.extend_from_slice(&tid.to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.push(unit);
+    super::adu::emit_header(&mut out, tid, unit, 1 + data.len());
     out.push(fc);
     out.extend_from_slice(data);
     out
@@ -216,222 +209,195 @@ pub fn read_device_identification(tid: u16, unit: u8, code: u8, object_id: u8) -
     )
 }
 
-/// MBAP fields and function code of an ADU without validating anything:
-/// `(transaction id, protocol id, length, unit id, function code)`.
-/// Useful for IDS-style inspection of arbitrary traffic.
-pub fn peek_header(adu: &[u8]) -> Option<(u16, u16, u16, u8, u8)> {
-    Some((
-        be_u16(adu, 0)?,
-        be_u16(adu, 2)?,
-        be_u16(adu, 4)?,
-        *adu.get(6)?,
-        *adu.get(7)?,
-    ))
+/// Decodes the PDU of a standard data-access request (FC 1 to 6, 15, 16, 23) with
+/// modbus-core, into the typed request a server dispatches on. modbus-core rejects
+/// truncated PDUs, byte counts beyond the PDU and FC 5 values other than 0xFF00/0x0000;
+/// it ignores trailing bytes, which the MBAP length makes part of this PDU, so they are
+/// refused here.
+pub fn decode_request_pdu(pdu: &[u8]) -> Result<Request<'_>, PduDefect> {
+    let req = Request::try_from(pdu).map_err(|_| PduDefect::Truncated)?;
+    if Some(pdu.len()) != expected_pdu_len(pdu) {
+        return Err(PduDefect::TrailingBytes);
+    }
+    Ok(req)
 }
 
-/// A decoded response with owned data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedResponse {
-    /// MBAP transaction id.
-    pub tid: u16,
-    /// MBAP unit id.
-    pub unit: u8,
-    /// Function code of the request answered (the 0x80 bit is removed for exceptions).
-    pub function: u8,
-    /// Decoded body.
-    pub body: ResponseBody,
+/// Exact PDU length implied by the header fields of FC 1-6, 15, 16, 23.
+fn expected_pdu_len(pdu: &[u8]) -> Option<usize> {
+    match pdu.first()? {
+        0x01..=0x06 => Some(5),
+        0x0F | 0x10 => Some(6 + usize::from(*pdu.get(5)?)),
+        0x17 => Some(10 + usize::from(*pdu.get(9)?)),
+        _ => None,
+    }
 }
 
-/// Body of a response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseBody {
-    /// FC 3, 4, 23.
-    Registers(Vec<u16>),
-    /// FC 1, 2: all `8 * byte count` bits; the response does not carry the
-    /// requested quantity, so truncate to what was asked for.
-    Bits(Vec<bool>),
-    /// FC 5 (address, value), 6 (address, value), 15 and 16 (address, quantity).
-    WriteAck {
-        /// Echoed start address.
-        addr: u16,
-        /// Echoed value (FC 5, 6) or quantity (FC 15, 16).
-        value_or_qty: u16,
-    },
-    /// Exception response: the exception code.
-    Exception(u8),
-    /// Any other function (8, 17, 22, 43, ...): the bytes after the function code.
-    Raw(Vec<u8>),
-}
-
-/// Why a response ADU could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ModbusParseError {
-    /// The MBAP frame itself is invalid.
-    #[error("malformed frame: {0}")]
-    Frame(MalformedReason),
-    /// The PDU does not have the structure its function code requires.
-    #[error("bad PDU for function {function:#04x}: {detail}")]
-    Pdu {
-        /// Function code byte.
-        function: u8,
-        /// What is wrong.
-        detail: PduDefect,
-    },
-}
-
-/// Structural defect of a response PDU.
+/// What a request asks a server to do, read from a valid ADU with the length rules a
+/// server applies (Modbus Application Protocol Specification V1.1b3, section 6): exact
+/// PDU lengths, and byte counts that agree with the quantity and with the bytes present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PduDefect {
-    /// Fewer bytes than the function requires.
-    Truncated,
-    /// The byte count field disagrees with the PDU length, or is odd for registers.
-    ByteCount,
-    /// More bytes than the function allows.
-    TrailingBytes,
+pub enum RequestRepr<'a> {
+    /// FC 1 to 4.
+    Read {
+        /// The table read.
+        table: Table,
+        /// First address.
+        addr: u16,
+        /// Number of bits or registers.
+        qty: u16,
+    },
+    /// FC 5: the raw value (0xFF00 on, 0x0000 off; anything else is for the server to refuse).
+    WriteSingleCoil {
+        /// Address.
+        addr: u16,
+        /// Value as sent.
+        value: u16,
+    },
+    /// FC 6.
+    WriteSingleRegister {
+        /// Address.
+        addr: u16,
+        /// Value.
+        value: u16,
+    },
+    /// FC 15: packed bits, least significant first.
+    WriteMultipleCoils {
+        /// First address.
+        addr: u16,
+        /// Number of coils (at least 1).
+        qty: u16,
+        /// `ceil(qty / 8)` bytes.
+        bits: &'a [u8],
+    },
+    /// FC 16: big-endian words.
+    WriteMultipleRegisters {
+        /// First address.
+        addr: u16,
+        /// Number of registers (at least 1).
+        qty: u16,
+        /// `2 * qty` bytes.
+        words: &'a [u8],
+    },
+    /// FC 22: `result = (current AND and_mask) OR (or_mask AND NOT and_mask)`.
+    MaskWriteRegister {
+        /// Address.
+        addr: u16,
+        /// AND mask.
+        and_mask: u16,
+        /// OR mask.
+        or_mask: u16,
+    },
+    /// FC 23: written first, then read.
+    ReadWriteMultipleRegisters {
+        /// First address read.
+        read_addr: u16,
+        /// Number of registers read.
+        read_qty: u16,
+        /// First address written.
+        write_addr: u16,
+        /// Number of registers written (at least 1).
+        write_qty: u16,
+        /// `2 * write_qty` bytes.
+        words: &'a [u8],
+    },
+    /// Any other function (diagnostics, identification, vendor codes): its data as sent.
+    Other {
+        /// Function code.
+        function: u8,
+        /// The PDU after the function code.
+        data: &'a [u8],
+    },
 }
 
-impl fmt::Display for PduDefect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Truncated => "truncated",
-            Self::ByteCount => "byte count does not match the data",
-            Self::TrailingBytes => "trailing bytes",
+impl<'a> RequestRepr<'a> {
+    /// Reads the request an ADU carries; a PDU whose structure its function code does not
+    /// allow is a [`PduDefect`].
+    pub fn parse(adu: &Adu<'a>) -> Result<RequestRepr<'a>, PduDefect> {
+        let d = adu.data();
+        let w = |at: usize| be_u16(d, at).ok_or(PduDefect::Truncated);
+        let exact = |n: usize| match d.len().cmp(&n) {
+            std::cmp::Ordering::Less => Err(PduDefect::Truncated),
+            std::cmp::Ordering::Greater => Err(PduDefect::TrailingBytes),
+            std::cmp::Ordering::Equal => Ok(()),
+        };
+        let function = adu.function();
+        Ok(match function {
+            FC_READ_COILS..=FC_READ_INPUT_REGISTERS => {
+                exact(4)?;
+                let table = Table::read_by(function).ok_or(PduDefect::Truncated)?;
+                RequestRepr::Read {
+                    table,
+                    addr: w(0)?,
+                    qty: w(2)?,
+                }
+            }
+            FC_WRITE_SINGLE_COIL | FC_WRITE_SINGLE_REGISTER => {
+                exact(4)?;
+                let (addr, value) = (w(0)?, w(2)?);
+                if function == FC_WRITE_SINGLE_COIL {
+                    RequestRepr::WriteSingleCoil { addr, value }
+                } else {
+                    RequestRepr::WriteSingleRegister { addr, value }
+                }
+            }
+            FC_WRITE_MULTIPLE_COILS | FC_WRITE_MULTIPLE_REGISTERS => {
+                let (addr, qty) = (w(0)?, w(2)?);
+                let count = usize::from(*d.get(4).ok_or(PduDefect::Truncated)?);
+                let data = &d[5..];
+                let need = if function == FC_WRITE_MULTIPLE_COILS {
+                    usize::from(qty).div_ceil(8)
+                } else {
+                    2 * usize::from(qty)
+                };
+                if qty == 0 || data.len() != count || count != need {
+                    return Err(PduDefect::ByteCount);
+                }
+                if function == FC_WRITE_MULTIPLE_COILS {
+                    RequestRepr::WriteMultipleCoils {
+                        addr,
+                        qty,
+                        bits: data,
+                    }
+                } else {
+                    RequestRepr::WriteMultipleRegisters {
+                        addr,
+                        qty,
+                        words: data,
+                    }
+                }
+            }
+            FC_MASK_WRITE_REGISTER => {
+                exact(6)?;
+                RequestRepr::MaskWriteRegister {
+                    addr: w(0)?,
+                    and_mask: w(2)?,
+                    or_mask: w(4)?,
+                }
+            }
+            FC_READ_WRITE_MULTIPLE_REGISTERS => {
+                let (read_addr, read_qty, write_addr, write_qty) = (w(0)?, w(2)?, w(4)?, w(6)?);
+                let count = usize::from(*d.get(8).ok_or(PduDefect::Truncated)?);
+                let words = &d[9..];
+                if write_qty == 0 || words.len() != count || count != 2 * usize::from(write_qty) {
+                    return Err(PduDefect::ByteCount);
+                }
+                RequestRepr::ReadWriteMultipleRegisters {
+                    read_addr,
+                    read_qty,
+                    write_addr,
+                    write_qty,
+                    words,
+                }
+            }
+            _ => RequestRepr::Other { function, data: d },
         })
     }
 }
 
-/// Decodes one response ADU (framed by its MBAP length, at most 260 bytes).
-pub fn decode_response(adu: &[u8]) -> Result<ParsedResponse, ModbusParseError> {
-    let frame = parse_adu(adu).map_err(ModbusParseError::Frame)?;
-    let pdu = frame.pdu;
-    let fc = pdu[0];
-    let bad = |detail| ModbusParseError::Pdu { function: fc, detail };
-    let done = |function, body| ParsedResponse {
-        tid: frame.transaction_id,
-        unit: frame.unit_id,
-        function,
-        body,
-    };
-    if fc & 0x80 != 0 {
-        return match pdu.len() {
-            2 => Ok(done(fc & 0x7F, ResponseBody::Exception(pdu[1]))),
-            0 | 1 => Err(bad(PduDefect::Truncated)),
-            _ => Err(bad(PduDefect::TrailingBytes)),
-        };
-    }
-    let body = match fc {
-        0x01..=0x04 | 0x17 => {
-            let Some(&count) = pdu.get(1) else {
-                return Err(bad(PduDefect::Truncated));
-            };
-            let count = usize::from(count);
-            if pdu.len() != 2 + count || (fc >= 0x03 && count % 2 != 0) {
-                return Err(bad(PduDefect::ByteCount));
-            }
-            match Response::try_from(pdu) {
-                Ok(Response::ReadCoils(c) | Response::ReadDiscreteInputs(c)) => {
-                    ResponseBody::Bits(c.into_iter().collect())
-                }
-                Ok(
-                    Response::ReadHoldingRegisters(d)
-                    | Response::ReadInputRegisters(d)
-                    | Response::ReadWriteMultipleRegisters(d),
-                ) => ResponseBody::Registers(d.into_iter().collect()),
-                _ => return Err(bad(PduDefect::Truncated)),
-            }
-        }
-        0x05 | 0x06 | 0x0F | 0x10 => {
-            if pdu.len() < 5 {
-                return Err(bad(PduDefect::Truncated));
-            }
-            if pdu.len() > 5 {
-                return Err(bad(PduDefect::TrailingBytes));
-            }
-            if fc == 0x05 {
-                // modbus-core's `Response::WriteSingleCoil` drops the echoed
-                // value, so FC 5 is read field by field.
-                ResponseBody::WriteAck {
-                    addr: u16::from_be_bytes([pdu[1], pdu[2]]),
-                    value_or_qty: u16::from_be_bytes([pdu[3], pdu[4]]),
-                }
-            } else {
-                match Response::try_from(pdu) {
-                    Ok(
-                        Response::WriteSingleRegister(addr, v)
-                        | Response::WriteMultipleCoils(addr, v)
-                        | Response::WriteMultipleRegisters(addr, v),
-                    ) => ResponseBody::WriteAck {
-                        addr,
-                        value_or_qty: v,
-                    },
-                    _ => return Err(bad(PduDefect::Truncated)),
-                }
-            }
-        }
-        _ => ResponseBody::Raw(pdu[1..].to_vec()),
-    };
-    Ok(done(fc, body))
-}
-
-/// One object of a read device identification answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceIdObject {
-    /// Object id (0 VendorName, 1 ProductCode, 2 MajorMinorRevision, ...).
-    pub id: u8,
-    /// Raw value (ASCII on conforming devices).
-    pub value: Vec<u8>,
-}
-
-/// Decoded FC 43/14 answer (from [`ResponseBody::Raw`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceIdResponse {
-    /// Read device id code echoed.
-    pub code: u8,
-    /// Conformity level.
-    pub conformity_level: u8,
-    /// Whether more objects follow (0xFF).
-    pub more_follows: bool,
-    /// Object id to request next when `more_follows`.
-    pub next_object_id: u8,
-    /// Objects in this answer.
-    pub objects: Vec<DeviceIdObject>,
-}
-
-/// Parses the body (after the FC byte) of an FC 43/14 answer; `None` if
-/// it is not MEI 14 or its lengths are inconsistent.
-pub fn parse_device_identification(raw: &[u8]) -> Option<DeviceIdResponse> {
-    let (&mei, rest) = raw.split_first()?;
-    if mei != MEI_READ_DEVICE_ID || rest.len() < 5 {
-        return None;
-    }
-    let (code, conformity_level, more, next, count) = (rest[0], rest[1], rest[2], rest[3], rest[4]);
-    let mut objects = Vec::with_capacity(usize::from(count));
-    let mut pos = 5;
-    for _ in 0..count {
-        let id = *rest.get(pos)?;
-        let len = usize::from(*rest.get(pos + 1)?);
-        let value = rest.get(pos + 2..pos + 2 + len)?.to_vec();
-        objects.push(DeviceIdObject { id, value });
-        pos += 2 + len;
-    }
-    if pos != rest.len() {
-        return None;
-    }
-    Some(DeviceIdResponse {
-        code,
-        conformity_level,
-        more_follows: more == 0xFF,
-        next_object_id: next,
-        objects,
-    })
-}
-
-/// Largest ADU a client should ever need to buffer.
-pub const MAX_RESPONSE_ADU_LEN: usize = MAX_ADU_LEN;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::modbus::Adu;
 
     #[test]
     fn encode_standard_requests() {
@@ -487,60 +453,47 @@ mod tests {
             read_device_identification(9, 1, 1, 0),
             vec![0, 9, 0, 0, 0, 5, 1, 0x2B, 0x0E, 1, 0]
         );
-        assert_eq!(
-            peek_header(&[0, 9, 0, 0, 0, 5, 1, 0x2B]),
-            Some((9, 0, 5, 1, 0x2B))
-        );
-        assert_eq!(peek_header(&[0, 9, 0, 0, 0, 5, 1]), None);
     }
 
     #[test]
-    fn decode_responses() {
-        let r = decode_response(&[0, 1, 0, 0, 0, 7, 1, 0x03, 4, 0x02, 0x2B, 0x00, 0x00]).unwrap();
-        assert_eq!(r.body, ResponseBody::Registers(vec![0x022B, 0]));
-        let r = decode_response(&[0, 1, 0, 0, 0, 4, 1, 0x01, 1, 0b0000_0101]).unwrap();
+    fn parse_requests() {
+        fn parse(b: &[u8]) -> Result<RequestRepr<'_>, PduDefect> {
+            RequestRepr::parse(&Adu::new_checked(b).unwrap())
+        }
         assert_eq!(
-            r.body,
-            ResponseBody::Bits(vec![true, false, true, false, false, false, false, false])
+            parse(&read_holding_registers(1, 1, 10, 3)),
+            Ok(RequestRepr::Read {
+                table: Table::HoldingRegisters,
+                addr: 10,
+                qty: 3
+            })
         );
-        let r = decode_response(&[0, 1, 0, 0, 0, 6, 1, 0x05, 0, 0xAC, 0xFF, 0]).unwrap();
         assert_eq!(
-            r.body,
-            ResponseBody::WriteAck {
-                addr: 0xAC,
-                value_or_qty: 0xFF00
-            }
+            parse(&write_multiple_registers(1, 1, 4, &[7, 8])),
+            Ok(RequestRepr::WriteMultipleRegisters {
+                addr: 4,
+                qty: 2,
+                words: &[0, 7, 0, 8]
+            })
         );
-        let r = decode_response(&[0, 1, 0, 0, 0, 3, 1, 0x83, 0x02]).unwrap();
-        assert_eq!((r.function, r.body), (3, ResponseBody::Exception(2)));
-        let r = decode_response(&[0, 1, 0, 0, 0, 3, 1, 0x11, 0x02]).unwrap();
-        assert_eq!(r.body, ResponseBody::Raw(vec![2]));
-        assert!(matches!(
-            decode_response(&[0, 1, 0, 0, 0, 4, 1, 0x03, 4, 0]),
-            Err(ModbusParseError::Pdu {
-                detail: PduDefect::ByteCount,
-                ..
+        assert_eq!(
+            parse(&custom_request(1, 1, 3, &[0, 0, 0, 1, 9])),
+            Err(PduDefect::TrailingBytes)
+        );
+        assert_eq!(
+            parse(&custom_request(1, 1, 16, &[0, 0, 0, 2, 2, 0, 1])),
+            Err(PduDefect::ByteCount)
+        );
+        assert_eq!(
+            parse(&custom_request(1, 1, 16, &[0, 0])),
+            Err(PduDefect::Truncated)
+        );
+        assert_eq!(
+            parse(&report_server_id(1, 1)),
+            Ok(RequestRepr::Other {
+                function: 17,
+                data: &[]
             })
-        ));
-        assert!(matches!(
-            decode_response(&[0, 1, 0, 0, 0, 2, 1, 0x83]),
-            Err(ModbusParseError::Pdu {
-                detail: PduDefect::Truncated,
-                ..
-            })
-        ));
-        assert!(matches!(
-            decode_response(&[0, 1, 0, 1, 0, 3, 1, 0x83, 2]),
-            Err(ModbusParseError::Frame(MalformedReason::ProtocolId(1)))
-        ));
-    }
-
-    #[test]
-    fn device_id_parse() {
-        let raw = [0x0E, 1, 0x81, 0, 0, 2, 0, 1, b'A', 1, 2, b'B', b'C'];
-        let d = parse_device_identification(&raw).unwrap();
-        assert_eq!(d.objects.len(), 2);
-        assert_eq!(d.objects[1].value, b"BC".to_vec());
-        assert!(parse_device_identification(&raw[..12]).is_none());
+        );
     }
 }

@@ -1,0 +1,24 @@
+//! Modbus TCP on the wire, after smoltcp's wire layer: a checked view of an ADU
+//! ([`Adu::new_checked`], [`Adu::first_in`]), stream framing ([`frame_len`]), and typed
+//! requests and responses with `parse` and `emit` over modbus-core ([`RequestRepr`],
+//! [`encode_request`], [`decode_response`]).
+//!
+//! * [`adu`]: MBAP header checks, the ADU view, framing a byte stream.
+//! * [`codes`]: function and exception codes, the four data tables.
+//! * [`request`]: request builders and [`RequestRepr`].
+//! * [`response`]: response decoding, exception answers, device identification.
+
+pub mod adu;
+pub mod codes;
+pub mod request;
+pub mod response;
+
+pub use adu::{
+    Adu, FrameStatus, HeaderFaults, MAX_ADU_LEN, MAX_PDU_LEN, MBAP_HEADER_LEN, MalformedReason, be_u16,
+    emit_adu, frame_len, set_data_u16,
+};
+pub use codes::*;
+/// The MBAP fields a response echoes, as modbus-core carries them.
+pub use modbus_core::tcp::Header;
+pub use request::*;
+pub use response::*;
