@@ -89,6 +89,15 @@ const CASES: &[Case] = &[
         message: &["\"1h\" is too long", "at most 10ms"],
     },
     Case {
+        // Regression: a poll period had no floor; "1ns" made a day 10^14 ticks.
+        exercise: "tiny-poll-period.toml",
+        file: "plants/tiny-poll-period.toml",
+        line: 57,
+        column: 15,
+        field: "hmi[0].poll_period",
+        message: &["\"1ns\" is too short", "at least 1ms"],
+    },
+    Case {
         exercise: "syntax-error.toml",
         file: "plants/syntax-error.toml",
         line: 3,

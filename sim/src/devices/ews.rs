@@ -3,10 +3,10 @@
 //! legitimate traffic that makes "program upload" and "device identification" hard to flag.
 
 use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
+use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::host::{ClientInbox, HostRef};
 use crate::net::{Network, Payload};
-use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::time::{SimDuration, SimTime};
 use crate::topology::{HostId, Role, Service, Topology};
 use crate::wire::modbus::{
     diagnostics, read_device_identification, read_holding_registers, report_server_id,
@@ -55,9 +55,7 @@ pub struct EngineeringWorkstation {
 impl EngineeringWorkstation {
     pub fn build(cfg: &EwsConfig, idx: usize, topo: &Topology, rng: ChaCha8Rng) -> Result<Self, ConfigError> {
         let f = |s: &str| format!("engineering_workstation[{idx}].{s}");
-        let mean = parse_duration(cfg.session_every.get_ref()).map_err(|e| {
-            ConfigError::new(f("session_every"), Some(cfg.session_every.span()), e.to_string())
-        })?;
+        let mean = period_field(&cfg.session_every, f("session_every"), MIN_CLIENT_PERIOD)?;
         let mut plcs = Vec::new();
         for (i, p) in cfg.plcs.iter().enumerate() {
             let id = topo.resolve(p, &f(&format!("plcs[{i}]")))?;

@@ -3,11 +3,11 @@
 
 use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
+use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::events::EventLog;
 use crate::host::{ClientInbox, HostRef};
 use crate::net::Network;
-use crate::time::{SimTime, parse_duration};
+use crate::time::SimTime;
 use crate::topology::Topology;
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
@@ -51,8 +51,7 @@ impl Historian {
         first: SimTime,
     ) -> Result<Self, ConfigError> {
         let f = |s: &str| format!("historian[{idx}].{s}");
-        let period = parse_duration(cfg.poll_period.get_ref())
-            .map_err(|e| ConfigError::new(f("poll_period"), Some(cfg.poll_period.span()), e.to_string()))?;
+        let period = period_field(&cfg.poll_period, f("poll_period"), MIN_CLIENT_PERIOD)?;
         let items = cfg
             .poll
             .iter()

@@ -3,7 +3,7 @@
 
 use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
+use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::events::{EventKind, EventLog};
 use crate::host::{ClientInbox, HostRef};
 use crate::net::{Network, Payload};
@@ -103,7 +103,6 @@ pub struct Hmi {
     alarms: Vec<Alarm>,
     responses: Vec<Response>,
     reaction_delay: SimDuration,
-    next_tid: u16,
     pub operator_actions: u64,
     results: Vec<PollResult>,
 }
@@ -117,8 +116,7 @@ impl Hmi {
         first: SimTime,
     ) -> Result<Hmi, ConfigError> {
         let f = |s: &str| format!("hmi[{idx}].{s}");
-        let period = parse_duration(cfg.poll_period.get_ref())
-            .map_err(|e| ConfigError::new(f("poll_period"), Some(cfg.poll_period.span()), e.to_string()))?;
+        let period = period_field(&cfg.poll_period, f("poll_period"), MIN_CLIENT_PERIOD)?;
         let items = cfg
             .poll
             .iter()
@@ -207,7 +205,6 @@ impl Hmi {
             alarms,
             responses,
             reaction_delay,
-            next_tid: 0x8000,
             operator_actions: 0,
             results: Vec::new(),
         })
@@ -256,8 +253,7 @@ impl Hmi {
                     Area::Coil => Request::WriteSingleCoil(r.addr, r.value != 0),
                     _ => Request::WriteSingleRegister(r.addr, r.value),
                 };
-                self.next_tid = self.next_tid.wrapping_add(1) | 0x8000;
-                let adu = encode_request(self.next_tid, 1, req);
+                let adu = encode_request(self.poller.take_tid(), 1, req);
                 net.send(now, me, r.plc, Service::Modbus, Payload::Modbus(adu), 0);
                 self.operator_actions += 1;
                 log.push(

@@ -98,6 +98,13 @@ pub struct PollResult {
     pub values: Vec<u16>,
 }
 
+/// Takes the id in `counter` and advances it, wrapping past 65535 to 1 (0 is never used).
+fn next_tid(counter: &mut u16) -> u16 {
+    let tid = *counter;
+    *counter = counter.wrapping_add(1).max(1);
+    tid
+}
+
 /// The polling state machine.
 #[derive(Debug)]
 pub struct Poller {
@@ -138,8 +145,7 @@ impl Poller {
     pub fn tick(&mut self, me: HostId, now: SimTime, net: &mut Network) -> Option<SimTime> {
         if now >= self.next_poll {
             for (i, item) in self.items.iter().enumerate() {
-                let tid = self.next_tid;
-                self.next_tid = self.next_tid.wrapping_add(1).max(1);
+                let tid = next_tid(&mut self.next_tid);
                 net.send(
                     now,
                     me,
@@ -155,6 +161,13 @@ impl Poller {
             return Some(self.next_poll);
         }
         None
+    }
+
+    /// The next transaction id of this client: polls and any other request it sends (an
+    /// operator's write) share one space, so an answer is never taken for another's.
+    /// Ids run 1..=65535 and wrap, skipping 0.
+    pub fn take_tid(&mut self) -> u16 {
+        next_tid(&mut self.next_tid)
     }
 
     /// Reads answers from the inbox and expires requests that waited too long.
@@ -230,5 +243,26 @@ impl Poller {
             }
         }
         best.map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: operator writes used ids 0x8000|n while polls counted up from 1, so after
+    /// 32,767 polls a write's acknowledgement could be taken for a poll's answer.
+    #[test]
+    fn a_client_has_one_id_space() {
+        let mut p = Poller::new(Vec::new(), SimDuration::from_secs(1), SimTime::ZERO);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..u16::MAX {
+            assert!(
+                seen.insert(p.take_tid()),
+                "an id came back before the space was used up"
+            );
+        }
+        assert!(!seen.contains(&0));
+        assert_eq!(p.take_tid(), 1, "ids wrap to 1, skipping 0");
     }
 }

@@ -3,10 +3,10 @@
 //! and firewalls carry.
 
 use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
+use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::host::{ClientInbox, HostRef, ServerInbox};
 use crate::net::{Network, Payload};
-use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::time::{SimDuration, SimTime};
 use crate::topology::{HostId, Service, Topology};
 use bevy_ecs::prelude::*;
 use rand::RngExt;
@@ -89,8 +89,7 @@ impl TrafficSource {
                 ),
             ));
         }
-        let mean = parse_duration(cfg.every.get_ref())
-            .map_err(|e| ConfigError::new(f("every"), Some(cfg.every.span()), e.to_string()))?;
+        let mean = period_field(&cfg.every, f("every"), MIN_CLIENT_PERIOD)?;
         for (k, r) in [
             ("request_bytes", cfg.request_bytes),
             ("response_bytes", cfg.response_bytes),
