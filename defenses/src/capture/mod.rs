@@ -6,7 +6,7 @@
 //! * [`packet`]: link layer, IPv4, TCP and UDP headers; what is skipped and why.
 //! * [`reassembly`]: per-direction TCP reassembly and MBAP framing.
 //! * [`hosts`]: the topology the capture implies (one host per address, a tap).
-//! * [`replay`]: packets to [`otrange_sim::net::Frame`]s to detectors, with the figures.
+//! * [`replay`](mod@replay): packets to [`otrange_sim::net::Frame`]s to detectors, with the figures.
 //! * [`events`]: those frames kept compactly until the detectors can run.
 //!
 //! A capture has no plant file, so the hosts are built from the addresses it contains.

@@ -10,8 +10,10 @@
 //! `[[plc.safe_state]]`), in blocks of up to 200 bytes. The scan compiles a completed
 //! download against the PLC's memory and runs it from the next scan on, if it compiles.
 //!
+//! ```text
 //! Request PDU:  5A <session> <sub-function> <data...>
 //! Response PDU: 5A <session> FE <data...>  or  5A <session> FD <error code>
+//! ```
 
 use crate::plc::OperatingMode;
 

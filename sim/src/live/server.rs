@@ -1,5 +1,5 @@
 //! PLCs as real Modbus TCP servers. Each PLC listens on its own loopback address and
-//! answers through the same byte-level handler as in batch mode ([`ModbusCpu::serve`]), at
+//! answers through the same byte-level handler as in batch mode ([`crate::devices::plc::ModbusCpu::serve`]), at
 //! the modelled time (end of the scan in progress plus communication time).
 //!
 //! tokio-modbus's server hands its service decoded requests and takes typed responses; it
