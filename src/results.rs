@@ -239,7 +239,7 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
     let mut plcs = Vec::new();
     let mut q = sim.world.query::<(&HostRef, &Plc)>();
     for (h, p) in q.iter(&sim.world) {
-        let c = p.lock().stats;
+        let c = p.cpu.stats();
         plcs.push(PlcResult {
             name: host_name(sim, h),
             mode: p.mode.as_str().to_string(),
@@ -327,12 +327,9 @@ pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -
         .collect::<Vec<_>>();
     let net = sim.network();
     let taps = net
-        .taps()
-        .iter()
-        .map(|t| TapResult {
-            name: t.name().to_string(),
-            summary: t.summary(),
-        })
+        .sensor_summaries()
+        .into_iter()
+        .map(|(name, summary)| TapResult { name, summary })
         .collect::<Vec<_>>();
     let mut r = Results {
         schema_version: SCHEMA_VERSION,

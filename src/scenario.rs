@@ -291,10 +291,8 @@ impl Exercise {
         }
         if let Some((path, set)) = &self.detectors {
             for placed in place_detectors(path, set, &sim, &self.plant)? {
-                if let Some(inline) = placed.inline {
-                    sim.network_mut().add_interceptor(inline, &placed.nodes);
-                }
-                sim.network_mut().add_tap(placed.tap, &placed.nodes);
+                sim.network_mut()
+                    .add_middlebox(placed.middlebox, placed.stage, &placed.nodes);
             }
         }
         if let Some((_, pb)) = &self.playbook {

@@ -11,7 +11,7 @@ use otrange::results::collect;
 use otrange::scenario::Exercise;
 use otrange_sim::events::{Event, EventKind};
 use otrange_sim::modbus::capacity::OverloadPolicy;
-use otrange_sim::net::{Frame, Payload, Tap};
+use otrange_sim::net::{Action, Frame, Hop, Middlebox, Payload, Stage};
 use otrange_sim::topology::{HostId, Service};
 use otrange_sim::wire::modbus::{
     custom_request, read_holding_registers, read_input_registers, write_single_register,
@@ -32,23 +32,21 @@ struct Seen {
 /// A tap recording every Modbus ADU that crosses its nodes (sent from or delivered to them).
 struct WireTap(Arc<Mutex<Vec<Seen>>>);
 
-impl Tap for WireTap {
-    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime) {
+impl Middlebox for WireTap {
+    fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
         if let Payload::Modbus(adu) = &frame.payload {
             self.0.lock().unwrap().push(Seen {
-                at: now,
-                node,
+                at: hop.now,
+                node: hop.node,
                 src: frame.src,
                 dst: frame.dst,
                 adu: adu.clone(),
             });
         }
+        Action::Pass
     }
     fn name(&self) -> &str {
         "test-wire-tap"
-    }
-    fn summary(&self) -> serde_json::Value {
-        serde_json::Value::Null
     }
 }
 
@@ -77,7 +75,7 @@ impl Bench {
         let wire = Arc::new(Mutex::new(Vec::new()));
         let nodes: Vec<HostId> = tapped.iter().map(|n| host(&sim, n)).collect();
         sim.network_mut()
-            .add_tap(Box::new(WireTap(Arc::clone(&wire))), &nodes);
+            .add_middlebox(Box::new(WireTap(Arc::clone(&wire))), Stage::Observe, &nodes);
         Bench {
             ex: ex.clone(),
             sim,

@@ -39,7 +39,7 @@ pub struct Actor {
     pub credentials: Vec<CredentialRef>,
     pub loot: Loot,
     /// Its place in the middle of a segment, once it has one (T0830).
-    pub aitm: Option<Arc<std::sync::Mutex<crate::techniques::aitm::AitmState>>>,
+    pub aitm: Option<otrange_sim::net::MiddleboxId>,
 }
 
 impl Actor {

@@ -7,7 +7,7 @@ use common::{at, id, modbus, reply_to, topology};
 use otrange_defenses::detect::anomaly::{NEW_PAIR, SWEEP, TIMING, VALUE, WRITTEN};
 use otrange_defenses::detect::{Alert, Detector, anomaly::Anomaly};
 use otrange_sim::SimDuration;
-use otrange_sim::net::Payload;
+use otrange_sim::net::{Hop, Payload};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::Topology;
 use otrange_sim::wire::modbus::{read_holding_registers, write_multiple_registers, write_single_register};
@@ -263,7 +263,7 @@ fn built_from_a_detector_set_and_counting_each_frame_once_across_taps() {
     // hmi-1's polls cross sw-sup, then sw-ctl: both taps see them, the model counts once
     // (the placed detector is shown each frame once).
     let mut placed = set.build(&cx).unwrap();
-    let tap = &mut placed[0].tap;
+    let tap = &mut placed[0].middlebox;
     for s in 0..10u64 {
         let req = modbus(
             &topo,
@@ -272,10 +272,16 @@ fn built_from_a_detector_set_and_counting_each_frame_once_across_taps() {
             read_holding_registers(s as u16, 1, 0, 1),
         );
         for node in ["sw-sup", "sw-ctl"] {
-            tap.observe(id(&topo, node), &req, secs(s));
+            let hop = Hop {
+                node: id(&topo, node),
+                now: secs(s),
+                topo: &topo,
+                enforcement: None,
+            };
+            tap.on_frame(&hop, &mut req.clone());
         }
     }
-    assert_eq!(tap.summary()["figures"]["frames_learned"], 10);
+    assert_eq!(tap.sensor_summary().unwrap()["figures"]["frames_learned"], 10);
     // Settings it does not have, and thresholds that are no knob, are refused.
     let mut bad = d.clone();
     bad.rules = Some("x.rules".into());

@@ -18,6 +18,7 @@ pub mod config_error;
 pub mod devices;
 pub mod events;
 pub mod host;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod modbus;
 pub mod net;

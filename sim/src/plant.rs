@@ -10,7 +10,7 @@ use crate::devices::plc::{Plc, PlcConfig};
 use crate::devices::traffic::{FlowServer, TrafficConfig, TrafficSource};
 use crate::events::EventLog;
 use crate::host::{ClientInbox, HostIndex, HostRef, ServerInbox};
-use crate::net::{FrameCounter, Network};
+use crate::net::{FrameCounter, Network, Stage};
 use crate::process::{Process, ProcessConfig};
 use crate::process_state::ProcessState;
 use crate::rng::MasterSeed;
@@ -207,7 +207,11 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
                 .enumerate()
                 .map(|(k, n)| topo.resolve(n, &format!("tap[{i}].at[{k}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-        net.add_tap(Box::new(FrameCounter::new(t.name.clone())), &nodes);
+        net.add_middlebox(
+            Box::new(FrameCounter::new(t.name.clone())),
+            Stage::Observe,
+            &nodes,
+        );
     }
 
     world.insert_resource(Clock::default());

@@ -7,16 +7,15 @@
 //! recorded normal values this way while it drove the centrifuges.
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
-use otrange_sim::net::{Delivered, Frame, Intercept, Interceptor, Payload};
-use otrange_sim::time::SimTime;
+use otrange_sim::net::{Action, Delivered, Frame, Hop, Middlebox, Payload, Stage};
 use otrange_sim::topology::{HostId, Role, Topology};
 use otrange_sim::wire::modbus::{Adu, emit_adu, set_data_u16};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-/// What the adversary in the middle does, shared between its steps and the interceptor.
+/// The adversary in the middle: a middlebox inline at the switch, which later steps
+/// reconfigure through the network (`Network::middlebox_mut`).
 #[derive(Debug, Default)]
-pub struct AitmState {
+pub struct Mitm {
     /// Requests seen, by (client, server, transaction id): function, address, quantity.
     requests: BTreeMap<(HostId, HostId, u16), (u8, u16, u16)>,
     /// The last normal answer per (client, server, function, address, quantity).
@@ -31,43 +30,44 @@ pub struct AitmState {
     spoof: Vec<(HostId, u16, u16)>,
 }
 
-struct Mitm(Arc<Mutex<AitmState>>);
-
 fn is_write(fc: u8) -> bool {
     matches!(fc, 5 | 6 | 15 | 16 | 22 | 23)
 }
 
-impl Interceptor for Mitm {
-    fn intercept(&mut self, _node: HostId, frame: &mut Frame, _now: SimTime) -> Intercept {
+impl Middlebox for Mitm {
+    fn name(&self) -> &str {
+        "adversary in the middle"
+    }
+    fn on_frame(&mut self, _hop: &Hop<'_>, frame: &mut Frame) -> Action {
         let Payload::Modbus(adu) = &mut frame.payload else {
-            return Intercept::Pass;
+            return Action::Pass;
         };
         let Some(view) = Adu::new_unchecked(adu) else {
-            return Intercept::Pass;
+            return Action::Pass;
         };
         let (tid, unit, fc) = (view.transaction_id(), view.unit_id(), view.function());
         let fields = (view.data_u16(0), view.data_u16(2));
-        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let st = self;
         let request = frame.dst_port == frame.service.port();
         if request {
             if st.block_commands.contains(&(frame.src, frame.dst)) && is_write(fc) {
-                return Intercept::Drop;
+                return Action::Drop;
             }
             if let (Some(addr), Some(qty)) = fields {
                 st.requests.insert((frame.src, frame.dst, tid), (fc, addr, qty));
             }
-            return Intercept::Pass;
+            return Action::Pass;
         }
         // An answer: server = frame.src, client = frame.dst.
         let (server, client) = (frame.src, frame.dst);
         if st.block_reports.contains(&(server, client)) {
-            return Intercept::Drop;
+            return Action::Drop;
         }
         let Some((rfc, addr, qty)) = st.requests.remove(&(client, server, tid)) else {
-            return Intercept::Pass;
+            return Action::Pass;
         };
         if fc != rfc || !matches!(fc, 1..=4) {
-            return Intercept::Pass;
+            return Action::Pass;
         }
         let key = (client, server, fc, addr, qty);
         if st.replay.contains(&(server, client)) {
@@ -77,7 +77,7 @@ impl Interceptor for Mitm {
                     *adu = emit_adu(tid, unit, old.pdu());
                 }
             }
-            return Intercept::Pass;
+            return Action::Pass;
         }
         st.recorded.insert(key, adu.clone());
         if fc == 3 {
@@ -94,7 +94,7 @@ impl Interceptor for Mitm {
                 }
             }
         }
-        Intercept::Pass
+        Action::Pass
     }
 }
 
@@ -134,9 +134,10 @@ impl Executor for Position {
             });
         };
         if cx.actor.aitm.is_none() {
-            let st = Arc::new(Mutex::new(AitmState::default()));
-            cx.net.add_interceptor(Box::new(Mitm(Arc::clone(&st))), &[sw]);
-            cx.actor.aitm = Some(st);
+            let id = cx
+                .net
+                .add_middlebox(Box::new(Mitm::default()), Stage::Inline, &[sw]);
+            cx.actor.aitm = Some(id);
         }
         Progress::Done(Outcome::Succeeded {
             detail: format!("{} in the middle of {}'s segment", cx.name(me), cx.name(sw)),
@@ -199,12 +200,11 @@ pub fn build_manipulate(
 
 impl Executor for Manipulate {
     fn start(&mut self, cx: &mut StepCx) -> Progress {
-        let Some(st) = cx.actor.aitm.clone() else {
+        let Some(st) = cx.actor.aitm.and_then(|id| cx.net.middlebox_mut::<Mitm>(id)) else {
             return Progress::Done(Outcome::Failed {
                 reason: "missing precondition: the actor is in no one's middle (run T0830 first)".into(),
             });
         };
-        let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
         let pair = |c: Option<HostId>| (self.server, c.unwrap_or(self.server));
         let what = match self.technique {
             "T0832" => {

@@ -11,12 +11,12 @@
 //! ```
 
 use super::{Detector, DetectorTap};
-use otrange_sim::net::{Frame, Intercept, Interceptor, Tap};
+use otrange_sim::net::{Action, Frame, Hop, Middlebox, Stage};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Topology};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// What building a detector may fail on: the field (relative to the `[[detector]]` table,
 /// e.g. "rules" or "vars.MODBUS_CLIENT") and why.
@@ -81,47 +81,38 @@ pub struct DetectorSet {
     pub detectors: Vec<DetectorConfig>,
 }
 
-/// A detector ready to install at its nodes: as a tap, and in prevention mode also as an
-/// interceptor in the frames' path (the tap then only reports: the interceptor feeds it).
+/// A detector ready to install at its nodes: a sensor ([`Stage::Observe`]) in detection
+/// mode, inline in the frames' path ([`Stage::Inline`]) in prevention mode.
 pub struct Placed {
-    pub tap: Box<dyn Tap>,
-    pub inline: Option<Box<dyn Interceptor>>,
+    pub middlebox: Box<dyn Middlebox>,
+    pub stage: Stage,
     pub nodes: Vec<HostId>,
 }
 
-type SharedTap = Arc<Mutex<DetectorTap<Box<dyn Detector>>>>;
-
-fn lock(t: &SharedTap) -> std::sync::MutexGuard<'_, DetectorTap<Box<dyn Detector>>> {
-    t.lock().unwrap_or_else(|e| e.into_inner())
+/// A detector in prevention mode: inline at forwarding nodes, it stops the frames its own
+/// alerts name, and reports like a sensor.
+struct InlineDetector {
+    tap: DetectorTap<Box<dyn Detector>>,
+    name: String,
 }
 
-/// The reporting side of an inline detector.
-struct InlineReport(SharedTap, String);
-
-impl Tap for InlineReport {
-    fn observe(&mut self, _: HostId, _: &Frame, _: SimTime) {}
+impl Middlebox for InlineDetector {
     fn name(&self) -> &str {
-        &self.1
+        &self.name
     }
-    fn summary(&self) -> serde_json::Value {
-        let mut s = lock(&self.0).summary();
-        s["mode"] = "prevent".into();
-        s
+    fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
+        match self.tap.inline(hop.node, frame, hop.now) {
+            Some(rule) => Action::Block { rule },
+            None => Action::Pass,
+        }
     }
     fn take_events(&mut self) -> Vec<(SimTime, otrange_sim::events::EventKind)> {
-        lock(&self.0).take_events()
+        self.tap.take_alert_events()
     }
-}
-
-/// The dropping side of an inline detector.
-struct InlineDrop(SharedTap);
-
-impl Interceptor for InlineDrop {
-    fn intercept(&mut self, node: HostId, frame: &mut Frame, now: SimTime) -> Intercept {
-        match lock(&self.0).inline(node, frame, now) {
-            Some(rule) => Intercept::Block { rule },
-            None => Intercept::Pass,
-        }
+    fn sensor_summary(&self) -> Option<serde_json::Value> {
+        let mut s = self.tap.summary();
+        s["mode"] = "prevent".into();
+        Some(s)
     }
 }
 
@@ -209,8 +200,8 @@ impl DetectorSet {
             let tap = DetectorTap::new(det, Arc::clone(cx.topo)).at(&nodes);
             out.push(match d.mode {
                 Mode::Detect => Placed {
-                    tap: Box::new(tap),
-                    inline: None,
+                    middlebox: Box::new(tap),
+                    stage: Stage::Observe,
                     nodes,
                 },
                 Mode::Prevent => {
@@ -223,10 +214,12 @@ impl DetectorSet {
                             ),
                         ));
                     }
-                    let shared: SharedTap = Arc::new(Mutex::new(tap));
                     Placed {
-                        tap: Box::new(InlineReport(Arc::clone(&shared), d.name.clone())),
-                        inline: Some(Box::new(InlineDrop(shared))),
+                        middlebox: Box::new(InlineDetector {
+                            tap,
+                            name: d.name.clone(),
+                        }),
+                        stage: Stage::Inline,
                         nodes,
                     }
                 }

@@ -24,7 +24,7 @@ pub use allowlist::AllowList;
 pub use config::{BuildContext, ConfigFault, DetectorConfig, DetectorSet, Mode, Placed};
 
 use otrange_sim::events::EventKind;
-use otrange_sim::net::{Frame, Tap};
+use otrange_sim::net::{Action, Frame, Hop, Middlebox};
 use otrange_sim::time::SimTime;
 use otrange_sim::topology::{HostId, Topology};
 use std::sync::Arc;
@@ -140,16 +140,9 @@ impl<D: Detector> DetectorTap<D> {
     }
 }
 
-impl<D: Detector> Tap for DetectorTap<D> {
-    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime) {
-        if self.shows(node, frame) {
-            self.detector.observe(node, frame, now, &self.topo);
-        }
-    }
-    fn name(&self) -> &str {
-        self.detector.name()
-    }
-    fn take_events(&mut self) -> Vec<(SimTime, EventKind)> {
+impl<D: Detector> DetectorTap<D> {
+    /// The alerts raised since the last call, as events for the log.
+    pub fn take_alert_events(&mut self) -> Vec<(SimTime, EventKind)> {
         let new = &self.detector.alerts()[self.logged..];
         self.logged += new.len();
         new.iter()
@@ -171,12 +164,33 @@ impl<D: Detector> Tap for DetectorTap<D> {
             })
             .collect()
     }
-    fn summary(&self) -> serde_json::Value {
+    /// The detector's account of the run for results.json: its alerts as EVE and its
+    /// figures.
+    pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "detector": self.detector.name(),
             "alerts": self.eve(),
             "figures": self.detector.summary(),
         })
+    }
+}
+
+/// A detector in detection mode: a sensor at its nodes.
+impl<D: Detector + 'static> Middlebox for DetectorTap<D> {
+    fn name(&self) -> &str {
+        self.detector.name()
+    }
+    fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
+        if self.shows(hop.node, frame) {
+            self.detector.observe(hop.node, frame, hop.now, &self.topo);
+        }
+        Action::Pass
+    }
+    fn take_events(&mut self) -> Vec<(SimTime, EventKind)> {
+        self.take_alert_events()
+    }
+    fn sensor_summary(&self) -> Option<serde_json::Value> {
+        Some(self.summary())
     }
 }
 

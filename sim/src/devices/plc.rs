@@ -165,8 +165,65 @@ pub fn served_event(handled: &Handled, frame: u64, device: &str, client: &str) -
     }
 }
 
-/// A handle on a PLC's [`ModbusCpu`].
+/// A handle on a PLC's [`ModbusCpu`] that live mode's socket tasks share.
 pub type SharedCpu = Arc<Mutex<ModbusCpu>>;
+
+/// A PLC's CPU. In batch runs only the simulation holds it, so a scan reaches it without
+/// locking (`Arc::get_mut`, `Mutex::get_mut`); once live mode's socket tasks hold a handle
+/// ([`Cpu::share`]) every access locks.
+pub struct Cpu(SharedCpu);
+
+/// Access to a [`Cpu`] for the length of one scan or one batch of answers.
+pub enum CpuGuard<'a> {
+    /// Batch: a plain borrow.
+    Owned(&'a mut ModbusCpu),
+    /// Live: the lock, held until the guard is dropped.
+    Shared(MutexGuard<'a, ModbusCpu>),
+}
+
+impl std::ops::Deref for CpuGuard<'_> {
+    type Target = ModbusCpu;
+    fn deref(&self) -> &ModbusCpu {
+        match self {
+            CpuGuard::Owned(c) => c,
+            CpuGuard::Shared(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for CpuGuard<'_> {
+    fn deref_mut(&mut self) -> &mut ModbusCpu {
+        match self {
+            CpuGuard::Owned(c) => c,
+            CpuGuard::Shared(g) => g,
+        }
+    }
+}
+
+impl Cpu {
+    fn new(cpu: ModbusCpu) -> Self {
+        Cpu(Arc::new(Mutex::new(cpu)))
+    }
+    /// The CPU for one scan or one batch of answers. A panic elsewhere while holding the
+    /// lock cannot leave the memory half written (every handler call completes), so a
+    /// poisoned lock is still usable.
+    pub fn get(&mut self) -> CpuGuard<'_> {
+        if Arc::strong_count(&self.0) == 1 && Arc::weak_count(&self.0) == 0 {
+            let only = Arc::get_mut(&mut self.0).expect("no other handle exists");
+            return CpuGuard::Owned(only.get_mut().unwrap_or_else(|e| e.into_inner()));
+        }
+        CpuGuard::Shared(self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    /// The counters, for results.
+    pub fn stats(&self) -> PlcStats {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).stats
+    }
+    /// A handle other threads can serve requests through (live mode); from now on the
+    /// simulation locks too.
+    pub fn share(&self) -> SharedCpu {
+        Arc::clone(&self.0)
+    }
+}
 
 /// The scan timing live mode needs to answer a socket at the modelled time: a request is
 /// answered when the scan in progress ends, plus the CPU's communication time.
@@ -207,7 +264,7 @@ impl ScanTiming {
 #[derive(Component)]
 pub struct Plc {
     pub name: String,
-    pub cpu: SharedCpu,
+    pub cpu: Cpu,
     pub timing: Arc<ScanTiming>,
     pub program: PlcProgram,
     pub mode: OperatingMode,
@@ -344,7 +401,7 @@ impl Plc {
         })?;
         Ok(Plc {
             name: name.to_string(),
-            cpu: Arc::new(Mutex::new(ModbusCpu {
+            cpu: Cpu::new(ModbusCpu {
                 vendor: cfg.vendor_function.then(|| super::vendor::VendorState {
                     mode: cfg.mode,
                     requested_mode: None,
@@ -363,7 +420,7 @@ impl Plc {
                 }),
                 server,
                 stats: PlcStats::default(),
-            })),
+            }),
             timing: Arc::new(ScanTiming {
                 next_scan_ns: AtomicU64::new(0),
                 comm_free_ns: AtomicU64::new(0),
@@ -382,29 +439,28 @@ impl Plc {
         })
     }
 
-    /// Locks the CPU. A panic elsewhere while holding it cannot leave the memory half
-    /// written (every handler call completes), so a poisoned lock is still usable.
-    pub fn lock(&self) -> MutexGuard<'_, ModbusCpu> {
-        self.cpu.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn due(&self, now: SimTime) -> bool {
         self.next_scan <= now
     }
 
     /// Changes mode, logging the change.
     pub fn set_mode(&mut self, mode: OperatingMode, now: SimTime, log: &mut EventLog) {
-        if mode != self.mode {
-            log.push(
-                now,
-                EventKind::ModeChange {
-                    device: self.name.clone(),
-                    from: self.mode.as_str().into(),
-                    to: mode.as_str().into(),
-                },
-            );
-            self.mode = mode;
-        }
+        change_mode(&self.name, &mut self.mode, mode, now, log);
+    }
+}
+
+/// Sets a PLC's mode, logging a change.
+fn change_mode(device: &str, mode: &mut OperatingMode, to: OperatingMode, now: SimTime, log: &mut EventLog) {
+    if to != *mode {
+        log.push(
+            now,
+            EventKind::ModeChange {
+                device: device.to_string(),
+                from: mode.as_str().into(),
+                to: to.as_str().into(),
+            },
+        );
+        *mode = to;
     }
 }
 
@@ -416,7 +472,7 @@ pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: 
             continue;
         }
         let plc = &mut *plc;
-        let mut cpu = plc.cpu.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cpu = plc.cpu.get();
         let map = cpu.server.map_mut();
         for w in plc.io.iter().filter(|w| w.input) {
             let raw = (process.process.get(w.signal) * w.scale + w.offset)
@@ -443,11 +499,10 @@ pub fn plc_scan(
         }
         let plc = &mut *plc;
         let dt = plc.scan_period.as_secs_f64();
-        let cpu_handle = Arc::clone(&plc.cpu);
-        let mut cpu = cpu_handle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cpu = plc.cpu.get();
         // A start or stop asked for over the vendor protocol takes effect at this scan.
         if let Some(m) = cpu.vendor.as_mut().and_then(|v| v.requested_mode.take()) {
-            plc.set_mode(m, now, &mut log);
+            change_mode(&plc.name, &mut plc.mode, m, now, &mut log);
         }
         if let Some(text) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
             let accepted = PlcLogicConfig::from_toml_str(&text)
@@ -521,14 +576,15 @@ pub fn plc_serve(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
     mut log: ResMut<EventLog>,
-    mut plcs: Query<(&Plc, &mut ServerInbox)>,
+    mut plcs: Query<(&mut Plc, &mut ServerInbox)>,
 ) {
     let now = clock.now;
-    for (plc, mut inbox) in &mut plcs {
+    for (mut plc, mut inbox) in &mut plcs {
         if inbox.0.is_empty() || plc.last_scan != Some(now) {
             continue;
         }
-        let mut cpu = plc.lock();
+        let plc = &mut *plc;
+        let mut cpu = plc.cpu.get();
         // The communication task answers one request after the other, each taking the CPU's
         // communication time: a flood delays everyone queued behind it.
         let mut t = now;

@@ -166,7 +166,7 @@ impl LivePlant {
         let clock = LiveClock::start(sim.now(), opts.speed);
         let ctx = Arc::new(server::ServerCtx {
             topo: Arc::clone(&topo),
-            policy: sim.network().policy_handle(),
+            policy: sim.network_mut().share_policy(),
             clock,
             hosts_by_address: live_addr.iter().map(|(h, a)| (*a, *h)).collect(),
             settings: opts.settings.clone(),
@@ -199,7 +199,7 @@ impl LivePlant {
             let dev = Arc::new(server::Device::new(
                 host,
                 plc.name.clone(),
-                Arc::clone(&plc.cpu),
+                plc.cpu.share(),
                 Arc::clone(&plc.timing),
                 sock,
             ));

@@ -1,11 +1,8 @@
-//! The network's two extension points. The simulation knows nothing of segmentation
-//! policies or detectors; they plug in here.
-//!
-//! - A [`PolicyHook`] is consulted at every enforcement point a frame crosses (routers,
-//!   firewalls, and the destination host itself for host-based micro-segmentation) and
-//!   answers allow or deny with the rule that decided.
-//! - A [`Tap`] is a sensor placement: it sees every frame that crosses its node, with the
-//!   time it crossed, as a SPAN port would.
+//! Segmentation policies as the network sees them, and the bridge live mode diverts frames
+//! through. The simulation knows nothing of a policy's rules: a [`PolicyHook`] is consulted
+//! at every enforcement point a frame crosses (routers, firewalls, and the destination host
+//! itself for host-based micro-segmentation) and answers allow or deny with the rule that
+//! decided. The network asks it through its [`super::middlebox::Enforcement`] middlebox.
 
 use super::frame::Frame;
 use crate::time::SimTime;
@@ -97,24 +94,6 @@ pub trait FrameBridge: Send + Sync {
     fn divert(&mut self, at: SimTime, frame: &Frame) -> bool;
 }
 
-/// What an interceptor does with a frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Intercept {
-    /// Forward it (possibly changed).
-    Pass,
-    /// Swallow it silently (an adversary in the middle: nobody learns of it).
-    Drop,
-    /// Stop it and say why, as an enforcement point would: an inline prevention system
-    /// (IPS) dropping what it flags. Counted and logged like a policy denial, with `rule`.
-    Block { rule: String },
-}
-
-/// Something in the path of frames at a forwarding node, that can change or swallow them:
-/// an adversary in the middle (ARP spoofing on a switched segment, a compromised router).
-pub trait Interceptor: Send + Sync {
-    fn intercept(&mut self, node: HostId, frame: &mut Frame, now: SimTime) -> Intercept;
-}
-
 /// The flat network: no enforcement anywhere, as in most legacy OT networks.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AllowAll;
@@ -128,58 +107,5 @@ impl PolicyHook for AllowAll {
     }
     fn allows_everything(&self) -> bool {
         true
-    }
-}
-
-/// A sensor that observes frames at the nodes it is placed on.
-pub trait Tap: Send + Sync {
-    /// Called once for each frame crossing one of this tap's nodes, in time order.
-    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime);
-    /// Short name for reports.
-    fn name(&self) -> &str;
-    /// A summary for results.json; detectors put their alerts and metrics here.
-    fn summary(&self) -> serde_json::Value;
-    /// Events found since the last call (a detector's alerts), for the event log.
-    fn take_events(&mut self) -> Vec<(SimTime, crate::events::EventKind)> {
-        Vec::new()
-    }
-}
-
-/// The simplest tap: counts frames per node, so a run can show what each sensor saw.
-#[derive(Debug, Default, Clone)]
-pub struct FrameCounter {
-    name: String,
-    counts: std::collections::BTreeMap<u32, u64>,
-    modbus: u64,
-}
-
-impl FrameCounter {
-    pub fn new(name: impl Into<String>) -> Self {
-        FrameCounter {
-            name: name.into(),
-            ..Default::default()
-        }
-    }
-    /// Frames seen at a node.
-    pub fn count(&self, node: HostId) -> u64 {
-        self.counts.get(&node.0).copied().unwrap_or(0)
-    }
-}
-
-impl Tap for FrameCounter {
-    fn observe(&mut self, node: HostId, frame: &Frame, _now: SimTime) {
-        *self.counts.entry(node.0).or_default() += 1;
-        if frame.modbus_function().is_some() {
-            self.modbus += 1;
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn summary(&self) -> serde_json::Value {
-        serde_json::json!({
-            "frames": self.counts.values().sum::<u64>(),
-            "modbus_frames": self.modbus,
-        })
     }
 }

@@ -1,14 +1,15 @@
-//! The plant network: frames, transport hop by hop, the policy and tap extension points,
-//! and capture to pcap.
+//! The plant network: frames, transport hop by hop, middleboxes (the one extension point
+//! for sensors, inline boxes, adversaries and policy enforcement), and capture to pcap.
 
 pub mod capture;
 pub mod frame;
 pub mod hooks;
+pub mod middlebox;
 pub mod network;
 
 pub use frame::{Frame, FrameId, Payload};
 pub use hooks::{
-    AllowAll, EnforcementPoint, FrameBridge, FrameCounter, Intercept, Interceptor, PolicyHook, SharedPolicy,
-    Tap, Verdict, decide_path, lock_policy,
+    AllowAll, EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy, Verdict, decide_path, lock_policy,
 };
+pub use middlebox::{Action, Enforcement, FrameCounter, Hop, Middlebox, MiddleboxId, Stage};
 pub use network::{Capture, Delivered, Fate, FateKind, NetStats, Network};

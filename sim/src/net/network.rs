@@ -1,25 +1,23 @@
 //! Frame transport: routes, link queues and delivery at the exact arrival time.
 //!
-//! A frame moves hop by hop as events in one time-ordered queue. At each hop it may meet
-//! an enforcement point (the policy hook), taps (sensors), and a link transmitter whose
-//! queue delays it: delivery time = serialisation (bandwidth, with layer-1 overhead) +
+//! A frame moves hop by hop as events in one time-ordered queue. At each hop it meets the
+//! middleboxes placed at that node (sensors, inline boxes, enforcement points; see
+//! [`super::middlebox`]) and a link transmitter whose queue delays it: delivery time = serialisation (bandwidth, with layer-1 overhead) +
 //! propagation + queueing, summed over the hops. Events are processed strictly in
-//! (time, sequence) order, so every hook, tap and capture sees the traffic in time order.
+//! (time, sequence) order, so every middlebox and capture sees the traffic in time order.
 
 use super::frame::{Frame, FrameId, Payload};
-use super::hooks::{
-    AllowAll, EnforcementPoint, FrameBridge, Intercept, Interceptor, PolicyHook, SharedPolicy, Tap, Verdict,
-    lock_policy,
-};
+use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
+use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
 use crate::events::{EventKind, EventLog};
 use crate::time::{SimDuration, SimTime};
 use crate::topology::{HostId, Service, Topology};
 use bevy_ecs::resource::Resource;
 use serde::Serialize;
+use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
-use std::sync::Mutex;
 
 /// Something that records frames as they go on the wire (a pcap writer).
 pub trait Capture: Send + Sync {
@@ -93,14 +91,14 @@ pub struct Network {
     /// Hosts whose deliveries need a tick at the arrival time (servers answer then);
     /// deliveries to other hosts wait in the inbox for the receiver's next turn.
     wake_on_delivery: Vec<bool>,
-    policy: SharedPolicy,
-    /// The policy can deny nothing: skip asking it (and its lock) per frame.
-    open_policy: bool,
     bridge: Option<Box<dyn FrameBridge>>,
-    taps: Vec<Box<dyn Tap>>,
-    taps_at: Vec<Vec<usize>>,
-    interceptors: Vec<Box<dyn Interceptor>>,
-    intercept_at: Vec<Vec<usize>>,
+    /// Every middlebox, in the order placed (results list sensors in this order).
+    boxes: Vec<Box<dyn Middlebox>>,
+    /// Per node, the middleboxes placed there, in (stage, placement) order.
+    boxes_at: Vec<Vec<(Stage, usize)>>,
+    /// The policy's enforcement middlebox, once a policy is installed; without one the
+    /// network is flat.
+    policy: Option<usize>,
     capture: Option<Box<dyn Capture>>,
     /// Client ports per (client, server, server port): one TCP connection per pair.
     ports: BTreeMap<(HostId, HostId, u16), u16>,
@@ -141,13 +139,10 @@ impl Network {
             inboxes: vec![Vec::new(); n],
             with_mail: Vec::new(),
             wake_on_delivery: vec![false; n],
-            policy: Arc::new(Mutex::new(Box::new(AllowAll))),
-            open_policy: true,
             bridge: None,
-            taps: Vec::new(),
-            taps_at: vec![Vec::new(); n],
-            interceptors: Vec::new(),
-            intercept_at: vec![Vec::new(); n],
+            boxes: Vec::new(),
+            boxes_at: vec![Vec::new(); n],
+            policy: None,
             capture: None,
             ports: BTreeMap::new(),
             next_port: vec![49152; n],
@@ -161,50 +156,78 @@ impl Network {
     pub fn topology(&self) -> &Arc<Topology> {
         &self.topo
     }
-    /// Installs the segmentation policy consulted at enforcement points.
+    /// Installs the segmentation policy consulted at enforcement points (replacing any
+    /// earlier one): an [`Enforcement`] middlebox at every node.
     pub fn set_policy(&mut self, policy: Box<dyn PolicyHook>) {
-        self.open_policy = policy.allows_everything();
-        self.policy = Arc::new(Mutex::new(policy));
+        let enforcement = Enforcement::new(policy);
+        match self.policy {
+            Some(i) => self.boxes[i] = Box::new(enforcement),
+            None => {
+                let nodes: Vec<HostId> = (0..self.topo.hosts.len() as u32).map(HostId).collect();
+                let id = self.add_middlebox(Box::new(enforcement), Stage::Enforce, &nodes);
+                self.policy = Some(id.0);
+            }
+        }
+    }
+    fn enforcement(&self) -> Option<&Enforcement> {
+        let b: &dyn Any = self.boxes[self.policy?].as_ref();
+        b.downcast_ref::<Enforcement>()
     }
     /// The policy, for live mode's socket tasks, which decide on real connections with the
-    /// same rules as the simulated network.
-    pub fn policy_handle(&self) -> SharedPolicy {
-        Arc::clone(&self.policy)
+    /// same rules as the simulated network. From then on the network locks it too; without
+    /// a policy, a flat one.
+    pub fn share_policy(&mut self) -> SharedPolicy {
+        if self.policy.is_none() {
+            self.set_policy(Box::new(super::hooks::AllowAll));
+        }
+        let i = self.policy.expect("installed above");
+        let b: &mut dyn Any = self.boxes[i].as_mut();
+        b.downcast_mut::<Enforcement>()
+            .expect("the policy slot holds the enforcement")
+            .share()
     }
     /// Diverts some sent frames out of the simulated network (live mode sends them over
     /// real sockets).
     pub fn set_bridge(&mut self, bridge: Box<dyn FrameBridge>) {
         self.bridge = Some(bridge);
     }
+    /// The installed policy's name ("allow-all" on a flat network).
     pub fn policy_name(&self) -> String {
-        lock_policy(&self.policy).name().to_string()
+        self.enforcement()
+            .map_or("allow-all", |e| e.policy_name())
+            .to_string()
     }
     /// The policy's own account of the run, for results.json.
     pub fn policy_summary(&self) -> serde_json::Value {
-        lock_policy(&self.policy).summary()
+        self.enforcement()
+            .map_or(serde_json::Value::Null, |e| e.summary())
     }
-    /// Puts something in the path at the given forwarding nodes (switches, routers): it sees
-    /// every frame crossing them after the taps there, and may change or swallow it. An
-    /// adversary in the middle plugs in here.
-    pub fn add_interceptor(&mut self, i: Box<dyn Interceptor>, nodes: &[HostId]) {
-        let k = self.interceptors.len();
-        self.interceptors.push(i);
+    /// Places a middlebox at the given nodes, asked at the hops its stage names.
+    pub fn add_middlebox(&mut self, mb: Box<dyn Middlebox>, stage: Stage, nodes: &[HostId]) -> MiddleboxId {
+        let idx = self.boxes.len();
+        self.boxes.push(mb);
         for n in nodes {
-            self.intercept_at[n.0 as usize].push(k);
-        }
-    }
-    /// Places a tap on the given nodes.
-    pub fn add_tap(&mut self, tap: Box<dyn Tap>, nodes: &[HostId]) {
-        let idx = self.taps.len();
-        self.taps.push(tap);
-        for n in nodes {
-            if !self.taps_at[n.0 as usize].contains(&idx) {
-                self.taps_at[n.0 as usize].push(idx);
+            let here = &mut self.boxes_at[n.0 as usize];
+            if !here.contains(&(stage, idx)) {
+                here.push((stage, idx));
+                here.sort_unstable();
             }
         }
+        MiddleboxId(idx)
     }
-    pub fn taps(&self) -> &[Box<dyn Tap>] {
-        &self.taps
+    /// A middlebox placed earlier, as its own type (an attacker reconfiguring its adversary
+    /// in the middle); `None` if the id names another type.
+    pub fn middlebox_mut<T: Middlebox>(&mut self, id: MiddleboxId) -> Option<&mut T> {
+        let b: &mut dyn Any = self.boxes.get_mut(id.0)?.as_mut();
+        b.downcast_mut::<T>()
+    }
+    /// The sensors' accounts of the run ([`Middlebox::sensor_summary`]), in placement
+    /// order: (name, summary).
+    pub fn sensor_summaries(&self) -> Vec<(String, serde_json::Value)> {
+        self.boxes
+            .iter()
+            .filter_map(|b| Some((b.name().to_string(), b.sensor_summary()?)))
+            .collect()
     }
     pub fn set_capture(&mut self, capture: Box<dyn Capture>) {
         self.capture = Some(capture);
@@ -306,9 +329,9 @@ impl Network {
         let at = frame.sent_at;
         self.on_sent(at, &frame, log);
         let topo = Arc::clone(&self.topo);
-        self.observe(frame.src, at, &frame);
+        self.observe(frame.src, at, &mut frame);
         for hop in topo.route(frame.src, frame.dst).unwrap_or(&[]) {
-            self.observe(hop.to, at, &frame);
+            self.observe(hop.to, at, &mut frame);
         }
         self.stats.delivered += 1;
         frame.id
@@ -341,9 +364,9 @@ impl Network {
     }
 
     /// Processes every event due at or before `now`.
-    /// Moves taps' findings (detectors' alerts) into the event log.
+    /// Moves middleboxes' findings (detectors' alerts) into the event log.
     pub fn collect_tap_events(&mut self, log: &mut EventLog) {
-        for t in &mut self.taps {
+        for t in &mut self.boxes {
             for (at, kind) in t.take_events() {
                 log.push(at, kind);
             }
@@ -415,35 +438,27 @@ impl Network {
         }
         let node = if hop == 0 { frame.src } else { route[hop - 1].to };
         let mut frame = frame;
-        self.observe(node, at, &frame);
-        if hop > 0 && hop < route.len() && !self.intercept_at[node.0 as usize].is_empty() {
-            for k in 0..self.intercept_at[node.0 as usize].len() {
-                let i = self.intercept_at[node.0 as usize][k];
-                match self.interceptors[i].intercept(node, &mut frame, at) {
-                    Intercept::Pass => {}
-                    Intercept::Drop => {
-                        // Swallowed in the path: the sender learns nothing, as on a real network.
-                        self.stats.dropped += 1;
-                        return;
-                    }
-                    Intercept::Block { rule } => {
-                        self.block(at, &frame, node, rule, log);
-                        return;
-                    }
-                }
-            }
+        let arrived = hop == route.len();
+        // Sender: sensors only. A forwarding node: sensors, inline boxes, and enforcement if
+        // it enforces. The receiver: sensors, then its own enforcement.
+        let enforcement = if arrived {
+            Some(EnforcementPoint::Host(frame.dst))
+        } else if hop > 0 && topo.host(node).role.enforces() {
+            Some(EnforcementPoint::Network(node))
+        } else {
+            None
+        };
+        let inline = hop > 0 && !arrived;
+        if !self.pass_middleboxes(node, at, &mut frame, inline, enforcement, log) {
+            return;
         }
-        if hop == route.len() {
+        if arrived {
             self.arrive(at, *frame, log);
             return;
         }
         let mut t = at;
         if hop > 0 {
-            let host = topo.host(node);
-            if host.role.enforces() && !self.allowed(EnforcementPoint::Network(node), at, &frame, log) {
-                return;
-            }
-            t += host.forwarding_delay;
+            t += topo.host(node).forwarding_delay;
         }
         let h = route[hop];
         let link = &topo.links[h.link.0 as usize];
@@ -488,9 +503,6 @@ impl Network {
     }
 
     fn arrive(&mut self, at: SimTime, frame: Frame, log: &mut EventLog) {
-        if !self.allowed(EnforcementPoint::Host(frame.dst), at, &frame, log) {
-            return;
-        }
         self.stats.delivered += 1;
         if log.log_frames {
             log.push(
@@ -509,24 +521,65 @@ impl Network {
         inbox.push(Delivered { frame, at });
     }
 
-    fn observe(&mut self, node: HostId, at: SimTime, frame: &Frame) {
-        for &i in &self.taps_at[node.0 as usize] {
-            self.taps[i].observe(node, frame, at);
+    /// The sensors at `node` see a frame that travelled outside the simulated network.
+    fn observe(&mut self, node: HostId, at: SimTime, frame: &mut Frame) {
+        let hop = Hop {
+            node,
+            now: at,
+            topo: &self.topo,
+            enforcement: None,
+        };
+        for &(stage, i) in &self.boxes_at[node.0 as usize] {
+            if stage == Stage::Observe {
+                self.boxes[i].on_frame(&hop, frame);
+            }
         }
     }
 
-    fn allowed(&mut self, point: EnforcementPoint, at: SimTime, frame: &Frame, log: &mut EventLog) -> bool {
-        if self.open_policy {
-            return true;
-        }
-        let verdict = lock_policy(&self.policy).decide(point, frame, &self.topo, at);
-        match verdict {
-            Verdict::Allow => true,
-            Verdict::Deny { rule } => {
-                self.block(at, frame, point.node(), rule, log);
-                false
+    /// Takes a frame through the middleboxes at `node`: sensors always, inline boxes when
+    /// `inline`, enforcement at an enforcement point. False when one stopped it.
+    fn pass_middleboxes(
+        &mut self,
+        node: HostId,
+        at: SimTime,
+        frame: &mut Frame,
+        inline: bool,
+        enforcement: Option<EnforcementPoint>,
+        log: &mut EventLog,
+    ) -> bool {
+        let topo = Arc::clone(&self.topo);
+        let hop = Hop {
+            node,
+            now: at,
+            topo: &topo,
+            enforcement,
+        };
+        for k in 0..self.boxes_at[node.0 as usize].len() {
+            let (stage, i) = self.boxes_at[node.0 as usize][k];
+            let asked = match stage {
+                Stage::Observe => true,
+                Stage::Inline => inline,
+                Stage::Enforce => enforcement.is_some(),
+            };
+            if !asked {
+                continue;
+            }
+            match self.boxes[i].on_frame(&hop, frame) {
+                Action::Pass => {}
+                // A sensor cannot stop traffic.
+                _ if stage == Stage::Observe => {}
+                Action::Drop => {
+                    // Swallowed in the path: the sender learns nothing, as on a real network.
+                    self.stats.dropped += 1;
+                    return false;
+                }
+                Action::Block { rule } => {
+                    self.block(at, frame, node, rule, log);
+                    return false;
+                }
             }
         }
+        true
     }
 
     /// A frame stopped at `node` by `rule` (a policy's or an inline prevention system's).
