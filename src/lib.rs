@@ -5,7 +5,6 @@
 //! itself lives in `otrange-sim`.
 
 pub mod live;
-pub mod loadgen;
 pub mod results;
 pub mod runner;
 pub mod scenario;

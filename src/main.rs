@@ -95,8 +95,6 @@ enum Command {
     },
     /// Run detectors over a real capture (pcap/pcapng): Modbus TCP reassembled, hosts from its addresses.
     Detect(detect::DetectArgs),
-    /// Modbus TCP load generator for the live-mode benchmark (benches/live/run.sh).
-    Loadgen(otrange::loadgen::LoadgenArgs),
     /// List the ATT&CK for ICS techniques and which ones otrange can execute.
     Techniques {
         /// Print JSON instead of a table.
@@ -109,7 +107,6 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Loadgen(args) => otrange::loadgen::main(&args),
         Command::Detect(args) => detect::main(&args),
         Command::Techniques { json } => {
             use otrange_attacks::{catalogue, techniques::has_executor};

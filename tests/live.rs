@@ -20,6 +20,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const PLC_DOSING: &str = "127.10.1.22";
 const HMI_1: &str = "127.20.1.11";
 
+/// The live-mode benchmark's load generator, a binary of this package.
+const LOADGEN: &str = env!("CARGO_BIN_EXE_otrange-loadgen");
+
 /// A running `otrange live`, killed when dropped.
 struct Live {
     child: Child,
@@ -578,22 +581,14 @@ fn loadgen_is_served_with_and_without_busy_polling_on_either_side() {
     let mut live = Live::start(&ex, &[]);
     let target = format!("{PLC_DOSING}:{}", live.port);
     for client_busy_poll in ["0s", "50us"] {
-        let o = Command::new(OTRANGE)
-            .args([
-                "loadgen",
-                "--target",
-                &target,
-                "--duration",
-                "700ms",
-                "--warmup",
-                "100ms",
-            ])
+        let o = Command::new(LOADGEN)
+            .args(["--target", &target, "--duration", "700ms", "--warmup", "100ms"])
             .args(["--busy-poll", client_busy_poll, "--json"])
             .output()
             .unwrap();
         assert!(
             o.status.success(),
-            "loadgen --busy-poll {client_busy_poll}: {}",
+            "otrange-loadgen --busy-poll {client_busy_poll}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
         let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The live-mode benchmark of issue 3: `otrange live` PLCs at zero response time against a
 # libmodbus server and a pymodbus server on the same machine, driven by the same load
-# generator (`otrange loadgen`: tokio-modbus clients, each reading 10 holding registers back
-# to back), then the memory each server needs to hold 1,000 idle connections.
+# generator (`otrange-loadgen`, benches/live/loadgen.rs: tokio-modbus clients, each reading 10
+# holding registers back to back), then the memory each server needs to hold 1,000 idle
+# connections.
 #
 #   benches/live/run.sh            # from anywhere; prints a Markdown table
 #
@@ -83,9 +84,10 @@ pkg-config --exists libmodbus 2>/dev/null || die "libmodbus not found (apt-get i
 python3 -c 'import pymodbus' 2>/dev/null || die "pymodbus not found (pip install pymodbus)"
 # The interpreter itself, not a wrapper (pyenv's shim) whose pid would not be the server's.
 PYTHON=$(python3 -c 'import sys; print(sys.executable)')
-log "building otrange (release) into $TARGET_DIR"
+log "building otrange and otrange-loadgen (release) into $TARGET_DIR"
 CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet -p otrange
 OTRANGE=$TARGET_DIR/release/otrange
+LOADGEN=$TARGET_DIR/release/otrange-loadgen
 log "building the libmodbus server"
 # shellcheck disable=SC2046 # pkg-config prints several words on purpose
 gcc -O2 -Wall -Wextra -o "$WORK/modbus_server" benches/live/modbus_server.c \
@@ -174,7 +176,7 @@ for round in $(seq "$ROUNDS"); do
                 out=$WORK/load-$s-$c-$bp-$round.json
                 alive "$s"
                 t0=$(ticks "${PID[$s]}")
-                timeout 120 "$OTRANGE" loadgen --target "${TARGET[$s]}" --connections "$c" \
+                timeout 120 "$LOADGEN" --target "${TARGET[$s]}" --connections "$c" \
                     --duration "$DURATION" --busy-poll "$bp" "${threads_arg[@]}" --json >"$out" 2>"$WORK/loadgen.err" || {
                     cat "$WORK/loadgen.err" "$out" >&2
                     die "loadgen against $s with $c connections failed (above)"
@@ -194,7 +196,7 @@ for s in "${SERVERS[@]}"; do
     before=$(kib "$pid" VmRSS)
     err=$WORK/idle-$s.err
     : >"$err"
-    timeout 120 "$OTRANGE" loadgen --target "${TARGET[$s]}" --idle "$IDLE" --duration "$HOLD" --json \
+    timeout 120 "$LOADGEN" --target "${TARGET[$s]}" --idle "$IDLE" --duration "$HOLD" --json \
         >"$WORK/idle-$s.json" 2>"$err" &
     gen=$!
     held=

@@ -3,26 +3,49 @@
 //! touches Modbus sends real ADU bytes. Impacts are never scripted here: they happen, or
 //! not, in the physics.
 //!
-//! * [`access`]: getting in and moving around (T0822, T0866, T0883, T0859, T0812, T0886,
-//!   T0865, T0863, T0867).
-//! * [`modbus_ops`]: Modbus reconnaissance, collection and commands (T0846, T0888, T0861,
-//!   T0801, T0802, T0868, T0858, T0845, T0843, T0889 (FC 90), T0855, T0836, T0806, T0831, T0838, T0878, T0848, T0814, T0816).
-//! * [`it_ops`]: IT-side collection (T0811, T0882, T0842) and command and control
-//!   (T0869, T0885, T0884).
+//! One module per ATT&CK for ICS tactic, in kill-chain order. An executor that serves
+//! techniques of several tactics lives with its primary one, and its module says so.
+//!
+//! * [`initial_access`]: getting in and moving between IT hosts (T0822, T0883, T0865,
+//!   T0866, T0886; T0859, T0812, T0867 of Lateral Movement; T0863 of Execution).
+//! * [`execution`]: a controller's operating mode over FC 90 (T0858; T0868 of Collection).
+//! * [`evasion`]: what happens on a held host only (T0849, T0872; T0890 of Privilege
+//!   Escalation).
+//! * [`discovery`]: Modbus sweeps and identification, and sniffing (T0846, T0888, T0842).
+//! * [`lateral_movement`]: a program into a controller over FC 90 (T0843; T0889 of
+//!   Persistence, T0845 of Collection).
+//! * [`collection`]: Modbus reads and point walks, pulls from IT repositories (T0861,
+//!   T0801, T0802, T0811; T0882 of Impact).
+//! * [`command_and_control`]: beacons home (T0869, T0885, T0884).
+//! * [`inhibit_response`]: floods, restarts and ransomware (T0814, T0816, T0809).
+//! * [`impair_process_control`]: Modbus writes (T0855, T0836, T0806; T0831 of Impact,
+//!   T0838, T0878 of Inhibit Response Function, T0848 of Initial Access).
 //! * [`aitm`]: an adversary in the middle of a switched segment (T0830, T0832, T0856,
-//!   T0803, T0804).
-//! * [`host_ops`]: what happens on a held host only (T0890, T0849, T0872).
+//!   T0803, T0804), kept whole across its tactics: every step drives one middlebox.
+//!
+//! The Modbus executors share their request book-keeping and the judgement of a step by its
+//! answers (a private `modbus_client` module).
 
-pub mod access;
 pub mod aitm;
-pub mod host_ops;
-pub mod it_ops;
-pub mod modbus_ops;
+pub mod collection;
+pub mod command_and_control;
+pub mod discovery;
+pub mod evasion;
+pub mod execution;
+pub mod impair_process_control;
+pub mod inhibit_response;
+pub mod initial_access;
+pub mod lateral_movement;
+mod modbus_client;
 
 use crate::agent::Actor;
 use otrange_sim::net::{Delivered, Fate, Network, Payload};
-use otrange_sim::time::SimTime;
+use otrange_sim::time::{SimDuration, SimTime};
 use otrange_sim::topology::{HostId, Service, Topology};
+
+/// How long an IT transfer that moves megabytes (a pull from a historian, an encryptor
+/// pushed over SMB) may take before its step fails for want of an answer.
+const TRANSFER_TIMEOUT: SimDuration = SimDuration::from_secs(60);
 
 /// What an executor hands back after each call.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,57 +180,59 @@ type Build =
 
 fn registry() -> &'static [(&'static str, Build)] {
     &[
-        // Initial access, lateral movement, persistence-by-account.
-        ("T0822", access::build),
-        ("T0883", access::build),
-        ("T0866", access::build),
-        ("T0859", access::build),
-        ("T0812", access::build),
-        ("T0886", access::build),
-        ("T0865", access::build),
-        ("T0863", access::build),
-        ("T0867", access::build),
-        // Discovery and collection over Modbus.
-        ("T0846", modbus_ops::build_discovery),
-        ("T0888", modbus_ops::build_identify),
-        ("T0861", modbus_ops::build_point_scan),
-        ("T0801", modbus_ops::build_read),
-        ("T0802", modbus_ops::build_read),
-        // Commands.
-        ("T0855", modbus_ops::build_write),
-        ("T0836", modbus_ops::build_write),
-        ("T0831", modbus_ops::build_write),
-        ("T0838", modbus_ops::build_write),
-        ("T0878", modbus_ops::build_write),
-        ("T0848", modbus_ops::build_write),
-        ("T0806", modbus_ops::build_brute_force),
-        ("T0814", modbus_ops::build_flood),
-        ("T0816", modbus_ops::build_restart),
-        // The vendor function code (FC 90).
-        ("T0868", modbus_ops::build_vendor),
-        ("T0858", modbus_ops::build_vendor),
-        ("T0845", modbus_ops::build_program),
-        ("T0843", modbus_ops::build_program),
-        ("T0889", modbus_ops::build_program),
-        // IT-side collection.
-        ("T0811", it_ops::build),
-        ("T0882", it_ops::build),
-        ("T0842", it_ops::build_sniff),
-        ("T0809", it_ops::build_encrypt),
-        // In the middle.
+        // Initial Access, and lateral movement between IT hosts: one IT exchange each.
+        ("T0822", initial_access::build),
+        ("T0883", initial_access::build),
+        ("T0866", initial_access::build),
+        ("T0859", initial_access::build),
+        ("T0812", initial_access::build),
+        ("T0886", initial_access::build),
+        ("T0865", initial_access::build),
+        ("T0863", initial_access::build),
+        ("T0867", initial_access::build),
+        // Execution: a controller's operating mode (FC 90).
+        ("T0858", execution::build_vendor),
+        ("T0868", execution::build_vendor),
+        // Evasion: on a held host, nothing on the wire.
+        ("T0849", evasion::build),
+        ("T0872", evasion::build),
+        ("T0890", evasion::build),
+        // Discovery.
+        ("T0846", discovery::build_discovery),
+        ("T0888", discovery::build_identify),
+        ("T0842", discovery::build_sniff),
+        // Lateral Movement into a controller: programs over FC 90.
+        ("T0843", lateral_movement::build_program),
+        ("T0889", lateral_movement::build_program),
+        ("T0845", lateral_movement::build_program),
+        // Collection.
+        ("T0861", collection::build_point_scan),
+        ("T0801", collection::build_read),
+        ("T0802", collection::build_read),
+        ("T0811", collection::build_pull),
+        ("T0882", collection::build_pull),
+        // Command and Control.
+        ("T0869", command_and_control::build_c2),
+        ("T0885", command_and_control::build_c2),
+        ("T0884", command_and_control::build_c2),
+        // Inhibit Response Function.
+        ("T0814", inhibit_response::build_flood),
+        ("T0816", inhibit_response::build_restart),
+        ("T0809", inhibit_response::build_encrypt),
+        // Impair Process Control: Modbus writes.
+        ("T0855", impair_process_control::build_write),
+        ("T0836", impair_process_control::build_write),
+        ("T0831", impair_process_control::build_write),
+        ("T0838", impair_process_control::build_write),
+        ("T0878", impair_process_control::build_write),
+        ("T0848", impair_process_control::build_write),
+        ("T0806", impair_process_control::build_brute_force),
+        // In the middle of a segment.
         ("T0830", aitm::build_position),
         ("T0832", aitm::build_manipulate),
         ("T0856", aitm::build_manipulate),
         ("T0803", aitm::build_manipulate),
         ("T0804", aitm::build_manipulate),
-        // Command and control.
-        ("T0869", it_ops::build_c2),
-        ("T0885", it_ops::build_c2),
-        ("T0884", it_ops::build_c2),
-        // On a held host, nothing on the wire.
-        ("T0890", host_ops::build),
-        ("T0849", host_ops::build),
-        ("T0872", host_ops::build),
     ]
 }
 
@@ -294,5 +319,26 @@ pub mod param {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_executor, registry};
+    use crate::catalogue;
+
+    /// A typo or a duplicate in the registry would make `otrange techniques` and the playbook
+    /// checks disagree with what runs.
+    #[test]
+    fn the_registry_names_active_techniques_each_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (id, _) in registry() {
+            assert!(
+                catalogue::technique(id).is_ok(),
+                "{id} is no active ATT&CK for ICS technique"
+            );
+            assert!(seen.insert(*id), "{id} is registered twice");
+            assert!(has_executor(id));
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! that arrives within the window is read by a thread that is still running. Live PLCs
 //! wrap every connection in it after answering (`[live] busy_poll`: twice the requests/s
 //! at one connection, +40 % at four, benches/live/run.sh with a client that sleeps), and
-//! `otrange loadgen --busy-poll` wraps its clients, so that its own wake-ups add little to
+//! `otrange-loadgen --busy-poll` wraps its clients, so that its own wake-ups add little to
 //! a fast server's round trip.
 
 use std::future::Future;

@@ -1,4 +1,7 @@
-//! `otrange loadgen`: a Modbus TCP load generator for the live-mode benchmark (issue 3).
+//! `otrange-loadgen`: the Modbus TCP load generator of the live-mode benchmark (issue 3),
+//! `benches/live/run.sh`. A benchmark tool, not part of the product: a binary of the root
+//! package (so `cargo build --release` builds it next to `otrange`), outside the `otrange`
+//! library and CLI.
 //!
 //! Two modes, the same clients (tokio-modbus 0.17 over TCP, `TCP_NODELAY` on):
 //!
@@ -12,8 +15,11 @@
 //!
 //! The same binary drives otrange's live PLCs, libmodbus and pymodbus in
 //! `benches/live/run.sh`, so the figures compare the servers and not the clients.
+//! `--busy-poll` wraps each client's socket in `BusyPoll`, the one live PLCs use
+//! (`otrange_sim::live::busy_poll`).
 
 use anyhow::{Context as _, bail};
+use clap::Parser;
 use otrange_sim::live::busy_poll::BusyPoll;
 use otrange_sim::time::parse_duration;
 use serde::Serialize;
@@ -31,46 +37,51 @@ use tokio_modbus::prelude::{Slave, tcp};
 /// default is 100) does not drop SYNs and stall the clients for a retransmission second.
 const CONNECT_CONCURRENCY: usize = 64;
 
-/// `otrange loadgen` on the command line.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LoadgenArgs {
+/// The command line.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "otrange-loadgen",
+    version,
+    about = "Modbus TCP load generator for otrange's live-mode benchmark (benches/live/run.sh)"
+)]
+struct LoadgenArgs {
     /// Server to load, e.g. 127.77.0.10:502; repeat for several (connections go round-robin).
     #[arg(long = "target", required = true, value_name = "ADDR:PORT")]
-    pub targets: Vec<SocketAddr>,
+    targets: Vec<SocketAddr>,
     /// Concurrent client connections, each with one request in flight.
     #[arg(long, default_value_t = 1)]
-    pub connections: usize,
+    connections: usize,
     /// How long to count (load mode) or hold the connections (idle mode), e.g. 5s.
     #[arg(long, default_value = "5s", value_parser = std_duration)]
-    pub duration: Duration,
+    duration: Duration,
     /// Requests made before counting starts, to fill caches and settle the scheduler.
     #[arg(long, default_value = "500ms", value_parser = std_duration)]
-    pub warmup: Duration,
+    warmup: Duration,
     /// Modbus unit id.
     #[arg(long, default_value_t = 1)]
-    pub unit: u8,
+    unit: u8,
     /// First holding register to read.
     #[arg(long, default_value_t = 0)]
-    pub address: u16,
+    address: u16,
     /// Holding registers per read (1..=125).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=125))]
-    pub count: u16,
+    count: u16,
     /// Time allowed for one answer (or a connection) before it counts as an error.
     #[arg(long, default_value = "2s", value_parser = std_duration)]
-    pub timeout: Duration,
+    timeout: Duration,
     /// Worker threads of the client runtime (default: one per CPU).
     #[arg(long)]
-    pub threads: Option<usize>,
+    threads: Option<usize>,
     /// Idle mode: open this many connections, send nothing, hold them for --duration.
     #[arg(long, value_name = "N", conflicts_with = "connections")]
-    pub idle: Option<usize>,
+    idle: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    pub json: bool,
+    json: bool,
     /// How long each client checks for its answer before its thread sleeps (0s: not at
     /// all), so that the client's own wake-ups add little to a fast server's round trip.
     #[arg(long, default_value = "0s", value_parser = std_duration)]
-    pub busy_poll: Duration,
+    busy_poll: Duration,
 }
 
 fn std_duration(s: &str) -> Result<Duration, String> {
@@ -81,51 +92,52 @@ fn std_duration(s: &str) -> Result<Duration, String> {
 
 /// What a load run measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct LoadReport {
-    pub mode: &'static str,
-    pub targets: Vec<SocketAddr>,
-    pub connections: usize,
-    pub threads: usize,
-    pub address: u16,
-    pub count: u16,
-    pub unit: u8,
-    pub warmup_s: f64,
-    pub duration_s: f64,
+struct LoadReport {
+    mode: &'static str,
+    targets: Vec<SocketAddr>,
+    connections: usize,
+    threads: usize,
+    address: u16,
+    count: u16,
+    unit: u8,
+    warmup_s: f64,
+    duration_s: f64,
     /// Normal responses with the requested number of registers, within the window.
-    pub answered: u64,
+    answered: u64,
     /// Exception responses within the window.
-    pub exceptions: u64,
+    exceptions: u64,
     /// Timeouts, transport and protocol errors (each one costs a reconnection).
-    pub errors: u64,
+    errors: u64,
     /// Every normal response of the run, warm-up included: divide a server's CPU time over
     /// the run by it for the CPU cost of a request.
-    pub answered_total: u64,
-    pub requests_per_s: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
+    answered_total: u64,
+    requests_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
     /// The first error seen, to say what went wrong.
-    pub first_error: Option<String>,
+    first_error: Option<String>,
 }
 
 /// What an idle run found.
 #[derive(Debug, Clone, Serialize)]
-pub struct IdleReport {
-    pub mode: &'static str,
-    pub targets: Vec<SocketAddr>,
-    pub connections: usize,
+struct IdleReport {
+    mode: &'static str,
+    targets: Vec<SocketAddr>,
+    connections: usize,
     /// Wall time to open them all.
-    pub connect_s: f64,
-    pub hold_s: f64,
+    connect_s: f64,
+    hold_s: f64,
     /// Connections with no end-of-file or reset after the hold.
-    pub open_after_hold: usize,
+    open_after_hold: usize,
     /// Connections that then answered one read.
-    pub answered_after_hold: usize,
-    pub first_error: Option<String>,
+    answered_after_hold: usize,
+    first_error: Option<String>,
 }
 
-/// Runs the subcommand; exit code 0 when the servers answered, 1 otherwise, 2 bad input.
-pub fn main(args: &LoadgenArgs) -> ExitCode {
+/// Exit code 0 when the servers answered, 1 otherwise, 2 bad input.
+fn main() -> ExitCode {
+    let args = &LoadgenArgs::parse();
     if args.targets.is_empty() || args.idle == Some(0) || args.connections == 0 {
         eprintln!("error: need at least one --target and one connection");
         return ExitCode::from(2);

@@ -1,7 +1,11 @@
-//! Techniques that happen on a host the actor holds and put nothing on the network:
-//! T0890 Exploitation for Privilege Escalation, T0849 Masquerading, T0872 Indicator Removal
-//! on Host. A network sensor sees nothing of them (which is the point of running them in a
-//! range); the step's outcome records that they happened, and where.
+//! Evasion (TA0103): techniques that happen on a host the actor holds and put nothing on the
+//! network, T0849 Masquerading and T0872 Indicator Removal on Host. A network sensor sees
+//! nothing of them (which is the point of running them in a range); the step's outcome
+//! records that they happened, and where.
+//!
+//! The same executor serves T0890 Exploitation for Privilege Escalation (Privilege
+//! Escalation), which is host-local in the same way; it is here with the executor's primary
+//! tactic, the one most of its techniques serve.
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
 use otrange_sim::net::Delivered;

@@ -1,8 +1,21 @@
-//! Getting in and moving around: every technique here is one IT exchange (a VPN login, an
-//! RDP session, an SMB exploit, a phishing mail, a malware beacon) over the simulated
-//! network. It succeeds only if the path exists under the policy and, where the technique
-//! logs in, a credential the actor holds (or a vendor default, for T0812) opens the host.
-//! Success gives the actor a foothold it acts from next.
+//! Initial Access (TA0108), and the moves between IT hosts after it: getting in and moving
+//! around. Every technique here is one IT exchange (a VPN login, an RDP session, an SMB
+//! exploit, a phishing mail, a malware beacon) over the simulated network. It succeeds only
+//! if the path exists under the policy and, where the technique logs in, a credential the
+//! actor holds (or a vendor default, for T0812) opens the host. Success gives the actor a
+//! foothold it acts from next.
+//!
+//! * Initial Access: T0822 External Remote Services, T0883 Internet Accessible Device,
+//!   T0865 Spearphishing Attachment, and T0866 Exploitation of Remote Services and T0886
+//!   Remote Services (both also Lateral Movement).
+//! * Lateral Movement: T0859 Valid Accounts (also Persistence), T0812 Default Credentials,
+//!   T0867 Lateral Tool Transfer.
+//! * Execution: T0863 User Execution (the victim's machine beacons out to the actor).
+//!
+//! One executor serves them all, since they differ only in the service, the login and
+//! whether a foothold is gained; it is here with its primary tactic, Initial Access.
+//! Program Download into a controller (T0843) is Modbus and lives in
+//! [`lateral_movement`](super::lateral_movement).
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
 use otrange_sim::net::Delivered;

@@ -1,0 +1,235 @@
+//! Inhibit Response Function (TA0107): taking away what the plant relies on to respond to
+//! trouble.
+//!
+//! * T0814 Denial of Service: a Modbus request flood beyond the device's capacity.
+//! * T0816 Device Restart/Shutdown: FC 8 restart communications, or listen-only mode.
+//! * T0809 Data Destruction: ransomware encrypting a host's data, pushed over SMB.
+//!
+//! They belong together because none of them commands the process: each silences a controller
+//! or ruins a host that the operators and the site's procedures need when something goes wrong.
+
+use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
+use super::{Executor, Outcome, ParamError, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
+use otrange_sim::net::{Delivered, Fate};
+use otrange_sim::time::{SimDuration, SimTime};
+use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::wire::modbus::{ResponseBody, diagnostics, read_holding_registers};
+
+// ── T0814 Denial of Service: a request flood beyond the device's capacity ─────────────
+
+struct Flood {
+    target: HostId,
+    rate: u32,
+    duration: SimDuration,
+    end: SimTime,
+    book: Book,
+    busy: u64,
+    next: SimTime,
+}
+
+/// `params.rate` requests per second (default 2000), `duration` (default "30s").
+pub fn build_flood(
+    _: &'static str,
+    t: Option<HostId>,
+    p: &toml::Table,
+    _: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    param::only(p, &["rate", "duration"])?;
+    let rate = param::int(p, "rate", Some(2000))?;
+    if !(1..=1_000_000).contains(&rate) {
+        return Err(ParamError::new(
+            "params.rate",
+            "expected 1..=1000000 requests per second",
+        ));
+    }
+    Ok(Box::new(Flood {
+        target: target(t)?,
+        rate: rate as u32,
+        duration: param::duration(p, "duration", "30s")?,
+        end: SimTime::ZERO,
+        book: Book::default(),
+        busy: 0,
+        next: SimTime::ZERO,
+    }))
+}
+
+/// Requests sent per timer call: a flood is sent in bursts of 10 ms.
+const FLOOD_SLICE: SimDuration = SimDuration::from_millis(10);
+
+impl Executor for Flood {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        self.end = cx.now + self.duration;
+        self.next = cx.now;
+        self.timer(cx)
+    }
+    fn reply(&mut self, _cx: &mut StepCx, d: &Delivered) -> Progress {
+        if let Some((_, _, ResponseBody::Exception(6))) = self.book.take(d) {
+            self.busy += 1;
+        }
+        Progress::Wait(Some(self.next))
+    }
+    fn timer(&mut self, cx: &mut StepCx) -> Progress {
+        if let Some(b) = &self.book.blocked {
+            return Progress::Done(b.clone());
+        }
+        if cx.now >= self.end {
+            let sent = self.book.sent_total;
+            return Progress::Done(Outcome::Succeeded {
+                detail: format!(
+                    "{sent} requests in {:.0} s: {} answered ({} busy), {} unanswered",
+                    self.duration.as_secs_f64(),
+                    self.book.answers,
+                    self.busy,
+                    self.book.outstanding.len()
+                ),
+            });
+        }
+        let n = (f64::from(self.rate) * FLOOD_SLICE.as_secs_f64()).ceil() as u32;
+        for _ in 0..n {
+            self.book
+                .send(cx, self.target, 0, |tid| read_holding_registers(tid, 1, 0, 10));
+            self.book.sent_total += 1;
+        }
+        self.next = cx.now + FLOOD_SLICE;
+        Progress::Wait(Some(self.next))
+    }
+    fn fate(&mut self, cx: &mut StepCx, f: &Fate) -> Progress {
+        self.book.note_fate(cx, f);
+        Progress::Wait(Some(self.next))
+    }
+}
+
+// ── T0816 Device Restart/Shutdown: FC 8 restart communications or listen-only ────────
+
+struct Restart {
+    target: HostId,
+    listen_only: bool,
+    book: Book,
+    deadline: SimTime,
+}
+
+/// `params.mode`: "restart" (FC 8/1, default) or "listen-only" (FC 8/4, after which the
+/// device answers nothing until restarted).
+pub fn build_restart(
+    _: &'static str,
+    t: Option<HostId>,
+    p: &toml::Table,
+    _: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    param::only(p, &["mode"])?;
+    let mode = param::string(p, "mode", Some("restart"))?;
+    let listen_only = match mode.as_str() {
+        "restart" => false,
+        "listen-only" => true,
+        other => {
+            return Err(ParamError::new(
+                "params.mode",
+                format!("{other:?}: expected \"restart\" or \"listen-only\""),
+            ));
+        }
+    };
+    Ok(Box::new(Restart {
+        target: target(t)?,
+        listen_only,
+        book: Book::default(),
+        deadline: SimTime::ZERO,
+    }))
+}
+
+impl Executor for Restart {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        let (sub, data): (u16, [u8; 2]) = if self.listen_only {
+            (4, [0, 0])
+        } else {
+            (1, [0, 0])
+        };
+        self.book
+            .send(cx, self.target, 0, |tid| diagnostics(tid, 1, sub, &data));
+        self.deadline = cx.now + ANSWER_TIMEOUT;
+        Progress::Wait(Some(self.deadline))
+    }
+    fn reply(&mut self, cx: &mut StepCx, d: &Delivered) -> Progress {
+        self.book.take(d);
+        Progress::Done(finish_commands(
+            cx,
+            self.target,
+            &self.book,
+            "diagnostics request",
+        ))
+    }
+    fn timer(&mut self, cx: &mut StepCx) -> Progress {
+        if let Some(b) = &self.book.blocked {
+            return Progress::Done(b.clone());
+        }
+        if self.listen_only {
+            // Listen-only mode is answered by silence (spec §6.8.1, sub-function 4).
+            return Progress::Done(Outcome::Succeeded {
+                detail: format!("{} forced into listen-only mode", cx.name(self.target)),
+            });
+        }
+        Progress::Done(finish_commands(
+            cx,
+            self.target,
+            &self.book,
+            "diagnostics request",
+        ))
+    }
+    fn fate(&mut self, cx: &mut StepCx, f: &Fate) -> Progress {
+        Progress::Done(blocked(cx.topo, f))
+    }
+}
+
+// ── T0809 Data Destruction: ransomware encrypting a host's data ────────────────────────
+
+struct Encrypt {
+    target: HostId,
+    deadline: SimTime,
+}
+
+/// The actor's foothold pushes the encryptor over SMB and the target's data is encrypted:
+/// the host is marked so (other systems and the site's procedures react), and its IT
+/// services keep answering only as far as the model goes (the effect that matters is the
+/// operators' response).
+pub fn build_encrypt(
+    _: &'static str,
+    t: Option<HostId>,
+    p: &toml::Table,
+    _: &Topology,
+) -> Result<Box<dyn Executor>, ParamError> {
+    param::only(p, &[])?;
+    Ok(Box::new(Encrypt {
+        target: t.ok_or_else(|| ParamError::new("target", "this technique needs a target host"))?,
+        deadline: SimTime::ZERO,
+    }))
+}
+
+impl Executor for Encrypt {
+    fn start(&mut self, cx: &mut StepCx) -> Progress {
+        if cx.source() == self.target {
+            // Already on the host: the encryptor runs locally, nothing on the wire.
+            cx.health.encrypt(self.target);
+            return Progress::Done(Outcome::Succeeded {
+                detail: format!("{}'s data encrypted (locally)", cx.name(self.target)),
+            });
+        }
+        if !cx.topo.host(self.target).services.contains(&Service::Smb) {
+            return Progress::Done(Outcome::Failed {
+                reason: format!("{} offers no SMB share to reach", cx.name(self.target)),
+            });
+        }
+        cx.send_flow(self.target, Service::Smb, 3_000_000, 2_000);
+        self.deadline = cx.now + TRANSFER_TIMEOUT;
+        Progress::Wait(Some(self.deadline))
+    }
+    fn reply(&mut self, cx: &mut StepCx, _: &Delivered) -> Progress {
+        cx.health.encrypt(self.target);
+        Progress::Done(Outcome::Succeeded {
+            detail: format!("{}'s data encrypted", cx.name(self.target)),
+        })
+    }
+    fn timer(&mut self, cx: &mut StepCx) -> Progress {
+        Progress::Done(Outcome::Failed {
+            reason: format!("no answer from {}", cx.name(self.target)),
+        })
+    }
+}
