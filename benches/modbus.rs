@@ -4,7 +4,7 @@
 //! `cargo bench --bench modbus`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use otrange_sim::modbus::{ModbusDeviceConfig, ModbusServer, ServerReply};
+use otrange_sim::devices::modbus::{ModbusDeviceConfig, ModbusServer, ServerReply};
 use otrange_sim::wire::modbus::{decode_response, read_holding_registers, write_single_register};
 use std::hint::black_box;
 

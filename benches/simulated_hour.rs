@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use otrange::scenario::Exercise;
-use otrange_sim::time::{SimDuration, SimTime};
+use otrange_sim::base::time::{SimDuration, SimTime};
 use std::path::Path;
 
 fn hour(c: &mut Criterion) {

@@ -5,7 +5,7 @@
 use crate::results::{Results, collect};
 use crate::scenario::Exercise;
 use anyhow::Context;
-use otrange_sim::events::{Event, EventKind};
+use otrange_sim::base::events::{Event, EventKind};
 use otrange_sim::live::{LiveOptions, LivePlant, ManifestEntry};
 use otrange_sim::{SimDuration, SimTime};
 use std::fs::File;

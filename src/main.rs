@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use otrange::live::{LiveRunOptions, live};
 use otrange::runner::{RunOptions, run};
 use otrange::scenario::{Exercise, ScenarioError};
-use otrange_sim::time::{SimDuration, parse_duration};
+use otrange_sim::base::time::{SimDuration, parse_duration};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -2,16 +2,16 @@
 //! so CI can diff two runs byte for byte and tools can read it without guessing.
 
 use crate::scenario::{Exercise, Expectations};
+use otrange_sim::base::stats::LatencySummary;
 use otrange_sim::devices::ews::EngineeringWorkstation;
 use otrange_sim::devices::historian::Historian;
 use otrange_sim::devices::hmi::Hmi;
+use otrange_sim::devices::host::HostRef;
 use otrange_sim::devices::plc::Plc;
 use otrange_sim::devices::traffic::{FlowServer, TrafficSource};
-use otrange_sim::host::HostRef;
 use otrange_sim::net::NetStats;
 use otrange_sim::process::BandStats;
-use otrange_sim::process_state::ProcessState;
-use otrange_sim::stats::LatencySummary;
+use otrange_sim::process::state::ProcessState;
 use otrange_sim::{Sim, SimDuration};
 use serde::Serialize;
 

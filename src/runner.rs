@@ -40,7 +40,7 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         .with_context(|| format!("creating output directory {}", opts.out.display()))?;
     let mut sim = ex.build(opts.seed)?;
     sim.world
-        .resource_mut::<otrange_sim::events::EventLog>()
+        .resource_mut::<otrange_sim::base::events::EventLog>()
         .log_frames = opts.log_frames || ex.info.log_frames;
     let pcap_path = opts.out.join("capture.pcap");
     if opts.pcap {

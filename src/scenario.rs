@@ -5,10 +5,10 @@
 use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
 use otrange_defenses::detect::{BuildContext, DetectorSet};
-use otrange_sim::config_error::line_col;
+use otrange_sim::base::config_error::line_col;
+use otrange_sim::base::time::{SimDuration, parse_duration};
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::time::{SimDuration, parse_duration};
 use otrange_sim::{ConfigError, Sim};
 use serde::Deserialize;
 use std::fmt;

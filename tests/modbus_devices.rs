@@ -9,10 +9,10 @@ mod common;
 
 use otrange::results::collect;
 use otrange::scenario::Exercise;
-use otrange_sim::events::{Event, EventKind};
-use otrange_sim::modbus::capacity::OverloadPolicy;
+use otrange_sim::base::events::{Event, EventKind};
+use otrange_sim::devices::modbus::capacity::OverloadPolicy;
+use otrange_sim::net::topology::{HostId, Service};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox, Payload, Stage};
-use otrange_sim::topology::{HostId, Service};
 use otrange_sim::wire::modbus::{
     custom_request, read_holding_registers, read_input_registers, write_single_register,
 };

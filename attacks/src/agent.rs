@@ -7,13 +7,13 @@
 use crate::playbook::{CredentialRef, Playbook, Timing};
 use crate::techniques::{self, Executor, Outcome, Progress, StepCx};
 use bevy_ecs::prelude::*;
-use otrange_sim::clock::{Clock, Wakeups};
+use otrange_sim::base::clock::{Clock, Wakeups};
+use otrange_sim::base::events::{EventKind, EventLog};
+use otrange_sim::base::time::SimTime;
+use otrange_sim::devices::host::LabelledReplies;
 use otrange_sim::devices::procedure::HostHealth;
-use otrange_sim::events::{EventKind, EventLog};
-use otrange_sim::host::LabelledReplies;
 use otrange_sim::net::Network;
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::{Sim, SimSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

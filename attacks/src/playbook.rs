@@ -21,9 +21,9 @@
 //! params = { service = "vpn" }
 //! ```
 
-use otrange_sim::config_error::ConfigError;
-use otrange_sim::time::{SimDuration, parse_duration};
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::base::config_error::ConfigError;
+use otrange_sim::base::time::{SimDuration, parse_duration};
+use otrange_sim::net::topology::{HostId, Topology};
 use serde::Deserialize;
 use toml::Spanned;
 

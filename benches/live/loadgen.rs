@@ -20,8 +20,8 @@
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use otrange_sim::base::time::parse_duration;
 use otrange_sim::live::busy_poll::BusyPoll;
-use otrange_sim::time::parse_duration;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::process::ExitCode;

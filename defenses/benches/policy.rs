@@ -9,8 +9,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use otrange_defenses::Policy;
+use otrange_sim::net::topology::{Service, Topology};
 use otrange_sim::net::{EnforcementPoint, Frame, FrameId, Payload, PolicyHook};
-use otrange_sim::topology::{Service, Topology};
 use otrange_sim::wire::modbus as mb;
 use otrange_sim::{SimDuration, SimTime};
 use std::hint::black_box;

@@ -9,8 +9,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use otrange_defenses::detect::Detector;
 use otrange_defenses::detect::rules::RulesDetector;
+use otrange_sim::net::topology::{Service, Topology};
 use otrange_sim::net::{Frame, FrameId, Payload};
-use otrange_sim::topology::{Service, Topology};
 use otrange_sim::wire::modbus as mb;
 use otrange_sim::{SimDuration, SimTime};
 use std::collections::BTreeMap;

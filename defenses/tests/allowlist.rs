@@ -6,7 +6,7 @@ mod common;
 use common::{at, flow, id, modbus, topology};
 use otrange_defenses::detect::allowlist::{NEW_FLOW, NEW_FUNCTION, NEW_REGISTERS};
 use otrange_defenses::detect::{AllowList, Detector};
-use otrange_sim::topology::Service;
+use otrange_sim::net::topology::Service;
 use otrange_sim::wire::modbus::{diagnostics, read_holding_registers, write_single_register};
 
 #[test]

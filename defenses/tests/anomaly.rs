@@ -7,9 +7,9 @@ use common::{at, id, modbus, reply_to, topology};
 use otrange_defenses::detect::anomaly::{NEW_PAIR, SWEEP, TIMING, VALUE, WRITTEN};
 use otrange_defenses::detect::{Alert, Detector, anomaly::Anomaly};
 use otrange_sim::SimDuration;
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::Topology;
 use otrange_sim::net::{Hop, Payload};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::Topology;
 use otrange_sim::wire::modbus::{read_holding_registers, write_multiple_registers, write_single_register};
 
 /// An FC 3 response ADU by hand: MBAP, function, byte count, values.

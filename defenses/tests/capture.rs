@@ -5,7 +5,7 @@
 use etherparse::PacketBuilder;
 use otrange_defenses::capture::{CaptureError, CaptureFile, CaptureStats, collect_hosts, replay};
 use otrange_sim::net::Payload;
-use otrange_sim::topology::{Role, Service};
+use otrange_sim::net::topology::{Role, Service};
 use pcap_file::DataLink;
 use pcap_file::pcap::{PcapPacket, PcapWriter};
 use std::path::Path;
@@ -418,7 +418,7 @@ fn sample_captures() -> Vec<(String, Vec<u8>)> {
 
 /// Everything a detector is shown, one line a frame.
 fn shown(
-    replay_to: impl FnOnce(&mut dyn FnMut(&otrange_sim::net::Frame, otrange_sim::time::SimTime)),
+    replay_to: impl FnOnce(&mut dyn FnMut(&otrange_sim::net::Frame, otrange_sim::base::time::SimTime)),
 ) -> Vec<String> {
     let mut seen = Vec::new();
     replay_to(&mut |f, now| seen.push(format!("{f:?} at {now:?}")));

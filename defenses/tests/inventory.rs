@@ -7,10 +7,10 @@ mod common;
 use common::{at, flow, id, modbus, plant_config, reply_to, topology};
 use otrange_defenses::detect::Detector;
 use otrange_defenses::detect::inventory::{IDENTITY_MISMATCH, Inventory, UNKNOWN_HOST, parse_identity};
-use otrange_sim::modbus::DeviceIdentity;
+use otrange_sim::devices::modbus::DeviceIdentity;
+use otrange_sim::net::topology::{Service, Topology};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::topology::{Service, Topology};
 use otrange_sim::wire::modbus::{
     diagnostics, read_device_identification, read_holding_registers, report_server_id,
 };

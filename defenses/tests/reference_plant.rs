@@ -12,12 +12,12 @@
 mod common;
 
 use common::{SHIPPED, at, modbus, plant_config, reply_to, send, shipped, topology};
+use otrange_sim::base::events::EventKind;
 use otrange_sim::devices::historian::Historian;
 use otrange_sim::devices::hmi::Hmi;
-use otrange_sim::events::EventKind;
+use otrange_sim::net::topology::Topology;
 use otrange_sim::net::{Frame, Payload};
-use otrange_sim::plc::{Area, parse_address};
-use otrange_sim::topology::Topology;
+use otrange_sim::plc_logic::{Area, parse_address};
 use otrange_sim::wire::modbus as mb;
 use otrange_sim::{Sim, SimDuration, SimTime};
 use std::collections::BTreeMap;

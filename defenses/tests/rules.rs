@@ -7,8 +7,8 @@ mod common;
 use common::{at, flow, id, modbus, reply_to, send, shipped, topology};
 use otrange_defenses::{Identity, Policy};
 use otrange_sim::SimTime;
+use otrange_sim::net::topology::{Service, Topology};
 use otrange_sim::net::{EnforcementPoint, Payload, PolicyHook, Verdict};
-use otrange_sim::topology::{Service, Topology};
 use otrange_sim::wire::modbus as mb;
 
 fn compile(text: &str, topo: &Topology) -> Policy {
@@ -536,14 +536,14 @@ fn frames_from_outside_the_topology_get_the_default_without_panicking() {
     let topo = topology();
     let mut p = shipped("zero-trust", &topo);
     let mut f = modbus(&topo, "hmi-1", "plc-dosing", vec![1, 2, 3]);
-    f.src = otrange_sim::topology::HostId(9_999);
+    f.src = otrange_sim::net::topology::HostId(9_999);
     // Three bytes are no Modbus request: the first fail-closed inspection rule takes it.
     assert_eq!(
         p.decide(host(&topo, "plc-dosing"), &f, &topo, T0),
         denied("deny: identification and diagnostics outside engineering")
     );
-    f.dst = otrange_sim::topology::HostId(9_999);
-    let point = EnforcementPoint::Network(otrange_sim::topology::HostId(u32::MAX));
+    f.dst = otrange_sim::net::topology::HostId(9_999);
+    let point = EnforcementPoint::Network(otrange_sim::net::topology::HostId(u32::MAX));
     assert_eq!(p.decide(point, &f, &topo, T0), denied("default deny"));
     assert_eq!(
         p.decide(EnforcementPoint::Host(f.dst), &f, &topo, T0),

@@ -1,40 +1,38 @@
 //! otrange-sim: the simulated plant.
 //!
 //! One bevy_ecs world holds a plant, its network and its physics; one schedule is one tick
-//! (see [`world`]); simulated time ([`time`]) and seeded streams ([`rng`]) make a run a pure
-//! function of (scenario, seed). Every Modbus message is a real Modbus TCP ADU ([`wire`]),
-//! so what the simulated network carries is what a real socket would.
+//! (see [`world`]); simulated time and seeded streams ([`base`]) make a run a pure function
+//! of (scenario, seed). Every Modbus message is a real Modbus TCP ADU, read and written by
+//! [`wire`] alone, so what the simulated network carries is what a real socket would.
 //!
-//! Layers, bottom up: [`time`], [`rng`], [`wire`] (the one place Modbus bytes are read and written), [`topology`], [`net`] (frames, transport, the
-//! policy and tap extension points, pcap capture), [`modbus`] (register maps and the request
-//! handler), [`process`] (physics), [`plc`] (declarative programs), [`devices`] (PLC, HMI,
-//! historian, engineering workstation, IT hosts), [`plant`] (the plant file and the world
-//! built from it), [`world`] (schedule and runner).
+//! The layers, one folder each, bottom up; a layer uses only those above it in this list:
+//!
+//! | layer | what it holds |
+//! |---|---|
+//! | [`base`] | simulated time and clock, seeded streams, the event log, configuration errors |
+//! | [`wire`] | the one place Modbus bytes are interpreted: ADU view, framing, requests, responses |
+//! | [`net`] | topology, frames, transport hop by hop, middleboxes, capture to pcap |
+//! | [`process`] | the physics: components, signals, limits, bands, impacts |
+//! | [`plc_logic`] | the PLC program language: blocks, operands, memory |
+//! | [`devices`] | PLCs (with their Modbus server), HMIs, historians, engineering workstations, IT hosts |
+//! | [`live`] | real sockets and wall-clock pacing (feature `live`) |
+//!
+//! On top, [`plant`] builds a world from a plant file and [`world`] holds the schedule and
+//! the runner.
 
 #![forbid(unsafe_code)]
 
-pub mod clock;
-pub mod config_error;
+pub mod base;
 pub mod devices;
-pub mod events;
-pub mod host;
 #[cfg(feature = "live")]
 pub mod live;
-pub mod modbus;
 pub mod net;
-pub mod pcap;
 pub mod plant;
-pub mod plc;
+pub mod plc_logic;
 pub mod process;
-pub mod process_state;
-pub mod rng;
-pub mod stats;
-pub mod time;
-pub mod topology;
-pub mod units;
 pub mod wire;
 pub mod world;
 
-pub use config_error::ConfigError;
-pub use time::{SimDuration, SimTime};
+pub use base::config_error::ConfigError;
+pub use base::time::{SimDuration, SimTime};
 pub use world::{Sim, SimSet};

@@ -1,21 +1,21 @@
 //! A plant file and the world built from it: topology, process, devices, network.
 
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::ConfigError;
+use crate::base::events::EventLog;
+use crate::base::rng::MasterSeed;
+use crate::base::time::{SimDuration, SimTime, parse_duration};
 use crate::devices::ClientAgent;
 use crate::devices::ews::{EngineeringWorkstation, EwsConfig};
 use crate::devices::historian::{Historian, HistorianConfig};
 use crate::devices::hmi::{Hmi, HmiConfig};
+use crate::devices::host::{ClientInbox, HostIndex, HostRef, ServerInbox};
 use crate::devices::plc::{Plc, PlcConfig};
 use crate::devices::traffic::{FlowServer, TrafficConfig, TrafficSource};
-use crate::events::EventLog;
-use crate::host::{ClientInbox, HostIndex, HostRef, ServerInbox};
+use crate::net::topology::{HostConfig, HostId, LinkConfig, Role, Service, Topology, ZoneConfig};
 use crate::net::{FrameCounter, Network, Stage};
+use crate::process::state::ProcessState;
 use crate::process::{Process, ProcessConfig};
-use crate::process_state::ProcessState;
-use crate::rng::MasterSeed;
-use crate::time::{SimDuration, SimTime, parse_duration};
-use crate::topology::{HostConfig, HostId, LinkConfig, Role, Service, Topology, ZoneConfig};
 use crate::world::{Sim, tick_schedule};
 use bevy_ecs::prelude::*;
 use rand::RngExt;
@@ -226,7 +226,7 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
         &topo,
     )?);
     world.insert_resource(crate::devices::procedure::HostHealth::default());
-    world.insert_resource(crate::host::LabelledReplies::default());
+    world.insert_resource(crate::devices::host::LabelledReplies::default());
     let mut schedule = tick_schedule();
     schedule.initialize(&mut world).map_err(|e| {
         ConfigError::new(

@@ -6,18 +6,18 @@
 //! same data are left unordered:
 //! Process → FieldIo → Control → Agents → Network → Services → Observe.
 
-use crate::clock::{Clock, Wakeups};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::events::{Event, EventLog};
+use crate::base::time::SimTime;
 use crate::devices::ews::ews_tick;
 use crate::devices::historian::historian_tick;
 use crate::devices::hmi::hmi_tick;
+use crate::devices::host::dispatch_deliveries;
 use crate::devices::plc::{plc_read_inputs, plc_scan, plc_serve};
 use crate::devices::procedure::procedures_tick;
 use crate::devices::traffic::{discard_unclaimed, flow_serve, traffic_tick};
-use crate::events::{Event, EventLog};
-use crate::host::dispatch_deliveries;
 use crate::net::Network;
-use crate::process_state::integrate_process;
-use crate::time::SimTime;
+use crate::process::state::integrate_process;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
 

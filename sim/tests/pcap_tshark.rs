@@ -9,7 +9,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use otrange_sim::pcap::{Endpoint, PcapWriter};
+use otrange_sim::net::pcap::{Endpoint, PcapWriter};
 
 const SEC: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;

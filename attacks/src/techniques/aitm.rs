@@ -7,8 +7,8 @@
 //! recorded normal values this way while it drove the centrifuges.
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::net::topology::{HostId, Role, Topology};
 use otrange_sim::net::{Action, Delivered, Frame, Hop, Middlebox, Payload, Stage};
-use otrange_sim::topology::{HostId, Role, Topology};
 use otrange_sim::wire::modbus::{Adu, emit_adu, set_data_u16};
 use std::collections::BTreeMap;
 
@@ -173,8 +173,8 @@ pub fn build_manipulate(
         param::only(p, &["register", "value"])?;
         let s = param::string(p, "register", None)?;
         let (area, reg) =
-            otrange_sim::plc::parse_address(&s).map_err(|m| ParamError::new("params.register", m))?;
-        if area != otrange_sim::plc::Area::HoldingRegister {
+            otrange_sim::plc_logic::parse_address(&s).map_err(|m| ParamError::new("params.register", m))?;
+        if area != otrange_sim::plc_logic::Area::HoldingRegister {
             return Err(ParamError::new(
                 "params.register",
                 "spoofing rewrites holding registers (hr:N)",

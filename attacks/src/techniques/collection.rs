@@ -13,10 +13,10 @@
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, address, finish_commands, target};
 use super::{Executor, Outcome, ParamError, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
+use otrange_sim::base::time::{SimDuration, SimTime};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Delivered, Fate};
-use otrange_sim::plc::Area;
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::plc_logic::Area;
 use otrange_sim::wire::modbus::{ResponseBody, read_coils, read_holding_registers, read_input_registers};
 
 // ── T0861 Point & Tag Identification: walk the holding registers until exception 2 ────

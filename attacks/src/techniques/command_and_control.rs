@@ -7,9 +7,9 @@
 //! One executor for all three: they differ only in the service and the path the beacons take.
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 
 // ── Command and control: T0869, T0885, T0884 ──────────────────────────────────────────
 

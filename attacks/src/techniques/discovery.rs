@@ -11,9 +11,9 @@
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, target};
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Role, Topology};
 use otrange_sim::net::{Delivered, Fate};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Role, Topology};
 use otrange_sim::wire::modbus::{
     ResponseBody, parse_device_identification, read_device_identification, report_server_id,
 };

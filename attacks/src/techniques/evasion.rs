@@ -9,7 +9,7 @@
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
 use otrange_sim::net::Delivered;
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::net::topology::{HostId, Topology};
 
 struct Local {
     technique: &'static str,

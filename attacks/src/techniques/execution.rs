@@ -11,9 +11,9 @@
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Delivered;
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::wire::modbus::{ResponseBody, custom_request};
 
 // ── FC 90, the vendor protocol: T0868 Detect Operating Mode, T0858 Change Operating Mode ──
@@ -85,7 +85,7 @@ impl Executor for Vendor {
                             r.get(2).copied().unwrap_or(0),
                             r.get(3).copied().unwrap_or(0),
                         ]);
-                        let mode = otrange_sim::plc::OperatingMode::from_code(code)
+                        let mode = otrange_sim::plc_logic::OperatingMode::from_code(code)
                             .map_or("unknown", |m| m.as_str());
                         format!("{name} is in {mode} mode")
                     }

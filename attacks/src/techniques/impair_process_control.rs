@@ -12,10 +12,10 @@
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, address, finish_commands, target};
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
-use otrange_sim::plc::Area;
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::net::topology::{HostId, Topology};
+use otrange_sim::plc_logic::Area;
 use otrange_sim::wire::modbus::{write_single_coil, write_single_register};
 
 // ── Writes: T0855, T0836, T0831, T0838, T0878, T0848 ───────────────────────────────────
@@ -111,7 +111,7 @@ impl Write {
                 detail: format!(
                     "{} {} = {} written {} time(s)",
                     cx.name(self.target),
-                    otrange_sim::plc::format_address(self.area, self.addr),
+                    otrange_sim::plc_logic::format_address(self.area, self.addr),
                     self.value,
                     self.sent
                 ),
@@ -182,8 +182,8 @@ impl BruteForce {
                 detail: format!(
                     "{} {}..={} toggled: {} writes",
                     cx.name(self.inner.target),
-                    otrange_sim::plc::format_address(self.inner.area, self.first),
-                    otrange_sim::plc::format_address(self.inner.area, self.first + self.count - 1),
+                    otrange_sim::plc_logic::format_address(self.inner.area, self.first),
+                    otrange_sim::plc_logic::format_address(self.inner.area, self.first + self.count - 1),
                     self.inner.sent
                 ),
             }),

@@ -10,9 +10,9 @@
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
 use super::{Executor, Outcome, ParamError, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
+use otrange_sim::base::time::{SimDuration, SimTime};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Delivered, Fate};
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Service, Topology};
 use otrange_sim::wire::modbus::{ResponseBody, diagnostics, read_holding_registers};
 
 // ── T0814 Denial of Service: a request flood beyond the device's capacity ─────────────

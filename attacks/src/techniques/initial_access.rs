@@ -18,9 +18,9 @@
 //! [`lateral_movement`](super::lateral_movement).
 
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 
 /// How long an exchange may take before the step fails for want of an answer.
 const TIMEOUT: SimDuration = SimDuration::from_secs(10);

@@ -11,9 +11,9 @@
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
 use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Delivered;
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::wire::modbus::{ResponseBody, custom_request};
 
 // ── FC 90 programs: T0845 Program Upload, T0843 Program Download, T0889 Modify Program ──
@@ -46,7 +46,7 @@ pub fn build_program(
     } else {
         param::only(p, &["program"])?;
         let text = param::string(p, "program", None)?;
-        otrange_sim::plc::PlcLogicConfig::from_toml_str(&text)
+        otrange_sim::plc_logic::PlcLogicConfig::from_toml_str(&text)
             .map_err(|e| ParamError::new("params.program", format!("not a [plc] program: {e}")))?;
         queue.push_back(vec![0, 0x33]);
         for (i, chunk) in text

@@ -39,9 +39,9 @@ pub mod lateral_movement;
 mod modbus_client;
 
 use crate::agent::Actor;
+use otrange_sim::base::time::{SimDuration, SimTime};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Delivered, Fate, Network, Payload};
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Service, Topology};
 
 /// How long an IT transfer that moves megabytes (a pull from a historian, an encryptor
 /// pushed over SMB) may take before its step fails for want of an answer.
@@ -302,9 +302,9 @@ pub mod param {
         p: &toml::Table,
         key: &str,
         default: &str,
-    ) -> Result<otrange_sim::time::SimDuration, ParamError> {
+    ) -> Result<otrange_sim::base::time::SimDuration, ParamError> {
         let s = string(p, key, Some(default))?;
-        otrange_sim::time::parse_duration(&s)
+        otrange_sim::base::time::parse_duration(&s)
             .map_err(|e| ParamError::new(format!("params.{key}"), e.to_string()))
     }
 

@@ -4,10 +4,10 @@
 //! firewall's denial blocks it. Each request is a real ADU sent from the actor's foothold.
 
 use super::{Outcome, ParamError, StepCx, blocked, param};
+use otrange_sim::base::time::{SimDuration, SimTime};
+use otrange_sim::net::topology::HostId;
 use otrange_sim::net::{Delivered, Fate, FateKind};
-use otrange_sim::plc::{Area, parse_address};
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::HostId;
+use otrange_sim::plc_logic::{Area, parse_address};
 use otrange_sim::wire::modbus::{ResponseBody, decode_response};
 use std::collections::BTreeMap;
 

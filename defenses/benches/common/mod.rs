@@ -1,7 +1,7 @@
 //! What both benchmarks start from: the reference plant's topology.
 
+use otrange_sim::net::topology::Topology;
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::topology::Topology;
 use std::path::PathBuf;
 
 /// The repository root, so the benchmarks read the shipped scenario files.

@@ -7,9 +7,9 @@
 //! in one buffer. Handing them over reuses one [`Frame`] per kind, so replaying allocates
 //! nothing per frame either.
 
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Service};
 use otrange_sim::net::{Frame, FrameId, Payload};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Service};
 
 /// One frame for the detectors, without its payload bytes.
 #[derive(Debug, Clone, Copy)]

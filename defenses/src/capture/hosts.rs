@@ -14,8 +14,8 @@
 use super::CaptureError;
 use super::packet::{Packet, Transport};
 use foldhash::HashMap as FxMap;
+use otrange_sim::net::topology::{HostConfig, HostId, PurdueLevel, Role, Service, Topology, ZoneConfig};
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::topology::{HostConfig, HostId, PurdueLevel, Role, Service, Topology, ZoneConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use toml::Spanned;

@@ -117,7 +117,7 @@ impl Capture {
     }
 
     /// Hands every frame to `emit`, as [`replay()`] would from the file.
-    pub fn replay(&self, emit: &mut dyn FnMut(&otrange_sim::net::Frame, otrange_sim::time::SimTime)) {
+    pub fn replay(&self, emit: &mut dyn FnMut(&otrange_sim::net::Frame, otrange_sim::base::time::SimTime)) {
         match &self.events {
             Some(ev) => ev.replay(emit),
             None => {

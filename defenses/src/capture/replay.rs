@@ -18,9 +18,9 @@ use super::reader::{CaptureFile, ReadEnd, Record};
 use super::reassembly::{ReassemblyStats, Segment, Stream, Units};
 use crate::detect::Detector;
 use foldhash::HashMap as FxMap;
+use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Frame;
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Service, Transport as L4};
+use otrange_sim::net::topology::{HostId, Service, Transport as L4};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 

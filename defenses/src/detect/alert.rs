@@ -3,9 +3,9 @@
 //! JSON format documentation (event_type "alert", src_ip, dest_ip, alert.signature_id,
 //! alert.severity 1 = high ... 3 = low, alert.metadata).
 
+use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Frame;
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology, Transport};
+use otrange_sim::net::topology::{HostId, Topology, Transport};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq)]

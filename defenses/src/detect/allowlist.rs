@@ -5,9 +5,9 @@
 //! and it needs no signature: it is the baseline anomaly tool of OT monitoring products.
 
 use super::{Alert, Detector};
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Frame, Payload};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Service, Topology};
 use otrange_sim::wire::modbus::Adu;
 use std::collections::{BTreeMap, BTreeSet};
 

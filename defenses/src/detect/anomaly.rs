@@ -35,9 +35,9 @@
 //! a known connection and known keys allocates nothing.
 
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
+use otrange_sim::base::time::{SimDuration, SimTime};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Frame, Payload};
-use otrange_sim::time::{SimDuration, SimTime};
-use otrange_sim::topology::{HostId, Service, Topology};
 use otrange_sim::wire::modbus::Adu;
 use std::collections::BTreeMap;
 

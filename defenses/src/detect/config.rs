@@ -11,9 +11,9 @@
 //! ```
 
 use super::{Detector, DetectorTap};
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox, Stage};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -106,7 +106,7 @@ impl Middlebox for InlineDetector {
             None => Action::Pass,
         }
     }
-    fn take_events(&mut self) -> Vec<(SimTime, otrange_sim::events::EventKind)> {
+    fn take_events(&mut self) -> Vec<(SimTime, otrange_sim::base::events::EventKind)> {
         self.tap.take_alert_events()
     }
     fn sensor_summary(&self) -> Option<serde_json::Value> {
@@ -120,7 +120,8 @@ impl DetectorConfig {
     /// The learning window's end (default one hour).
     pub fn learn_until(&self, default: &str) -> Result<SimTime, ConfigFault> {
         let s = self.learn.as_deref().unwrap_or(default);
-        let d = otrange_sim::time::parse_duration(s).map_err(|e| ("learn".to_string(), e.to_string()))?;
+        let d =
+            otrange_sim::base::time::parse_duration(s).map_err(|e| ("learn".to_string(), e.to_string()))?;
         Ok(SimTime::ZERO + d)
     }
 

@@ -25,10 +25,10 @@
 //! ```
 
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
+use otrange_sim::base::time::{SimDuration, SimTime, parse_duration};
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Frame, Payload};
-use otrange_sim::plc::{Area, parse_address};
-use otrange_sim::time::{SimDuration, SimTime, parse_duration};
-use otrange_sim::topology::{HostId, Topology};
+use otrange_sim::plc_logic::{Area, parse_address};
 use otrange_sim::wire::modbus::Adu;
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};

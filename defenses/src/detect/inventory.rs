@@ -21,10 +21,10 @@
 //! the inventory alone, no coverage and no alerts.
 
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Service, Topology};
 use otrange_sim::wire::modbus::{Adu, FC_ENCAPSULATED_INTERFACE, parse_device_identification};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -23,10 +23,10 @@ pub use alert::Alert;
 pub use allowlist::AllowList;
 pub use config::{BuildContext, ConfigFault, DetectorConfig, DetectorSet, Mode, Placed};
 
-use otrange_sim::events::EventKind;
+use otrange_sim::base::events::EventKind;
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology};
 use std::sync::Arc;
 
 /// A detector. `observe` is called for every frame crossing one of its taps, in time order.

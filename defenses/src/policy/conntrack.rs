@@ -3,7 +3,7 @@
 //! again. One hash-set probe per frame, with foldhash (fixed seed: the keys are the
 //! simulation's own host ids and ports, and a fixed seed keeps runs identical).
 
-use otrange_sim::topology::HostId;
+use otrange_sim::net::topology::HostId;
 use std::collections::HashSet;
 
 /// Where state is kept: a router or firewall keeps its own; every device's own filter

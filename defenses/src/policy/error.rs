@@ -2,7 +2,7 @@
 //! written by hand, so every mistake is reported where it is (file, line, column, field)
 //! with what was expected, and nothing is guessed or silently ignored.
 
-use otrange_sim::config_error::line_col;
+use otrange_sim::base::config_error::line_col;
 use std::ops::Range;
 
 /// A policy file that cannot be used, located well enough to fix it in an editor.

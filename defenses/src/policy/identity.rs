@@ -6,7 +6,7 @@
 //! identities through an [`IdentityHandle`] it took from the policy before installing it.
 //! The policy notices a change by a generation counter, one atomic load per decision.
 
-use otrange_sim::topology::HostId;
+use otrange_sim::net::topology::HostId;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

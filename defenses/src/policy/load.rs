@@ -9,7 +9,7 @@ use super::matcher::{HostSet, Points, resolve_hosts};
 use super::modbus_match::{Access, ModbusMatch, RegisterSet, byte_set, parse_register_range};
 use super::window::Window;
 use super::{Action, IdentityReq, Policy, Rule, RuleInfo, service_bit};
-use otrange_sim::topology::{HostId, Service, Topology};
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use std::collections::BTreeMap;

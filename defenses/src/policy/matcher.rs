@@ -2,7 +2,7 @@
 //! load time into bitsets over [`HostId`], so that matching a frame costs a load and a mask
 //! instead of string comparisons.
 
-use otrange_sim::topology::{HostId, PurdueLevel, Role, Topology};
+use otrange_sim::net::topology::{HostId, PurdueLevel, Role, Topology};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 

@@ -75,8 +75,8 @@ use conntrack::{ConnTable, HOST_LAYER, key};
 use matcher::HostSet;
 use modbus_match::{ModbusMatch, Request, parse_request};
 use otrange_sim::SimTime;
+use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{EnforcementPoint, Frame, Payload, PolicyHook, Verdict};
-use otrange_sim::topology::{HostId, Topology};
 use std::path::Path;
 use window::Window;
 
@@ -135,7 +135,7 @@ struct RuleInfo {
 }
 
 #[inline]
-fn service_bit(s: otrange_sim::topology::Service) -> u64 {
+fn service_bit(s: otrange_sim::net::topology::Service) -> u64 {
     1u64 << ((s as u32) & 63)
 }
 

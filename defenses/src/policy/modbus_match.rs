@@ -9,7 +9,7 @@
 //! malformed to judge a condition never satisfies an allow rule and always satisfies a
 //! deny rule: the firewall cannot tell what the PLC would make of it.
 
-use otrange_sim::plc::Area;
+use otrange_sim::plc_logic::Area;
 use otrange_sim::wire::modbus::{Adu, RequestRepr, Table};
 
 /// What a function code does to the device's data, for `access = ...`.

@@ -2,7 +2,7 @@
 //! "every night from 02:00 for two hours" and denied the rest of the day.
 
 use otrange_sim::SimTime;
-use otrange_sim::time::parse_duration;
+use otrange_sim::base::time::parse_duration;
 
 /// A window that opens at `start + k * every` (every integer k) and stays open for
 /// `length`. Time is the run's simulated time: 00:00 is the start of the run.

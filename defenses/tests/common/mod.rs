@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use otrange_defenses::Policy;
+use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{EnforcementPoint, Frame, FrameId, Payload, PolicyHook, Verdict};
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::topology::{HostId, Service, Topology};
 use otrange_sim::{SimDuration, SimTime};
 use std::path::PathBuf;
 

@@ -2,12 +2,12 @@
 //! reads its identity and diagnostics and uploads its configuration registers. This is the
 //! legitimate traffic that makes "program upload" and "device identification" hard to flag.
 
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
-use crate::host::{ClientInbox, HostRef};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
+use crate::base::time::{SimDuration, SimTime};
+use crate::devices::host::{ClientInbox, HostRef};
+use crate::net::topology::{HostId, Role, Service, Topology};
 use crate::net::{Network, Payload};
-use crate::time::{SimDuration, SimTime};
-use crate::topology::{HostId, Role, Service, Topology};
 use crate::wire::modbus::{
     diagnostics, read_device_identification, read_holding_registers, report_server_id,
 };

@@ -2,13 +2,13 @@
 //! what an attacker later reads (T0811 Data from Information Repositories).
 
 use super::poller::{PollConfig, PollItem, PollResult, Poller};
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
-use crate::events::EventLog;
-use crate::host::{ClientInbox, HostRef};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
+use crate::base::events::EventLog;
+use crate::base::time::SimTime;
+use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::Network;
-use crate::time::SimTime;
-use crate::topology::Topology;
+use crate::net::topology::Topology;
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
 use toml::Spanned;

@@ -2,14 +2,14 @@
 //! the truth), shows alarms, and an operator who reacts to them after a delay.
 
 use super::poller::{PollConfig, PollItem, PollResult, Poller};
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
-use crate::events::{EventKind, EventLog};
-use crate::host::{ClientInbox, HostRef};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
+use crate::base::events::{EventKind, EventLog};
+use crate::base::time::{SimDuration, SimTime, parse_duration};
+use crate::devices::host::{ClientInbox, HostRef};
+use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
-use crate::plc::Area;
-use crate::time::{SimDuration, SimTime, parse_duration};
-use crate::topology::{HostId, Service, Topology};
+use crate::plc_logic::Area;
 use crate::wire::modbus::encode_request;
 use bevy_ecs::prelude::*;
 use modbus_core::Request;
@@ -126,7 +126,7 @@ impl Hmi {
         let mut alarms = Vec::new();
         for (i, a) in cfg.alarm.iter().enumerate() {
             let plc = topo.resolve(&a.plc, &f(&format!("alarm[{i}].plc")))?;
-            let (area, addr) = crate::plc::parse_address(a.bit.get_ref())
+            let (area, addr) = crate::plc_logic::parse_address(a.bit.get_ref())
                 .map_err(|m| ConfigError::new(f(&format!("alarm[{i}].bit")), Some(a.bit.span()), m))?;
             let polled = items.iter().any(|it| {
                 it.plc == plc
@@ -180,7 +180,7 @@ impl Hmi {
                         )
                     })?;
                 let plc = topo.resolve(&r.plc, &rf("plc"))?;
-                let (area, addr) = crate::plc::parse_address(r.write.get_ref())
+                let (area, addr) = crate::plc_logic::parse_address(r.write.get_ref())
                     .map_err(|m| ConfigError::new(rf("write"), Some(r.write.span()), m))?;
                 if !matches!(area, Area::Coil | Area::HoldingRegister) {
                     return Err(ConfigError::new(
@@ -264,7 +264,7 @@ impl Hmi {
                         action: if r.description.is_empty() {
                             format!(
                                 "write {} = {}",
-                                crate::plc::format_address(r.area, r.addr),
+                                crate::plc_logic::format_address(r.area, r.addr),
                                 r.value
                             )
                         } else {

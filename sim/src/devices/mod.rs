@@ -1,9 +1,12 @@
 //! The plant's devices as ECS components and the systems that run them: PLCs, HMIs with
-//! their operators, historians, the engineering workstation and IT hosts.
+//! their operators, historians, the engineering workstation and IT hosts; [`host`] holds what
+//! every host has (its inboxes), [`modbus`] the Modbus server a PLC answers with.
 
 pub mod ews;
 pub mod historian;
 pub mod hmi;
+pub mod host;
+pub mod modbus;
 pub mod plc;
 pub mod poller;
 pub mod procedure;

@@ -1,19 +1,19 @@
 //! A PLC: the scan cycle (read inputs, run the program, write outputs) over the physical
 //! process, and the Modbus server that answers the network from the same register memory.
 
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
-use crate::events::{EventKind, EventLog};
-use crate::host::ServerInbox;
-use crate::modbus::server::Handled;
-use crate::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::ConfigError;
+use crate::base::events::{EventKind, EventLog};
+use crate::base::time::{SimDuration, SimTime, parse_duration};
+use crate::devices::host::ServerInbox;
+use crate::devices::modbus::server::Handled;
+use crate::devices::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
 use crate::net::{Network, Payload};
-use crate::plc::{
+use crate::plc_logic::{
     AlarmTransition, Area, BlockConfig, OperatingMode, PlcLogicConfig, PlcMemory, PlcProgram, SafeStateConfig,
 };
 use crate::process::SignalId;
-use crate::process_state::ProcessState;
-use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::process::state::ProcessState;
 use crate::wire::modbus::{Adu, emit_adu};
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
@@ -343,7 +343,7 @@ impl Plc {
         let mut server = ModbusServer::from_config(&cfg.modbus)
             .map_err(|e| ConfigError::new(format!("plc[{idx}].{}", e.field), None, e.message.clone()))?;
         for (i, init) in cfg.init.iter().enumerate() {
-            let (area, addr) = crate::plc::parse_address(init.address.get_ref()).map_err(|m| {
+            let (area, addr) = crate::plc_logic::parse_address(init.address.get_ref()).map_err(|m| {
                 ConfigError::new(field(&format!("init[{i}].address")), Some(init.address.span()), m)
             })?;
             if !server.map_mut().set(area, addr, init.value) {
@@ -374,7 +374,7 @@ impl Plc {
                     ));
                 }
             };
-            let (area, addr) = crate::plc::parse_address(operand.get_ref())
+            let (area, addr) = crate::plc_logic::parse_address(operand.get_ref())
                 .map_err(|m| ConfigError::new(field(&format!("io[{i}].{f}")), Some(operand.span()), m))?;
             if server.map().get(area, addr).is_none() {
                 return Err(ConfigError::new(

@@ -1,14 +1,14 @@
 //! A Modbus polling client, the part HMIs and historians share: a list of register blocks
 //! read every period, transaction ids, timeouts, and the latency of every answer.
 
-use crate::config_error::ConfigError;
-use crate::events::{EventKind, EventLog};
-use crate::host::ClientInbox;
+use crate::base::config_error::ConfigError;
+use crate::base::events::{EventKind, EventLog};
+use crate::base::stats::LatencyStats;
+use crate::base::time::{SimDuration, SimTime};
+use crate::devices::host::ClientInbox;
+use crate::net::topology::{HostId, Role, Service, Topology};
 use crate::net::{Network, Payload};
-use crate::plc::Area;
-use crate::stats::LatencyStats;
-use crate::time::{SimDuration, SimTime};
-use crate::topology::{HostId, Role, Service, Topology};
+use crate::plc_logic::Area;
 use crate::wire::modbus::{ResponseBody as Body, decode_response, encode_request};
 use modbus_core::Request;
 use serde::Deserialize;
@@ -56,7 +56,7 @@ impl PollItem {
                 format!("host {:?} is not a plc", cfg.plc.get_ref()),
             ));
         }
-        let (area, start) = crate::plc::parse_address(cfg.read.get_ref())
+        let (area, start) = crate::plc_logic::parse_address(cfg.read.get_ref())
             .map_err(|m| ConfigError::new(format!("{field}.read"), Some(cfg.read.span()), m))?;
         let max = if matches!(area, Area::Coil | Area::DiscreteInput) {
             2000

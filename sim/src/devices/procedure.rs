@@ -13,13 +13,13 @@
 //! actions = [{ plc = "plc-dist", write = "co:5", value = 0 }]
 //! ```
 
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::ConfigError;
-use crate::events::{EventKind, EventLog};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::ConfigError;
+use crate::base::events::{EventKind, EventLog};
+use crate::base::time::{SimTime, parse_duration};
+use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
-use crate::plc::{Area, parse_address};
-use crate::time::{SimTime, parse_duration};
-use crate::topology::{HostId, Service, Topology};
+use crate::plc_logic::{Area, parse_address};
 use crate::wire::modbus::{write_single_coil, write_single_register};
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
@@ -65,7 +65,7 @@ pub struct ProcedureConfig {
 struct Procedure {
     name: String,
     when: Vec<HostId>,
-    after: crate::time::SimDuration,
+    after: crate::base::time::SimDuration,
     from: HostId,
     actions: Vec<(HostId, Area, u16, u16)>,
     due: Option<SimTime>,
@@ -149,7 +149,7 @@ pub fn procedures_tick(
                     EventKind::OperatorAction {
                         hmi: net.topology().host(p.from).name.clone(),
                         alarm: format!("procedure: {}", p.name),
-                        action: format!("write {} = {value}", crate::plc::format_address(area, addr)),
+                        action: format!("write {} = {value}", crate::plc_logic::format_address(area, addr)),
                         device: net.topology().host(plc).name.clone(),
                     },
                 );

@@ -2,12 +2,12 @@
 //! domain logons. It is the background a detector must not alarm on, and the load links
 //! and firewalls carry.
 
-use crate::clock::{Clock, Wakeups};
-use crate::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
-use crate::host::{ClientInbox, HostRef, ServerInbox};
+use crate::base::clock::{Clock, Wakeups};
+use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
+use crate::base::time::{SimDuration, SimTime};
+use crate::devices::host::{ClientInbox, HostRef, ServerInbox};
+use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
-use crate::time::{SimDuration, SimTime};
-use crate::topology::{HostId, Service, Topology};
 use bevy_ecs::prelude::*;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

@@ -15,7 +15,7 @@
 //! Response PDU: 5A <session> FE <data...>  or  5A <session> FD <error code>
 //! ```
 
-use crate::plc::OperatingMode;
+use crate::plc_logic::OperatingMode;
 
 /// The function code.
 pub const FC_VENDOR: u8 = 0x5A;

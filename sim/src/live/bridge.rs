@@ -4,12 +4,12 @@
 //! host's own loopback address, so `tshark -i lo` shows the plant talking. Answers come
 //! back into the client's inbox.
 
+use crate::base::time::SimTime;
 use crate::live::LiveMsg;
-use crate::live::clock::LiveClock;
 use crate::live::convert::{request_of, response_pdu};
+use crate::live::pacing::LiveClock;
+use crate::net::topology::{HostId, Service};
 use crate::net::{Frame, FrameBridge, Payload};
-use crate::time::SimTime;
-use crate::topology::{HostId, Service};
 use crate::wire::modbus::emit_adu;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,9 +1,9 @@
 //! `[live]` in an exercise file: how the plant meets real sockets.
 
-use crate::config_error::ConfigError;
+use crate::base::config_error::ConfigError;
+use crate::base::time::{SimDuration, parse_duration};
 use crate::live::addr::AddressMap;
-use crate::time::{SimDuration, parse_duration};
-use crate::topology::{HostId, Topology};
+use crate::net::topology::{HostId, Topology};
 use serde::Deserialize;
 use toml::Spanned;
 

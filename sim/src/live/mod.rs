@@ -9,7 +9,7 @@
 //! thread applies: frames for taps and statistics, events, answers for its clients.
 //!
 //! * [`addr`]: plant addresses to loopback addresses.
-//! * [`clock`]: simulated time paced to the wall clock.
+//! * [`pacing`]: simulated time paced to the wall clock.
 //! * [`config`]: the `[live]` table of an exercise.
 //! * [`server`]: PLCs as Modbus TCP servers.
 //! * [`bridge`]: the plant's clients through tokio-modbus.
@@ -19,22 +19,22 @@
 pub mod addr;
 pub mod bridge;
 pub mod busy_poll;
-pub mod clock;
 pub mod config;
 pub mod convert;
+pub mod pacing;
 pub mod server;
 
+use crate::base::events::{EventKind, EventLog};
+use crate::base::time::SimTime;
 use crate::devices::historian::Historian;
 use crate::devices::hmi::Hmi;
+use crate::devices::host::HostRef;
 use crate::devices::plc::Plc;
-use crate::events::{EventKind, EventLog};
-use crate::host::HostRef;
+use crate::net::topology::HostId;
 use crate::net::{Frame, Network};
-use crate::time::SimTime;
-use crate::topology::HostId;
 use crate::world::Sim;
-use clock::LiveClock;
 use config::LiveSettings;
+use pacing::LiveClock;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};

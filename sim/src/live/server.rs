@@ -7,15 +7,15 @@
 //! exception a malformed PDU earns, a capacity that drops requests), so the framing here
 //! is our own: read the 7-byte MBAP header, check it, read the PDU, serve, answer.
 
+use crate::base::events::EventKind;
+use crate::devices::modbus::ServerReply;
 use crate::devices::plc::{ScanTiming, SharedCpu, served_event};
-use crate::events::EventKind;
 use crate::live::LiveMsg;
 use crate::live::busy_poll::BusyPoll;
-use crate::live::clock::LiveClock;
 use crate::live::config::{LiveSettings, ResponseTime};
-use crate::modbus::ServerReply;
+use crate::live::pacing::LiveClock;
+use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Frame, Payload, SharedPolicy, decide_path, lock_policy};
-use crate::topology::{HostId, Service, Topology};
 use crate::wire::modbus::{FrameStatus, MAX_ADU_LEN, MalformedReason, frame_len};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -3,9 +3,9 @@
 
 use super::frame::{Frame, Payload};
 use super::network::Capture;
-use crate::pcap::{Endpoint, PcapWriter};
-use crate::time::SimTime;
-use crate::topology::{Service, Topology, Transport};
+use crate::base::time::SimTime;
+use crate::net::pcap::{Endpoint, PcapWriter};
+use crate::net::topology::{Service, Topology, Transport};
 use std::io::Write;
 
 /// Filler for flow payloads: a repeating printable pattern, which dissectors of the

@@ -2,8 +2,8 @@
 //! other IT traffic as a flow summary (service, size), which is all a network model or a
 //! flow-level sensor needs from it.
 
-use crate::time::SimTime;
-use crate::topology::{HostId, Service, Transport};
+use crate::base::time::SimTime;
+use crate::net::topology::{HostId, Service, Transport};
 
 /// Stable id of a frame within a run: the order in which frames were sent.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,8 +5,8 @@
 //! decided. The network asks it through its [`super::middlebox::Enforcement`] middlebox.
 
 use super::frame::Frame;
-use crate::time::SimTime;
-use crate::topology::{HostId, Topology};
+use crate::base::time::SimTime;
+use crate::net::topology::{HostId, Topology};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Where a policy decision is taken.

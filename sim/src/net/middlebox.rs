@@ -15,9 +15,9 @@
 
 use super::frame::Frame;
 use super::hooks::{EnforcementPoint, PolicyHook, SharedPolicy, Verdict, lock_policy};
-use crate::events::EventKind;
-use crate::time::SimTime;
-use crate::topology::{HostId, Topology};
+use crate::base::events::EventKind;
+use crate::base::time::SimTime;
+use crate::net::topology::{HostId, Topology};
 use std::any::Any;
 use std::sync::{Arc, Mutex};
 

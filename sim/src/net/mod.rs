@@ -1,4 +1,4 @@
-//! The plant network: frames, transport hop by hop, middleboxes (the one extension point
+//! The plant network: its topology (hosts, zones, links, routes), frames, transport hop by hop, middleboxes (the one extension point
 //! for sensors, inline boxes, adversaries and policy enforcement), and capture to pcap.
 
 pub mod capture;
@@ -6,6 +6,8 @@ pub mod frame;
 pub mod hooks;
 pub mod middlebox;
 pub mod network;
+pub mod pcap;
+pub mod topology;
 
 pub use frame::{Frame, FrameId, Payload};
 pub use hooks::{

@@ -9,9 +9,9 @@
 use super::frame::{Frame, FrameId, Payload};
 use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
 use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
-use crate::events::{EventKind, EventLog};
-use crate::time::{SimDuration, SimTime};
-use crate::topology::{HostId, Service, Topology};
+use crate::base::events::{EventKind, EventLog};
+use crate::base::time::{SimDuration, SimTime};
+use crate::net::topology::{HostId, Service, Topology};
 use bevy_ecs::resource::Resource;
 use serde::Serialize;
 use std::any::Any;

@@ -29,6 +29,7 @@ pub mod pressure;
 pub mod pump;
 mod resolve;
 mod signals;
+pub mod state;
 pub mod tank;
 #[cfg(test)]
 mod testutil;

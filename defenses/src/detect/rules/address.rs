@@ -5,7 +5,7 @@
 //! inclusive ranges, so that a frame's address is checked by a binary search and never by
 //! walking the expression again. Ports get the same treatment.
 
-use otrange_sim::topology::{Role, Topology};
+use otrange_sim::net::topology::{Role, Topology};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 

@@ -27,9 +27,9 @@ pub mod threshold;
 
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use address::Vars;
+use otrange_sim::base::time::SimTime;
+use otrange_sim::net::topology::{HostId, Topology, Transport};
 use otrange_sim::net::{Frame, Payload};
-use otrange_sim::time::SimTime;
-use otrange_sim::topology::{HostId, Topology, Transport};
 use otrange_sim::wire::modbus::Adu;
 use rule::{Action, FlowDir, Proto, Rule};
 use std::collections::BTreeMap;

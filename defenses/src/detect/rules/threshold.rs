@@ -8,7 +8,7 @@
 //!
 //! Counts are kept per rule and per tracked host (`by_src` or `by_dst`).
 
-use otrange_sim::time::SimTime;
+use otrange_sim::base::time::SimTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

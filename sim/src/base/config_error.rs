@@ -1,0 +1,92 @@
+//! The one error shape for bad scenario input: which field, where in the text, what was
+//! expected. The CLI turns the byte span into file, line and column.
+
+use std::ops::Range;
+
+/// A scenario value that cannot be used, with enough context to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the offending field, e.g. `host[3].zone`.
+    pub field: String,
+    /// Byte range in the TOML source, where known.
+    pub span: Option<Range<usize>>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// The shortest period a client may repeat at (polls, IT traffic, engineering sessions).
+/// Without a floor, "1ns" makes a simulated day 10^14 ticks and "0s" stops the client;
+/// 1 ms is ten times the shortest PLC scan (100 us) and below any real SCADA poll.
+pub const MIN_CLIENT_PERIOD: crate::base::time::SimDuration = crate::base::time::SimDuration::from_millis(1);
+
+/// Reads a spanned duration field that sets how often something repeats, refusing one
+/// shorter than `floor` with the field, its span and the floor in the message.
+pub fn period_field(
+    value: &toml::Spanned<String>,
+    field: impl Into<String>,
+    floor: crate::base::time::SimDuration,
+) -> Result<crate::base::time::SimDuration, ConfigError> {
+    let field = field.into();
+    let period = crate::base::time::parse_duration(value.get_ref())
+        .map_err(|e| ConfigError::new(field.clone(), Some(value.span()), e.to_string()))?;
+    if period < floor {
+        return Err(ConfigError::new(
+            field,
+            Some(value.span()),
+            format!(
+                "{:?} is too short: a period must be at least {}ms",
+                value.get_ref(),
+                floor.as_nanos() as f64 / 1e6
+            ),
+        ));
+    }
+    Ok(period)
+}
+
+/// Converts a byte offset in `source` to a 1-based (line, column) pair, counting columns in
+/// characters so the caret lands under the right letter in an editor.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..source.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_have_a_floor() {
+        let v = |s: &str| toml::Spanned::new(3..9, s.to_string());
+        let err = period_field(&v("0s"), "hmi[0].poll_period", MIN_CLIENT_PERIOD).unwrap_err();
+        assert_eq!(err.field, "hmi[0].poll_period");
+        assert_eq!(err.span, Some(3..9));
+        assert!(err.message.contains("at least 1ms"), "{}", err.message);
+        assert_eq!(
+            period_field(&v("1ms"), "x", MIN_CLIENT_PERIOD),
+            Ok(crate::base::time::SimDuration::from_millis(1))
+        );
+        assert!(period_field(&v("soon"), "x", MIN_CLIENT_PERIOD).is_err());
+    }
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let src = "a = 1\nbb = \"x\"\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 6), (2, 1));
+        assert_eq!(line_col(src, 11), (2, 6));
+    }
+}

@@ -1,0 +1,75 @@
+//! Components every host entity carries: its identity in the topology and the mailboxes
+//! that delivered frames are sorted into.
+
+use crate::net::topology::HostId;
+use crate::net::{Delivered, Network, Payload};
+use bevy_ecs::prelude::*;
+
+/// Which topology host this entity is.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct HostRef(pub HostId);
+
+/// Requests that arrived on one of the host's service ports, for its servers.
+#[derive(Component, Debug, Default)]
+pub struct ServerInbox(pub Vec<Delivered>);
+
+/// Answers that arrived on the host's client ports, for its clients (HMI, historian, ...).
+/// One host may run several clients (an HMI that also logs on to the domain), so each
+/// takes only the answers of its own protocol.
+#[derive(Component, Debug, Default)]
+pub struct ClientInbox(pub Vec<Delivered>);
+
+impl ClientInbox {
+    /// Takes the Modbus answers, leaving the rest, in arrival order.
+    pub fn take_modbus(&mut self) -> Vec<Delivered> {
+        self.take_where(|d| matches!(d.frame.payload, Payload::Modbus(_)))
+    }
+    /// Takes the IT flow answers, leaving the rest, in arrival order.
+    pub fn take_flows(&mut self) -> Vec<Delivered> {
+        self.take_where(|d| matches!(d.frame.payload, Payload::Flow { .. }))
+    }
+    fn take_where(&mut self, wanted: impl Fn(&Delivered) -> bool) -> Vec<Delivered> {
+        if self.0.iter().all(&wanted) {
+            return std::mem::take(&mut self.0);
+        }
+        let (taken, kept) = std::mem::take(&mut self.0).into_iter().partition(|d| wanted(d));
+        self.0 = kept;
+        taken
+    }
+}
+
+/// Answers to labelled frames (an attacker's, whatever host it sends from), kept apart
+/// from the answers the host's own clients wait for: an intruder on an HMI's host must not
+/// feed the HMI's screen, nor the HMI eat the intruder's answers.
+#[derive(Resource, Debug, Default)]
+pub struct LabelledReplies(pub Vec<Delivered>);
+
+/// Host id to entity, so systems can reach a host's components in host order.
+#[derive(Resource, Debug, Default)]
+pub struct HostIndex(pub Vec<Entity>);
+
+/// Sorts each host's delivered frames into its server or client inbox. A frame addressed
+/// to a well-known service port is a request; anything else answers one of the host's own
+/// connections.
+pub fn dispatch_deliveries(
+    mut net: ResMut<Network>,
+    index: Res<HostIndex>,
+    mut labelled: ResMut<LabelledReplies>,
+    mut hosts: Query<(&mut ServerInbox, &mut ClientInbox)>,
+) {
+    for host in net.take_hosts_with_mail() {
+        let mail = net.take_inbox(host);
+        let Ok((mut server, mut client)) = hosts.get_mut(index.0[host.0 as usize]) else {
+            continue;
+        };
+        for d in mail {
+            if d.frame.dst_port == d.frame.service.port() {
+                server.0.push(d);
+            } else if d.frame.label != 0 {
+                labelled.0.push(d);
+            } else {
+                client.0.push(d);
+            }
+        }
+    }
+}

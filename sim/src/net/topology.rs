@@ -1,0 +1,619 @@
+//! The plant's network as built from its plan: zones on the Purdue model, hosts with roles
+//! and addresses, links, and the routes between any two hosts through switches, routers
+//! and firewalls. Routes are computed once at build time, so sending a frame costs a lookup.
+
+use crate::base::config_error::ConfigError;
+use crate::base::time::{SimDuration, parse_duration};
+use crate::base::units::parse_bandwidth;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+use toml::Spanned;
+
+/// Index of a host in the topology; stable for a given plant file.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct HostId(pub u32);
+
+/// Index of a zone in the topology.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ZoneId(pub u32);
+
+/// Index of a link in the topology.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LinkId(pub u32);
+
+/// Purdue Enterprise Reference Architecture level of a zone, which segmentation policies
+/// reason about ("nothing direct from L4 to L1").
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PurdueLevel {
+    /// Physical process: sensors and actuators.
+    L0,
+    /// Basic control: PLCs, safety controllers.
+    L1,
+    /// Supervisory control: HMIs, local engineering.
+    L2,
+    /// Site operations: historian, site servers.
+    L3,
+    /// The industrial DMZ between IT and OT ("level 3.5").
+    #[serde(rename = "DMZ")]
+    Dmz,
+    /// Business logistics: enterprise IT.
+    L4,
+    /// Enterprise network and internet edge.
+    L5,
+}
+
+/// What a host is; devices, policies and attackers dispatch on it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Plc,
+    Hmi,
+    Historian,
+    EngineeringWorkstation,
+    Workstation,
+    Server,
+    JumpHost,
+    RemoteAccessGateway,
+    Router,
+    Firewall,
+    Switch,
+}
+
+impl Role {
+    /// Only network devices forward frames; every other host is an end point.
+    pub fn forwards(self) -> bool {
+        matches!(self, Role::Router | Role::Firewall | Role::Switch)
+    }
+    /// Routers and firewalls are where a segmentation policy is enforced.
+    pub fn enforces(self) -> bool {
+        matches!(self, Role::Router | Role::Firewall)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Plc => "plc",
+            Role::Hmi => "hmi",
+            Role::Historian => "historian",
+            Role::EngineeringWorkstation => "engineering-workstation",
+            Role::Workstation => "workstation",
+            Role::Server => "server",
+            Role::JumpHost => "jump-host",
+            Role::RemoteAccessGateway => "remote-access-gateway",
+            Role::Router => "router",
+            Role::Firewall => "firewall",
+            Role::Switch => "switch",
+        }
+    }
+}
+
+/// Application services a host offers; each has its well-known port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Service {
+    Modbus,
+    Rdp,
+    Smb,
+    Http,
+    Https,
+    Ssh,
+    Dns,
+    Kerberos,
+    Ldap,
+    Winrm,
+    Vpn,
+    Historian,
+}
+
+/// Layer-4 protocol of a service.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Service {
+    /// IANA well-known ports (Modbus 502 per the Modbus TCP spec; the historian port is
+    /// OSIsoft PI's 5450, a common choice in the field).
+    pub fn port(self) -> u16 {
+        match self {
+            Service::Modbus => 502,
+            Service::Rdp => 3389,
+            Service::Smb => 445,
+            Service::Http => 80,
+            Service::Https => 443,
+            Service::Ssh => 22,
+            Service::Dns => 53,
+            Service::Kerberos => 88,
+            Service::Ldap => 389,
+            Service::Winrm => 5985,
+            Service::Vpn => 1194,
+            Service::Historian => 5450,
+        }
+    }
+    pub fn transport(self) -> Transport {
+        match self {
+            Service::Dns => Transport::Udp,
+            _ => Transport::Tcp,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Modbus => "modbus",
+            Service::Rdp => "rdp",
+            Service::Smb => "smb",
+            Service::Http => "http",
+            Service::Https => "https",
+            Service::Ssh => "ssh",
+            Service::Dns => "dns",
+            Service::Kerberos => "kerberos",
+            Service::Ldap => "ldap",
+            Service::Winrm => "winrm",
+            Service::Vpn => "vpn",
+            Service::Historian => "historian",
+        }
+    }
+}
+
+/// `[[zone]]` in a plant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    pub name: Spanned<String>,
+    pub level: PurdueLevel,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[[host]]` in a plant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    pub name: Spanned<String>,
+    pub role: Role,
+    pub zone: Spanned<String>,
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub description: String,
+    /// Delay a frame spends inside a forwarding device (store-and-forward lookup).
+    #[serde(default)]
+    pub forwarding_delay: Option<Spanned<String>>,
+    /// Credentials held or accepted by the host (user names only matter to attackers).
+    #[serde(default)]
+    pub credentials: Vec<CredentialConfig>,
+    /// Whether the owner's asset register lists this host (default yes). Attackers' machines,
+    /// rogue and forgotten devices are not: passive asset discovery flags them as unknown.
+    #[serde(default = "yes")]
+    pub declared: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A credential a host accepts, for attackers' lateral movement.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    pub user: String,
+    /// Whether it is a vendor default (ATT&CK T0812 Default Credentials).
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// `[[link]]` in a plant file: a full-duplex cable between two hosts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    pub a: Spanned<String>,
+    pub b: Spanned<String>,
+    #[serde(default = "default_bandwidth")]
+    pub bandwidth: Spanned<String>,
+    #[serde(default = "default_latency")]
+    pub latency: Spanned<String>,
+}
+
+fn default_bandwidth() -> Spanned<String> {
+    Spanned::new(0..0, "100Mbps".to_string())
+}
+fn default_latency() -> Spanned<String> {
+    Spanned::new(0..0, "1us".to_string())
+}
+
+/// A zone as built.
+#[derive(Debug, Clone, Serialize)]
+pub struct Zone {
+    pub id: ZoneId,
+    pub name: String,
+    pub level: PurdueLevel,
+}
+
+/// A host as built.
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    pub id: HostId,
+    pub name: String,
+    pub role: Role,
+    pub zone: ZoneId,
+    pub address: Ipv4Addr,
+    pub services: Vec<Service>,
+    pub forwarding_delay: SimDuration,
+    pub credentials: Vec<CredentialConfig>,
+    /// In the owner's asset register (see [`HostConfig::declared`]).
+    pub declared: bool,
+}
+
+/// A link as built. Each direction has its own transmitter (full duplex).
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub id: LinkId,
+    pub a: HostId,
+    pub b: HostId,
+    pub bandwidth_bps: u64,
+    pub latency: SimDuration,
+}
+
+/// One step of a route: leave `from` over `link` towards `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    pub from: HostId,
+    pub to: HostId,
+    pub link: LinkId,
+    /// Direction on the link: false = a to b, true = b to a. Each has its own queue.
+    pub reverse: bool,
+}
+
+/// The plant network, ready for the simulation.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub zones: Vec<Zone>,
+    pub hosts: Vec<Host>,
+    pub links: Vec<Link>,
+    by_name: BTreeMap<String, HostId>,
+    by_address: BTreeMap<Ipv4Addr, HostId>,
+    /// routes[src * n + dst]: the hops from src to dst, None if unreachable.
+    routes: Vec<Option<Vec<Hop>>>,
+}
+
+impl Topology {
+    /// Builds and checks zones, hosts and links, and computes every route.
+    pub fn build(
+        zones: &[ZoneConfig],
+        hosts: &[HostConfig],
+        links: &[LinkConfig],
+    ) -> Result<Topology, ConfigError> {
+        let mut zone_list = Vec::new();
+        let mut zone_by_name = BTreeMap::new();
+        for (i, z) in zones.iter().enumerate() {
+            let name = z.name.get_ref().clone();
+            if zone_by_name.insert(name.clone(), ZoneId(i as u32)).is_some() {
+                return Err(ConfigError::new(
+                    format!("zone[{i}].name"),
+                    Some(z.name.span()),
+                    format!("duplicate zone name {name:?}: zone names must be unique"),
+                ));
+            }
+            zone_list.push(Zone {
+                id: ZoneId(i as u32),
+                name,
+                level: z.level,
+            });
+        }
+        let mut host_list = Vec::new();
+        let mut by_name = BTreeMap::new();
+        let mut by_address = BTreeMap::new();
+        for (i, h) in hosts.iter().enumerate() {
+            let id = HostId(i as u32);
+            let name = h.name.get_ref().clone();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(ConfigError::new(
+                    format!("host[{i}].name"),
+                    Some(h.name.span()),
+                    "a host name must be non-empty and contain no spaces",
+                ));
+            }
+            if by_name.insert(name.clone(), id).is_some() {
+                return Err(ConfigError::new(
+                    format!("host[{i}].name"),
+                    Some(h.name.span()),
+                    format!("duplicate host name {name:?}: host names must be unique"),
+                ));
+            }
+            let zone = *zone_by_name.get(h.zone.get_ref()).ok_or_else(|| {
+                ConfigError::new(
+                    format!("host[{i}].zone"),
+                    Some(h.zone.span()),
+                    format!(
+                        "unknown zone {:?}; declared zones: {}",
+                        h.zone.get_ref(),
+                        zone_by_name.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            let address: Ipv4Addr = h.address.get_ref().parse().map_err(|_| {
+                ConfigError::new(
+                    format!("host[{i}].address"),
+                    Some(h.address.span()),
+                    format!(
+                        "invalid IPv4 address {:?}: expected dotted quad such as \"10.10.1.21\"",
+                        h.address.get_ref()
+                    ),
+                )
+            })?;
+            if let Some(prev) = by_address.insert(address, id) {
+                return Err(ConfigError::new(
+                    format!("host[{i}].address"),
+                    Some(h.address.span()),
+                    format!(
+                        "address {address} is already used by host {:?}",
+                        host_list
+                            .get(prev.0 as usize)
+                            .map_or("?", |p: &Host| p.name.as_str())
+                    ),
+                ));
+            }
+            let forwarding_delay = match &h.forwarding_delay {
+                Some(d) => parse_duration(d.get_ref()).map_err(|e| {
+                    ConfigError::new(
+                        format!("host[{i}].forwarding_delay"),
+                        Some(d.span()),
+                        e.to_string(),
+                    )
+                })?,
+                None if h.role.forwards() => SimDuration::from_micros(5),
+                None => SimDuration::ZERO,
+            };
+            host_list.push(Host {
+                id,
+                name,
+                role: h.role,
+                zone,
+                address,
+                services: h.services.clone(),
+                forwarding_delay,
+                credentials: h.credentials.clone(),
+                declared: h.declared,
+            });
+        }
+        let mut link_list = Vec::new();
+        for (i, l) in links.iter().enumerate() {
+            let end = |s: &Spanned<String>, f: &str| {
+                by_name.get(s.get_ref()).copied().ok_or_else(|| {
+                    ConfigError::new(
+                        format!("link[{i}].{f}"),
+                        Some(s.span()),
+                        format!("unknown host {:?}: a link joins two declared hosts", s.get_ref()),
+                    )
+                })
+            };
+            let a = end(&l.a, "a")?;
+            let b = end(&l.b, "b")?;
+            if a == b {
+                return Err(ConfigError::new(
+                    format!("link[{i}].b"),
+                    Some(l.b.span()),
+                    "a link must join two different hosts",
+                ));
+            }
+            let bandwidth_bps = parse_bandwidth(l.bandwidth.get_ref())
+                .map_err(|m| ConfigError::new(format!("link[{i}].bandwidth"), Some(l.bandwidth.span()), m))?;
+            let latency = parse_duration(l.latency.get_ref()).map_err(|e| {
+                ConfigError::new(
+                    format!("link[{i}].latency"),
+                    Some(l.latency.span()),
+                    e.to_string(),
+                )
+            })?;
+            link_list.push(Link {
+                id: LinkId(i as u32),
+                a,
+                b,
+                bandwidth_bps,
+                latency,
+            });
+        }
+        let mut topo = Topology {
+            zones: zone_list,
+            hosts: host_list,
+            links: link_list,
+            by_name,
+            by_address,
+            routes: Vec::new(),
+        };
+        topo.routes = topo.compute_routes();
+        Ok(topo)
+    }
+
+    /// Shortest paths by hop count (breadth-first from every host, neighbours in link
+    /// order), only through forwarding devices: deterministic, and what a flat L2/L3
+    /// network with static routes would do.
+    fn compute_routes(&self) -> Vec<Option<Vec<Hop>>> {
+        let n = self.hosts.len();
+        let mut adj: Vec<Vec<Hop>> = vec![Vec::new(); n];
+        for l in &self.links {
+            adj[l.a.0 as usize].push(Hop {
+                from: l.a,
+                to: l.b,
+                link: l.id,
+                reverse: false,
+            });
+            adj[l.b.0 as usize].push(Hop {
+                from: l.b,
+                to: l.a,
+                link: l.id,
+                reverse: true,
+            });
+        }
+        let mut routes = vec![None; n * n];
+        for src in 0..n {
+            let mut via: Vec<Option<Hop>> = vec![None; n];
+            let mut seen = vec![false; n];
+            seen[src] = true;
+            let mut queue = VecDeque::from([src]);
+            while let Some(u) = queue.pop_front() {
+                if u != src && !self.hosts[u].role.forwards() {
+                    continue; // end hosts receive, they do not pass frames on
+                }
+                for hop in &adj[u] {
+                    let v = hop.to.0 as usize;
+                    if !seen[v] {
+                        seen[v] = true;
+                        via[v] = Some(*hop);
+                        queue.push_back(v);
+                    }
+                }
+            }
+            for dst in 0..n {
+                if dst == src || !seen[dst] {
+                    continue;
+                }
+                let mut path = Vec::new();
+                let mut cur = dst;
+                while cur != src {
+                    let hop = via[cur].expect("reached hosts have a predecessor");
+                    path.push(hop);
+                    cur = hop.from.0 as usize;
+                }
+                path.reverse();
+                routes[src * n + dst] = Some(path);
+            }
+        }
+        routes
+    }
+
+    pub fn host(&self, id: HostId) -> &Host {
+        &self.hosts[id.0 as usize]
+    }
+    pub fn zone_of(&self, id: HostId) -> &Zone {
+        &self.zones[self.host(id).zone.0 as usize]
+    }
+    pub fn host_by_name(&self, name: &str) -> Option<HostId> {
+        self.by_name.get(name).copied()
+    }
+    pub fn host_by_address(&self, addr: Ipv4Addr) -> Option<HostId> {
+        self.by_address.get(&addr).copied()
+    }
+    /// The hops from `src` to `dst`, or None when no path exists.
+    pub fn route(&self, src: HostId, dst: HostId) -> Option<&[Hop]> {
+        let n = self.hosts.len();
+        self.routes[src.0 as usize * n + dst.0 as usize].as_deref()
+    }
+    /// Resolves a host reference in a scenario file, with an error naming the field.
+    pub fn resolve(&self, name: &Spanned<String>, field: &str) -> Result<HostId, ConfigError> {
+        self.host_by_name(name.get_ref()).ok_or_else(|| {
+            ConfigError::new(
+                field,
+                Some(name.span()),
+                format!(
+                    "unknown host {:?}: expected the name of a [[host]]",
+                    name.get_ref()
+                ),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topo(src: &str) -> Result<Topology, ConfigError> {
+        #[derive(Deserialize)]
+        struct F {
+            zone: Vec<ZoneConfig>,
+            host: Vec<HostConfig>,
+            link: Vec<LinkConfig>,
+        }
+        let f: F = toml::from_str(src).unwrap();
+        Topology::build(&f.zone, &f.host, &f.link)
+    }
+
+    const NET: &str = r#"
+        [[zone]]
+        name = "it"
+        level = "L4"
+        [[zone]]
+        name = "ot"
+        level = "L1"
+        [[host]]
+        name = "ws"
+        role = "workstation"
+        zone = "it"
+        address = "10.0.4.10"
+        [[host]]
+        name = "fw"
+        role = "firewall"
+        zone = "it"
+        address = "10.0.4.1"
+        [[host]]
+        name = "sw"
+        role = "switch"
+        zone = "ot"
+        address = "10.0.1.2"
+        [[host]]
+        name = "plc"
+        role = "plc"
+        zone = "ot"
+        address = "10.0.1.21"
+        [[host]]
+        name = "hmi"
+        role = "hmi"
+        zone = "ot"
+        address = "10.0.1.30"
+        [[link]]
+        a = "ws"
+        b = "fw"
+        [[link]]
+        a = "fw"
+        b = "sw"
+        [[link]]
+        a = "sw"
+        b = "plc"
+        [[link]]
+        a = "sw"
+        b = "hmi"
+        [[link]]
+        a = "hmi"
+        b = "ws"
+    "#;
+
+    #[test]
+    fn routes_go_through_forwarders_only() {
+        let t = topo(NET).unwrap();
+        let ws = t.host_by_name("ws").unwrap();
+        let plc = t.host_by_name("plc").unwrap();
+        let path: Vec<_> = t
+            .route(ws, plc)
+            .unwrap()
+            .iter()
+            .map(|h| t.host(h.to).name.clone())
+            .collect();
+        // The direct ws-hmi cable does not make the HMI a router.
+        assert_eq!(path, ["fw", "sw", "plc"]);
+        let back = t.route(plc, ws).unwrap();
+        assert_eq!(back.len(), 3);
+        assert!(back[0].reverse);
+    }
+
+    #[test]
+    fn unknown_zone_names_field_and_span() {
+        let bad = NET.replace(
+            "zone = \"ot\"\n        address = \"10.0.1.21\"",
+            "zone = \"otx\"\n        address = \"10.0.1.21\"",
+        );
+        let e = topo(&bad).unwrap_err();
+        assert_eq!(e.field, "host[3].zone");
+        assert!(e.message.contains("unknown zone \"otx\""), "{}", e.message);
+        assert_eq!(&bad[e.span.unwrap()], "\"otx\"");
+    }
+
+    #[test]
+    fn duplicate_address_is_an_error() {
+        let bad = NET.replace("10.0.1.30", "10.0.1.21");
+        let e = topo(&bad).unwrap_err();
+        assert_eq!(e.field, "host[4].address");
+        assert!(e.message.contains("already used by host \"plc\""));
+    }
+}

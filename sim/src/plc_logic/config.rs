@@ -1,0 +1,454 @@
+//! Serde types for the `[plc]` program configuration.
+//!
+//! Every operand is kept as a [`toml::Spanned`] [`OperandSrc`] so that
+//! [`PlcProgram::compile`](crate::plc_logic::PlcProgram::compile) can report the
+//! exact byte span of a bad operand. Blocks are tagged by `type`; because
+//! serde's internally tagged enums buffer their content and lose TOML spans,
+//! a block is first read into a flat private table (which rejects unknown
+//! keys) and then converted into the typed [`BlockConfig`], which rejects keys
+//! that belong to another block type and reports missing ones.
+
+use std::fmt;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::plc_logic::error::PlcConfigError;
+use crate::plc_logic::operand::OperandSrc;
+
+/// An operand with its source span.
+pub type OperandCfg = Spanned<OperandSrc>;
+
+/// The PLC logic part of a `[plc]` table: the program and the safe state.
+///
+/// A larger `[plc]` table in the main crate (unit id, scan period, ...) can
+/// embed these two fields directly instead of using this struct.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlcLogicConfig {
+    /// `[[plc.program]]`: blocks executed top to bottom every scan.
+    #[serde(default)]
+    pub program: Vec<BlockConfig>,
+    /// `[[plc.safe_state]]`: output values applied in Program/Stop mode.
+    #[serde(default)]
+    pub safe_state: Vec<SafeStateConfig>,
+}
+
+impl PlcLogicConfig {
+    /// Parse a TOML document whose only table is `[plc]` (handy for tests
+    /// and stand-alone PLC definitions).
+    pub fn from_toml_str(src: &str) -> Result<Self, PlcConfigError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Doc {
+            plc: PlcLogicConfig,
+        }
+        toml::from_str::<Doc>(src)
+            .map(|d| d.plc)
+            .map_err(|e| PlcConfigError::from_toml("plc", &e))
+    }
+}
+
+/// One `[[plc.safe_state]]` entry: where a stopped PLC parks an output.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafeStateConfig {
+    /// Register to drive, e.g. `"co:0"`.
+    pub out: OperandCfg,
+    /// Raw value to write (0/1 for coils and discrete inputs).
+    pub value: Spanned<u16>,
+}
+
+/// A condition (`when = { ... }`) used by `interlock` and `timer` blocks.
+///
+/// Exactly one form must be used: a comparison (`operand` plus exactly one of
+/// `below`, `above`, `equals`, `not_equals`), `any = [ ... ]` (OR) or
+/// `all = [ ... ]` (AND). Comparisons are strict (`below` is `<`).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionConfig {
+    /// Left-hand side of a comparison.
+    pub operand: Option<OperandCfg>,
+    /// True while `operand < below`.
+    pub below: Option<OperandCfg>,
+    /// True while `operand > above`.
+    pub above: Option<OperandCfg>,
+    /// True while `operand == equals`.
+    pub equals: Option<OperandCfg>,
+    /// True while `operand != not_equals`.
+    pub not_equals: Option<OperandCfg>,
+    /// True while any sub-condition is true.
+    pub any: Option<Vec<ConditionConfig>>,
+    /// True while all sub-conditions are true.
+    pub all: Option<Vec<ConditionConfig>>,
+}
+
+/// One `[[plc.program]]` block, selected by its `type` key.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "RawBlock")]
+pub enum BlockConfig {
+    /// `type = "onoff"`: two-point (hysteresis) control.
+    OnOff(OnOffConfig),
+    /// `type = "pid"`: PID controller.
+    Pid(PidConfig),
+    /// `type = "interlock"`: force an output while a condition holds.
+    Interlock(InterlockConfig),
+    /// `type = "alarm"`: high/low alarm with deadband and delay.
+    Alarm(AlarmConfig),
+    /// `type = "scale"` (`out = in * gain + offset`) or `type = "move"`
+    /// (plain copy; `gain`/`offset` are then `None`).
+    Scale(ScaleConfig),
+    /// `type = "timer"`: on-delay or off-delay timer.
+    Timer(TimerConfig),
+}
+
+/// Which way an on/off controller acts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OnOffAction {
+    /// Filling: output on when `pv < on_below`, off when `pv > off_above`.
+    Fill {
+        /// Switch-on threshold.
+        on_below: OperandCfg,
+        /// Switch-off threshold.
+        off_above: OperandCfg,
+    },
+    /// Draining: output on when `pv > on_above`, off when `pv < off_below`.
+    Drain {
+        /// Switch-on threshold.
+        on_above: OperandCfg,
+        /// Switch-off threshold.
+        off_below: OperandCfg,
+    },
+}
+
+/// `type = "onoff"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnOffConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Process value.
+    pub pv: OperandCfg,
+    /// Output written 1/0.
+    pub out: OperandCfg,
+    /// Thresholds and direction.
+    pub action: OnOffAction,
+}
+
+/// `type = "pid"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PidConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Process value.
+    pub pv: OperandCfg,
+    /// Setpoint.
+    pub sp: OperandCfg,
+    /// Output register.
+    pub out: OperandCfg,
+    /// Proportional gain (output units per pv unit).
+    pub kp: OperandCfg,
+    /// Integral gain per second (default 0).
+    pub ki: Option<OperandCfg>,
+    /// Derivative time in seconds (default 0).
+    pub kd: Option<OperandCfg>,
+    /// Lower output limit (default 0).
+    pub out_min: Option<OperandCfg>,
+    /// Upper output limit (default 65535).
+    pub out_max: Option<OperandCfg>,
+    /// Reverse acting: error = pv - sp instead of sp - pv.
+    pub reverse: bool,
+}
+
+/// `type = "interlock"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InterlockConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Trip condition.
+    pub when: ConditionConfig,
+    /// Output forced while tripped.
+    pub out: OperandCfg,
+    /// Value forced (default 0).
+    pub value: Option<OperandCfg>,
+    /// Reset operand when latching (`latch = true, reset = "co:9"`).
+    pub reset: Option<OperandCfg>,
+}
+
+/// `type = "alarm"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmConfig {
+    /// Alarm name reported in transitions.
+    pub name: String,
+    /// Process value.
+    pub pv: OperandCfg,
+    /// High limit: raised while `pv > high`.
+    pub high: Option<OperandCfg>,
+    /// Low limit: raised while `pv < low`.
+    pub low: Option<OperandCfg>,
+    /// Clear hysteresis (default 0).
+    pub deadband: Option<OperandCfg>,
+    /// Seconds the condition must persist before raising (default 0).
+    pub delay_s: Option<Spanned<f64>>,
+    /// Bit set while the alarm is active (coil or discrete input).
+    pub out: Option<OperandCfg>,
+}
+
+/// `type = "scale"` / `type = "move"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Input (`in` in TOML).
+    pub input: OperandCfg,
+    /// Output register.
+    pub out: OperandCfg,
+    /// Multiplier (default 1).
+    pub gain: Option<OperandCfg>,
+    /// Added after multiplying (default 0).
+    pub offset: Option<OperandCfg>,
+}
+
+/// Timer function.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// TON: output 1 once the condition has held for `preset_s`.
+    #[default]
+    OnDelay,
+    /// TOF: output 1 while the condition holds and for `preset_s` after.
+    OffDelay,
+}
+
+/// `type = "timer"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimerConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Timer input.
+    pub when: ConditionConfig,
+    /// Preset in seconds.
+    pub preset_s: Spanned<f64>,
+    /// Output written 1/0.
+    pub out: OperandCfg,
+    /// On- or off-delay.
+    pub kind: TimerKind,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BlockType {
+    Onoff,
+    Pid,
+    Interlock,
+    Alarm,
+    Scale,
+    Move,
+    Timer,
+}
+
+impl BlockType {
+    fn name(self) -> &'static str {
+        match self {
+            BlockType::Onoff => "onoff",
+            BlockType::Pid => "pid",
+            BlockType::Interlock => "interlock",
+            BlockType::Alarm => "alarm",
+            BlockType::Scale => "scale",
+            BlockType::Move => "move",
+            BlockType::Timer => "timer",
+        }
+    }
+
+    /// Keys accepted besides `type` and `name`.
+    fn allowed(self) -> &'static [&'static str] {
+        match self {
+            BlockType::Onoff => &["pv", "out", "on_below", "off_above", "on_above", "off_below"],
+            BlockType::Pid => &[
+                "pv", "sp", "out", "kp", "ki", "kd", "out_min", "out_max", "reverse",
+            ],
+            BlockType::Interlock => &["when", "out", "value", "latch", "reset"],
+            BlockType::Alarm => &["pv", "high", "low", "deadband", "delay_s", "out"],
+            BlockType::Scale => &["in", "out", "gain", "offset"],
+            BlockType::Move => &["in", "out"],
+            BlockType::Timer => &["when", "preset_s", "out", "kind"],
+        }
+    }
+}
+
+impl fmt::Display for BlockType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Flat union of every block's keys; see the module docs for why.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[doc(hidden)]
+pub struct RawBlock {
+    #[serde(rename = "type")]
+    block_type: BlockType,
+    name: Option<String>,
+    pv: Option<OperandCfg>,
+    out: Option<OperandCfg>,
+    on_below: Option<OperandCfg>,
+    off_above: Option<OperandCfg>,
+    on_above: Option<OperandCfg>,
+    off_below: Option<OperandCfg>,
+    sp: Option<OperandCfg>,
+    kp: Option<OperandCfg>,
+    ki: Option<OperandCfg>,
+    kd: Option<OperandCfg>,
+    out_min: Option<OperandCfg>,
+    out_max: Option<OperandCfg>,
+    reverse: Option<bool>,
+    when: Option<ConditionConfig>,
+    value: Option<OperandCfg>,
+    latch: Option<bool>,
+    reset: Option<OperandCfg>,
+    high: Option<OperandCfg>,
+    low: Option<OperandCfg>,
+    deadband: Option<OperandCfg>,
+    delay_s: Option<Spanned<f64>>,
+    #[serde(rename = "in")]
+    input: Option<OperandCfg>,
+    gain: Option<OperandCfg>,
+    offset: Option<OperandCfg>,
+    preset_s: Option<Spanned<f64>>,
+    kind: Option<TimerKind>,
+}
+
+impl RawBlock {
+    fn present(&self) -> Vec<&'static str> {
+        let flags = [
+            ("pv", self.pv.is_some()),
+            ("out", self.out.is_some()),
+            ("on_below", self.on_below.is_some()),
+            ("off_above", self.off_above.is_some()),
+            ("on_above", self.on_above.is_some()),
+            ("off_below", self.off_below.is_some()),
+            ("sp", self.sp.is_some()),
+            ("kp", self.kp.is_some()),
+            ("ki", self.ki.is_some()),
+            ("kd", self.kd.is_some()),
+            ("out_min", self.out_min.is_some()),
+            ("out_max", self.out_max.is_some()),
+            ("reverse", self.reverse.is_some()),
+            ("when", self.when.is_some()),
+            ("value", self.value.is_some()),
+            ("latch", self.latch.is_some()),
+            ("reset", self.reset.is_some()),
+            ("high", self.high.is_some()),
+            ("low", self.low.is_some()),
+            ("deadband", self.deadband.is_some()),
+            ("delay_s", self.delay_s.is_some()),
+            ("in", self.input.is_some()),
+            ("gain", self.gain.is_some()),
+            ("offset", self.offset.is_some()),
+            ("preset_s", self.preset_s.is_some()),
+            ("kind", self.kind.is_some()),
+        ];
+        flags.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect()
+    }
+}
+
+fn need<T>(kind: BlockType, key: &str, v: Option<T>) -> Result<T, String> {
+    v.ok_or_else(|| format!("a `{kind}` block needs `{key}`"))
+}
+
+impl TryFrom<RawBlock> for BlockConfig {
+    type Error = String;
+
+    fn try_from(r: RawBlock) -> Result<Self, String> {
+        let k = r.block_type;
+        let allowed = k.allowed();
+        if let Some(bad) = r.present().into_iter().find(|f| !allowed.contains(f)) {
+            return Err(format!(
+                "`{bad}` is not a setting of a `{k}` block (expected: type, name, {})",
+                allowed.join(", ")
+            ));
+        }
+        Ok(match k {
+            BlockType::Onoff => {
+                let action = match (r.on_below, r.off_above, r.on_above, r.off_below) {
+                    (Some(on_below), Some(off_above), None, None) => {
+                        OnOffAction::Fill { on_below, off_above }
+                    }
+                    (None, None, Some(on_above), Some(off_below)) => {
+                        OnOffAction::Drain { on_above, off_below }
+                    }
+                    _ => {
+                        return Err(
+                            "an `onoff` block needs either `on_below` and `off_above` (filling) \
+                             or `on_above` and `off_below` (draining)"
+                                .to_owned(),
+                        );
+                    }
+                };
+                BlockConfig::OnOff(OnOffConfig {
+                    name: r.name,
+                    pv: need(k, "pv", r.pv)?,
+                    out: need(k, "out", r.out)?,
+                    action,
+                })
+            }
+            BlockType::Pid => BlockConfig::Pid(PidConfig {
+                name: r.name,
+                pv: need(k, "pv", r.pv)?,
+                sp: need(k, "sp", r.sp)?,
+                out: need(k, "out", r.out)?,
+                kp: need(k, "kp", r.kp)?,
+                ki: r.ki,
+                kd: r.kd,
+                out_min: r.out_min,
+                out_max: r.out_max,
+                reverse: r.reverse.unwrap_or(false),
+            }),
+            BlockType::Interlock => {
+                let latch = r.latch.unwrap_or(false);
+                if latch != r.reset.is_some() {
+                    return Err(
+                        "a latching `interlock` needs both `latch = true` and `reset = \"co:N\"` \
+                         (the operand that releases the latch)"
+                            .to_owned(),
+                    );
+                }
+                BlockConfig::Interlock(InterlockConfig {
+                    name: r.name,
+                    when: need(k, "when", r.when)?,
+                    out: need(k, "out", r.out)?,
+                    value: r.value,
+                    reset: r.reset,
+                })
+            }
+            BlockType::Alarm => {
+                if r.high.is_none() && r.low.is_none() {
+                    return Err("an `alarm` block needs `high`, `low` or both".to_owned());
+                }
+                BlockConfig::Alarm(AlarmConfig {
+                    name: need(k, "name", r.name)?,
+                    pv: need(k, "pv", r.pv)?,
+                    high: r.high,
+                    low: r.low,
+                    deadband: r.deadband,
+                    delay_s: r.delay_s,
+                    out: r.out,
+                })
+            }
+            BlockType::Scale | BlockType::Move => BlockConfig::Scale(ScaleConfig {
+                name: r.name,
+                input: need(k, "in", r.input)?,
+                out: need(k, "out", r.out)?,
+                gain: r.gain,
+                offset: r.offset,
+            }),
+            BlockType::Timer => BlockConfig::Timer(TimerConfig {
+                name: r.name,
+                when: need(k, "when", r.when)?,
+                preset_s: need(k, "preset_s", r.preset_s)?,
+                out: need(k, "out", r.out)?,
+                kind: r.kind.unwrap_or_default(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,215 @@
+//! The compiled program and its scan.
+
+use crate::plc_logic::blocks::Ctx;
+use crate::plc_logic::blocks::alarm::{Alarm, AlarmKind, AlarmTransition};
+use crate::plc_logic::blocks::interlock::Interlock;
+use crate::plc_logic::blocks::onoff::OnOff;
+use crate::plc_logic::blocks::pid::Pid;
+use crate::plc_logic::blocks::scale::Scale;
+use crate::plc_logic::blocks::timer::Timer;
+use crate::plc_logic::config::{BlockConfig, PlcLogicConfig, SafeStateConfig};
+use crate::plc_logic::error::PlcConfigError;
+use crate::plc_logic::memory::{Area, PlcMemory};
+use crate::plc_logic::mode::OperatingMode;
+
+/// Path of program blocks in error messages, relative to the `[plc]` table.
+const PROGRAM_PATH: &str = "program";
+/// Path of safe-state entries in error messages, relative to the `[plc]` table.
+const SAFE_PATH: &str = "safe_state";
+
+#[derive(Clone, Debug)]
+enum Block {
+    OnOff(OnOff),
+    Pid(Pid),
+    Interlock(Interlock),
+    Alarm(Alarm),
+    Scale(Scale),
+    Timer(Timer),
+}
+
+/// A validated PLC program: blocks executed top to bottom once per scan
+/// against the PLC's register memory, plus its safe state.
+///
+/// Compilation checks every operand against the memory map, so a scan never
+/// fails: it only reads and writes addresses known to exist. Execution is
+/// deterministic (no clock, no randomness, no hash-map iteration): the only
+/// inputs are the memory contents and `dt_s`.
+#[derive(Clone, Debug)]
+pub struct PlcProgram {
+    blocks: Vec<Block>,
+    safe: Vec<(Area, u16, u16)>,
+    /// Set by [`PlcProgram::apply_safe_state`]: the next scan is a restart.
+    restart_pending: bool,
+}
+
+impl PlcProgram {
+    /// Compile `[[plc.program]]` blocks and `[[plc.safe_state]]` entries
+    /// against `mem`, checking every operand against its memory map.
+    ///
+    /// Error fields are relative to the `[plc]` table (`program[3].sp`,
+    /// `safe_state[0].out`, `program[2].when.any[1].operand`) so the caller
+    /// can prefix the table's own path (e.g. `plc[0].`).
+    pub fn compile(
+        program: &[BlockConfig],
+        safe_state: &[SafeStateConfig],
+        mem: &impl PlcMemory,
+    ) -> Result<PlcProgram, PlcConfigError> {
+        let mem: &dyn PlcMemory = mem;
+        let mut blocks = Vec::with_capacity(program.len());
+        let mut alarm_names: Vec<(String, usize)> = Vec::new();
+        for (i, b) in program.iter().enumerate() {
+            let ctx = Ctx::new(mem, format!("{PROGRAM_PATH}[{i}]"));
+            blocks.push(match b {
+                BlockConfig::OnOff(c) => Block::OnOff(OnOff::compile(c, &ctx)?),
+                BlockConfig::Pid(c) => Block::Pid(Pid::compile(c, &ctx)?),
+                BlockConfig::Interlock(c) => Block::Interlock(Interlock::compile(c, &ctx)?),
+                BlockConfig::Alarm(c) => {
+                    if let Some((_, first)) = alarm_names.iter().find(|(n, _)| *n == c.name) {
+                        return Err(ctx.err(
+                            "name",
+                            None,
+                            format!(
+                                "alarm name {:?} is already used by {PROGRAM_PATH}[{first}]; \
+                                 expected unique names (transitions are reported by name)",
+                                c.name
+                            ),
+                        ));
+                    }
+                    alarm_names.push((c.name.clone(), i));
+                    Block::Alarm(Alarm::compile(c, &ctx)?)
+                }
+                BlockConfig::Scale(c) => Block::Scale(Scale::compile(c, &ctx)?),
+                BlockConfig::Timer(c) => Block::Timer(Timer::compile(c, &ctx)?),
+            });
+        }
+
+        let mut safe: Vec<(Area, u16, u16)> = Vec::with_capacity(safe_state.len());
+        for (i, s) in safe_state.iter().enumerate() {
+            let ctx = Ctx::new(mem, format!("{SAFE_PATH}[{i}]"));
+            let r = ctx.output("out", &s.out)?;
+            if let Some(first) = safe
+                .iter()
+                .position(|&(a, addr, _)| a == r.area && addr == r.addr)
+            {
+                return Err(ctx.err(
+                    "out",
+                    Some(s.out.span()),
+                    format!(
+                        "{r} already has a safe value in {SAFE_PATH}[{first}]; expected each output once"
+                    ),
+                ));
+            }
+            let v = *s.value.get_ref();
+            if r.area.is_bit() && v > 1 {
+                return Err(ctx.err(
+                    "value",
+                    Some(s.value.span()),
+                    format!("expected 0 or 1 for the bit {r}, found {v}"),
+                ));
+            }
+            safe.push((r.area, r.addr, v));
+        }
+
+        Ok(PlcProgram {
+            blocks,
+            safe,
+            restart_pending: false,
+        })
+    }
+
+    /// Compile a whole [`PlcLogicConfig`] (program and safe state).
+    pub fn from_config(cfg: &PlcLogicConfig, mem: &impl PlcMemory) -> Result<PlcProgram, PlcConfigError> {
+        Self::compile(&cfg.program, &cfg.safe_state, mem)
+    }
+
+    /// Execute one scan: every block in order, each seeing the writes of the
+    /// blocks before it. `dt_s` is the scan period in seconds (integrators,
+    /// derivatives, alarm delays and timers use it). Alarm transitions are
+    /// appended to `events` in block order.
+    pub fn scan(&mut self, mem: &mut impl PlcMemory, dt_s: f64, events: &mut Vec<AlarmTransition>) {
+        if self.restart_pending {
+            self.restart_pending = false;
+            self.reset();
+        }
+        let mem: &mut dyn PlcMemory = mem;
+        for b in &mut self.blocks {
+            match b {
+                Block::OnOff(x) => x.exec(mem),
+                Block::Pid(x) => x.exec(mem, dt_s),
+                Block::Interlock(x) => x.exec(mem),
+                Block::Alarm(x) => x.exec(mem, dt_s, events),
+                Block::Scale(x) => x.exec(mem),
+                Block::Timer(x) => x.exec(mem, dt_s),
+            }
+        }
+    }
+
+    /// Number of compiled blocks.
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// `(area, address, value)` of every `[[plc.safe_state]]` entry, in
+    /// configuration order. In Program/Stop mode the runtime writes these
+    /// instead of scanning, as a real PLC drives its outputs to their stop
+    /// values; outputs without an entry keep their last value.
+    pub fn safe_outputs(&self) -> &[(Area, u16, u16)] {
+        &self.safe
+    }
+
+    /// Write [`safe_outputs`](Self::safe_outputs) to `mem` (call every scan
+    /// period while not in Run). Also arms a restart: the next
+    /// [`scan`](Self::scan) first calls [`reset`](Self::reset), so PIDs
+    /// resume bumplessly from the safe values without the runtime having to
+    /// track mode transitions.
+    pub fn apply_safe_state(&mut self, mem: &mut impl PlcMemory) {
+        for &(area, addr, v) in &self.safe {
+            mem.set(area, addr, v);
+        }
+        self.restart_pending = true;
+    }
+
+    /// Re-initialise run-time state for a fresh start (done automatically on
+    /// the first scan after [`apply_safe_state`](Self::apply_safe_state)): PIDs redo their bumpless preload from the current output,
+    /// on/off controllers re-read their held state from their outputs, timers
+    /// and pending alarm delays restart. Latched interlocks and active alarms
+    /// are kept: a stop/start must not clear a trip or hide an alarm.
+    pub fn reset(&mut self) {
+        for b in &mut self.blocks {
+            match b {
+                Block::OnOff(x) => x.reset(),
+                Block::Pid(x) => x.reset(),
+                Block::Alarm(x) => x.reset(),
+                Block::Timer(x) => x.reset(),
+                Block::Interlock(_) | Block::Scale(_) => {}
+            }
+        }
+    }
+
+    /// Convenience for a runtime: [`scan`](Self::scan) in `Run`, otherwise
+    /// [`apply_safe_state`](Self::apply_safe_state).
+    pub fn execute(
+        &mut self,
+        mode: OperatingMode,
+        mem: &mut impl PlcMemory,
+        dt_s: f64,
+        events: &mut Vec<AlarmTransition>,
+    ) {
+        if mode.scans() {
+            self.scan(mem, dt_s, events);
+        } else {
+            self.apply_safe_state(mem);
+        }
+    }
+
+    /// Active alarms as `(name, kind)`, in block order.
+    pub fn active_alarms(&self) -> Vec<(&str, AlarmKind)> {
+        let mut v = Vec::new();
+        for b in &self.blocks {
+            if let Block::Alarm(a) = b {
+                v.extend(a.active().map(|k| (a.name(), k)));
+            }
+        }
+        v
+    }
+}

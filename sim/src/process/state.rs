@@ -1,0 +1,59 @@
+//! The physical process inside the world: fixed-step integration that catches up to the
+//! clock on every tick, and impacts recorded at the step they happened in.
+
+use crate::base::clock::Clock;
+use crate::base::events::{EventKind, EventLog};
+use crate::base::time::{SimDuration, SimTime};
+use crate::process::{Impact, Process};
+use bevy_ecs::prelude::*;
+
+/// The process and its integration step.
+#[derive(Resource)]
+pub struct ProcessState {
+    pub process: Process,
+    /// Physics step. Fixed, so results do not depend on how often the world ticks.
+    pub dt: SimDuration,
+    /// Time the physics has been integrated up to.
+    pub integrated_to: SimTime,
+    impacts: Vec<Impact>,
+    /// Every impact so far, with its time, for results.
+    pub impact_log: Vec<(SimTime, Impact)>,
+}
+
+impl ProcessState {
+    pub fn new(process: Process, dt: SimDuration) -> Self {
+        ProcessState {
+            process,
+            dt,
+            integrated_to: SimTime::ZERO,
+            impacts: Vec::new(),
+            impact_log: Vec::new(),
+        }
+    }
+}
+
+/// Process: integrate whole physics steps up to now.
+pub fn integrate_process(clock: Res<Clock>, mut state: ResMut<ProcessState>, mut log: ResMut<EventLog>) {
+    let state = &mut *state;
+    let dt_s = state.dt.as_secs_f64();
+    while state.integrated_to + state.dt <= clock.now {
+        state.process.step(dt_s, &mut state.impacts);
+        state.integrated_to += state.dt;
+        for imp in state.impacts.drain(..) {
+            log.push(
+                state.integrated_to,
+                EventKind::Impact {
+                    technique: imp.technique.id(),
+                    technique_name: imp.technique.name(),
+                    limit: imp.limit.clone(),
+                    component: imp.component.clone(),
+                    signal: imp.signal.clone(),
+                    value: imp.value,
+                    threshold: imp.threshold,
+                    description: imp.description.clone(),
+                },
+            );
+            state.impact_log.push((state.integrated_to, imp));
+        }
+    }
+}
