@@ -4,6 +4,8 @@
 //! the results ([`results`]); the CLI in `main.rs` is a thin layer over these. The plant
 //! itself lives in `otrange-sim`.
 
+#![forbid(unsafe_code)]
+
 pub mod live;
 pub mod results;
 pub mod runner;

@@ -9,13 +9,7 @@
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::events::{Event, EventLog};
 use crate::base::time::SimTime;
-use crate::devices::ews::ews_tick;
-use crate::devices::historian::historian_tick;
-use crate::devices::hmi::hmi_tick;
 use crate::devices::host::dispatch_deliveries;
-use crate::devices::plc::{plc_read_inputs, plc_scan, plc_serve};
-use crate::devices::procedure::procedures_tick;
-use crate::devices::traffic::{discard_unclaimed, flow_serve, traffic_tick};
 use crate::net::Network;
 use crate::process::state::integrate_process;
 use bevy_ecs::prelude::*;
@@ -66,20 +60,10 @@ pub fn tick_schedule() -> Schedule {
             .chain(),
     );
     s.add_systems(integrate_process.in_set(SimSet::Process));
-    s.add_systems(plc_read_inputs.in_set(SimSet::FieldIo));
-    s.add_systems(plc_scan.in_set(SimSet::Control));
-    s.add_systems(
-        (hmi_tick, historian_tick, ews_tick, traffic_tick, procedures_tick)
-            .chain()
-            .in_set(SimSet::Agents),
-    );
     s.add_systems(deliver_frames.in_set(SimSet::Network));
-    s.add_systems(
-        (dispatch_deliveries, plc_serve, flow_serve)
-            .chain()
-            .in_set(SimSet::Services),
-    );
-    s.add_systems(discard_unclaimed.in_set(SimSet::Observe));
+    s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
+    // Every device kind's systems, in registration order within each phase.
+    crate::plant::add_device_systems(&mut s);
     s
 }
 

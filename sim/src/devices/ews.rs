@@ -138,3 +138,31 @@ pub fn ews_tick(
         }
     }
 }
+
+/// Engineering workstations as a device kind: `[[engineering_workstation]]` entries on
+/// hosts of role engineering workstation, each with its own random stream.
+pub struct EwsKind;
+
+impl super::kind::DeviceKind for EwsKind {
+    type Config = EwsConfig;
+    fn build(configs: &[EwsConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        for (i, e) in configs.iter().enumerate() {
+            let field = format!("engineering_workstation[{i}].host");
+            let id = cx.claim_host(
+                &e.host,
+                field,
+                &[Role::EngineeringWorkstation],
+                "engineering workstation",
+            )?;
+            let rng = cx.seed.stream(&format!("ews/{}", cx.topo.host(id).name));
+            let ews = EngineeringWorkstation::build(e, i, cx.topo, rng)?;
+            cx.wake.at(ews.first_wake());
+            let entity = cx.entity(id);
+            cx.world.entity_mut(entity).insert((ews, super::ClientAgent));
+        }
+        Ok(())
+    }
+    fn systems(s: &mut super::kind::KindSystems<'_>) {
+        s.add(crate::world::SimSet::Agents, ews_tick);
+    }
+}

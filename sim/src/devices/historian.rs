@@ -8,6 +8,7 @@ use crate::base::events::EventLog;
 use crate::base::time::SimTime;
 use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::Network;
+use crate::net::topology::Role;
 use crate::net::topology::Topology;
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
@@ -90,5 +91,27 @@ pub fn historian_tick(
         if let Some(next) = h.poller.tick(host.0, now, &mut net) {
             wake.at(next);
         }
+    }
+}
+
+/// Historians as a device kind: `[[historian]]` entries on hosts of role historian.
+pub struct HistorianKind;
+
+impl super::kind::DeviceKind for HistorianKind {
+    type Config = HistorianConfig;
+    fn build(configs: &[HistorianConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        for (i, h) in configs.iter().enumerate() {
+            let field = format!("historian[{i}].host");
+            let id = cx.claim_host(&h.host, field, &[Role::Historian], "historian")?;
+            let mut hist = Historian::build(h, i, &cx.topo.host(id).name, cx.topo, SimTime::ZERO)?;
+            hist.poller.next_poll = cx.start_offset(hist.poller.period);
+            cx.wake.at(hist.poller.next_poll);
+            let e = cx.entity(id);
+            cx.world.entity_mut(e).insert((hist, super::ClientAgent));
+        }
+        Ok(())
+    }
+    fn systems(s: &mut super::kind::KindSystems<'_>) {
+        s.add(crate::world::SimSet::Agents, historian_tick);
     }
 }

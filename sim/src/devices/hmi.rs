@@ -7,6 +7,7 @@ use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::events::{EventKind, EventLog};
 use crate::base::time::{SimDuration, SimTime, parse_duration};
 use crate::devices::host::{ClientInbox, HostRef};
+use crate::net::topology::Role;
 use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
 use crate::plc_logic::Area;
@@ -307,5 +308,27 @@ pub fn hmi_tick(
         if let Some(next) = hmi.poller.tick(host.0, now, &mut net) {
             wake.at(next);
         }
+    }
+}
+
+/// HMIs as a device kind: `[[hmi]]` entries on hosts of role hmi, each polling from a start
+/// offset within its period.
+pub struct HmiKind;
+
+impl super::kind::DeviceKind for HmiKind {
+    type Config = HmiConfig;
+    fn build(configs: &[HmiConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        for (i, h) in configs.iter().enumerate() {
+            let id = cx.claim_host(&h.host, format!("hmi[{i}].host"), &[Role::Hmi], "hmi")?;
+            let mut hmi = Hmi::build(h, i, &cx.topo.host(id).name, cx.topo, SimTime::ZERO)?;
+            hmi.poller.next_poll = cx.start_offset(hmi.poller.period);
+            cx.wake.at(hmi.poller.next_poll);
+            let e = cx.entity(id);
+            cx.world.entity_mut(e).insert((hmi, super::ClientAgent));
+        }
+        Ok(())
+    }
+    fn systems(s: &mut super::kind::KindSystems<'_>) {
+        s.add(crate::world::SimSet::Agents, hmi_tick);
     }
 }

@@ -6,6 +6,7 @@ pub mod ews;
 pub mod historian;
 pub mod hmi;
 pub mod host;
+pub mod kind;
 pub mod modbus;
 pub mod plc;
 pub mod poller;
@@ -18,3 +19,20 @@ use bevy_ecs::component::Component;
 /// Marks a host whose client inbox some agent reads; other hosts' answers are discarded.
 #[derive(Component, Debug, Default, Clone, Copy)]
 pub struct ClientAgent;
+
+/// Every device kind, in the order they are built and run within a phase of the tick:
+/// `"plant-file section" => PlantConfig field: kind`. Adding a kind is its module and one
+/// line here; the plant file's schema, the builder and the schedule follow from this list.
+#[macro_export]
+macro_rules! for_each_device_kind {
+    ($then:ident) => {
+        $then! {
+            "plc" => plcs: $crate::devices::plc::PlcKind,
+            "hmi" => hmis: $crate::devices::hmi::HmiKind,
+            "historian" => historians: $crate::devices::historian::HistorianKind,
+            "engineering_workstation" => engineering_workstations: $crate::devices::ews::EwsKind,
+            "traffic" => traffic: $crate::devices::traffic::TrafficKind,
+            "procedure" => procedures: $crate::devices::procedure::ProcedureKind,
+        }
+    };
+}

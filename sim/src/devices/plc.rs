@@ -8,6 +8,7 @@ use crate::base::time::{SimDuration, SimTime, parse_duration};
 use crate::devices::host::ServerInbox;
 use crate::devices::modbus::server::Handled;
 use crate::devices::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
+use crate::net::topology::Role;
 use crate::net::{Network, Payload};
 use crate::plc_logic::{
     AlarmTransition, Area, BlockConfig, OperatingMode, PlcLogicConfig, PlcMemory, PlcProgram, SafeStateConfig,
@@ -602,5 +603,26 @@ pub fn plc_serve(
                 net.reply(t, &d.frame, Payload::Modbus(bytes));
             }
         }
+    }
+}
+
+/// PLCs as a device kind: `[[plc]]` entries on hosts of role plc.
+pub struct PlcKind;
+
+impl super::kind::DeviceKind for PlcKind {
+    type Config = PlcConfig;
+    fn build(configs: &[PlcConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        for (i, p) in configs.iter().enumerate() {
+            let id = cx.claim_host(&p.host, format!("plc[{i}].host"), &[Role::Plc], "plc")?;
+            let plc = Plc::build(p, i, &cx.topo.host(id).name, cx.process)?;
+            let e = cx.entity(id);
+            cx.world.entity_mut(e).insert(plc);
+        }
+        Ok(())
+    }
+    fn systems(s: &mut super::kind::KindSystems<'_>) {
+        s.add(crate::world::SimSet::FieldIo, plc_read_inputs);
+        s.add(crate::world::SimSet::Control, plc_scan);
+        s.add(crate::world::SimSet::Services, plc_serve);
     }
 }

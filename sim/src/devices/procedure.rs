@@ -157,3 +157,19 @@ pub fn procedures_tick(
         }
     }
 }
+
+/// Site procedures as a device kind: `[[procedure]]` entries, run by the site's staff.
+pub struct ProcedureKind;
+
+impl super::kind::DeviceKind for ProcedureKind {
+    type Config = ProcedureConfig;
+    fn build(configs: &[ProcedureConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        let procedures = Procedures::build(configs, cx.topo)?;
+        cx.world.insert_resource(procedures);
+        cx.world.insert_resource(HostHealth::default());
+        Ok(())
+    }
+    fn systems(s: &mut super::kind::KindSystems<'_>) {
+        s.add(crate::world::SimSet::Agents, procedures_tick);
+    }
+}

@@ -213,3 +213,36 @@ pub fn discard_unclaimed(
         }
     }
 }
+
+/// Benign IT traffic as a device kind: `[[traffic]]` entries, one source per sending host
+/// (with its own random stream), served by the hosts that offer the service.
+pub struct TrafficKind;
+
+impl super::kind::DeviceKind for TrafficKind {
+    type Config = TrafficConfig;
+    fn build(configs: &[TrafficConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        let mut sources: std::collections::BTreeMap<HostId, TrafficSource> = Default::default();
+        for (i, t) in configs.iter().enumerate() {
+            for (k, from) in t.from.iter().enumerate() {
+                let id = cx.topo.resolve(from, &format!("traffic[{i}].from[{k}]"))?;
+                let src = sources.entry(id).or_insert_with(|| {
+                    TrafficSource::new(cx.seed.stream(&format!("traffic/{}", cx.topo.host(id).name)))
+                });
+                src.add(t, i, cx.topo)?;
+            }
+        }
+        for (id, src) in sources {
+            if let Some(t) = src.first_wake() {
+                cx.wake.at(t);
+            }
+            let e = cx.entity(id);
+            cx.world.entity_mut(e).insert((src, super::ClientAgent));
+        }
+        Ok(())
+    }
+    fn systems(s: &mut super::kind::KindSystems<'_>) {
+        s.add(crate::world::SimSet::Agents, traffic_tick);
+        s.add(crate::world::SimSet::Services, flow_serve);
+        s.add(crate::world::SimSet::Observe, discard_unclaimed);
+    }
+}

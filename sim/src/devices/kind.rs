@@ -1,0 +1,178 @@
+//! Device kinds as plugins: each kind of device (PLC, HMI, historian, ...) is one module that
+//! declares its plant-file section, builds its entities and adds its systems to the tick.
+//! The plant builder and the schedule iterate over the registered kinds
+//! ([`super::registry`]), so adding a kind is its module and one registration line.
+
+use crate::base::clock::Wakeups;
+use crate::base::config_error::ConfigError;
+use crate::base::rng::MasterSeed;
+use crate::base::time::{SimDuration, SimTime};
+use crate::net::Network;
+use crate::net::topology::{HostId, Role, Topology};
+use crate::process::Process;
+use crate::world::SimSet;
+use bevy_ecs::prelude::*;
+use bevy_ecs::system::ScheduleSystem;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use toml::Spanned;
+
+/// A kind of device. See the module documentation.
+pub trait DeviceKind {
+    /// One entry of the kind's array in the plant file (`[[hmi]]`, say).
+    type Config: Clone + std::fmt::Debug + serde::de::DeserializeOwned;
+    /// Builds the devices of every entry into the world; errors name the entry's field.
+    fn build(configs: &[Self::Config], cx: &mut BuildCx<'_>) -> Result<(), ConfigError>;
+    /// Adds the kind's systems to the tick, each in its phase ([`KindSystems::add`]).
+    fn systems(systems: &mut KindSystems<'_>);
+}
+
+/// What a kind's builder works with: the world being built and what the plant gives it.
+pub struct BuildCx<'a> {
+    /// The world; each host is already an entity ([`BuildCx::entity`]).
+    pub world: &'a mut World,
+    /// The plant's topology.
+    pub topo: &'a Arc<Topology>,
+    /// The network, for kinds that place middleboxes or need wake-ups on delivery.
+    pub net: &'a mut Network,
+    /// First wake-ups of periodic devices.
+    pub wake: &'a mut Wakeups,
+    /// The run's seed, for a kind's own named streams.
+    pub seed: &'a MasterSeed,
+    /// The process, whose signals a PLC's I/O wires name.
+    pub process: &'a Process,
+    index: &'a [Entity],
+    start: ChaCha8Rng,
+    claimed: BTreeMap<HostId, &'static str>,
+}
+
+impl<'a> BuildCx<'a> {
+    /// A build context over a world whose hosts are the entities of `index`, in host order.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        world: &'a mut World,
+        topo: &'a Arc<Topology>,
+        net: &'a mut Network,
+        wake: &'a mut Wakeups,
+        seed: &'a MasterSeed,
+        process: &'a Process,
+        index: &'a [Entity],
+    ) -> Self {
+        BuildCx {
+            world,
+            topo,
+            net,
+            wake,
+            seed,
+            process,
+            index,
+            // Start offsets spread periodic devices over their period, as unsynchronised
+            // real devices are; one stream for all kinds, drawn in registration order.
+            start: seed.stream("device-start"),
+            claimed: BTreeMap::new(),
+        }
+    }
+
+    /// The entity of a host.
+    pub fn entity(&self, host: HostId) -> Entity {
+        self.index[host.0 as usize]
+    }
+
+    /// Resolves an entry's `host` field to a host of one of `roles` that no other device
+    /// entry has claimed, and claims it as a `what`.
+    pub fn claim_host(
+        &mut self,
+        host: &Spanned<String>,
+        field: String,
+        roles: &[Role],
+        what: &'static str,
+    ) -> Result<HostId, ConfigError> {
+        let id = self.topo.resolve(host, &field)?;
+        let role = self.topo.host(id).role;
+        if !roles.contains(&role) {
+            return Err(ConfigError::new(
+                field,
+                Some(host.span()),
+                format!(
+                    "host {:?} has role {}, expected {}",
+                    self.topo.host(id).name,
+                    role.as_str(),
+                    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ")
+                ),
+            ));
+        }
+        if let Some(prev) = self.claimed.insert(id, what) {
+            return Err(ConfigError::new(
+                field,
+                Some(host.span()),
+                format!(
+                    "host {:?} is already configured as a {prev}",
+                    self.topo.host(id).name
+                ),
+            ));
+        }
+        Ok(id)
+    }
+
+    /// A first start time within `period`, drawn from the seed.
+    pub fn start_offset(&mut self, period: SimDuration) -> SimTime {
+        SimTime(self.start.random_range(0..period.as_nanos().max(1)))
+    }
+}
+
+/// One kind's systems in one phase of the tick. Kinds run in registration order within a
+/// phase, so two kinds that send frames in the same phase do so in a fixed order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KindSet {
+    /// The kind's registration name.
+    pub kind: &'static str,
+    /// The phase.
+    pub phase: SimSet,
+}
+
+/// Where a kind adds its systems: [`KindSystems::add`] puts them in its [`KindSet`] of a
+/// phase.
+pub struct KindSystems<'a> {
+    pub(crate) schedule: &'a mut Schedule,
+    pub(crate) kind: &'static str,
+}
+
+impl KindSystems<'_> {
+    /// Adds `systems` in `phase`, after the kinds registered before this one.
+    pub fn add<M>(&mut self, phase: SimSet, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
+        let set = KindSet {
+            kind: self.kind,
+            phase,
+        };
+        self.schedule.add_systems(systems.in_set(set));
+    }
+}
+
+/// The phases a kind's systems may run in, each ordered by registration.
+pub(crate) const PHASES: [SimSet; 6] = [
+    SimSet::FieldIo,
+    SimSet::Control,
+    SimSet::Agents,
+    SimSet::Services,
+    SimSet::Observe,
+    SimSet::Process,
+];
+
+/// Orders the kinds' sets: in every phase, in registration order; in `Services`, after the
+/// deliveries are dispatched to the hosts' inboxes.
+pub(crate) fn order_kinds(schedule: &mut Schedule, kinds: &[&'static str]) {
+    for phase in PHASES {
+        let sets: Vec<KindSet> = kinds.iter().map(|&kind| KindSet { kind, phase }).collect();
+        for s in &sets {
+            schedule.configure_sets(s.in_set(phase));
+            if phase == SimSet::Services {
+                schedule.configure_sets(s.after(super::host::dispatch_deliveries));
+            }
+        }
+        for w in sets.windows(2) {
+            schedule.configure_sets(w[1].after(w[0]));
+        }
+    }
+}
