@@ -6,7 +6,7 @@ use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
 use otrange_defenses::detect::{BuildContext, DetectorSet};
 use otrange_sim::base::config_error::line_col;
-use otrange_sim::base::time::{SimDuration, parse_duration};
+use otrange_sim::base::time::{DurationField, SimDuration};
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
 use otrange_sim::{ConfigError, Sim};
@@ -90,7 +90,7 @@ pub struct ExerciseInfo {
     pub plant: Spanned<String>,
     /// Default run length, e.g. "24h".
     #[serde(default = "default_duration")]
-    pub duration: Spanned<String>,
+    pub duration: Spanned<DurationField>,
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Segmentation policy file, relative to the exercise file (default: none, the flat
@@ -105,8 +105,8 @@ pub struct ExerciseInfo {
     pub log_frames: bool,
 }
 
-fn default_duration() -> Spanned<String> {
-    Spanned::new(0..0, "1h".into())
+fn default_duration() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("1h"))
 }
 fn default_seed() -> u64 {
     1
@@ -216,15 +216,7 @@ impl Exercise {
     pub fn load(file: &Path) -> Result<Exercise, ScenarioError> {
         let source = read(file)?;
         let ex: ExerciseFile = parse_toml(file, &source)?;
-        let duration = parse_duration(ex.exercise.duration.get_ref()).map_err(|e| {
-            ScenarioError::at(
-                file,
-                &source,
-                Some(ex.exercise.duration.span()),
-                "exercise.duration",
-                e.to_string(),
-            )
-        })?;
+        let duration = ex.exercise.duration.get_ref().value;
         let base = file.parent().unwrap_or(Path::new("."));
         let plant_file = referenced_file(file, &source, base, &ex.exercise.plant, "exercise.plant", "plant")?;
         let plant_source = read(&plant_file)?;

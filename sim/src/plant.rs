@@ -4,7 +4,7 @@ use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::ConfigError;
 use crate::base::events::EventLog;
 use crate::base::rng::MasterSeed;
-use crate::base::time::{SimDuration, parse_duration};
+use crate::base::time::{DurationField, SimDuration};
 use crate::devices::host::{ClientInbox, HostIndex, HostRef, ServerInbox};
 use crate::devices::kind::{BuildCx, DeviceKind, KindSystems, order_kinds};
 use crate::devices::traffic::FlowServer;
@@ -70,11 +70,11 @@ pub struct PlantInfo {
     pub description: String,
     /// Physics integration step; the process is integrated in whole steps of this size.
     #[serde(default = "default_step")]
-    pub physics_step: Spanned<String>,
+    pub physics_step: Spanned<DurationField>,
 }
 
-fn default_step() -> Spanned<String> {
-    Spanned::new(0..0, "100ms".into())
+fn default_step() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("100ms"))
 }
 
 /// `[[tap]]`: a sensor placement (e.g. a switch's SPAN port) where detectors see frames.
@@ -90,13 +90,7 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
     let topo = Arc::new(Topology::build(&cfg.zones, &cfg.hosts, &cfg.links)?);
     let process = Process::from_config(&cfg.process)
         .map_err(|e| ConfigError::new(e.field.clone(), e.span.clone(), e.message.clone()))?;
-    let dt = parse_duration(cfg.plant.physics_step.get_ref()).map_err(|e| {
-        ConfigError::new(
-            "plant.physics_step",
-            Some(cfg.plant.physics_step.span()),
-            e.to_string(),
-        )
-    })?;
+    let dt = cfg.plant.physics_step.get_ref().value;
     if dt < SimDuration::from_millis(1) || dt > SimDuration::from_secs(10) {
         return Err(ConfigError::new(
             "plant.physics_step",

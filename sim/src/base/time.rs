@@ -110,6 +110,35 @@ pub struct DurationParseError {
     pub input: String,
 }
 
+/// A duration as a scenario file writes it (`"100ms"`), read into a [`SimDuration`] when the
+/// file is deserialised: a bad value is a parse error at its own line and column, and no
+/// builder parses durations by hand. The text is kept for messages that quote the value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DurationField {
+    /// The duration.
+    pub value: SimDuration,
+    /// What the file said.
+    pub text: String,
+}
+
+impl DurationField {
+    /// A default, as if the file had said `text`; panics on a bad text (defaults are ours).
+    pub fn default_of(text: &str) -> Self {
+        DurationField::try_from(text.to_string()).expect("a valid default duration")
+    }
+}
+
+impl TryFrom<String> for DurationField {
+    type Error = DurationParseError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Ok(DurationField {
+            value: parse_duration(&text)?,
+            text,
+        })
+    }
+}
+
 /// Parses durations as people write them in scenario files and on the command line:
 /// `"1h"`, `"30m"`, `"90s"`, `"250ms"`, `"1.5h"`, `"1h30m"`.
 pub fn parse_duration(input: &str) -> Result<SimDuration, DurationParseError> {

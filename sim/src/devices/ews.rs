@@ -4,7 +4,7 @@
 
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
-use crate::base::time::{SimDuration, SimTime};
+use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::topology::{HostId, Role, Service, Topology};
 use crate::net::{Network, Payload};
@@ -24,7 +24,7 @@ pub struct EwsConfig {
     pub host: Spanned<String>,
     /// Mean time between engineering sessions (exponentially distributed).
     #[serde(default = "default_period")]
-    pub session_every: Spanned<String>,
+    pub session_every: Spanned<DurationField>,
     /// PLCs the engineer maintains.
     pub plcs: Vec<Spanned<String>>,
     /// Holding registers read in a configuration upload.
@@ -32,8 +32,8 @@ pub struct EwsConfig {
     pub upload_registers: u16,
 }
 
-fn default_period() -> Spanned<String> {
-    Spanned::new(0..0, "2h".into())
+fn default_period() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("2h"))
 }
 fn default_upload() -> u16 {
     32

@@ -5,7 +5,7 @@ use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::events::EventLog;
-use crate::base::time::SimTime;
+use crate::base::time::{DurationField, SimTime};
 use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::Network;
 use crate::net::topology::Role;
@@ -20,13 +20,13 @@ use toml::Spanned;
 pub struct HistorianConfig {
     pub host: Spanned<String>,
     #[serde(default = "default_period")]
-    pub poll_period: Spanned<String>,
+    pub poll_period: Spanned<DurationField>,
     #[serde(default)]
     pub poll: Vec<PollConfig>,
 }
 
-fn default_period() -> Spanned<String> {
-    Spanned::new(0..0, "5s".into())
+fn default_period() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("5s"))
 }
 
 /// The historian component.

@@ -5,7 +5,7 @@ use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::events::{EventKind, EventLog};
-use crate::base::time::{SimDuration, SimTime, parse_duration};
+use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::topology::Role;
 use crate::net::topology::{HostId, Service, Topology};
@@ -23,7 +23,7 @@ use toml::Spanned;
 pub struct HmiConfig {
     pub host: Spanned<String>,
     #[serde(default = "default_period")]
-    pub poll_period: Spanned<String>,
+    pub poll_period: Spanned<DurationField>,
     #[serde(default)]
     pub poll: Vec<PollConfig>,
     /// Alarm bits the HMI shows (polled like any other value).
@@ -33,8 +33,8 @@ pub struct HmiConfig {
     pub operator: Option<OperatorConfig>,
 }
 
-fn default_period() -> Spanned<String> {
-    Spanned::new(0..0, "1s".into())
+fn default_period() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("1s"))
 }
 
 /// An alarm as the HMI displays it: a bit in a PLC.
@@ -53,13 +53,13 @@ pub struct HmiAlarmConfig {
 pub struct OperatorConfig {
     /// How long after an alarm appears on screen the operator acts.
     #[serde(default = "default_delay")]
-    pub reaction_delay: Spanned<String>,
+    pub reaction_delay: Spanned<DurationField>,
     #[serde(default)]
     pub response: Vec<ResponseConfig>,
 }
 
-fn default_delay() -> Spanned<String> {
-    Spanned::new(0..0, "30s".into())
+fn default_delay() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("30s"))
 }
 
 /// What the operator does about one alarm: write a value (stop a pump, lower a setpoint).
@@ -158,13 +158,7 @@ impl Hmi {
         let mut responses = Vec::new();
         let mut reaction_delay = SimDuration::from_secs(30);
         if let Some(op) = &cfg.operator {
-            reaction_delay = parse_duration(op.reaction_delay.get_ref()).map_err(|e| {
-                ConfigError::new(
-                    f("operator.reaction_delay"),
-                    Some(op.reaction_delay.span()),
-                    e.to_string(),
-                )
-            })?;
+            reaction_delay = op.reaction_delay.get_ref().value;
             for (i, r) in op.response.iter().enumerate() {
                 let rf = |s: &str| f(&format!("operator.response[{i}].{s}"));
                 let alarm = alarms

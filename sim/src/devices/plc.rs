@@ -4,7 +4,7 @@
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
-use crate::base::time::{SimDuration, SimTime, parse_duration};
+use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::ServerInbox;
 use crate::devices::modbus::server::Handled;
 use crate::devices::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
@@ -30,11 +30,11 @@ pub struct PlcConfig {
     pub host: Spanned<String>,
     /// Scan cycle period, e.g. "100ms".
     #[serde(default = "default_scan")]
-    pub scan_period: Spanned<String>,
+    pub scan_period: Spanned<DurationField>,
     /// Time the CPU spends on a request once the scan ends (communication is served at
     /// the end of each scan, so a response waits for the current scan to finish).
     #[serde(default = "default_comm")]
-    pub comm_time: Spanned<String>,
+    pub comm_time: Spanned<DurationField>,
     #[serde(default)]
     pub mode: OperatingMode,
     /// Answer the vendor function code FC 90 (UMAS-like: identity, PLC state, start and
@@ -62,11 +62,11 @@ pub struct InitConfig {
     pub value: u16,
 }
 
-fn default_scan() -> Spanned<String> {
-    Spanned::new(0..0, "100ms".into())
+fn default_scan() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("100ms"))
 }
-fn default_comm() -> Spanned<String> {
-    Spanned::new(0..0, "1ms".into())
+fn default_comm() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("1ms"))
 }
 
 /// One wire: a sensor into a register (`signal` → `to`), or a register out to an actuator
@@ -329,9 +329,7 @@ impl Plc {
         process: &crate::process::Process,
     ) -> Result<Plc, ConfigError> {
         let field = |f: &str| format!("plc[{idx}].{f}");
-        let scan_period = parse_duration(cfg.scan_period.get_ref()).map_err(|e| {
-            ConfigError::new(field("scan_period"), Some(cfg.scan_period.span()), e.to_string())
-        })?;
+        let scan_period = cfg.scan_period.get_ref().value;
         if scan_period < SimDuration::from_micros(100) {
             return Err(ConfigError::new(
                 field("scan_period"),
@@ -339,8 +337,7 @@ impl Plc {
                 "a scan period must be at least 100us",
             ));
         }
-        let comm_time = parse_duration(cfg.comm_time.get_ref())
-            .map_err(|e| ConfigError::new(field("comm_time"), Some(cfg.comm_time.span()), e.to_string()))?;
+        let comm_time = cfg.comm_time.get_ref().value;
         let mut server = ModbusServer::from_config(&cfg.modbus)
             .map_err(|e| ConfigError::new(format!("plc[{idx}].{}", e.field), None, e.message.clone()))?;
         for (i, init) in cfg.init.iter().enumerate() {

@@ -16,7 +16,7 @@
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
-use crate::base::time::{SimTime, parse_duration};
+use crate::base::time::{DurationField, SimTime};
 use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
 use crate::plc_logic::{Area, parse_address};
@@ -57,7 +57,7 @@ pub struct ActionConfig {
 pub struct ProcedureConfig {
     pub name: String,
     pub when_encrypted: Vec<Spanned<String>>,
-    pub after: Spanned<String>,
+    pub after: Spanned<DurationField>,
     pub from: Spanned<String>,
     pub actions: Vec<ActionConfig>,
 }
@@ -87,8 +87,7 @@ impl Procedures {
                 .enumerate()
                 .map(|(k, h)| topo.resolve(h, &f(&format!("when_encrypted[{k}]"))))
                 .collect::<Result<Vec<_>, _>>()?;
-            let after = parse_duration(c.after.get_ref())
-                .map_err(|e| ConfigError::new(f("after"), Some(c.after.span()), e.to_string()))?;
+            let after = c.after.get_ref().value;
             let from = topo.resolve(&c.from, &f("from"))?;
             let mut actions = Vec::new();
             for (k, a) in c.actions.iter().enumerate() {

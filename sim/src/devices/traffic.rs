@@ -4,7 +4,7 @@
 
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
-use crate::base::time::{SimDuration, SimTime};
+use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::{ClientInbox, HostRef, ServerInbox};
 use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
@@ -23,7 +23,7 @@ pub struct TrafficConfig {
     pub to: Spanned<String>,
     pub service: Service,
     /// Mean time between exchanges per client (exponentially distributed).
-    pub every: Spanned<String>,
+    pub every: Spanned<DurationField>,
     /// Request size in bytes, drawn uniformly from [min, max].
     #[serde(default = "default_req")]
     pub request_bytes: [u32; 2],

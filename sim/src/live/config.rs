@@ -1,7 +1,7 @@
 //! `[live]` in an exercise file: how the plant meets real sockets.
 
 use crate::base::config_error::ConfigError;
-use crate::base::time::{SimDuration, parse_duration};
+use crate::base::time::{DurationField, SimDuration};
 use crate::live::addr::AddressMap;
 use crate::net::topology::{HostId, Topology};
 use serde::Deserialize;
@@ -43,13 +43,13 @@ pub struct LiveConfig {
     #[serde(default = "default_total")]
     pub max_connections: usize,
     #[serde(default = "default_idle")]
-    pub idle_timeout: Spanned<String>,
+    pub idle_timeout: Spanned<DurationField>,
     #[serde(default)]
     pub response_time: ResponseTime,
     /// How long a connection keeps checking for its client's next request after answering
     /// one, before it sleeps until the socket is readable; "0s" turns it off.
     #[serde(default = "default_busy_poll")]
-    pub busy_poll: Spanned<String>,
+    pub busy_poll: Spanned<DurationField>,
 }
 
 fn default_per_device() -> usize {
@@ -58,14 +58,14 @@ fn default_per_device() -> usize {
 fn default_total() -> usize {
     4096
 }
-fn default_idle() -> Spanned<String> {
-    Spanned::new(0..0, "120s".into())
+fn default_idle() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("120s"))
 }
 /// Half a loopback round trip under load on a 2-core machine: long enough to catch a
 /// client that sends its next request at once, short enough that a client polling every
 /// 100 ms costs well under 0.1 % of a core (see the README's live-mode benchmark).
-fn default_busy_poll() -> Spanned<String> {
-    Spanned::new(0..0, "50us".into())
+fn default_busy_poll() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("50us"))
 }
 /// Busy polling beyond this would only burn a core: past it, sleeping costs less.
 const MAX_BUSY_POLL_NS: u64 = 10_000_000;
@@ -113,18 +113,15 @@ impl LiveConfig {
             Some(h) => Some(topo.resolve(h, "live.external_host")?),
             None => None,
         };
-        let idle: SimDuration = parse_duration(self.idle_timeout.get_ref()).map_err(|e| {
-            ConfigError::new("live.idle_timeout", Some(self.idle_timeout.span()), e.to_string())
-        })?;
-        let busy: SimDuration = parse_duration(self.busy_poll.get_ref())
-            .map_err(|e| ConfigError::new("live.busy_poll", Some(self.busy_poll.span()), e.to_string()))?;
+        let idle: SimDuration = self.idle_timeout.get_ref().value;
+        let busy: SimDuration = self.busy_poll.get_ref().value;
         if busy.as_nanos() > MAX_BUSY_POLL_NS {
             return Err(ConfigError::new(
                 "live.busy_poll",
                 Some(self.busy_poll.span()),
                 format!(
                     "{:?} is too long: at most 10ms (a longer spin only burns a core)",
-                    self.busy_poll.get_ref()
+                    self.busy_poll.get_ref().text
                 ),
             ));
         }

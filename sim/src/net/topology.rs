@@ -3,7 +3,7 @@
 //! and firewalls. Routes are computed once at build time, so sending a frame costs a lookup.
 
 use crate::base::config_error::ConfigError;
-use crate::base::time::{SimDuration, parse_duration};
+use crate::base::time::{DurationField, SimDuration};
 use crate::base::units::parse_bandwidth;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -179,7 +179,7 @@ pub struct HostConfig {
     pub description: String,
     /// Delay a frame spends inside a forwarding device (store-and-forward lookup).
     #[serde(default)]
-    pub forwarding_delay: Option<Spanned<String>>,
+    pub forwarding_delay: Option<Spanned<DurationField>>,
     /// Credentials held or accepted by the host (user names only matter to attackers).
     #[serde(default)]
     pub credentials: Vec<CredentialConfig>,
@@ -212,14 +212,14 @@ pub struct LinkConfig {
     #[serde(default = "default_bandwidth")]
     pub bandwidth: Spanned<String>,
     #[serde(default = "default_latency")]
-    pub latency: Spanned<String>,
+    pub latency: Spanned<DurationField>,
 }
 
 fn default_bandwidth() -> Spanned<String> {
     Spanned::new(0..0, "100Mbps".to_string())
 }
-fn default_latency() -> Spanned<String> {
-    Spanned::new(0..0, "1us".to_string())
+fn default_latency() -> Spanned<DurationField> {
+    Spanned::new(0..0, DurationField::default_of("1us"))
 }
 
 /// A zone as built.
@@ -355,13 +355,7 @@ impl Topology {
                 ));
             }
             let forwarding_delay = match &h.forwarding_delay {
-                Some(d) => parse_duration(d.get_ref()).map_err(|e| {
-                    ConfigError::new(
-                        format!("host[{i}].forwarding_delay"),
-                        Some(d.span()),
-                        e.to_string(),
-                    )
-                })?,
+                Some(d) => d.get_ref().value,
                 None if h.role.forwards() => SimDuration::from_micros(5),
                 None => SimDuration::ZERO,
             };
@@ -399,13 +393,7 @@ impl Topology {
             }
             let bandwidth_bps = parse_bandwidth(l.bandwidth.get_ref())
                 .map_err(|m| ConfigError::new(format!("link[{i}].bandwidth"), Some(l.bandwidth.span()), m))?;
-            let latency = parse_duration(l.latency.get_ref()).map_err(|e| {
-                ConfigError::new(
-                    format!("link[{i}].latency"),
-                    Some(l.latency.span()),
-                    e.to_string(),
-                )
-            })?;
+            let latency = l.latency.get_ref().value;
             link_list.push(Link {
                 id: LinkId(i as u32),
                 a,
