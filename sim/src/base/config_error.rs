@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 /// A scenario value that cannot be used, with enough context to fix it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ConfigError {
     /// Dotted path of the offending field, e.g. `host[3].zone`.
@@ -16,12 +16,36 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// An error at `field` (a dotted path such as `plc[1].scan_period`), located by `span`
+    /// in the TOML source where known.
     pub fn new(field: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
         ConfigError {
             field: field.into(),
             span,
             message: message.into(),
         }
+    }
+
+    /// Wraps a TOML deserialisation error of a table read on its own (a PLC's program):
+    /// TOML does not report the key path, so `field` is the given prefix and the span
+    /// carries the location.
+    pub fn from_toml(prefix: &str, err: &toml::de::Error) -> Self {
+        ConfigError::new(prefix, err.span(), err.message().to_owned())
+    }
+
+    /// Prefixes the path with the enclosing section, e.g. `plc[2]` gives
+    /// `plc[2].modbus.coils`, so that plant-level loaders can point at the entry.
+    pub fn under(mut self, parent: &str) -> Self {
+        if !parent.is_empty() {
+            self.field = format!("{parent}.{}", self.field);
+        }
+        self
+    }
+
+    /// 1-based line and column of the start of the span in `src`, for messages like
+    /// `plant.toml:12:9`.
+    pub fn line_col(&self, src: &str) -> Option<(usize, usize)> {
+        Some(line_col(src, self.span.as_ref()?.start))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Device kinds as plugins: each kind of device (PLC, HMI, historian, ...) is one module that
 //! declares its plant-file section, builds its entities and adds its systems to the tick.
 //! The plant builder and the schedule iterate over the registered kinds
-//! ([`super::registry`]), so adding a kind is its module and one registration line.
+//! ([`crate::for_each_device_kind`]), so adding a kind is its module and one registration line.
 
 use crate::base::clock::Wakeups;
 use crate::base::config_error::ConfigError;

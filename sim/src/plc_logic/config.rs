@@ -13,7 +13,7 @@ use std::fmt;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::plc_logic::error::PlcConfigError;
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::operand::OperandSrc;
 
 /// An operand with its source span.
@@ -37,7 +37,7 @@ pub struct PlcLogicConfig {
 impl PlcLogicConfig {
     /// Parse a TOML document whose only table is `[plc]` (handy for tests
     /// and stand-alone PLC definitions).
-    pub fn from_toml_str(src: &str) -> Result<Self, PlcConfigError> {
+    pub fn from_toml_str(src: &str) -> Result<Self, ConfigError> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Doc {
@@ -45,7 +45,7 @@ impl PlcLogicConfig {
         }
         toml::from_str::<Doc>(src)
             .map(|d| d.plc)
-            .map_err(|e| PlcConfigError::from_toml("plc", &e))
+            .map_err(|e| ConfigError::from_toml("plc", &e))
     }
 }
 

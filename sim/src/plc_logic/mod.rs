@@ -10,7 +10,7 @@
 //! 1. Deserialize [`PlcLogicConfig`] (or embed [`BlockConfig`] /
 //!    [`SafeStateConfig`] lists in a larger config).
 //! 2. [`PlcProgram::compile`] / [`PlcProgram::from_config`] validates every
-//!    operand against the memory map and reports [`PlcConfigError`]s with a
+//!    operand against the memory map and reports [`crate::ConfigError`]s with a
 //!    field path relative to the `[plc]` table (`program[3].sp`) and the
 //!    TOML byte span.
 //! 3. Each scan in [`OperatingMode::Run`]: [`PlcProgram::scan`] with the scan
@@ -89,7 +89,7 @@
 
 pub mod blocks;
 pub mod config;
-pub mod error;
+
 pub mod memory;
 pub mod mode;
 pub mod operand;
@@ -103,7 +103,7 @@ pub use config::{
     AlarmConfig, BlockConfig, ConditionConfig, InterlockConfig, OnOffAction, OnOffConfig, OperandCfg,
     PidConfig, PlcLogicConfig, SafeStateConfig, ScaleConfig, TimerConfig, TimerKind,
 };
-pub use error::PlcConfigError;
+
 pub use memory::{Area, PlcMemory, VecMemory};
 pub use mode::OperatingMode;
 pub use operand::{Operand, OperandSrc, RegRef, format_address, parse_address};

@@ -1,5 +1,6 @@
 //! The compiled program and its scan.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::blocks::alarm::{Alarm, AlarmKind, AlarmTransition};
 use crate::plc_logic::blocks::interlock::Interlock;
@@ -8,7 +9,6 @@ use crate::plc_logic::blocks::pid::Pid;
 use crate::plc_logic::blocks::scale::Scale;
 use crate::plc_logic::blocks::timer::Timer;
 use crate::plc_logic::config::{BlockConfig, PlcLogicConfig, SafeStateConfig};
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::{Area, PlcMemory};
 use crate::plc_logic::mode::OperatingMode;
 
@@ -53,7 +53,7 @@ impl PlcProgram {
         program: &[BlockConfig],
         safe_state: &[SafeStateConfig],
         mem: &impl PlcMemory,
-    ) -> Result<PlcProgram, PlcConfigError> {
+    ) -> Result<PlcProgram, ConfigError> {
         let mem: &dyn PlcMemory = mem;
         let mut blocks = Vec::with_capacity(program.len());
         let mut alarm_names: Vec<(String, usize)> = Vec::new();
@@ -118,7 +118,7 @@ impl PlcProgram {
     }
 
     /// Compile a whole [`PlcLogicConfig`] (program and safe state).
-    pub fn from_config(cfg: &PlcLogicConfig, mem: &impl PlcMemory) -> Result<PlcProgram, PlcConfigError> {
+    pub fn from_config(cfg: &PlcLogicConfig, mem: &impl PlcMemory) -> Result<PlcProgram, ConfigError> {
         Self::compile(&cfg.program, &cfg.safe_state, mem)
     }
 

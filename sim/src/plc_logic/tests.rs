@@ -1,9 +1,9 @@
 //! Behavioural tests of compiled programs. Expected values are computed by
 //! hand in the comments.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::{
-    AlarmKind, AlarmTransition, Area, OperatingMode, PlcConfigError, PlcLogicConfig, PlcMemory, PlcProgram,
-    VecMemory,
+    AlarmKind, AlarmTransition, Area, OperatingMode, PlcLogicConfig, PlcMemory, PlcProgram, VecMemory,
 };
 
 fn mem() -> VecMemory {
@@ -15,7 +15,7 @@ fn build(src: &str, mem: &VecMemory) -> PlcProgram {
     PlcProgram::from_config(&cfg, mem).unwrap()
 }
 
-fn compile_err(src: &str, mem: &VecMemory) -> PlcConfigError {
+fn compile_err(src: &str, mem: &VecMemory) -> ConfigError {
     let cfg = PlcLogicConfig::from_toml_str(src).unwrap();
     PlcProgram::from_config(&cfg, mem).unwrap_err()
 }

@@ -28,6 +28,7 @@
 //!
 //! Unknown keys are errors, so a typo cannot silently leave a default in place.
 
+use crate::base::config_error::ConfigError;
 use serde::Deserialize;
 
 use crate::devices::modbus::capacity::OverloadPolicy;
@@ -36,35 +37,6 @@ use crate::devices::modbus::map::{AddrRange, MAX_TABLE_LEN};
 
 /// Default `capacity_rps`: a mid-range PLC CPU.
 pub const DEFAULT_CAPACITY_RPS: u32 = 200;
-
-/// A configuration value that cannot be used, with the dotted path of the
-/// offending key and what was expected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid `{field}`: {message}")]
-pub struct ModbusConfigError {
-    /// Dotted path of the key, e.g. `modbus.read_only_holding[0]`.
-    pub field: String,
-    /// What was wrong and what was expected.
-    pub message: String,
-}
-
-impl ModbusConfigError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// Prefixes the path with the enclosing section, e.g. `plc[2]` gives
-    /// `plc[2].modbus.coils`, so that plant-level loaders can point at the PLC.
-    pub fn under(mut self, parent: &str) -> Self {
-        if !parent.is_empty() {
-            self.field = format!("{parent}.{}", self.field);
-        }
-        self
-    }
-}
 
 /// `[plc.modbus]`: register map sizes, protections, capacity and identity.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -203,18 +175,18 @@ pub(crate) struct ResolvedConfig {
 
 impl ModbusDeviceConfig {
     /// Parses the body of a `[plc.modbus]` table (as a standalone TOML document) and validates it.
-    pub fn from_toml_str(text: &str) -> Result<Self, ModbusConfigError> {
-        let cfg: Self = toml::from_str(text).map_err(|e| ModbusConfigError::new("modbus", e.message()))?;
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text).map_err(|e| ConfigError::new("modbus", None, e.message()))?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Checks every value; paths in errors start with `modbus.`.
-    pub fn validate(&self) -> Result<(), ModbusConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         self.resolve().map(|_| ())
     }
 
-    pub(crate) fn resolve(&self) -> Result<ResolvedConfig, ModbusConfigError> {
+    pub(crate) fn resolve(&self) -> Result<ResolvedConfig, ConfigError> {
         let sizes = [
             check_size("modbus.coils", self.coils)?,
             check_size("modbus.discrete_inputs", self.discrete_inputs)?,
@@ -230,15 +202,17 @@ impl ModbusDeviceConfig {
             "holding registers",
         )?;
         if self.capacity_rps == 0 {
-            return Err(ModbusConfigError::new(
+            return Err(ConfigError::new(
                 "modbus.capacity_rps",
+                None,
                 "expected at least 1 request per second",
             ));
         }
         let burst = match self.burst {
             Some(0) => {
-                return Err(ModbusConfigError::new(
+                return Err(ConfigError::new(
                     "modbus.burst",
+                    None,
                     "expected at least 1 (or omit it for capacity_rps / 10)",
                 ));
             }
@@ -263,7 +237,7 @@ impl ModbusDeviceConfig {
 }
 
 impl IdentityConfig {
-    fn resolve(&self) -> Result<DeviceIdentity, ModbusConfigError> {
+    fn resolve(&self) -> Result<DeviceIdentity, ConfigError> {
         let obj = |key: &str, v: &str| check_ascii(&format!("modbus.identity.{key}"), v, MAX_OBJECT_LEN);
         obj("vendor", &self.vendor)?;
         obj("product_code", &self.product_code)?;
@@ -298,11 +272,12 @@ impl IdentityConfig {
     }
 }
 
-fn check_size(field: &str, n: u32) -> Result<usize, ModbusConfigError> {
+fn check_size(field: &str, n: u32) -> Result<usize, ConfigError> {
     let n = n as usize;
     if n > MAX_TABLE_LEN {
-        return Err(ModbusConfigError::new(
+        return Err(ConfigError::new(
             field,
+            None,
             format!("{n} entries: expected at most {MAX_TABLE_LEN} (addresses 0..=65535)"),
         ));
     }
@@ -314,19 +289,21 @@ fn check_ranges(
     ranges: &[[u32; 2]],
     size: usize,
     what: &str,
-) -> Result<Vec<AddrRange>, ModbusConfigError> {
+) -> Result<Vec<AddrRange>, ConfigError> {
     let mut out = Vec::with_capacity(ranges.len());
     for (i, &[first, last]) in ranges.iter().enumerate() {
         let path = format!("{field}[{i}]");
         if first > last {
-            return Err(ModbusConfigError::new(
+            return Err(ConfigError::new(
                 path,
+                None,
                 format!("[{first}, {last}]: expected an inclusive range [first, last] with first <= last"),
             ));
         }
         if last as usize >= size {
-            return Err(ModbusConfigError::new(
+            return Err(ConfigError::new(
                 path,
+                None,
                 format!(
                     "[{first}, {last}] goes beyond the {size} {what} of the map (expected last <= {})",
                     size as i64 - 1
@@ -340,16 +317,18 @@ fn check_ranges(
     Ok(out)
 }
 
-fn check_ascii(field: &str, v: &str, max: usize) -> Result<(), ModbusConfigError> {
+fn check_ascii(field: &str, v: &str, max: usize) -> Result<(), ConfigError> {
     if !v.is_ascii() {
-        return Err(ModbusConfigError::new(
+        return Err(ConfigError::new(
             field,
+            None,
             "expected an ASCII string (device identification objects are ASCII)",
         ));
     }
     if v.len() > max {
-        return Err(ModbusConfigError::new(
+        return Err(ConfigError::new(
             field,
+            None,
             format!(
                 "{} bytes: expected at most {max} so it fits in one Modbus PDU",
                 v.len()

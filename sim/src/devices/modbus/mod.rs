@@ -30,7 +30,7 @@ pub mod server;
 mod server_tests;
 
 pub use capacity::{OverloadPolicy, TokenBucket};
-pub use config::{IdentityConfig, ModbusConfigError, ModbusDeviceConfig};
+pub use config::{IdentityConfig, ModbusDeviceConfig};
 pub use identity::DeviceIdentity;
 pub use map::{AddrRange, MapError, RegisterMap, Table};
 pub use server::{DiagnosticCounters, DropReason, Handled, ModbusServer, ServerReply, WrittenRange};

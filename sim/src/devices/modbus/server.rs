@@ -21,8 +21,9 @@
 use crate::wire::modbus::Header;
 use modbus_core::{Coils, Data, FunctionCode, Request, Response};
 
+use crate::base::config_error::ConfigError;
 use crate::devices::modbus::capacity::{OverloadPolicy, TokenBucket};
-use crate::devices::modbus::config::{ModbusConfigError, ModbusDeviceConfig};
+use crate::devices::modbus::config::ModbusDeviceConfig;
 use crate::devices::modbus::identity::DeviceIdentity;
 use crate::devices::modbus::map::{RegisterMap, Table};
 use crate::wire::modbus::{
@@ -170,7 +171,7 @@ pub struct ModbusServer {
 
 impl ModbusServer {
     /// Builds a device from its validated `[plc.modbus]` configuration.
-    pub fn from_config(cfg: &ModbusDeviceConfig) -> Result<Self, ModbusConfigError> {
+    pub fn from_config(cfg: &ModbusDeviceConfig) -> Result<Self, ConfigError> {
         let r = cfg.resolve()?;
         let [coils, discrete_inputs, input_registers, holding_registers] = r.sizes;
         let mut map = RegisterMap::new(coils, discrete_inputs, input_registers, holding_registers);

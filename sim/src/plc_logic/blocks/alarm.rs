@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::blocks::timer::TIME_EPS;
 use crate::plc_logic::config::AlarmConfig;
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::{Operand, RegRef};
 
@@ -65,7 +65,7 @@ pub struct Alarm {
 }
 
 impl Alarm {
-    pub(crate) fn compile(cfg: &AlarmConfig, ctx: &Ctx<'_>) -> Result<Self, PlcConfigError> {
+    pub(crate) fn compile(cfg: &AlarmConfig, ctx: &Ctx<'_>) -> Result<Self, ConfigError> {
         let deadband = ctx.input_or("deadband", cfg.deadband.as_ref(), 0.0)?;
         if let (Some(db), Some(src)) = (deadband.as_const(), cfg.deadband.as_ref())
             && db < 0.0

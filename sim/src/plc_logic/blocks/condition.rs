@@ -1,8 +1,8 @@
 //! Boolean conditions over operands (`when = { ... }`).
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::config::ConditionConfig;
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::Operand;
 
@@ -31,7 +31,7 @@ pub enum Condition {
 }
 
 impl Condition {
-    pub(crate) fn compile(cfg: &ConditionConfig, ctx: &Ctx<'_>) -> Result<Condition, PlcConfigError> {
+    pub(crate) fn compile(cfg: &ConditionConfig, ctx: &Ctx<'_>) -> Result<Condition, ConfigError> {
         let cmps = [
             ("below", Cmp::Below, &cfg.below),
             ("above", Cmp::Above, &cfg.above),
@@ -51,7 +51,7 @@ impl Condition {
             .or(given.first().and_then(|c| c.2.as_ref()))
             .map(|s| s.span());
         if forms != 1 {
-            return Err(PlcConfigError::new(ctx.path.clone(), any_span, shape));
+            return Err(ConfigError::new(ctx.path.clone(), any_span, shape));
         }
         if let Some(list) = &cfg.any {
             return Ok(Condition::Any(compile_list(list, "any", ctx)?));
@@ -60,7 +60,7 @@ impl Condition {
             return Ok(Condition::All(compile_list(list, "all", ctx)?));
         }
         let Some(lhs) = &cfg.operand else {
-            return Err(PlcConfigError::new(
+            return Err(ConfigError::new(
                 ctx.field("operand"),
                 any_span,
                 "a comparison needs `operand`",
@@ -98,11 +98,7 @@ impl Condition {
     }
 }
 
-fn compile_list(
-    list: &[ConditionConfig],
-    key: &str,
-    ctx: &Ctx<'_>,
-) -> Result<Vec<Condition>, PlcConfigError> {
+fn compile_list(list: &[ConditionConfig], key: &str, ctx: &Ctx<'_>) -> Result<Vec<Condition>, ConfigError> {
     if list.is_empty() {
         return Err(ctx.err(key, None, format!("`{key}` needs at least one condition")));
     }

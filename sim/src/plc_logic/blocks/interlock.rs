@@ -3,10 +3,10 @@
 //! controllers they guard). This is how a PLC protects equipment, e.g. stop
 //! the feed pump on high-high level, independently of the control loop.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::blocks::condition::Condition;
 use crate::plc_logic::config::InterlockConfig;
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::{Operand, RegRef};
 
@@ -28,7 +28,7 @@ pub struct Interlock {
 }
 
 impl Interlock {
-    pub(crate) fn compile(cfg: &InterlockConfig, ctx: &Ctx<'_>) -> Result<Self, PlcConfigError> {
+    pub(crate) fn compile(cfg: &InterlockConfig, ctx: &Ctx<'_>) -> Result<Self, ConfigError> {
         Ok(Interlock {
             when: Condition::compile(&cfg.when, &ctx.sub("when"))?,
             out: ctx.output("out", &cfg.out)?,

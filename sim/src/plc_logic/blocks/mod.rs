@@ -10,8 +10,8 @@ pub mod timer;
 
 use std::ops::Range;
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::config::OperandCfg;
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::{Area, PlcMemory};
 use crate::plc_logic::operand::{Operand, RegRef};
 
@@ -39,16 +39,11 @@ impl<'a> Ctx<'a> {
         format!("{}.{}", self.path, field)
     }
 
-    pub(crate) fn err(
-        &self,
-        field: &str,
-        span: Option<Range<usize>>,
-        msg: impl Into<String>,
-    ) -> PlcConfigError {
-        PlcConfigError::new(self.field(field), span, msg)
+    pub(crate) fn err(&self, field: &str, span: Option<Range<usize>>, msg: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.field(field), span, msg)
     }
 
-    fn check_reg(&self, field: &str, span: &Range<usize>, r: RegRef) -> Result<RegRef, PlcConfigError> {
+    fn check_reg(&self, field: &str, span: &Range<usize>, r: RegRef) -> Result<RegRef, ConfigError> {
         let len = self.mem.len(r.area);
         if r.addr < len {
             return Ok(r);
@@ -73,7 +68,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A readable operand: constant or in-map register.
-    pub(crate) fn input(&self, field: &str, src: &OperandCfg) -> Result<Operand, PlcConfigError> {
+    pub(crate) fn input(&self, field: &str, src: &OperandCfg) -> Result<Operand, ConfigError> {
         let span = src.span();
         match src.get_ref().parse() {
             Ok(Operand::Reg(r)) => self.check_reg(field, &span, r).map(Operand::Reg),
@@ -88,7 +83,7 @@ impl<'a> Ctx<'a> {
         field: &str,
         src: Option<&OperandCfg>,
         default: f64,
-    ) -> Result<Operand, PlcConfigError> {
+    ) -> Result<Operand, ConfigError> {
         match src {
             Some(s) => self.input(field, s),
             None => Ok(Operand::Const(default)),
@@ -98,7 +93,7 @@ impl<'a> Ctx<'a> {
     /// A writable register. Any in-map area is accepted: the program owns
     /// the whole image, and writing an input register/discrete input is how
     /// a PLC publishes computed status to Modbus clients.
-    pub(crate) fn output(&self, field: &str, src: &OperandCfg) -> Result<RegRef, PlcConfigError> {
+    pub(crate) fn output(&self, field: &str, src: &OperandCfg) -> Result<RegRef, ConfigError> {
         let span = src.span();
         match src.get_ref().parse() {
             Ok(Operand::Reg(r)) => self.check_reg(field, &span, r),
@@ -115,7 +110,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A writable single bit (coil or discrete input).
-    pub(crate) fn bit_output(&self, field: &str, src: &OperandCfg) -> Result<RegRef, PlcConfigError> {
+    pub(crate) fn bit_output(&self, field: &str, src: &OperandCfg) -> Result<RegRef, ConfigError> {
         let r = self.output(field, src)?;
         if r.area.is_bit() {
             Ok(r)
@@ -129,7 +124,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A non-negative, finite constant number of seconds.
-    pub(crate) fn seconds(&self, field: &str, v: &toml::Spanned<f64>) -> Result<f64, PlcConfigError> {
+    pub(crate) fn seconds(&self, field: &str, v: &toml::Spanned<f64>) -> Result<f64, ConfigError> {
         let s = *v.get_ref();
         if s.is_finite() && s >= 0.0 {
             Ok(s)

@@ -1,9 +1,9 @@
 //! Two-point (hysteresis) control, e.g. a fill pump keeping a tank between
 //! two levels. Hysteresis avoids the pump chattering around one threshold.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::config::{OnOffAction, OnOffConfig};
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::{Operand, RegRef};
 
@@ -25,7 +25,7 @@ pub struct OnOff {
 }
 
 impl OnOff {
-    pub(crate) fn compile(cfg: &OnOffConfig, ctx: &Ctx<'_>) -> Result<Self, PlcConfigError> {
+    pub(crate) fn compile(cfg: &OnOffConfig, ctx: &Ctx<'_>) -> Result<Self, ConfigError> {
         let pv = ctx.input("pv", &cfg.pv)?;
         let out = ctx.output("out", &cfg.out)?;
         let (fill, on_key, on_src, off_key, off_src) = match &cfg.action {

@@ -28,9 +28,9 @@
 //! * `dt_s <= 0` or non-finite: the integral and derivative are frozen.
 //! * If `out_min > out_max` at run time, `out_max` is raised to `out_min`.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::config::PidConfig;
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::{Operand, RegRef};
 
@@ -52,7 +52,7 @@ pub struct Pid {
 }
 
 impl Pid {
-    pub(crate) fn compile(cfg: &PidConfig, ctx: &Ctx<'_>) -> Result<Self, PlcConfigError> {
+    pub(crate) fn compile(cfg: &PidConfig, ctx: &Ctx<'_>) -> Result<Self, ConfigError> {
         let out_min = ctx.input_or("out_min", cfg.out_min.as_ref(), 0.0)?;
         let out_max = ctx.input_or("out_max", cfg.out_max.as_ref(), 65535.0)?;
         if let (Some(lo), Some(hi), Some(src)) =

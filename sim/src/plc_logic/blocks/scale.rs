@@ -1,9 +1,9 @@
 //! `move` / `scale`: copy a value with linear scaling, e.g. a pump speed in
 //! percent from an HMI register to a raw 0..=4000 drive reference.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::config::ScaleConfig;
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::{Operand, RegRef};
 
@@ -18,7 +18,7 @@ pub struct Scale {
 }
 
 impl Scale {
-    pub(crate) fn compile(cfg: &ScaleConfig, ctx: &Ctx<'_>) -> Result<Self, PlcConfigError> {
+    pub(crate) fn compile(cfg: &ScaleConfig, ctx: &Ctx<'_>) -> Result<Self, ConfigError> {
         Ok(Scale {
             input: ctx.input("in", &cfg.input)?,
             out: ctx.output("out", &cfg.out)?,

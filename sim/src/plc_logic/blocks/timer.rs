@@ -1,10 +1,10 @@
 //! IEC-style on-delay (TON) and off-delay (TOF) timers, e.g. run a mixer for
 //! a while after a dosing pump stops, or ignore a level switch bouncing.
 
+use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::blocks::condition::Condition;
 use crate::plc_logic::config::{TimerConfig, TimerKind};
-use crate::plc_logic::error::PlcConfigError;
 use crate::plc_logic::memory::PlcMemory;
 use crate::plc_logic::operand::RegRef;
 
@@ -27,7 +27,7 @@ pub struct Timer {
 }
 
 impl Timer {
-    pub(crate) fn compile(cfg: &TimerConfig, ctx: &Ctx<'_>) -> Result<Self, PlcConfigError> {
+    pub(crate) fn compile(cfg: &TimerConfig, ctx: &Ctx<'_>) -> Result<Self, ConfigError> {
         Ok(Timer {
             when: Condition::compile(&cfg.when, &ctx.sub("when"))?,
             preset: ctx.seconds("preset_s", &cfg.preset_s)?,
