@@ -21,6 +21,19 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 now="$out/hashes.txt"
+# hash_outputs NAME FILE...: one line per file of $out/NAME, "absent" where it was not written.
+hash_outputs() {
+    local name=$1 f h
+    shift
+    for f in "$@"; do
+        if [[ -f "$out/$name/$f" ]]; then
+            h=$(sha256sum "$out/$name/$f" | cut -d' ' -f1)
+        else
+            h=absent
+        fi
+        echo "$name/$f $h" >>"$now"
+    done
+}
 for ex in scenarios/*.toml; do
     name=$(basename "$ex" .toml)
     rc=0
@@ -28,14 +41,7 @@ for ex in scenarios/*.toml; do
     # 0: every expectation held, 1: one failed; both are outcomes worth guarding.
     ((rc <= 1)) || { echo "otrange run $ex failed with exit code $rc" >&2; exit 1; }
     echo "$name/exit-code $rc" >>"$now"
-    for f in results.json events.jsonl alerts.eve.json capture.pcap capture-labels.csv; do
-        if [[ -f "$out/$name/$f" ]]; then
-            h=$(sha256sum "$out/$name/$f" | cut -d' ' -f1)
-        else
-            h=absent
-        fi
-        echo "$name/$f $h" >>"$now"
-    done
+    hash_outputs "$name" results.json events.jsonl alerts.eve.json capture.pcap capture-labels.csv
 done
 # Real captures through `otrange detect` (reassembly, framing, the rules and allow-list).
 for cap in tests/data/pcaps/*.pcap; do
@@ -43,14 +49,7 @@ for cap in tests/data/pcaps/*.pcap; do
     rc=0
     "$bin" detect --pcap "$cap" --out "$out/$name" >/dev/null || rc=$?
     echo "$name/exit-code $rc" >>"$now"
-    for f in detect.json alerts.eve.json; do
-        if [[ -f "$out/$name/$f" ]]; then
-            h=$(sha256sum "$out/$name/$f" | cut -d' ' -f1)
-        else
-            h=absent
-        fi
-        echo "$name/$f $h" >>"$now"
-    done
+    hash_outputs "$name" detect.json alerts.eve.json
 done
 if ((record)); then
     cp "$now" benches/golden/hashes.txt
