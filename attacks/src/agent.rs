@@ -33,16 +33,21 @@ pub struct Loot {
 /// One attacker.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The `[[actor]]` name in the playbook; step results and events name the actor by it.
     pub name: String,
     /// Hosts held, in the order gained; the last is where the actor works from.
     footholds: Vec<HostId>,
+    /// Credentials the actor can try: the playbook's to begin with, plus a phished host's
+    /// own accounts once its implant has called home. Tried before vendor defaults.
     pub credentials: Vec<CredentialRef>,
+    /// What discovery and collection steps found, for the steps after them.
     pub loot: Loot,
     /// Its place in the middle of a segment, once it has one (T0830).
     pub aitm: Option<otrange_sim::net::MiddleboxId>,
 }
 
 impl Actor {
+    /// Whether `h` is among the actor's footholds (a step's `params.from` counts only if so).
     pub fn holds(&self, h: HostId) -> bool {
         self.footholds.contains(&h)
     }
@@ -53,6 +58,8 @@ impl Actor {
             .last()
             .expect("an actor always holds its start host")
     }
+    /// Hosts held, in the order gained (a host taken again moves to the end): the last is
+    /// the current one, and beacons call home to the first. Never empty.
     pub fn footholds(&self) -> &[HostId] {
         &self.footholds
     }
@@ -105,27 +112,44 @@ pub struct Campaign {
 /// One step's outcome for results.json.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
+    /// 1-based position in the playbook; also the label on the step's frames.
     pub step: u32,
+    /// The step's `id` from the playbook, or "step N" when it has none.
     pub id: String,
+    /// ATT&CK for ICS technique ID, such as "T0855".
     pub technique: String,
+    /// The technique's name in the catalogue.
     pub technique_name: String,
+    /// The technique's primary tactic, by name.
     pub tactic: String,
+    /// The actor's name.
     pub actor: String,
+    /// The target host's name; `None` for a step without a target.
     pub target: Option<String>,
-    /// succeeded, blocked, failed or not_reached.
+    /// succeeded, blocked, failed or not_reached; "running" for a step still under way
+    /// when the results are taken.
     pub status: String,
+    /// What a succeeded step achieved, or why a failed one failed; `None` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// For a blocked step: the enforcement point and the rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_at: Option<String>,
+    /// For a blocked step: the rule that stopped its frame (a policy's, or a detector's in
+    /// prevention mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// Simulated seconds since the start of the run when the step started; `None` if it
+    /// never did.
     pub started_s: Option<f64>,
+    /// Simulated seconds since the start of the run when the step ended; `None` while
+    /// running or if it never started.
     pub ended_s: Option<f64>,
 }
 
 impl Campaign {
+    /// A campaign with every step pending and each actor holding only its start host.
+    /// `topo` must be the topology the playbook was resolved against.
     pub fn new(playbook: Playbook, topo: Arc<Topology>) -> Self {
         let actors = playbook
             .actors
@@ -147,10 +171,12 @@ impl Campaign {
         }
     }
 
+    /// The playbook being replayed.
     pub fn playbook(&self) -> &Playbook {
         &self.playbook
     }
 
+    /// The actors as they stand now, in the playbook's order (what they hold and found).
     pub fn actors(&self) -> &[Actor] {
         &self.actors
     }

@@ -48,32 +48,45 @@ pub enum EntryKind {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialRef {
+    /// The account name; it opens a host that lists the same user among its credentials.
     pub user: String,
     /// The host it works on; empty means any host that accepts the user.
     #[serde(default)]
     pub host: Option<String>,
 }
 
+/// One `[[actor]]` table as written; [`PlaybookConfig::resolve`] turns it into an
+/// [`ActorSpec`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActorConfig {
+    /// Unique within the playbook; steps name their actor by it.
     pub name: Spanned<String>,
+    /// How the actor got in; informational, no step depends on it.
     pub entry: EntryKind,
     /// The host held at the start.
     pub start: Spanned<String>,
+    /// Credentials held from the start; each `host`, if given, must be a host of the plant.
     #[serde(default)]
     pub credentials: Vec<CredentialRef>,
+    /// Free text for readers; not carried into the resolved playbook.
     #[serde(default)]
     pub description: String,
 }
 
+/// One `[[step]]` table as written; [`PlaybookConfig::resolve`] turns it into a
+/// [`StepSpec`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
     /// A short name for reports; default "step N".
     pub id: Option<String>,
+    /// An ATT&CK for ICS technique ID ("T0855"), checked against the catalogue and the
+    /// executors otrange has.
     pub technique: Spanned<String>,
+    /// The name of one of the playbook's actors.
     pub actor: Spanned<String>,
+    /// A host of the plant, by name; whether one is needed depends on the technique.
     pub target: Option<Spanned<String>>,
     /// Start at this simulated time since the start of the run...
     pub at: Option<Spanned<String>>,
@@ -82,14 +95,18 @@ pub struct StepConfig {
     /// Technique-specific parameters; each executor documents its own.
     #[serde(default)]
     pub params: toml::Table,
+    /// Free text for readers, carried into [`StepSpec::description`].
     #[serde(default)]
     pub description: String,
 }
 
+/// The `[playbook]` table: what the attack is and where it comes from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlaybookInfo {
+    /// The attack's name, such as "Oldsmar 2021".
     pub name: String,
+    /// Free text for readers.
     #[serde(default)]
     pub description: String,
     /// Public sources the playbook is modelled on.
@@ -101,49 +118,76 @@ pub struct PlaybookInfo {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlaybookConfig {
+    /// The `[playbook]` table.
     pub playbook: PlaybookInfo,
+    /// The `[[actor]]` tables, in file order.
     #[serde(rename = "actor", default)]
     pub actors: Vec<ActorConfig>,
+    /// The `[[step]]` tables, in the order they run.
     #[serde(rename = "step", default)]
     pub steps: Vec<StepConfig>,
 }
 
-/// When a step starts.
+/// When a step starts. Either way it waits for the step before it to succeed: steps run one
+/// at a time, and a step that does not succeed stops the ones after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timing {
+    /// At this simulated time since the start of the run (`at`), or when the previous step
+    /// ends if that is later.
     At(SimDuration),
+    /// This long after the previous step ended (`after`; a step with neither starts as soon
+    /// as the previous one ends).
     After(SimDuration),
 }
 
-/// A resolved actor.
+/// A resolved actor: an [`ActorConfig`] with its start host found in the plant.
 #[derive(Debug, Clone)]
 pub struct ActorSpec {
+    /// Unique within the playbook.
     pub name: String,
+    /// How the actor got in; informational, no step depends on it.
     pub entry: EntryKind,
+    /// The host held at the start: the actor's first foothold.
     pub start: HostId,
+    /// Credentials held from the start.
     pub credentials: Vec<CredentialRef>,
 }
 
-/// A resolved step.
+/// A resolved step: a [`StepConfig`] checked against the plant, the catalogue and its
+/// technique's executor.
 #[derive(Debug, Clone)]
 pub struct StepSpec {
+    /// The playbook's `id`, or "step N" (1-based) when it has none.
     pub id: String,
+    /// ATT&CK for ICS technique ID, as the catalogue spells it.
     pub technique: &'static str,
+    /// The technique's name in the catalogue.
     pub technique_name: &'static str,
+    /// The name of the technique's primary tactic.
     pub tactic: &'static str,
+    /// Index into [`Playbook::actors`].
     pub actor: usize,
+    /// The target host; `None` when the step names none.
     pub target: Option<HostId>,
+    /// When the step starts.
     pub timing: Timing,
+    /// Technique-specific parameters, already accepted by the executor.
     pub params: toml::Table,
+    /// Free text for readers.
     pub description: String,
 }
 
-/// A playbook checked against a plant.
+/// A playbook checked against a plant: host names resolved to that plant's [`HostId`]s, so
+/// it runs only in a simulation of the same plant.
 #[derive(Debug, Clone)]
 pub struct Playbook {
+    /// The `[playbook]` name.
     pub name: String,
+    /// The `[playbook]` description.
     pub description: String,
+    /// Actors in file order; [`StepSpec::actor`] indexes this.
     pub actors: Vec<ActorSpec>,
+    /// Steps in the order they run; a step's 1-based position labels its frames.
     pub steps: Vec<StepSpec>,
 }
 

@@ -175,7 +175,7 @@ fn mistyped_id_suggests_the_closest() {
     ] {
         match catalogue::technique(input) {
             Err(CatalogueError::Unknown { suggestion, .. }) => {
-                assert_eq!(suggestion.as_deref(), Some(expected), "{input}")
+                assert_eq!(suggestion.as_deref(), Some(expected), "{input}");
             }
             other => panic!("{input}: {other:?}"),
         }
@@ -193,7 +193,7 @@ fn name_suggests_its_id() {
     ] {
         match catalogue::technique(input) {
             Err(CatalogueError::Unknown { suggestion, .. }) => {
-                assert_eq!(suggestion.as_deref(), Some(expected), "{input}")
+                assert_eq!(suggestion.as_deref(), Some(expected), "{input}");
             }
             other => panic!("{input}: {other:?}"),
         }

@@ -147,7 +147,7 @@ fn bench(c: &mut Criterion) {
                     for (point, f) in set.iter() {
                         black_box(p.decide(*point, black_box(f), &topo, now));
                     }
-                })
+                });
             });
         }
         g.finish();

@@ -128,7 +128,7 @@ fn bench(c: &mut Criterion) {
                 for f in &frames {
                     d.observe(node, black_box(f), now, &topo);
                 }
-            })
+            });
         });
         assert!(
             d.alerts().is_empty(),

@@ -7,15 +7,14 @@
 //!   `scenarios/policies/`.
 //!
 //! - [`detect`]: detectors behind one trait, placed at taps, with alerts in Suricata's EVE
-//!   shape; so far the allow-list detector.
+//!   shape: Suricata-style rules, a communication allow-list, a statistical anomaly
+//!   detector, physics invariants and passive asset discovery.
 //!
 //! - [`capture`]: real pcap/pcapng captures as detector input: Modbus TCP streams
 //!   reassembled and framed, hosts taken from the capture's addresses (`otrange detect`).
 //!
 //! The simulation knows nothing of this crate: it calls the hook at every enforcement
 //! point a frame crosses and logs the rule that denied it.
-
-#![forbid(unsafe_code)]
 
 pub mod capture;
 pub mod detect;

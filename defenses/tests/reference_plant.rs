@@ -56,7 +56,7 @@ fn benign_flows(topo: &Topology) -> Vec<Flow> {
             what,
             frame,
             engineering,
-        })
+        });
     };
     let polls = cfg
         .hmis

@@ -31,6 +31,9 @@ struct PointScan {
     deadline: SimTime,
 }
 
+/// T0861: reads the target's holding registers from 0 in blocks of `params.block`
+/// (default 8, held to 1..=125) until the first exception, silence, or `params.max`
+/// (default 256); the highest register read goes into the actor's loot.
 pub fn build_point_scan(
     _: &'static str,
     t: Option<HostId>,
@@ -165,7 +168,7 @@ impl Executor for Read {
                     .into_iter()
                     .take(usize::from(self.count))
                     .map(u16::from)
-                    .collect()
+                    .collect();
             }
             _ => {}
         }

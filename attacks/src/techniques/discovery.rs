@@ -118,6 +118,9 @@ struct Identify {
     deadline: SimTime,
 }
 
+/// T0888: asks the target for its basic device identification (FC 43/14, read code 1) and
+/// its server ID (FC 17); succeeds if the identification came back, and its strings go into
+/// the actor's loot. No parameters.
 pub fn build_identify(
     _: &'static str,
     t: Option<HostId>,
@@ -183,6 +186,8 @@ impl Executor for Identify {
 
 struct Sniff;
 
+/// T0842: succeeds at once on the actor's source host and sends nothing, so no sensor on
+/// the network can see it. No parameters; the target is ignored.
 pub fn build_sniff(
     _: &'static str,
     _: Option<HostId>,

@@ -129,6 +129,9 @@ struct BruteForce {
     count: u16,
 }
 
+/// T0806: writes to `params.count` points (default 8) from `params.register` on, one after
+/// the other, 1 on the first pass over the range, 0 on the next, and so on: `repeat` writes
+/// in all (default four passes), `interval` apart (default "250ms").
 pub fn build_brute_force(
     id: &'static str,
     t: Option<HostId>,

@@ -52,6 +52,7 @@ const TRANSFER_TIMEOUT: SimDuration = SimDuration::from_secs(60);
 pub enum Progress {
     /// Not finished; call `timer` at this time (or wait for answers only).
     Wait(Option<SimTime>),
+    /// The step is over; its executor is not called again.
     Done(Outcome),
 }
 
@@ -59,16 +60,21 @@ pub enum Progress {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
+    /// The technique did what it set out to do; the steps after it may run.
     Succeeded {
+        /// What it achieved, in words, for results.json and the event log.
         detail: String,
     },
-    /// A policy denied it; the enforcement point and rule that decided.
+    /// A policy, or a detector in prevention mode, denied it; where and by which rule.
     Blocked {
+        /// The name of the host that stopped the frame.
         at: String,
+        /// The name of the rule that stopped it.
         rule: String,
     },
     /// The target said no (an exception), or a precondition was missing, or nothing answered.
     Failed {
+        /// Why, in words.
         reason: String,
     },
 }
@@ -76,11 +82,15 @@ pub enum Outcome {
 /// A parameter or target problem found when the playbook is loaded.
 #[derive(Debug, Clone)]
 pub struct ParamError {
+    /// The field relative to the step (`params.register`, `target`, `technique`); the
+    /// playbook loader puts `step[N].` in front.
     pub field: String,
+    /// What is wrong with it, for people.
     pub message: String,
 }
 
 impl ParamError {
+    /// A problem with `field`, named relative to the step.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         ParamError {
             field: field.into(),
@@ -91,13 +101,20 @@ impl ParamError {
 
 /// Everything an executor may touch while its step runs.
 pub struct StepCx<'a> {
+    /// The simulated time of this call.
     pub now: SimTime,
+    /// The network the step's frames go through; an adversary in the middle is reached
+    /// again through it by its middlebox id.
     pub net: &'a mut Network,
     /// Which hosts are encrypted: ransomware sets it, the site's procedures react to it.
     pub health: &'a mut otrange_sim::devices::procedure::HostHealth,
+    /// The plant's hosts, zones and services, to resolve and name hosts.
     pub topo: &'a Topology,
+    /// The actor running the step: executors add to its loot, footholds and credentials.
     pub actor: &'a mut Actor,
+    /// The step's target; `None` when the playbook names none.
     pub target: Option<HostId>,
+    /// The step's `params` table, as accepted when the playbook loaded.
     pub params: &'a toml::Table,
     /// Put on every frame the step sends: its ground truth.
     pub label: u32,
@@ -142,6 +159,7 @@ impl StepCx<'_> {
         );
     }
 
+    /// A host's name in the plant, for outcome details.
     pub fn name(&self, h: HostId) -> &str {
         &self.topo.host(h).name
     }
@@ -271,6 +289,7 @@ pub fn check(
 pub mod param {
     use super::ParamError;
 
+    /// `params.<key>` as an integer, or `default` when absent (an error if there is none).
     pub fn int(p: &toml::Table, key: &str, default: Option<i64>) -> Result<i64, ParamError> {
         match p.get(key) {
             Some(v) => v
@@ -280,12 +299,15 @@ pub mod param {
         }
     }
 
+    /// `params.<key>` as an integer in 0..=65535 (a register address or count), or `default`
+    /// when absent (an error if there is none).
     pub fn u16_(p: &toml::Table, key: &str, default: Option<u16>) -> Result<u16, ParamError> {
         let v = int(p, key, default.map(i64::from))?;
         u16::try_from(v)
             .map_err(|_| ParamError::new(format!("params.{key}"), format!("{v} is not in 0..=65535")))
     }
 
+    /// `params.<key>` as a string, or `default` when absent (an error if there is none).
     pub fn string(p: &toml::Table, key: &str, default: Option<&str>) -> Result<String, ParamError> {
         match p.get(key) {
             Some(v) => v
@@ -298,6 +320,8 @@ pub mod param {
         }
     }
 
+    /// `params.<key>` as a duration written as in scenario files ("250ms", "1h30m"), or
+    /// `default`, in the same notation, when absent.
     pub fn duration(
         p: &toml::Table,
         key: &str,

@@ -5,11 +5,11 @@ use otrange_sim::plant::PlantConfig;
 use std::path::PathBuf;
 
 /// The repository root, so the benchmarks read the shipped scenario files.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-pub fn topology() -> Topology {
+pub(crate) fn topology() -> Topology {
     let text = std::fs::read_to_string(repo().join("scenarios/water-treatment/plant.toml")).unwrap();
     let cfg: PlantConfig = toml::from_str(&text).unwrap();
     Topology::build(&cfg.zones, &cfg.hosts, &cfg.links).unwrap()

@@ -30,11 +30,18 @@ struct Event {
 /// The frame a packet or unit makes, but its payload.
 #[derive(Debug, Clone, Copy)]
 pub struct Head {
+    /// The capture's frame number (1-based, as Wireshark's) of the packet that carried it,
+    /// or that completed a Modbus unit; it becomes the frame's id.
     pub id: u64,
+    /// When it is observed: time since the capture's first packet, never going backwards.
     pub at: SimTime,
+    /// The sending host in the capture's topology.
     pub src: HostId,
+    /// The receiving host in the capture's topology.
     pub dst: HostId,
+    /// The sender's TCP or UDP port.
     pub src_port: u16,
+    /// The receiver's TCP or UDP port.
     pub dst_port: u16,
 }
 
@@ -82,9 +89,11 @@ impl Events {
         });
     }
 
+    /// How many frames are kept.
     pub fn len(&self) -> usize {
         self.list.len()
     }
+    /// Whether no frame is kept.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -135,6 +144,8 @@ impl Events {
         }
     }
 
+    /// Forgets every frame kept, keeping the buffers' room (a streaming replay empties them
+    /// after each record).
     pub fn clear(&mut self) {
         self.list.clear();
         self.bytes.clear();

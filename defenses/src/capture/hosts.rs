@@ -55,6 +55,9 @@ pub struct HostTable {
 /// The topology built from a capture, with the address lookup the replay uses.
 #[derive(Debug, Clone)]
 pub struct CaptureHosts {
+    /// The capture's hosts in order of first appearance (at most [`MAX_HOSTS`]), then
+    /// "other" if any address was folded, then the tap, then any plant hosts the capture
+    /// does not show.
     pub topology: Topology,
     /// The sensor: the node passed to `Detector::observe`.
     pub tap: HostId,
@@ -141,6 +144,8 @@ impl HostTable {
         &self.order
     }
 
+    /// Whether the address has sent TCP from port 502 (answered as a Modbus server) in
+    /// what was read so far.
     pub fn is_modbus_server(&self, a: Ipv4Addr) -> bool {
         match self.seen.get(&a) {
             Some(&i) => self.plc[i as usize],

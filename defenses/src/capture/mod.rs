@@ -30,10 +30,22 @@ use std::path::PathBuf;
 /// Why a capture cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
+    /// The file could not be opened or read.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The capture's path.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The first bytes are no pcap or pcapng header, or the header does not parse.
     #[error("{}: not a pcap or pcapng capture: {why}", path.display())]
-    NotACapture { path: PathBuf, why: String },
+    NotACapture {
+        /// The capture's path.
+        path: PathBuf,
+        /// What the check found: too short, an unknown magic number, a bad header.
+        why: String,
+    },
     /// The hosts seen do not make a valid topology (not expected: names and addresses
     /// are unique by construction).
     #[error("building hosts from the capture: {0}")]
@@ -43,8 +55,12 @@ pub enum CaptureError {
 /// A capture read: its hosts, and the frames its replay makes, ready for
 /// [`Capture::run_detectors`].
 pub struct Capture {
+    /// The file read; a capture over the one-pass limit is read again from it.
     pub file: CaptureFile,
+    /// The addresses seen, in order of first appearance: `hosts` is built from it.
     pub table: HostTable,
+    /// The topology the capture implies and the tap node; the kept frames' host ids are
+    /// this topology's.
     pub hosts: CaptureHosts,
     /// The frames, kept from the one reading; None for a capture too large to keep, whose
     /// detectors run in a second pass over the file.

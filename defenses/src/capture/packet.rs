@@ -16,22 +16,33 @@ use std::net::Ipv4Addr;
 /// TCP flags the reassembly needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpFlags {
+    /// SYN: the sequence number is the initial one.
     pub syn: bool,
+    /// ACK: the acknowledgement number is valid.
     pub ack: bool,
+    /// FIN: the sender's direction ends after this payload.
     pub fin: bool,
+    /// RST: the connection is aborted.
     pub rst: bool,
 }
 
 /// The transport part of an IPv4 packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport<'a> {
+    /// A TCP segment.
     Tcp {
+        /// Sequence number of the segment (of the SYN, when SYN is set).
         seq: u32,
+        /// Acknowledgement number; meaningful only with the ACK flag.
         ack: u32,
+        /// The flags reassembly needs.
         flags: TcpFlags,
+        /// The segment's data, within the IP length (padding excluded).
         payload: &'a [u8],
     },
+    /// A UDP datagram.
     Udp {
+        /// The datagram's data.
         payload: &'a [u8],
     },
 }
@@ -39,10 +50,15 @@ pub enum Transport<'a> {
 /// An IPv4 packet carrying TCP or UDP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet<'a> {
+    /// IPv4 source address.
     pub src: Ipv4Addr,
+    /// IPv4 destination address.
     pub dst: Ipv4Addr,
+    /// TCP or UDP source port.
     pub src_port: u16,
+    /// TCP or UDP destination port.
     pub dst_port: u16,
+    /// The TCP or UDP header fields and payload.
     pub transport: Transport<'a>,
 }
 

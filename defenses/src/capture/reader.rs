@@ -21,12 +21,17 @@ use std::path::{Path, PathBuf};
 pub mod linktype {
     /// BSD loopback: a 4-byte address family in host byte order, then the IP packet.
     pub const NULL: u32 = 0;
+    /// Ethernet II, with 802.1Q and QinQ tags if any.
     pub const ETHERNET: u32 = 1;
     /// Raw IP; 12 and 14 are the values some BSDs write for it.
     pub const RAW: u32 = 101;
+    /// Raw IP as some BSDs number it (see [`RAW`]).
     pub const RAW_12: u32 = 12;
+    /// Raw IP as some BSDs number it (see [`RAW`]).
     pub const RAW_14: u32 = 14;
+    /// Linux cooked capture, version 1 (SLL).
     pub const LINUX_SLL: u32 = 113;
+    /// Raw IPv4, no link header.
     pub const IPV4: u32 = 228;
 }
 
@@ -34,7 +39,9 @@ pub mod linktype {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// Classic libpcap, microsecond or nanosecond timestamps, either byte order.
     Pcap,
+    /// pcapng: blocks, possibly several interfaces with their own link types.
     Pcapng,
 }
 
@@ -45,6 +52,8 @@ pub struct Record<'a> {
     pub number: u64,
     /// Capture time, nanoseconds since the Unix epoch.
     pub ts_ns: u64,
+    /// The record's link-layer header type (see [`linktype`]): the file's for pcap, its
+    /// interface's for pcapng.
     pub linktype: u32,
     /// The bytes captured (may be fewer than were on the wire).
     pub data: &'a [u8],
@@ -123,9 +132,11 @@ impl CaptureFile {
         })
     }
 
+    /// Where the capture was read from (for one made from bytes, the name it was given).
     pub fn path(&self) -> &Path {
         &self.path
     }
+    /// Whether the file is pcap or pcapng, as its magic number says.
     pub fn format(&self) -> Format {
         self.format
     }
@@ -133,6 +144,8 @@ impl CaptureFile {
     pub fn len(&self) -> u64 {
         self.len
     }
+    /// Whether the file has no bytes (never true of a file [`CaptureFile::open`] accepted,
+    /// which has at least a header).
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -30,10 +30,15 @@ const REANCHOR_AFTER: u32 = 3;
 /// A TCP segment of one direction, as the reassembly needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
+    /// TCP sequence number (of the SYN when `syn`: the data starts one after it).
     pub seq: u32,
+    /// SYN: anchors the stream at `seq` + 1 (a new connection on the same ports re-anchors).
     pub syn: bool,
+    /// FIN: the direction ends with this segment; bytes after it are not framed.
     pub fin: bool,
+    /// RST: ignored by a stream not yet anchored, so it does not anchor on it.
     pub rst: bool,
+    /// The segment's data.
     pub payload: &'a [u8],
     /// Frame number of the packet carrying it.
     pub frame: u64,
@@ -43,7 +48,9 @@ pub struct Segment<'a> {
 /// cannot be Modbus. Its bytes are `range` of the [`Units`] buffer it came out in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
+    /// Where its bytes are in the [`Units`] buffer.
     pub range: std::ops::Range<usize>,
+    /// A complete ADU by its MBAP header; false for bytes that cannot be Modbus.
     pub valid: bool,
     /// The packet whose bytes completed it.
     pub frame: u64,
@@ -68,9 +75,11 @@ impl Units {
         });
     }
 
+    /// How many units are held.
     pub fn len(&self) -> usize {
         self.list.len()
     }
+    /// Whether no unit is held.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -80,6 +89,7 @@ impl Units {
         self.list.iter().map(|u| (u, &self.bytes[u.range.clone()]))
     }
 
+    /// Forgets the units, keeping the buffer's room for the next packet's.
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.list.clear();
@@ -97,6 +107,7 @@ pub struct ReassemblyStats {
     pub out_of_order_segments: u64,
     /// Holes skipped, and the bytes in them.
     pub gaps: u64,
+    /// Bytes in the holes skipped (a re-anchored stream's hole is counted in `gaps` only).
     pub gap_bytes: u64,
     /// Segments far outside the stream's sequence space, ignored.
     pub out_of_window_segments: u64,

@@ -52,6 +52,7 @@ pub struct NonModbus {
     pub connection: String,
     /// "request" (client to server) or "response".
     pub direction: &'static str,
+    /// Size of the unit in bytes.
     pub bytes: usize,
 }
 
@@ -62,12 +63,15 @@ pub struct ModbusStats {
     pub connections: u64,
     /// Complete ADUs, client to server and back.
     pub adus: u64,
+    /// Complete ADUs from client to server.
     pub requests: u64,
+    /// Complete ADUs from server to client.
     pub responses: u64,
     /// Units of bytes that cannot be Modbus, and their size.
     pub non_modbus_units: u64,
+    /// Bytes in those units.
     pub non_modbus_bytes: u64,
-    /// The first of them, one by one.
+    /// The first of them (up to 100), one by one.
     pub non_modbus: Vec<NonModbus>,
 }
 
@@ -80,15 +84,22 @@ pub struct CaptureStats {
     pub captured_bytes: u64,
     /// Time of the first and last packet, nanoseconds since the Unix epoch.
     pub start_unix_ns: Option<u64>,
+    /// Time of the latest packet (the largest timestamp, whatever the order of records),
+    /// nanoseconds since the Unix epoch; None for a capture without packets.
     pub end_unix_ns: Option<u64>,
+    /// Records decoded to TCP or UDP over IPv4 (the sum of `tcp` and `udp`).
     pub ipv4: u64,
+    /// Of those, TCP segments.
     pub tcp: u64,
+    /// Of those, UDP datagrams.
     pub udp: u64,
     /// Records not decoded to TCP/UDP over IPv4, by reason (truncated, malformed, ...).
     pub skipped: BTreeMap<String, u64>,
     /// How reading the file ended (cut short or damaged part-way).
     pub read_end: ReadEnd,
+    /// Modbus TCP: connections, ADUs and bytes that cannot be Modbus.
     pub modbus: ModbusStats,
+    /// TCP reassembly of the Modbus connections: retransmissions, reordering, holes.
     pub reassembly: ReassemblyStats,
     /// Packets of TCP and UDP other than Modbus, by server port ("tcp/80", "udp/53"): the
     /// well-known port of a service when one side uses it, else the lower port.

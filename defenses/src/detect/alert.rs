@@ -8,22 +8,33 @@ use otrange_sim::net::Frame;
 use otrange_sim::net::topology::{HostId, Topology, Transport};
 use serde_json::{Value, json};
 
+/// One detection: what a detector flagged, between which hosts, resting on which frames.
+/// Detectors keep every alert of a run; scoring joins them to attack steps by `steps`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
+    /// When it was raised, in simulated time since the start of the run.
     pub t: SimTime,
+    /// The name of the detector that raised it.
     pub detector: String,
     /// Rule or model id; for EVE, the signature id.
     pub signature_id: u64,
+    /// What was seen, in words; EVE's `alert.signature`.
     pub signature: String,
     /// 1 high, 2 medium, 3 low (Suricata's scale).
     pub severity: u8,
     /// ATT&CK for ICS technique and tactic, where the detector knows them.
     pub technique: Option<String>,
+    /// The tactic's name ("Impair Process Control"), where the detector knows it.
     pub tactic: Option<String>,
+    /// Source host of the frame it is about (for EVE, `src_ip` is its address).
     pub src: HostId,
+    /// Destination host of the frame it is about.
     pub dst: HostId,
+    /// Source port of the frame it is about.
     pub src_port: u16,
+    /// Destination port of the frame it is about.
     pub dst_port: u16,
+    /// TCP or UDP, for EVE's `proto`.
     pub transport: Transport,
     /// The frames the alert rests on.
     pub frames: Vec<u64>,

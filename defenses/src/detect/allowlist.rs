@@ -12,13 +12,22 @@ use otrange_sim::wire::modbus::Adu;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Signature ids of the allow-list's three findings.
+///
+/// A (client, server, service) request flow not seen while learning (severity 2).
 pub const NEW_FLOW: u64 = 9_100_001;
+/// A Modbus function code (per client, server and unit) not seen while learning
+/// (severity 1).
 pub const NEW_FUNCTION: u64 = 9_100_002;
+/// A learned Modbus function touching registers outside the span learned for it
+/// (severity 1).
 pub const NEW_REGISTERS: u64 = 9_100_003;
 
 type FlowKey = (HostId, HostId, Service);
 type ModbusKey = (HostId, HostId, u8, u8);
 
+/// The allow-list detector. It looks at requests only (frames to their service's port) and
+/// reports each kind of finding once per client and server (and, for the Modbus ones, per
+/// unit and function).
 pub struct AllowList {
     name: String,
     learn_until: SimTime,
@@ -43,6 +52,8 @@ fn span(adu: Adu<'_>) -> Option<(u16, u16)> {
 }
 
 impl AllowList {
+    /// An allow-list that learns from every request observed before `learn_until` (simulated
+    /// time since the start of the run) and checks those after it.
     pub fn new(name: impl Into<String>, learn_until: SimTime) -> Self {
         AllowList {
             name: name.into(),

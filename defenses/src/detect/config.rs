@@ -40,10 +40,14 @@ pub enum Mode {
 pub struct DetectorConfig {
     /// "allow-list", "rules", "anomaly", "invariants" or "inventory".
     pub kind: String,
+    /// What alerts, events and results.json call it; in prevention mode its drops are
+    /// named after it.
     pub name: String,
     /// The hosts (switches, firewalls) whose traffic it sees.
     #[serde(default)]
     pub at: Vec<String>,
+    /// Detect (the default) or prevent; prevention needs every `at` host to forward
+    /// (a switch, router or firewall).
     #[serde(default)]
     pub mode: Mode,
     /// Learning window from the start of the run, e.g. "1h" (allow-list, anomaly).
@@ -68,6 +72,7 @@ pub struct DetectorConfig {
 pub struct BuildContext<'a> {
     /// Directory of the detector-set file: other files it names are relative to it.
     pub base: &'a Path,
+    /// The topology the detectors watch: the plant's, or the one a capture implies.
     pub topo: &'a Arc<Topology>,
     /// The plant's declared configuration, when there is one (not for a capture).
     pub plant: Option<&'a otrange_sim::plant::PlantConfig>,
@@ -77,6 +82,7 @@ pub struct BuildContext<'a> {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetectorSet {
+    /// The `[[detector]]` tables, in file order.
     #[serde(rename = "detector", default)]
     pub detectors: Vec<DetectorConfig>,
 }
@@ -84,8 +90,12 @@ pub struct DetectorSet {
 /// A detector ready to install at its nodes: a sensor ([`Stage::Observe`]) in detection
 /// mode, inline in the frames' path ([`Stage::Inline`]) in prevention mode.
 pub struct Placed {
+    /// The detector wrapped for the network: it reports its alerts as events and its
+    /// summary as a sensor's.
     pub middlebox: Box<dyn Middlebox>,
+    /// Observe in detection mode, Inline in prevention mode.
     pub stage: Stage,
+    /// The `at` hosts, in file order; never empty.
     pub nodes: Vec<HostId>,
 }
 

@@ -34,7 +34,11 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Signature ids: two signals that should agree do not; a tank's mass balance fails.
+///
+/// An `agree` check's signals differ by more than its tolerance for longer than its `for`.
 pub const DISAGREE: u64 = 9_400_001;
+/// A `balance` check's level moved, over its window, more than its tolerance away from
+/// what the net flow explains.
 pub const IMBALANCE: u64 = 9_400_002;
 
 /// Answers older than this no longer count as the signal's current value.
@@ -153,6 +157,9 @@ enum Check {
 /// A Modbus exchange: client, server, client port, transaction id.
 type Exchange = (HostId, HostId, u16, u16);
 
+/// The invariants detector: it follows its signals through read requests and their answers
+/// and evaluates its checks on them, reporting each broken check once per episode
+/// (severity 1, tactic Impair Process Control).
 pub struct Invariants {
     name: String,
     signals: Vec<Signal>,
@@ -176,6 +183,8 @@ fn area_of(fc: u8) -> Option<Area> {
 }
 
 impl Invariants {
+    /// From a `[[detector]] kind = "invariants"` entry: at least one `[[detector.check]]`,
+    /// naming PLCs and `seen_at` hosts of the topology; no other setting.
     pub fn from_config(cfg: &DetectorConfig, cx: &BuildContext) -> Result<Self, ConfigFault> {
         cfg.only(&["check"])?;
         if cfg.check.is_empty() {

@@ -31,7 +31,11 @@ use std::sync::Arc;
 
 /// A detector. `observe` is called for every frame crossing one of its taps, in time order.
 pub trait Detector: Send + Sync {
+    /// The name its alerts, events and results.json carry; a drop in prevention mode names
+    /// its rule after it (`<name> sid <signature id>`).
     fn name(&self) -> &str;
+    /// Looks at one frame seen at tap `node` at simulated time `now`; an alert it raises is
+    /// appended to what [`Detector::alerts`] returns.
     fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, topo: &Topology);
     /// Alerts raised so far (kept: a run reports them all at its end).
     fn alerts(&self) -> &[Alert];
@@ -57,7 +61,7 @@ impl Detector for Box<dyn Detector> {
         (**self).name()
     }
     fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime, topo: &Topology) {
-        (**self).observe(node, frame, now, topo)
+        (**self).observe(node, frame, now, topo);
     }
     fn alerts(&self) -> &[Alert] {
         (**self).alerts()
@@ -90,6 +94,7 @@ impl<D: Detector> DetectorTap<D> {
 
 /// Puts a detector at taps of the simulated (or live) network.
 pub struct DetectorTap<D: Detector> {
+    /// The detector it shows frames to.
     pub detector: D,
     topo: Arc<Topology>,
     /// Alerts already handed to the event log.
@@ -101,6 +106,8 @@ pub struct DetectorTap<D: Detector> {
 }
 
 impl<D: Detector> DetectorTap<D> {
+    /// A tap for `detector` on the network of `topo`, at no node yet ([`DetectorTap::at`]):
+    /// until placed at two or more, it shows the detector every frame it is asked about.
     pub fn new(detector: D, topo: Arc<Topology>) -> Self {
         DetectorTap {
             detector,

@@ -28,14 +28,14 @@ pub(crate) fn key(point: u32, client: HostId, client_port: u16, server: HostId, 
 
 impl ConnTable {
     #[inline]
-    pub fn contains(&self, k: u128) -> bool {
+    pub(crate) fn contains(&self, k: u128) -> bool {
         self.set.contains(&k)
     }
     #[inline]
-    pub fn insert(&mut self, k: u128) {
+    pub(crate) fn insert(&mut self, k: u128) {
         self.set.insert(k);
     }
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.set.len()
     }
 }

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// has only one of.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Identity {
+    /// The signed-in user, as a rule's `identity` list names it.
     pub user: String,
+    /// Whether they proved a second factor; a rule with `mfa = true` requires it.
     pub mfa: bool,
 }
 

@@ -13,32 +13,32 @@ pub(crate) struct HostSet {
 }
 
 impl HostSet {
-    pub fn empty(hosts: usize) -> Self {
+    pub(crate) fn empty(hosts: usize) -> Self {
         HostSet {
             words: vec![0; hosts.div_ceil(64).max(1)].into_boxed_slice(),
         }
     }
-    pub fn all(hosts: usize) -> Self {
+    pub(crate) fn all(hosts: usize) -> Self {
         let mut s = Self::empty(hosts);
         for h in 0..hosts {
             s.insert(HostId(h as u32));
         }
         s
     }
-    pub fn insert(&mut self, h: HostId) {
+    pub(crate) fn insert(&mut self, h: HostId) {
         let i = h.0 as usize;
         if let Some(w) = self.words.get_mut(i / 64) {
             *w |= 1 << (i % 64);
         }
     }
-    pub fn union(&mut self, other: &HostSet) {
+    pub(crate) fn union(&mut self, other: &HostSet) {
         for (a, b) in self.words.iter_mut().zip(other.words.iter()) {
             *a |= *b;
         }
     }
     /// Hosts outside the topology the set was built for are in no set.
     #[inline]
-    pub fn contains(&self, h: HostId) -> bool {
+    pub(crate) fn contains(&self, h: HostId) -> bool {
         let i = h.0 as usize;
         self.words.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
@@ -153,7 +153,7 @@ pub(crate) struct Points {
 pub(crate) const AT_SYNTAX: &str = r#"expected "any", "any-firewall", "network" (every router and firewall), "host" (every device's own filter), the name of a router or firewall, or the name of an end host (its own filter)"#;
 
 impl Points {
-    pub fn all(topo: &Topology) -> Self {
+    pub(crate) fn all(topo: &Topology) -> Self {
         let n = topo.hosts.len();
         let mut network = HostSet::empty(n);
         for h in topo.hosts.iter().filter(|h| h.role.enforces()) {
@@ -164,7 +164,7 @@ impl Points {
             host: HostSet::all(n),
         }
     }
-    pub fn none(topo: &Topology) -> Self {
+    pub(crate) fn none(topo: &Topology) -> Self {
         let n = topo.hosts.len();
         Points {
             network: HostSet::empty(n),
@@ -172,7 +172,7 @@ impl Points {
         }
     }
     /// Adds the points one `at` term names.
-    pub fn add(&mut self, term: &str, topo: &Topology) -> Result<(), String> {
+    pub(crate) fn add(&mut self, term: &str, topo: &Topology) -> Result<(), String> {
         match term {
             "any" => {
                 let all = Points::all(topo);

@@ -84,7 +84,10 @@ use window::Window;
 /// firewall gives: anything subtler (log, rate-limit) belongs to detectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Let the frame on its way (and, for a request, remember its connection at this point
+    /// so the reply passes).
     Allow,
+    /// Stop it; the denial names the rule that decided (or "default deny").
     Deny,
 }
 

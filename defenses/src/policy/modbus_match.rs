@@ -25,14 +25,14 @@ pub(crate) enum Access {
 }
 
 impl Access {
-    pub fn of(fc: u8) -> Access {
+    pub(crate) fn of(fc: u8) -> Access {
         match fc {
             1..=4 | 20 | 24 => Access::Read,
             5 | 6 | 15 | 16 | 21..=23 => Access::Write,
             _ => Access::Diagnostic,
         }
     }
-    pub fn parse(s: &str) -> Option<Access> {
+    pub(crate) fn parse(s: &str) -> Option<Access> {
         match s {
             "read" => Some(Access::Read),
             "write" => Some(Access::Write),
@@ -115,7 +115,7 @@ pub(crate) struct RegisterSet {
 }
 
 impl RegisterSet {
-    pub fn new(spans: impl IntoIterator<Item = Span>) -> Self {
+    pub(crate) fn new(spans: impl IntoIterator<Item = Span>) -> Self {
         let mut tables: [Vec<(u32, u32)>; 4] = Default::default();
         for (a, lo, hi) in spans {
             tables[area_index(a)].push((lo, hi));
@@ -275,7 +275,7 @@ pub(crate) struct ModbusMatch {
 impl ModbusMatch {
     /// Whether the request meets every condition, fail-closed as the module explains:
     /// `deny` selects "any part of it" over "all of it" and decides undecidable conditions.
-    pub fn matches(&self, req: &Request<'_>, deny: bool) -> bool {
+    pub(crate) fn matches(&self, req: &Request<'_>, deny: bool) -> bool {
         let hold = |c: Option<bool>| c.unwrap_or(deny);
         if let Some(f) = &self.functions
             && !hold(req.fc.map(|fc| byte_in(f, fc)))

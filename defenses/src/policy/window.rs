@@ -18,7 +18,7 @@ const NS_PER_S: u64 = 1_000_000_000;
 impl Window {
     /// Checks and builds a window; errors name the offending part (`every`, `start`,
     /// `length`) and say what was expected.
-    pub fn new(every: &str, start: &str, length: &str) -> Result<Window, (&'static str, String)> {
+    pub(crate) fn new(every: &str, start: &str, length: &str) -> Result<Window, (&'static str, String)> {
         let every_ns = parse_duration(every)
             .map_err(|e| ("every", e.to_string()))?
             .as_nanos();
@@ -59,7 +59,7 @@ impl Window {
 
     /// Whether the window is open at `now`.
     #[inline]
-    pub fn contains(&self, now: SimTime) -> bool {
+    pub(crate) fn contains(&self, now: SimTime) -> bool {
         // start < every, so this cannot underflow; the first `%` keeps it from overflowing.
         let phase = (now.0 % self.every + self.every - self.start) % self.every;
         phase < self.length

@@ -9,42 +9,42 @@ use otrange_sim::plant::PlantConfig;
 use otrange_sim::{SimDuration, SimTime};
 use std::path::PathBuf;
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-pub fn plant_config() -> PlantConfig {
+pub(crate) fn plant_config() -> PlantConfig {
     let path = repo().join("scenarios/water-treatment/plant.toml");
     let text = std::fs::read_to_string(&path).expect("the reference plant file is readable");
     toml::from_str(&text).expect("the reference plant parses")
 }
 
-pub fn topology() -> Topology {
+pub(crate) fn topology() -> Topology {
     let cfg = plant_config();
     Topology::build(&cfg.zones, &cfg.hosts, &cfg.links).expect("the reference plant's network builds")
 }
 
-pub const SHIPPED: [&str; 4] = ["flat", "purdue", "zones-conduits", "zero-trust"];
+pub(crate) const SHIPPED: [&str; 4] = ["flat", "purdue", "zones-conduits", "zero-trust"];
 
-pub fn policy_path(name: &str) -> PathBuf {
+pub(crate) fn policy_path(name: &str) -> PathBuf {
     repo().join(format!("scenarios/policies/{name}.toml"))
 }
 
-pub fn shipped(name: &str, topo: &Topology) -> Policy {
+pub(crate) fn shipped(name: &str, topo: &Topology) -> Policy {
     Policy::load(policy_path(name), topo).unwrap_or_else(|e| panic!("{e}"))
 }
 
-pub fn id(topo: &Topology, name: &str) -> HostId {
+pub(crate) fn id(topo: &Topology, name: &str) -> HostId {
     topo.host_by_name(name)
         .unwrap_or_else(|| panic!("no host {name} in the plant"))
 }
 
-pub fn at(h: u64, m: u64) -> SimTime {
+pub(crate) fn at(h: u64, m: u64) -> SimTime {
     SimTime::ZERO + SimDuration::from_secs(h * 3600 + m * 60)
 }
 
 /// A request from `src` to `dst`'s service port, from an ephemeral port.
-pub fn request(topo: &Topology, src: &str, dst: &str, service: Service, payload: Payload) -> Frame {
+pub(crate) fn request(topo: &Topology, src: &str, dst: &str, service: Service, payload: Payload) -> Frame {
     Frame {
         id: FrameId(1),
         src: id(topo, src),
@@ -58,11 +58,11 @@ pub fn request(topo: &Topology, src: &str, dst: &str, service: Service, payload:
     }
 }
 
-pub fn modbus(topo: &Topology, src: &str, dst: &str, adu: Vec<u8>) -> Frame {
+pub(crate) fn modbus(topo: &Topology, src: &str, dst: &str, adu: Vec<u8>) -> Frame {
     request(topo, src, dst, Service::Modbus, Payload::Modbus(adu))
 }
 
-pub fn flow(topo: &Topology, src: &str, dst: &str, service: Service) -> Frame {
+pub(crate) fn flow(topo: &Topology, src: &str, dst: &str, service: Service) -> Frame {
     request(
         topo,
         src,
@@ -76,7 +76,7 @@ pub fn flow(topo: &Topology, src: &str, dst: &str, service: Service) -> Frame {
 }
 
 /// The answer to `f` on the same connection, as `Network::reply` sends it.
-pub fn reply_to(f: &Frame, payload: Payload) -> Frame {
+pub(crate) fn reply_to(f: &Frame, payload: Payload) -> Frame {
     Frame {
         id: FrameId(f.id.0 + 1),
         src: f.dst,
@@ -92,7 +92,7 @@ pub fn reply_to(f: &Frame, payload: Payload) -> Frame {
 
 /// The enforcement points a frame meets, in order, as the network consults them:
 /// every router and firewall after the sender, then the destination's own filter.
-pub fn points(topo: &Topology, f: &Frame) -> Vec<EnforcementPoint> {
+pub(crate) fn points(topo: &Topology, f: &Frame) -> Vec<EnforcementPoint> {
     let route = topo.route(f.src, f.dst).expect("the plant routes every pair");
     let mut out: Vec<EnforcementPoint> = route[..route.len() - 1]
         .iter()
@@ -106,7 +106,12 @@ pub fn points(topo: &Topology, f: &Frame) -> Vec<EnforcementPoint> {
 
 /// Walks a frame through its points: `Ok(())` when delivered, or the point's host name
 /// and the rule that denied it.
-pub fn send(policy: &mut Policy, topo: &Topology, f: &Frame, now: SimTime) -> Result<(), (String, String)> {
+pub(crate) fn send(
+    policy: &mut Policy,
+    topo: &Topology,
+    f: &Frame,
+    now: SimTime,
+) -> Result<(), (String, String)> {
     for p in points(topo, f) {
         if let Verdict::Deny { rule } = policy.decide(p, f, topo, now) {
             return Err((topo.host(p.node()).name.clone(), rule));

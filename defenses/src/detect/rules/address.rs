@@ -16,16 +16,19 @@ pub struct RangeSet {
 }
 
 impl RangeSet {
+    /// The set with no member.
     pub fn empty() -> Self {
         RangeSet { ranges: Vec::new() }
     }
 
+    /// Every value in 0..=max: `any`.
     pub fn full(max: u32) -> Self {
         RangeSet {
             ranges: vec![(0, max)],
         }
     }
 
+    /// One range, `lo..=hi` (bounds in either order).
     pub fn single(lo: u32, hi: u32) -> Self {
         RangeSet {
             ranges: vec![(lo.min(hi), lo.max(hi))],
@@ -45,6 +48,7 @@ impl RangeSet {
         RangeSet { ranges: out }
     }
 
+    /// Members of either set.
     pub fn union(&self, other: &RangeSet) -> RangeSet {
         let mut v = self.ranges.clone();
         v.extend_from_slice(&other.ranges);
@@ -71,10 +75,12 @@ impl RangeSet {
         RangeSet { ranges: out }
     }
 
+    /// Members of this set not in `other`, for sets within 0..=max.
     pub fn minus(&self, other: &RangeSet, max: u32) -> RangeSet {
         self.intersect(&other.complement(max))
     }
 
+    /// Members of both sets.
     pub fn intersect(&self, other: &RangeSet) -> RangeSet {
         let mut out = Vec::new();
         let (mut i, mut j) = (0, 0);
@@ -95,14 +101,17 @@ impl RangeSet {
         RangeSet { ranges: out }
     }
 
+    /// Whether the set is exactly 0..=max.
     pub fn is_full(&self, max: u32) -> bool {
         self.ranges == [(0, max)]
     }
 
+    /// Whether the set has no member (a rule with such an address never matches).
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
 
+    /// Whether `x` is a member; asked for every frame a rule meets.
     #[inline]
     pub fn contains(&self, x: u32) -> bool {
         // Most sets are one or two ranges: a linear scan beats the binary search there.
@@ -114,13 +123,17 @@ impl RangeSet {
     }
 }
 
+/// The largest IPv4 address as a number: address sets lie within 0..=IP_MAX.
 pub const IP_MAX: u32 = u32::MAX;
+/// The largest port: port sets lie within 0..=PORT_MAX.
 pub const PORT_MAX: u32 = u16::MAX as u32;
 
 /// What went wrong in an address or port expression: the offending token and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddrError {
+    /// The token or `$VARIABLE` at fault.
     pub keyword: String,
+    /// Why, for people.
     pub message: String,
 }
 
@@ -134,7 +147,9 @@ fn err(keyword: impl Into<String>, message: impl Into<String>) -> AddrError {
 /// Which kind of set an expression denotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// IPv4 addresses, within 0..=[`IP_MAX`].
     Address,
+    /// TCP or UDP ports, within 0..=[`PORT_MAX`].
     Port,
 }
 
@@ -166,6 +181,8 @@ pub const BUILT_IN: [&str; 7] = [
 ];
 
 impl<'a> Vars<'a> {
+    /// The variables `given` (the detector's `vars`), with built-ins taken from the roles
+    /// of `topo`'s hosts.
     pub fn new(given: &'a BTreeMap<String, String>, topo: &'a Topology) -> Self {
         Vars { given, topo }
     }

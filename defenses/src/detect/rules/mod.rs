@@ -39,10 +39,13 @@ use threshold::{Track, Window};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {keyword:?}: {message}")]
 pub struct RuleError {
+    /// The rules file as the caller named it (`origin`).
     pub file: String,
     /// The rule's first line; 0 for a problem in a variable's value (the detector's vars).
     pub line: usize,
+    /// The option, header token or `$VARIABLE` at fault.
     pub keyword: String,
+    /// Why, for people.
     pub message: String,
 }
 
@@ -96,6 +99,9 @@ impl Index {
     }
 }
 
+/// The rules detector: every rule compiled and indexed. Pass rules are evaluated first and
+/// silence the rest for the frame; each other rule that matches (and that its threshold
+/// admits) raises one alert.
 pub struct RulesDetector {
     name: String,
     rules: Vec<Rule>,
@@ -184,6 +190,7 @@ impl RulesDetector {
         })
     }
 
+    /// How many rules the file compiled to.
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }

@@ -21,9 +21,13 @@
 use super::num::NumCmp;
 use otrange_sim::wire::modbus::{Adu, HeaderFaults, be_u16 as be16};
 
+/// Category bit: a public code the specification defines (`function assigned`).
 pub const CAT_ASSIGNED: u8 = 1;
+/// Category bit: a public code the specification leaves undefined (`function unassigned`).
 pub const CAT_UNASSIGNED: u8 = 2;
+/// Category bit: a user-defined code, 65..=72 or 100..=110 (`function user`).
 pub const CAT_USER: u8 = 4;
+/// Category bit: a code reserved for vendors' legacy products (`function reserved`).
 pub const CAT_RESERVED: u8 = 8;
 const CAT_ALL: u8 = 0x0F;
 
@@ -40,7 +44,8 @@ fn subfunction(adu: &Adu<'_>) -> Option<u16> {
     }
 }
 
-/// The category bit of a request's function code.
+/// The category bit of a request's function code; `sub` is FC 8's sub-function or FC 43's
+/// MEI type, which decide those two codes. 0 for code 0 and exception codes.
 pub fn category(fc: u8, sub: Option<u16>) -> u8 {
     match fc {
         0 | 128..=255 => 0,
@@ -62,9 +67,13 @@ pub fn category(fc: u8, sub: Option<u16>) -> u8 {
 /// The four primary tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
+    /// `discretes`: discrete inputs, read-only bits (FC 2).
     Discretes,
+    /// `coils`: read-write bits (FC 1, 5, 15).
     Coils,
+    /// `input`: input registers, read-only (FC 4).
     Input,
+    /// `holding`: holding registers, read-write (FC 3, 6, 16, 22, 23).
     Holding,
 }
 
@@ -107,6 +116,10 @@ fn rest(s: &str) -> &str {
 }
 
 impl ModbusKw {
+    /// Parses the value of `modbus:`: an optional `unit N` first (alone, it matches any
+    /// request to such a unit), then one of `function <code>[, subfunction N]`,
+    /// `function [!]<category>` or `access read|write [table][, address N][, value N]`
+    /// (value for writes only); unit, address and value take [`NumCmp`]'s forms.
     pub fn parse(value: &str) -> Result<ModbusKw, String> {
         let parts: Vec<&str> = value.split(',').map(str::trim).collect();
         let mut i = 0;
@@ -212,13 +225,13 @@ impl ModbusKw {
                     match word(s).as_str() {
                         "address" if address.is_none() => {
                             address =
-                                Some(NumCmp::parse(rest(s), 65535).map_err(|e| format!("address: {e}"))?)
+                                Some(NumCmp::parse(rest(s), 65535).map_err(|e| format!("address: {e}"))?);
                         }
                         "value" if value.is_none() => {
                             if !write {
                                 return Err("value applies to write access only".into());
                             }
-                            value = Some(NumCmp::parse(rest(s), 65535).map_err(|e| format!("value: {e}"))?)
+                            value = Some(NumCmp::parse(rest(s), 65535).map_err(|e| format!("value: {e}"))?);
                         }
                         other => {
                             return Err(format!(
@@ -375,6 +388,8 @@ pub enum Event {
 }
 
 impl Event {
+    /// Parses the value of `app-layer-event:`: `modbus.invalid_protocol_id` or
+    /// `modbus.invalid_length`.
     pub fn parse(value: &str) -> Result<Event, String> {
         match value.trim() {
             "modbus.invalid_protocol_id" => Ok(Event::InvalidProtocolId),
@@ -388,6 +403,8 @@ impl Event {
         }
     }
 
+    /// Whether the frame's bytes have this header fault (never for fewer than the MBAP
+    /// header's 7 bytes).
     #[inline]
     pub fn matches(self, b: &[u8]) -> bool {
         HeaderFaults::of(b).is_some_and(|f| match self {

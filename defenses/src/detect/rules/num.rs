@@ -4,17 +4,24 @@
 /// A compiled comparison against one number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumCmp {
+    /// `N` or `=N`.
     Eq(u64),
+    /// `!N`.
     Ne(u64),
+    /// `>N`.
     Gt(u64),
+    /// `>=N`.
     Ge(u64),
+    /// `<N`.
     Lt(u64),
+    /// `<=N`.
     Le(u64),
     /// Strictly between the two bounds.
     Between(u64, u64),
 }
 
 impl NumCmp {
+    /// Whether `x` passes.
     #[inline]
     pub fn test(self, x: u64) -> bool {
         match self {

@@ -7,9 +7,13 @@ use super::num::NumCmp;
 /// A compiled `content` match.
 #[derive(Debug, Clone)]
 pub struct Content {
+    /// The bytes to find: the string's characters as UTF-8, `|..|` parts as hex bytes.
     pub pattern: Vec<u8>,
+    /// `content:!"..."`: the rule needs the pattern absent.
     pub negated: bool,
+    /// `nocase`: ASCII letters match in either case.
     pub nocase: bool,
+    /// `offset`: where in the payload the search starts (default 0).
     pub offset: usize,
     /// Bytes from `offset` the pattern must lie within; None = to the end.
     pub depth: Option<usize>,
@@ -111,6 +115,8 @@ impl Content {
         (!self.nocase || !b.is_ascii_alphabetic()).then_some(b)
     }
 
+    /// Whether the payload passes: the pattern found within the window, or not found
+    /// when negated.
     #[inline]
     pub fn matches(&self, data: &[u8]) -> bool {
         self.found(data) != self.negated
@@ -140,27 +146,41 @@ impl Content {
 /// differs from the operand, as Suricata evaluates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `<`.
     Lt,
+    /// `>`.
     Gt,
+    /// `=`.
     Eq,
+    /// `<=`.
     Le,
+    /// `>=`.
     Ge,
+    /// `&`: any bit of the value set.
     And,
+    /// `^`: differs from the value.
     Xor,
 }
 
 /// A compiled `byte_test`: `bytes, [!]op, value, offset[, big|little]`.
 #[derive(Debug, Clone)]
 pub struct ByteTest {
+    /// How many bytes make the number read, 1..=4.
     pub bytes: usize,
+    /// The comparison.
     pub op: Op,
+    /// `!op`: the test holds when the comparison does not.
     pub negated: bool,
+    /// The operand, decimal or 0x-hex.
     pub value: u64,
+    /// Where the number starts, from the payload's first byte (no relative offsets).
     pub offset: usize,
+    /// `little`: little-endian; big-endian (network order) otherwise.
     pub little: bool,
 }
 
 impl ByteTest {
+    /// Parses the value of `byte_test:`; `relative` and other options are refused.
     pub fn parse(value: &str) -> Result<ByteTest, String> {
         let parts: Vec<&str> = value.split(',').map(str::trim).collect();
         if parts.len() < 4 {
@@ -236,6 +256,8 @@ impl ByteTest {
         r != self.negated
     }
 
+    /// Whether the test holds on the payload; false when it is too short to hold the
+    /// number, negated or not.
     #[inline]
     pub fn matches(&self, data: &[u8]) -> bool {
         let Some(b) = data.get(self.offset..self.offset.saturating_add(self.bytes)) else {

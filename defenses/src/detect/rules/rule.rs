@@ -6,6 +6,7 @@ use super::num::NumCmp;
 use super::payload::{ByteTest, Content};
 use super::threshold::Threshold;
 
+/// A rule's action, the header's first word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     /// Evaluated first, as in Suricata's default action order: a frame a pass rule matches
@@ -13,9 +14,11 @@ pub enum Action {
     Pass,
     /// An alert that an inline (prevent-mode) detector also turns into a drop.
     Drop,
+    /// An alert only, in either mode.
     Alert,
 }
 
+/// The header's protocol: which frames a rule can match at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proto {
     /// Modbus frames only.
@@ -29,42 +32,65 @@ pub enum Proto {
 /// `flow:` direction relative to the server (the service's port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowDir {
+    /// `to_server` or `from_client`: frames to the service's port.
     ToServer,
+    /// `to_client` or `from_server`: frames from the service's port.
     ToClient,
 }
 
 /// One byte-level or Modbus check, in rule order.
 #[derive(Debug, Clone)]
 pub enum Check {
+    /// `dsize`: the payload's length (a flow's size for a frame without bytes).
     Dsize(NumCmp),
+    /// `content`, with its `offset`, `depth` and `nocase`.
     Content(Content),
+    /// `byte_test`.
     ByteTest(ByteTest),
+    /// `modbus`: requests that are one valid ADU only.
     Modbus(ModbusKw),
+    /// `app-layer-event`: a fault of the MBAP header.
     Event(Event),
 }
 
+/// One rule of a rules file, compiled.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// The line the rule starts on in its file.
     pub line: usize,
+    /// `alert`, `drop` or `pass`.
     pub action: Action,
+    /// `modbus`, `tcp` or `ip`.
     pub proto: Proto,
+    /// Source addresses, IPv4 as u32.
     pub src: RangeSet,
+    /// Source ports.
     pub src_ports: RangeSet,
+    /// Destination addresses, IPv4 as u32.
     pub dst: RangeSet,
+    /// Destination ports.
     pub dst_ports: RangeSet,
     /// `<>`: either way round.
     pub both_ways: bool,
+    /// The signature id: positive and unique within the file; alerts carry it.
     pub sid: u64,
+    /// `rev` (default 1); parsed, not used in alerts.
     pub rev: u32,
+    /// `msg`, the alert's signature text (empty if the rule has none).
     pub msg: String,
+    /// `classtype`; parsed, not used in alerts.
     pub classtype: Option<String>,
+    /// `reference` values, in the rule's order; parsed, not used in alerts.
     pub references: Vec<String>,
     /// `metadata` pairs, in the rule's order.
     pub metadata: Vec<(String, String)>,
     /// 1 high .. 3 low.
     pub severity: u8,
+    /// `flow` direction; None matches both (`established` and `stateless` set none).
     pub flow: Option<FlowDir>,
+    /// Byte-level and Modbus checks, all of which must hold.
     pub checks: Vec<Check>,
+    /// `threshold` or `detection_filter`, at most one.
     pub threshold: Option<Threshold>,
 }
 

@@ -10,25 +10,38 @@
 
 use otrange_sim::base::time::SimTime;
 
+/// Which of the four counting rules (see the module's docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `type limit`: the first `count` matches of a window alert.
     Limit,
+    /// `type threshold`: every `count`-th match of a window alerts.
     Threshold,
+    /// `type both`: the `count`-th match of a window alerts, once.
     Both,
+    /// `detection_filter`: every match after the `count`-th of a window alerts.
     DetectionFilter,
 }
 
+/// Whose matches are counted together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Track {
+    /// `by_src`: per source host.
     BySrc,
+    /// `by_dst`: per destination host.
     ByDst,
 }
 
+/// A compiled `threshold` or `detection_filter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threshold {
+    /// The counting rule.
     pub kind: Kind,
+    /// Per source or per destination host.
     pub track: Track,
+    /// `count`, at least 1.
     pub count: u32,
+    /// `seconds`, in nanoseconds of simulated time; at least one second.
     pub window_ns: u64,
 }
 
@@ -56,14 +69,14 @@ impl Threshold {
                         "threshold" => Kind::Threshold,
                         "both" => Kind::Both,
                         other => return Err(format!("type {other:?}: expected limit, threshold or both")),
-                    })
+                    });
                 }
                 "track" => {
                     track = Some(match v {
                         "by_src" => Track::BySrc,
                         "by_dst" => Track::ByDst,
                         other => return Err(format!("track {other:?}: expected by_src or by_dst")),
-                    })
+                    });
                 }
                 "count" => {
                     count = Some(
@@ -71,7 +84,7 @@ impl Threshold {
                             .ok()
                             .filter(|c| *c >= 1)
                             .ok_or_else(|| format!("count {v:?} must be a number >= 1"))?,
-                    )
+                    );
                 }
                 "seconds" => {
                     seconds = Some(
@@ -79,7 +92,7 @@ impl Threshold {
                             .ok()
                             .filter(|s| *s >= 1)
                             .ok_or_else(|| format!("seconds {v:?} must be a number >= 1"))?,
-                    )
+                    );
                 }
                 other => {
                     let expected = if detection_filter {
