@@ -2,7 +2,7 @@
 //! matters to the people in the exercise as it happens, and writes the same outputs as a
 //! batch run when stopped.
 
-use crate::results::{Results, collect};
+use crate::results::{Results, Tally};
 use crate::scenario::Exercise;
 use anyhow::Context;
 use otrange_sim::base::events::{Event, EventKind};
@@ -68,13 +68,14 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     let end = opts.duration.map(|d| SimTime::ZERO + d);
     let mut plant = plant;
     let mut last_flush = Instant::now();
+    let mut tally = Tally::default();
     loop {
         plant.step(&mut sim, MAX_WAIT);
-        let mut batch = sim.drain_events();
-        batch.sort_by_key(|e| e.t);
+        let batch = sim.drain_events();
         for e in &batch {
             serde_json::to_writer(&mut events, e)?;
             events.write_all(b"\n")?;
+            tally.add(e);
             if let Some(line) = terminal_line(e) {
                 println!("{line}");
             }
@@ -88,9 +89,16 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         }
     }
     plant.stop();
+    sim.finish();
+    for e in &sim.drain_events() {
+        serde_json::to_writer(&mut events, e)?;
+        events.write_all(b"\n")?;
+        tally.add(e);
+    }
     events.flush()?;
     let ran = SimDuration(sim.now().as_nanos());
-    let results = collect(&mut sim, ex, opts.seed, ran);
+    let topo = std::sync::Arc::clone(sim.network().topology());
+    let results = tally.results(ex, opts.seed, ran, &topo);
     crate::runner::write_eve(&opts.out.join("alerts.eve.json"), &results)?;
     let path = opts.out.join("results.json");
     let mut f = BufWriter::new(File::create(&path).with_context(|| format!("creating {}", path.display()))?);
@@ -153,13 +161,10 @@ fn terminal_line(e: &Event) -> Option<String> {
         EventKind::MalformedRequest {
             device, peer, reason, ..
         } => format!("{t}  malformed request from {peer} to {device}: {reason} (connection closed)"),
-        EventKind::Alert {
-            detector,
-            signature,
-            src,
-            dst,
-            ..
-        } => format!("{t}  ALERT [{detector}] {signature} ({src} -> {dst})"),
+        EventKind::Alert(a) => format!(
+            "{t}  ALERT [{}] {} ({} -> {})",
+            a.detector, a.signature, a.src, a.dst
+        ),
         EventKind::ConnectionRefused { device, peer, reason } => {
             format!("{t}  refused {peer} at {device}: {reason}")
         }

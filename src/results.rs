@@ -1,18 +1,22 @@
 //! results.json: what a run produced, deterministic (no wall-clock values) and versioned,
 //! so CI can diff two runs byte for byte and tools can read it without guessing.
+//!
+//! Results are computed from the run's events only ([`Tally`]): the step outcomes from the
+//! steps' events, detections from the typed alerts, and every figure from the summaries the
+//! devices, the process, the network and the sensors log when the run ends.
 
 use crate::scenario::{Exercise, Expectations};
-use otrange_sim::base::stats::LatencySummary;
-use otrange_sim::devices::ews::EngineeringWorkstation;
-use otrange_sim::devices::historian::Historian;
-use otrange_sim::devices::hmi::Hmi;
-use otrange_sim::devices::host::HostRef;
-use otrange_sim::devices::plc::Plc;
-use otrange_sim::devices::traffic::{FlowServer, TrafficSource};
+use otrange_sim::SimDuration;
+use otrange_sim::base::events::{AlertRecord, Event, EventKind};
+use otrange_sim::base::time::SimTime;
+use otrange_sim::devices::ews::EwsFigures;
+use otrange_sim::devices::historian::HistorianFigures;
+use otrange_sim::devices::hmi::HmiFigures;
+use otrange_sim::devices::plc::PlcFigures;
+use otrange_sim::devices::summary::DeviceFigures;
 use otrange_sim::net::NetStats;
+use otrange_sim::net::topology::Topology;
 use otrange_sim::process::BandStats;
-use otrange_sim::process::state::ProcessState;
-use otrange_sim::{Sim, SimDuration};
 use serde::Serialize;
 
 /// Bumped whenever a field changes meaning or disappears.
@@ -31,10 +35,10 @@ pub struct Results {
     /// Ticks the world ran: a measure of simulation work, identical for identical inputs.
     pub ticks: u64,
     pub network: NetStats,
-    pub plcs: Vec<PlcResult>,
-    pub hmis: Vec<HmiResult>,
-    pub historians: Vec<HistorianResult>,
-    pub engineering_workstations: Vec<EwsResult>,
+    pub plcs: Vec<Named<PlcFigures>>,
+    pub hmis: Vec<Named<HmiFigures>>,
+    pub historians: Vec<Named<HistorianFigures>>,
+    pub engineering_workstations: Vec<Named<EwsFigures>>,
     pub it: ItResult,
     pub process: ProcessResult,
     pub impacts: Vec<ImpactResult>,
@@ -52,12 +56,50 @@ pub struct Results {
 #[derive(Debug, Serialize)]
 pub struct StepOutcome {
     #[serde(flatten)]
-    pub step: otrange_attacks::agent::StepResult,
+    pub step: StepResult,
     pub detection: &'static str,
     /// Seconds from the step's start to its first alert.
     pub time_to_detect_s: Option<f64>,
     /// The first alert of each detector that rests on the step's frames.
     pub detected_by: Vec<StepDetection>,
+}
+
+/// One step's outcome for results.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    /// 1-based position in the playbook; also the label on the step's frames.
+    pub step: u32,
+    /// The step's `id` from the playbook, or "step N" when it has none.
+    pub id: String,
+    /// ATT&CK for ICS technique ID, such as "T0855".
+    pub technique: String,
+    /// The technique's name in the catalogue.
+    pub technique_name: String,
+    /// The technique's primary tactic, by name.
+    pub tactic: String,
+    /// The actor's name.
+    pub actor: String,
+    /// The target host's name; `None` for a step without a target.
+    pub target: Option<String>,
+    /// succeeded, blocked, failed or not_reached; "running" for a step still under way
+    /// when the results are taken.
+    pub status: String,
+    /// What a succeeded step achieved, or why a failed one failed; `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// For a blocked step: the enforcement point and the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_at: Option<String>,
+    /// For a blocked step: the rule that stopped its frame (a policy's, or a detector's in
+    /// prevention mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Simulated seconds since the start of the run when the step started; `None` if it
+    /// never did.
+    pub started_s: Option<f64>,
+    /// Simulated seconds since the start of the run when the step ended; `None` while
+    /// running or if it never started.
+    pub ended_s: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,58 +117,34 @@ fn same_name(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Joins the alerts in the taps' EVE summaries to the steps whose frames they rest on.
-fn step_outcomes(steps: Vec<otrange_attacks::agent::StepResult>, taps: &[TapResult]) -> Vec<StepOutcome> {
-    let alerts: Vec<&serde_json::Value> = taps
-        .iter()
-        .filter_map(|t| t.summary.get("alerts").and_then(|a| a.as_array()))
-        .flatten()
-        .collect();
+/// Joins the alerts to the steps whose frames they rest on.
+fn step_outcomes(steps: Vec<StepResult>, alerts: &[(SimTime, AlertRecord)]) -> Vec<StepOutcome> {
     steps
         .into_iter()
         .map(|step| {
             let mut detected_by: Vec<StepDetection> = Vec::new();
-            let mut detection = "none";
-            let rank = |d: &str| {
-                ["none", "general", "tactic", "technique"]
-                    .iter()
-                    .position(|x| *x == d)
-            };
-            for a in &alerts {
-                let o = &a["otrange"];
-                let on_step = o["steps"]
-                    .as_array()
-                    .is_some_and(|v| v.iter().any(|s| s.as_u64() == Some(u64::from(step.step))));
-                if !on_step {
-                    continue;
-                }
-                let meta = &a["alert"]["metadata"];
-                let names = |k: &str| -> Vec<String> {
-                    meta[k]
-                        .as_array()
-                        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-                        .unwrap_or_default()
-                };
-                let techniques = names("mitre_technique_id");
-                let category = if techniques.contains(&step.technique) {
-                    "technique"
-                } else if names("mitre_tactic_name")
-                    .iter()
-                    .any(|t| same_name(t, &step.tactic))
-                {
-                    "tactic"
+            let mut detection = Detection::None;
+            for (t, a) in alerts.iter().filter(|(_, a)| a.steps.contains(&step.step)) {
+                let category = if a.technique.as_deref() == Some(step.technique.as_str()) {
+                    Detection::Technique
+                } else if a.tactic.as_deref().is_some_and(|t| same_name(t, &step.tactic)) {
+                    Detection::Tactic
                 } else {
-                    "general"
+                    Detection::General
                 };
-                if rank(category) > rank(detection) {
-                    detection = category;
-                }
-                let detector = o["detector"].as_str().unwrap_or_default().to_string();
-                let t_s = o["t_ns"].as_u64().unwrap_or(0) as f64 / 1e9;
-                match detected_by.iter_mut().find(|d| d.detector == detector) {
+                detection = detection.max(category);
+                let t_s = t.as_nanos() as f64 / 1e9;
+                let first = StepDetection {
+                    detector: a.detector.clone(),
+                    signature_id: a.signature_id,
+                    signature: a.signature.clone(),
+                    technique: a.technique.clone(),
+                    t_s,
+                };
+                match detected_by.iter_mut().find(|d| d.detector == a.detector) {
                     Some(d) if d.t_s <= t_s => {}
-                    Some(d) => *d = detection_of(a, detector, techniques, t_s),
-                    None => detected_by.push(detection_of(a, detector, techniques, t_s)),
+                    Some(d) => *d = first,
+                    None => detected_by.push(first),
                 }
             }
             detected_by.sort_by(|a, b| a.t_s.total_cmp(&b.t_s).then(a.detector.cmp(&b.detector)));
@@ -136,7 +154,7 @@ fn step_outcomes(steps: Vec<otrange_attacks::agent::StepResult>, taps: &[TapResu
             };
             StepOutcome {
                 step,
-                detection,
+                detection: detection.as_str(),
                 time_to_detect_s,
                 detected_by,
             }
@@ -144,62 +162,50 @@ fn step_outcomes(steps: Vec<otrange_attacks::agent::StepResult>, taps: &[TapResu
         .collect()
 }
 
-fn detection_of(a: &serde_json::Value, detector: String, techniques: Vec<String>, t_s: f64) -> StepDetection {
-    StepDetection {
-        detector,
-        signature_id: a["alert"]["signature_id"].as_u64().unwrap_or(0),
-        signature: a["alert"]["signature"].as_str().unwrap_or_default().to_string(),
-        technique: techniques.into_iter().next(),
-        t_s,
+/// How well a step was detected, in the order of MITRE's ATT&CK Evaluations categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Detection {
+    None,
+    General,
+    Tactic,
+    Technique,
+}
+
+impl Detection {
+    fn as_str(self) -> &'static str {
+        match self {
+            Detection::None => "none",
+            Detection::General => "general",
+            Detection::Tactic => "tactic",
+            Detection::Technique => "technique",
+        }
     }
 }
 
+/// A device's figures under its name, as results.json lists them.
 #[derive(Debug, Serialize)]
-pub struct PlcResult {
+pub struct Named<T> {
     pub name: String,
-    pub mode: String,
-    pub scans: u64,
-    pub requests: u64,
-    pub exceptions: u64,
-    pub busy: u64,
-    pub dropped: u64,
+    #[serde(flatten)]
+    pub figures: T,
 }
 
-#[derive(Debug, Serialize)]
-pub struct HmiResult {
-    pub name: String,
-    pub polls: u64,
-    pub answers: u64,
-    pub timeouts: u64,
-    pub exceptions: u64,
-    pub latency: LatencySummary,
-    pub operator_actions: u64,
-    pub alarms_shown_at_end: Vec<String>,
+/// `plc.scans` reads as the figure itself.
+impl<T> std::ops::Deref for Named<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.figures
+    }
 }
 
-#[derive(Debug, Serialize)]
-pub struct HistorianResult {
-    pub name: String,
-    pub polls: u64,
-    pub samples: u64,
-    pub timeouts: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EwsResult {
-    pub name: String,
-    pub sessions: u64,
-    pub answers: u64,
-}
-
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ItResult {
     pub exchanges: u64,
     pub answered: u64,
     pub served: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ProcessResult {
     pub bands: Vec<BandStats>,
     /// Value of every signal at the end of the run, in signal order.
@@ -209,8 +215,8 @@ pub struct ProcessResult {
 #[derive(Debug, Serialize)]
 pub struct ImpactResult {
     pub t_s: f64,
-    pub technique: &'static str,
-    pub technique_name: &'static str,
+    pub technique: String,
+    pub technique_name: String,
     pub limit: String,
     pub component: String,
     pub description: String,
@@ -230,142 +236,189 @@ pub struct ExpectationResult {
     pub passed: bool,
 }
 
-fn host_name(sim: &Sim, h: &HostRef) -> String {
-    sim.network().topology().host(h.0).name.clone()
+/// Folds a run's events into what results.json needs, as they stream past: a run's
+/// results are its events' and nothing else's. Frame-level events are skipped; alerts are
+/// kept (steps are scored against them when the run ends).
+#[derive(Debug, Default)]
+pub struct Tally {
+    steps: Vec<StepResult>,
+    alerts: Vec<(SimTime, AlertRecord)>,
+    impacts: Vec<ImpactResult>,
+    plcs: Vec<Named<PlcFigures>>,
+    hmis: Vec<Named<HmiFigures>>,
+    historians: Vec<Named<HistorianFigures>>,
+    engineering_workstations: Vec<Named<EwsFigures>>,
+    it: ItResult,
+    process: Option<ProcessResult>,
+    network: Option<(String, serde_json::Value, NetStats)>,
+    sensors: Vec<(String, serde_json::Value)>,
+    ticks: u64,
 }
 
-/// Collects results from a finished simulation.
-pub fn collect(sim: &mut Sim, ex: &Exercise, seed: u64, duration: SimDuration) -> Results {
-    let mut plcs = Vec::new();
-    let mut q = sim.world.query::<(&HostRef, &Plc)>();
-    for (h, p) in q.iter(&sim.world) {
-        let c = p.cpu.stats();
-        plcs.push(PlcResult {
-            name: host_name(sim, h),
-            mode: p.mode.as_str().to_string(),
-            scans: p.scans,
-            requests: c.requests,
-            exceptions: c.exceptions,
-            busy: c.busy,
-            dropped: c.dropped,
-        });
+impl Tally {
+    /// Takes one event into account.
+    pub fn add(&mut self, e: &Event) {
+        match &e.kind {
+            EventKind::StepPlanned {
+                step,
+                id,
+                technique,
+                technique_name,
+                tactic,
+                actor,
+                target,
+            } => self.steps.push(StepResult {
+                step: *step,
+                id: id.clone(),
+                technique: technique.clone(),
+                technique_name: technique_name.clone(),
+                tactic: tactic.clone(),
+                actor: actor.clone(),
+                target: target.clone(),
+                status: "not_reached".into(),
+                detail: None,
+                blocked_at: None,
+                rule: None,
+                started_s: None,
+                ended_s: None,
+            }),
+            EventKind::StepStarted { step, .. } => {
+                if let Some(s) = self.step_mut(*step) {
+                    s.status = "running".into();
+                    s.started_s = Some(e.t.as_secs_f64());
+                }
+            }
+            EventKind::StepEnded {
+                step,
+                status,
+                detail,
+                blocked_at,
+                rule,
+                ..
+            } => {
+                if let Some(s) = self.step_mut(*step) {
+                    s.status = status.clone();
+                    s.ended_s = Some(e.t.as_secs_f64());
+                    s.blocked_at = blocked_at.clone();
+                    s.rule = rule.clone();
+                    // A blocked step's detail is its enforcement point and rule, above.
+                    s.detail = (status != "blocked").then(|| detail.clone());
+                }
+            }
+            EventKind::Alert(a) => self.alerts.push((e.t, a.clone())),
+            EventKind::Impact {
+                technique,
+                technique_name,
+                limit,
+                component,
+                description,
+                ..
+            } => self.impacts.push(ImpactResult {
+                t_s: e.t.as_secs_f64(),
+                technique: technique.to_string(),
+                technique_name: technique_name.to_string(),
+                limit: limit.clone(),
+                component: component.clone(),
+                description: description.clone(),
+            }),
+            EventKind::DeviceSummary { device, figures } => {
+                let name = device.clone();
+                match figures.clone() {
+                    DeviceFigures::Plc(figures) => self.plcs.push(Named { name, figures }),
+                    DeviceFigures::Hmi(figures) => self.hmis.push(Named { name, figures }),
+                    DeviceFigures::Historian(figures) => self.historians.push(Named { name, figures }),
+                    DeviceFigures::EngineeringWorkstation(figures) => {
+                        self.engineering_workstations.push(Named { name, figures });
+                    }
+                    DeviceFigures::ItClient(f) => {
+                        self.it.exchanges += f.exchanges;
+                        self.it.answered += f.answered;
+                    }
+                    DeviceFigures::ItServer(f) => self.it.served += f.served,
+                }
+            }
+            EventKind::ProcessSummary { bands, final_values } => {
+                self.process = Some(ProcessResult {
+                    bands: bands.clone(),
+                    final_values: final_values.clone(),
+                });
+            }
+            EventKind::NetworkSummary {
+                policy,
+                policy_summary,
+                stats,
+            } => self.network = Some((policy.clone(), policy_summary.clone(), stats.clone())),
+            EventKind::SensorSummary { sensor, summary } => {
+                self.sensors.push((sensor.clone(), summary.clone()));
+            }
+            EventKind::RunEnded { ticks } => self.ticks = *ticks,
+            _ => {}
+        }
     }
-    let mut hmis = Vec::new();
-    let mut q = sim.world.query::<(&HostRef, &Hmi)>();
-    for (h, hmi) in q.iter(&sim.world) {
-        let p = &hmi.poller;
-        hmis.push(HmiResult {
-            name: host_name(sim, h),
-            polls: p.polls,
-            answers: p.answers,
-            timeouts: p.timeouts,
-            exceptions: p.exceptions,
-            latency: p.latency.summary(),
-            operator_actions: hmi.operator_actions,
-            alarms_shown_at_end: hmi.shown_alarms().into_iter().map(String::from).collect(),
-        });
-    }
-    let mut historians = Vec::new();
-    let mut q = sim.world.query::<(&HostRef, &Historian)>();
-    for (h, hist) in q.iter(&sim.world) {
-        historians.push(HistorianResult {
-            name: host_name(sim, h),
-            polls: hist.poller.polls,
-            samples: hist.stored,
-            timeouts: hist.poller.timeouts,
-        });
-    }
-    let mut engineering_workstations = Vec::new();
-    let mut q = sim.world.query::<(&HostRef, &EngineeringWorkstation)>();
-    for (h, e) in q.iter(&sim.world) {
-        engineering_workstations.push(EwsResult {
-            name: host_name(sim, h),
-            sessions: e.sessions,
-            answers: e.answers,
-        });
-    }
-    let mut it = ItResult {
-        exchanges: 0,
-        answered: 0,
-        served: 0,
-    };
-    let mut q = sim.world.query::<&TrafficSource>();
-    for s in q.iter(&sim.world) {
-        it.exchanges += s.sent;
-        it.answered += s.answered;
-    }
-    let mut q = sim.world.query::<&FlowServer>();
-    for s in q.iter(&sim.world) {
-        it.served += s.served;
-    }
-    // Entity iteration order is spawn order (host order), but sort to make it explicit.
-    plcs.sort_by(|a, b| a.name.cmp(&b.name));
-    hmis.sort_by(|a, b| a.name.cmp(&b.name));
-    historians.sort_by(|a, b| a.name.cmp(&b.name));
-    engineering_workstations.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let ps = sim.world.resource::<ProcessState>();
-    let process = ProcessResult {
-        bands: ps.process.bands().to_vec(),
-        final_values: ps
-            .process
-            .signal_names()
-            .map(|(id, n)| (n.to_string(), ps.process.get(id)))
-            .collect(),
-    };
-    let impacts = ps
-        .impact_log
-        .iter()
-        .map(|(t, i)| ImpactResult {
-            t_s: t.as_secs_f64(),
-            technique: i.technique.id(),
-            technique_name: i.technique.name(),
-            limit: i.limit.clone(),
-            component: i.component.clone(),
-            description: i.description.clone(),
-        })
-        .collect::<Vec<_>>();
-    let net = sim.network();
-    let taps = net
-        .sensor_summaries()
-        .into_iter()
-        .map(|(name, summary)| TapResult { name, summary })
-        .collect::<Vec<_>>();
-    let mut r = Results {
-        schema_version: SCHEMA_VERSION,
-        exercise: ex.info.name.clone(),
-        plant: ex.plant.plant.name.clone(),
-        seed,
-        duration_s: duration.as_secs_f64(),
-        policy: net.policy_name().to_string(),
-        policy_summary: net.policy_summary(),
-        ticks: sim.ticks(),
-        network: net.stats.clone(),
-        plcs,
-        hmis,
-        historians,
-        engineering_workstations,
-        it,
-        process,
-        impacts,
-        steps: step_outcomes(
-            sim.world
-                .get_resource::<otrange_attacks::agent::Campaign>()
-                .map(|c| c.results())
-                .unwrap_or_default(),
-            &taps,
-        ),
-        taps,
-        expectations: Vec::new(),
-        passed: true,
-    };
-    r.expectations = evaluate(&ex.expect, &r);
-    r.passed = r.expectations.iter().all(|e| e.passed);
-    r
+    fn step_mut(&mut self, step: u32) -> Option<&mut StepResult> {
+        self.steps.iter_mut().find(|s| s.step == step)
+    }
+
+    /// The results of a run whose events have all been added (through `run_ended`).
+    /// `topo` is the plant's topology, for the addresses in the alerts' EVE form.
+    pub fn results(mut self, ex: &Exercise, seed: u64, duration: SimDuration, topo: &Topology) -> Results {
+        // Devices are logged kind by kind in host order; results.json lists them by name.
+        self.plcs.sort_by(|a, b| a.name.cmp(&b.name));
+        self.hmis.sort_by(|a, b| a.name.cmp(&b.name));
+        self.historians.sort_by(|a, b| a.name.cmp(&b.name));
+        self.engineering_workstations.sort_by(|a, b| a.name.cmp(&b.name));
+        let taps = self
+            .sensors
+            .into_iter()
+            .map(|(name, mut summary)| {
+                let alerts: Vec<serde_json::Value> = self
+                    .alerts
+                    .iter()
+                    .filter(|(_, a)| a.detector == name)
+                    .map(|(t, a)| otrange_defenses::detect::alert::eve(*t, a, topo))
+                    .collect();
+                // A detector's summary names it; its alerts (none is an answer too) join
+                // it there. A plain sensor's summary has no alerts to list.
+                if let Some(m) = summary.as_object_mut().filter(|m| m.contains_key("detector")) {
+                    m.insert("alerts".into(), alerts.into());
+                }
+                TapResult { name, summary }
+            })
+            .collect();
+        let (policy, policy_summary, network) = self.network.unwrap_or_default();
+        let n_alerts = self.alerts.len() as u64;
+        let mut r = Results {
+            schema_version: SCHEMA_VERSION,
+            exercise: ex.info.name.clone(),
+            plant: ex.plant.plant.name.clone(),
+            seed,
+            duration_s: duration.as_secs_f64(),
+            policy,
+            policy_summary,
+            ticks: self.ticks,
+            network,
+            plcs: self.plcs,
+            hmis: self.hmis,
+            historians: self.historians,
+            engineering_workstations: self.engineering_workstations,
+            it: self.it,
+            process: self.process.unwrap_or_default(),
+            impacts: self.impacts,
+            steps: step_outcomes(self.steps, &self.alerts),
+            taps,
+            expectations: Vec::new(),
+            passed: true,
+        };
+        r.expectations = evaluate(&ex.expect, &r, n_alerts);
+        r.passed = r.expectations.iter().all(|e| e.passed);
+        r
+    }
 }
 
 /// Checks the exercise's expectations against the results.
-pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
+/// `alerts` is the number of alerts the run raised.
+pub fn evaluate(exp: &Expectations, r: &Results, alerts: u64) -> Vec<ExpectationResult> {
     let mut out = Vec::new();
     let mut check = |name: &str, expected: String, actual: String, passed: bool| {
         out.push(ExpectationResult {
@@ -376,7 +429,7 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
         });
     };
     if let Some(want) = &exp.impact_techniques {
-        let mut seen: Vec<&str> = r.impacts.iter().map(|i| i.technique).collect();
+        let mut seen: Vec<&str> = r.impacts.iter().map(|i| i.technique.as_str()).collect();
         seen.sort_unstable();
         seen.dedup();
         let missing: Vec<&str> = want
@@ -410,12 +463,7 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
         check("detections", want.join(", "), actual.join(", "), actual == want);
     }
     if let Some(max) = exp.max_alerts {
-        let actual: u64 = r
-            .taps
-            .iter()
-            .filter_map(|t| t.summary.get("alerts").and_then(|a| a.as_array()))
-            .map(|a| a.len() as u64)
-            .sum();
+        let actual = alerts;
         check(
             "max_alerts",
             format!("<= {max}"),
@@ -484,4 +532,115 @@ pub fn evaluate(exp: &Expectations, r: &Results) -> Vec<ExpectationResult> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SimTime {
+        SimTime(s * 1_000_000_000)
+    }
+
+    fn planned(step: u32, technique: &str, tactic: &str) -> EventKind {
+        EventKind::StepPlanned {
+            step,
+            id: format!("step {step}"),
+            technique: technique.into(),
+            technique_name: String::new(),
+            tactic: tactic.into(),
+            actor: "apt".into(),
+            target: Some("plc-1".into()),
+        }
+    }
+
+    fn alert(detector: &str, step: u32, technique: Option<&str>, tactic: Option<&str>) -> EventKind {
+        EventKind::Alert(AlertRecord {
+            detector: detector.into(),
+            signature_id: 1,
+            signature: "sig".into(),
+            severity: 2,
+            src: "ews".into(),
+            dst: "plc-1".into(),
+            technique: technique.map(Into::into),
+            frames: vec![7],
+            steps: vec![step],
+            tactic: tactic.map(Into::into),
+            src_port: 40000,
+            dst_port: 502,
+            proto: "TCP",
+            blocked: false,
+        })
+    }
+
+    fn fold(events: Vec<(SimTime, EventKind)>) -> Vec<StepOutcome> {
+        let mut tally = Tally::default();
+        for (t, kind) in events {
+            tally.add(&Event { t, kind });
+        }
+        step_outcomes(tally.steps, &tally.alerts)
+    }
+
+    fn started(step: u32) -> EventKind {
+        EventKind::StepStarted {
+            step,
+            id: format!("step {step}"),
+            technique: String::new(),
+            actor: "apt".into(),
+            target: None,
+        }
+    }
+
+    #[test]
+    fn a_step_scores_its_best_detection_and_the_first_alert_times_it() {
+        let out = fold(vec![
+            (at(0), planned(1, "T0855", "Impair Process Control")),
+            (at(0), planned(2, "T0801", "Collection")),
+            (at(0), planned(3, "T0836", "Impair Process Control")),
+            (at(10), started(1)),
+            // A general alert first, the technique's later: the category is the best, the
+            // time the first.
+            (at(12), alert("anomaly", 1, None, None)),
+            (at(15), alert("rules", 1, Some("T0855"), None)),
+            (at(20), started(2)),
+            (at(21), alert("rules", 2, Some("T0802"), Some("collection"))),
+        ]);
+        let cats: Vec<_> = out.iter().map(|o| o.detection).collect();
+        assert_eq!(cats, ["technique", "tactic", "none"]);
+        assert_eq!(out[0].time_to_detect_s, Some(2.0));
+        let by: Vec<_> = out[0].detected_by.iter().map(|d| d.detector.as_str()).collect();
+        assert_eq!(by, ["anomaly", "rules"]);
+        assert_eq!(out[1].time_to_detect_s, Some(1.0));
+        // Never started, never detected: not reached, no time.
+        assert_eq!(out[2].step.status, "not_reached");
+        assert_eq!(out[2].time_to_detect_s, None);
+    }
+
+    #[test]
+    fn a_blocked_step_keeps_where_and_by_which_rule() {
+        let out = fold(vec![
+            (at(0), planned(1, "T0886", "Lateral Movement")),
+            (at(5), started(1)),
+            (
+                at(6),
+                EventKind::StepEnded {
+                    step: 1,
+                    id: "step 1".into(),
+                    technique: "T0886".into(),
+                    status: "blocked".into(),
+                    detail: "blocked at fw-1 by no-rdp".into(),
+                    blocked_at: Some("fw-1".into()),
+                    rule: Some("no-rdp".into()),
+                },
+            ),
+        ]);
+        let s = &out[0].step;
+        assert_eq!(s.status, "blocked");
+        assert_eq!(
+            (s.blocked_at.as_deref(), s.rule.as_deref()),
+            (Some("fw-1"), Some("no-rdp"))
+        );
+        assert_eq!(s.detail, None);
+        assert_eq!((s.started_s, s.ended_s), (Some(5.0), Some(6.0)));
+    }
 }

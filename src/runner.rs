@@ -2,7 +2,7 @@
 //! on request, capture.pcap. Events are streamed to disk as the run goes, so a long run
 //! does not hold its whole log in memory.
 
-use crate::results::{Results, collect};
+use crate::results::{Results, Tally};
 use crate::scenario::Exercise;
 use anyhow::Context;
 use otrange_sim::net::capture::PcapCapture;
@@ -53,19 +53,22 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         File::create(&events_path).with_context(|| format!("creating {}", events_path.display()))?,
     );
     let mut n_events = 0u64;
+    let mut tally = Tally::default();
     let end = SimTime::ZERO + opts.duration;
     let started = Instant::now();
     let mut t = SimTime::ZERO;
     loop {
         t = (t + CHUNK).min(end);
         sim.run_until(t);
-        let mut batch = sim.drain_events();
-        // Events of a chunk all fall inside it; a stable sort puts the ones the network
-        // computed ahead of the clock in their place.
-        batch.sort_by_key(|e| e.t);
+        if t >= end {
+            sim.finish();
+        }
+        // Every source logs in time order (a test holds them to it): no sorting here.
+        let batch = sim.drain_events();
         for e in &batch {
             serde_json::to_writer(&mut events, e)?;
             events.write_all(b"\n")?;
+            tally.add(e);
         }
         n_events += batch.len() as u64;
         if t >= end {
@@ -80,7 +83,8 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
             .with_context(|| format!("writing {}", pcap_path.display()))?;
         write_labels(&opts.out.join("capture-labels.csv"), ex, &labelled)?;
     }
-    let results = collect(&mut sim, ex, opts.seed, opts.duration);
+    let topo = std::sync::Arc::clone(sim.network().topology());
+    let results = tally.results(ex, opts.seed, opts.duration, &topo);
     write_eve(&opts.out.join("alerts.eve.json"), &results)?;
     write_json(&opts.out.join("results.json"), &results)?;
     let timing = serde_json::json!({

@@ -7,10 +7,10 @@
 
 mod common;
 
-use otrange::results::collect;
 use otrange::scenario::Exercise;
 use otrange_sim::base::events::{Event, EventKind};
 use otrange_sim::devices::modbus::capacity::OverloadPolicy;
+use otrange_sim::devices::summary::DeviceFigures;
 use otrange_sim::net::topology::{HostId, Service};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox, Payload, Stage};
 use otrange_sim::wire::modbus::{
@@ -52,7 +52,6 @@ impl Middlebox for WireTap {
 
 /// A simulation of the reference plant with a wire tap on some hosts.
 struct Bench {
-    ex: Exercise,
     sim: Sim,
     wire: Arc<Mutex<Vec<Seen>>>,
 }
@@ -76,11 +75,7 @@ impl Bench {
         let nodes: Vec<HostId> = tapped.iter().map(|n| host(&sim, n)).collect();
         sim.network_mut()
             .add_middlebox(Box::new(WireTap(Arc::clone(&wire))), Stage::Observe, &nodes);
-        Bench {
-            ex: ex.clone(),
-            sim,
-            wire,
-        }
+        Bench { sim, wire }
     }
 
     fn run_to(&mut self, secs_f: f64) {
@@ -107,15 +102,21 @@ impl Bench {
             .collect()
     }
 
-    /// A PLC's request counters so far, as results.json reports them.
+    /// A device's figures so far, as its summary event (and results.json) reports them.
+    fn figures(&mut self, name: &str) -> DeviceFigures {
+        self.sim
+            .device_summaries()
+            .into_iter()
+            .find(|(device, _)| device == name)
+            .unwrap_or_else(|| panic!("no device {name}"))
+            .1
+    }
+
+    /// A PLC's request counters so far.
     fn plc(&mut self, name: &str) -> PlcView {
-        let now = self.sim.now() - SimTime::ZERO;
-        let r = collect(&mut self.sim, &self.ex, 1, now);
-        let p = r
-            .plcs
-            .iter()
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("no PLC {name}"));
+        let DeviceFigures::Plc(p) = self.figures(name) else {
+            panic!("{name} is no PLC")
+        };
         PlcView {
             requests: p.requests,
             exceptions: p.exceptions,
@@ -124,15 +125,11 @@ impl Bench {
         }
     }
 
-    /// An HMI's poll counters so far, as results.json reports them.
+    /// An HMI's poll counters so far.
     fn hmi(&mut self, name: &str) -> HmiView {
-        let now = self.sim.now() - SimTime::ZERO;
-        let r = collect(&mut self.sim, &self.ex, 1, now);
-        let h = r
-            .hmis
-            .iter()
-            .find(|h| h.name == name)
-            .unwrap_or_else(|| panic!("no HMI {name}"));
+        let DeviceFigures::Hmi(h) = self.figures(name) else {
+            panic!("{name} is no HMI")
+        };
         HmiView {
             polls: h.polls,
             answers: h.answers,

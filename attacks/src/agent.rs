@@ -15,7 +15,6 @@ use otrange_sim::devices::procedure::HostHealth;
 use otrange_sim::net::Network;
 use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::{Sim, SimSet};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -89,12 +88,10 @@ enum StepState {
     Pending,
     Running {
         exec: Box<dyn Executor>,
-        started: SimTime,
         wake: Option<SimTime>,
     },
     Finished {
         outcome: Outcome,
-        started: SimTime,
         ended: SimTime,
     },
     NotReached,
@@ -107,44 +104,8 @@ pub struct Campaign {
     actors: Vec<Actor>,
     states: Vec<StepState>,
     topo: Arc<Topology>,
-}
-
-/// One step's outcome for results.json.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
-    /// 1-based position in the playbook; also the label on the step's frames.
-    pub step: u32,
-    /// The step's `id` from the playbook, or "step N" when it has none.
-    pub id: String,
-    /// ATT&CK for ICS technique ID, such as "T0855".
-    pub technique: String,
-    /// The technique's name in the catalogue.
-    pub technique_name: String,
-    /// The technique's primary tactic, by name.
-    pub tactic: String,
-    /// The actor's name.
-    pub actor: String,
-    /// The target host's name; `None` for a step without a target.
-    pub target: Option<String>,
-    /// succeeded, blocked, failed or not_reached; "running" for a step still under way
-    /// when the results are taken.
-    pub status: String,
-    /// What a succeeded step achieved, or why a failed one failed; `None` otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// For a blocked step: the enforcement point and the rule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked_at: Option<String>,
-    /// For a blocked step: the rule that stopped its frame (a policy's, or a detector's in
-    /// prevention mode).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// Simulated seconds since the start of the run when the step started; `None` if it
-    /// never did.
-    pub started_s: Option<f64>,
-    /// Simulated seconds since the start of the run when the step ended; `None` while
-    /// running or if it never started.
-    pub ended_s: Option<f64>,
+    /// Whether the plan (a `step_planned` event per step) is in the log yet.
+    planned: bool,
 }
 
 impl Campaign {
@@ -168,6 +129,7 @@ impl Campaign {
             actors,
             states,
             topo,
+            planned: false,
         }
     }
 
@@ -181,15 +143,12 @@ impl Campaign {
         &self.actors
     }
 
-    /// Step outcomes so far; steps after a stopped chain are `not_reached`.
-    pub fn results(&self) -> Vec<StepResult> {
-        self.playbook
-            .steps
-            .iter()
-            .zip(&self.states)
-            .enumerate()
-            .map(|(i, (spec, state))| {
-                let mut r = StepResult {
+    /// Logs every step as planned, so a step the chain never reaches is in the log too.
+    fn log_plan(&self, now: SimTime, log: &mut EventLog) {
+        for (i, spec) in self.playbook.steps.iter().enumerate() {
+            log.push(
+                now,
+                EventKind::StepPlanned {
                     step: i as u32 + 1,
                     id: spec.id.clone(),
                     technique: spec.technique.to_string(),
@@ -197,46 +156,9 @@ impl Campaign {
                     tactic: spec.tactic.to_string(),
                     actor: self.playbook.actors[spec.actor].name.clone(),
                     target: spec.target.map(|t| self.topo.host(t).name.clone()),
-                    status: "not_reached".into(),
-                    detail: None,
-                    blocked_at: None,
-                    rule: None,
-                    started_s: None,
-                    ended_s: None,
-                };
-                match state {
-                    StepState::Pending | StepState::NotReached => {}
-                    StepState::Running { started, .. } => {
-                        r.status = "running".into();
-                        r.started_s = Some(started.as_secs_f64());
-                    }
-                    StepState::Finished {
-                        outcome,
-                        started,
-                        ended,
-                    } => {
-                        r.started_s = Some(started.as_secs_f64());
-                        r.ended_s = Some(ended.as_secs_f64());
-                        match outcome {
-                            Outcome::Succeeded { detail } => {
-                                r.status = "succeeded".into();
-                                r.detail = Some(detail.clone());
-                            }
-                            Outcome::Blocked { at, rule } => {
-                                r.status = "blocked".into();
-                                r.blocked_at = Some(at.clone());
-                                r.rule = Some(rule.clone());
-                            }
-                            Outcome::Failed { reason } => {
-                                r.status = "failed".into();
-                                r.detail = Some(reason.clone());
-                            }
-                        }
-                    }
-                }
-                r
-            })
-            .collect()
+                },
+            );
+        }
     }
 
     /// When the next pending step may start, if the one before it has ended.
@@ -260,7 +182,7 @@ impl Campaign {
     }
 
     fn finish(&mut self, i: usize, outcome: Outcome, now: SimTime, log: &mut EventLog) {
-        let StepState::Running { started, .. } = self.states[i] else {
+        let StepState::Running { .. } = self.states[i] else {
             return;
         };
         let spec = &self.playbook.steps[i];
@@ -268,6 +190,10 @@ impl Campaign {
             Outcome::Succeeded { detail } => ("succeeded", detail.clone()),
             Outcome::Blocked { at, rule } => ("blocked", format!("at {at} by rule {rule:?}")),
             Outcome::Failed { reason } => ("failed", reason.clone()),
+        };
+        let (blocked_at, rule) = match &outcome {
+            Outcome::Blocked { at, rule } => (Some(at.clone()), Some(rule.clone())),
+            _ => (None, None),
         };
         log.push(
             now,
@@ -277,14 +203,12 @@ impl Campaign {
                 technique: spec.technique.to_string(),
                 status: status.into(),
                 detail,
+                blocked_at,
+                rule,
             },
         );
         let stop = !matches!(outcome, Outcome::Succeeded { .. });
-        self.states[i] = StepState::Finished {
-            outcome,
-            started,
-            ended: now,
-        };
+        self.states[i] = StepState::Finished { outcome, ended: now };
         if stop {
             for s in self.states.iter_mut().skip(i + 1) {
                 *s = StepState::NotReached;
@@ -343,6 +267,10 @@ pub fn attacker_tick(
     let now = clock.now;
     let c = &mut *campaign;
     let net = &mut *net;
+    if !c.planned {
+        c.planned = true;
+        c.log_plan(now, &mut log);
+    }
     let fates = net.take_fates();
     for f in fates {
         let i = f.label as usize - 1;
@@ -376,19 +304,6 @@ pub fn attacker_tick(
             break;
         }
         let spec = &c.playbook.steps[i];
-        let exec = match techniques::build(spec.technique, spec.target, &spec.params, &c.topo) {
-            Ok(e) => e,
-            Err(e) => {
-                // Checked when the playbook loaded; kept as a failure, never a panic.
-                c.states[i] = StepState::Running {
-                    exec: Box::new(Never),
-                    started: now,
-                    wake: None,
-                };
-                c.finish(i, Outcome::Failed { reason: e.message }, now, &mut log);
-                break;
-            }
-        };
         log.push(
             now,
             EventKind::StepStarted {
@@ -399,11 +314,19 @@ pub fn attacker_tick(
                 target: spec.target.map(|t| c.topo.host(t).name.clone()),
             },
         );
-        c.states[i] = StepState::Running {
-            exec,
-            started: now,
-            wake: None,
+        let exec = match techniques::build(spec.technique, spec.target, &spec.params, &c.topo) {
+            Ok(e) => e,
+            Err(e) => {
+                // Checked when the playbook loaded; kept as a failure, never a panic.
+                c.states[i] = StepState::Running {
+                    exec: Box::new(Never),
+                    wake: None,
+                };
+                c.finish(i, Outcome::Failed { reason: e.message }, now, &mut log);
+                break;
+            }
         };
+        c.states[i] = StepState::Running { exec, wake: None };
         if let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.start(cx)) {
             wake.at(w);
         }

@@ -7,8 +7,9 @@ use crate::base::rng::MasterSeed;
 use crate::base::time::{DurationField, SimDuration};
 use crate::devices::host::{ClientInbox, HostIndex, HostRef, ServerInbox};
 use crate::devices::kind::{BuildCx, DeviceKind, KindSystems, order_kinds};
+use crate::devices::summary::DeviceFigures;
 use crate::devices::traffic::FlowServer;
-use crate::net::topology::{HostConfig, LinkConfig, Service, Topology, ZoneConfig};
+use crate::net::topology::{HostConfig, HostId, LinkConfig, Service, Topology, ZoneConfig};
 use crate::net::{FrameCounter, Network, Stage};
 use crate::process::state::ProcessState;
 use crate::process::{Process, ProcessConfig};
@@ -50,6 +51,18 @@ macro_rules! plant_with_devices {
         }
 
         /// Adds every kind's systems to the tick, ordered by registration within a phase.
+        /// Every device's figures at the end of a run: kinds in registration order, each
+        /// kind's devices in host order.
+        pub(crate) fn device_summaries(world: &mut World) -> Vec<(HostId, DeviceFigures)> {
+            let mut out = Vec::new();
+            $(
+                let mut figures = <$kind as DeviceKind>::summaries(world);
+                figures.sort_by_key(|(host, _)| *host);
+                out.extend(figures);
+            )*
+            out
+        }
+
         pub(crate) fn add_device_systems(schedule: &mut Schedule) {
             order_kinds(schedule, &[$( $section ),*]);
             $(

@@ -7,13 +7,15 @@
 //! Process → FieldIo → Control → Agents → Network → Services → Observe.
 
 use crate::base::clock::{Clock, Wakeups};
-use crate::base::events::{Event, EventLog};
+use crate::base::events::{Event, EventKind, EventLog};
 use crate::base::time::SimTime;
 use crate::devices::host::dispatch_deliveries;
+use crate::devices::summary::DeviceFigures;
 use crate::net::Network;
-use crate::process::state::integrate_process;
+use crate::process::state::{ProcessState, integrate_process};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
+use std::sync::Arc;
 
 /// The phases of a tick, in the order they run. Attack and defence crates add their
 /// systems to these sets (attackers in `Agents`, detectors' analytics in `Observe`).
@@ -137,6 +139,57 @@ impl Sim {
         self.schedule.run(&mut self.world);
         self.world.resource_mut::<Wakeups>().pop_due(t);
         self.ticks += 1;
+    }
+
+    /// Every device's figures so far, by device name: kinds in registration order, each
+    /// kind's devices in host order. [`Sim::finish`] logs them; a test may look mid-run.
+    pub fn device_summaries(&mut self) -> Vec<(String, DeviceFigures)> {
+        let figures = crate::plant::device_summaries(&mut self.world);
+        let topo = Arc::clone(self.network().topology());
+        figures
+            .into_iter()
+            .map(|(host, f)| (topo.host(host).name.clone(), f))
+            .collect()
+    }
+
+    /// Ends the run at the current time: logs the findings middleboxes still hold, then the
+    /// accounts of the run that results are computed from (every device's, the process's,
+    /// the network's, each sensor's) and `run_ended`. Call once, after the last
+    /// [`Sim::run_until`].
+    pub fn finish(&mut self) {
+        let now = self.now();
+        let devices = self.device_summaries();
+        let ticks = self.ticks;
+        self.world.resource_scope(|world, mut net: Mut<Network>| {
+            let mut log = world.resource_mut::<EventLog>();
+            net.collect_tap_events(&mut log);
+            for (device, figures) in devices {
+                log.push(now, EventKind::DeviceSummary { device, figures });
+            }
+            let ps = world.resource::<ProcessState>();
+            let process = EventKind::ProcessSummary {
+                bands: ps.process.bands().to_vec(),
+                final_values: ps
+                    .process
+                    .signal_names()
+                    .map(|(id, n)| (n.to_string(), ps.process.get(id)))
+                    .collect(),
+            };
+            let mut log = world.resource_mut::<EventLog>();
+            log.push(now, process);
+            log.push(
+                now,
+                EventKind::NetworkSummary {
+                    policy: net.policy_name(),
+                    policy_summary: net.policy_summary(),
+                    stats: net.stats.clone(),
+                },
+            );
+            for (sensor, summary) in net.sensor_summaries() {
+                log.push(now, EventKind::SensorSummary { sensor, summary });
+            }
+            log.push(now, EventKind::RunEnded { ticks });
+        });
     }
 
     /// Takes the events logged so far (to stream them to a file).

@@ -3,6 +3,7 @@
 //! JSON format documentation (event_type "alert", src_ip, dest_ip, alert.signature_id,
 //! alert.severity 1 = high ... 3 = low, alert.metadata).
 
+use otrange_sim::base::events::AlertRecord;
 use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Frame;
 use otrange_sim::net::topology::{HostId, Topology, Transport};
@@ -68,45 +69,79 @@ impl Alert {
         }
     }
 
-    /// The EVE `alert` event. Timestamps are simulated time since the run's start, written
-    /// as an offset from the Unix epoch so EVE parsers accept them; otrange's own fields
-    /// live under "otrange".
-    pub fn to_eve(&self, topo: &Topology) -> Value {
-        let ms = self.t.as_nanos() / 1_000_000;
-        let mut metadata = serde_json::Map::new();
-        if let Some(t) = &self.technique {
-            metadata.insert("mitre_technique_id".into(), json!([t]));
-        }
-        if let Some(t) = &self.tactic {
-            metadata.insert("mitre_tactic_name".into(), json!([t]));
-        }
-        json!({
-            "timestamp": format!("1970-01-01T{:02}:{:02}:{:02}.{:03}000+0000",
-                (ms / 3_600_000) % 24, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000),
-            "event_type": "alert",
-            "src_ip": topo.host(self.src).address.to_string(),
-            "src_port": self.src_port,
-            "dest_ip": topo.host(self.dst).address.to_string(),
-            "dest_port": self.dst_port,
-            "proto": match self.transport { Transport::Tcp => "TCP", Transport::Udp => "UDP" },
-            "alert": {
-                "action": "allowed",
-                "gid": 1,
-                "signature_id": self.signature_id,
-                "rev": 1,
-                "signature": self.signature,
-                "category": "",
-                "severity": self.severity,
-                "metadata": metadata,
+    /// The alert as the event log carries it; `blocked` when its frame was dropped inline.
+    pub fn record(&self, topo: &Topology, blocked: bool) -> AlertRecord {
+        AlertRecord {
+            detector: self.detector.clone(),
+            signature_id: self.signature_id,
+            signature: self.signature.clone(),
+            severity: self.severity,
+            src: topo.host(self.src).name.clone(),
+            dst: topo.host(self.dst).name.clone(),
+            technique: self.technique.clone(),
+            frames: self.frames.clone(),
+            steps: self.steps.clone(),
+            tactic: self.tactic.clone(),
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            proto: match self.transport {
+                Transport::Tcp => "TCP",
+                Transport::Udp => "UDP",
             },
-            "otrange": {
-                "t_ns": self.t.as_nanos(),
-                "detector": self.detector,
-                "src": topo.host(self.src).name,
-                "dest": topo.host(self.dst).name,
-                "frames": self.frames,
-                "steps": self.steps,
-            }
-        })
+            blocked,
+        }
     }
+
+    /// The EVE `alert` event (see [`eve`]).
+    pub fn to_eve(&self, topo: &Topology) -> Value {
+        eve(self.t, &self.record(topo, false), topo)
+    }
+}
+
+/// The EVE `alert` event of a logged alert raised at `t`, with the addresses of the hosts
+/// it names in `topo`. Timestamps are simulated time since the run's start, written as an
+/// offset from the Unix epoch so EVE parsers accept them; otrange's own fields live under
+/// "otrange".
+pub fn eve(t: SimTime, r: &AlertRecord, topo: &Topology) -> Value {
+    let ms = t.as_nanos() / 1_000_000;
+    let mut metadata = serde_json::Map::new();
+    if let Some(t) = &r.technique {
+        metadata.insert("mitre_technique_id".into(), json!([t]));
+    }
+    if let Some(t) = &r.tactic {
+        metadata.insert("mitre_tactic_name".into(), json!([t]));
+    }
+    let address = |name: &str| {
+        topo.host_by_name(name)
+            .map(|h| topo.host(h).address.to_string())
+            .unwrap_or_default()
+    };
+    json!({
+        "timestamp": format!("1970-01-01T{:02}:{:02}:{:02}.{:03}000+0000",
+            (ms / 3_600_000) % 24, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000),
+        "event_type": "alert",
+        "src_ip": address(&r.src),
+        "src_port": r.src_port,
+        "dest_ip": address(&r.dst),
+        "dest_port": r.dst_port,
+        "proto": r.proto,
+        "alert": {
+            "action": if r.blocked { "blocked" } else { "allowed" },
+            "gid": 1,
+            "signature_id": r.signature_id,
+            "rev": 1,
+            "signature": r.signature,
+            "category": "",
+            "severity": r.severity,
+            "metadata": metadata,
+        },
+        "otrange": {
+            "t_ns": t.as_nanos(),
+            "detector": r.detector,
+            "src": r.src,
+            "dest": r.dst,
+            "frames": r.frames,
+            "steps": r.steps,
+        }
+    })
 }

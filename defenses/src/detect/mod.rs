@@ -77,21 +77,6 @@ impl Detector for Box<dyn Detector> {
     }
 }
 
-impl<D: Detector> DetectorTap<D> {
-    /// The alerts as EVE events; those whose frame was dropped inline say "blocked".
-    pub fn eve(&self) -> Vec<serde_json::Value> {
-        let mut out = Vec::new();
-        for (i, a) in self.detector.alerts().iter().enumerate() {
-            let mut e = a.to_eve(&self.topo);
-            if self.blocked.contains(&i) {
-                e["alert"]["action"] = "blocked".into();
-            }
-            out.push(e);
-        }
-        out
-    }
-}
-
 /// Puts a detector at taps of the simulated (or live) network.
 pub struct DetectorTap<D: Detector> {
     /// The detector it shows frames to.
@@ -148,35 +133,26 @@ impl<D: Detector> DetectorTap<D> {
 }
 
 impl<D: Detector> DetectorTap<D> {
-    /// The alerts raised since the last call, as events for the log.
+    /// The alerts raised since the last call, as events for the log. An alert whose frame
+    /// was dropped inline is already marked so: [`DetectorTap::inline`] marks it in the
+    /// same call that raised it.
     pub fn take_alert_events(&mut self) -> Vec<(SimTime, EventKind)> {
-        let new = &self.detector.alerts()[self.logged..];
-        self.logged += new.len();
-        new.iter()
-            .map(|a| {
-                (
-                    a.t,
-                    EventKind::Alert {
-                        detector: a.detector.clone(),
-                        signature_id: a.signature_id,
-                        signature: a.signature.clone(),
-                        severity: a.severity,
-                        src: self.topo.host(a.src).name.clone(),
-                        dst: self.topo.host(a.dst).name.clone(),
-                        technique: a.technique.clone(),
-                        frames: a.frames.clone(),
-                        steps: a.steps.clone(),
-                    },
-                )
+        let from = self.logged;
+        self.logged = self.detector.alerts().len();
+        self.detector.alerts()[from..]
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let blocked = self.blocked.contains(&(from + k));
+                (a.t, EventKind::Alert(a.record(&self.topo, blocked)))
             })
             .collect()
     }
-    /// The detector's account of the run for results.json: its alerts as EVE and its
-    /// figures.
+    /// The detector's own account of the run for results.json (its alerts travel as
+    /// events).
     pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "detector": self.detector.name(),
-            "alerts": self.eve(),
             "figures": self.detector.summary(),
         })
     }

@@ -94,20 +94,7 @@ pub enum EventKind {
     /// A client gave up waiting for an answer.
     PollTimeout { client: String, device: String },
     /// A detector flagged something.
-    Alert {
-        detector: String,
-        signature_id: u64,
-        signature: String,
-        severity: u8,
-        src: String,
-        dst: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        technique: Option<String>,
-        frames: Vec<u64>,
-        /// Attack steps the frames belong to (ground truth, for scoring).
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        steps: Vec<u32>,
-    },
+    Alert(AlertRecord),
     /// A PLC received a program over the network (FC 90 download): installed, or rejected.
     ProgramDownload {
         device: String,
@@ -130,7 +117,52 @@ pub enum EventKind {
         technique: String,
         status: String,
         detail: String,
+        /// For a blocked step: the enforcement point that stopped it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        blocked_at: Option<String>,
+        /// For a blocked step: the rule that stopped its frame.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
+    /// A playbook step as planned, logged for every step when the run starts, so that a
+    /// step the chain never reached is still in the log.
+    StepPlanned {
+        step: u32,
+        id: String,
+        technique: String,
+        technique_name: String,
+        tactic: String,
+        actor: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
+    /// A device's account of the run, logged for every device when the run ends.
+    DeviceSummary {
+        device: String,
+        #[serde(flatten)]
+        figures: crate::devices::summary::DeviceFigures,
+    },
+    /// The process's account of the run, logged when it ends: time spent outside each
+    /// band, and every signal's final value in signal order.
+    ProcessSummary {
+        bands: Vec<crate::process::BandStats>,
+        final_values: Vec<(String, f64)>,
+    },
+    /// The network's account of the run, logged when it ends: its counters and the
+    /// policy's own (decisions, denials, hits per rule; null without a policy).
+    NetworkSummary {
+        policy: String,
+        policy_summary: serde_json::Value,
+        stats: crate::net::NetStats,
+    },
+    /// A sensor's own figures, logged when the run ends (its alerts are `alert` events).
+    SensorSummary {
+        sensor: String,
+        summary: serde_json::Value,
+    },
+    /// The run ended; `ticks` is the simulation work it took (identical for identical
+    /// inputs).
+    RunEnded { ticks: u64 },
     /// Live mode: bytes on a real connection that are no Modbus TCP request (wrong protocol
     /// id, a length that lies, truncated or oversized); the connection was closed.
     MalformedRequest {
@@ -147,19 +179,59 @@ pub enum EventKind {
     },
 }
 
-/// The log itself, a resource every system may append to.
+/// A detector's alert as the log carries it: enough to score it (technique, tactic, the
+/// attack steps its frames belong to) and to write it in an alert format such as Suricata's
+/// EVE without the detector at hand.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertRecord {
+    pub detector: String,
+    pub signature_id: u64,
+    pub signature: String,
+    /// 1 high, 2 medium, 3 low (Suricata's scale).
+    pub severity: u8,
+    pub src: String,
+    pub dst: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub technique: Option<String>,
+    pub frames: Vec<u64>,
+    /// Attack steps the frames belong to (ground truth, for scoring).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<u32>,
+    /// The ATT&CK tactic's name, where the detector knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tactic: Option<String>,
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// "TCP" or "UDP".
+    pub proto: &'static str,
+    /// In prevention mode: the frame the alert rests on was dropped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blocked: bool,
+}
+
+/// The log itself, a resource every system may append to. Sources log in time order
+/// (the network logs what it computes ahead of the clock at the time it happens, before the
+/// next tick); the log counts any event that arrives behind one already logged, so a test
+/// can hold every source to that.
 #[derive(Resource, Default, Debug)]
 pub struct EventLog {
     events: Vec<Event>,
     /// Whether per-frame sent/delivered events are recorded.
     pub log_frames: bool,
+    last: SimTime,
+    out_of_order: u64,
 }
 
 impl EventLog {
+    /// Appends an event that happened at `t`.
     pub fn push(&mut self, t: SimTime, kind: EventKind) {
+        if t < self.last {
+            self.out_of_order += 1;
+        } else {
+            self.last = t;
+        }
         self.events.push(Event { t, kind });
     }
-    /// Takes the events recorded so far, so a long run can stream them to disk.
     /// Sets the frame id of an event about a frame whose id was assigned after the event was
     /// made (live mode's socket tasks learn ids only when the simulation records the frame).
     pub fn with_frame(mut kind: EventKind, id: u64) -> EventKind {
@@ -173,10 +245,17 @@ impl EventLog {
         }
         kind
     }
+    /// Takes the events recorded so far, so a long run can stream them to disk.
     pub fn drain(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
+    /// The events recorded and not yet drained.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+    /// Events logged at a time earlier than an event logged before them: zero when every
+    /// source keeps time order.
+    pub fn out_of_order(&self) -> u64 {
+        self.out_of_order
     }
 }

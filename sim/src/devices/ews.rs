@@ -39,6 +39,13 @@ fn default_upload() -> u16 {
     32
 }
 
+/// An engineering workstation's account of the run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EwsFigures {
+    pub sessions: u64,
+    pub answers: u64,
+}
+
 /// The engineering workstation component.
 #[derive(Component, Debug)]
 pub struct EngineeringWorkstation {
@@ -164,5 +171,20 @@ impl super::kind::DeviceKind for EwsKind {
     }
     fn systems(s: &mut super::kind::KindSystems<'_>) {
         s.add(crate::world::SimSet::Agents, ews_tick);
+    }
+    fn summaries(world: &mut World) -> Vec<(HostId, super::summary::DeviceFigures)> {
+        let mut q = world.query::<(&super::host::HostRef, &EngineeringWorkstation)>();
+        q.iter(world)
+            .map(|(h, e)| {
+                let figures = EwsFigures {
+                    sessions: e.sessions,
+                    answers: e.answers,
+                };
+                (
+                    h.0,
+                    super::summary::DeviceFigures::EngineeringWorkstation(figures),
+                )
+            })
+            .collect()
     }
 }

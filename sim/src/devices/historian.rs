@@ -29,6 +29,14 @@ fn default_period() -> Spanned<DurationField> {
     Spanned::new(0..0, DurationField::default_of("5s"))
 }
 
+/// A historian's account of the run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistorianFigures {
+    pub polls: u64,
+    pub samples: u64,
+    pub timeouts: u64,
+}
+
 /// The historian component.
 #[derive(Component, Debug)]
 pub struct Historian {
@@ -113,5 +121,18 @@ impl super::kind::DeviceKind for HistorianKind {
     }
     fn systems(s: &mut super::kind::KindSystems<'_>) {
         s.add(crate::world::SimSet::Agents, historian_tick);
+    }
+    fn summaries(world: &mut World) -> Vec<(crate::net::topology::HostId, super::summary::DeviceFigures)> {
+        let mut q = world.query::<(&super::host::HostRef, &Historian)>();
+        q.iter(world)
+            .map(|(h, hist)| {
+                let figures = HistorianFigures {
+                    polls: hist.poller.polls,
+                    samples: hist.stored,
+                    timeouts: hist.poller.timeouts,
+                };
+                (h.0, super::summary::DeviceFigures::Historian(figures))
+            })
+            .collect()
     }
 }

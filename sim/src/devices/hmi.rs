@@ -96,6 +96,19 @@ struct Response {
     description: String,
 }
 
+/// An HMI's account of the run: its polls and their latency, and what its operator saw
+/// and did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HmiFigures {
+    pub polls: u64,
+    pub answers: u64,
+    pub timeouts: u64,
+    pub exceptions: u64,
+    pub latency: crate::base::stats::LatencySummary,
+    pub operator_actions: u64,
+    pub alarms_shown_at_end: Vec<String>,
+}
+
 /// The HMI component.
 #[derive(Component, Debug)]
 pub struct Hmi {
@@ -324,5 +337,23 @@ impl super::kind::DeviceKind for HmiKind {
     }
     fn systems(s: &mut super::kind::KindSystems<'_>) {
         s.add(crate::world::SimSet::Agents, hmi_tick);
+    }
+    fn summaries(world: &mut World) -> Vec<(HostId, super::summary::DeviceFigures)> {
+        let mut q = world.query::<(&super::host::HostRef, &Hmi)>();
+        q.iter(world)
+            .map(|(h, hmi)| {
+                let p = &hmi.poller;
+                let figures = HmiFigures {
+                    polls: p.polls,
+                    answers: p.answers,
+                    timeouts: p.timeouts,
+                    exceptions: p.exceptions,
+                    latency: p.latency.summary(),
+                    operator_actions: hmi.operator_actions,
+                    alarms_shown_at_end: hmi.shown_alarms().into_iter().map(String::from).collect(),
+                };
+                (h.0, super::summary::DeviceFigures::Hmi(figures))
+            })
+            .collect()
     }
 }

@@ -7,6 +7,7 @@ use crate::base::clock::Wakeups;
 use crate::base::config_error::ConfigError;
 use crate::base::rng::MasterSeed;
 use crate::base::time::{SimDuration, SimTime};
+use crate::devices::summary::DeviceFigures;
 use crate::net::Network;
 use crate::net::topology::{HostId, Role, Topology};
 use crate::process::Process;
@@ -27,6 +28,11 @@ pub trait DeviceKind {
     fn build(configs: &[Self::Config], cx: &mut BuildCx<'_>) -> Result<(), ConfigError>;
     /// Adds the kind's systems to the tick, each in its phase ([`KindSystems::add`]).
     fn systems(systems: &mut KindSystems<'_>);
+    /// Each of the kind's devices' figures at the end of a run, for the event log (and,
+    /// from it, results.json). A kind without figures of its own keeps this default.
+    fn summaries(_world: &mut World) -> Vec<(HostId, DeviceFigures)> {
+        Vec::new()
+    }
 }
 
 /// What a kind's builder works with: the world being built and what the plant gives it.

@@ -11,6 +11,7 @@ pub mod modbus;
 pub mod plc;
 pub mod poller;
 pub mod procedure;
+pub mod summary;
 pub mod traffic;
 pub mod vendor;
 

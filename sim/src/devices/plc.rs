@@ -279,6 +279,17 @@ pub struct Plc {
     alarms: Vec<AlarmTransition>,
 }
 
+/// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlcFigures {
+    pub mode: String,
+    pub scans: u64,
+    pub requests: u64,
+    pub exceptions: u64,
+    pub busy: u64,
+    pub dropped: u64,
+}
+
 /// What the PLC's Modbus server did over the run (the spec's own counters are 16-bit and
 /// wrap; these do not).
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -592,8 +603,10 @@ pub fn plc_serve(
             };
             let handled = cpu.serve(adu, d.at);
             let client = &net.topology().host(d.frame.src).name;
+            // Logged when the communication task decides, which is now: the log is in
+            // time order, and a request waits in the inbox until the scan ends.
             if let Some(ev) = served_event(&handled, d.frame.id.0, &plc.name, client) {
-                log.push(d.at, ev);
+                log.push(now, ev);
             }
             if let ServerReply::Respond(bytes) = handled.reply {
                 t += plc.timing.comm_time;
@@ -621,5 +634,22 @@ impl super::kind::DeviceKind for PlcKind {
         s.add(crate::world::SimSet::FieldIo, plc_read_inputs);
         s.add(crate::world::SimSet::Control, plc_scan);
         s.add(crate::world::SimSet::Services, plc_serve);
+    }
+    fn summaries(world: &mut World) -> Vec<(crate::net::topology::HostId, super::summary::DeviceFigures)> {
+        let mut q = world.query::<(&super::host::HostRef, &Plc)>();
+        q.iter(world)
+            .map(|(h, p)| {
+                let c = p.cpu.stats();
+                let figures = PlcFigures {
+                    mode: p.mode.as_str().to_string(),
+                    scans: p.scans,
+                    requests: c.requests,
+                    exceptions: c.exceptions,
+                    busy: c.busy,
+                    dropped: c.dropped,
+                };
+                (h.0, super::summary::DeviceFigures::Plc(figures))
+            })
+            .collect()
     }
 }

@@ -49,6 +49,19 @@ struct Exchange {
     next: SimTime,
 }
 
+/// An IT host's background exchanges over the run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ItClientFigures {
+    pub exchanges: u64,
+    pub answered: u64,
+}
+
+/// What an IT server answered over the run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ItServerFigures {
+    pub served: u64,
+}
+
 /// A host's recurring client exchanges.
 #[derive(Component, Debug)]
 pub struct TrafficSource {
@@ -244,5 +257,22 @@ impl super::kind::DeviceKind for TrafficKind {
         s.add(crate::world::SimSet::Agents, traffic_tick);
         s.add(crate::world::SimSet::Services, flow_serve);
         s.add(crate::world::SimSet::Observe, discard_unclaimed);
+    }
+    fn summaries(world: &mut World) -> Vec<(HostId, super::summary::DeviceFigures)> {
+        use super::summary::DeviceFigures;
+        let mut out = Vec::new();
+        let mut q = world.query::<(&super::host::HostRef, &TrafficSource)>();
+        for (h, s) in q.iter(world) {
+            let figures = ItClientFigures {
+                exchanges: s.sent,
+                answered: s.answered,
+            };
+            out.push((h.0, DeviceFigures::ItClient(figures)));
+        }
+        let mut q = world.query::<(&super::host::HostRef, &FlowServer)>();
+        for (h, s) in q.iter(world) {
+            out.push((h.0, DeviceFigures::ItServer(ItServerFigures { served: s.served })));
+        }
+        out
     }
 }

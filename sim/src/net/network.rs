@@ -35,7 +35,7 @@ pub struct Delivered {
 }
 
 /// Counters for results.json.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct NetStats {
     pub sent: u64,
     pub delivered: u64,
@@ -373,6 +373,16 @@ impl Network {
         }
     }
 
+    /// Moves the findings of the boxes at `node` into the event log.
+    fn collect_findings(&mut self, node: HostId, log: &mut EventLog) {
+        for k in 0..self.boxes_at[node.0 as usize].len() {
+            let (_, i) = self.boxes_at[node.0 as usize][k];
+            for (at, kind) in self.boxes[i].take_events() {
+                log.push(at, kind);
+            }
+        }
+    }
+
     pub fn run_until(&mut self, now: SimTime, log: &mut EventLog) {
         while let Some(Reverse(p)) = self.queue.peek() {
             if p.at > now {
@@ -449,7 +459,12 @@ impl Network {
             None
         };
         let inline = hop > 0 && !arrived;
-        if !self.pass_middleboxes(node, at, &mut frame, inline, enforcement, log) {
+        let passed = self.pass_middleboxes(node, at, &mut frame, inline, enforcement, log);
+        // What the boxes found on this frame goes into the log now, at the frame's time:
+        // look-ahead may run this hop before the clock gets there, and a finding collected
+        // later would land behind events of later times.
+        self.collect_findings(node, log);
+        if !passed {
             return;
         }
         if arrived {

@@ -16,8 +16,6 @@ pub struct ProcessState {
     /// Time the physics has been integrated up to.
     pub integrated_to: SimTime,
     impacts: Vec<Impact>,
-    /// Every impact so far, with its time, for results.
-    pub impact_log: Vec<(SimTime, Impact)>,
 }
 
 impl ProcessState {
@@ -27,7 +25,6 @@ impl ProcessState {
             dt,
             integrated_to: SimTime::ZERO,
             impacts: Vec::new(),
-            impact_log: Vec::new(),
         }
     }
 }
@@ -45,15 +42,14 @@ pub fn integrate_process(clock: Res<Clock>, mut state: ResMut<ProcessState>, mut
                 EventKind::Impact {
                     technique: imp.technique.id(),
                     technique_name: imp.technique.name(),
-                    limit: imp.limit.clone(),
-                    component: imp.component.clone(),
-                    signal: imp.signal.clone(),
+                    limit: imp.limit,
+                    component: imp.component,
+                    signal: imp.signal,
                     value: imp.value,
                     threshold: imp.threshold,
-                    description: imp.description.clone(),
+                    description: imp.description,
                 },
             );
-            state.impact_log.push((state.integrated_to, imp));
         }
     }
 }

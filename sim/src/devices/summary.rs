@@ -1,0 +1,26 @@
+//! What each device reports at the end of a run. Every kind fills its own figures
+//! ([`super::kind::DeviceKind::summaries`]); the run logs them as
+//! [`crate::base::events::EventKind::DeviceSummary`] events, and results.json is computed
+//! from those events, never from the devices' state.
+
+use super::ews::EwsFigures;
+use super::historian::HistorianFigures;
+use super::hmi::HmiFigures;
+use super::plc::PlcFigures;
+use super::traffic::{ItClientFigures, ItServerFigures};
+use serde::Serialize;
+
+/// One device's figures, tagged with the kind that reported them (`"kind": "plc"`). A kind
+/// with figures of its own adds its variant here.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeviceFigures {
+    Plc(PlcFigures),
+    Hmi(HmiFigures),
+    Historian(HistorianFigures),
+    EngineeringWorkstation(EwsFigures),
+    /// An IT host that starts background exchanges.
+    ItClient(ItClientFigures),
+    /// An IT host that answers them.
+    ItServer(ItServerFigures),
+}
