@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use otrange::live::{LiveRunOptions, live};
 use otrange::runner::{RunOptions, run};
-use otrange::scenario::{Exercise, ScenarioError};
+use otrange::scenario::Exercise;
+use otrange_sim::base::config_error::FileError;
 use otrange_sim::base::time::{SimDuration, parse_duration};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -275,7 +276,7 @@ fn main() -> ExitCode {
                         ExitCode::from(1)
                     }
                 }
-                Err(e) => match e.downcast_ref::<ScenarioError>() {
+                Err(e) => match e.downcast_ref::<FileError>() {
                     Some(se) => input_error(se),
                     None => {
                         eprintln!("error: {e:#}");
@@ -337,7 +338,7 @@ fn load(
     scenario: &std::path::Path,
     policy: Option<&std::path::Path>,
     detectors: Option<&std::path::Path>,
-) -> Result<Exercise, ScenarioError> {
+) -> Result<Exercise, FileError> {
     let mut ex = Exercise::load(scenario)?;
     if let Some(p) = policy {
         ex.set_policy(p)?;
@@ -353,7 +354,7 @@ fn duration_arg(s: &str) -> Result<SimDuration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-fn input_error(e: &ScenarioError) -> ExitCode {
+fn input_error(e: &FileError) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
 }

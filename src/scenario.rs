@@ -5,79 +5,14 @@
 use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
 use otrange_defenses::detect::{BuildContext, DetectorSet};
-use otrange_sim::base::config_error::line_col;
+use otrange_sim::Sim;
+use otrange_sim::base::config_error::FileError;
 use otrange_sim::base::time::{DurationField, SimDuration};
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
-use otrange_sim::{ConfigError, Sim};
 use serde::Deserialize;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-
-/// A scenario input error, located in its file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}: {}", self.file.display(), self.field, self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}: {}: {}",
-                self.file.display(),
-                self.line,
-                self.column,
-                self.field,
-                self.message
-            )
-        }
-    }
-}
-
-impl std::error::Error for ScenarioError {}
-
-impl ScenarioError {
-    fn at(
-        file: &Path,
-        source: &str,
-        span: Option<std::ops::Range<usize>>,
-        field: &str,
-        message: String,
-    ) -> Self {
-        let (line, column) = match span {
-            Some(s) if !(s.start == 0 && s.end == 0) => line_col(source, s.start),
-            _ => (0, 0),
-        };
-        ScenarioError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            field: field.to_string(),
-            message,
-        }
-    }
-    fn from_config(file: &Path, source: &str, e: ConfigError) -> Self {
-        Self::at(file, source, e.span, &e.field, e.message)
-    }
-    fn io(file: &Path, e: &std::io::Error) -> Self {
-        ScenarioError {
-            file: file.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: "(file)".into(),
-            message: format!("cannot read: {e}"),
-        }
-    }
-}
 
 /// `[exercise]` in an exercise file.
 #[derive(Debug, Clone, Deserialize)]
@@ -191,9 +126,9 @@ pub struct Exercise {
 
 /// Parses a TOML file into `T`, turning syntax and type errors into located errors that
 /// name the field path.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> Result<T, ScenarioError> {
+pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> Result<T, FileError> {
     let de = toml::Deserializer::parse(source)
-        .map_err(|e| ScenarioError::at(file, source, e.span(), "(syntax)", e.message().to_string()))?;
+        .map_err(|e| FileError::at(file, source, e.span(), "(syntax)", e.message().to_string()))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         // `Spanned<T>` fields deserialise through a private inner key; the user's field is
         // the one around it.
@@ -202,18 +137,19 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> 
             .to_string()
             .replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
-        ScenarioError::at(file, source, inner.span(), &field, inner.message().to_string())
+        FileError::at(file, source, inner.span(), &field, inner.message().to_string())
     })
 }
 
-fn read(file: &Path) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(file).map_err(|e| ScenarioError::io(file, &e))
+/// Reads a file a scenario names, or says which file could not be read.
+fn read(file: &Path) -> Result<String, FileError> {
+    std::fs::read_to_string(file).map_err(|e| FileError::whole_file(file, format!("cannot read: {e}")))
 }
 
 impl Exercise {
     /// Loads an exercise file and the files it names, checking everything that can be
     /// checked without running: the plant builds into a world.
-    pub fn load(file: &Path) -> Result<Exercise, ScenarioError> {
+    pub fn load(file: &Path) -> Result<Exercise, FileError> {
         let source = read(file)?;
         let ex: ExerciseFile = parse_toml(file, &source)?;
         let duration = ex.exercise.duration.get_ref().value;
@@ -223,7 +159,7 @@ impl Exercise {
         let plant: PlantConfig = parse_toml(&plant_file, &plant_source)?;
         // Building the world is the full check: every reference resolves, every program compiles.
         let sim = otrange_sim::plant::build(&plant, ex.exercise.seed)
-            .map_err(|e| ScenarioError::from_config(&plant_file, &plant_source, e))?;
+            .map_err(|e| FileError::locate(&plant_file, &plant_source, e))?;
         // The files the exercise names, each checked against the plant.
         let named = |p: &Option<Spanned<String>>, field: &str, what: &str| {
             p.as_ref()
@@ -240,7 +176,7 @@ impl Exercise {
                 let cfg: PlaybookConfig = parse_toml(&path, &text)?;
                 let pb = cfg
                     .resolve(sim.network().topology())
-                    .map_err(|e| ScenarioError::from_config(&path, &text, e))?;
+                    .map_err(|e| FileError::locate(&path, &text, e))?;
                 Some((path, pb))
             }
             None => None,
@@ -257,7 +193,7 @@ impl Exercise {
         let live = ex
             .live
             .resolve(sim.network().topology())
-            .map_err(|e| ScenarioError::from_config(file, &source, e))?;
+            .map_err(|e| FileError::locate(file, &source, e))?;
         Ok(Exercise {
             file: file.to_path_buf(),
             info: ex.exercise,
@@ -273,10 +209,10 @@ impl Exercise {
     }
 
     /// A fresh simulation of this exercise's plant, its policy installed.
-    pub fn build(&self, seed: u64) -> Result<Sim, ScenarioError> {
+    pub fn build(&self, seed: u64) -> Result<Sim, FileError> {
         let src = read(&self.plant_file)?;
         let mut sim = otrange_sim::plant::build(&self.plant, seed)
-            .map_err(|e| ScenarioError::from_config(&self.plant_file, &src, e))?;
+            .map_err(|e| FileError::locate(&self.plant_file, &src, e))?;
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;
             sim.network_mut().set_policy(Box::new(policy));
@@ -294,7 +230,7 @@ impl Exercise {
     }
 
     /// Replaces the exercise's policy (the CLI's `--policy`), checking it against the plant.
-    pub fn set_policy(&mut self, path: &Path) -> Result<(), ScenarioError> {
+    pub fn set_policy(&mut self, path: &Path) -> Result<(), FileError> {
         let sim = self.build(self.info.seed)?;
         load_policy(path, &sim)?;
         self.policy_file = Some(path.to_path_buf());
@@ -302,7 +238,7 @@ impl Exercise {
     }
 
     /// Replaces the exercise's detector set (the CLI's `--detectors`), checking it.
-    pub fn set_detectors(&mut self, path: &Path) -> Result<(), ScenarioError> {
+    pub fn set_detectors(&mut self, path: &Path) -> Result<(), FileError> {
         if !path.is_file() {
             return Err(detector_error(
                 path,
@@ -327,12 +263,12 @@ fn referenced_file(
     name: &Spanned<String>,
     field: &str,
     what: &str,
-) -> Result<PathBuf, ScenarioError> {
+) -> Result<PathBuf, FileError> {
     let path = base.join(name.get_ref());
     if path.is_file() {
         return Ok(path);
     }
-    Err(ScenarioError::at(
+    Err(FileError::at(
         exercise,
         source,
         Some(name.span()),
@@ -345,12 +281,12 @@ fn referenced_file(
 }
 
 /// A detector-set problem; the set has no spans yet, so it names the file and field only.
-fn detector_error(path: &Path, field: String, message: String) -> ScenarioError {
+fn detector_error(path: &Path, field: String, message: String) -> FileError {
     let (line, column) = std::fs::read_to_string(path)
         .ok()
         .and_then(|text| locate_detector_field(&text, &field))
         .unwrap_or((0, 0));
-    ScenarioError {
+    FileError {
         file: path.to_path_buf(),
         line,
         column,
@@ -396,7 +332,7 @@ fn place_detectors(
     set: &DetectorSet,
     sim: &Sim,
     plant: &PlantConfig,
-) -> Result<Vec<otrange_defenses::detect::Placed>, ScenarioError> {
+) -> Result<Vec<otrange_defenses::detect::Placed>, FileError> {
     let base = path.parent().unwrap_or(Path::new("."));
     let cx = BuildContext {
         base,
@@ -408,21 +344,9 @@ fn place_detectors(
 }
 
 /// Loads a policy file against a plant's topology, with errors located in the policy file.
-fn load_policy(path: &Path, sim: &Sim) -> Result<Policy, ScenarioError> {
+fn load_policy(path: &Path, sim: &Sim) -> Result<Policy, FileError> {
     if !path.is_file() {
-        return Err(ScenarioError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: "(file)".into(),
-            message: "policy file not found".into(),
-        });
+        return Err(FileError::whole_file(path, "policy file not found"));
     }
-    Policy::load(path, sim.network().topology()).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        line: e.line,
-        column: e.column,
-        field: e.field,
-        message: e.message,
-    })
+    Policy::load(path, sim.network().topology())
 }

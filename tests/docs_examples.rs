@@ -11,7 +11,8 @@
 //! playbook resolved against it and the ATT&CK catalogue, the detectors placed and their
 //! rules parsed. A fragment is first merged into the shipped file of its kind.
 
-use otrange::scenario::{Exercise, ScenarioError};
+use otrange::scenario::Exercise;
+use otrange_sim::base::config_error::FileError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -639,7 +640,7 @@ impl Scratch {
 
     /// The line of the example the loader's error points at: the error's line in the file
     /// that was loaded, less where the example starts in it (a fragment follows its base).
-    fn line_in_example(&self, e: &ScenarioError, file: &Path, first_line: usize) -> Option<usize> {
+    fn line_in_example(&self, e: &FileError, file: &Path, first_line: usize) -> Option<usize> {
         let line = if e.file == file && e.line > 0 {
             e.line
         } else {

@@ -22,7 +22,7 @@
 //! ```
 
 use otrange_sim::base::config_error::ConfigError;
-use otrange_sim::base::time::{SimDuration, parse_duration};
+use otrange_sim::base::time::{DurationField, SimDuration};
 use otrange_sim::net::topology::{HostId, Topology};
 use serde::Deserialize;
 use toml::Spanned;
@@ -89,9 +89,9 @@ pub struct StepConfig {
     /// A host of the plant, by name; whether one is needed depends on the technique.
     pub target: Option<Spanned<String>>,
     /// Start at this simulated time since the start of the run...
-    pub at: Option<Spanned<String>>,
+    pub at: Option<Spanned<DurationField>>,
     /// ...or this long after the previous step ended (default: at once).
-    pub after: Option<Spanned<String>>,
+    pub after: Option<Spanned<DurationField>>,
     /// Technique-specific parameters; each executor documents its own.
     #[serde(default)]
     pub params: toml::Table,
@@ -246,9 +246,6 @@ impl PlaybookConfig {
                 Some(t) => Some(topo.resolve(t, &f("target"))?),
                 None => None,
             };
-            let dur = |v: &Spanned<String>, k: &str| {
-                parse_duration(v.get_ref()).map_err(|e| ConfigError::new(f(k), Some(v.span()), e.to_string()))
-            };
             let timing = match (&s.at, &s.after) {
                 (Some(_), Some(a)) => {
                     return Err(ConfigError::new(
@@ -257,12 +254,13 @@ impl PlaybookConfig {
                         "a step starts either `at` a time or `after` the previous one, not both",
                     ));
                 }
-                (Some(at), None) => Timing::At(dur(at, "at")?),
-                (None, Some(a)) => Timing::After(dur(a, "after")?),
+                (Some(at), None) => Timing::At(at.get_ref().value),
+                (None, Some(a)) => Timing::After(a.get_ref().value),
                 (None, None) => Timing::After(SimDuration::ZERO),
             };
             crate::techniques::check(tech.id, target, &s.params, topo)
-                .map_err(|m| ConfigError::new(f(&m.field), Some(s.technique.span()), m.message))?;
+                // A step's params have no spans of their own: the error points at its technique.
+                .map_err(|e| e.under(&format!("step[{i}]")).located(s.technique.span()))?;
             steps.push(StepSpec {
                 id: s.id.clone().unwrap_or_else(|| format!("step {}", i + 1)),
                 technique: tech.id,

@@ -20,4 +20,4 @@ pub mod capture;
 pub mod detect;
 pub mod policy;
 
-pub use policy::{Action, Identity, IdentityHandle, Policy, PolicyError};
+pub use policy::{Action, Identity, IdentityHandle, Policy};

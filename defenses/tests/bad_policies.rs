@@ -4,12 +4,13 @@
 mod common;
 
 use common::topology;
-use otrange_defenses::{Policy, PolicyError};
+use otrange_defenses::Policy;
+use otrange_sim::base::config_error::FileError;
 
 /// Every case starts with this header (lines 1 to 4), so rules start on line 5.
 const HEAD: &str = "[policy]\nname = \"t\"\ndefault = \"deny\"\n\n";
 
-fn error(body: &str) -> PolicyError {
+fn error(body: &str) -> FileError {
     let text = format!("{HEAD}{body}");
     match Policy::from_str("bad.toml", &text, &topology()) {
         Ok(_) => panic!("accepted:\n{text}"),

@@ -27,18 +27,25 @@ macro_rules! plant_with_devices {
         #[derive(Debug, Clone, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct PlantConfig {
+            /// `[plant]`: its name and simulation settings.
             pub plant: PlantInfo,
+            /// `[[zone]]`: security zones and their Purdue levels.
             #[serde(default, rename = "zone")]
             pub zones: Vec<ZoneConfig>,
+            /// `[[host]]`: every host, network devices included.
             #[serde(default, rename = "host")]
             pub hosts: Vec<HostConfig>,
+            /// `[[link]]`: the cables between hosts, from which routes are computed.
             #[serde(default, rename = "link")]
             pub links: Vec<LinkConfig>,
+            /// `[process]`: the physics the PLCs are wired to.
             #[serde(default)]
             pub process: ProcessConfig,
+            /// `[[tap]]`: frame counters placed at hosts.
             #[serde(default, rename = "tap")]
             pub taps: Vec<TapConfig>,
             $(
+                #[doc = concat!("`[[", $section, "]]`: this device kind's entries, handed to its builder.")]
                 #[serde(default, rename = $section)]
                 pub $field: Vec<<$kind as DeviceKind>::Config>,
             )*
@@ -50,7 +57,6 @@ macro_rules! plant_with_devices {
             Ok(())
         }
 
-        /// Adds every kind's systems to the tick, ordered by registration within a phase.
         /// Every device's figures at the end of a run: kinds in registration order, each
         /// kind's devices in host order.
         pub(crate) fn device_summaries(world: &mut World) -> Vec<(HostId, DeviceFigures)> {
@@ -63,6 +69,7 @@ macro_rules! plant_with_devices {
             out
         }
 
+        /// Adds every kind's systems to the tick, ordered by registration within a phase.
         pub(crate) fn add_device_systems(schedule: &mut Schedule) {
             order_kinds(schedule, &[$( $section ),*]);
             $(
@@ -78,7 +85,9 @@ crate::for_each_device_kind!(plant_with_devices);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlantInfo {
+    /// The plant's name, as results.json and the CLI report it.
     pub name: String,
+    /// Free text for people; the simulation ignores it.
     #[serde(default)]
     pub description: String,
     /// Physics integration step; the process is integrated in whole steps of this size.
@@ -90,19 +99,21 @@ fn default_step() -> Spanned<DurationField> {
     Spanned::new(0..0, DurationField::default_of("100ms"))
 }
 
-/// `[[tap]]`: a sensor placement (e.g. a switch's SPAN port) where detectors see frames.
+/// `[[tap]]`: a frame counter at a host (a switch's SPAN port, say), whose totals results.json
+/// lists under `taps`. Detectors name their own hosts in their detector set.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TapConfig {
+    /// Its name in `sensor_summary` events and results.json's `taps`.
     pub name: String,
+    /// The hosts (usually switches) whose frames it counts.
     pub at: Vec<Spanned<String>>,
 }
 
 /// Builds a runnable simulation from a plant and a seed.
 pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
     let topo = Arc::new(Topology::build(&cfg.zones, &cfg.hosts, &cfg.links)?);
-    let process = Process::from_config(&cfg.process)
-        .map_err(|e| ConfigError::new(e.field.clone(), e.span.clone(), e.message.clone()))?;
+    let process = Process::from_config(&cfg.process)?;
     let dt = cfg.plant.physics_step.get_ref().value;
     if dt < SimDuration::from_millis(1) || dt > SimDuration::from_secs(10) {
         return Err(ConfigError::new(

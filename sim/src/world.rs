@@ -77,7 +77,9 @@ fn deliver_frames(clock: Res<Clock>, mut net: ResMut<Network>, mut log: ResMut<E
 
 /// A plant, ready to run.
 pub struct Sim {
+    /// The plant's entities and resources (network, process, event log, clock).
     pub world: World,
+    /// The tick schedule ([`tick_schedule`] plus whatever attack and defence crates add).
     pub schedule: Schedule,
     started: bool,
     ticks: u64,
@@ -94,6 +96,7 @@ impl Sim {
         }
     }
 
+    /// The time of the last tick run (zero before the first).
     pub fn now(&self) -> SimTime {
         self.world.resource::<Clock>().now
     }
@@ -197,9 +200,11 @@ impl Sim {
         self.world.resource_mut::<EventLog>().drain()
     }
 
+    /// The simulated network: topology, counters, policy, middleboxes.
     pub fn network(&self) -> &Network {
         self.world.resource::<Network>()
     }
+    /// The network, to install a policy or middleboxes or to send frames.
     pub fn network_mut(&mut self) -> Mut<'_, Network> {
         self.world.resource_mut::<Network>()
     }

@@ -6,7 +6,7 @@
 //! T0804 Block Reporting Message swallow commands or answers. Stuxnet fed the operators
 //! recorded normal values this way while it drove the centrifuges.
 
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::net::topology::{HostId, Role, Topology};
 use otrange_sim::net::{Action, Delivered, Frame, Hop, Middlebox, Payload, Stage};
 use otrange_sim::wire::modbus::{Adu, emit_adu, set_data_u16};
@@ -120,7 +120,7 @@ pub fn build_position(
     _: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &[])?;
     Ok(Box::new(Position))
 }
@@ -167,15 +167,16 @@ pub fn build_manipulate(
     t: Option<HostId>,
     p: &toml::Table,
     topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
-    let server = t.ok_or_else(|| ParamError::new("target", "this technique needs the target device"))?;
+) -> Result<Box<dyn Executor>, ConfigError> {
+    let server =
+        t.ok_or_else(|| ConfigError::unlocated("target", "this technique needs the target device"))?;
     let (client, register, value) = if id == "T0856" {
         param::only(p, &["register", "value"])?;
         let s = param::string(p, "register", None)?;
-        let (area, reg) =
-            otrange_sim::plc_logic::parse_address(&s).map_err(|m| ParamError::new("params.register", m))?;
+        let (area, reg) = otrange_sim::plc_logic::parse_address(&s)
+            .map_err(|m| ConfigError::unlocated("params.register", m))?;
         if area != otrange_sim::plc_logic::Area::HoldingRegister {
-            return Err(ParamError::new(
+            return Err(ConfigError::unlocated(
                 "params.register",
                 "spoofing rewrites holding registers (hr:N)",
             ));
@@ -186,7 +187,7 @@ pub fn build_manipulate(
         let c = param::string(p, "client", None)?;
         let h = topo
             .host_by_name(&c)
-            .ok_or_else(|| ParamError::new("params.client", format!("unknown host {c:?}")))?;
+            .ok_or_else(|| ConfigError::unlocated("params.client", format!("unknown host {c:?}")))?;
         (Some(h), 0, 0)
     };
     Ok(Box::new(Manipulate {

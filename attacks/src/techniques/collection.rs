@@ -12,7 +12,7 @@
 //! data came back, and fails on an exception, silence or a policy's denial.
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, address, finish_commands, target};
-use super::{Executor, Outcome, ParamError, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Delivered, Fate};
@@ -39,7 +39,7 @@ pub fn build_point_scan(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["block", "max"])?;
     let block = param::u16_(p, "block", Some(8))?.clamp(1, 125);
     Ok(Box::new(PointScan {
@@ -124,7 +124,7 @@ pub fn build_read(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["register", "count", "repeat", "interval"])?;
     let (area, addr) = address(p, "register", Some("hr:0"))?;
     Ok(Box::new(Read {
@@ -212,15 +212,15 @@ pub fn build_pull(
     t: Option<HostId>,
     p: &toml::Table,
     topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["service", "bytes"])?;
-    let target = t.ok_or_else(|| ParamError::new("target", "this technique needs a target host"))?;
+    let target = t.ok_or_else(|| ConfigError::unlocated("target", "this technique needs a target host"))?;
     let name = param::string(p, "service", Some("historian"))?;
     let service: Service = toml::Value::String(name.clone())
         .try_into()
-        .map_err(|_| ParamError::new("params.service", format!("unknown service {name:?}")))?;
+        .map_err(|_| ConfigError::unlocated("params.service", format!("unknown service {name:?}")))?;
     if !topo.host(target).services.contains(&service) {
-        return Err(ParamError::new(
+        return Err(ConfigError::unlocated(
             "params.service",
             format!("{} offers no {name} service", topo.host(target).name),
         ));
@@ -229,7 +229,7 @@ pub fn build_pull(
     Ok(Box::new(Pull {
         target,
         service,
-        bytes: u32::try_from(bytes).map_err(|_| ParamError::new("params.bytes", "too large"))?,
+        bytes: u32::try_from(bytes).map_err(|_| ConfigError::unlocated("params.bytes", "too large"))?,
         deadline: SimTime::ZERO,
     }))
 }

@@ -6,7 +6,7 @@
 //!
 //! One executor for all three: they differ only in the service and the path the beacons take.
 
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Service, Topology};
@@ -33,15 +33,15 @@ pub fn build_c2(
     _: Option<HostId>,
     p: &toml::Table,
     topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["service", "beacons", "interval", "via"])?;
     let name = param::string(p, "service", Some("https"))?;
     let service: Service = toml::Value::String(name.clone())
         .try_into()
-        .map_err(|_| ParamError::new("params.service", format!("unknown service {name:?}")))?;
+        .map_err(|_| ConfigError::unlocated("params.service", format!("unknown service {name:?}")))?;
     let via = match (id, p.get("via")) {
         ("T0884", None) => {
-            return Err(ParamError::new(
+            return Err(ConfigError::unlocated(
                 "params.via",
                 "a connection proxy needs the host that relays",
             ));
@@ -50,7 +50,7 @@ pub fn build_c2(
             let v = param::string(p, "via", None)?;
             Some(
                 topo.host_by_name(&v)
-                    .ok_or_else(|| ParamError::new("params.via", format!("unknown host {v:?}")))?,
+                    .ok_or_else(|| ConfigError::unlocated("params.via", format!("unknown host {v:?}")))?,
             )
         }
         _ => None,

@@ -10,7 +10,7 @@
 //! for the steps that follow.
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, target};
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::SimTime;
 use otrange_sim::net::topology::{HostId, Role, Topology};
 use otrange_sim::net::{Delivered, Fate};
@@ -35,13 +35,16 @@ pub fn build_discovery(
     t: Option<HostId>,
     p: &toml::Table,
     topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["zone"])?;
     let zone = match (p.get("zone"), t) {
         (Some(_), _) => {
             let z = param::string(p, "zone", None)?;
             if !topo.zones.iter().any(|x| x.name == z) {
-                return Err(ParamError::new("params.zone", format!("unknown zone {z:?}")));
+                return Err(ConfigError::unlocated(
+                    "params.zone",
+                    format!("unknown zone {z:?}"),
+                ));
             }
             Some(z)
         }
@@ -126,7 +129,7 @@ pub fn build_identify(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &[])?;
     Ok(Box::new(Identify {
         target: target(t)?,
@@ -193,7 +196,7 @@ pub fn build_sniff(
     _: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &[])?;
     Ok(Box::new(Sniff))
 }

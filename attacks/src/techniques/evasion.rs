@@ -7,7 +7,7 @@
 //! Escalation), which is host-local in the same way; it is here with the executor's primary
 //! tactic, the one most of its techniques serve.
 
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Topology};
 
@@ -22,7 +22,7 @@ pub fn build(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &[])?;
     Ok(Box::new(Local {
         technique: id,

@@ -10,7 +10,7 @@
 //! [`initial_access`](super::initial_access).
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Topology};
@@ -34,14 +34,14 @@ pub fn build_vendor(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     let sub = if id == "T0858" {
         param::only(p, &["mode"])?;
         match param::string(p, "mode", Some("stop"))?.as_str() {
             "stop" => 0x41,
             "run" => 0x40,
             other => {
-                return Err(ParamError::new(
+                return Err(ConfigError::unlocated(
                     "params.mode",
                     format!("{other:?}: expected \"stop\" or \"run\""),
                 ));

@@ -11,7 +11,7 @@
 //! (T0855). The physical consequences are never scripted: they happen, or not, in the physics.
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, address, finish_commands, target};
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Topology};
@@ -39,11 +39,11 @@ pub fn build_write(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["register", "value", "repeat", "interval"])?;
     let (area, addr) = address(p, "register", None)?;
     if !matches!(area, Area::Coil | Area::HoldingRegister) {
-        return Err(ParamError::new(
+        return Err(ConfigError::unlocated(
             "params.register",
             "only coils (co:) and holding registers (hr:) can be written",
         ));
@@ -137,7 +137,7 @@ pub fn build_brute_force(
     t: Option<HostId>,
     p: &toml::Table,
     topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["register", "count", "repeat", "interval"])?;
     let mut q = p.clone();
     let count = param::u16_(p, "count", Some(8))?.max(1);

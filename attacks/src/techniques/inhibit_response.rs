@@ -9,7 +9,7 @@
 //! or ruins a host that the operators and the site's procedures need when something goes wrong.
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
-use super::{Executor, Outcome, ParamError, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, TRANSFER_TIMEOUT, blocked, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Delivered, Fate};
@@ -33,11 +33,11 @@ pub fn build_flood(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["rate", "duration"])?;
     let rate = param::int(p, "rate", Some(2000))?;
     if !(1..=1_000_000).contains(&rate) {
-        return Err(ParamError::new(
+        return Err(ConfigError::unlocated(
             "params.rate",
             "expected 1..=1000000 requests per second",
         ));
@@ -115,14 +115,14 @@ pub fn build_restart(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["mode"])?;
     let mode = param::string(p, "mode", Some("restart"))?;
     let listen_only = match mode.as_str() {
         "restart" => false,
         "listen-only" => true,
         other => {
-            return Err(ParamError::new(
+            return Err(ConfigError::unlocated(
                 "params.mode",
                 format!("{other:?}: expected \"restart\" or \"listen-only\""),
             ));
@@ -195,10 +195,10 @@ pub fn build_encrypt(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &[])?;
     Ok(Box::new(Encrypt {
-        target: t.ok_or_else(|| ParamError::new("target", "this technique needs a target host"))?,
+        target: t.ok_or_else(|| ConfigError::unlocated("target", "this technique needs a target host"))?,
         deadline: SimTime::ZERO,
     }))
 }

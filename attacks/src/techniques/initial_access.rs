@@ -17,7 +17,7 @@
 //! Program Download into a controller (T0843) is Modbus and lives in
 //! [`lateral_movement`](super::lateral_movement).
 
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Service, Topology};
@@ -50,16 +50,16 @@ struct Access {
     deadline: SimTime,
 }
 
-fn service(p: &toml::Table, default: Service) -> Result<Service, ParamError> {
+fn service(p: &toml::Table, default: Service) -> Result<Service, ConfigError> {
     match p.get("service") {
         None => Ok(default),
         Some(v) => {
             let s = v
                 .as_str()
-                .ok_or_else(|| ParamError::new("params.service", "expected a service name"))?;
+                .ok_or_else(|| ConfigError::unlocated("params.service", "expected a service name"))?;
             toml::Value::String(s.to_string())
                 .try_into::<Service>()
-                .map_err(|_| ParamError::new("params.service", format!("unknown service {s:?}")))
+                .map_err(|_| ConfigError::unlocated("params.service", format!("unknown service {s:?}")))
         }
     }
 }
@@ -70,8 +70,9 @@ pub fn build(
     target: Option<HostId>,
     p: &toml::Table,
     _topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
-    let target = target.ok_or_else(|| ParamError::new("target", "this technique needs a target host"))?;
+) -> Result<Box<dyn Executor>, ConfigError> {
+    let target =
+        target.ok_or_else(|| ConfigError::unlocated("target", "this technique needs a target host"))?;
     param::only(p, &["service", "bytes", "reply_bytes"])?;
     // Per technique: the usual service, whether it logs in, whether it gains a foothold.
     let (svc, login, gains, beacon) = match technique {
@@ -85,7 +86,7 @@ pub fn build(
         "T0863" => (Service::Https, Login::None, true, true), // User Execution
         "T0867" => (Service::Smb, Login::Any, false, false), // Lateral Tool Transfer
         other => {
-            return Err(ParamError::new(
+            return Err(ConfigError::unlocated(
                 "technique",
                 format!("{other} is no access technique"),
             ));
@@ -99,7 +100,7 @@ pub fn build(
     )?;
     let reply_bytes = param::int(p, "reply_bytes", Some(20_000))?;
     let b = |v: i64, k: &str| {
-        u32::try_from(v).map_err(|_| ParamError::new(format!("params.{k}"), "expected 0..=4294967295"))
+        u32::try_from(v).map_err(|_| ConfigError::unlocated(format!("params.{k}"), "expected 0..=4294967295"))
     };
     Ok(Box::new(Access {
         technique,

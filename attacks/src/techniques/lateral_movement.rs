@@ -10,7 +10,7 @@
 //! in [`initial_access`](super::initial_access).
 
 use super::modbus_client::{ANSWER_TIMEOUT, Book, finish_commands, target};
-use super::{Executor, Outcome, ParamError, Progress, StepCx, param};
+use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::SimTime;
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Topology};
@@ -38,7 +38,7 @@ pub fn build_program(
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     let mut queue = std::collections::VecDeque::new();
     if id == "T0845" {
         param::only(p, &[])?;
@@ -47,7 +47,7 @@ pub fn build_program(
         param::only(p, &["program"])?;
         let text = param::string(p, "program", None)?;
         otrange_sim::plc_logic::PlcLogicConfig::from_toml_str(&text)
-            .map_err(|e| ParamError::new("params.program", format!("not a [plc] program: {e}")))?;
+            .map_err(|e| ConfigError::unlocated("params.program", format!("not a [plc] program: {e}")))?;
         queue.push_back(vec![0, 0x33]);
         for (i, chunk) in text
             .as_bytes()

@@ -39,6 +39,7 @@ pub mod lateral_movement;
 mod modbus_client;
 
 use crate::agent::Actor;
+use otrange_sim::base::config_error::ConfigError;
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Service, Topology};
 use otrange_sim::net::{Delivered, Fate, Network, Payload};
@@ -77,26 +78,6 @@ pub enum Outcome {
         /// Why, in words.
         reason: String,
     },
-}
-
-/// A parameter or target problem found when the playbook is loaded.
-#[derive(Debug, Clone)]
-pub struct ParamError {
-    /// The field relative to the step (`params.register`, `target`, `technique`); the
-    /// playbook loader puts `step[N].` in front.
-    pub field: String,
-    /// What is wrong with it, for people.
-    pub message: String,
-}
-
-impl ParamError {
-    /// A problem with `field`, named relative to the step.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ParamError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
 }
 
 /// Everything an executor may touch while its step runs.
@@ -194,7 +175,7 @@ pub fn blocked(topo: &Topology, f: &Fate) -> Outcome {
 
 /// Techniques otrange can execute, with the function that builds their executor.
 type Build =
-    fn(&'static str, Option<HostId>, &toml::Table, &Topology) -> Result<Box<dyn Executor>, ParamError>;
+    fn(&'static str, Option<HostId>, &toml::Table, &Topology) -> Result<Box<dyn Executor>, ConfigError>;
 
 fn registry() -> &'static [(&'static str, Build)] {
     &[
@@ -265,9 +246,9 @@ pub fn build(
     target: Option<HostId>,
     params: &toml::Table,
     topo: &Topology,
-) -> Result<Box<dyn Executor>, ParamError> {
+) -> Result<Box<dyn Executor>, ConfigError> {
     let (id, b) = registry().iter().find(|(t, _)| *t == id).ok_or_else(|| {
-        ParamError::new(
+        ConfigError::unlocated(
             "technique",
             format!("{id} is an ATT&CK for ICS technique otrange has no executor for yet; `otrange techniques` marks those it has"),
         )
@@ -281,42 +262,42 @@ pub fn check(
     target: Option<HostId>,
     params: &toml::Table,
     topo: &Topology,
-) -> Result<(), ParamError> {
+) -> Result<(), ConfigError> {
     build(id, target, params, topo).map(|_| ())
 }
 
 /// Parameter helpers shared by executors: typed, with errors naming `params.<key>`.
 pub mod param {
-    use super::ParamError;
+    use super::ConfigError;
 
     /// `params.<key>` as an integer, or `default` when absent (an error if there is none).
-    pub fn int(p: &toml::Table, key: &str, default: Option<i64>) -> Result<i64, ParamError> {
+    pub fn int(p: &toml::Table, key: &str, default: Option<i64>) -> Result<i64, ConfigError> {
         match p.get(key) {
             Some(v) => v
                 .as_integer()
-                .ok_or_else(|| ParamError::new(format!("params.{key}"), "expected an integer")),
-            None => default.ok_or_else(|| ParamError::new(format!("params.{key}"), "missing")),
+                .ok_or_else(|| ConfigError::unlocated(format!("params.{key}"), "expected an integer")),
+            None => default.ok_or_else(|| ConfigError::unlocated(format!("params.{key}"), "missing")),
         }
     }
 
     /// `params.<key>` as an integer in 0..=65535 (a register address or count), or `default`
     /// when absent (an error if there is none).
-    pub fn u16_(p: &toml::Table, key: &str, default: Option<u16>) -> Result<u16, ParamError> {
+    pub fn u16_(p: &toml::Table, key: &str, default: Option<u16>) -> Result<u16, ConfigError> {
         let v = int(p, key, default.map(i64::from))?;
         u16::try_from(v)
-            .map_err(|_| ParamError::new(format!("params.{key}"), format!("{v} is not in 0..=65535")))
+            .map_err(|_| ConfigError::unlocated(format!("params.{key}"), format!("{v} is not in 0..=65535")))
     }
 
     /// `params.<key>` as a string, or `default` when absent (an error if there is none).
-    pub fn string(p: &toml::Table, key: &str, default: Option<&str>) -> Result<String, ParamError> {
+    pub fn string(p: &toml::Table, key: &str, default: Option<&str>) -> Result<String, ConfigError> {
         match p.get(key) {
             Some(v) => v
                 .as_str()
                 .map(str::to_string)
-                .ok_or_else(|| ParamError::new(format!("params.{key}"), "expected a string")),
+                .ok_or_else(|| ConfigError::unlocated(format!("params.{key}"), "expected a string")),
             None => default
                 .map(str::to_string)
-                .ok_or_else(|| ParamError::new(format!("params.{key}"), "missing")),
+                .ok_or_else(|| ConfigError::unlocated(format!("params.{key}"), "missing")),
         }
     }
 
@@ -326,17 +307,17 @@ pub mod param {
         p: &toml::Table,
         key: &str,
         default: &str,
-    ) -> Result<otrange_sim::base::time::SimDuration, ParamError> {
+    ) -> Result<otrange_sim::base::time::SimDuration, ConfigError> {
         let s = string(p, key, Some(default))?;
         otrange_sim::base::time::parse_duration(&s)
-            .map_err(|e| ParamError::new(format!("params.{key}"), e.to_string()))
+            .map_err(|e| ConfigError::unlocated(format!("params.{key}"), e.to_string()))
     }
 
     /// Rejects keys an executor does not know, so a typo is an error, not a silent default.
-    pub fn only(p: &toml::Table, known: &[&str]) -> Result<(), ParamError> {
+    pub fn only(p: &toml::Table, known: &[&str]) -> Result<(), ConfigError> {
         for k in p.keys() {
             if !known.contains(&k.as_str()) && k != "from" {
-                return Err(ParamError::new(
+                return Err(ConfigError::unlocated(
                     format!("params.{k}"),
                     format!("unknown parameter; this technique takes: {}", known.join(", ")),
                 ));

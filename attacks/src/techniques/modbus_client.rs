@@ -3,7 +3,7 @@
 //! answers: exception codes fail a command, silence fails anything that needed an answer, a
 //! firewall's denial blocks it. Each request is a real ADU sent from the actor's foothold.
 
-use super::{Outcome, ParamError, StepCx, blocked, param};
+use super::{ConfigError, Outcome, StepCx, blocked, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::topology::HostId;
 use otrange_sim::net::{Delivered, Fate, FateKind};
@@ -59,14 +59,14 @@ impl Book {
 }
 
 /// The step's target device, which every Modbus technique but a sweep needs.
-pub(super) fn target(t: Option<HostId>) -> Result<HostId, ParamError> {
-    t.ok_or_else(|| ParamError::new("target", "this technique needs a target device"))
+pub(super) fn target(t: Option<HostId>) -> Result<HostId, ConfigError> {
+    t.ok_or_else(|| ConfigError::unlocated("target", "this technique needs a target device"))
 }
 
 /// A register address parameter such as "hr:0" or "co:12".
-pub(super) fn address(p: &toml::Table, key: &str, default: Option<&str>) -> Result<(Area, u16), ParamError> {
+pub(super) fn address(p: &toml::Table, key: &str, default: Option<&str>) -> Result<(Area, u16), ConfigError> {
     let s = param::string(p, key, default)?;
-    parse_address(&s).map_err(|m| ParamError::new(format!("params.{key}"), m))
+    parse_address(&s).map_err(|m| ConfigError::unlocated(format!("params.{key}"), m))
 }
 
 /// The outcome of a run of requests that all needed a normal answer.

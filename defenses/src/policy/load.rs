@@ -2,13 +2,13 @@
 //! topology: every name resolved, every range checked, every mistake located, then rules
 //! filed under the (enforcement point, destination) pairs they can apply to.
 
-use super::error::PolicyError;
 use super::file::{Ints, PolicyFile, RuleDecl, Strings};
 use super::identity::{Identity, IdentityHandle};
 use super::matcher::{HostSet, Points, resolve_hosts};
 use super::modbus_match::{Access, ModbusMatch, RegisterSet, byte_set, parse_register_range};
 use super::window::Window;
 use super::{Action, IdentityReq, Policy, Rule, RuleInfo, service_bit};
+use otrange_sim::base::config_error::FileError;
 use otrange_sim::net::topology::{HostId, Service, Topology};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
@@ -23,8 +23,8 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn err(&self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> PolicyError {
-        PolicyError::at(self.file, self.text, Some(span), field, message)
+    fn err(&self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> FileError {
+        FileError::at(self.file, self.text, Some(span), field, message)
     }
 }
 
@@ -58,9 +58,9 @@ fn ints(s: &Spanned<Ints>) -> (Range<usize>, &[Item<i64>]) {
 }
 
 /// Parses the TOML into the file types, locating syntax and type errors by field path.
-fn parse(cx: &Cx<'_>) -> Result<PolicyFile, PolicyError> {
+fn parse(cx: &Cx<'_>) -> Result<PolicyFile, FileError> {
     let de = toml::Deserializer::parse(cx.text)
-        .map_err(|e| PolicyError::at(cx.file, cx.text, e.span(), "(syntax)", e.message()))?;
+        .map_err(|e| FileError::at(cx.file, cx.text, e.span(), "(syntax)", e.message()))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         // `Spanned<T>` fields deserialise through a private inner key; the user's field is
         // the one around it.
@@ -80,11 +80,11 @@ fn parse(cx: &Cx<'_>) -> Result<PolicyFile, PolicyError> {
                 format!("{field}.{missing}")
             };
         }
-        PolicyError::at(cx.file, cx.text, inner.span(), field, message)
+        FileError::at(cx.file, cx.text, inner.span(), field, message)
     })
 }
 
-fn action(cx: &Cx<'_>, s: &Spanned<String>, field: &str) -> Result<Action, PolicyError> {
+fn action(cx: &Cx<'_>, s: &Spanned<String>, field: &str) -> Result<Action, FileError> {
     match s.get_ref().as_str() {
         "allow" => Ok(Action::Allow),
         "deny" => Ok(Action::Deny),
@@ -96,7 +96,7 @@ fn action(cx: &Cx<'_>, s: &Spanned<String>, field: &str) -> Result<Action, Polic
     }
 }
 
-pub(crate) fn compile(file: &str, text: &str, topo: &Topology) -> Result<Policy, PolicyError> {
+pub(crate) fn compile(file: &str, text: &str, topo: &Topology) -> Result<Policy, FileError> {
     let cx = Cx { file, text };
     let raw = parse(&cx)?;
     let n = topo.hosts.len();
@@ -213,7 +213,7 @@ fn hosts(
     base: &str,
     value: &Option<Spanned<Strings>>,
     topo: &Topology,
-) -> Result<Option<HostSet>, PolicyError> {
+) -> Result<Option<HostSet>, FileError> {
     let Some(v) = value else { return Ok(None) };
     let (outer, list) = strings(v);
     if list.is_empty() {
@@ -242,7 +242,7 @@ fn compile_rule(
     topo: &Topology,
     users: &[String],
     earlier: &[RuleInfo],
-) -> Result<Compiled, PolicyError> {
+) -> Result<Compiled, FileError> {
     let f = |s: &str| format!("rule[{i}].{s}");
     let name = r.name.get_ref().trim().to_string();
     if name.is_empty() {
@@ -438,7 +438,7 @@ fn compile_modbus(
     cx: &Cx<'_>,
     base: &str,
     m: &Spanned<super::file::ModbusDecl>,
-) -> Result<ModbusMatch, PolicyError> {
+) -> Result<ModbusMatch, FileError> {
     let d = m.get_ref();
     let f = |s: &str| format!("{base}.{s}");
     if d.functions.is_none()
@@ -454,7 +454,7 @@ fn compile_modbus(
         ));
     }
     let byte_list =
-        |name: &str, v: &Spanned<Ints>, lo: i64, hi: i64, what: &str| -> Result<Vec<u8>, PolicyError> {
+        |name: &str, v: &Spanned<Ints>, lo: i64, hi: i64, what: &str| -> Result<Vec<u8>, FileError> {
             let (outer, list) = ints(v);
             if list.is_empty() {
                 return Err(cx.err(

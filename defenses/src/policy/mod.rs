@@ -60,7 +60,6 @@
 //! Every condition given must hold. Errors name the file, line, column and field.
 
 mod conntrack;
-mod error;
 mod file;
 mod identity;
 pub(crate) mod load;
@@ -68,8 +67,8 @@ pub(crate) mod matcher;
 pub(crate) mod modbus_match;
 mod window;
 
-pub use error::PolicyError;
 pub use identity::{Identity, IdentityHandle};
+pub use otrange_sim::base::config_error::FileError;
 
 use conntrack::{ConnTable, HOST_LAYER, key};
 use matcher::HostSet;
@@ -186,22 +185,17 @@ impl std::fmt::Debug for Policy {
 impl Policy {
     /// Reads and compiles a policy file against the plant it will protect. Every name in
     /// it must resolve in `topo`; errors carry the file, line, column and field.
-    pub fn load(path: impl AsRef<Path>, topo: &Topology) -> Result<Policy, PolicyError> {
+    pub fn load(path: impl AsRef<Path>, topo: &Topology) -> Result<Policy, FileError> {
         let path = path.as_ref();
         let label = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
-            file: label.clone(),
-            line: 0,
-            column: 0,
-            field: "(file)".into(),
-            message: format!("cannot read the policy file: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| FileError::whole_file(path, format!("cannot read the policy file: {e}")))?;
         Self::from_str(&label, &text, topo)
     }
 
     /// Compiles policy text; `file_label` is what errors call the file.
     #[allow(clippy::should_implement_trait)] // FromStr has no room for the label and topology
-    pub fn from_str(file_label: &str, text: &str, topo: &Topology) -> Result<Policy, PolicyError> {
+    pub fn from_str(file_label: &str, text: &str, topo: &Topology) -> Result<Policy, FileError> {
         load::compile(file_label, text, topo)
     }
 

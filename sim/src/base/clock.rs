@@ -9,6 +9,7 @@ use std::collections::BinaryHeap;
 /// The current simulated time of the tick being run.
 #[derive(Resource, Debug, Default, Clone, Copy)]
 pub struct Clock {
+    /// The tick's time; only the runner ([`crate::world::Sim`]) sets it, systems read it.
     pub now: SimTime,
 }
 

@@ -26,6 +26,19 @@ impl ConfigError {
         }
     }
 
+    /// An error whose text position only the caller knows (a check of a value read from an
+    /// untyped table, such as a playbook step's `params`): the caller that holds the span
+    /// fills it in with [`ConfigError::located`].
+    pub fn unlocated(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::new(field, None, message)
+    }
+
+    /// Gives an error without a span the span of the closest text the caller knows.
+    pub fn located(mut self, span: Range<usize>) -> Self {
+        self.span.get_or_insert(span);
+        self
+    }
+
     /// Wraps a TOML deserialisation error of a table read on its own (a PLC's program):
     /// TOML does not report the key path, so `field` is the given prefix and the span
     /// carries the location.
@@ -46,6 +59,72 @@ impl ConfigError {
     /// `plant.toml:12:9`.
     pub fn line_col(&self, src: &str) -> Option<(usize, usize)> {
         Some(line_col(src, self.span.as_ref()?.start))
+    }
+}
+
+/// A [`ConfigError`] placed in its file, as the CLI prints it:
+/// `file:line:column: field: message`, or `file: field: message` when the problem has no
+/// position (an unreadable file, a value that is not in the file). Every loader of a
+/// scenario file (plant, exercise, playbook, policy, detector set) reports in this shape,
+/// so users learn one form and editors can jump to it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct FileError {
+    /// The file, as the user named it (relative paths stay relative).
+    pub file: std::path::PathBuf,
+    /// 1-based line, 0 when the error has no position.
+    pub line: usize,
+    /// 1-based column in characters, 0 when the error has no position.
+    pub column: usize,
+    /// Dotted path of the offending field, e.g. `rule[2].from[1]`.
+    pub field: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl FileError {
+    /// Locates an error by the byte span of the offending text in `source`. An empty span at
+    /// offset 0 means "no position" (configs built in code, defaults not in the file).
+    pub fn at(
+        file: impl AsRef<std::path::Path>,
+        source: &str,
+        span: Option<Range<usize>>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let (line, column) = match span {
+            Some(s) if !(s.start == 0 && s.end == 0) => line_col(source, s.start),
+            _ => (0, 0),
+        };
+        FileError {
+            file: file.as_ref().to_path_buf(),
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Places a [`ConfigError`] read from `source`, the text of `file`.
+    pub fn locate(file: impl AsRef<std::path::Path>, source: &str, e: ConfigError) -> Self {
+        FileError::at(file, source, e.span, e.field, e.message)
+    }
+
+    /// A problem with the file as a whole (it cannot be read, it is not there): no position.
+    pub fn whole_file(file: impl AsRef<std::path::Path>, message: impl Into<String>) -> Self {
+        FileError::at(file, "", None, "(file)", message)
+    }
+
+    fn render(&self) -> String {
+        let file = self.file.display();
+        if self.line == 0 {
+            format!("{file}: {}: {}", self.field, self.message)
+        } else {
+            format!(
+                "{file}:{}:{}: {}: {}",
+                self.line, self.column, self.field, self.message
+            )
+        }
     }
 }
 

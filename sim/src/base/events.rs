@@ -10,6 +10,7 @@ use serde::Serialize;
 pub struct Event {
     /// Simulated time in nanoseconds.
     pub t: SimTime,
+    /// What happened; serialised flat, as `event` and the kind's own fields.
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -20,102 +21,170 @@ pub struct Event {
 pub enum EventKind {
     /// A frame left its sender (logged only when frame logging is on: it is the bulk of traffic).
     FrameSent {
+        /// The frame's id, counted from 1 in sending order.
         frame: u64,
+        /// The sender's host name.
         src: String,
+        /// The destination's host name.
         dst: String,
+        /// The application service (`modbus`, `rdp`, `smb`, ...).
         service: &'static str,
+        /// Payload length in bytes (a Modbus TCP ADU's length, or an IT exchange's size).
         bytes: u32,
+        /// The Modbus function code at byte 7 of the ADU (bit 7 set in an exception answer);
+        /// None when the frame carries no Modbus.
         #[serde(skip_serializing_if = "Option::is_none")]
         function: Option<u8>,
     },
     /// A frame reached its destination (logged only when frame logging is on).
     FrameDelivered {
+        /// The frame's id.
         frame: u64,
+        /// The destination's host name.
         dst: String,
+        /// Nanoseconds from sending to delivery: serialisation, propagation and queueing on
+        /// every hop.
         latency_ns: u64,
     },
     /// A policy denied a frame at an enforcement point.
     FrameBlocked {
+        /// The frame's id.
         frame: u64,
+        /// The sender's host name.
         src: String,
+        /// The destination's host name.
         dst: String,
+        /// The application service the frame carries.
         service: &'static str,
+        /// The enforcement point: a router or firewall, the destination's own filter, or the
+        /// switch or firewall of an inline detector.
         at: String,
+        /// The policy rule that denied it, `default deny`, or `<detector> sid <id>` for a
+        /// detector in prevention mode.
         rule: String,
     },
     /// A frame was lost: no route, a full queue, or a device that dropped it.
     FrameDropped {
+        /// The frame's id.
         frame: u64,
+        /// The sender's host name.
         src: String,
+        /// The destination's host name.
         dst: String,
+        /// The name of the node where it was lost.
         at: String,
+        /// Why: `no route to host`, `transmit queue full`, or a device overload.
         reason: String,
     },
     /// A Modbus device answered with an exception.
     ModbusException {
+        /// The request's frame id.
         frame: u64,
+        /// The PLC that answered.
         device: String,
+        /// The host that asked.
         client: String,
+        /// The request's function code.
         function: u8,
+        /// The Modbus exception code (1 illegal function, 2 illegal data address, 3 illegal
+        /// data value, 4 server failure, 6 server busy).
         code: u8,
     },
     /// A safety limit of the physical process was crossed.
     Impact {
+        /// The limit's ATT&CK impact technique id (`T0880`, ...).
         technique: &'static str,
+        /// That technique's name (`Loss of Safety`, ...).
         technique_name: &'static str,
+        /// The limit's name in the plant file.
         limit: String,
+        /// The component whose signal crossed.
         component: String,
+        /// The signal that crossed (`component.signal`).
         signal: String,
+        /// The signal's value at the crossing, in the signal's own unit.
         value: f64,
+        /// The limit it crossed, in the same unit.
         threshold: f64,
+        /// The limit's text, for people.
         description: String,
     },
     /// A PLC alarm was raised or cleared.
     Alarm {
+        /// The PLC whose alarm block decided it.
         device: String,
+        /// The alarm block's name.
         name: String,
+        /// True when raised, false when cleared.
         raised: bool,
+        /// The process value, in raw register units.
         value: f64,
+        /// The limit it was compared with, in raw register units.
         threshold: f64,
     },
     /// An operator at an HMI acted on what the HMI showed.
     OperatorAction {
+        /// The HMI the write was sent from.
         hmi: String,
+        /// The alarm the operator reacted to, or `procedure: <name>` for a site procedure.
         alarm: String,
+        /// The response's description, or `write <address> = <value>` without one.
         action: String,
+        /// The PLC written.
         device: String,
     },
     /// A PLC changed operating mode (run, program, stop).
     ModeChange {
+        /// The PLC.
         device: String,
+        /// The mode it left: `run`, `program` or `stop`.
         from: String,
+        /// The mode it entered: `run`, `program` or `stop`.
         to: String,
     },
     /// A client gave up waiting for an answer.
-    PollTimeout { client: String, device: String },
+    PollTimeout {
+        /// The polling client (an HMI or historian).
+        client: String,
+        /// The PLC that did not answer within the poll period (at least 1 s).
+        device: String,
+    },
     /// A detector flagged something.
     Alert(AlertRecord),
     /// A PLC received a program over the network (FC 90 download): installed, or rejected.
     ProgramDownload {
+        /// The PLC that received the program.
         device: String,
+        /// Whether the PLC installed it at its next scan.
         accepted: bool,
+        /// How many blocks it installed, or why it rejected the program.
         detail: String,
     },
     /// A playbook step began (its frames carry `label`).
     StepStarted {
+        /// The step's number in the playbook, from 1; its frames carry it.
         step: u32,
+        /// The step's name in the playbook.
         id: String,
+        /// The step's ATT&CK technique id.
         technique: String,
+        /// The actor that carries it out.
         actor: String,
+        /// The host it aims at; None for a step without one.
         #[serde(skip_serializing_if = "Option::is_none")]
         target: Option<String>,
     },
     /// A playbook step ended: succeeded, blocked or failed, with why.
     StepEnded {
+        /// The step's number in the playbook, from 1.
         step: u32,
+        /// The step's name in the playbook.
         id: String,
+        /// The step's ATT&CK technique id.
         technique: String,
+        /// `succeeded`, `blocked` or `failed`.
         status: String,
+        /// What the step achieved, where and by which rule it was blocked, or why it failed.
         detail: String,
         /// For a blocked step: the enforcement point that stopped it.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,54 +196,80 @@ pub enum EventKind {
     /// A playbook step as planned, logged for every step when the run starts, so that a
     /// step the chain never reached is still in the log.
     StepPlanned {
+        /// The step's number in the playbook, from 1.
         step: u32,
+        /// The step's name in the playbook.
         id: String,
+        /// The step's ATT&CK technique id, from the catalogue.
         technique: String,
+        /// That technique's name, from the catalogue.
         technique_name: String,
+        /// The technique's primary tactic, against which alerts are scored.
         tactic: String,
+        /// The actor that carries it out.
         actor: String,
+        /// The host it aims at; None for a step without one.
         #[serde(skip_serializing_if = "Option::is_none")]
         target: Option<String>,
     },
     /// A device's account of the run, logged for every device when the run ends.
     DeviceSummary {
+        /// The device's name.
         device: String,
+        /// Its `kind` and the kind's figures, serialised flat as in results.json.
         #[serde(flatten)]
         figures: crate::devices::summary::DeviceFigures,
     },
     /// The process's account of the run, logged when it ends: time spent outside each
     /// band, and every signal's final value in signal order.
     ProcessSummary {
+        /// Each band's signal, limits, observed range and seconds outside.
         bands: Vec<crate::process::BandStats>,
+        /// Every signal's name and final value, in signal order.
         final_values: Vec<(String, f64)>,
     },
     /// The network's account of the run, logged when it ends: its counters and the
     /// policy's own (decisions, denials, hits per rule; null without a policy).
     NetworkSummary {
+        /// The policy's name.
         policy: String,
+        /// The policy's decisions and hits per rule; null without a policy.
         policy_summary: serde_json::Value,
+        /// The network's counters (results.json's `network`).
         stats: crate::net::NetStats,
     },
     /// A sensor's own figures, logged when the run ends (its alerts are `alert` events).
     SensorSummary {
+        /// The tap's or detector's name.
         sensor: String,
+        /// Its own figures, in its own shape.
         summary: serde_json::Value,
     },
     /// The run ended; `ticks` is the simulation work it took (identical for identical
     /// inputs).
-    RunEnded { ticks: u64 },
+    RunEnded {
+        /// The number of ticks the world ran.
+        ticks: u64,
+    },
     /// Live mode: bytes on a real connection that are no Modbus TCP request (wrong protocol
     /// id, a length that lies, truncated or oversized); the connection was closed.
     MalformedRequest {
+        /// The PLC whose socket received it.
         device: String,
+        /// The simulated host the connection is attributed to.
         client: String,
+        /// The real socket address, `ip:port`.
         peer: String,
+        /// What was wrong with the bytes.
         reason: String,
     },
     /// Live mode: a real connection refused because a limit was reached.
     ConnectionRefused {
+        /// The PLC whose socket refused it.
         device: String,
+        /// The real socket address, `ip:port`.
         peer: String,
+        /// Which limit was reached, or that the peer is no simulated host.
         reason: String,
     },
 }
@@ -184,15 +279,22 @@ pub enum EventKind {
 /// EVE without the detector at hand.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AlertRecord {
+    /// The detector's name.
     pub detector: String,
+    /// The rule's sid, or the detector's own signature id.
     pub signature_id: u64,
+    /// The rule's message, or the detector's own signature.
     pub signature: String,
     /// 1 high, 2 medium, 3 low (Suricata's scale).
     pub severity: u8,
+    /// The frame's source host name.
     pub src: String,
+    /// The frame's destination host name.
     pub dst: String,
+    /// The ATT&CK technique id the alert names; None when it names none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub technique: Option<String>,
+    /// Ids of the frames the alert rests on.
     pub frames: Vec<u64>,
     /// Attack steps the frames belong to (ground truth, for scoring).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -200,7 +302,9 @@ pub struct AlertRecord {
     /// The ATT&CK tactic's name, where the detector knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tactic: Option<String>,
+    /// The frame's source port.
     pub src_port: u16,
+    /// The frame's destination port.
     pub dst_port: u16,
     /// "TCP" or "UDP".
     pub proto: &'static str,

@@ -18,20 +18,28 @@ pub struct LatencyStats {
 /// Summary in milliseconds for results.json.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LatencySummary {
+    /// Number of samples.
     pub count: u64,
+    /// Mean latency in milliseconds, rounded to the nanosecond (0 without samples).
     pub mean_ms: f64,
+    /// Median (nearest rank), in milliseconds.
     pub p50_ms: f64,
+    /// 95th percentile (nearest rank), in milliseconds.
     pub p95_ms: f64,
+    /// 99th percentile (nearest rank), in milliseconds.
     pub p99_ms: f64,
+    /// Largest sample, in milliseconds.
     pub max_ms: f64,
 }
 
 impl LatencyStats {
+    /// Adds one sample, kept to the nanosecond.
     pub fn record(&mut self, d: SimDuration) {
         *self.counts.entry(d.as_nanos()).or_default() += 1;
         self.n += 1;
         self.sum += u128::from(d.as_nanos());
     }
+    /// Number of samples recorded.
     pub fn count(&self) -> usize {
         self.n as usize
     }

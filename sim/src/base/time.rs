@@ -39,15 +39,19 @@ impl SimDuration {
     /// No time at all.
     pub const ZERO: SimDuration = SimDuration(0);
 
+    /// From nanoseconds, the unit it holds.
     pub const fn from_nanos(ns: u64) -> Self {
         SimDuration(ns)
     }
+    /// From microseconds.
     pub const fn from_micros(us: u64) -> Self {
         SimDuration(us * 1_000)
     }
+    /// From milliseconds.
     pub const fn from_millis(ms: u64) -> Self {
         SimDuration(ms * 1_000_000)
     }
+    /// From whole seconds.
     pub const fn from_secs(s: u64) -> Self {
         SimDuration(s * 1_000_000_000)
     }
@@ -60,9 +64,11 @@ impl SimDuration {
             SimDuration(0)
         }
     }
+    /// Length in nanoseconds.
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
+    /// Length in seconds, for physics and reports.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
@@ -107,6 +113,7 @@ impl fmt::Display for SimTime {
     "invalid duration {input:?}: expected a number followed by a unit (ns, us, ms, s, m, h, d), e.g. \"1h\", \"90s\", \"250ms\""
 )]
 pub struct DurationParseError {
+    /// The text that was given, quoted in the message.
     pub input: String,
 }
 

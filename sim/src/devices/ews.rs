@@ -21,6 +21,7 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EwsConfig {
+    /// The host it runs on: a host of role engineering workstation.
     pub host: Spanned<String>,
     /// Mean time between engineering sessions (exponentially distributed).
     #[serde(default = "default_period")]
@@ -42,24 +43,31 @@ fn default_upload() -> u16 {
 /// An engineering workstation's account of the run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EwsFigures {
+    /// Engineering sessions held (four requests to one PLC each).
     pub sessions: u64,
+    /// Modbus answers received, exceptions included.
     pub answers: u64,
 }
 
 /// The engineering workstation component.
 #[derive(Component, Debug)]
 pub struct EngineeringWorkstation {
+    /// The PLCs it maintains; each session picks one at random.
     pub plcs: Vec<HostId>,
     mean: SimDuration,
     next: SimTime,
     upload: u16,
     tid: u16,
     rng: ChaCha8Rng,
+    /// Sessions held so far.
     pub sessions: u64,
+    /// Modbus answers received so far, exceptions included.
     pub answers: u64,
 }
 
 impl EngineeringWorkstation {
+    /// Checks the `idx`th `[[engineering_workstation]]` entry against the topology (its
+    /// PLCs must be hosts of role plc) and schedules its first session from `rng`.
     pub fn build(cfg: &EwsConfig, idx: usize, topo: &Topology, rng: ChaCha8Rng) -> Result<Self, ConfigError> {
         let f = |s: &str| format!("engineering_workstation[{idx}].{s}");
         let mean = period_field(&cfg.session_every, f("session_every"), MIN_CLIENT_PERIOD)?;

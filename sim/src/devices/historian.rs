@@ -18,9 +18,12 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistorianConfig {
+    /// The host it runs on: a host of role historian.
     pub host: Spanned<String>,
+    /// Time between two rounds of polls (default 5 s, at least 1 ms).
     #[serde(default = "default_period")]
     pub poll_period: Spanned<DurationField>,
+    /// The register blocks read every round.
     #[serde(default)]
     pub poll: Vec<PollConfig>,
 }
@@ -32,15 +35,20 @@ fn default_period() -> Spanned<DurationField> {
 /// A historian's account of the run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HistorianFigures {
+    /// Read requests sent (one per poll item per round).
     pub polls: u64,
+    /// Answers stored (exceptions are not samples).
     pub samples: u64,
+    /// Requests that got no answer within the poll timeout.
     pub timeouts: u64,
 }
 
 /// The historian component.
 #[derive(Component, Debug)]
 pub struct Historian {
+    /// Its host's name, for the events it logs.
     pub name: String,
+    /// Its polling client: items, period, counters.
     pub poller: Poller,
     /// Samples stored so far. A real historian compresses its archive; the simulation keeps
     /// the count and each item's latest sample, so a week-long run does not grow with it.
@@ -52,6 +60,8 @@ pub struct Historian {
 }
 
 impl Historian {
+    /// Checks the `idx`th `[[historian]]` entry against the topology; the first round of
+    /// polls is due at `first`.
     pub fn build(
         cfg: &HistorianConfig,
         idx: usize,

@@ -21,14 +21,18 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HmiConfig {
+    /// The host it runs on: a host of role hmi.
     pub host: Spanned<String>,
+    /// Time between two rounds of polls (default 1 s, at least 1 ms).
     #[serde(default = "default_period")]
     pub poll_period: Spanned<DurationField>,
+    /// The register blocks read every round: what the screen shows.
     #[serde(default)]
     pub poll: Vec<PollConfig>,
     /// Alarm bits the HMI shows (polled like any other value).
     #[serde(default)]
     pub alarm: Vec<HmiAlarmConfig>,
+    /// The operator who acts on alarms; without one, alarms are shown and nobody reacts.
     #[serde(default)]
     pub operator: Option<OperatorConfig>,
 }
@@ -41,7 +45,9 @@ fn default_period() -> Spanned<DurationField> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HmiAlarmConfig {
+    /// The alarm's name: what responses refer to and `operator_action` events log.
     pub name: String,
+    /// The PLC holding the bit; one of the HMI's poll blocks must read it.
     pub plc: Spanned<String>,
     /// The alarm bit or register, e.g. "co:10"; non-zero means active.
     pub bit: Spanned<String>,
@@ -54,6 +60,7 @@ pub struct OperatorConfig {
     /// How long after an alarm appears on screen the operator acts.
     #[serde(default = "default_delay")]
     pub reaction_delay: Spanned<DurationField>,
+    /// The writes the operator sends, each tied to one alarm by name.
     #[serde(default)]
     pub response: Vec<ResponseConfig>,
 }
@@ -66,11 +73,15 @@ fn default_delay() -> Spanned<DurationField> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseConfig {
+    /// The alarm it answers: the name of one of this HMI's `[[hmi.alarm]]`.
     pub alarm: Spanned<String>,
+    /// The PLC written.
     pub plc: Spanned<String>,
     /// Coil or holding register to write, e.g. "co:0" or "hr:3".
     pub write: Spanned<String>,
+    /// The value written; for a coil, non-zero means on.
     pub value: u16,
+    /// What the action is, logged as `operator_action`'s `action` (empty: `write <address> = <value>`).
     #[serde(default)]
     pub description: String,
 }
@@ -100,28 +111,41 @@ struct Response {
 /// and did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HmiFigures {
+    /// Read requests sent.
     pub polls: u64,
+    /// Answers received, exceptions included.
     pub answers: u64,
+    /// Requests that got no answer within the poll timeout.
     pub timeouts: u64,
+    /// Answers that were Modbus exceptions.
     pub exceptions: u64,
+    /// Request-to-answer latency of the answered polls, in milliseconds.
     pub latency: crate::base::stats::LatencySummary,
+    /// Writes the operator sent in response to alarms.
     pub operator_actions: u64,
+    /// Names of the alarms on screen when the run ended.
     pub alarms_shown_at_end: Vec<String>,
 }
 
 /// The HMI component.
 #[derive(Component, Debug)]
 pub struct Hmi {
+    /// Its host's name, for the events it logs.
     pub name: String,
+    /// Its polling client: items, period, counters and the values last seen.
     pub poller: Poller,
     alarms: Vec<Alarm>,
     responses: Vec<Response>,
     reaction_delay: SimDuration,
+    /// Writes the operator has sent so far.
     pub operator_actions: u64,
     results: Vec<PollResult>,
 }
 
 impl Hmi {
+    /// Checks the `idx`th `[[hmi]]` entry against the topology (every alarm bit must be
+    /// polled, every response must name an alarm and write a coil or holding register);
+    /// the first round of polls is due at `first`.
     pub fn build(
         cfg: &HmiConfig,
         idx: usize,

@@ -35,18 +35,22 @@ pub struct PlcConfig {
     /// the end of each scan, so a response waits for the current scan to finish).
     #[serde(default = "default_comm")]
     pub comm_time: Spanned<DurationField>,
+    /// Operating mode at power-up (default `run`).
     #[serde(default)]
     pub mode: OperatingMode,
     /// Answer the vendor function code FC 90 (UMAS-like: identity, PLC state, start and
     /// stop), as Schneider PLCs do; off, FC 90 is an illegal function (exception 1).
     #[serde(default)]
     pub vendor_function: bool,
+    /// `[plc.modbus]`: the Modbus server's register map, protections, capacity and identity.
     pub modbus: ModbusDeviceConfig,
     /// Wiring between the register memory and the process.
     #[serde(default)]
     pub io: Vec<IoConfig>,
+    /// The program's blocks, run in order every scan while the PLC is in run mode.
     #[serde(default)]
     pub program: Vec<BlockConfig>,
+    /// The values outputs are held at while the PLC is not in run mode.
     #[serde(default)]
     pub safe_state: Vec<SafeStateConfig>,
     /// Register values at power-up (setpoints, enable bits): the PLC's retained memory.
@@ -58,7 +62,9 @@ pub struct PlcConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitConfig {
+    /// The register or bit, e.g. "hr:3" or "co:0"; must be inside the register map.
     pub address: Spanned<String>,
+    /// Its raw value (non-zero sets a bit).
     pub value: u16,
 }
 
@@ -75,13 +81,18 @@ fn default_comm() -> Spanned<DurationField> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IoConfig {
+    /// The process signal wired, by its full name.
     pub signal: Spanned<String>,
+    /// For a sensor: the register the signal is read into, e.g. "ir:0".
     #[serde(default)]
     pub to: Option<Spanned<String>>,
+    /// For an actuator: the register that drives the signal, e.g. "co:0" or "hr:2".
     #[serde(default)]
     pub from: Option<Spanned<String>>,
+    /// Multiplier of the conversion (default 1).
     #[serde(default = "one")]
     pub scale: f64,
+    /// Added after scaling (default 0).
     #[serde(default)]
     pub offset: f64,
 }
@@ -93,11 +104,18 @@ fn one() -> f64 {
 /// A compiled wire.
 #[derive(Debug, Clone)]
 pub struct IoWire {
+    /// The process signal.
     pub signal: SignalId,
+    /// The register's data area.
     pub area: Area,
+    /// The register's address in that area.
     pub addr: u16,
+    /// Multiplier of the conversion.
     pub scale: f64,
+    /// Added after scaling.
     pub offset: f64,
+    /// True for a sensor (signal into the register at each scan's field I/O), false for an
+    /// actuator (register out to the signal after each scan).
     pub input: bool,
 }
 
@@ -105,7 +123,9 @@ pub struct IoWire {
 /// identity, capacity) and its counters. Shared, because in live mode real sockets reach
 /// the same memory from tokio tasks while the scan runs in the simulation thread.
 pub struct ModbusCpu {
+    /// The Modbus server: the register memory the program scans and clients read and write.
     pub server: ModbusServer,
+    /// What the server has done so far, counted by [`ModbusCpu::serve`].
     pub stats: PlcStats,
     /// FC 90 support, when the PLC has it.
     pub vendor: Option<super::vendor::VendorState>,
@@ -233,7 +253,9 @@ pub struct ScanTiming {
     next_scan_ns: AtomicU64,
     /// When the communication task is free again (live mode answers in turn, as batch does).
     comm_free_ns: AtomicU64,
+    /// Time between two scans.
     pub scan_period: SimDuration,
+    /// Time the communication task spends on each answer.
     pub comm_time: SimDuration,
 }
 
@@ -264,17 +286,28 @@ impl ScanTiming {
 /// The PLC component.
 #[derive(Component)]
 pub struct Plc {
+    /// Its host's name, for the events it logs.
     pub name: String,
+    /// The Modbus server and its counters, shared with live mode's sockets.
     pub cpu: Cpu,
+    /// Scan timing, shared with live mode's sockets so they answer at the modelled time.
     pub timing: Arc<ScanTiming>,
+    /// The program scanned in run mode; a program download over FC 90 replaces it.
     pub program: PlcProgram,
+    /// The current operating mode; change it with [`Plc::set_mode`] so the change is logged.
     pub mode: OperatingMode,
+    /// Time between two scans, and the time step the program's blocks integrate over.
     pub scan_period: SimDuration,
+    /// The configured communication time; answers are timed by `timing.comm_time`, which
+    /// holds the same value.
     pub comm_time: SimDuration,
+    /// When the next scan is due.
     pub next_scan: SimTime,
     /// When the last scan ended: the moment the CPU serves its communication queue.
     pub last_scan: Option<SimTime>,
+    /// Its wiring to the process: sensors read before each scan, actuators driven after.
     pub io: Vec<IoWire>,
+    /// Scans run so far, in any mode.
     pub scans: u64,
     alarms: Vec<AlarmTransition>,
 }
@@ -282,11 +315,17 @@ pub struct Plc {
 /// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlcFigures {
+    /// Operating mode at the end of the run: `run`, `program` or `stop`.
     pub mode: String,
+    /// Scans run, in any mode.
     pub scans: u64,
+    /// Modbus requests served, answered or not.
     pub requests: u64,
+    /// Requests answered with an exception.
     pub exceptions: u64,
+    /// Of those, exceptions 6 (server busy): requests over the CPU's capacity.
     pub busy: u64,
+    /// Requests dropped without an answer.
     pub dropped: u64,
 }
 
@@ -294,10 +333,16 @@ pub struct PlcFigures {
 /// wrap; these do not).
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct PlcStats {
+    /// Request ADUs served, answered or not.
     pub requests: u64,
+    /// Requests answered with an exception.
     pub exceptions: u64,
+    /// Of those, exceptions 6 (server busy).
     pub busy: u64,
+    /// Requests that got no answer: malformed, another unit id, listen-only mode, or
+    /// dropped by an overloaded CPU.
     pub dropped: u64,
+    /// Requests whose write changed the register memory.
     pub writes: u64,
 }
 

@@ -19,11 +19,14 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PollConfig {
+    /// The host polled: a host of role plc.
     pub plc: Spanned<String>,
     /// First address, as "hr:0", "ir:10", "co:0" or "di:0".
     pub read: Spanned<String>,
+    /// Registers or bits read from `read` on (default 1): 1..=125 registers, 1..=2000 bits.
     #[serde(default = "one")]
     pub count: u16,
+    /// Modbus unit id of the requests (default 1).
     #[serde(default = "unit")]
     pub unit: u8,
 }
@@ -38,10 +41,15 @@ fn unit() -> u8 {
 /// A compiled poll item.
 #[derive(Debug, Clone)]
 pub struct PollItem {
+    /// The PLC read.
     pub plc: HostId,
+    /// The data area read (coils, discrete inputs, input or holding registers).
     pub area: Area,
+    /// First address in the area, zero-based as on the wire.
     pub start: u16,
+    /// Registers or bits read, within one Modbus read's limit.
     pub count: u16,
+    /// Modbus unit id of the requests.
     pub unit: u8,
 }
 
@@ -93,8 +101,11 @@ impl PollItem {
 /// What one answered poll brought back.
 #[derive(Debug, Clone)]
 pub struct PollResult {
+    /// Index of the poll item answered, in the poller's `items`.
     pub item: usize,
+    /// When the answer arrived.
     pub at: SimTime,
+    /// The registers read, or the bits read as 0 and 1, `count` of them.
     pub values: Vec<u16>,
 }
 
@@ -108,22 +119,32 @@ fn next_tid(counter: &mut u16) -> u16 {
 /// The polling state machine.
 #[derive(Debug)]
 pub struct Poller {
+    /// What is read every round, each item one request.
     pub items: Vec<PollItem>,
+    /// Time between two rounds.
     pub period: SimDuration,
+    /// How long a request may wait for its answer: the period, at least 1 s.
     pub timeout: SimDuration,
+    /// When the next round is due.
     pub next_poll: SimTime,
     next_tid: u16,
     outstanding: BTreeMap<u16, (usize, SimTime)>,
     /// Last answer per poll item, with its arrival time: what this client believes.
     last: Vec<Option<(SimTime, Vec<u16>)>>,
+    /// Request-to-answer latency of every answered poll.
     pub latency: LatencyStats,
+    /// Read requests sent.
     pub polls: u64,
+    /// Answers matched to an outstanding request, exceptions included.
     pub answers: u64,
+    /// Answers that were Modbus exceptions.
     pub exceptions: u64,
+    /// Requests expired unanswered after `timeout` (each logged as `poll_timeout`).
     pub timeouts: u64,
 }
 
 impl Poller {
+    /// A poller that reads `items` every `period`, the first round at `first`.
     pub fn new(items: Vec<PollItem>, period: SimDuration, first: SimTime) -> Self {
         Poller {
             last: vec![None; items.len()],

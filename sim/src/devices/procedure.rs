@@ -33,21 +33,27 @@ pub struct HostHealth {
 }
 
 impl HostHealth {
+    /// Marks `h` encrypted (once; marking it again changes nothing).
     pub fn encrypt(&mut self, h: HostId) {
         if !self.encrypted.contains(&h) {
             self.encrypted.push(h);
         }
     }
+    /// Whether an attack has encrypted `h`.
     pub fn is_encrypted(&self, h: HostId) -> bool {
         self.encrypted.contains(&h)
     }
 }
 
+/// One write of a procedure's `actions`: `{ plc, write, value }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionConfig {
+    /// The PLC written.
     pub plc: Spanned<String>,
+    /// Coil or holding register to write, e.g. "co:5" or "hr:3".
     pub write: Spanned<String>,
+    /// The value written; for a coil, non-zero means on.
     pub value: u16,
 }
 
@@ -55,10 +61,15 @@ pub struct ActionConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureConfig {
+    /// Logged as `procedure: <name>` in the `operator_action` events it causes.
     pub name: String,
+    /// The trigger: the procedure starts when any of these hosts is encrypted.
     pub when_encrypted: Vec<Spanned<String>>,
+    /// Time from the trigger to the actions: how long the site takes to decide.
     pub after: Spanned<DurationField>,
+    /// The host the writes are sent from (the operator's HMI).
     pub from: Spanned<String>,
+    /// The writes, sent together, once.
     pub actions: Vec<ActionConfig>,
 }
 
@@ -77,6 +88,8 @@ struct Procedure {
 pub struct Procedures(Vec<Procedure>);
 
 impl Procedures {
+    /// Checks the `[[procedure]]` entries against the topology; a procedure may write only
+    /// coils and holding registers.
     pub fn build(cfgs: &[ProcedureConfig], topo: &Topology) -> Result<Self, ConfigError> {
         let mut out = Vec::new();
         for (i, c) in cfgs.iter().enumerate() {

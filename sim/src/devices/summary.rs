@@ -15,9 +15,13 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeviceFigures {
+    /// A PLC: its final mode, scans and what its Modbus server did.
     Plc(PlcFigures),
+    /// An HMI: its polls, their latency, and its operator's actions.
     Hmi(HmiFigures),
+    /// A historian: its polls, samples stored and timeouts.
     Historian(HistorianFigures),
+    /// An engineering workstation: its sessions and the answers they brought.
     EngineeringWorkstation(EwsFigures),
     /// An IT host that starts background exchanges.
     ItClient(ItClientFigures),

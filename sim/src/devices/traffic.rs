@@ -20,7 +20,9 @@ use toml::Spanned;
 pub struct TrafficConfig {
     /// Client hosts; each runs the exchange independently.
     pub from: Vec<Spanned<String>>,
+    /// The server host; it must offer `service`.
     pub to: Spanned<String>,
+    /// The IT service the exchange uses (rdp, smb, https, dns, ...).
     pub service: Service,
     /// Mean time between exchanges per client (exponentially distributed).
     pub every: Spanned<DurationField>,
@@ -52,13 +54,16 @@ struct Exchange {
 /// An IT host's background exchanges over the run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ItClientFigures {
+    /// Exchanges started (request flows sent).
     pub exchanges: u64,
+    /// Answers received.
     pub answered: u64,
 }
 
 /// What an IT server answered over the run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ItServerFigures {
+    /// Requests answered.
     pub served: u64,
 }
 
@@ -67,17 +72,21 @@ pub struct ItServerFigures {
 pub struct TrafficSource {
     exchanges: Vec<Exchange>,
     rng: ChaCha8Rng,
+    /// Request flows sent so far.
     pub sent: u64,
+    /// Answers received so far.
     pub answered: u64,
 }
 
 /// A host that answers the flow requests of its IT services.
 #[derive(Component, Debug, Default)]
 pub struct FlowServer {
+    /// Requests answered so far.
     pub served: u64,
 }
 
 impl TrafficSource {
+    /// A source with no exchanges yet, drawing gaps and sizes from `rng` (the host's own stream).
     pub fn new(rng: ChaCha8Rng) -> Self {
         TrafficSource {
             exchanges: Vec::new(),

@@ -36,6 +36,7 @@ pub struct Bridge {
     pub clients: BTreeMap<HostId, Ipv4Addr>,
     /// PLC hosts with a live listener.
     pub targets: BTreeMap<HostId, SocketAddr>,
+    /// Where diverted requests go: the socket side, [`run_clients`].
     pub tx: UnboundedSender<Outgoing>,
 }
 

@@ -28,6 +28,7 @@ pub struct BusyPoll<T> {
 }
 
 impl<T> BusyPoll<T> {
+    /// Wraps `inner`; a zero `window` never spins (reads wait at once, as unwrapped).
     pub fn new(inner: T, window: Duration) -> Self {
         BusyPoll {
             inner,
@@ -37,6 +38,7 @@ impl<T> BusyPoll<T> {
         }
     }
 
+    /// The wrapped stream, e.g. to reset the connection.
     pub fn into_inner(self) -> T {
         self.inner
     }

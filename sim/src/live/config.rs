@@ -11,7 +11,9 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapEntry {
+    /// A plant network, `address/prefix`.
     pub from: String,
+    /// The network its addresses map to, same prefix length, `address/prefix`.
     pub to: String,
 }
 
@@ -38,12 +40,16 @@ pub struct LiveConfig {
     /// attributed to (an intruder's laptop, a vendor's session): the policy decides on its
     /// path. Without one, such connections are refused.
     pub external_host: Option<Spanned<String>>,
+    /// Open connections one PLC accepts (default 64); more are refused.
     #[serde(default = "default_per_device")]
     pub max_connections_per_device: usize,
+    /// Open connections all PLCs together accept (default 4096); more are refused.
     #[serde(default = "default_total")]
     pub max_connections: usize,
+    /// A connection with no request for this long (wall time, default 120 s) is closed.
     #[serde(default = "default_idle")]
     pub idle_timeout: Spanned<DurationField>,
+    /// When a PLC answers (default `modelled`).
     #[serde(default)]
     pub response_time: ResponseTime,
     /// How long a connection keeps checking for its client's next request after answering
@@ -87,12 +93,19 @@ impl Default for LiveConfig {
 /// `[live]` checked against the plant.
 #[derive(Debug, Clone)]
 pub struct LiveSettings {
+    /// Plant addresses to live addresses.
     pub map: AddressMap,
+    /// The host a connection from an unknown address is attributed to; None refuses it.
     pub external_host: Option<HostId>,
+    /// Open connections one PLC accepts, at least 1.
     pub max_connections_per_device: usize,
+    /// Open connections all PLCs together accept, at least 1.
     pub max_connections: usize,
+    /// Wall time a connection may stay silent before it is closed.
     pub idle_timeout: std::time::Duration,
+    /// When a PLC answers.
     pub response_time: ResponseTime,
+    /// Wall time a connection spins for its next request before sleeping; at most 10 ms.
     pub busy_poll: std::time::Duration,
 }
 

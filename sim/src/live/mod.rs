@@ -47,11 +47,25 @@ use std::time::Duration;
 pub enum LiveMsg {
     /// A frame that crossed a real socket: taps see it, statistics count it; `event` is
     /// about it and gets its frame id.
-    Frame { frame: Frame, event: Option<EventKind> },
+    Frame {
+        /// The frame, stamped with the simulated time it crossed the socket.
+        frame: Frame,
+        /// An event about the frame (an exception, a dropped request, a denial), logged with
+        /// its frame id.
+        event: Option<EventKind>,
+    },
     /// An event with no frame.
-    Event { at: SimTime, kind: EventKind },
+    Event {
+        /// When it happened; logged no earlier than the simulation's clock.
+        at: SimTime,
+        /// What happened.
+        kind: EventKind,
+    },
     /// An answer for a bridged client, into its inbox.
-    Deliver { frame: Frame },
+    Deliver {
+        /// The answer, stamped with the simulated time it came back over the socket.
+        frame: Frame,
+    },
     /// Ctrl-C or SIGTERM.
     Shutdown,
 }
@@ -65,25 +79,39 @@ pub struct LiveOptions {
     pub fallback_port: u16,
     /// Allow addresses outside 127.0.0.0/8 (exposes deliberately vulnerable devices).
     pub allow_non_loopback: bool,
+    /// The exercise's `[live]` table, checked against the plant.
     pub settings: LiveSettings,
 }
 
 /// Why live mode could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    /// The address map puts a host outside 127.0.0.0/8 and `allow_non_loopback` is off.
     #[error(
         "host {host} would listen on {address}, which is not a loopback address: live mode \
          binds 127.0.0.0/8 only unless run with --allow-non-loopback"
     )]
-    NotLoopback { host: String, address: Ipv4Addr },
+    NotLoopback {
+        /// The host's name.
+        host: String,
+        /// The live address the map gave it.
+        address: Ipv4Addr,
+    },
+    /// A PLC's listener could be opened neither on port 502 nor on the fallback port, or
+    /// could not be handed to tokio.
     #[error("cannot listen for {host} on {address}: {source}")]
     Bind {
+        /// The PLC's name.
         host: String,
+        /// The live address it was to listen on.
         address: Ipv4Addr,
+        /// What the operating system said.
         source: std::io::Error,
     },
+    /// The tokio runtime or its driver thread could not be started.
     #[error("cannot start the tokio runtime: {0}")]
     Runtime(std::io::Error),
+    /// `speed` was zero, negative, infinite or NaN.
     #[error("the speed factor must be a positive number, not {0}")]
     Speed(f64),
 }
@@ -91,10 +119,15 @@ pub enum LiveError {
 /// One row of the manifest: where a simulated host lives on the real network.
 #[derive(Debug, Clone, Serialize)]
 pub struct ManifestEntry {
+    /// The host's name in the plant.
     pub name: String,
+    /// Its role, as the plant file writes it (`plc`, `hmi`, ...).
     pub role: &'static str,
+    /// The zone it is in.
     pub zone: String,
+    /// Its address on the simulated network.
     pub plant_address: Ipv4Addr,
+    /// Its address on the real network (the address map's image of `plant_address`).
     pub address: Ipv4Addr,
     /// The Modbus TCP port for a PLC; none for hosts that only act as clients.
     pub port: Option<u16>,
@@ -107,6 +140,7 @@ pub struct LivePlant {
     rx: Receiver<LiveMsg>,
     clock: LiveClock,
     shutdown: Arc<AtomicBool>,
+    /// Every host with a live address, in host order: what to point real tools at.
     pub manifest: Vec<ManifestEntry>,
 }
 
@@ -264,6 +298,7 @@ impl LivePlant {
         })
     }
 
+    /// The clock that paces the simulation (a copy: it is plain data).
     pub fn clock(&self) -> LiveClock {
         self.clock
     }

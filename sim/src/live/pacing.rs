@@ -22,6 +22,7 @@ impl LiveClock {
         }
     }
 
+    /// Simulated seconds per wall second.
     pub fn speed(&self) -> f64 {
         self.speed
     }

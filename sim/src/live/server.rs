@@ -31,15 +31,21 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One PLC on a real socket.
 pub struct Device {
+    /// The PLC's host.
     pub host: HostId,
+    /// Its name, for events.
     pub name: String,
+    /// Its Modbus server, shared with the simulation's scan.
     pub cpu: SharedCpu,
+    /// Its scan timing, to answer at the modelled time.
     pub timing: Arc<ScanTiming>,
+    /// The real socket address it listens on.
     pub address: SocketAddr,
     connections: AtomicUsize,
 }
 
 impl Device {
+    /// A device with no connections yet.
     pub fn new(
         host: HostId,
         name: String,
@@ -60,13 +66,19 @@ impl Device {
 
 /// What every connection task shares.
 pub struct ServerCtx {
+    /// The plant's topology, for names and policy paths.
     pub topo: Arc<Topology>,
+    /// The network's policy, the same one the simulation enforces.
     pub policy: SharedPolicy,
+    /// The live clock: stamps frames and events, and times answers.
     pub clock: LiveClock,
     /// Live address to simulated host.
     pub hosts_by_address: BTreeMap<Ipv4Addr, HostId>,
+    /// The `[live]` limits and timings.
     pub settings: LiveSettings,
+    /// To the simulation thread: frames and events.
     pub tx: Sender<LiveMsg>,
+    /// Connections open on all devices, against `max_connections`.
     pub connections: AtomicUsize,
 }
 

@@ -16,8 +16,11 @@ const FILL: &[u8] = b"otrange simulated flow payload; ";
 /// What a capture wrote for a frame, for the labels file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedFrame {
+    /// The simulation's frame id.
     pub frame_id: u64,
+    /// The frame's label (an attack step's number), never 0 here.
     pub label: u32,
+    /// 1-based pcap frame numbers of its data segments (handshakes and pure ACKs excluded).
     pub pcap_frames: Vec<u64>,
 }
 
@@ -31,6 +34,7 @@ pub struct PcapCapture<W: Write + Send + Sync> {
 }
 
 impl<W: Write + Send + Sync> PcapCapture<W> {
+    /// A capture writing to `out`; fails if the pcap header cannot be written.
     pub fn new(out: W) -> std::io::Result<Self> {
         Ok(PcapCapture {
             writer: Some(PcapWriter::new(out)?),

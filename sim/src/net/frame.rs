@@ -16,18 +16,30 @@ pub enum Payload {
     Modbus(Vec<u8>),
     /// Application data of a non-Modbus service, summarised by its size in bytes; a request
     /// carries the size of the reply it asks for, so servers need no per-service model.
-    Flow { bytes: u32, reply_bytes: u32 },
+    Flow {
+        /// Size of this message's application data, in bytes.
+        bytes: u32,
+        /// Size in bytes of the reply a request asks for; 0 in a reply (nothing answers it).
+        reply_bytes: u32,
+    },
 }
 
 /// One application message between two hosts.
 #[derive(Clone, Debug)]
 pub struct Frame {
+    /// Its id, assigned when it is sent (0 for a live frame not yet recorded).
     pub id: FrameId,
+    /// The sending host.
     pub src: HostId,
+    /// The destination host.
     pub dst: HostId,
+    /// The sender's port: a client's ephemeral port (49152 up), or the service's port in a reply.
     pub src_port: u16,
+    /// The destination's port: the service's port in a request, the client's in a reply.
     pub dst_port: u16,
+    /// The application service; it sets the transport (TCP or UDP) and the well-known port.
     pub service: Service,
+    /// What it carries: Modbus ADU bytes or an IT flow's size.
     pub payload: Payload,
     /// When it left the sender.
     pub sent_at: SimTime,
@@ -71,6 +83,7 @@ impl Frame {
         }
     }
 
+    /// TCP or UDP, as its service uses.
     pub fn transport(&self) -> Transport {
         self.service.transport()
     }

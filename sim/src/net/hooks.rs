@@ -19,6 +19,7 @@ pub enum EnforcementPoint {
 }
 
 impl EnforcementPoint {
+    /// The node where the decision is taken, whichever kind of point it is.
     pub fn node(self) -> HostId {
         match self {
             EnforcementPoint::Network(h) | EnforcementPoint::Host(h) => h,
@@ -29,9 +30,11 @@ impl EnforcementPoint {
 /// A policy's answer for one frame at one point.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// The frame goes on.
     Allow,
     /// Denied, naming the rule that decided so the log can say why.
     Deny {
+        /// The rule's name, as `frame_blocked` events log it.
         rule: String,
     },
 }

@@ -30,23 +30,32 @@ pub trait Capture: Send + Sync {
 /// A frame that arrived, as its receiver finds it in its inbox.
 #[derive(Clone, Debug)]
 pub struct Delivered {
+    /// The frame as it arrived (a middlebox on the way may have altered it).
     pub frame: Frame,
+    /// When it arrived.
     pub at: SimTime,
 }
 
 /// Counters for results.json.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct NetStats {
+    /// Frames sent, live mode's socket traffic included.
     pub sent: u64,
+    /// Frames that reached their destination.
     pub delivered: u64,
+    /// Frames stopped by a policy or an inline detector in prevention mode.
     pub blocked: u64,
     /// Blocked frames that no attacker sent: what a policy or an inline detector costs the
     /// plant's own operations.
     pub blocked_legitimate: u64,
     /// Blocked frames by the rule that stopped them.
     pub blocked_by_rule: BTreeMap<String, u64>,
+    /// Frames lost on the way: no route, a full transmit queue, or swallowed by an inline
+    /// box (those are counted here but not logged).
     pub dropped: u64,
+    /// Frames sent that carry a Modbus ADU with a function code.
     pub modbus_frames: u64,
+    /// Payload bytes sent, by service name.
     pub bytes_by_service: BTreeMap<&'static str, u64>,
 }
 
@@ -106,6 +115,7 @@ pub struct Network {
     /// A transmitter queue longer than this drops the frame (tail drop), as a switch with
     /// finite buffers does under a flood.
     pub max_queue_delay: SimDuration,
+    /// Counters for results.json, updated as frames move.
     pub stats: NetStats,
     fates: Vec<Fate>,
 }
@@ -114,21 +124,39 @@ pub struct Network {
 /// attacker replaying a playbook) learns here that a firewall stopped it, and which rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fate {
+    /// The frame's id.
     pub frame: FrameId,
+    /// The sender's label on it (an attack step's number).
     pub label: u32,
+    /// When it was stopped.
     pub at: SimTime,
+    /// Blocked or dropped, where and why.
     pub kind: FateKind,
 }
 
+/// How a labelled frame was lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FateKind {
     /// Denied by the policy at an enforcement point.
-    Blocked { point: HostId, rule: String },
+    Blocked {
+        /// Where: a router or firewall, the destination's own filter, or an inline
+        /// detector's node.
+        point: HostId,
+        /// The rule that denied it, as logged in `frame_blocked`.
+        rule: String,
+    },
     /// Dropped on the way (no route, a full queue).
-    Dropped { node: HostId, reason: String },
+    Dropped {
+        /// The node where it was lost.
+        node: HostId,
+        /// Why, as logged in `frame_dropped`.
+        reason: String,
+    },
 }
 
 impl Network {
+    /// A network over `topo` with nothing in flight: no policy (flat), no middleboxes, no
+    /// capture, a 200 ms transmit queue limit.
     pub fn new(topo: Arc<Topology>) -> Self {
         let n = topo.hosts.len();
         Network {
@@ -153,6 +181,7 @@ impl Network {
         }
     }
 
+    /// The topology frames travel over, shared with whoever needs names and routes.
     pub fn topology(&self) -> &Arc<Topology> {
         &self.topo
     }
@@ -229,6 +258,7 @@ impl Network {
             .filter_map(|b| Some((b.name().to_string(), b.sensor_summary()?)))
             .collect()
     }
+    /// Records every frame sent from now on (replacing any earlier capture).
     pub fn set_capture(&mut self, capture: Box<dyn Capture>) {
         self.capture = Some(capture);
     }
@@ -236,6 +266,8 @@ impl Network {
     pub fn take_capture(&mut self) -> Option<Box<dyn Capture>> {
         self.capture.take()
     }
+    /// Makes a frame's arrival at `host` a tick of its own, for hosts that answer at once
+    /// (IT servers); others find their frames at their next turn.
     pub fn set_wake_on_delivery(&mut self, host: HostId) {
         self.wake_on_delivery[host.0 as usize] = true;
     }
@@ -363,7 +395,6 @@ impl Network {
         self.queue.peek().map(|Reverse(p)| p.at)
     }
 
-    /// Processes every event due at or before `now`.
     /// Moves middleboxes' findings (detectors' alerts) into the event log.
     pub fn collect_tap_events(&mut self, log: &mut EventLog) {
         for t in &mut self.boxes {
@@ -383,6 +414,7 @@ impl Network {
         }
     }
 
+    /// Processes every event due at or before `now`: hops, middleboxes, deliveries.
     pub fn run_until(&mut self, now: SimTime, log: &mut EventLog) {
         while let Some(Reverse(p)) = self.queue.peek() {
             if p.at > now {

@@ -47,16 +47,27 @@ pub enum PurdueLevel {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
+    /// A programmable logic controller; a `[[plc]]` makes it a Modbus server with a scan cycle.
     Plc,
+    /// An operator screen; an `[[hmi]]` makes it poll PLCs and show alarms.
     Hmi,
+    /// Stores process history; a `[[historian]]` makes it poll and keep samples.
     Historian,
+    /// Where engineers program and maintain PLCs (`[[engineering_workstation]]`).
     EngineeringWorkstation,
+    /// A user's PC: an IT end point.
     Workstation,
+    /// An IT server (files, domain, web, ...): an end point that answers services.
     Server,
+    /// A host administrators pass through to reach another zone.
     JumpHost,
+    /// The entry point for remote users and vendors (VPN, remote desktop).
     RemoteAccessGateway,
+    /// Forwards frames, and is an enforcement point of the policy.
     Router,
+    /// Forwards frames, and is an enforcement point of the policy.
     Firewall,
+    /// Forwards frames; never an enforcement point (inline detectors may sit there).
     Switch,
 }
 
@@ -69,6 +80,7 @@ impl Role {
     pub fn enforces(self) -> bool {
         matches!(self, Role::Router | Role::Firewall)
     }
+    /// The role as plant files write it (`plc`, `engineering-workstation`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Plc => "plc",
@@ -90,17 +102,29 @@ impl Role {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Service {
+    /// Modbus TCP, port 502: the one service whose frames carry real bytes.
     Modbus,
+    /// Remote desktop, TCP 3389.
     Rdp,
+    /// Windows file sharing, TCP 445.
     Smb,
+    /// Plain web, TCP 80.
     Http,
+    /// Web over TLS, TCP 443.
     Https,
+    /// Secure shell, TCP 22.
     Ssh,
+    /// Name lookups, UDP 53 (the only UDP service).
     Dns,
+    /// Domain logons, TCP 88.
     Kerberos,
+    /// Directory queries, TCP 389.
     Ldap,
+    /// Windows remote management, TCP 5985.
     Winrm,
+    /// Remote-access VPN, TCP 1194.
     Vpn,
+    /// Historian data access, TCP 5450 (OSIsoft PI's port).
     Historian,
 }
 
@@ -108,7 +132,9 @@ pub enum Service {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
+    /// Connections: captures show handshakes, acknowledgements and teardowns.
     Tcp,
+    /// Datagrams, no connection state.
     Udp,
 }
 
@@ -131,12 +157,14 @@ impl Service {
             Service::Historian => 5450,
         }
     }
+    /// UDP for DNS, TCP for every other service.
     pub fn transport(self) -> Transport {
         match self {
             Service::Dns => Transport::Udp,
             _ => Transport::Tcp,
         }
     }
+    /// The service as plant files and the event log write it (`modbus`, `rdp`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Modbus => "modbus",
@@ -159,8 +187,11 @@ impl Service {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneConfig {
+    /// Unique among zones; hosts name their zone by it.
     pub name: Spanned<String>,
+    /// Its Purdue level, which policies reason about.
     pub level: PurdueLevel,
+    /// Free text for people; the simulation ignores it.
     #[serde(default)]
     pub description: String,
 }
@@ -169,12 +200,18 @@ pub struct ZoneConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
+    /// Unique, non-empty, no spaces; everything else refers to the host by it.
     pub name: Spanned<String>,
+    /// What the host is: which devices it may carry, whether it forwards or enforces.
     pub role: Role,
+    /// The name of a declared zone.
     pub zone: Spanned<String>,
+    /// Its IPv4 address as a dotted quad, unique in the plant.
     pub address: Spanned<String>,
+    /// What it serves, each on its well-known port; any but Modbus makes it answer IT flows.
     #[serde(default)]
     pub services: Vec<Service>,
+    /// Free text for people; the simulation ignores it.
     #[serde(default)]
     pub description: String,
     /// Delay a frame spends inside a forwarding device (store-and-forward lookup).
@@ -197,6 +234,7 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialConfig {
+    /// The user name an attacker's login must present.
     pub user: String,
     /// Whether it is a vendor default (ATT&CK T0812 Default Credentials).
     #[serde(default)]
@@ -207,10 +245,14 @@ pub struct CredentialConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkConfig {
+    /// One end: a host's name.
     pub a: Spanned<String>,
+    /// The other end: another host's name.
     pub b: Spanned<String>,
+    /// Each direction's bandwidth, e.g. "100Mbps" (the default), "1Gbps", "9600bps".
     #[serde(default = "default_bandwidth")]
     pub bandwidth: Spanned<String>,
+    /// Propagation delay (default 1 us).
     #[serde(default = "default_latency")]
     pub latency: Spanned<DurationField>,
 }
@@ -225,21 +267,33 @@ fn default_latency() -> Spanned<DurationField> {
 /// A zone as built.
 #[derive(Debug, Clone, Serialize)]
 pub struct Zone {
+    /// Its index in [`Topology::zones`].
     pub id: ZoneId,
+    /// Its name in the plant file.
     pub name: String,
+    /// Its Purdue level.
     pub level: PurdueLevel,
 }
 
 /// A host as built.
 #[derive(Debug, Clone, Serialize)]
 pub struct Host {
+    /// Its index in [`Topology::hosts`].
     pub id: HostId,
+    /// Its unique name.
     pub name: String,
+    /// What it is.
     pub role: Role,
+    /// The zone it is in.
     pub zone: ZoneId,
+    /// Its address on the simulated network.
     pub address: Ipv4Addr,
+    /// The services it answers, in plant file order.
     pub services: Vec<Service>,
+    /// Time a frame spends inside it before going on: 5 us by default for a forwarding
+    /// device, 0 for an end host.
     pub forwarding_delay: SimDuration,
+    /// The credentials it accepts.
     pub credentials: Vec<CredentialConfig>,
     /// In the owner's asset register (see [`HostConfig::declared`]).
     pub declared: bool,
@@ -248,18 +302,26 @@ pub struct Host {
 /// A link as built. Each direction has its own transmitter (full duplex).
 #[derive(Debug, Clone, Serialize)]
 pub struct Link {
+    /// Its index in [`Topology::links`].
     pub id: LinkId,
+    /// One end.
     pub a: HostId,
+    /// The other end.
     pub b: HostId,
+    /// Each direction's bandwidth, in bits per second.
     pub bandwidth_bps: u64,
+    /// Propagation delay.
     pub latency: SimDuration,
 }
 
 /// One step of a route: leave `from` over `link` towards `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hop {
+    /// The node the frame leaves.
     pub from: HostId,
+    /// The node it reaches.
     pub to: HostId,
+    /// The link between them.
     pub link: LinkId,
     /// Direction on the link: false = a to b, true = b to a. Each has its own queue.
     pub reverse: bool,
@@ -268,8 +330,11 @@ pub struct Hop {
 /// The plant network, ready for the simulation.
 #[derive(Debug, Clone)]
 pub struct Topology {
+    /// Every zone, in plant file order ([`ZoneId`] indexes it).
     pub zones: Vec<Zone>,
+    /// Every host, in plant file order ([`HostId`] indexes it).
     pub hosts: Vec<Host>,
+    /// Every link, in plant file order ([`LinkId`] indexes it).
     pub links: Vec<Link>,
     by_name: BTreeMap<String, HostId>,
     by_address: BTreeMap<Ipv4Addr, HostId>,
@@ -471,15 +536,19 @@ impl Topology {
         routes
     }
 
+    /// The host `id` indexes; panics if it is out of range.
     pub fn host(&self, id: HostId) -> &Host {
         &self.hosts[id.0 as usize]
     }
+    /// The zone host `id` is in.
     pub fn zone_of(&self, id: HostId) -> &Zone {
         &self.zones[self.host(id).zone.0 as usize]
     }
+    /// The host with this name, if any.
     pub fn host_by_name(&self, name: &str) -> Option<HostId> {
         self.by_name.get(name).copied()
     }
+    /// The host with this simulated address, if any.
     pub fn host_by_address(&self, addr: Ipv4Addr) -> Option<HostId> {
         self.by_address.get(&addr).copied()
     }

@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::process::error::{At, ProcessError};
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
 
@@ -82,7 +83,7 @@ impl Bands {
 
 impl BandConfig {
     /// Checks the band and starts tracking from the signal's initial value.
-    pub(crate) fn build(&self, at: &At, r: &Resolver) -> Result<(SignalId, BandStats), ProcessError> {
+    pub(crate) fn build(&self, at: &At, r: &Resolver) -> Result<(SignalId, BandStats), ConfigError> {
         let id = r.resolve(&self.signal, at.field("signal"))?;
         let min = at.finite("min", self.min)?;
         let max = at.finite("max", self.max)?;

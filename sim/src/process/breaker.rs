@@ -25,8 +25,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError, ProcessErrorKind};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals, bit};
 
@@ -79,11 +80,10 @@ impl ComponentConfig for BreakerConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         for (i, fed) in self.feeds.iter().enumerate() {
             if !r.has_component(fed.get_ref()) {
-                return Err(ProcessError::new(
-                    ProcessErrorKind::UnknownComponent,
+                return Err(ConfigError::new(
                     format!("{}[{i}]", at.field("feeds")),
                     Some(fed.span()).filter(|s| s.end > s.start),
                     format!("expected the name of a component, got {:?}", fed.get_ref()),

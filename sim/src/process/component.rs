@@ -1,8 +1,9 @@
 //! What every component kind provides, and the runtime enum over them.
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::breaker::Breaker;
 use crate::process::dosing::Dosing;
-use crate::process::error::{At, ProcessError};
 use crate::process::heater::Heater;
 use crate::process::limits::Limit;
 use crate::process::pressure::PressureVessel;
@@ -23,7 +24,7 @@ pub(crate) trait ComponentConfig {
     /// Checks the config, resolves references and sets initial signal
     /// values. Called after every component has registered its signals, so
     /// references may point at components declared later.
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError>;
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError>;
 }
 
 /// A built component and the limits it brings with it.

@@ -12,11 +12,12 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::bands::BandConfig;
 use crate::process::breaker::BreakerConfig;
 use crate::process::component::{Built, ComponentConfig};
 use crate::process::dosing::DosingConfig;
-use crate::process::error::{At, ProcessError, ProcessErrorKind};
 use crate::process::heater::HeaterConfig;
 use crate::process::limits::LimitConfig;
 use crate::process::pressure::PressureVesselConfig;
@@ -64,7 +65,7 @@ pub struct ProcessConfig {
 }
 
 /// Builds one component once every signal is registered.
-type BuildFn<'a> = Box<dyn Fn(&At, &mut Resolver) -> Result<Built, ProcessError> + 'a>;
+type BuildFn<'a> = Box<dyn Fn(&At, &mut Resolver) -> Result<Built, ConfigError> + 'a>;
 
 /// One component table, located and ready to build.
 pub(crate) struct Entry<'a> {
@@ -78,7 +79,7 @@ pub(crate) struct Entry<'a> {
 impl ProcessConfig {
     /// Parses the `[process]` table of a whole plant file, ignoring the
     /// other top-level tables (those belong to other modules).
-    pub fn from_plant_toml(src: &str) -> Result<Self, ProcessError> {
+    pub fn from_plant_toml(src: &str) -> Result<Self, ConfigError> {
         #[derive(Deserialize)]
         struct Plant {
             #[serde(default)]
@@ -86,7 +87,7 @@ impl ProcessConfig {
         }
         toml::from_str::<Plant>(src)
             .map(|p| p.process)
-            .map_err(|e| ProcessError::new(ProcessErrorKind::Syntax, "process", e.span(), e.message()))
+            .map_err(|e| ConfigError::new("process", e.span(), e.message()))
     }
 
     /// All components in evaluation order: by position in the source, ties
@@ -121,10 +122,11 @@ fn collect<'a, C: ComponentConfig>(kind: usize, tables: &'a [Spanned<C>], out: &
 
 #[cfg(test)]
 mod tests {
+    use crate::base::config_error::ConfigError;
     use crate::process::testutil::{build, get, run, set};
-    use crate::process::{Process, ProcessConfig, ProcessError, ProcessErrorKind};
+    use crate::process::{Process, ProcessConfig};
 
-    fn error(src: &str) -> (ProcessError, String) {
+    fn error(src: &str) -> (ConfigError, String) {
         let cfg = ProcessConfig::from_plant_toml(src).unwrap_or_else(|e| panic!("{e}"));
         let err = Process::from_config(&cfg).expect_err("config should be rejected");
         let text = err.span.clone().map(|s| src[s].to_string()).unwrap_or_default();
@@ -140,7 +142,6 @@ mod tests {
              inflows = [\"v.flow\", \"raw_tank.levl\"]\n"
         );
         let (err, text) = error(&src);
-        assert_eq!(err.kind, ProcessErrorKind::UnknownSignal);
         assert_eq!(err.field, "process.tank[0].inflows[1]");
         assert_eq!(text, "\"raw_tank.levl\"");
         assert_eq!(
@@ -160,7 +161,6 @@ mod tests {
              technique = \"T0879\"\ndescription = \"d\"\n"
         );
         let (err, text) = error(&src);
-        assert_eq!(err.kind, ProcessErrorKind::UnknownComponent);
         assert_eq!(err.field, "process.limit[0].signal");
         assert_eq!(text, "\"nope.level\"");
         assert!(err.message.ends_with("known components: v"), "{}", err.message);
@@ -170,7 +170,6 @@ mod tests {
     fn negative_area_is_non_physical() {
         let src = format!("{TANK_HEADER}[[process.tank]]\nname = \"t\"\narea_m2 = -2\nheight_m = 1\n");
         let (err, text) = error(&src);
-        assert_eq!(err.kind, ProcessErrorKind::NonPhysical);
         assert_eq!(err.field, "process.tank[0].area_m2");
         assert_eq!(text, "[[process.tank]]", "points at the table header");
         assert!(err.message.contains("> 0, got -2"), "{}", err.message);
@@ -208,7 +207,6 @@ mod tests {
         ];
         for (src, field) in cases {
             let (err, _) = error(src);
-            assert_eq!(err.kind, ProcessErrorKind::NonPhysical, "{src}");
             assert_eq!(err.field, field);
         }
     }
@@ -217,7 +215,6 @@ mod tests {
     fn duplicate_names_are_rejected() {
         let src = format!("{TANK_HEADER}[[process.tank]]\nname = \"v\"\narea_m2 = 1\nheight_m = 1\n");
         let (err, text) = error(&src);
-        assert_eq!(err.kind, ProcessErrorKind::DuplicateName);
         assert_eq!(err.field, "process.tank[0].name");
         assert_eq!(text, "[[process.tank]]");
         assert!(err.message.contains("process.valve[0]"), "{}", err.message);
@@ -225,7 +222,6 @@ mod tests {
         let limit = "[[process.limit]]\nname = \"l\"\nsignal = \"v.flow\"\nabove = 1\n\
                      technique = \"T0879\"\ndescription = \"d\"\n";
         let (err, _) = error(&format!("{TANK_HEADER}{limit}{limit}"));
-        assert_eq!(err.kind, ProcessErrorKind::DuplicateName);
         assert_eq!(err.field, "process.limit[1].name");
     }
 
@@ -235,14 +231,20 @@ mod tests {
             "{TANK_HEADER}[[process.limit]]\nname = \"l\"\nsignal = \"v.flow\"\nabove = 1\nbelow = 0\n\
              technique = \"T0879\"\ndescription = \"d\"\n"
         );
-        assert_eq!(error(&src).0.kind, ProcessErrorKind::Invalid);
+        let (err, _) = error(&src);
+        assert_eq!(err.field, "process.limit[0]");
+        assert!(
+            err.message.contains("above") && err.message.contains("below"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn schema_errors_carry_spans() {
         let src = "[[process.tank]]\nname = \"t\"\narea_m2 = 1\nheight_m = 1\nbogus = 3\n";
         let err = ProcessConfig::from_plant_toml(src).unwrap_err();
-        assert_eq!(err.kind, ProcessErrorKind::Syntax);
+        assert_eq!(err.field, "process");
         assert_eq!(&src[err.span.unwrap()], "bogus");
         let err = ProcessConfig::from_plant_toml("[[process.limit]]\ntechnique = \"T0001\"").unwrap_err();
         assert!(err.message.contains("T0001"), "{}", err.message);

@@ -23,8 +23,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
 
@@ -72,7 +73,7 @@ impl ComponentConfig for DosingConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         let n = &self.name;
         let dosing = Dosing {
             volume_m3: at.positive("volume_m3", self.volume_m3)?,

@@ -16,8 +16,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
 
@@ -68,7 +69,7 @@ impl ComponentConfig for HeaterConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         let ambient_c = at.finite("ambient_c", self.ambient_c)?;
         let initial = self.initial_temperature_c.unwrap_or(ambient_c);
         let heater = Heater {

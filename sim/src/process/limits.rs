@@ -16,7 +16,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::process::error::{At, ProcessError, ProcessErrorKind};
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::impact::{Impact, ImpactTechnique};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
@@ -182,7 +183,7 @@ impl BuiltinLimitConfig {
         mut spec: LimitSpec,
         at: &At,
         key: &str,
-    ) -> Result<Option<Limit>, ProcessError> {
+    ) -> Result<Option<Limit>, ConfigError> {
         if !self.enabled {
             return Ok(None);
         }
@@ -202,14 +203,13 @@ impl BuiltinLimitConfig {
 
 impl LimitConfig {
     /// Checks and resolves a `[[process.limit]]` table.
-    pub(crate) fn build(&self, at: &At, r: &Resolver) -> Result<Limit, ProcessError> {
+    pub(crate) fn build(&self, at: &At, r: &Resolver) -> Result<Limit, ConfigError> {
         let signal = r.resolve(&self.signal, at.field("signal"))?;
         let (direction, threshold) = match (self.above, self.below) {
             (Some(x), None) => (Direction::Above, at.finite("above", x)?),
             (None, Some(x)) => (Direction::Below, at.finite("below", x)?),
             _ => {
-                return Err(ProcessError::new(
-                    ProcessErrorKind::Invalid,
+                return Err(ConfigError::new(
                     at.path.clone(),
                     at.span.clone(),
                     "expected exactly one of `above` or `below`",

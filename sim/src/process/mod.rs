@@ -16,12 +16,12 @@
 //! config and the same sequence of `set`/`step` calls give bit-identical
 //! signals and impacts.
 
+mod at;
 pub mod bands;
 pub mod breaker;
 mod component;
 pub mod config;
 pub mod dosing;
-mod error;
 pub mod heater;
 mod impact;
 pub mod limits;
@@ -35,13 +35,13 @@ pub mod tank;
 mod testutil;
 pub mod valve;
 
+use crate::base::config_error::ConfigError;
 use std::collections::BTreeSet;
 
 pub use bands::{BandConfig, BandStats};
 pub use breaker::BreakerConfig;
 pub use config::ProcessConfig;
 pub use dosing::DosingConfig;
-pub use error::{ProcessError, ProcessErrorKind};
 pub use heater::HeaterConfig;
 pub use impact::{Impact, ImpactTechnique};
 pub use limits::{BuiltinLimitConfig, LimitConfig};
@@ -51,9 +51,9 @@ pub use signals::SignalId;
 pub use tank::TankConfig;
 pub use valve::ValveConfig;
 
+use at::At;
 use bands::Bands;
 use component::Component;
-use error::At;
 use limits::Limit;
 use resolve::Resolver;
 use signals::Signals;
@@ -71,7 +71,7 @@ pub struct Process {
 impl Process {
     /// Builds a process, checking every value and resolving every signal
     /// reference. References may name components declared later in the file.
-    pub fn from_config(cfg: &ProcessConfig) -> Result<Process, ProcessError> {
+    pub fn from_config(cfg: &ProcessConfig) -> Result<Process, ConfigError> {
         let entries = cfg.components();
         let mut r = Resolver::default();
         for e in &entries {
@@ -89,8 +89,7 @@ impl Process {
             let at = At::new(format!("process.limit[{i}]"), l.span());
             let limit = l.get_ref().build(&at, &r)?;
             if !names.insert(limit.name().to_string()) {
-                return Err(ProcessError::new(
-                    ProcessErrorKind::DuplicateName,
+                return Err(ConfigError::new(
                     at.field("name"),
                     at.span.clone(),
                     format!("duplicate limit name {:?}", limit.name()),

@@ -25,8 +25,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError};
 use crate::process::impact::ImpactTechnique;
 use crate::process::limits::{BuiltinLimitConfig, Direction, LimitSpec};
 use crate::process::resolve::Resolver;
@@ -86,7 +87,7 @@ impl ComponentConfig for PressureVesselConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         let n = &self.name;
         let set_bar = at.positive("relief_set_bar", self.relief_set_bar)?;
         let reseat_bar = at.non_negative("relief_reseat_bar", self.relief_reseat_bar)?;

@@ -24,8 +24,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError};
 use crate::process::impact::ImpactTechnique;
 use crate::process::limits::{BuiltinLimitConfig, Direction, LimitSpec};
 use crate::process::resolve::Resolver;
@@ -93,7 +94,7 @@ impl ComponentConfig for PumpConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         let n = &self.name;
         let pump = Pump {
             max_flow_m3s: at.non_negative("max_flow_m3s", self.max_flow_m3s)?,

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
-use crate::process::error::{At, ProcessError, ProcessErrorKind};
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::signals::{SignalId, Signals};
 
 /// A registered component: its fields and where it was declared.
@@ -30,22 +31,20 @@ impl Resolver {
         at: &At,
         name: &str,
         fields: &'static [&'static str],
-    ) -> Result<(), ProcessError> {
+    ) -> Result<(), ConfigError> {
         let valid = !name.is_empty()
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
-            return Err(ProcessError::new(
-                ProcessErrorKind::Invalid,
+            return Err(ConfigError::new(
                 at.field("name"),
                 at.span.clone(),
                 format!("expected a non-empty name of letters, digits, '_' or '-', got {name:?}"),
             ));
         }
         if let Some(first) = self.components.get(name) {
-            return Err(ProcessError::new(
-                ProcessErrorKind::DuplicateName,
+            return Err(ConfigError::new(
                 at.field("name"),
                 at.span.clone(),
                 format!(
@@ -76,36 +75,27 @@ impl Resolver {
         &self,
         reference: &Spanned<String>,
         field: String,
-    ) -> Result<SignalId, ProcessError> {
+    ) -> Result<SignalId, ConfigError> {
         let name = reference.get_ref();
         if let Some(id) = self.signals.id(name) {
             return Ok(id);
         }
         let span = Some(reference.span()).filter(|s| s.end > s.start);
-        let fail = |kind, message: String| Err(ProcessError::new(kind, field.clone(), span.clone(), message));
+        let fail = |message: String| Err(ConfigError::new(field.clone(), span.clone(), message));
         let Some((component, _)) = name.split_once('.') else {
-            return fail(
-                ProcessErrorKind::UnknownSignal,
-                format!("expected a signal \"<component>.<field>\", got {name:?}"),
-            );
+            return fail(format!("expected a signal \"<component>.<field>\", got {name:?}"));
         };
         match self.components.get(component) {
-            Some(entry) => fail(
-                ProcessErrorKind::UnknownSignal,
-                format!(
-                    "unknown signal {name:?}; known signals of {component}: {}",
-                    entry.fields.join(", ")
-                ),
-            ),
+            Some(entry) => fail(format!(
+                "unknown signal {name:?}; known signals of {component}: {}",
+                entry.fields.join(", ")
+            )),
             None => {
                 let known: Vec<&str> = self.components.keys().map(String::as_str).collect();
-                fail(
-                    ProcessErrorKind::UnknownComponent,
-                    format!(
-                        "unknown signal {name:?}: no component named {component:?}; known components: {}",
-                        known.join(", ")
-                    ),
-                )
+                fail(format!(
+                    "unknown signal {name:?}: no component named {component:?}; known components: {}",
+                    known.join(", ")
+                ))
             }
         }
     }
@@ -115,7 +105,7 @@ impl Resolver {
         &self,
         references: &[Spanned<String>],
         field: String,
-    ) -> Result<Vec<SignalId>, ProcessError> {
+    ) -> Result<Vec<SignalId>, ConfigError> {
         references
             .iter()
             .enumerate()

@@ -10,6 +10,7 @@ use bevy_ecs::prelude::*;
 /// The process and its integration step.
 #[derive(Resource)]
 pub struct ProcessState {
+    /// The components, signals and limits; devices read and write signals through it.
     pub process: Process,
     /// Physics step. Fixed, so results do not depend on how often the world ticks.
     pub dt: SimDuration,
@@ -19,6 +20,7 @@ pub struct ProcessState {
 }
 
 impl ProcessState {
+    /// A process at time zero, not yet integrated.
     pub fn new(process: Process, dt: SimDuration) -> Self {
         ProcessState {
             process,

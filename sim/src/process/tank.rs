@@ -20,8 +20,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError};
 use crate::process::impact::ImpactTechnique;
 use crate::process::limits::{BuiltinLimitConfig, Direction, LimitSpec};
 use crate::process::resolve::Resolver;
@@ -72,7 +73,7 @@ impl ComponentConfig for TankConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         let area_m2 = at.positive("area_m2", self.area_m2)?;
         let height_m = at.positive("height_m", self.height_m)?;
         let level_m = at.non_negative("initial_level_m", self.initial_level_m)?;

@@ -18,8 +18,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::config_error::ConfigError;
+use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::error::{At, ProcessError, ProcessErrorKind};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
 
@@ -66,7 +67,7 @@ impl ComponentConfig for ValveConfig {
         &self.name
     }
 
-    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ProcessError> {
+    fn build(&self, at: &At, r: &mut Resolver) -> Result<Built, ConfigError> {
         let head = match (&self.upstream_level, self.reference_level_m) {
             (Some(level), Some(reference)) => Some((
                 r.resolve(level, at.field("upstream_level"))?,
@@ -74,8 +75,7 @@ impl ComponentConfig for ValveConfig {
             )),
             (None, None) => None,
             _ => {
-                return Err(ProcessError::new(
-                    ProcessErrorKind::Invalid,
+                return Err(ConfigError::new(
                     at.field("reference_level_m"),
                     at.span.clone(),
                     "expected `upstream_level` and `reference_level_m` together",

@@ -7,11 +7,11 @@ use crate::net::pcap::Endpoint;
 
 /// TCP flag bits (RFC 9293 §3.1), as they appear in byte 13 of the TCP header.
 pub(crate) mod flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
+    pub(crate) const FIN: u8 = 0x01;
+    pub(crate) const SYN: u8 = 0x02;
+    pub(crate) const RST: u8 = 0x04;
+    pub(crate) const PSH: u8 = 0x08;
+    pub(crate) const ACK: u8 = 0x10;
 }
 
 /// Ethernet header length (no 802.1Q tag, no FCS: captures taken on a host never contain the FCS).
