@@ -69,6 +69,27 @@ macro_rules! plant_with_devices {
             out
         }
 
+        /// Every Modbus server the devices offer, kinds in registration order, each kind's
+        /// devices in host order (live mode binds them in this order).
+        pub(crate) fn modbus_servers(world: &mut World) -> Vec<$crate::devices::kind::ModbusServer> {
+            let mut out = Vec::new();
+            $(
+                let mut servers = <$kind as DeviceKind>::modbus_servers(world);
+                servers.sort_by_key(|s| s.host);
+                out.extend(servers);
+            )*
+            out
+        }
+
+        /// Every host whose device polls Modbus servers, in host order.
+        pub(crate) fn modbus_clients(world: &mut World) -> Vec<HostId> {
+            let mut out = Vec::new();
+            $( out.extend(<$kind as DeviceKind>::modbus_clients(world)); )*
+            out.sort();
+            out.dedup();
+            out
+        }
+
         /// Adds every kind's systems to the tick, ordered by registration within a phase.
         pub(crate) fn add_device_systems(schedule: &mut Schedule) {
             order_kinds(schedule, &[$( $section ),*]);

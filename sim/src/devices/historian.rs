@@ -132,6 +132,11 @@ impl super::kind::DeviceKind for HistorianKind {
     fn systems(s: &mut super::kind::KindSystems<'_>) {
         s.add(crate::world::SimSet::Agents, historian_tick);
     }
+    fn modbus_clients(world: &mut World) -> Vec<crate::net::topology::HostId> {
+        let mut q = world.query_filtered::<&super::host::HostRef, With<Historian>>();
+        q.iter(world).map(|h| h.0).collect()
+    }
+
     fn summaries(world: &mut World) -> Vec<(crate::net::topology::HostId, super::summary::DeviceFigures)> {
         let mut q = world.query::<(&super::host::HostRef, &Historian)>();
         q.iter(world)

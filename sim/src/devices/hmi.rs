@@ -362,6 +362,11 @@ impl super::kind::DeviceKind for HmiKind {
     fn systems(s: &mut super::kind::KindSystems<'_>) {
         s.add(crate::world::SimSet::Agents, hmi_tick);
     }
+    fn modbus_clients(world: &mut World) -> Vec<HostId> {
+        let mut q = world.query_filtered::<&super::host::HostRef, With<Hmi>>();
+        q.iter(world).map(|h| h.0).collect()
+    }
+
     fn summaries(world: &mut World) -> Vec<(HostId, super::summary::DeviceFigures)> {
         let mut q = world.query::<(&super::host::HostRef, &Hmi)>();
         q.iter(world)

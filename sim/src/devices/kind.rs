@@ -33,6 +33,30 @@ pub trait DeviceKind {
     fn summaries(_world: &mut World) -> Vec<(HostId, DeviceFigures)> {
         Vec::new()
     }
+    /// The Modbus servers the kind's devices offer, which live mode puts on real sockets
+    /// (answering from the same CPU the simulation scans). Kinds that serve nothing keep
+    /// this default.
+    fn modbus_servers(_world: &mut World) -> Vec<ModbusServer> {
+        Vec::new()
+    }
+    /// The hosts of the kind's devices that poll Modbus servers, whose requests live mode
+    /// carries to real sockets when the server is real. Kinds that poll nothing keep this
+    /// default.
+    fn modbus_clients(_world: &mut World) -> Vec<HostId> {
+        Vec::new()
+    }
+}
+
+/// A Modbus server a device offers: what live mode needs to answer for it on a socket.
+pub struct ModbusServer {
+    /// The device's host.
+    pub host: HostId,
+    /// The device's name, for errors and events.
+    pub name: String,
+    /// The register memory and counters, shared with the device in the simulation.
+    pub cpu: crate::devices::plc::SharedCpu,
+    /// When answers leave (the scan cycle and communication time), shared likewise.
+    pub timing: Arc<crate::devices::plc::ScanTiming>,
 }
 
 /// What a kind's builder works with: the world being built and what the plant gives it.

@@ -680,6 +680,18 @@ impl super::kind::DeviceKind for PlcKind {
         s.add(crate::world::SimSet::Control, plc_scan);
         s.add(crate::world::SimSet::Services, plc_serve);
     }
+    fn modbus_servers(world: &mut World) -> Vec<super::kind::ModbusServer> {
+        let mut q = world.query::<(&super::host::HostRef, &Plc)>();
+        q.iter(world)
+            .map(|(h, p)| super::kind::ModbusServer {
+                host: h.0,
+                name: p.name.clone(),
+                cpu: p.cpu.share(),
+                timing: Arc::clone(&p.timing),
+            })
+            .collect()
+    }
+
     fn summaries(world: &mut World) -> Vec<(crate::net::topology::HostId, super::summary::DeviceFigures)> {
         let mut q = world.query::<(&super::host::HostRef, &Plc)>();
         q.iter(world)

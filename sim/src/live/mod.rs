@@ -26,10 +26,6 @@ pub mod server;
 
 use crate::base::events::{EventKind, EventLog};
 use crate::base::time::SimTime;
-use crate::devices::historian::Historian;
-use crate::devices::hmi::Hmi;
-use crate::devices::host::HostRef;
-use crate::devices::plc::Plc;
 use crate::net::topology::HostId;
 use crate::net::{Frame, Network};
 use crate::world::Sim;
@@ -208,20 +204,16 @@ impl LivePlant {
             connections: AtomicUsize::new(0),
         });
 
-        let mut plcs: Vec<(HostId, &Plc)> = Vec::new();
-        let mut q = sim.world.query::<(&HostRef, &Plc)>();
-        for (h, p) in q.iter(&sim.world) {
-            plcs.push((h.0, p));
-        }
-        plcs.sort_by_key(|(h, _)| *h);
         let mut targets = BTreeMap::new();
         let mut ports = BTreeMap::new();
-        for (host, plc) in plcs {
+        // Every registered kind's Modbus servers, as the simulation built them.
+        for server in crate::plant::modbus_servers(&mut sim.world) {
+            let host = server.host;
             let Some(&address) = live_addr.get(&host) else {
                 continue;
             };
             let listener = server::bind(address, opts.fallback_port).map_err(|source| LiveError::Bind {
-                host: plc.name.clone(),
+                host: server.name.clone(),
                 address,
                 source,
             })?;
@@ -230,16 +222,17 @@ impl LivePlant {
                 .map(|a| a.port())
                 .unwrap_or(opts.fallback_port);
             let sock = SocketAddr::from((address, port));
+            let name = server.name;
             let dev = Arc::new(server::Device::new(
                 host,
-                plc.name.clone(),
-                plc.cpu.share(),
-                Arc::clone(&plc.timing),
+                name.clone(),
+                server.cpu,
+                server.timing,
                 sock,
             ));
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| LiveError::Bind {
-                host: plc.name.clone(),
+                host: name.clone(),
                 address,
                 source,
             })?;
@@ -248,15 +241,10 @@ impl LivePlant {
             ports.insert(host, port);
         }
 
-        let mut clients = BTreeMap::new();
-        let mut q = sim.world.query::<(&HostRef, Option<&Hmi>, Option<&Historian>)>();
-        for (h, hmi, hist) in q.iter(&sim.world) {
-            if (hmi.is_some() || hist.is_some())
-                && let Some(&a) = live_addr.get(&h.0)
-            {
-                clients.insert(h.0, a);
-            }
-        }
+        let clients: BTreeMap<HostId, _> = crate::plant::modbus_clients(&mut sim.world)
+            .into_iter()
+            .filter_map(|h| live_addr.get(&h).map(|a| (h, *a)))
+            .collect();
         let (btx, brx) = tokio::sync::mpsc::unbounded_channel();
         runtime.spawn(bridge::run_clients(brx, tx.clone(), clock, waker.clone()));
         sim.network_mut().set_bridge(Box::new(bridge::Bridge {
