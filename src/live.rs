@@ -2,14 +2,15 @@
 //! matters to the people in the exercise as it happens, and writes the same outputs as a
 //! batch run when stopped.
 
-use crate::results::{Results, Tally};
+use crate::results::Results;
+use crate::runner::EventSink;
 use crate::scenario::Exercise;
 use anyhow::Context;
 use otrange_sim::base::events::{Event, EventKind};
 use otrange_sim::live::{LiveOptions, LivePlant, ManifestEntry};
 use otrange_sim::{SimDuration, SimTime};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -55,10 +56,7 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         serde_json::to_writer_pretty(BufWriter::new(f), &plant.manifest)?;
     }
-    let events_path = opts.out.join("events.jsonl");
-    let mut events = BufWriter::new(
-        File::create(&events_path).with_context(|| format!("creating {}", events_path.display()))?,
-    );
+    let mut events = EventSink::create(&opts.out.join("events.jsonl"))?;
     println!(
         "live: {} at {}x real time; Ctrl-C stops and writes {}",
         ex.info.name,
@@ -68,17 +66,12 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     let end = opts.duration.map(|d| SimTime::ZERO + d);
     let mut plant = plant;
     let mut last_flush = Instant::now();
-    let mut tally = Tally::default();
     loop {
         plant.step(&mut sim, MAX_WAIT);
         let batch = sim.drain_events();
-        for e in &batch {
-            serde_json::to_writer(&mut events, e)?;
-            events.write_all(b"\n")?;
-            tally.add(e);
-            if let Some(line) = terminal_line(e) {
-                println!("{line}");
-            }
+        events.write(&batch)?;
+        for line in batch.iter().filter_map(terminal_line) {
+            println!("{line}");
         }
         if last_flush.elapsed() > Duration::from_millis(250) {
             events.flush()?;
@@ -90,21 +83,12 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     }
     plant.stop();
     sim.finish();
-    for e in &sim.drain_events() {
-        serde_json::to_writer(&mut events, e)?;
-        events.write_all(b"\n")?;
-        tally.add(e);
-    }
-    events.flush()?;
+    events.write(&sim.drain_events())?;
+    let (tally, _) = events.close()?;
     let ran = SimDuration(sim.now().as_nanos());
-    let topo = std::sync::Arc::clone(sim.network().topology());
-    let results = tally.results(ex, opts.seed, ran, &topo);
+    let results = tally.results(ex, opts.seed, ran, sim.network().topology());
     crate::runner::write_eve(&opts.out.join("alerts.eve.json"), &results)?;
-    let path = opts.out.join("results.json");
-    let mut f = BufWriter::new(File::create(&path).with_context(|| format!("creating {}", path.display()))?);
-    serde_json::to_writer_pretty(&mut f, &results)?;
-    f.write_all(b"\n")?;
-    f.flush()?;
+    crate::runner::write_json(&opts.out.join("results.json"), &results)?;
     println!(
         "stopped after {:.1} simulated seconds; wrote {}",
         ran.as_secs_f64(),

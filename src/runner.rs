@@ -5,6 +5,7 @@
 use crate::results::{Results, Tally};
 use crate::scenario::Exercise;
 use anyhow::Context;
+use otrange_sim::base::events::Event;
 use otrange_sim::net::capture::PcapCapture;
 use otrange_sim::{SimDuration, SimTime};
 use std::fs::File;
@@ -48,12 +49,7 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         let cap = PcapCapture::new(BufWriter::new(f))?;
         sim.network_mut().set_capture(Box::new(cap));
     }
-    let events_path = opts.out.join("events.jsonl");
-    let mut events = BufWriter::new(
-        File::create(&events_path).with_context(|| format!("creating {}", events_path.display()))?,
-    );
-    let mut n_events = 0u64;
-    let mut tally = Tally::default();
+    let mut events = EventSink::create(&opts.out.join("events.jsonl"))?;
     let end = SimTime::ZERO + opts.duration;
     let started = Instant::now();
     let mut t = SimTime::ZERO;
@@ -63,28 +59,20 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         if t >= end {
             sim.finish();
         }
-        // Every source logs in time order (a test holds them to it): no sorting here.
-        let batch = sim.drain_events();
-        for e in &batch {
-            serde_json::to_writer(&mut events, e)?;
-            events.write_all(b"\n")?;
-            tally.add(e);
-        }
-        n_events += batch.len() as u64;
+        events.write(&sim.drain_events())?;
         if t >= end {
             break;
         }
     }
     let wall = started.elapsed();
-    events.flush()?;
+    let (tally, n_events) = events.close()?;
     if let Some(cap) = sim.network_mut().take_capture() {
         let labelled = cap
             .finish(end)
             .with_context(|| format!("writing {}", pcap_path.display()))?;
         write_labels(&opts.out.join("capture-labels.csv"), ex, &labelled)?;
     }
-    let topo = std::sync::Arc::clone(sim.network().topology());
-    let results = tally.results(ex, opts.seed, opts.duration, &topo);
+    let results = tally.results(ex, opts.seed, opts.duration, sim.network().topology());
     write_eve(&opts.out.join("alerts.eve.json"), &results)?;
     write_json(&opts.out.join("results.json"), &results)?;
     let timing = serde_json::json!({
@@ -101,7 +89,49 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     })
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
+/// Where a run's events go as they are drained: events.jsonl, line by line, and the
+/// [`Tally`] results.json is computed from. Batch and live mode write through it alike.
+pub(crate) struct EventSink {
+    out: BufWriter<File>,
+    tally: Tally,
+    written: u64,
+}
+
+impl EventSink {
+    pub(crate) fn create(path: &Path) -> anyhow::Result<Self> {
+        let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(EventSink {
+            out: BufWriter::new(f),
+            tally: Tally::default(),
+            written: 0,
+        })
+    }
+
+    /// Writes a drained batch. Every source logs in time order (tests/event_log.rs holds them
+    /// to it), so nothing is sorted here.
+    pub(crate) fn write(&mut self, batch: &[Event]) -> anyhow::Result<()> {
+        for e in batch {
+            serde_json::to_writer(&mut self.out, e)?;
+            self.out.write_all(b"\n")?;
+            self.tally.add(e);
+        }
+        self.written += batch.len() as u64;
+        Ok(())
+    }
+
+    /// Makes what was written so far visible to a reader of the file (live mode's tail).
+    pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
+        Ok(self.out.flush()?)
+    }
+
+    /// Flushes the file; the tally and the number of events written.
+    pub(crate) fn close(mut self) -> anyhow::Result<(Tally, u64)> {
+        self.flush()?;
+        Ok((self.tally, self.written))
+    }
+}
+
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
     let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
     serde_json::to_writer_pretty(&mut f, v)?;
     f.write_all(b"\n")?;

@@ -163,22 +163,21 @@ impl Sim {
         let now = self.now();
         let devices = self.device_summaries();
         let ticks = self.ticks;
+        let ps = self.world.resource::<ProcessState>();
+        let process = EventKind::ProcessSummary {
+            bands: ps.process.bands().to_vec(),
+            final_values: ps
+                .process
+                .signal_names()
+                .map(|(id, n)| (n.to_string(), ps.process.get(id)))
+                .collect(),
+        };
         self.world.resource_scope(|world, mut net: Mut<Network>| {
             let mut log = world.resource_mut::<EventLog>();
             net.collect_tap_events(&mut log);
             for (device, figures) in devices {
                 log.push(now, EventKind::DeviceSummary { device, figures });
             }
-            let ps = world.resource::<ProcessState>();
-            let process = EventKind::ProcessSummary {
-                bands: ps.process.bands().to_vec(),
-                final_values: ps
-                    .process
-                    .signal_names()
-                    .map(|(id, n)| (n.to_string(), ps.process.get(id)))
-                    .collect(),
-            };
-            let mut log = world.resource_mut::<EventLog>();
             log.push(now, process);
             log.push(
                 now,
