@@ -29,14 +29,14 @@ fn server() -> ModbusServer {
 
 fn codec(c: &mut Criterion) {
     c.bench_function("encode FC3 read 10 holding registers", |b| {
-        b.iter(|| read_holding_registers(black_box(7), 1, black_box(0), 10))
+        b.iter(|| read_holding_registers(black_box(7), 1, black_box(0), 10));
     });
     let mut s = server();
     let ServerReply::Respond(reply) = s.handle_adu(&read_holding_registers(7, 1, 0, 10), 0).reply else {
         panic!("the bench device must answer");
     };
     c.bench_function("decode FC3 response with 10 registers", |b| {
-        b.iter(|| decode_response(black_box(&reply)).expect("valid response"))
+        b.iter(|| decode_response(black_box(&reply)).expect("valid response"));
     });
 }
 
@@ -53,7 +53,7 @@ fn round_trip(c: &mut Criterion) {
                     panic!("the bench device must answer");
                 };
                 decode_response(&reply).expect("valid response")
-            })
+            });
         },
     );
     c.bench_function("PLC round trip: FC6 write single register", |b| {
@@ -64,7 +64,7 @@ fn round_trip(c: &mut Criterion) {
                 panic!("the bench device must answer");
             };
             decode_response(&reply).expect("valid response")
-        })
+        });
     });
 }
 

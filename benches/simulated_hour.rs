@@ -18,7 +18,7 @@ fn hour(c: &mut Criterion) {
             let mut sim = ex.build(1).expect("the reference plant builds");
             sim.run_until(SimTime::ZERO + SimDuration::from_secs(3600));
             sim.ticks()
-        })
+        });
     });
     g.finish();
 }

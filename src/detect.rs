@@ -31,7 +31,7 @@ const QUICKDRAW_ORIGIN: &str = "scenarios/detectors/rules/quickdraw-modbus.rules
 const SHOWN_FRAMES: usize = 12;
 
 #[derive(clap::Args, Debug)]
-pub struct DetectArgs {
+pub(crate) struct DetectArgs {
     /// Capture file, pcap or pcapng (Ethernet, 802.1Q, Linux cooked or raw IPv4).
     #[arg(long)]
     pub pcap: PathBuf,
@@ -74,7 +74,7 @@ impl From<anyhow::Error> for Failure {
 
 /// Runs the command; exit codes as the rest of the CLI: 0 success (alerts are not a
 /// failure), 1 a failure while running, 2 bad input.
-pub fn main(args: &DetectArgs) -> ExitCode {
+pub(crate) fn main(args: &DetectArgs) -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Input(m)) => {

@@ -17,13 +17,19 @@ use std::time::{Duration, Instant};
 /// How to go live, from the command line.
 #[derive(Debug, Clone)]
 pub struct LiveRunOptions {
+    /// The seed of every random stream in the run.
     pub seed: u64,
+    /// Simulated seconds per wall-clock second.
     pub speed: f64,
+    /// The Modbus TCP port every device listens on, each on its own loopback address.
     pub port: u16,
+    /// Where to write the address of every device, for the tools of the exercise.
     pub manifest: Option<PathBuf>,
+    /// Output directory, created if missing.
     pub out: PathBuf,
     /// Stop after this much simulated time (default: run until Ctrl-C or SIGTERM).
     pub duration: Option<SimDuration>,
+    /// Bind addresses outside 127.0.0.0/8 too (off: the plant stays on this machine).
     pub allow_non_loopback: bool,
 }
 

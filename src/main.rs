@@ -237,7 +237,7 @@ fn main() -> ExitCode {
                             (None, Some(t)) => format!(
                                 "{}; detected ({}) after {} by {}",
                                 s.step.status,
-                                s.detection,
+                                s.detection.as_str(),
                                 if t < 1.0 {
                                     format!("{:.3} ms", t * 1e3)
                                 } else {

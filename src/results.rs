@@ -5,7 +5,7 @@
 //! steps' events, detections from the typed alerts, and every figure from the summaries the
 //! devices, the process, the network and the sensors log when the run ends.
 
-use crate::scenario::{Exercise, Expectations};
+use crate::scenario::{Detection, Exercise, Expectations};
 use otrange_sim::SimDuration;
 use otrange_sim::base::events::{AlertRecord, Event, EventKind};
 use otrange_sim::base::time::SimTime;
@@ -22,29 +22,46 @@ use serde::Serialize;
 /// Bumped whenever a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Everything results.json holds, field for field (docs/src/reference/results.md).
 #[derive(Debug, Serialize)]
 pub struct Results {
+    /// [`SCHEMA_VERSION`], so a reader knows which meaning the fields have.
     pub schema_version: u32,
+    /// The exercise's name.
     pub exercise: String,
+    /// The plant's name.
     pub plant: String,
+    /// The seed the run used: the same seed gives the same file.
     pub seed: u64,
+    /// Simulated seconds the run covered.
     pub duration_s: f64,
+    /// The policy's name, `allow-all` without one.
     pub policy: String,
     /// The policy's own account: decisions, denials, hits per rule (null without a policy).
     pub policy_summary: serde_json::Value,
     /// Ticks the world ran: a measure of simulation work, identical for identical inputs.
     pub ticks: u64,
+    /// Frames sent, delivered, blocked and dropped, over the whole network.
     pub network: NetStats,
+    /// Per PLC, in plant order.
     pub plcs: Vec<Named<PlcFigures>>,
+    /// Per HMI, in plant order, with its poll latency: the control loop's cost of defences.
     pub hmis: Vec<Named<HmiFigures>>,
+    /// Per historian, in plant order.
     pub historians: Vec<Named<HistorianFigures>>,
+    /// Per engineering workstation, in plant order.
     pub engineering_workstations: Vec<Named<EwsFigures>>,
+    /// The benign IT traffic, summed over its hosts.
     pub it: ItResult,
+    /// How the physical process fared: band excursions and the final values.
     pub process: ProcessResult,
+    /// Physical harm, in time order.
     pub impacts: Vec<ImpactResult>,
     /// The playbook's steps, how each ended and what detected it (empty in benign operation).
     pub steps: Vec<StepOutcome>,
+    /// Each tap's and detector's own account, in placement order.
     pub taps: Vec<TapResult>,
+    /// Each `[expect]` entry of the exercise, checked.
     pub expectations: Vec<ExpectationResult>,
     /// True when every expectation held.
     pub passed: bool,
@@ -55,9 +72,11 @@ pub struct Results {
 /// tactic), `general` (flagged, without either), `none`.
 #[derive(Debug, Serialize)]
 pub struct StepOutcome {
+    /// How the step ran, flattened into the same JSON object.
     #[serde(flatten)]
     pub step: StepResult,
-    pub detection: &'static str,
+    /// The best category among the alerts on the step's frames.
+    pub detection: Detection,
     /// Seconds from the step's start to its first alert.
     pub time_to_detect_s: Option<f64>,
     /// The first alert of each detector that rests on the step's frames.
@@ -102,12 +121,18 @@ pub struct StepResult {
     pub ended_s: Option<f64>,
 }
 
+/// A detector's first alert on a step's frames: who saw the step, with what, and when.
 #[derive(Debug, Serialize)]
 pub struct StepDetection {
+    /// The detector's name in the detector set.
     pub detector: String,
+    /// The alert's signature id, as in alerts.eve.json.
     pub signature_id: u64,
+    /// The alert's signature text.
     pub signature: String,
+    /// The ATT&CK technique the alert named, if any.
     pub technique: Option<String>,
+    /// Simulated seconds since the start of the run.
     pub t_s: f64,
 }
 
@@ -154,7 +179,7 @@ fn step_outcomes(steps: Vec<StepResult>, alerts: &[(SimTime, AlertRecord)]) -> V
             };
             StepOutcome {
                 step,
-                detection: detection.as_str(),
+                detection,
                 time_to_detect_s,
                 detected_by,
             }
@@ -162,30 +187,12 @@ fn step_outcomes(steps: Vec<StepResult>, alerts: &[(SimTime, AlertRecord)]) -> V
         .collect()
 }
 
-/// How well a step was detected, in the order of MITRE's ATT&CK Evaluations categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Detection {
-    None,
-    General,
-    Tactic,
-    Technique,
-}
-
-impl Detection {
-    fn as_str(self) -> &'static str {
-        match self {
-            Detection::None => "none",
-            Detection::General => "general",
-            Detection::Tactic => "tactic",
-            Detection::Technique => "technique",
-        }
-    }
-}
-
 /// A device's figures under its name, as results.json lists them.
 #[derive(Debug, Serialize)]
 pub struct Named<T> {
+    /// The device's name in the plant.
     pub name: String,
+    /// The device kind's figures, flattened into the same JSON object.
     #[serde(flatten)]
     pub figures: T,
 }
@@ -198,41 +205,62 @@ impl<T> std::ops::Deref for Named<T> {
     }
 }
 
+/// The benign IT traffic: the background that detectors must not alarm on.
 #[derive(Debug, Default, Serialize)]
 pub struct ItResult {
+    /// Exchanges the IT hosts started.
     pub exchanges: u64,
+    /// Of them, those answered.
     pub answered: u64,
+    /// Requests the IT hosts served.
     pub served: u64,
 }
 
+/// How the physical process fared.
 #[derive(Debug, Default, Serialize)]
 pub struct ProcessResult {
+    /// Per band: its limits, the range observed and the seconds spent outside.
     pub bands: Vec<BandStats>,
     /// Value of every signal at the end of the run, in signal order.
     pub final_values: Vec<(String, f64)>,
 }
 
+/// Physical harm: a process limit crossed, named as the ATT&CK impact it amounts to.
 #[derive(Debug, Serialize)]
 pub struct ImpactResult {
+    /// Simulated seconds since the start of the run.
     pub t_s: f64,
+    /// The impact's ATT&CK technique ID, such as "T0879".
     pub technique: String,
+    /// The technique's name in the catalogue.
     pub technique_name: String,
+    /// The plant's limit that was crossed.
     pub limit: String,
+    /// The process component the limit watches.
     pub component: String,
+    /// What happened, in words for the report.
     pub description: String,
 }
 
+/// A tap's or detector's own account of the run.
 #[derive(Debug, Serialize)]
 pub struct TapResult {
+    /// Its name in the plant or the detector set.
     pub name: String,
+    /// What it counted; its shape is the tap's own (docs/src/reference/results.md).
     pub summary: serde_json::Value,
 }
 
+/// One `[expect]` entry, checked: what CI reads to pass or fail a run.
 #[derive(Debug, Serialize, Clone)]
 pub struct ExpectationResult {
+    /// The entry's key, such as `max_poll_timeouts`.
     pub name: String,
+    /// What the exercise asked for, in words (`<= 0`).
     pub expected: String,
+    /// What the run produced.
     pub actual: String,
+    /// Whether the entry held.
     pub passed: bool,
 }
 
@@ -458,7 +486,7 @@ pub fn evaluate(exp: &Expectations, r: &Results, alerts: u64) -> Vec<Expectation
         );
     }
     if let Some(want) = &exp.detections {
-        let actual: Vec<&str> = r.steps.iter().map(|s| s.detection).collect();
+        let actual: Vec<&str> = r.steps.iter().map(|s| s.detection.as_str()).collect();
         let want: Vec<&str> = want.iter().map(|d| d.as_str()).collect();
         check("detections", want.join(", "), actual.join(", "), actual == want);
     }
@@ -605,7 +633,7 @@ mod tests {
             (at(20), started(2)),
             (at(21), alert("rules", 2, Some("T0802"), Some("collection"))),
         ]);
-        let cats: Vec<_> = out.iter().map(|o| o.detection).collect();
+        let cats: Vec<_> = out.iter().map(|o| o.detection.as_str()).collect();
         assert_eq!(cats, ["technique", "tactic", "none"]);
         assert_eq!(out[0].time_to_detect_s, Some(2.0));
         let by: Vec<_> = out[0].detected_by.iter().map(|d| d.detector.as_str()).collect();

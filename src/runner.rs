@@ -16,19 +16,26 @@ use std::time::{Duration, Instant};
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The seed of every random stream in the run.
     pub seed: u64,
+    /// Simulated time to run for.
     pub duration: SimDuration,
+    /// Output directory, created if missing.
     pub out: PathBuf,
+    /// Also write capture.pcap and capture-labels.csv.
     pub pcap: bool,
+    /// Record every frame sent and delivered in events.jsonl (large).
     pub log_frames: bool,
 }
 
 /// What the terminal summary needs.
 #[derive(Debug)]
 pub struct RunOutcome {
+    /// What results.json holds.
     pub results: Results,
     /// Wall-clock time of the simulation itself (not of loading or writing results).
     pub wall: Duration,
+    /// Events written to events.jsonl.
     pub events: u64,
 }
 

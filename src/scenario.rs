@@ -18,7 +18,9 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseInfo {
+    /// The exercise's name, as results.json and reports show it.
     pub name: String,
+    /// What the exercise shows, in a sentence or two.
     #[serde(default)]
     pub description: String,
     /// Plant file, relative to the exercise file.
@@ -26,6 +28,7 @@ pub struct ExerciseInfo {
     /// Default run length, e.g. "24h".
     #[serde(default = "default_duration")]
     pub duration: Spanned<DurationField>,
+    /// Default seed (the command line's `--seed` overrides it).
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Segmentation policy file, relative to the exercise file (default: none, the flat
@@ -74,17 +77,23 @@ pub struct Expectations {
     pub max_blocked_legitimate: Option<u64>,
 }
 
-/// How a step was detected, in the vocabulary of MITRE's ATT&CK Evaluations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// How a step was detected, in the vocabulary of MITRE's ATT&CK Evaluations, ordered from
+/// worst to best so that a step's detection is the `max` over its alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Detection {
-    Technique,
-    Tactic,
-    General,
+    /// No alert rested on the step's frames.
     None,
+    /// An alert flagged the step's frames without naming its tactic or technique.
+    General,
+    /// An alert named the step's tactic.
+    Tactic,
+    /// An alert named the step's ATT&CK technique.
+    Technique,
 }
 
 impl Detection {
+    /// The name results.json and exercise files use.
     pub fn as_str(self) -> &'static str {
         match self {
             Detection::Technique => "technique",
@@ -108,10 +117,15 @@ struct ExerciseFile {
 /// A loaded, validated exercise.
 #[derive(Debug, Clone)]
 pub struct Exercise {
+    /// The exercise file, as given.
     pub file: PathBuf,
+    /// Its `[exercise]` table.
     pub info: ExerciseInfo,
+    /// Its `[expect]` table.
     pub expect: Expectations,
+    /// The plant file, resolved against the exercise file.
     pub plant_file: PathBuf,
+    /// The plant, loaded and checked.
     pub plant: PlantConfig,
     /// `[live]`, checked against the plant.
     pub live: LiveSettings,
@@ -121,6 +135,7 @@ pub struct Exercise {
     pub playbook: Option<(PathBuf, Playbook)>,
     /// The detectors placed in the plant, if any.
     pub detectors: Option<(PathBuf, DetectorSet)>,
+    /// The run length from `[exercise]` (the command line's `--duration` overrides it).
     pub duration: SimDuration,
 }
 

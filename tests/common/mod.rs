@@ -9,25 +9,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `otrange` binary Cargo built for these tests.
-pub const OTRANGE: &str = env!("CARGO_BIN_EXE_otrange");
+pub(crate) const OTRANGE: &str = env!("CARGO_BIN_EXE_otrange");
 
 /// A path relative to the repository root.
-pub fn repo_path(rel: &str) -> PathBuf {
+pub(crate) fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 /// The reference exercise: the water treatment works in benign operation.
-pub fn reference_exercise() -> PathBuf {
+pub(crate) fn reference_exercise() -> PathBuf {
     repo_path("scenarios/water-treatment.toml")
 }
 
 /// A file under `tests/fixtures/`.
-pub fn fixture(rel: &str) -> PathBuf {
+pub(crate) fn fixture(rel: &str) -> PathBuf {
     repo_path("tests/fixtures").join(rel)
 }
 
 /// Runs `otrange` with `args` and returns what it did, whatever the exit code.
-pub fn otrange<I, S>(args: I) -> Output
+pub(crate) fn otrange<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -39,7 +39,7 @@ where
 }
 
 /// `otrange run <exercise> --out <out> <extra...>`.
-pub fn run_exercise(exercise: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn run_exercise(exercise: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<&OsStr> = vec![
         OsStr::new("run"),
         exercise.as_os_str(),
@@ -51,7 +51,7 @@ pub fn run_exercise(exercise: &Path, out: &Path, extra: &[&str]) -> Output {
 }
 
 /// Runs the reference exercise into `out` and asserts it exited with code 0.
-pub fn run_reference_ok(out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn run_reference_ok(out: &Path, extra: &[&str]) -> Output {
     let o = run_exercise(&reference_exercise(), out, extra);
     assert_eq!(
         o.status.code(),
@@ -63,7 +63,7 @@ pub fn run_reference_ok(out: &Path, extra: &[&str]) -> Output {
 }
 
 /// Exit status, stdout and stderr of a finished command, for assertion messages.
-pub fn describe(o: &Output) -> String {
+pub(crate) fn describe(o: &Output) -> String {
     format!(
         "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         o.status,
@@ -73,18 +73,18 @@ pub fn describe(o: &Output) -> String {
 }
 
 /// Reads a JSON file a run wrote.
-pub fn read_json(path: &Path) -> serde_json::Value {
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 /// Reads a file a run wrote, as bytes.
-pub fn read_bytes(path: &Path) -> Vec<u8> {
+pub(crate) fn read_bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// `otrange run` that may fail its expectations (exit 1) but must run; returns results.json.
-pub fn run_results(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+pub(crate) fn run_results(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
     let o = run_exercise(exercise, out, extra);
     assert!(
         matches!(o.status.code(), Some(0) | Some(1)),
@@ -95,7 +95,7 @@ pub fn run_results(exercise: &Path, out: &Path, extra: &[&str]) -> serde_json::V
 }
 
 /// The status of every playbook step, in order.
-pub fn step_statuses(r: &serde_json::Value) -> Vec<String> {
+pub(crate) fn step_statuses(r: &serde_json::Value) -> Vec<String> {
     r["steps"]
         .as_array()
         .expect("results.json has steps")
@@ -106,7 +106,7 @@ pub fn step_statuses(r: &serde_json::Value) -> Vec<String> {
 
 /// Runs `tshark -r <pcap> <args...>` and returns what it printed; a missing tshark or a
 /// failed run stops the test with a message saying so.
-pub fn tshark_read(pcap: &Path, args: &[&str]) -> String {
+pub(crate) fn tshark_read(pcap: &Path, args: &[&str]) -> String {
     let out = match Command::new("tshark").arg("-r").arg(pcap).args(args).output() {
         Ok(o) => o,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
