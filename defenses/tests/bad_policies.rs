@@ -135,6 +135,14 @@ fn actions_names_windows_and_identities_are_checked() {
         .to_string(),
         r#"bad.toml:8:35: rule[0].window.start: invalid start "25:00": expected a time of day "HH:MM" or "HH:MM:SS", or an offset such as "90m""#
     );
+    // A duration is read with the file, so a bad one is placed at its own value.
+    assert_eq!(
+        error(&rule(
+            "window = { every = \"1 day\", start = \"02:00\", length = \"2h\" }"
+        ))
+        .to_string(),
+        r#"bad.toml:8:20: rule[0].window.every: invalid duration "1 day": expected a number followed by a unit (ns, us, ms, s, m, h, d), e.g. "1h", "90s", "250ms""#
+    );
     assert_eq!(
         error(&rule("identity = \"vendr\"")).to_string(),
         r#"bad.toml:8:12: rule[0].identity: unknown user "vendr": expected a user of an [[identity]] (none is declared)"#

@@ -208,7 +208,7 @@ fn bad_checks_name_the_field() {
         ),
         (
             VIEW.replace("type = \"agree\"", "type = \"agreed\""),
-            "check[0]",
+            "check[0].type",
             "unknown variant `agreed`",
         ),
         (
@@ -223,7 +223,7 @@ fn bad_checks_name_the_field() {
         ),
         (
             BALANCE.replace("window = \"120s\"", "window = \"120s\"\nlevel_max = 5"),
-            "check[0]",
+            "check[0].level_max",
             "unknown field `level_max`",
         ),
         (

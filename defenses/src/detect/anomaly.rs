@@ -310,7 +310,11 @@ impl Anomaly {
                 format!("the threshold must be a positive number of standard deviations, not {threshold}"),
             ));
         }
-        Ok(Anomaly::new(cfg.name.clone(), cfg.learn_until("1h")?, threshold))
+        Ok(Anomaly::new(
+            cfg.name.clone(),
+            cfg.learn_until(SimDuration::from_secs(3600)),
+            threshold,
+        ))
     }
 
     /// The configured threshold.

@@ -11,7 +11,7 @@
 //! ```
 
 use super::{Detector, DetectorTap};
-use otrange_sim::base::time::SimTime;
+use otrange_sim::base::time::{DurationField, SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox, Stage};
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ pub struct DetectorConfig {
     pub mode: Mode,
     /// Learning window from the start of the run, e.g. "1h" (allow-list, anomaly).
     #[serde(default)]
-    pub learn: Option<String>,
+    pub learn: Option<DurationField>,
     /// Rules file, relative to the detector-set file (rules).
     #[serde(default)]
     pub rules: Option<String>,
@@ -127,12 +127,9 @@ impl Middlebox for InlineDetector {
 }
 
 impl DetectorConfig {
-    /// The learning window's end (default one hour).
-    pub fn learn_until(&self, default: &str) -> Result<SimTime, ConfigFault> {
-        let s = self.learn.as_deref().unwrap_or(default);
-        let d =
-            otrange_sim::base::time::parse_duration(s).map_err(|e| ("learn".to_string(), e.to_string()))?;
-        Ok(SimTime::ZERO + d)
+    /// The learning window's end: `learn` from the start of the run, or `default`.
+    pub fn learn_until(&self, default: SimDuration) -> SimTime {
+        SimTime::ZERO + self.learn.as_ref().map_or(default, |d| d.value)
     }
 
     /// Rejects fields this kind does not read.
@@ -160,7 +157,10 @@ impl DetectorConfig {
         Ok(match self.kind.as_str() {
             "allow-list" => {
                 self.only(&["learn"])?;
-                Box::new(super::AllowList::new(self.name.clone(), self.learn_until("1h")?))
+                Box::new(super::AllowList::new(
+                    self.name.clone(),
+                    self.learn_until(SimDuration::from_secs(3600)),
+                ))
             }
             "rules" => Box::new(super::rules::RulesDetector::from_config(self, cx)?),
             "anomaly" => Box::new(super::anomaly::Anomaly::from_config(self, cx)?),

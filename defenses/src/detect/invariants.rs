@@ -25,7 +25,7 @@
 //! ```
 
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
-use otrange_sim::base::time::{SimDuration, SimTime, parse_duration};
+use otrange_sim::base::time::{DurationField, SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plc_logic::{Area, parse_address};
@@ -64,43 +64,83 @@ fn one() -> f64 {
     1.0
 }
 
+/// `type = "agree"`: two readings of one quantity that must agree.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-enum CheckConfig {
-    Agree {
-        name: String,
-        a: SignalConfig,
-        b: SignalConfig,
-        /// Largest difference, in engineering units, that is still agreement.
-        tolerance: f64,
-        /// How long they must disagree before the alert (sampling skew is not an attack).
-        #[serde(rename = "for", default = "ten_seconds")]
-        persist: String,
-        #[serde(default)]
-        technique: Option<String>,
-    },
-    Balance {
-        name: String,
-        level: SignalConfig,
-        area_m2: f64,
-        #[serde(default)]
-        inflow: Vec<SignalConfig>,
-        #[serde(default)]
-        outflow: Vec<SignalConfig>,
-        #[serde(default = "one_minute")]
-        window: String,
-        /// Largest mismatch, in metres, between the level change and the net flow's.
-        tolerance: f64,
-        #[serde(default)]
-        technique: Option<String>,
-    },
+#[serde(deny_unknown_fields)]
+struct AgreeConfig {
+    name: String,
+    a: SignalConfig,
+    b: SignalConfig,
+    /// Largest difference, in engineering units, that is still agreement.
+    tolerance: f64,
+    /// How long they must disagree before the alert (sampling skew is not an attack).
+    #[serde(rename = "for", default = "ten_seconds")]
+    persist: DurationField,
+    #[serde(default)]
+    technique: Option<String>,
 }
 
-fn ten_seconds() -> String {
-    "10s".into()
+/// `type = "balance"`: a level that must move as its flows say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceConfig {
+    name: String,
+    level: SignalConfig,
+    area_m2: f64,
+    #[serde(default)]
+    inflow: Vec<SignalConfig>,
+    #[serde(default)]
+    outflow: Vec<SignalConfig>,
+    #[serde(default = "one_minute")]
+    window: DurationField,
+    /// Largest mismatch, in metres, between the level change and the net flow's.
+    tolerance: f64,
+    #[serde(default)]
+    technique: Option<String>,
 }
-fn one_minute() -> String {
-    "60s".into()
+
+/// A check as its table declares it.
+#[derive(Debug, Clone)]
+enum CheckConfig {
+    Agree(AgreeConfig),
+    Balance(BalanceConfig),
+}
+
+impl CheckConfig {
+    /// Reads a check's table by its `type`. The type is dispatched by hand rather than by
+    /// serde's internal tagging, which buffers the table and loses the path to a bad value:
+    /// errors here name the field under the check (`.for`, `.a.plc`), or "" for the table.
+    fn read(table: &toml::Table) -> Result<Self, (String, String)> {
+        fn fields<T: serde::de::DeserializeOwned>(t: toml::Table) -> Result<T, (String, String)> {
+            serde_path_to_error::deserialize(toml::Value::Table(t)).map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." {
+                    String::new()
+                } else {
+                    format!(".{path}")
+                };
+                (at, e.into_inner().message().to_string())
+            })
+        }
+        let mut t = table.clone();
+        let expected = "expected `agree` or `balance`";
+        match t.remove("type") {
+            None => Err((String::new(), "missing field `type`".into())),
+            Some(toml::Value::String(k)) if k == "agree" => fields(t).map(CheckConfig::Agree),
+            Some(toml::Value::String(k)) if k == "balance" => fields(t).map(CheckConfig::Balance),
+            Some(toml::Value::String(k)) => {
+                Err((".type".into(), format!("unknown variant `{k}`, {expected}")))
+            }
+            Some(v) => Err((".type".into(), format!("a {}, {expected}", v.type_str()))),
+        }
+    }
+}
+
+fn ten_seconds() -> DurationField {
+    DurationField::default_of("10s")
+}
+fn one_minute() -> DurationField {
+    DurationField::default_of("60s")
 }
 
 /// A register of a PLC as read answers carry it.
@@ -204,29 +244,26 @@ impl Invariants {
         };
         for (i, table) in cfg.check.iter().enumerate() {
             let field = |k: &str| format!("check[{i}]{k}");
-            let check: CheckConfig = toml::Value::Table(table.clone())
-                .try_into()
-                .map_err(|e: toml::de::Error| (field(""), e.message().to_string()))?;
-            let duration = |s: &str, k: &str| parse_duration(s).map_err(|e| (field(k), e.to_string()));
+            let check = CheckConfig::read(table).map_err(|(at, m)| (field(&at), m))?;
             let check = match check {
-                CheckConfig::Agree {
+                CheckConfig::Agree(AgreeConfig {
                     name,
                     a,
                     b,
                     tolerance,
                     persist,
                     technique,
-                } => Check::Agree {
+                }) => Check::Agree {
                     name,
                     a: me.signal(&a, cx.topo, &field(".a"))?,
                     b: me.signal(&b, cx.topo, &field(".b"))?,
                     tolerance: positive(tolerance, &field(".tolerance"))?,
-                    persist: duration(&persist, ".for")?,
+                    persist: persist.value,
                     technique,
                     out_since: None,
                     reported: false,
                 },
-                CheckConfig::Balance {
+                CheckConfig::Balance(BalanceConfig {
                     name,
                     level,
                     area_m2,
@@ -235,7 +272,7 @@ impl Invariants {
                     window,
                     tolerance,
                     technique,
-                } => {
+                }) => {
                     let mut ins = Vec::new();
                     for (k, s) in inflow.iter().enumerate() {
                         ins.push(me.signal(s, cx.topo, &field(&format!(".inflow[{k}]")))?);
@@ -250,7 +287,7 @@ impl Invariants {
                         area_m2: positive(area_m2, &field(".area_m2"))?,
                         inflow: ins,
                         outflow: outs,
-                        window: duration(&window, ".window")?,
+                        window: window.value,
                         tolerance: positive(tolerance, &field(".tolerance"))?,
                         technique,
                         volume: 0.0,

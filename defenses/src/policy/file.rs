@@ -4,6 +4,7 @@
 //! Fields that take "one or many" (`from = "any"` or `from = ["hmi-1", "hmi-2"]`) are
 //! custom types rather than untagged enums: untagged enums lose the spans of list items.
 
+use otrange_sim::base::time::DurationField;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::fmt;
@@ -65,9 +66,9 @@ pub(crate) struct RuleDecl {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WindowDecl {
-    pub every: Spanned<String>,
+    pub every: Spanned<DurationField>,
     pub start: Spanned<String>,
-    pub length: Spanned<String>,
+    pub length: Spanned<DurationField>,
 }
 
 /// `modbus = { functions, unit, access, registers, values }`.

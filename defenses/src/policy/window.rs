@@ -2,7 +2,7 @@
 //! "every night from 02:00 for two hours" and denied the rest of the day.
 
 use otrange_sim::SimTime;
-use otrange_sim::base::time::parse_duration;
+use otrange_sim::base::time::{DurationField, parse_duration};
 
 /// A window that opens at `start + k * every` (every integer k) and stays open for
 /// `length`. Time is the run's simulated time: 00:00 is the start of the run.
@@ -18,10 +18,12 @@ const NS_PER_S: u64 = 1_000_000_000;
 impl Window {
     /// Checks and builds a window; errors name the offending part (`every`, `start`,
     /// `length`) and say what was expected.
-    pub(crate) fn new(every: &str, start: &str, length: &str) -> Result<Window, (&'static str, String)> {
-        let every_ns = parse_duration(every)
-            .map_err(|e| ("every", e.to_string()))?
-            .as_nanos();
+    pub(crate) fn new(
+        every: &DurationField,
+        start: &str,
+        length: &DurationField,
+    ) -> Result<Window, (&'static str, String)> {
+        let every_ns = every.value.as_nanos();
         if every_ns == 0 {
             return Err(("every", "the period must be longer than zero".into()));
         }
@@ -37,17 +39,19 @@ impl Window {
             return Err((
                 "start",
                 format!(
-                    "start {start:?} is not inside the period {every:?}: expected an offset less than the period"
+                    "start {start:?} is not inside the period {:?}: expected an offset less than the period",
+                    every.text
                 ),
             ));
         }
-        let length_ns = parse_duration(length)
-            .map_err(|e| ("length", e.to_string()))?
-            .as_nanos();
+        let length_ns = length.value.as_nanos();
         if length_ns == 0 || length_ns > every_ns {
             return Err((
                 "length",
-                format!("length {length:?} must be longer than zero and at most the period {every:?}"),
+                format!(
+                    "length {:?} must be longer than zero and at most the period {:?}",
+                    length.text, every.text
+                ),
             ));
         }
         Ok(Window {
@@ -92,13 +96,17 @@ fn parse_time_of_day(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn d(text: &str) -> DurationField {
+        DurationField::default_of(text)
+    }
+
     fn at(h: u64, m: u64) -> SimTime {
         SimTime((h * 3600 + m * 60) * NS_PER_S)
     }
 
     #[test]
     fn opens_every_day_at_the_start_for_its_length() {
-        let w = Window::new("24h", "02:00", "2h").unwrap();
+        let w = Window::new(&d("24h"), "02:00", &d("2h")).unwrap();
         assert!(!w.contains(at(0, 0)));
         assert!(!w.contains(at(1, 59)));
         assert!(w.contains(at(2, 0)));
@@ -110,7 +118,7 @@ mod tests {
 
     #[test]
     fn a_window_across_midnight_is_open_at_the_start_of_the_run() {
-        let w = Window::new("24h", "23:00", "2h").unwrap();
+        let w = Window::new(&d("24h"), "23:00", &d("2h")).unwrap();
         assert!(w.contains(at(0, 30)));
         assert!(!w.contains(at(1, 0)));
         assert!(w.contains(at(23, 0)));
@@ -119,11 +127,20 @@ mod tests {
 
     #[test]
     fn bad_windows_name_the_part() {
-        assert_eq!(Window::new("0s", "00:00", "1h").unwrap_err().0, "every");
-        assert_eq!(Window::new("24h", "25:00", "1h").unwrap_err().0, "start");
-        assert_eq!(Window::new("1h", "02:00", "1m").unwrap_err().0, "start");
-        assert_eq!(Window::new("24h", "02:00", "25h").unwrap_err().0, "length");
-        assert_eq!(Window::new("24h", "2:0:0:0", "1h").unwrap_err().0, "start");
-        assert_eq!(Window::new("24h", "90m", "1h").unwrap().start, 5400 * NS_PER_S);
+        assert_eq!(Window::new(&d("0s"), "00:00", &d("1h")).unwrap_err().0, "every");
+        assert_eq!(Window::new(&d("24h"), "25:00", &d("1h")).unwrap_err().0, "start");
+        assert_eq!(Window::new(&d("1h"), "02:00", &d("1m")).unwrap_err().0, "start");
+        assert_eq!(
+            Window::new(&d("24h"), "02:00", &d("25h")).unwrap_err().0,
+            "length"
+        );
+        assert_eq!(
+            Window::new(&d("24h"), "2:0:0:0", &d("1h")).unwrap_err().0,
+            "start"
+        );
+        assert_eq!(
+            Window::new(&d("24h"), "90m", &d("1h")).unwrap().start,
+            5400 * NS_PER_S
+        );
     }
 }
