@@ -135,7 +135,7 @@ impl Bench {
             answers: h.answers,
             exceptions: h.exceptions,
             timeouts: h.timeouts,
-            max_latency_ms: h.latency.max_ms,
+            mean_latency_ms: h.latency.mean_ms,
         }
     }
 }
@@ -156,8 +156,8 @@ struct HmiView {
     answers: u64,
     exceptions: u64,
     timeouts: u64,
-    /// Largest poll latency so far, in milliseconds.
-    max_latency_ms: f64,
+    /// Mean poll latency so far, in milliseconds.
+    mean_latency_ms: f64,
 }
 
 /// The answer with transaction id `tid` among `seen`, exactly one.
@@ -396,6 +396,8 @@ struct FloodRun {
     bystander: String,
     plc_at: [PlcView; 3],
     victim_at: [HmiView; 3],
+    /// The victim's counters at the same marks in the run without the flood.
+    base_at: [HmiView; 3],
 }
 
 const SETTLE_S: f64 = 1.0;
@@ -411,11 +413,13 @@ fn flood_run(policy: OverloadPolicy) -> FloodRun {
     let marks = [flood.start_s as f64, flood.end_s() as f64 + SETTLE_S, END_S];
     let mut plc_at = [PlcView::default(); 3];
     let mut victim_at = [baseline.hmi(&victim); 3];
+    let mut base_at = victim_at;
     for (i, t) in marks.into_iter().enumerate() {
         baseline.run_to(t);
         flooded.run_to(t);
         plc_at[i] = flooded.plc(flood.plc);
         victim_at[i] = flooded.hmi(&victim);
+        base_at[i] = baseline.hmi(&victim);
     }
     FloodRun {
         baseline,
@@ -426,6 +430,7 @@ fn flood_run(policy: OverloadPolicy) -> FloodRun {
         bystander,
         plc_at,
         victim_at,
+        base_at,
     }
 }
 
@@ -532,14 +537,20 @@ fn flood_beyond_capacity_gets_busy_answers_and_the_hmi_sees_them() {
     assert!(baseline_wire.iter().all(|s| s.adu[7] & 0x80 == 0));
 
     // The CPU answers one request after the other: the victim's polls queue behind the
-    // flood, and its worst poll latency shows it (a scan's worth of flood is ~100 requests
-    // at 1 ms of communication time each).
-    let base = r.baseline.hmi(&r.victim);
+    // flood (a scan's worth of flood is ~100 requests at 1 ms of communication time each).
+    // A poll that arrives x ms into a scan waits the rest of the scan and then behind the x
+    // flood requests that came before it: about a whole scan, where a clean PLC answers in
+    // half of one on average. The victim's mean latency over the flood's window shows it,
+    // diluted by its polls of PLCs that are not flooded (75.8 against 63.4 ms, seed 1).
+    let window_mean = |a: HmiView, b: HmiView| {
+        let sum = |v: HmiView| v.mean_latency_ms * v.answers as f64;
+        (sum(b) - sum(a)) / (b.answers - a.answers) as f64
+    };
+    let flooded = window_mean(v_start, v_after);
+    let clean = window_mean(r.base_at[0], r.base_at[1]);
     assert!(
-        v_after.max_latency_ms > base.max_latency_ms + 20.0,
-        "worst poll latency {:.1} ms with the flood, {:.1} ms without",
-        v_after.max_latency_ms,
-        base.max_latency_ms
+        flooded > clean + 8.0,
+        "mean poll latency during the flood {flooded:.1} ms, {clean:.1} ms without it"
     );
 }
 

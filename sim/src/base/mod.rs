@@ -9,5 +9,6 @@ pub mod config_error;
 pub mod events;
 pub mod rng;
 pub mod stats;
+pub mod task_clock;
 pub mod time;
 pub mod units;

@@ -5,7 +5,8 @@ use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::events::EventLog;
-use crate::base::time::{DurationField, SimTime};
+use crate::base::task_clock::{DEFAULT_CLIENT_JITTER, Keeping, TaskClock, TaskTiming};
+use crate::base::time::{DurationField, SimDuration};
 use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::Network;
 use crate::net::topology::Role;
@@ -26,6 +27,11 @@ pub struct HistorianConfig {
     /// The register blocks read every round.
     #[serde(default)]
     pub poll: Vec<PollConfig>,
+    /// Largest delay of a poll round past its due time (default 15.625 ms, Windows' timer
+    /// resolution, at most a tenth of the period); "0s" polls on the dot.
+    pub jitter: Option<Spanned<DurationField>>,
+    /// Bound of the historian clock's rate error in ppm, drawn ± per run (default 100).
+    pub drift_ppm: Option<Spanned<f64>>,
 }
 
 fn default_period() -> Spanned<DurationField> {
@@ -60,17 +66,24 @@ pub struct Historian {
 }
 
 impl Historian {
-    /// Checks the `idx`th `[[historian]]` entry against the topology; the first round of
-    /// polls is due at `first`.
+    /// Checks the `idx`th `[[historian]]` entry against the topology; `clock` gives the
+    /// poll loop its schedule from the period and timing checked here.
     pub fn build(
         cfg: &HistorianConfig,
         idx: usize,
         name: &str,
         topo: &Topology,
-        first: SimTime,
+        clock: impl FnOnce(SimDuration, TaskTiming) -> TaskClock,
     ) -> Result<Self, ConfigError> {
         let f = |s: &str| format!("historian[{idx}].{s}");
         let period = period_field(&cfg.poll_period, f("poll_period"), MIN_CLIENT_PERIOD)?;
+        let timing = TaskTiming::from_config(
+            cfg.jitter.as_ref(),
+            cfg.drift_ppm.as_ref(),
+            period,
+            DEFAULT_CLIENT_JITTER,
+            &format!("historian[{idx}]"),
+        )?;
         let items = cfg
             .poll
             .iter()
@@ -80,7 +93,7 @@ impl Historian {
         Ok(Historian {
             name: name.to_string(),
             latest: vec![None; items.len()],
-            poller: Poller::new(items, period, first),
+            poller: Poller::new(items, clock(period, timing)),
             stored: 0,
             arrived: Vec::new(),
         })
@@ -121,8 +134,10 @@ impl super::kind::DeviceKind for HistorianKind {
         for (i, h) in configs.iter().enumerate() {
             let field = format!("historian[{i}].host");
             let id = cx.claim_host(&h.host, field, &[Role::Historian], "historian")?;
-            let mut hist = Historian::build(h, i, &cx.topo.host(id).name, cx.topo, SimTime::ZERO)?;
-            hist.poller.next_poll = cx.start_offset(hist.poller.period);
+            let topo = cx.topo;
+            let hist = Historian::build(h, i, &topo.host(id).name, topo, |period, timing| {
+                cx.task_clock(id, period, Keeping::FreeRunning, timing)
+            })?;
             cx.wake.at(hist.poller.next_poll);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert((hist, super::ClientAgent));

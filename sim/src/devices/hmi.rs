@@ -5,6 +5,7 @@ use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::events::{EventKind, EventLog};
+use crate::base::task_clock::{DEFAULT_CLIENT_JITTER, Keeping, TaskClock, TaskTiming};
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::{ClientInbox, HostRef};
 use crate::net::topology::Role;
@@ -35,6 +36,12 @@ pub struct HmiConfig {
     /// The operator who acts on alarms; without one, alarms are shown and nobody reacts.
     #[serde(default)]
     pub operator: Option<OperatorConfig>,
+    /// Largest delay of a poll round past its due time (default 15.625 ms, Windows' timer
+    /// resolution, at most a tenth of the period); "0s" polls on the dot.
+    pub jitter: Option<Spanned<DurationField>>,
+    /// Bound of the HMI clock's rate error in ppm, drawn ± per run (default 100; 0 for a
+    /// perfect clock).
+    pub drift_ppm: Option<Spanned<f64>>,
 }
 
 fn default_period() -> Spanned<DurationField> {
@@ -145,16 +152,23 @@ pub struct Hmi {
 impl Hmi {
     /// Checks the `idx`th `[[hmi]]` entry against the topology (every alarm bit must be
     /// polled, every response must name an alarm and write a coil or holding register);
-    /// the first round of polls is due at `first`.
+    /// `clock` gives the poll loop its schedule from the period and timing checked here.
     pub fn build(
         cfg: &HmiConfig,
         idx: usize,
         name: &str,
         topo: &Topology,
-        first: SimTime,
+        clock: impl FnOnce(SimDuration, TaskTiming) -> TaskClock,
     ) -> Result<Hmi, ConfigError> {
         let f = |s: &str| format!("hmi[{idx}].{s}");
         let period = period_field(&cfg.poll_period, f("poll_period"), MIN_CLIENT_PERIOD)?;
+        let timing = TaskTiming::from_config(
+            cfg.jitter.as_ref(),
+            cfg.drift_ppm.as_ref(),
+            period,
+            DEFAULT_CLIENT_JITTER,
+            &format!("hmi[{idx}]"),
+        )?;
         let items = cfg
             .poll
             .iter()
@@ -233,7 +247,7 @@ impl Hmi {
         }
         Ok(Hmi {
             name: name.to_string(),
-            poller: Poller::new(items, period, first),
+            poller: Poller::new(items, clock(period, timing)),
             alarms,
             responses,
             reaction_delay,
@@ -351,8 +365,10 @@ impl super::kind::DeviceKind for HmiKind {
     fn build(configs: &[HmiConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
         for (i, h) in configs.iter().enumerate() {
             let id = cx.claim_host(&h.host, format!("hmi[{i}].host"), &[Role::Hmi], "hmi")?;
-            let mut hmi = Hmi::build(h, i, &cx.topo.host(id).name, cx.topo, SimTime::ZERO)?;
-            hmi.poller.next_poll = cx.start_offset(hmi.poller.period);
+            let topo = cx.topo;
+            let hmi = Hmi::build(h, i, &topo.host(id).name, topo, |period, timing| {
+                cx.task_clock(id, period, Keeping::FreeRunning, timing)
+            })?;
             cx.wake.at(hmi.poller.next_poll);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert((hmi, super::ClientAgent));

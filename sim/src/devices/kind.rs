@@ -6,6 +6,7 @@
 use crate::base::clock::Wakeups;
 use crate::base::config_error::ConfigError;
 use crate::base::rng::MasterSeed;
+use crate::base::task_clock::{Keeping, TaskClock, TaskTiming};
 use crate::base::time::{SimDuration, SimTime};
 use crate::devices::summary::DeviceFigures;
 use crate::net::Network;
@@ -149,6 +150,20 @@ impl<'a> BuildCx<'a> {
     /// A first start time within `period`, drawn from the seed.
     pub fn start_offset(&mut self, period: SimDuration) -> SimTime {
         SimTime(self.start.random_range(0..period.as_nanos().max(1)))
+    }
+
+    /// The schedule of `host`'s periodic task: a start offset within its period, and the
+    /// device's own clock (drift and jitter from the stream `timing/<host>`).
+    pub fn task_clock(
+        &mut self,
+        host: HostId,
+        period: SimDuration,
+        keeping: Keeping,
+        timing: TaskTiming,
+    ) -> TaskClock {
+        let first = self.start_offset(period);
+        let rng = self.seed.stream(&format!("timing/{}", self.topo.host(host).name));
+        TaskClock::new(period, keeping, timing, first, rng)
     }
 }
 

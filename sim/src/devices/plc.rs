@@ -4,6 +4,7 @@
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
+use crate::base::task_clock::{DEFAULT_SCAN_JITTER, Keeping, TaskClock, TaskTiming};
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::ServerInbox;
 use crate::devices::modbus::server::Handled;
@@ -35,6 +36,12 @@ pub struct PlcConfig {
     /// the end of each scan, so a response waits for the current scan to finish).
     #[serde(default = "default_comm")]
     pub comm_time: Spanned<DurationField>,
+    /// Largest delay of a scan's start past its due time (default 200 us, at most a tenth
+    /// of the scan period); "0s" scans on the dot.
+    pub jitter: Option<Spanned<DurationField>>,
+    /// Bound of the PLC clock's rate error in ppm, drawn ± per run (default 100; 0 for a
+    /// perfect clock).
+    pub drift_ppm: Option<Spanned<f64>>,
     /// Operating mode at power-up (default `run`).
     #[serde(default)]
     pub mode: OperatingMode,
@@ -303,6 +310,8 @@ pub struct Plc {
     pub comm_time: SimDuration,
     /// When the next scan is due.
     pub next_scan: SimTime,
+    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
+    clock: TaskClock,
     /// When the last scan ended: the moment the CPU serves its communication queue.
     pub last_scan: Option<SimTime>,
     /// Its wiring to the process: sensors read before each scan, actuators driven after.
@@ -377,12 +386,14 @@ impl PlcMemory for RegisterMap {
 }
 
 impl Plc {
-    /// Builds a PLC from its config against the process it is wired to.
+    /// Builds a PLC from its config against the process it is wired to; `clock` gives its
+    /// cyclic task a schedule from the scan period and timing checked here.
     pub fn build(
         cfg: &PlcConfig,
         idx: usize,
         name: &str,
         process: &crate::process::Process,
+        clock: impl FnOnce(SimDuration, TaskTiming) -> TaskClock,
     ) -> Result<Plc, ConfigError> {
         let field = |f: &str| format!("plc[{idx}].{f}");
         let scan_period = cfg.scan_period.get_ref().value;
@@ -393,6 +404,13 @@ impl Plc {
                 "a scan period must be at least 100us",
             ));
         }
+        let timing = TaskTiming::from_config(
+            cfg.jitter.as_ref(),
+            cfg.drift_ppm.as_ref(),
+            scan_period,
+            DEFAULT_SCAN_JITTER,
+            &format!("plc[{idx}]"),
+        )?;
         let comm_time = cfg.comm_time.get_ref().value;
         let mut server = ModbusServer::from_config(&cfg.modbus)
             .map_err(|e| ConfigError::new(format!("plc[{idx}].{}", e.field), None, e.message.clone()))?;
@@ -453,6 +471,7 @@ impl Plc {
                 e.message.clone(),
             )
         })?;
+        let clock = clock(scan_period, timing);
         Ok(Plc {
             name: name.to_string(),
             cpu: Cpu::new(ModbusCpu {
@@ -476,7 +495,7 @@ impl Plc {
                 stats: PlcStats::default(),
             }),
             timing: Arc::new(ScanTiming {
-                next_scan_ns: AtomicU64::new(0),
+                next_scan_ns: AtomicU64::new(clock.first().as_nanos()),
                 comm_free_ns: AtomicU64::new(0),
                 scan_period,
                 comm_time,
@@ -485,7 +504,8 @@ impl Plc {
             mode: cfg.mode,
             scan_period,
             comm_time,
-            next_scan: SimTime::ZERO,
+            next_scan: clock.first(),
+            clock,
             last_scan: None,
             io,
             scans: 0,
@@ -616,7 +636,7 @@ pub fn plc_scan(
         plc.scans += 1;
         plc.last_scan = Some(now);
         drop(cpu);
-        plc.next_scan = now + plc.scan_period;
+        plc.next_scan = plc.clock.next(now);
         plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
         wake.at(plc.next_scan);
     }
@@ -669,7 +689,11 @@ impl super::kind::DeviceKind for PlcKind {
     fn build(configs: &[PlcConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
         for (i, p) in configs.iter().enumerate() {
             let id = cx.claim_host(&p.host, format!("plc[{i}].host"), &[Role::Plc], "plc")?;
-            let plc = Plc::build(p, i, &cx.topo.host(id).name, cx.process)?;
+            let (topo, process) = (cx.topo, cx.process);
+            let plc = Plc::build(p, i, &topo.host(id).name, process, |period, timing| {
+                cx.task_clock(id, period, Keeping::Anchored, timing)
+            })?;
+            cx.wake.at(plc.next_scan);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert(plc);
         }

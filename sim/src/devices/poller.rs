@@ -4,6 +4,7 @@
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
 use crate::base::stats::LatencyStats;
+use crate::base::task_clock::TaskClock;
 use crate::base::time::{SimDuration, SimTime};
 use crate::devices::host::ClientInbox;
 use crate::net::topology::{HostId, Role, Service, Topology};
@@ -127,6 +128,8 @@ pub struct Poller {
     pub timeout: SimDuration,
     /// When the next round is due.
     pub next_poll: SimTime,
+    /// The poll loop's schedule on the client's own clock (drift and wake-up jitter).
+    clock: TaskClock,
     next_tid: u16,
     outstanding: BTreeMap<u16, (usize, SimTime)>,
     /// Last answer per poll item, with its arrival time: what this client believes.
@@ -144,14 +147,16 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller that reads `items` every `period`, the first round at `first`.
-    pub fn new(items: Vec<PollItem>, period: SimDuration, first: SimTime) -> Self {
+    /// A poller that reads `items` on `clock`'s schedule, from its first start.
+    pub fn new(items: Vec<PollItem>, clock: TaskClock) -> Self {
+        let period = clock.period();
         Poller {
             last: vec![None; items.len()],
             items,
             period,
             timeout: period.max(SimDuration::from_secs(1)),
-            next_poll: first,
+            next_poll: clock.first(),
+            clock,
             next_tid: 1,
             outstanding: BTreeMap::new(),
             latency: LatencyStats::default(),
@@ -178,7 +183,7 @@ impl Poller {
                 self.outstanding.insert(tid, (i, now));
                 self.polls += 1;
             }
-            self.next_poll = now + self.period;
+            self.next_poll = self.clock.next(now);
             return Some(self.next_poll);
         }
         None
@@ -270,12 +275,20 @@ impl Poller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::task_clock::{Keeping, TaskTiming};
 
     /// Regression: operator writes used ids 0x8000|n while polls counted up from 1, so after
     /// 32,767 polls a write's acknowledgement could be taken for a poll's answer.
     #[test]
     fn a_client_has_one_id_space() {
-        let mut p = Poller::new(Vec::new(), SimDuration::from_secs(1), SimTime::ZERO);
+        let clock = TaskClock::new(
+            SimDuration::from_secs(1),
+            Keeping::FreeRunning,
+            TaskTiming::IDEAL,
+            SimTime::ZERO,
+            crate::base::rng::MasterSeed(1).stream("t"),
+        );
+        let mut p = Poller::new(Vec::new(), clock);
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..u16::MAX {
             assert!(
