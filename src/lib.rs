@@ -1,7 +1,8 @@
 //! otrange: a cyber range for industrial control systems.
 //!
 //! The root crate loads scenario files ([`scenario`]), runs them ([`runner`]) and scores
-//! the results ([`results`]); the CLI in `main.rs` is a thin layer over these. The plant
+//! the results ([`results`]); [`sweep`] runs the cross product of exercises and defences
+//! and scores it. The CLI in `main.rs` is a thin layer over these. The plant
 //! itself lives in `otrange-sim`.
 
 #![forbid(unsafe_code)]
@@ -10,3 +11,4 @@ pub mod live;
 pub mod results;
 pub mod runner;
 pub mod scenario;
+pub mod sweep;

@@ -96,6 +96,33 @@ enum Command {
     },
     /// Run detectors over a real capture (pcap/pcapng): Modbus TCP reassembled, hosts from its addresses.
     Detect(detect::DetectArgs),
+    /// Run the cross product of a sweep file's axes (exercises, policies, detector sets,
+    /// seeds, durations), one run per cell, into DIR/runs/<cell>/ and DIR/sweep.json.
+    Sweep {
+        /// Sweep file, e.g. scenarios/sweeps/policies.toml
+        sweep: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "otrange-sweep")]
+        out: PathBuf,
+        /// Cells run at once (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard K of N (cells whose index is K-1 modulo N); join shards with `merge`.
+        #[arg(long, value_parser = otrange::sweep::Shard::parse)]
+        shard: Option<otrange::sweep::Shard>,
+        /// Keep cells already complete in DIR whose inputs are unchanged.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Join sweep shard directories into one sweep, identical to the unsharded run.
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory of the merged sweep.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List the ATT&CK for ICS techniques and which ones otrange can execute.
     Techniques {
         /// Print JSON instead of a table.
@@ -109,6 +136,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Detect(args) => detect::main(&args),
+        Command::Sweep {
+            sweep,
+            out,
+            jobs,
+            shard,
+            resume,
+        } => sweep_command(&sweep, out, jobs, shard, resume),
+        Command::Merge { dirs, out } => match otrange::sweep::merge(&dirs, &out) {
+            Ok(r) => sweep_exit(&r, &out),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Techniques { json } => {
             use otrange_attacks::{catalogue, techniques::has_executor};
             if json {
@@ -352,6 +393,57 @@ fn load(
 /// `--duration`: clap reports a bad value with the option's name and exit code 2.
 fn duration_arg(s: &str) -> Result<SimDuration, String> {
     parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn sweep_command(
+    file: &std::path::Path,
+    out: PathBuf,
+    jobs: Option<usize>,
+    shard: Option<otrange::sweep::Shard>,
+    resume: bool,
+) -> ExitCode {
+    let sweep = match otrange::sweep::file::Sweep::load(file) {
+        Ok(s) => s,
+        Err(e) => return input_error(&e),
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = otrange::sweep::SweepOptions {
+        out: out.clone(),
+        jobs,
+        shard,
+        resume,
+    };
+    let started = std::time::Instant::now();
+    match otrange::sweep::run_sweep(&sweep, &opts) {
+        Ok(r) => {
+            println!(
+                "sweep {}: {} of {} cells in {:.1} s wall time on {jobs} jobs",
+                r.name,
+                r.cells.len(),
+                r.cells_total,
+                started.elapsed().as_secs_f64()
+            );
+            sweep_exit(&r, &out)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// 0 when every cell ran and met its expectations, 1 otherwise.
+fn sweep_exit(r: &otrange::sweep::SweepResult, out: &std::path::Path) -> ExitCode {
+    let (failed, unmet) = r.failures();
+    println!(
+        "  {failed} cells failed to run, {unmet} missed an expectation; wrote {}",
+        out.join("sweep.json").display()
+    );
+    if failed + unmet > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn input_error(e: &FileError) -> ExitCode {

@@ -320,16 +320,18 @@ enum Kind {
     Playbook,
     Policy,
     Detectors,
+    Sweep,
     Rules,
 }
 
 impl Kind {
-    const FILES: [Kind; 5] = [
+    const FILES: [Kind; 6] = [
         Kind::Exercise,
         Kind::Plant,
         Kind::Playbook,
         Kind::Policy,
         Kind::Detectors,
+        Kind::Sweep,
     ];
 
     fn name(self) -> &'static str {
@@ -339,6 +341,7 @@ impl Kind {
             Kind::Playbook => "playbook",
             Kind::Policy => "policy",
             Kind::Detectors => "detectors",
+            Kind::Sweep => "sweep",
             Kind::Rules => "rules",
         }
     }
@@ -356,6 +359,7 @@ impl Kind {
             Kind::Playbook => "scenarios/playbooks/oldsmar.toml",
             Kind::Policy => "scenarios/policies/zero-trust.toml",
             Kind::Detectors => "scenarios/detectors/plant-detection.toml",
+            Kind::Sweep => "scenarios/sweeps/policies.toml",
             Kind::Rules => unreachable!("rules blocks are whole files"),
         }
     }
@@ -368,6 +372,7 @@ impl Kind {
             Kind::Playbook => "PlaybookConfig::resolve (through Exercise::load)",
             Kind::Policy => "Policy::load (through Exercise::load)",
             Kind::Detectors => "DetectorSet::build (through Exercise::load)",
+            Kind::Sweep => "Sweep::load (every cell's exercise through Exercise::load)",
             Kind::Rules => "RulesDetector::from_config (through Exercise::load)",
         }
     }
@@ -395,7 +400,7 @@ fn example(info: &[String]) -> Option<Result<Example, String>> {
         return None;
     }
     let expected = "expected `toml exercise`, `toml plant`, `toml playbook`, `toml policy`, \
-                    `toml detectors` or `toml fragment-of=<one of those>`";
+                    `toml detectors`, `toml sweep` or `toml fragment-of=<one of those>`";
     Some(match marker {
         None => Err(format!("a ```toml block must say what it is: {expected}")),
         Some(m) => match m.strip_prefix("fragment-of=") {
@@ -616,6 +621,7 @@ impl Scratch {
                 write(&exercise, &named("detectors", &format!("detectors/{stem}.toml")));
                 sc.join(format!("detectors/{stem}.toml"))
             }
+            Kind::Sweep => sc.join(format!("sweeps/{stem}.toml")),
             Kind::Rules => {
                 write(&exercise, &named("detectors", &format!("detectors/{stem}.toml")));
                 write(
@@ -628,7 +634,12 @@ impl Scratch {
             }
         };
         write(&file, &text);
-        Exercise::load(&exercise).map(|_| ()).map_err(|e| {
+        let loaded = if ex.kind == Kind::Sweep {
+            otrange::sweep::file::Sweep::load(&file).map(|_| ())
+        } else {
+            Exercise::load(&exercise).map(|_| ())
+        };
+        loaded.map_err(|e| {
             let line = self.line_in_example(&e, &file, first_line);
             let scratch = format!("{}/", self.dir.path().display());
             LoadError {

@@ -1,0 +1,230 @@
+//! `otrange sweep`: the cross product of exercises, policies, detector sets, seeds and
+//! durations, one run per cell, on every core, into one `sweep.json`.
+//!
+//! A sweep's output is a function of its inputs only: cells are written in cross-product
+//! order whatever ran first, so `--jobs 1` and `--jobs 8` give the same bytes; a shard
+//! (`--shard K/N`) runs the cells whose index is K-1 modulo N, and `otrange merge` joins
+//! shard directories into the sweep the unsharded run would have written.
+
+pub mod cell;
+pub mod file;
+mod progress;
+
+use crate::runner::write_json;
+use anyhow::Context;
+use cell::{CellResult, input_hash, run_cell};
+use file::{Cell, Sweep};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bumped whenever a field of sweep.json changes meaning or disappears.
+pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+
+/// Which part of the sweep this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    /// How many shards the sweep is cut into.
+    pub of: usize,
+}
+
+impl Shard {
+    /// Reads `K/N` (1 <= K <= N).
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("invalid shard {s:?}: expected K/N with 1 <= K <= N, e.g. 2/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, of): (usize, usize) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || of == 0 || index > of {
+            return Err(bad());
+        }
+        Ok(Shard { index, of })
+    }
+
+    fn owns(&self, cell: &Cell) -> bool {
+        cell.index % self.of == self.index - 1
+    }
+}
+
+/// How to run a sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output directory: `sweep.json` and `runs/<key>/`.
+    pub out: PathBuf,
+    /// Cells run at once.
+    pub jobs: usize,
+    /// Run only this shard's cells.
+    pub shard: Option<Shard>,
+    /// Keep cells whose `runs/<key>/cell.json` has the same input hash.
+    pub resume: bool,
+}
+
+/// sweep.json.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepResult {
+    /// [`SWEEP_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `[sweep] name`.
+    pub name: String,
+    /// How many cells the whole sweep has.
+    pub cells_total: usize,
+    /// The shard these cells are, absent for a whole (or merged) sweep.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<Shard>,
+    /// The cells run, in cross-product order.
+    pub cells: Vec<CellResult>,
+}
+
+impl SweepResult {
+    /// Cells that failed to run, and cells whose expectations failed.
+    pub fn failures(&self) -> (usize, usize) {
+        let failed = self.cells.iter().filter(|c| c.status != "ok").count();
+        let unmet = self
+            .cells
+            .iter()
+            .filter(|c| c.scores.as_ref().is_some_and(|s| !s.passed))
+            .count();
+        (failed, unmet)
+    }
+}
+
+/// A complete earlier run of `cell` in `dir`, if its inputs are unchanged.
+fn resumable(cell: &Cell, dir: &Path) -> Option<CellResult> {
+    let text = std::fs::read_to_string(dir.join("cell.json")).ok()?;
+    let done: CellResult = serde_json::from_str(&text).ok()?;
+    let ex = cell::exercise(cell).ok()?;
+    (done.key == cell.key && done.input_hash == input_hash(cell, &ex) && done.status == "ok").then_some(done)
+}
+
+/// Runs the sweep's cells (this shard's) on `opts.jobs` threads and writes sweep.json.
+pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<SweepResult> {
+    let runs = opts.out.join("runs");
+    std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
+    let mine: Vec<&Cell> = sweep
+        .cells
+        .iter()
+        .filter(|c| opts.shard.is_none_or(|s| s.owns(c)))
+        .collect();
+    let results: Mutex<Vec<Option<CellResult>>> = Mutex::new(vec![None; mine.len()]);
+    let next = AtomicUsize::new(0);
+    let bar = progress::Progress::new(mine.len());
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1).min(mine.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(cell) = mine.get(i) else { break };
+                    let dir = runs.join(&cell.key);
+                    let (result, kept) = match opts.resume.then(|| resumable(cell, &dir)).flatten() {
+                        Some(done) => (done, true),
+                        None => {
+                            // A cell that cannot write its directory is a failed cell.
+                            let _ = std::fs::remove_dir_all(&dir);
+                            let r = run_cell(cell, &dir);
+                            let written = std::fs::create_dir_all(&dir)
+                                .map_err(anyhow::Error::from)
+                                .and_then(|()| write_json(&dir.join("cell.json"), &r));
+                            if let Err(e) = written {
+                                eprintln!("warning: {}: {e:#}", cell.key);
+                            }
+                            (r, false)
+                        }
+                    };
+                    bar.done(&result, kept);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+                }
+            });
+        }
+    });
+    bar.finish();
+    let cells: Vec<CellResult> = results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every cell ran"))
+        .collect();
+    let result = SweepResult {
+        schema_version: SWEEP_SCHEMA_VERSION,
+        name: sweep.name.clone(),
+        cells_total: sweep.cells.len(),
+        shard: opts.shard,
+        cells,
+    };
+    write_json(&opts.out.join("sweep.json"), &result)?;
+    Ok(result)
+}
+
+/// Joins shard directories into `out`: one sweep.json holding every cell, and each cell's
+/// run directory. Fails if a cell is missing or present twice.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<SweepResult> {
+    let mut parts = Vec::new();
+    for d in dirs {
+        let path = d.join("sweep.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let part: SweepResult =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a sweep.json", path.display()))?;
+        parts.push((d, part));
+    }
+    let Some((_, first)) = parts.first() else {
+        anyhow::bail!("merge needs at least one sweep directory");
+    };
+    let (name, total) = (first.name.clone(), first.cells_total);
+    let mut cells: Vec<Option<CellResult>> = vec![None; total];
+    std::fs::create_dir_all(out.join("runs"))?;
+    for (d, part) in &parts {
+        anyhow::ensure!(
+            part.name == name && part.cells_total == total,
+            "{}: sweep {:?} of {} cells, not {:?} of {}",
+            d.display(),
+            part.name,
+            part.cells_total,
+            name,
+            total
+        );
+        for c in &part.cells {
+            let slot = cells
+                .get_mut(c.index)
+                .with_context(|| format!("{}: cell {} beyond the sweep's {total}", d.display(), c.index))?;
+            anyhow::ensure!(slot.is_none(), "cell {} ({}) is in two shards", c.index, c.key);
+            *slot = Some(c.clone());
+            let (from, to) = (d.join("runs").join(&c.key), out.join("runs").join(&c.key));
+            if from != to && from.is_dir() {
+                copy_dir(&from, &to)?;
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..total).filter(|i| cells[*i].is_none()).collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{} of {total} cells are in no shard (first: cell {})",
+        missing.len(),
+        missing[0]
+    );
+    let result = SweepResult {
+        schema_version: SWEEP_SCHEMA_VERSION,
+        name,
+        cells_total: total,
+        shard: None,
+        cells: cells.into_iter().flatten().collect(),
+    };
+    write_json(&out.join("sweep.json"), &result)?;
+    Ok(result)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()))?;
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
