@@ -252,7 +252,7 @@ pub struct TapResult {
 }
 
 /// One `[expect]` entry, checked: what CI reads to pass or fail a run.
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, serde::Deserialize, Clone, PartialEq)]
 pub struct ExpectationResult {
     /// The entry's key, such as `max_poll_timeouts`.
     pub name: String,

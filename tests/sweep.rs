@@ -65,6 +65,41 @@ fn jobs_shards_and_resume_give_the_same_sweep() {
     let oldsmar_zero_trust = &s["cells"][6]["scores"];
     assert_eq!(oldsmar_zero_trust["blocked_at_step"], 1, "{oldsmar_zero_trust}");
 
+    // The CI outputs. Oldsmar's expectations were written for the flat network and a full
+    // run: in 12 minutes and under zero trust they fail, so the sweep exits 1 and JUnit says
+    // which, read by junitparser as a CI system would.
+    let o = sweep(&["--out", dir("ci").to_str().unwrap(), "--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let script = "import sys, junitparser\n\
+                  x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+                  cases = [(s.name, c.name, [r.message for r in c.result]) for s in x for c in s]\n\
+                  print(len(cases)); [print(s, c, m[0]) for s, c, m in cases if m]";
+    let py = std::process::Command::new("python3")
+        .args(["-c", script, dir("ci").join("junit.xml").to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "junitparser: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let out = String::from_utf8_lossy(&py.stdout);
+    let mut lines = out.lines();
+    // 4 benign cells with 5 expectations each, 4 Oldsmar cells with 3 each.
+    assert_eq!(lines.next(), Some("32"), "{out}");
+    let failures: Vec<&str> = lines.collect();
+    assert_eq!(failures.len(), 12, "{out}");
+    assert!(
+        failures.contains(&"oldsmar.zero-trust.own.s1.720s steps steps: expected succeeded, succeeded, succeeded, succeeded, actual blocked, not_reached, not_reached, not_reached"),
+        "{out}"
+    );
+    let report = std::fs::read_to_string(dir("ci").join("report.md")).unwrap();
+    assert!(
+        report.contains("| `oldsmar.zero-trust.own.s1.720s` | `B---` blocked at step 1 by `default deny` |"),
+        "{report}"
+    );
+    assert!(report.contains("| zero-trust | own | 4 | 2/2 |"), "{report}");
+
     // Three shards as separate processes, merged: the unsharded sweep.
     let shards: Vec<_> = (1..=3).map(|k| dir(&format!("shard{k}"))).collect();
     for (k, d) in shards.iter().enumerate() {
@@ -90,6 +125,10 @@ fn jobs_shards_and_resume_give_the_same_sweep() {
         reference,
         read_bytes(&merged.join("sweep.json")),
         "merged shards differ"
+    );
+    assert_eq!(
+        read_bytes(&one.join("junit.xml")),
+        read_bytes(&merged.join("junit.xml"))
     );
     assert_eq!(results(&one), results(&merged));
     // A shard short is an error that says which cells are missing.

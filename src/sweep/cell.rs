@@ -2,7 +2,7 @@
 //! valid (the hash of everything it reads).
 
 use super::file::{Cell, configure};
-use crate::results::Results;
+use crate::results::{ExpectationResult, Results};
 use crate::runner::{RunOptions, run};
 use crate::scenario::Exercise;
 use serde::{Deserialize, Serialize};
@@ -43,8 +43,8 @@ pub struct CellResult {
 pub struct Scores {
     /// Every expectation of the exercise held.
     pub passed: bool,
-    /// Expectations that failed, as `name: expected ..., actual ...`.
-    pub failed_expectations: Vec<String>,
+    /// Every expectation of the exercise, checked (a JUnit test case each).
+    pub expectations: Vec<ExpectationResult>,
     /// Per playbook step: technique, status and detection category.
     pub steps: Vec<StepScore>,
     /// Every step succeeded.
@@ -110,12 +110,7 @@ impl Scores {
         };
         Scores {
             passed: r.passed,
-            failed_expectations: r
-                .expectations
-                .iter()
-                .filter(|e| !e.passed)
-                .map(|e| format!("{}: expected {}, actual {}", e.name, e.expected, e.actual))
-                .collect(),
+            expectations: r.expectations.clone(),
             chain_completed: !steps.is_empty() && steps.iter().all(|s| s.status == "succeeded"),
             steps,
             blocked_at_step: blocked.map(|s| s.step.step),

@@ -9,6 +9,7 @@
 pub mod cell;
 pub mod file;
 mod progress;
+pub mod report;
 
 use crate::runner::write_json;
 use anyhow::Context;
@@ -32,14 +33,26 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Reads `K/N` (1 <= K <= N).
+    /// Reads `K/N` (1 <= K <= N), or `env:VAR/N` where the environment variable `VAR` holds
+    /// a 0-based index, as batch systems give one to each task of an array
+    /// (`JOB_COMPLETION_INDEX` in a Kubernetes Indexed Job, `SLURM_ARRAY_TASK_ID` in a Slurm
+    /// array started at 0).
     pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("invalid shard {s:?}: expected K/N with 1 <= K <= N, e.g. 2/4");
+        let bad = || format!("invalid shard {s:?}: expected K/N with 1 <= K <= N (e.g. 2/4), or env:VAR/N");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, of): (usize, usize) = (
-            k.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
+        let of: usize = n.trim().parse().map_err(|_| bad())?;
+        let index: usize = match k.strip_prefix("env:") {
+            Some(var) => {
+                let v = std::env::var(var)
+                    .map_err(|_| format!("--shard {s}: environment variable {var} is not set"))?;
+                let i: usize = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("--shard {s}: {var}={v:?} is not a 0-based index"))?;
+                i + 1
+            }
+            None => k.trim().parse().map_err(|_| bad())?,
+        };
         if index == 0 || of == 0 || index > of {
             return Err(bad());
         }
@@ -155,7 +168,7 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<SweepResu
         shard: opts.shard,
         cells,
     };
-    write_json(&opts.out.join("sweep.json"), &result)?;
+    write_outputs(&opts.out, &result)?;
     Ok(result)
 }
 
@@ -212,8 +225,21 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<SweepResult> {
         shard: None,
         cells: cells.into_iter().flatten().collect(),
     };
-    write_json(&out.join("sweep.json"), &result)?;
+    write_outputs(out, &result)?;
     Ok(result)
+}
+
+/// sweep.json, junit.xml and report.md.
+fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
+    write_json(&out.join("sweep.json"), r)?;
+    for (name, text) in [
+        ("junit.xml", report::junit_xml(r)),
+        ("report.md", report::report_md(r)),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
