@@ -75,11 +75,11 @@ pub struct StepOutcome {
     /// How the step ran, flattened into the same JSON object.
     #[serde(flatten)]
     pub step: StepResult,
-    /// The best category among the alerts on the step's frames.
+    /// The best category among the alerts that count for the step ([`attribute`]).
     pub detection: Detection,
     /// Seconds from the step's start to its first alert.
     pub time_to_detect_s: Option<f64>,
-    /// The first alert of each detector that rests on the step's frames.
+    /// The first alert of each detector that counts for the step.
     pub detected_by: Vec<StepDetection>,
 }
 
@@ -121,7 +121,7 @@ pub struct StepResult {
     pub ended_s: Option<f64>,
 }
 
-/// A detector's first alert on a step's frames: who saw the step, with what, and when.
+/// A detector's first alert that counts for a step: who saw the step, with what, when and why.
 #[derive(Debug, Serialize)]
 pub struct StepDetection {
     /// The detector's name in the detector set.
@@ -134,6 +134,65 @@ pub struct StepDetection {
     pub technique: Option<String>,
     /// Simulated seconds since the start of the run.
     pub t_s: f64,
+    /// Why the alert counts for the step: `frames` (it rests on the step's frames),
+    /// `technique` or `tactic` (it names the step's, while the step's effect is in force),
+    /// `host` (it concerns the step's target while the step runs).
+    pub attributed_by: &'static str,
+}
+
+/// How long after a step ends an alert about its target, or naming its technique, still
+/// counts for a step whose effect does not persist: a detector's analysis delay.
+const ATTRIBUTION_GRACE_S: f64 = 60.0;
+
+/// Tactics whose effect persists after the step: a frozen view, a changed set point, a
+/// downloaded program stay until someone restores them, so an alert naming the step's
+/// technique counts until the end of the run.
+const PERSISTENT_TACTICS: [&str; 5] = [
+    "impair process control",
+    "inhibit response function",
+    "impact",
+    "persistence",
+    "evasion",
+];
+
+/// Whether, and by which rule, an alert at `t_s` counts for `step`, with its category.
+/// Rules in order: the alert rests on the step's frames; or, for an alert on no step's frames
+/// (a detector judging the plant's own traffic), it names the step's technique or
+/// tactic while the step's effect is in force (from the step's start to the end of the run
+/// for a persistent tactic, to [`ATTRIBUTION_GRACE_S`] after its end otherwise); it concerns
+/// the step's target host in that window of a non-persistent step, or while a persistent one
+/// runs and for the grace after.
+fn attribute(step: &StepResult, t_s: f64, a: &AlertRecord) -> Option<(Detection, &'static str)> {
+    let names_technique = a.technique.as_deref() == Some(step.technique.as_str());
+    let names_tactic = a.tactic.as_deref().is_some_and(|t| same_name(t, &step.tactic));
+    let category = if names_technique {
+        Detection::Technique
+    } else if names_tactic {
+        Detection::Tactic
+    } else {
+        Detection::General
+    };
+    if a.steps.contains(&step.step) {
+        return Some((category, "frames"));
+    }
+    // An alert on another step's frames is that step's detection, not this one's.
+    if !a.steps.is_empty() {
+        return None;
+    }
+    let (Some(start), true) = (step.started_s, step.status == "succeeded") else {
+        return None;
+    };
+    let end = step.ended_s.unwrap_or(start) + ATTRIBUTION_GRACE_S;
+    let persistent = PERSISTENT_TACTICS.iter().any(|p| same_name(p, &step.tactic));
+    let in_effect = t_s >= start && (persistent || t_s <= end);
+    if in_effect && names_technique {
+        return Some((category, "technique"));
+    }
+    if in_effect && names_tactic {
+        return Some((category, "tactic"));
+    }
+    let touches = step.target.as_deref().is_some_and(|h| h == a.src || h == a.dst);
+    (touches && t_s >= start && t_s <= end).then_some((category, "host"))
 }
 
 /// Compares tactic names however they are spelt ("Impair_Process_Control").
@@ -142,29 +201,26 @@ fn same_name(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Joins the alerts to the steps whose frames they rest on.
+/// Joins the alerts to the steps they count for ([`attribute`]).
 fn step_outcomes(steps: Vec<StepResult>, alerts: &[(SimTime, AlertRecord)]) -> Vec<StepOutcome> {
     steps
         .into_iter()
         .map(|step| {
             let mut detected_by: Vec<StepDetection> = Vec::new();
             let mut detection = Detection::None;
-            for (t, a) in alerts.iter().filter(|(_, a)| a.steps.contains(&step.step)) {
-                let category = if a.technique.as_deref() == Some(step.technique.as_str()) {
-                    Detection::Technique
-                } else if a.tactic.as_deref().is_some_and(|t| same_name(t, &step.tactic)) {
-                    Detection::Tactic
-                } else {
-                    Detection::General
+            for (t, a) in alerts {
+                let t_s = t.as_nanos() as f64 / 1e9;
+                let Some((category, attributed_by)) = attribute(&step, t_s, a) else {
+                    continue;
                 };
                 detection = detection.max(category);
-                let t_s = t.as_nanos() as f64 / 1e9;
                 let first = StepDetection {
                     detector: a.detector.clone(),
                     signature_id: a.signature_id,
                     signature: a.signature.clone(),
                     technique: a.technique.clone(),
                     t_s,
+                    attributed_by,
                 };
                 match detected_by.iter_mut().find(|d| d.detector == a.detector) {
                     Some(d) if d.t_s <= t_s => {}
@@ -670,5 +726,69 @@ mod tests {
         );
         assert_eq!(s.detail, None);
         assert_eq!((s.started_s, s.ended_s), (Some(5.0), Some(6.0)));
+    }
+
+    fn succeeded(step: u32, technique: &str) -> EventKind {
+        EventKind::StepEnded {
+            step,
+            id: format!("step {step}"),
+            technique: technique.into(),
+            status: "succeeded".into(),
+            detail: String::new(),
+            blocked_at: None,
+            rule: None,
+        }
+    }
+
+    /// An alert on no step's frames: a detector judging the plant's own traffic.
+    fn plant_alert(t: &str, src: &str, dst: &str) -> EventKind {
+        let EventKind::Alert(mut a) = alert("invariants", 0, Some(t), None) else {
+            unreachable!()
+        };
+        a.steps.clear();
+        (a.src, a.dst) = (src.into(), dst.into());
+        EventKind::Alert(a)
+    }
+
+    /// The Stuxnet case: the invariants detector's T0832 alert rests on the safety PLC's
+    /// answers, not on the step's frames, 122 s after the view was frozen.
+    #[test]
+    fn an_alert_naming_a_persistent_steps_technique_counts_while_its_effect_lasts() {
+        let out = fold(vec![
+            (at(0), planned(1, "T0832", "Impact")),
+            (at(0), planned(2, "T0846", "Discovery")),
+            (at(510), started(1)),
+            (at(510), succeeded(1, "T0832")),
+            (at(520), started(2)),
+            (at(521), succeeded(2, "T0846")),
+            (at(632), plant_alert("T0832", "plc-sis", "hmi-2")),
+            // Naming a non-persistent step's technique, long after it ended: not its.
+            (at(900), plant_alert("T0846", "ews", "hmi-2")),
+        ]);
+        assert_eq!(out[0].detection, Detection::Technique);
+        assert_eq!(out[0].detected_by[0].attributed_by, "technique");
+        assert_eq!(out[0].time_to_detect_s, Some(122.0));
+        assert_eq!(out[1].detection, Detection::None);
+    }
+
+    #[test]
+    fn an_alert_about_the_target_counts_while_the_step_runs() {
+        let out = fold(vec![
+            (at(0), planned(1, "T0846", "Discovery")),
+            (at(10), started(1)),
+            (at(20), succeeded(1, "T0846")),
+            // plc-1 is the step's target (see `planned`); an unrelated technique: general.
+            (at(30), plant_alert("T0856", "plc-1", "hmi-1")),
+        ]);
+        assert_eq!(out[0].detection, Detection::General);
+        assert_eq!(out[0].detected_by[0].attributed_by, "host");
+        // After the grace, the same alert is not the step's.
+        let late = fold(vec![
+            (at(0), planned(1, "T0846", "Discovery")),
+            (at(10), started(1)),
+            (at(20), succeeded(1, "T0846")),
+            (at(81), plant_alert("T0856", "plc-1", "hmi-1")),
+        ]);
+        assert_eq!(late[0].detection, Detection::None);
     }
 }

@@ -389,3 +389,29 @@ fn an_inline_rule_set_drops_frostygoops_writes_and_nothing_else() {
         [(3000002, "allowed".to_string()), (3000001, "blocked".to_string())]
     );
 }
+
+/// A detector that judges the plant's own traffic gets credit for the step whose effect it
+/// sees: in the Stuxnet-like exercise the invariants detector's T0832 alert rests on the
+/// safety PLC's answers (no step's frames), about two minutes after step 4 froze hmi-1's view.
+#[test]
+fn the_invariants_see_the_frozen_view_of_stuxnet_step_4_at_technique_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_results(
+        &repo_path("scenarios/stuxnet.toml"),
+        dir.path(),
+        &[
+            "--detectors",
+            repo_path("scenarios/detectors/plant-invariants.toml")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    let step = &r["steps"][3];
+    assert_eq!(step["technique"], "T0832");
+    assert_eq!(step["detection"], "technique", "{step:#}");
+    let by = &step["detected_by"][0];
+    assert_eq!(by["detector"], "process invariants");
+    assert_eq!(by["attributed_by"], "technique");
+    let ttd = step["time_to_detect_s"].as_f64().unwrap();
+    assert!((60.0..240.0).contains(&ttd), "time to detect {ttd} s");
+}
