@@ -14,6 +14,7 @@ use anyhow::Context;
 use otrange_defenses::capture::{Capture, CaptureStats};
 use otrange_defenses::detect::rules::RulesDetector;
 use otrange_defenses::detect::{Alert, BuildContext, Detector, DetectorSet};
+use otrange_sim::base::wallclock::eve_timestamp;
 use otrange_sim::net::topology::Topology;
 use otrange_sim::plant::PlantConfig;
 use serde_json::{Value, json};
@@ -118,14 +119,14 @@ fn run(args: &DetectArgs) -> Result<(), Failure> {
     });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let start = stats.start_unix_ns.unwrap_or(0);
-    let eve: Vec<Value> = alerts.iter().map(|a| eve_at(a, &topo, start)).collect();
+    let eve: Vec<Value> = alerts.iter().map(|a| a.to_eve(start, &topo)).collect();
     write_eve(&out.join("alerts.eve.json"), &eve)?;
     let report = json!({
         "capture": {
             "file": args.pcap.display().to_string(),
             "format": capture.file.format(),
             "size_bytes": capture.file.len(),
-            "start": stats.start_unix_ns.map(iso8601),
+            "start": stats.start_unix_ns.map(eve_timestamp),
             "duration_s": duration_s(&stats),
             "hosts": topo.hosts.len() - 1,
             "hosts_by_role": capture.table.roles(),
@@ -204,14 +205,6 @@ fn by_sid(alerts: &[Alert]) -> BTreeMap<u64, (String, Vec<u64>)> {
     m
 }
 
-/// The EVE form of an alert with the capture's wall-clock time: `Alert::to_eve` writes
-/// time since the start of a run, which for a capture is time since its first packet.
-fn eve_at(a: &Alert, topo: &Topology, start_unix_ns: u64) -> Value {
-    let mut v = a.to_eve(topo);
-    v["timestamp"] = json!(iso8601(start_unix_ns.saturating_add(a.t.as_nanos())));
-    v
-}
-
 fn write_eve(path: &Path, eve: &[Value]) -> anyhow::Result<()> {
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = std::io::BufWriter::new(f);
@@ -227,31 +220,6 @@ fn duration_s(s: &CaptureStats) -> f64 {
         (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
         _ => 0.0,
     }
-}
-
-/// Unix nanoseconds as Suricata writes EVE timestamps: `2004-08-26T12:01:18.945447+0000`.
-fn iso8601(unix_ns: u64) -> String {
-    let secs = unix_ns / 1_000_000_000;
-    let micros = (unix_ns % 1_000_000_000) / 1_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar, as in
-    // Howard Hinnant's date algorithms).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
-        rem / 3_600,
-        (rem / 60) % 60,
-        rem % 60
-    )
 }
 
 fn frame_list(frames: &[u64]) -> String {
@@ -272,7 +240,7 @@ fn print_summary(args: &DetectArgs, capture: &Capture, s: &CaptureStats, alerts:
         args.pcap.display(),
         capture.file.len(),
         duration_s(s),
-        s.start_unix_ns.map_or("-".into(), iso8601)
+        s.start_unix_ns.map_or("-".into(), eve_timestamp)
     );
     let skipped: Vec<String> = s.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
     println!(

@@ -62,7 +62,7 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         serde_json::to_writer_pretty(BufWriter::new(f), &plant.manifest)?;
     }
-    let mut events = EventSink::create(&opts.out.join("events.jsonl"))?;
+    let mut events = EventSink::create(&opts.out.join("events.jsonl"), ex)?;
     println!(
         "live: {} at {}x real time; Ctrl-C stops and writes {}",
         ex.info.name,

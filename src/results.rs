@@ -33,6 +33,9 @@ pub struct Results {
     pub plant: String,
     /// The seed the run used: the same seed gives the same file.
     pub seed: u64,
+    /// The run's calendar start (RFC 3339): EVE alerts and pcap timestamps are this plus
+    /// simulated time.
+    pub start: String,
     /// Simulated seconds the run covered.
     pub duration_s: f64,
     /// The policy's name, `allow-all` without one.
@@ -75,7 +78,7 @@ pub struct StepOutcome {
     /// How the step ran, flattened into the same JSON object.
     #[serde(flatten)]
     pub step: StepResult,
-    /// The best category among the alerts that count for the step ([`attribute`]).
+    /// The best category among the alerts that count for the step (results.md, "Attribution").
     pub detection: Detection,
     /// Seconds from the step's start to its first alert.
     pub time_to_detect_s: Option<f64>,
@@ -460,7 +463,7 @@ impl Tally {
                     .alerts
                     .iter()
                     .filter(|(_, a)| a.detector == name)
-                    .map(|(t, a)| otrange_defenses::detect::alert::eve(*t, a, topo))
+                    .map(|(t, a)| otrange_defenses::detect::alert::eve(*t, ex.info.start.unix_ns, a, topo))
                     .collect();
                 // A detector's summary names it; its alerts (none is an answer too) join
                 // it there. A plain sensor's summary has no alerts to list.
@@ -477,6 +480,7 @@ impl Tally {
             exercise: ex.info.name.clone(),
             plant: ex.plant.plant.name.clone(),
             seed,
+            start: ex.info.start.text.clone(),
             duration_s: duration.as_secs_f64(),
             policy,
             policy_summary,

@@ -5,7 +5,7 @@
 use crate::results::{Results, Tally};
 use crate::scenario::Exercise;
 use anyhow::Context;
-use otrange_sim::base::events::Event;
+use otrange_sim::base::events::{Event, EventKind};
 use otrange_sim::net::capture::PcapCapture;
 use otrange_sim::{SimDuration, SimTime};
 use std::fs::File;
@@ -53,10 +53,10 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let pcap_path = opts.out.join("capture.pcap");
     if opts.pcap {
         let f = File::create(&pcap_path).with_context(|| format!("creating {}", pcap_path.display()))?;
-        let cap = PcapCapture::new(BufWriter::new(f))?;
+        let cap = PcapCapture::new(BufWriter::new(f), ex.info.start.unix_ns)?;
         sim.network_mut().set_capture(Box::new(cap));
     }
-    let mut events = EventSink::create(&opts.out.join("events.jsonl"))?;
+    let mut events = EventSink::create(&opts.out.join("events.jsonl"), ex)?;
     let end = SimTime::ZERO + opts.duration;
     let started = Instant::now();
     let mut t = SimTime::ZERO;
@@ -105,13 +105,24 @@ pub(crate) struct EventSink {
 }
 
 impl EventSink {
-    pub(crate) fn create(path: &Path) -> anyhow::Result<Self> {
+    /// Creates events.jsonl and writes its first event, `run_started` with the exercise's
+    /// calendar start.
+    pub(crate) fn create(path: &Path, ex: &Exercise) -> anyhow::Result<Self> {
         let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(EventSink {
+        let mut sink = EventSink {
             out: BufWriter::new(f),
             tally: Tally::default(),
             written: 0,
-        })
+        };
+        let start = &ex.info.start;
+        sink.write(&[Event {
+            t: SimTime::ZERO,
+            kind: EventKind::RunStarted {
+                start: start.text.clone(),
+                start_unix_ns: start.unix_ns,
+            },
+        }])?;
+        Ok(sink)
     }
 
     /// Writes a drained batch. Every source logs in time order (tests/event_log.rs holds them

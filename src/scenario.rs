@@ -8,6 +8,7 @@ use otrange_defenses::detect::{BuildContext, DetectorSet};
 use otrange_sim::Sim;
 use otrange_sim::base::config_error::FileError;
 use otrange_sim::base::time::{DurationField, SimDuration};
+use otrange_sim::base::wallclock::StartField;
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
 use serde::Deserialize;
@@ -31,6 +32,10 @@ pub struct ExerciseInfo {
     /// Default seed (the command line's `--seed` overrides it).
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// The run's calendar start, RFC 3339 (default 2025-01-01T00:00:00Z): EVE alerts, pcap
+    /// timestamps and the `run_started` event carry times from it.
+    #[serde(default = "StartField::default_start")]
+    pub start: StartField,
     /// Segmentation policy file, relative to the exercise file (default: none, the flat
     /// network of most legacy plants).
     pub policy: Option<Spanned<String>>,

@@ -87,7 +87,7 @@ fn alerts_export_as_suricata_eve_alert_events() {
     // Nothing was learned: the flow itself is new, and so is the function.
     let sids: Vec<u64> = d.alerts().iter().map(|a| a.signature_id).collect();
     assert_eq!(sids, [NEW_FLOW, NEW_FUNCTION]);
-    let eve = d.alerts()[1].to_eve(&topo);
+    let eve = d.alerts()[1].to_eve(0, &topo);
     assert_eq!(eve["event_type"], "alert");
     assert_eq!(eve["timestamp"], "1970-01-01T00:10:00.000000+0000");
     assert_eq!(eve["src_ip"], "10.20.1.11");

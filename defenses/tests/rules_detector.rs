@@ -858,7 +858,7 @@ fn metadata_priority_and_message_reach_the_alert() {
         (a.src, a.dst, a.frames.clone(), a.t),
         (f.src, f.dst, vec![f.id.0], at(2, 0))
     );
-    let eve = a.to_eve(&topo);
+    let eve = a.to_eve(0, &topo);
     assert_eq!(eve["alert"]["metadata"]["mitre_technique_id"][0], "T0814");
     // Priority beyond 3 is low; no priority is medium; no metadata, no technique.
     fire0(

@@ -93,17 +93,15 @@ impl Alert {
     }
 
     /// The EVE `alert` event (see [`eve`]).
-    pub fn to_eve(&self, topo: &Topology) -> Value {
-        eve(self.t, &self.record(topo, false), topo)
+    pub fn to_eve(&self, start_unix_ns: u64, topo: &Topology) -> Value {
+        eve(self.t, start_unix_ns, &self.record(topo, false), topo)
     }
 }
 
 /// The EVE `alert` event of a logged alert raised at `t`, with the addresses of the hosts
-/// it names in `topo`. Timestamps are simulated time since the run's start, written as an
-/// offset from the Unix epoch so EVE parsers accept them; otrange's own fields live under
-/// "otrange".
-pub fn eve(t: SimTime, r: &AlertRecord, topo: &Topology) -> Value {
-    let ms = t.as_nanos() / 1_000_000;
+/// it names in `topo`. Its timestamp is the run's calendar start (`start_unix_ns`) plus
+/// `t`, as a SIEM expects; otrange's own fields live under "otrange".
+pub fn eve(t: SimTime, start_unix_ns: u64, r: &AlertRecord, topo: &Topology) -> Value {
     let mut metadata = serde_json::Map::new();
     if let Some(t) = &r.technique {
         metadata.insert("mitre_technique_id".into(), json!([t]));
@@ -117,8 +115,7 @@ pub fn eve(t: SimTime, r: &AlertRecord, topo: &Topology) -> Value {
             .unwrap_or_default()
     };
     json!({
-        "timestamp": format!("1970-01-01T{:02}:{:02}:{:02}.{:03}000+0000",
-            (ms / 3_600_000) % 24, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000),
+        "timestamp": otrange_sim::base::wallclock::eve_timestamp(start_unix_ns.saturating_add(t.as_nanos())),
         "event_type": "alert",
         "src_ip": address(&r.src),
         "src_port": r.src_port,

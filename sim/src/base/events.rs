@@ -245,6 +245,14 @@ pub enum EventKind {
         /// Its own figures, in its own shape.
         summary: serde_json::Value,
     },
+    /// The run began, at this calendar time: an event at `t` happened at `start` plus `t`
+    /// nanoseconds (the same time EVE alerts and pcap timestamps carry).
+    RunStarted {
+        /// The run's start, RFC 3339 as the exercise gives it (`2024-01-22T06:00:00Z`).
+        start: String,
+        /// The same, in nanoseconds since 1970-01-01T00:00:00Z.
+        start_unix_ns: u64,
+    },
     /// The run ended; `ticks` is the simulation work it took (identical for identical
     /// inputs).
     RunEnded {

@@ -12,3 +12,4 @@ pub mod stats;
 pub mod task_clock;
 pub mod time;
 pub mod units;
+pub mod wallclock;

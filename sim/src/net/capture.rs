@@ -34,10 +34,13 @@ pub struct PcapCapture<W: Write + Send + Sync> {
 }
 
 impl<W: Write + Send + Sync> PcapCapture<W> {
-    /// A capture writing to `out`; fails if the pcap header cannot be written.
-    pub fn new(out: W) -> std::io::Result<Self> {
+    /// A capture writing to `out`, its timestamps the run's calendar `start_unix_ns` plus
+    /// simulated time; fails if the pcap header cannot be written.
+    pub fn new(out: W, start_unix_ns: u64) -> std::io::Result<Self> {
+        let mut writer = PcapWriter::new(out)?;
+        writer.set_epoch(start_unix_ns);
         Ok(PcapCapture {
-            writer: Some(PcapWriter::new(out)?),
+            writer: Some(writer),
             error: None,
             labelled: Vec::new(),
             last: SimTime::ZERO,

@@ -58,6 +58,8 @@ pub struct PcapWriter<W: Write> {
     out: W,
     frames: u64,
     last_ts: u64,
+    /// Calendar time of simulated time zero, added to every record's timestamp.
+    epoch_ns: u64,
     /// Next IPv4 identification per source address (real stacks keep a per-host counter).
     ip_ids: HashMap<[u8; 4], u16>,
     sessions: SessionTable,
@@ -74,10 +76,16 @@ impl<W: Write> PcapWriter<W> {
             out,
             frames: 0,
             last_ts: 0,
+            epoch_ns: 0,
             ip_ids: HashMap::new(),
             sessions: SessionTable::default(),
             buf: Vec::with_capacity(1600),
         })
+    }
+
+    /// Timestamps from now on are `unix_ns` plus simulated time: the run's calendar start.
+    pub fn set_epoch(&mut self, unix_ns: u64) {
+        self.epoch_ns = unix_ns;
     }
 
     /// Number of frames written so far, which is also the frame number of the last frame
@@ -250,7 +258,8 @@ impl<W: Write> PcapWriter<W> {
     /// Write `self.buf` (record header placeholder + frame) as one record at `ts_ns` (clamped
     /// to be non-decreasing); returns its frame number.
     fn write_buf(&mut self, ts_ns: u64) -> io::Result<u64> {
-        let ts = ts_ns.max(self.last_ts);
+        let sim_ts = ts_ns.max(self.last_ts);
+        let ts = sim_ts.saturating_add(self.epoch_ns);
         let len = u32::try_from(self.buf.len() - RECORD_HEADER_LEN).expect("frame fits in u32");
         debug_assert!(len <= SNAPLEN);
         let secs = u32::try_from(ts / NS_PER_SEC).map_err(|_| {
@@ -264,7 +273,7 @@ impl<W: Write> PcapWriter<W> {
         rec[8..12].copy_from_slice(&len.to_le_bytes());
         rec[12..16].copy_from_slice(&len.to_le_bytes());
         self.out.write_all(&self.buf)?;
-        self.last_ts = ts;
+        self.last_ts = sim_ts;
         self.frames += 1;
         Ok(self.frames)
     }
