@@ -1,7 +1,7 @@
 //! One cell of a sweep: run it, score it, and know whether a previous run of it is still
 //! valid (the hash of everything it reads).
 
-use super::file::{Cell, configure};
+use super::file::Cell;
 use crate::results::{ExpectationResult, Results};
 use crate::runner::{RunOptions, run};
 use crate::scenario::Exercise;
@@ -167,12 +167,6 @@ pub fn input_hash(cell: &Cell, ex: &Exercise) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The cell's exercise: the exercise file with the cell's policy and detectors.
-pub fn exercise(cell: &Cell) -> Result<Exercise, String> {
-    let ex = Exercise::load(&cell.exercise_file).map_err(|e| e.to_string())?;
-    configure(&ex, &cell.policy, &cell.detectors).map_err(|e| e.to_string())
-}
-
 /// Runs a cell into `dir` and scores it; a run that fails or panics is a failed cell, not
 /// a failed sweep.
 pub fn run_cell(cell: &Cell, dir: &Path) -> CellResult {
@@ -181,7 +175,8 @@ pub fn run_cell(cell: &Cell, dir: &Path) -> CellResult {
         key: cell.key.clone(),
         input_hash: String::new(),
         exercise: cell
-            .exercise_file
+            .exercise
+            .file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
@@ -193,15 +188,8 @@ pub fn run_cell(cell: &Cell, dir: &Path) -> CellResult {
         error: None,
         scores: None,
     };
-    let ex = match exercise(cell) {
-        Ok(ex) => ex,
-        Err(e) => {
-            out.status = "failed".into();
-            out.error = Some(e);
-            return out;
-        }
-    };
-    out.input_hash = input_hash(cell, &ex);
+    let ex = &*cell.exercise;
+    out.input_hash = input_hash(cell, ex);
     let opts = RunOptions {
         seed: cell.seed,
         duration: cell.duration,
@@ -209,7 +197,7 @@ pub fn run_cell(cell: &Cell, dir: &Path) -> CellResult {
         pcap: false,
         log_frames: false,
     };
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&ex, &opts)));
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ex, &opts)));
     match ran {
         Ok(Ok(o)) => out.scores = Some(Scores::of(&o.results)),
         Ok(Err(e)) => {

@@ -8,6 +8,7 @@ use otrange_sim::base::time::{DurationField, SimDuration};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::Spanned;
 
 /// A sweep file as written.
@@ -77,8 +78,8 @@ pub struct Cell {
     pub index: usize,
     /// `exercise.policy.detectors.sSEED[.DURATION]`: the run's directory under `runs/`.
     pub key: String,
-    /// The exercise file.
-    pub exercise_file: PathBuf,
+    /// The exercise, loaded and checked, with the cell's policy and detectors in place.
+    pub exercise: Arc<Exercise>,
     /// The policy axis' value.
     pub policy: Choice,
     /// The detector axis' value.
@@ -167,14 +168,6 @@ impl Sweep {
             }
             exercises.push(Exercise::load(&path)?);
         }
-        // Every combination must load: a policy that names a host one plant lacks fails here.
-        for ex in &exercises {
-            for p in &policies {
-                for d in &detectors {
-                    configure(ex, p, d)?;
-                }
-            }
-        }
         let durations: Option<Vec<SimDuration>> = sf
             .axes
             .durations
@@ -186,6 +179,9 @@ impl Sweep {
             let durs = durations.clone().unwrap_or_else(|| vec![ex.duration]);
             for p in &policies {
                 for d in &detectors {
+                    // Every combination loads here, once: a policy that names a host one
+                    // plant lacks fails before anything runs, and the cells share the result.
+                    let configured = Arc::new(configure(ex, p, d)?);
                     for &seed in &seeds {
                         for &duration in &durs {
                             let mut key = format!("{}.{}.{}.s{seed}", stem(&ex.file), p.label(), d.label());
@@ -195,7 +191,7 @@ impl Sweep {
                             cells.push(Cell {
                                 index: cells.len(),
                                 key,
-                                exercise_file: ex.file.clone(),
+                                exercise: Arc::clone(&configured),
                                 policy: p.clone(),
                                 detectors: d.clone(),
                                 seed,
