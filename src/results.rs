@@ -72,7 +72,8 @@ pub struct Results {
 
 /// A playbook step's outcome with its detection, scored in the vocabulary of MITRE's
 /// ATT&CK Evaluations: `technique` (an alert named the step's technique), `tactic` (its
-/// tactic), `general` (flagged, without either), `none`.
+/// tactic), `general` (flagged, without either), `telemetry` (a detector's sensor saw its
+/// frames, no alert counted), `none`.
 #[derive(Debug, Serialize)]
 pub struct StepOutcome {
     /// How the step ran, flattened into the same JSON object.
@@ -84,6 +85,8 @@ pub struct StepOutcome {
     pub time_to_detect_s: Option<f64>,
     /// The first alert of each detector that counts for the step.
     pub detected_by: Vec<StepDetection>,
+    /// The detectors whose sensors saw the step's frames, alert or not, in placement order.
+    pub seen_by: Vec<String>,
 }
 
 /// One step's outcome for results.json.
@@ -204,8 +207,28 @@ fn same_name(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Joins the alerts to the steps they count for ([`attribute`]).
-fn step_outcomes(steps: Vec<StepResult>, alerts: &[(SimTime, AlertRecord)]) -> Vec<StepOutcome> {
+/// The steps whose frames each sensor saw (`steps_seen` in a detector's summary), by
+/// sensor name in placement order.
+fn steps_seen(sensors: &[(String, serde_json::Value)]) -> Vec<(String, Vec<u32>)> {
+    sensors
+        .iter()
+        .filter_map(|(name, summary)| {
+            let seen = summary.get("steps_seen")?.as_array()?;
+            Some((
+                name.clone(),
+                seen.iter().filter_map(|v| v.as_u64().map(|n| n as u32)).collect(),
+            ))
+        })
+        .collect()
+}
+
+/// Joins the alerts to the steps they count for ([`attribute`]); a step no alert counts
+/// for but whose frames a detector saw scores `telemetry`.
+fn step_outcomes(
+    steps: Vec<StepResult>,
+    alerts: &[(SimTime, AlertRecord)],
+    seen: &[(String, Vec<u32>)],
+) -> Vec<StepOutcome> {
     steps
         .into_iter()
         .map(|step| {
@@ -236,11 +259,20 @@ fn step_outcomes(steps: Vec<StepResult>, alerts: &[(SimTime, AlertRecord)]) -> V
                 (Some(d), Some(start)) => Some(((d.t_s - start) * 1e9).round() / 1e9),
                 _ => None,
             };
+            let seen_by: Vec<String> = seen
+                .iter()
+                .filter(|(_, steps)| steps.contains(&step.step))
+                .map(|(name, _)| name.clone())
+                .collect();
+            if detection == Detection::None && !seen_by.is_empty() {
+                detection = Detection::Telemetry;
+            }
             StepOutcome {
                 step,
                 detection,
                 time_to_detect_s,
                 detected_by,
+                seen_by,
             }
         })
         .collect()
@@ -455,6 +487,7 @@ impl Tally {
         self.hmis.sort_by(|a, b| a.name.cmp(&b.name));
         self.historians.sort_by(|a, b| a.name.cmp(&b.name));
         self.engineering_workstations.sort_by(|a, b| a.name.cmp(&b.name));
+        let seen = steps_seen(&self.sensors);
         let taps = self
             .sensors
             .into_iter()
@@ -493,7 +526,7 @@ impl Tally {
             it: self.it,
             process: self.process.unwrap_or_default(),
             impacts: self.impacts,
-            steps: step_outcomes(self.steps, &self.alerts),
+            steps: step_outcomes(self.steps, &self.alerts, &seen),
             taps,
             expectations: Vec::new(),
             passed: true,
@@ -666,7 +699,7 @@ mod tests {
         for (t, kind) in events {
             tally.add(&Event { t, kind });
         }
-        step_outcomes(tally.steps, &tally.alerts)
+        step_outcomes(tally.steps, &tally.alerts, &steps_seen(&tally.sensors))
     }
 
     fn started(step: u32) -> EventKind {
@@ -794,5 +827,31 @@ mod tests {
             (at(81), plant_alert("T0856", "plc-1", "hmi-1")),
         ]);
         assert_eq!(late[0].detection, Detection::None);
+    }
+
+    /// MITRE's Telemetry: the rules detector saw step 1's frames and raised nothing; step 2
+    /// happened on a host, where no sensor looks.
+    #[test]
+    fn a_step_seen_but_not_flagged_scores_telemetry() {
+        let out = fold(vec![
+            (at(0), planned(1, "T0801", "Collection")),
+            (at(0), planned(2, "T0872", "Evasion")),
+            (at(10), started(1)),
+            (at(11), succeeded(1, "T0801")),
+            (at(12), started(2)),
+            (at(13), succeeded(2, "T0872")),
+            (
+                at(60),
+                EventKind::SensorSummary {
+                    sensor: "plant rules".into(),
+                    summary: serde_json::json!({"detector": "plant rules", "steps_seen": [1]}),
+                },
+            ),
+        ]);
+        assert_eq!(out[0].detection, Detection::Telemetry);
+        assert_eq!(out[0].seen_by, ["plant rules"]);
+        assert_eq!(out[0].time_to_detect_s, None);
+        assert_eq!(out[1].detection, Detection::None);
+        assert!(out[1].seen_by.is_empty());
     }
 }

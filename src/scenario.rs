@@ -73,7 +73,8 @@ pub struct Expectations {
     pub impact_techniques: Option<Vec<String>>,
     /// The status of every playbook step, in order: succeeded, blocked, failed, not_reached.
     pub steps: Option<Vec<String>>,
-    /// The detection of every playbook step, in order: technique, tactic, general, none
+    /// The detection of every playbook step, in order: technique, tactic, general,
+    /// telemetry, none
     /// (how the exercise's detectors saw it; a detector regression breaks it).
     pub detections: Option<Vec<Detection>>,
     /// Upper bound on detector alerts over the run (false alarms, in a benign exercise).
@@ -87,8 +88,12 @@ pub struct Expectations {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Detection {
-    /// No alert rested on the step's frames.
+    /// No alert counted for the step and no sensor saw its frames (a step on a host, or
+    /// on a path no detector watches).
     None,
+    /// A detector's sensor saw the step's frames, but no alert counted for the step: the
+    /// evidence was there for an analyst to find (MITRE's Telemetry category).
+    Telemetry,
     /// An alert flagged the step's frames without naming its tactic or technique.
     General,
     /// An alert named the step's tactic.
@@ -104,6 +109,7 @@ impl Detection {
             Detection::Technique => "technique",
             Detection::Tactic => "tactic",
             Detection::General => "general",
+            Detection::Telemetry => "telemetry",
             Detection::None => "none",
         }
     }

@@ -212,7 +212,7 @@ fn rules_and_allow_list_see_oldsmar_under_flat_and_say_which_step_and_how_soon()
         .iter()
         .map(|s| s["detection"].as_str().unwrap())
         .collect();
-    assert_eq!(detection, ["none", "technique", "none", "technique"]);
+    assert_eq!(detection, ["none", "technique", "telemetry", "technique"]);
     let by: Vec<&str> = r["steps"][3]["detected_by"]
         .as_array()
         .unwrap()
@@ -223,6 +223,10 @@ fn rules_and_allow_list_see_oldsmar_under_flat_and_say_which_step_and_how_soon()
     assert!(r["steps"][3]["time_to_detect_s"].as_f64().unwrap() < 0.01);
     assert!(r["steps"][0]["time_to_detect_s"].is_null());
     // Steps 1 and 3 leave no Modbus trace the rules could judge (VPN login, an HMI read).
+    // Step 3's read crossed the tapped control switch, so it is telemetry: both detectors
+    // saw it and said nothing. Step 1 stayed in the DMZ, where no detector sits.
+    assert_eq!(r["steps"][2]["seen_by"], serde_json::json!(["plant rules", "control allow-list"]));
+    assert_eq!(r["steps"][0]["seen_by"], serde_json::json!([]));
     assert!(
         !alerts
             .iter()

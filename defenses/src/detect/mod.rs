@@ -88,6 +88,9 @@ pub struct DetectorTap<D: Detector> {
     blocked: std::collections::BTreeSet<usize>,
     /// The nodes it sits at, to show it each frame once (see [`Detector::every_sighting`]).
     taps: Vec<HostId>,
+    /// Labels (an attacker's step numbers) of the frames it was shown: the sensor's
+    /// telemetry, what a step scores when no alert counts for it.
+    steps_seen: std::collections::BTreeSet<u32>,
 }
 
 impl<D: Detector> DetectorTap<D> {
@@ -100,6 +103,7 @@ impl<D: Detector> DetectorTap<D> {
             logged: 0,
             blocked: Default::default(),
             taps: Vec::new(),
+            steps_seen: Default::default(),
         }
     }
 
@@ -113,6 +117,14 @@ impl<D: Detector> DetectorTap<D> {
         self.detector.every_sighting() || first_sighting(&self.taps, node, frame, &self.topo)
     }
 
+    /// Shows the detector one frame, noting its label.
+    fn observe(&mut self, node: HostId, frame: &Frame, now: SimTime) {
+        if frame.label != 0 {
+            self.steps_seen.insert(frame.label);
+        }
+        self.detector.observe(node, frame, now, &self.topo);
+    }
+
     /// Prevention mode: shows the detector a frame in its path and says which rule drops
     /// it, if an alert it raised on this very frame asks for a drop.
     pub fn inline(&mut self, node: HostId, frame: &Frame, now: SimTime) -> Option<String> {
@@ -120,7 +132,7 @@ impl<D: Detector> DetectorTap<D> {
             return None;
         }
         let before = self.detector.alerts().len();
-        self.detector.observe(node, frame, now, &self.topo);
+        self.observe(node, frame, now);
         let mut rule = None;
         for (i, a) in self.detector.alerts().iter().enumerate().skip(before) {
             if a.frames.contains(&frame.id.0) && self.detector.drops(a) {
@@ -149,11 +161,12 @@ impl<D: Detector> DetectorTap<D> {
             .collect()
     }
     /// The detector's own account of the run for results.json (its alerts travel as
-    /// events).
+    /// events), with the playbook steps whose frames it saw (`steps_seen`).
     pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "detector": self.detector.name(),
             "figures": self.detector.summary(),
+            "steps_seen": self.steps_seen,
         })
     }
 }
@@ -165,7 +178,7 @@ impl<D: Detector + 'static> Middlebox for DetectorTap<D> {
     }
     fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
         if self.shows(hop.node, frame) {
-            self.detector.observe(hop.node, frame, hop.now, &self.topo);
+            self.observe(hop.node, frame, hop.now);
         }
         Action::Pass
     }
