@@ -11,4 +11,5 @@ pub mod live;
 pub mod results;
 pub mod runner;
 pub mod scenario;
+pub mod shared_run;
 pub mod sweep;

@@ -50,6 +50,10 @@ enum Command {
         /// Detector-set file, replacing the exercise's (e.g. scenarios/detectors/control-allow-list.toml).
         #[arg(long)]
         detectors: Option<PathBuf>,
+        /// Assume breach: start the playbook from this host (e.g. ews-01), skipping the
+        /// steps that only get in.
+        #[arg(long, value_name = "HOST")]
+        foothold: Option<String>,
     },
     /// Validate an exercise and every file it names, without running it.
     Check {
@@ -218,8 +222,15 @@ fn main() -> ExitCode {
             log_frames,
             policy,
             detectors,
+            foothold,
         } => {
-            let ex = match load(&scenario, policy.as_deref(), detectors.as_deref()) {
+            let loaded = load(&scenario, policy.as_deref(), detectors.as_deref()).and_then(|mut ex| {
+                if let Some(h) = &foothold {
+                    ex.set_foothold(h)?;
+                }
+                Ok(ex)
+            });
+            let ex = match loaded {
                 Ok(ex) => ex,
                 Err(e) => return input_error(&e),
             };

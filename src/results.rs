@@ -5,7 +5,7 @@
 //! steps' events, detections from the typed alerts, and every figure from the summaries the
 //! devices, the process, the network and the sensors log when the run ends.
 
-use crate::scenario::{Detection, Exercise, Expectations};
+use crate::scenario::{Detection, Exercise, Expectations, Foothold};
 use otrange_sim::SimDuration;
 use otrange_sim::base::events::{AlertRecord, Event, EventKind};
 use otrange_sim::base::time::SimTime;
@@ -38,6 +38,9 @@ pub struct Results {
     pub start: String,
     /// Simulated seconds the run covered.
     pub duration_s: f64,
+    /// Where the playbook started when the exercise assumes a breach: the host and the
+    /// steps skipped; null for the playbook's own entry.
+    pub foothold: Option<Foothold>,
     /// The policy's name, `allow-all` without one.
     pub policy: String,
     /// The policy's own account: decisions, denials, hits per rule (null without a policy).
@@ -515,6 +518,7 @@ impl Tally {
             seed,
             start: ex.info.start.text.clone(),
             duration_s: duration.as_secs_f64(),
+            foothold: ex.foothold.clone(),
             policy,
             policy_summary,
             ticks: self.ticks,

@@ -58,6 +58,37 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     }
     let mut events = EventSink::create(&opts.out.join("events.jsonl"), ex)?;
     let end = SimTime::ZERO + opts.duration;
+    let wall = drive(&mut sim, opts.duration, |batch| events.write(batch))?;
+    let (tally, n_events) = events.close()?;
+    if let Some(cap) = sim.network_mut().take_capture() {
+        let labelled = cap
+            .finish(end)
+            .with_context(|| format!("writing {}", pcap_path.display()))?;
+        write_labels(&opts.out.join("capture-labels.csv"), ex, &labelled)?;
+    }
+    let finished = Finished {
+        seed: opts.seed,
+        duration: opts.duration,
+        wall,
+        ticks: sim.ticks(),
+    };
+    let results = finished.write(&opts.out, ex, tally, sim.network().topology())?;
+    Ok(RunOutcome {
+        results,
+        wall,
+        events: n_events,
+    })
+}
+
+/// Runs `sim` for `duration`, a chunk of simulated time at a time, handing each chunk's
+/// events to `take` as they are drained (the last chunk ends with the run's summaries).
+/// Returns the wall-clock time the simulation took.
+pub(crate) fn drive(
+    sim: &mut otrange_sim::Sim,
+    duration: SimDuration,
+    mut take: impl FnMut(&[Event]) -> anyhow::Result<()>,
+) -> anyhow::Result<Duration> {
+    let end = SimTime::ZERO + duration;
     let started = Instant::now();
     let mut t = SimTime::ZERO;
     loop {
@@ -66,34 +97,42 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         if t >= end {
             sim.finish();
         }
-        events.write(&sim.drain_events())?;
+        take(&sim.drain_events())?;
         if t >= end {
-            break;
+            return Ok(started.elapsed());
         }
     }
-    let wall = started.elapsed();
-    let (tally, n_events) = events.close()?;
-    if let Some(cap) = sim.network_mut().take_capture() {
-        let labelled = cap
-            .finish(end)
-            .with_context(|| format!("writing {}", pcap_path.display()))?;
-        write_labels(&opts.out.join("capture-labels.csv"), ex, &labelled)?;
+}
+
+/// A finished simulation, for writing a run's outputs from its tally.
+pub(crate) struct Finished {
+    pub(crate) seed: u64,
+    pub(crate) duration: SimDuration,
+    pub(crate) wall: Duration,
+    pub(crate) ticks: u64,
+}
+
+impl Finished {
+    /// Writes results.json, alerts.eve.json and timing.json into `out`.
+    pub(crate) fn write(
+        &self,
+        out: &Path,
+        ex: &Exercise,
+        tally: Tally,
+        topo: &otrange_sim::net::topology::Topology,
+    ) -> anyhow::Result<Results> {
+        let results = tally.results(ex, self.seed, self.duration, topo);
+        write_eve(&out.join("alerts.eve.json"), &results)?;
+        write_json(&out.join("results.json"), &results)?;
+        let timing = serde_json::json!({
+            "wall_seconds": self.wall.as_secs_f64(),
+            "simulated_seconds": self.duration.as_secs_f64(),
+            "real_time_factor": self.duration.as_secs_f64() / self.wall.as_secs_f64().max(1e-9),
+            "ticks": self.ticks,
+        });
+        write_json(&out.join("timing.json"), &timing)?;
+        Ok(results)
     }
-    let results = tally.results(ex, opts.seed, opts.duration, sim.network().topology());
-    write_eve(&opts.out.join("alerts.eve.json"), &results)?;
-    write_json(&opts.out.join("results.json"), &results)?;
-    let timing = serde_json::json!({
-        "wall_seconds": wall.as_secs_f64(),
-        "simulated_seconds": opts.duration.as_secs_f64(),
-        "real_time_factor": opts.duration.as_secs_f64() / wall.as_secs_f64().max(1e-9),
-        "ticks": sim.ticks(),
-    });
-    write_json(&opts.out.join("timing.json"), &timing)?;
-    Ok(RunOutcome {
-        results,
-        wall,
-        events: n_events,
-    })
 }
 
 /// Where a run's events go as they are drained: events.jsonl, line by line, and the

@@ -43,6 +43,10 @@ pub struct ExerciseInfo {
     pub playbook: Option<Spanned<String>>,
     /// Detector-set file, relative to the exercise file (default: none).
     pub detectors: Option<Spanned<String>>,
+    /// Assume breach: start the playbook from this host, which the actor holds with the
+    /// accounts found there, skipping the steps that only got it in (default: the
+    /// playbook's own entry).
+    pub foothold: Option<Spanned<String>>,
     /// Record every frame sent and delivered in events.jsonl (large).
     #[serde(default)]
     pub log_frames: bool,
@@ -115,6 +119,15 @@ impl Detection {
     }
 }
 
+/// Where an exercise's playbook starts when it assumes a breach.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Foothold {
+    /// The host the actor holds from the start.
+    pub host: String,
+    /// The ids of the playbook's steps left out because they only got the actor in.
+    pub skipped_steps: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExerciseFile {
@@ -142,8 +155,13 @@ pub struct Exercise {
     pub live: LiveSettings,
     /// The segmentation policy installed in the network, if any.
     pub policy_file: Option<PathBuf>,
-    /// The attack replayed against the plant, if any, checked against it.
+    /// The attack replayed against the plant, if any, checked against it (started from the
+    /// foothold, when there is one).
     pub playbook: Option<(PathBuf, Playbook)>,
+    /// The foothold the playbook starts from, and the steps it skips.
+    pub foothold: Option<Foothold>,
+    /// The playbook as written, for [`Exercise::set_foothold`] to start again from.
+    as_written: Option<Playbook>,
     /// The detectors placed in the plant, if any.
     pub detectors: Option<(PathBuf, DetectorSet)>,
     /// The run length from `[exercise]` (the command line's `--duration` overrides it).
@@ -220,7 +238,8 @@ impl Exercise {
             .live
             .resolve(sim.network().topology())
             .map_err(|e| FileError::locate(file, &source, e))?;
-        Ok(Exercise {
+        let foothold = ex.exercise.foothold.clone();
+        let mut loaded = Exercise {
             file: file.to_path_buf(),
             info: ex.exercise,
             expect: ex.expect,
@@ -228,10 +247,43 @@ impl Exercise {
             plant,
             live,
             policy_file,
+            as_written: playbook.as_ref().map(|(_, pb)| pb.clone()),
             playbook,
+            foothold: None,
             detectors,
             duration,
-        })
+        };
+        if let Some(host) = foothold {
+            loaded
+                .start_from(sim.network().topology(), host.get_ref())
+                .map_err(|msg| FileError::at(file, &source, Some(host.span()), "exercise.foothold", msg))?;
+        }
+        Ok(loaded)
+    }
+
+    /// Starts the playbook from `host` (the CLI's `--foothold`, a sweep's `footholds`
+    /// axis): see [`otrange_attacks::foothold`].
+    pub fn set_foothold(&mut self, host: &str) -> Result<(), FileError> {
+        let sim = self.build(self.info.seed)?;
+        let exercise = self.file.clone();
+        self.start_from(sim.network().topology(), host)
+            .map_err(|msg| FileError::whole_file(&exercise, format!("foothold {host:?}: {msg}")))
+    }
+
+    fn start_from(&mut self, topo: &otrange_sim::net::topology::Topology, host: &str) -> Result<(), String> {
+        let (Some(original), Some((_, playbook))) = (&self.as_written, &mut self.playbook) else {
+            return Err("a foothold starts a playbook, and this exercise has none".into());
+        };
+        let id = topo
+            .host_by_name(host)
+            .ok_or_else(|| format!("unknown host {host:?}: expected the name of a [[host]] of the plant"))?;
+        let (pb, skipped_steps) = otrange_attacks::foothold::from_foothold(original, id, topo);
+        *playbook = pb;
+        self.foothold = Some(Foothold {
+            host: host.to_string(),
+            skipped_steps,
+        });
+        Ok(())
     }
 
     /// A fresh simulation of this exercise's plant, its policy installed.
@@ -243,16 +295,59 @@ impl Exercise {
             let policy = load_policy(path, &sim)?;
             sim.network_mut().set_policy(Box::new(policy));
         }
-        if let Some((path, set)) = &self.detectors {
-            for placed in place_detectors(path, set, &sim, &self.plant)? {
-                sim.network_mut()
-                    .add_middlebox(placed.middlebox, placed.stage, &placed.nodes);
-            }
+        for placed in self.placed_detectors(&sim)? {
+            sim.network_mut()
+                .add_middlebox(placed.middlebox, placed.stage, &placed.nodes);
         }
         if let Some((_, pb)) = &self.playbook {
             otrange_attacks::agent::install(&mut sim, pb.clone());
         }
         Ok(sim)
+    }
+
+    /// The exercise's detectors, built for `sim` (a simulation of its plant), ready to place.
+    pub fn placed_detectors(&self, sim: &Sim) -> Result<Vec<otrange_defenses::detect::Placed>, FileError> {
+        match &self.detectors {
+            Some((path, set)) => place_detectors(path, set, sim, &self.plant),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Whether the exercise is undefended: no detectors, and no policy or one that can deny
+    /// nothing (`flat.toml`).
+    pub fn undefended(&self) -> Result<bool, FileError> {
+        if self.detectors.is_some() {
+            return Ok(false);
+        }
+        let Some(path) = &self.policy_file else {
+            return Ok(true);
+        };
+        let sim = self.build(self.info.seed)?;
+        let policy = load_policy(path, &sim)?;
+        Ok(policy.default_action() == otrange_defenses::policy::Action::Allow
+            && policy.rule_names().next().is_none())
+    }
+
+    /// Whether every detector watches only (none in prevention mode): such a set changes
+    /// nothing in the run, so several can share one simulation.
+    pub fn detectors_passive(&self) -> bool {
+        self.detectors.as_ref().is_none_or(|(_, set)| {
+            set.detectors
+                .iter()
+                .all(|d| d.mode == otrange_defenses::detect::Mode::Detect)
+        })
+    }
+
+    /// The same plant, policy and detectors with nothing attacking and nothing expected:
+    /// what the defences cost when all is well.
+    pub fn benign(&self) -> Exercise {
+        let mut ex = self.clone();
+        ex.info.name = format!("{} (benign)", self.plant.plant.name);
+        ex.playbook = None;
+        ex.as_written = None;
+        ex.foothold = None;
+        ex.expect = Expectations::default();
+        ex
     }
 
     /// Replaces the exercise's policy (the CLI's `--policy`), checking it against the plant.

@@ -225,7 +225,10 @@ fn rules_and_allow_list_see_oldsmar_under_flat_and_say_which_step_and_how_soon()
     // Steps 1 and 3 leave no Modbus trace the rules could judge (VPN login, an HMI read).
     // Step 3's read crossed the tapped control switch, so it is telemetry: both detectors
     // saw it and said nothing. Step 1 stayed in the DMZ, where no detector sits.
-    assert_eq!(r["steps"][2]["seen_by"], serde_json::json!(["plant rules", "control allow-list"]));
+    assert_eq!(
+        r["steps"][2]["seen_by"],
+        serde_json::json!(["plant rules", "control allow-list"])
+    );
     assert_eq!(r["steps"][0]["seen_by"], serde_json::json!([]));
     assert!(
         !alerts

@@ -117,7 +117,7 @@ impl Campaign {
             .iter()
             .map(|a| Actor {
                 name: a.name.clone(),
-                footholds: vec![a.start],
+                footholds: std::iter::once(a.start).chain(a.held.iter().copied()).collect(),
                 credentials: a.credentials.clone(),
                 loot: Loot::default(),
                 aitm: None,

@@ -2,6 +2,7 @@
 //!
 //! - [`catalogue`]: the MITRE ATT&CK® for ICS v18.1 catalogue every technique ID is checked against.
 //! - [`playbook`]: attacks as data, ordered steps of techniques by actors against targets.
+//! - [`foothold`]: assume breach, a playbook started from a host the actor already holds.
 //! - [`agent`]: actors with footholds and the campaign that replays a playbook in the
 //!   simulation, recording each step's outcome.
 //! - [`techniques`]: what each technique does on the wire.
@@ -12,5 +13,6 @@
 
 pub mod agent;
 pub mod catalogue;
+pub mod foothold;
 pub mod playbook;
 pub mod techniques;

@@ -147,8 +147,12 @@ pub struct ActorSpec {
     pub name: String,
     /// How the actor got in; informational, no step depends on it.
     pub entry: EntryKind,
-    /// The host held at the start: the actor's first foothold.
+    /// The host held at the start: the actor's first foothold, and home (where beacons
+    /// call).
     pub start: HostId,
+    /// Hosts held from the start besides `start` (a foothold inside, [`crate::foothold`]);
+    /// the last is where the actor works from.
+    pub held: Vec<HostId>,
     /// Credentials held from the start.
     pub credentials: Vec<CredentialRef>,
 }
@@ -189,6 +193,9 @@ pub struct Playbook {
     pub actors: Vec<ActorSpec>,
     /// Steps in the order they run; a step's 1-based position labels its frames.
     pub steps: Vec<StepSpec>,
+    /// The host the playbook was started from instead of its own entry, if any
+    /// ([`crate::foothold`]).
+    pub foothold: Option<HostId>,
 }
 
 impl PlaybookConfig {
@@ -221,6 +228,7 @@ impl PlaybookConfig {
                 name: a.name.get_ref().clone(),
                 entry: a.entry,
                 start,
+                held: Vec::new(),
                 credentials: a.credentials.clone(),
             });
         }
@@ -278,6 +286,7 @@ impl PlaybookConfig {
             description: self.playbook.description.clone(),
             actors,
             steps,
+            foothold: None,
         })
     }
 }

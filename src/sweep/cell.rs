@@ -4,7 +4,7 @@
 use super::file::Cell;
 use crate::results::{ExpectationResult, Results};
 use crate::runner::{RunOptions, run};
-use crate::scenario::Exercise;
+use crate::scenario::{Detection, Exercise};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -18,12 +18,18 @@ pub struct CellResult {
     pub key: String,
     /// SHA-256 of every input the cell reads: a changed file re-runs the cells that read it.
     pub input_hash: String,
-    /// The exercise file's stem.
+    /// `attack`, or `baseline` for benign operation under a defence configuration.
+    pub kind: String,
+    /// The exercise file's stem; for a baseline, the plant's.
     pub exercise: String,
+    /// The host the playbook started from, `entry` for its own entry.
+    pub foothold: String,
     /// The policy: a file stem, `own` (the exercise's) or `none`.
     pub policy: String,
     /// The detector set: a file stem, `own` or `none`.
     pub detectors: String,
+    /// No policy (or one that allows everything) and no detectors: the reference.
+    pub undefended: bool,
     /// The seed.
     pub seed: u64,
     /// Simulated seconds.
@@ -49,6 +55,17 @@ pub struct Scores {
     pub steps: Vec<StepScore>,
     /// Every step succeeded.
     pub chain_completed: bool,
+    /// How far the chain got: `completed`, `unfinished` (every step so far succeeded; the
+    /// run ended first, or while one still ran), `blocked`, `failed`, or `benign` (no
+    /// playbook).
+    pub chain: String,
+    /// Steps that started.
+    pub steps_run: usize,
+    /// Of them, steps with any detection, telemetry included (MITRE's visibility).
+    pub steps_visible: usize,
+    /// Of them, steps an alert counted for: general, tactic or technique (analytic
+    /// coverage).
+    pub steps_analytic: usize,
     /// The first blocked step (1-based) and the rule that blocked it.
     pub blocked_at_step: Option<u32>,
     /// The rule of that block.
@@ -59,6 +76,8 @@ pub struct Scores {
     pub first_impact_s: Option<f64>,
     /// Seconds from the start of the run to the first alert on a step.
     pub first_detection_s: Option<f64>,
+    /// Whether a step was detected before the first impact; absent without an impact.
+    pub detected_before_impact: Option<bool>,
     /// Detector alerts over the run.
     pub alerts: u64,
     /// Frames blocked that no attacker sent.
@@ -67,6 +86,8 @@ pub struct Scores {
     pub hmi_p50_ms: f64,
     /// See `hmi_p50_ms`.
     pub hmi_p99_ms: f64,
+    /// The worst HMI's slowest answer, in ms.
+    pub hmi_max_ms: f64,
     /// HMI poll timeouts.
     pub poll_timeouts: u64,
 }
@@ -74,12 +95,18 @@ pub struct Scores {
 /// One playbook step's outcome in a cell.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StepScore {
+    /// The step's id in the playbook.
+    pub id: String,
     /// The ATT&CK technique ID.
     pub technique: String,
-    /// succeeded, blocked, failed or not_reached.
+    /// succeeded, blocked, failed, running or not_reached.
     pub status: String,
-    /// technique, tactic, general or none.
+    /// technique, tactic, general, telemetry or none.
     pub detection: String,
+    /// Seconds from the step's start to its first counting alert.
+    pub time_to_detect_s: Option<f64>,
+    /// The detector of that alert.
+    pub detected_by: Option<String>,
 }
 
 impl Scores {
@@ -89,12 +116,34 @@ impl Scores {
             .steps
             .iter()
             .map(|s| StepScore {
+                id: s.step.id.clone(),
                 technique: s.step.technique.clone(),
                 status: s.step.status.clone(),
                 detection: s.detection.as_str().into(),
+                time_to_detect_s: s.time_to_detect_s,
+                detected_by: s.detected_by.first().map(|d| d.detector.clone()),
             })
             .collect();
         let blocked = r.steps.iter().find(|s| s.step.status == "blocked");
+        let chain = if steps.is_empty() {
+            "benign"
+        } else if steps.iter().all(|s| s.status == "succeeded") {
+            "completed"
+        } else if let Some(s) = steps
+            .iter()
+            .find(|s| s.status == "blocked" || s.status == "failed")
+        {
+            if s.status == "blocked" {
+                "blocked"
+            } else {
+                "failed"
+            }
+        } else {
+            "unfinished"
+        };
+        let run: Vec<&crate::results::StepOutcome> =
+            r.steps.iter().filter(|s| s.step.started_s.is_some()).collect();
+        let first_impact_s = r.impacts.first().map(|i| i.t_s);
         let first_detection_s = r
             .steps
             .iter()
@@ -111,17 +160,23 @@ impl Scores {
         Scores {
             passed: r.passed,
             expectations: r.expectations.clone(),
-            chain_completed: !steps.is_empty() && steps.iter().all(|s| s.status == "succeeded"),
+            chain_completed: chain == "completed",
+            chain: chain.into(),
+            steps_run: run.len(),
+            steps_visible: run.iter().filter(|s| s.detection > Detection::None).count(),
+            steps_analytic: run.iter().filter(|s| s.detection > Detection::Telemetry).count(),
             steps,
             blocked_at_step: blocked.map(|s| s.step.step),
             blocked_by: blocked.and_then(|s| s.step.rule.clone()),
             impacts: r.impacts.len() as u64,
-            first_impact_s: r.impacts.first().map(|i| i.t_s),
+            first_impact_s,
+            detected_before_impact: first_impact_s.map(|i| first_detection_s.is_some_and(|d| d < i)),
             first_detection_s,
             alerts,
             blocked_legitimate: r.network.blocked_legitimate,
             hmi_p50_ms: worst(|h| h.latency.p50_ms),
             hmi_p99_ms: worst(|h| h.latency.p99_ms),
+            hmi_max_ms: worst(|h| h.latency.max_ms),
             poll_timeouts: r.hmis.iter().map(|h| h.timeouts).sum(),
         }
     }
@@ -167,52 +222,78 @@ pub fn input_hash(cell: &Cell, ex: &Exercise) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs a cell into `dir` and scores it; a run that fails or panics is a failed cell, not
-/// a failed sweep.
-pub fn run_cell(cell: &Cell, dir: &Path) -> CellResult {
-    let mut out = CellResult {
+/// What sweep.json says of a cell before it runs.
+fn blank(cell: &Cell) -> CellResult {
+    CellResult {
         index: cell.index,
         key: cell.key.clone(),
-        input_hash: String::new(),
-        exercise: cell
-            .exercise
-            .file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        input_hash: input_hash(cell, &cell.exercise),
+        kind: cell.kind.as_str().into(),
+        exercise: cell.label.clone(),
+        foothold: cell.foothold.clone(),
         policy: cell.policy.label(),
         detectors: cell.detectors.label(),
+        undefended: cell.undefended,
         seed: cell.seed,
         duration_s: cell.duration.as_secs_f64(),
         status: "ok".into(),
         error: None,
         scores: None,
+    }
+}
+
+/// Runs cells of one group (see [`Cell::group`]) into `runs/<key>/` and scores them: a
+/// lone cell as `otrange run` would, several as one simulation. A run that fails or
+/// panics fails its cells, not the sweep.
+pub fn run_cells(cells: &[&Cell], runs: &Path) -> Vec<CellResult> {
+    let mut out: Vec<CellResult> = cells.iter().map(|c| blank(c)).collect();
+    let Some(first) = cells.first() else {
+        return out;
     };
-    let ex = &*cell.exercise;
-    out.input_hash = input_hash(cell, ex);
-    let opts = RunOptions {
-        seed: cell.seed,
-        duration: cell.duration,
-        out: dir.to_path_buf(),
-        pcap: false,
-        log_frames: false,
-    };
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ex, &opts)));
-    match ran {
-        Ok(Ok(o)) => out.scores = Some(Scores::of(&o.results)),
-        Ok(Err(e)) => {
-            out.status = "failed".into();
-            out.error = Some(format!("{e:#}"));
+    let dirs: Vec<PathBuf> = cells.iter().map(|c| runs.join(&c.key)).collect();
+    for d in &dirs {
+        // A stale directory would mix old files with new ones.
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if let [cell] = cells {
+            let opts = RunOptions {
+                seed: cell.seed,
+                duration: cell.duration,
+                out: dirs[0].clone(),
+                pcap: false,
+                log_frames: false,
+            };
+            run(&cell.exercise, &opts).map(|o| vec![o.results])
+        } else {
+            let members: Vec<(&Exercise, PathBuf)> = cells
+                .iter()
+                .zip(&dirs)
+                .map(|(c, d)| (&*c.exercise, d.clone()))
+                .collect();
+            crate::shared_run::run_group(&members, first.seed, first.duration)
         }
+    }));
+    let failure = match ran {
+        Ok(Ok(results)) => {
+            for (o, r) in out.iter_mut().zip(&results) {
+                o.scores = Some(Scores::of(r));
+            }
+            return out;
+        }
+        Ok(Err(e)) => format!("{e:#}"),
         Err(panic) => {
-            out.status = "failed".into();
             let msg = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panicked".into());
-            out.error = Some(format!("panicked: {msg}"));
+            format!("panicked: {msg}")
         }
+    };
+    for o in &mut out {
+        o.status = "failed".into();
+        o.error = Some(failure.clone());
     }
     out
 }

@@ -6,7 +6,7 @@ use crate::scenario::{Exercise, parse_toml};
 use otrange_sim::base::config_error::FileError;
 use otrange_sim::base::time::{DurationField, SimDuration};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use toml::Spanned;
@@ -17,6 +17,33 @@ use toml::Spanned;
 struct SweepFile {
     sweep: SweepInfo,
     axes: Axes,
+    #[serde(default)]
+    baselines: BaselinesTable,
+}
+
+/// `[baselines]`: benign operation under every defence configuration, for what it costs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselinesTable {
+    /// Run them (default true).
+    #[serde(default = "yes")]
+    run: bool,
+    /// How long each runs (default: the duration of the exercise the plant came from).
+    #[serde(default)]
+    duration: Option<Spanned<DurationField>>,
+}
+
+impl Default for BaselinesTable {
+    fn default() -> Self {
+        BaselinesTable {
+            run: true,
+            duration: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +68,10 @@ struct Axes {
     seeds: Option<Vec<u64>>,
     #[serde(default)]
     durations: Option<Vec<Spanned<DurationField>>>,
+    /// Hosts to start each playbook from (assume breach); `"entry"` is the playbook's own
+    /// entry. An exercise without a playbook runs once, whatever this says.
+    #[serde(default)]
+    footholds: Option<Vec<Spanned<String>>>,
 }
 
 /// One value of the policy or detector axis.
@@ -71,13 +102,46 @@ fn stem(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// What a cell is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An exercise as the axes configure it.
+    Attack,
+    /// Benign operation of a plant under a defence configuration: its false alarms, its
+    /// blocked legitimate frames, its latency.
+    Baseline,
+}
+
+impl Kind {
+    /// `attack` or `baseline`, as sweep.json says.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Attack => "attack",
+            Kind::Baseline => "baseline",
+        }
+    }
+}
+
 /// One run of the sweep.
 #[derive(Debug, Clone)]
 pub struct Cell {
     /// Position in the cross product: the order of sweep.json, whatever ran first.
     pub index: usize,
-    /// `exercise.policy.detectors.sSEED[.DURATION]`: the run's directory under `runs/`.
+    /// `exercise[.from-HOST].policy.detectors.sSEED[.DURATION]`, or
+    /// `baseline.PLANT.policy.detectors.sSEED.DURATION`: the run's directory under `runs/`.
     pub key: String,
+    /// Attack cell or benign baseline.
+    pub kind: Kind,
+    /// The exercise's file stem, or the plant's for a baseline.
+    pub label: String,
+    /// The host the playbook starts from, or `entry` for its own entry.
+    pub foothold: String,
+    /// Cells with the same group differ only in passive detector sets: they run as one
+    /// simulation ([`crate::shared_run`]).
+    pub group: usize,
+    /// Whether this is the flat, undefended configuration (no policy or one that allows
+    /// everything, no detectors): the reference costs and impacts are measured against.
+    pub undefended: bool,
     /// The exercise, loaded and checked, with the cell's policy and detectors in place.
     pub exercise: Arc<Exercise>,
     /// The policy axis' value.
@@ -173,42 +237,279 @@ impl Sweep {
             .durations
             .as_ref()
             .map(|v| v.iter().map(|d| d.get_ref().value).collect());
-        let mut cells = Vec::new();
+        let footholds: Option<Vec<&Spanned<String>>> = sf.axes.footholds.as_ref().map(|v| v.iter().collect());
+        let naming = Naming {
+            foothold: footholds.is_some(),
+            duration: durations.is_some(),
+        };
+        let mut b = Builder::default();
+        // Attack cells: the cross product, in axis order.
+        let mut references = Vec::new();
         for ex in &exercises {
             let seeds = sf.axes.seeds.clone().unwrap_or_else(|| vec![ex.info.seed]);
             let durs = durations.clone().unwrap_or_else(|| vec![ex.duration]);
-            for p in &policies {
-                for d in &detectors {
-                    // Every combination loads here, once: a policy that names a host one
-                    // plant lacks fails before anything runs, and the cells share the result.
-                    let configured = Arc::new(configure(ex, p, d)?);
-                    for &seed in &seeds {
-                        for &duration in &durs {
-                            let mut key = format!("{}.{}.{}.s{seed}", stem(&ex.file), p.label(), d.label());
-                            if durations.is_some() {
-                                key.push_str(&format!(".{}s", duration.as_secs_f64()));
-                            }
-                            cells.push(Cell {
-                                index: cells.len(),
-                                key,
-                                exercise: Arc::clone(&configured),
-                                policy: p.clone(),
-                                detectors: d.clone(),
-                                seed,
-                                duration,
-                            });
+            let entry = [None];
+            let fhs: Vec<Option<(usize, &Spanned<String>)>> = match (&footholds, ex.playbook.is_some()) {
+                (Some(f), true) => f
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (h.get_ref() != "entry").then_some((i, *h)))
+                    .collect(),
+                _ => entry.to_vec(),
+            };
+            for fh in fhs {
+                let from = match fh {
+                    None => ex.clone(),
+                    Some((i, host)) => {
+                        let mut e = ex.clone();
+                        e.set_foothold(host.get_ref()).map_err(|err| {
+                            at(
+                                host.span(),
+                                &format!("axes.footholds[{i}]"),
+                                format!("{}: {}", ex.file.display(), err.message),
+                            )
+                        })?;
+                        e
+                    }
+                };
+                let fh_label = fh.map_or("entry".to_string(), |(_, h)| h.get_ref().clone());
+                let mut any_undefended = false;
+                for p in &policies {
+                    for d in &detectors {
+                        // Every combination loads here, once: a policy that names a host one
+                        // plant lacks fails before anything runs, and the cells share the result.
+                        let configured = Arc::new(configure(&from, p, d)?);
+                        let undefended = configured.undefended()?;
+                        any_undefended |= undefended;
+                        for c in attack_cells(
+                            ex,
+                            &fh_label,
+                            &configured,
+                            (p, d),
+                            undefended,
+                            (&seeds, &durs),
+                            naming,
+                        ) {
+                            b.push(c);
                         }
                     }
                 }
+                // What the defences prevented is measured against the undefended network:
+                // run it too when the axes do not.
+                if !any_undefended && ex.playbook.is_some() {
+                    // A measurement the axes did not ask for: the exercise's expectations
+                    // were written for its own defences, not for none.
+                    let mut reference = configure(&from, &Choice::Nothing, &Choice::Nothing)?;
+                    reference.expect = crate::scenario::Expectations::default();
+                    references.extend(attack_cells(
+                        ex,
+                        &fh_label,
+                        &Arc::new(reference),
+                        (&Choice::Nothing, &Choice::Nothing),
+                        true,
+                        (&seeds, &durs),
+                        naming,
+                    ));
+                }
             }
+        }
+        for c in references {
+            b.push(c);
+        }
+        if sf.baselines.run {
+            let base_duration = sf.baselines.duration.as_ref().map(|d| d.get_ref().value);
+            add_baselines(&mut b, &exercises, &policies, &detectors, &sf.axes.seeds, |ex| {
+                base_duration.map_or_else(
+                    || durations.clone().unwrap_or_else(|| vec![ex.duration]),
+                    |d| vec![d],
+                )
+            })?;
         }
         Ok(Sweep {
             file: file.to_path_buf(),
             name: sf.sweep.name,
             description: sf.sweep.description,
-            cells,
+            cells: b.cells,
         })
     }
+}
+
+/// Which optional parts cell keys have: the axes the sweep file gives.
+#[derive(Clone, Copy)]
+struct Naming {
+    foothold: bool,
+    duration: bool,
+}
+
+/// An exercise's cells under one defence configuration, one per seed and duration.
+fn attack_cells(
+    ex: &Exercise,
+    foothold: &str,
+    configured: &Arc<Exercise>,
+    (policy, detectors): (&Choice, &Choice),
+    undefended: bool,
+    (seeds, durations): (&[u64], &[SimDuration]),
+    naming: Naming,
+) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for &seed in seeds {
+        for &duration in durations {
+            let mut key = stem(&ex.file);
+            if naming.foothold && ex.playbook.is_some() {
+                key.push_str(&format!(".from-{foothold}"));
+            }
+            key.push_str(&format!(".{}.{}.s{seed}", policy.label(), detectors.label()));
+            if naming.duration {
+                key.push_str(&format!(".{}s", duration.as_secs_f64()));
+            }
+            cells.push(Cell {
+                index: 0,
+                key,
+                kind: Kind::Attack,
+                label: stem(&ex.file),
+                foothold: foothold.to_string(),
+                group: 0,
+                undefended,
+                exercise: Arc::clone(configured),
+                policy: policy.clone(),
+                detectors: detectors.clone(),
+                seed,
+                duration,
+            });
+        }
+    }
+    cells
+}
+
+/// Collects cells: numbers them, gives cells that can share a simulation one group.
+#[derive(Default)]
+struct Builder {
+    cells: Vec<Cell>,
+    groups: BTreeMap<String, usize>,
+}
+
+impl Builder {
+    fn push(&mut self, mut cell: Cell) {
+        cell.index = self.cells.len();
+        // Same exercise file, foothold, plant, policy, seed and duration, passive detectors:
+        // one world, whatever the detectors.
+        let ex = &cell.exercise;
+        let shared = ex.detectors_passive().then(|| {
+            format!(
+                "{:?}|{}|{}|{:?}|{:?}|{}|{}",
+                cell.kind,
+                cell.label,
+                cell.foothold,
+                ex.file,
+                ex.policy_file,
+                cell.seed,
+                cell.duration.as_nanos()
+            )
+        });
+        let next = self.groups.len();
+        cell.group = match shared {
+            Some(k) => *self.groups.entry(k).or_insert(next),
+            None => {
+                self.groups.insert(format!("#{}", cell.index), next);
+                next
+            }
+        };
+        self.cells.push(cell);
+    }
+}
+
+/// The plant a baseline runs: its file's stem, or its directory's name for a `plant.toml`.
+fn plant_label(ex: &Exercise) -> String {
+    let s = stem(&ex.plant_file);
+    match (s.as_str(), ex.plant_file.parent().and_then(|p| p.file_name())) {
+        ("plant", Some(dir)) => dir.to_string_lossy().into_owned(),
+        _ => s,
+    }
+}
+
+/// Benign operation for every (plant, policy, detector set, seed, duration) the attack
+/// cells use, plus the flat undefended network for each plant: one cell each, however many
+/// exercises share the plant.
+fn add_baselines(
+    b: &mut Builder,
+    exercises: &[Exercise],
+    policies: &[Choice],
+    detectors: &[Choice],
+    seeds: &Option<Vec<u64>>,
+    durations: impl Fn(&Exercise) -> Vec<SimDuration>,
+) -> Result<(), FileError> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    // Plants (with seed and duration) that already have an undefended baseline.
+    let mut undefended_done: BTreeSet<String> = BTreeSet::new();
+    let mut configs: Vec<(Choice, Choice)> = Vec::new();
+    for p in policies {
+        for d in detectors {
+            configs.push((p.clone(), d.clone()));
+        }
+    }
+    configs.push((Choice::Nothing, Choice::Nothing));
+    for ex in exercises {
+        let plant = plant_label(ex);
+        let seeds = seeds.clone().unwrap_or_else(|| vec![ex.info.seed]);
+        for (ci, (p, d)) in configs.iter().enumerate() {
+            let closing = ci == configs.len() - 1;
+            let configured = Arc::new(configure(ex, p, d)?.benign());
+            let undefended = configured.undefended()?;
+            for &seed in &seeds {
+                for duration in durations(ex) {
+                    let identity = format!(
+                        "{:?}|{:?}|{:?}|{seed}|{}",
+                        ex.plant_file,
+                        configured.policy_file,
+                        configured.detectors.as_ref().map(|(p, _)| p),
+                        duration.as_nanos()
+                    );
+                    let flat = format!("{:?}|{seed}|{}", ex.plant_file, duration.as_nanos());
+                    // The closing (none, none) entry is only for a plant whose axes gave no
+                    // undefended configuration.
+                    if (closing && undefended_done.contains(&flat)) || !seen.insert(identity) {
+                        continue;
+                    }
+                    if undefended {
+                        undefended_done.insert(flat);
+                    }
+                    let mut key = format!(
+                        "baseline.{plant}.{}.{}.s{seed}.{}s",
+                        p.label(),
+                        d.label(),
+                        duration.as_secs_f64()
+                    );
+                    let mut n = 2;
+                    while keys.contains(&key) {
+                        key = format!(
+                            "baseline.{plant}-{n}.{}.{}.s{seed}.{}s",
+                            p.label(),
+                            d.label(),
+                            duration.as_secs_f64()
+                        );
+                        n += 1;
+                    }
+                    keys.insert(key.clone());
+                    b.push(Cell {
+                        index: 0,
+                        key,
+                        kind: Kind::Baseline,
+                        label: plant.clone(),
+                        foothold: "entry".into(),
+                        group: 0,
+                        undefended,
+                        exercise: Arc::clone(&configured),
+                        policy: p.clone(),
+                        detectors: d.clone(),
+                        seed,
+                        duration,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The exercise with a cell's policy and detectors in place.

@@ -13,7 +13,7 @@ pub mod report;
 
 use crate::runner::write_json;
 use anyhow::Context;
-use cell::{CellResult, input_hash, run_cell};
+use cell::{CellResult, input_hash, run_cells};
 use file::{Cell, Sweep};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bumped whenever a field of sweep.json changes meaning or disappears.
-pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+pub const SWEEP_SCHEMA_VERSION: u32 = 2;
 
 /// Which part of the sweep this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,33 +123,54 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<SweepResu
         .iter()
         .filter(|c| opts.shard.is_none_or(|s| s.owns(c)))
         .collect();
+    // Cells that share a simulation run together, in the order their first cell appears.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut slot: std::collections::BTreeMap<usize, usize> = Default::default();
+    for (i, c) in mine.iter().enumerate() {
+        let g = *slot.entry(c.group).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
     let results: Mutex<Vec<Option<CellResult>>> = Mutex::new(vec![None; mine.len()]);
     let next = AtomicUsize::new(0);
     let bar = progress::Progress::new(mine.len());
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1).min(mine.len().max(1)) {
+        for _ in 0..opts.jobs.max(1).min(groups.len().max(1)) {
             s.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(cell) = mine.get(i) else { break };
-                    let dir = runs.join(&cell.key);
-                    let (result, kept) = match opts.resume.then(|| resumable(cell, &dir)).flatten() {
-                        Some(done) => (done, true),
-                        None => {
-                            // A cell that cannot write its directory is a failed cell.
-                            let _ = std::fs::remove_dir_all(&dir);
-                            let r = run_cell(cell, &dir);
-                            let written = std::fs::create_dir_all(&dir)
-                                .map_err(anyhow::Error::from)
-                                .and_then(|()| write_json(&dir.join("cell.json"), &r));
-                            if let Err(e) = written {
-                                eprintln!("warning: {}: {e:#}", cell.key);
-                            }
-                            (r, false)
+                    let g = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(members) = groups.get(g) else { break };
+                    let mut done: Vec<(usize, CellResult, bool)> = Vec::new();
+                    let mut to_run: Vec<usize> = Vec::new();
+                    for &i in members {
+                        let cell = mine[i];
+                        match opts
+                            .resume
+                            .then(|| resumable(cell, &runs.join(&cell.key)))
+                            .flatten()
+                        {
+                            Some(r) => done.push((i, r, true)),
+                            None => to_run.push(i),
                         }
-                    };
-                    bar.done(&result, kept);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+                    }
+                    let cells: Vec<&Cell> = to_run.iter().map(|&i| mine[i]).collect();
+                    for (&i, r) in to_run.iter().zip(run_cells(&cells, &runs)) {
+                        // A cell that cannot write its directory is a failed cell.
+                        let dir = runs.join(&r.key);
+                        let written = std::fs::create_dir_all(&dir)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|()| write_json(&dir.join("cell.json"), &r));
+                        if let Err(e) = written {
+                            eprintln!("warning: {}: {e:#}", r.key);
+                        }
+                        done.push((i, r, false));
+                    }
+                    for (i, r, kept) in done {
+                        bar.done(&r, kept);
+                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    }
                 }
             });
         }
