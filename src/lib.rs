@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod live;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;
 pub mod shared_run;
 pub mod sweep;
+pub mod trace;

@@ -54,6 +54,9 @@ enum Command {
         /// steps that only get in.
         #[arg(long, value_name = "HOST")]
         foothold: Option<String>,
+        /// Do not write report.html and navigator-layer.json.
+        #[arg(long)]
+        no_report: bool,
     },
     /// Validate an exercise and every file it names, without running it.
     Check {
@@ -117,6 +120,15 @@ enum Command {
         /// Keep cells already complete in DIR whose inputs are unchanged.
         #[arg(long)]
         resume: bool,
+        /// Do not write report.html and the Navigator layers.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Write report.html and ATT&CK Navigator layers for a run's or a sweep's output
+    /// directory (run and sweep write them at the end unless --no-report).
+    Report {
+        /// The directory `run` or `sweep` wrote.
+        dir: PathBuf,
     },
     /// Join sweep shard directories into one sweep, identical to the unsharded run.
     Merge {
@@ -146,7 +158,24 @@ fn main() -> ExitCode {
             jobs,
             shard,
             resume,
-        } => sweep_command(&sweep, out, jobs, shard, resume),
+            no_report,
+        } => sweep_command(&sweep, out, jobs, shard, resume, no_report),
+        Command::Report { dir } => match otrange::report::write_report(&dir) {
+            Ok(files) => {
+                for f in files
+                    .iter()
+                    .filter(|f| f.extension().is_some_and(|e| e == "html"))
+                {
+                    println!("wrote {}", f.display());
+                }
+                println!("wrote {} files", files.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Merge { dirs, out } => match otrange::sweep::merge(&dirs, &out) {
             Ok(r) => sweep_exit(&r, &out),
             Err(e) => {
@@ -223,6 +252,7 @@ fn main() -> ExitCode {
             policy,
             detectors,
             foothold,
+            no_report,
         } => {
             let loaded = load(&scenario, policy.as_deref(), detectors.as_deref()).and_then(|mut ex| {
                 if let Some(h) = &foothold {
@@ -322,6 +352,12 @@ fn main() -> ExitCode {
                         );
                     }
                     println!("  wrote {} ({} events)", opts.out.display(), o.events);
+                    if !no_report {
+                        match otrange::report::write_report(&opts.out) {
+                            Ok(_) => println!("  report: {}", opts.out.join("report.html").display()),
+                            Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+                        }
+                    }
                     if r.passed {
                         ExitCode::SUCCESS
                     } else {
@@ -412,6 +448,7 @@ fn sweep_command(
     jobs: Option<usize>,
     shard: Option<otrange::sweep::Shard>,
     resume: bool,
+    no_report: bool,
 ) -> ExitCode {
     let sweep = match otrange::sweep::file::Sweep::load(file) {
         Ok(s) => s,
@@ -434,6 +471,12 @@ fn sweep_command(
                 r.cells_total,
                 started.elapsed().as_secs_f64()
             );
+            if !no_report && r.shard.is_none() {
+                match otrange::report::write_sweep_report(&out, &r) {
+                    Ok(_) => println!("  report: {}", out.join("report.html").display()),
+                    Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+                }
+            }
             sweep_exit(&r, &out)
         }
         Err(e) => {

@@ -4,6 +4,7 @@
 
 use crate::results::{Results, Tally};
 use crate::scenario::Exercise;
+use crate::trace::ProcessTrace;
 use anyhow::Context;
 use otrange_sim::base::events::{Event, EventKind};
 use otrange_sim::net::capture::PcapCapture;
@@ -58,7 +59,9 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     }
     let mut events = EventSink::create(&opts.out.join("events.jsonl"), ex)?;
     let end = SimTime::ZERO + opts.duration;
-    let wall = drive(&mut sim, opts.duration, |batch| events.write(batch))?;
+    let mut trace = ProcessTrace::new(&ex.plant, &sim, opts.duration);
+    let wall = drive(&mut sim, opts.duration, &mut trace, |batch| events.write(batch))?;
+    trace.write_csv(&opts.out.join("process.csv"))?;
     let (tally, n_events) = events.close()?;
     if let Some(cap) = sim.network_mut().take_capture() {
         let labelled = cap
@@ -81,21 +84,32 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
 }
 
 /// Runs `sim` for `duration`, a chunk of simulated time at a time, handing each chunk's
-/// events to `take` as they are drained (the last chunk ends with the run's summaries).
-/// Returns the wall-clock time the simulation took.
+/// events to `take` as they are drained (the last chunk ends with the run's summaries) and
+/// sampling `trace` between ticks. Returns the wall-clock time the simulation took.
 pub(crate) fn drive(
     sim: &mut otrange_sim::Sim,
     duration: SimDuration,
+    trace: &mut ProcessTrace,
     mut take: impl FnMut(&[Event]) -> anyhow::Result<()>,
 ) -> anyhow::Result<Duration> {
     let end = SimTime::ZERO + duration;
     let started = Instant::now();
     let mut t = SimTime::ZERO;
+    let mut next_sample = SimTime::ZERO;
     loop {
         t = (t + CHUNK).min(end);
+        // Samples inside the chunk look between ticks; the chunk's end is a tick anyway.
+        while next_sample < t {
+            sim.run_before(next_sample);
+            trace.sample(next_sample, sim);
+            next_sample += trace.every();
+        }
         sim.run_until(t);
         if t >= end {
             sim.finish();
+            if next_sample == end {
+                trace.sample(end, sim);
+            }
         }
         take(&sim.drain_events())?;
         if t >= end {

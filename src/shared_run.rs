@@ -12,6 +12,7 @@
 use crate::results::Results;
 use crate::runner::{EventSink, Finished, drive};
 use crate::scenario::Exercise;
+use crate::trace::ProcessTrace;
 use anyhow::Context;
 use otrange_sim::base::events::{Event, EventKind};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox};
@@ -125,7 +126,8 @@ pub fn run_group(
     sim.world
         .resource_mut::<otrange_sim::base::events::EventLog>()
         .log_frames = base.info.log_frames;
-    let wall = drive(&mut sim, duration, |batch| {
+    let mut trace = ProcessTrace::new(&base.plant, &sim, duration);
+    let wall = drive(&mut sim, duration, &mut trace, |batch| {
         for (k, sink) in sinks.iter_mut().enumerate() {
             sink.write(&events_for(k, batch))?;
         }
@@ -139,6 +141,7 @@ pub fn run_group(
     };
     let mut results = Vec::with_capacity(members.len());
     for ((ex, out), sink) in members.iter().zip(sinks) {
+        trace.write_csv(&out.join("process.csv"))?;
         let (tally, _) = sink.close()?;
         results.push(finished.write(out, ex, tally, sim.network().topology())?);
     }

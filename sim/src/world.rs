@@ -108,6 +108,18 @@ impl Sim {
     /// Runs the world until simulated time `until`, ticking only when something is due:
     /// a wake-up some system asked for, or a frame arriving at a host that must answer it.
     pub fn run_until(&mut self, until: SimTime) {
+        self.advance(until, true);
+    }
+
+    /// Runs every tick due strictly before `until` and stops there without ticking at
+    /// `until` itself: an observer (the runner's process trace) can read the world at any
+    /// instant without adding a tick, so a run's outputs do not depend on how often it is
+    /// looked at.
+    pub fn run_before(&mut self, until: SimTime) {
+        self.advance(until, false);
+    }
+
+    fn advance(&mut self, until: SimTime, tick_at_until: bool) {
         if !self.started {
             self.started = true;
             self.tick(SimTime::ZERO);
@@ -132,7 +144,11 @@ impl Sim {
             // grows by every step of the run (17 MB in 6 simulated hours).
             self.world.clear_trackers();
             // A tick never repeats a time: whatever is due "now" was served by this tick.
-            self.tick(next.max(SimTime(now.0 + 1)).min(until.max(SimTime(now.0 + 1))));
+            let t = next.max(SimTime(now.0 + 1)).min(until.max(SimTime(now.0 + 1)));
+            if !tick_at_until && t >= until {
+                break;
+            }
+            self.tick(t);
         }
     }
 

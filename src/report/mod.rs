@@ -1,0 +1,99 @@
+//! `otrange report DIR`: what a run or a sweep found, for people. Written from the
+//! directory's own outputs (results.json, events.jsonl and process.csv of a run; sweep.json
+//! of a sweep), so a report can be made again, or later, from an archived directory.
+//!
+//! * `report.html`: one self-contained page, charts as inline SVG ([`svg`], [`page`]);
+//!   [`run`] for a run, [`sweep_page`] for a sweep.
+//! * `navigator-layer.json` (a run), `navigator-layers/` (a sweep, one per defence
+//!   configuration): ATT&CK Navigator layers ([`navigator`]).
+
+pub mod navigator;
+pub mod page;
+pub mod run;
+pub mod svg;
+pub mod sweep_page;
+
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Reads a JSON file, naming it in the error.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not the JSON otrange writes", path.display()))
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<PathBuf> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path.to_path_buf())
+}
+
+/// Writes the report of the run or sweep in `dir`; returns the files written.
+pub fn write_report(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.join("sweep.json").is_file() {
+        let r: crate::sweep::SweepResult = read_json(&dir.join("sweep.json"))?;
+        return write_sweep_report(dir, &r);
+    }
+    anyhow::ensure!(
+        dir.join("results.json").is_file(),
+        "{}: neither a run's directory (results.json) nor a sweep's (sweep.json)",
+        dir.display()
+    );
+    let mut files = vec![write(&dir.join("report.html"), &run::html(dir)?)?];
+    let r: serde_json::Value = read_json(&dir.join("results.json"))?;
+    let mut techniques = BTreeMap::new();
+    for s in r["steps"].as_array().into_iter().flatten() {
+        if s["started_s"].is_null() {
+            continue;
+        }
+        let names = |k: &str, field: Option<&str>| -> Vec<String> {
+            s[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| match field {
+                    Some(f) => d[f].as_str().map(String::from),
+                    None => d.as_str().map(String::from),
+                })
+                .collect()
+        };
+        let mut by = names("detected_by", Some("detector"));
+        by.extend(names("seen_by", None));
+        navigator::add(
+            &mut techniques,
+            s["technique"].as_str().unwrap_or_default(),
+            s["detection"].as_str().unwrap_or("none"),
+            &by,
+        );
+    }
+    let name = format!("otrange: {}", r["exercise"].as_str().unwrap_or(""));
+    let description = format!(
+        "Techniques the run executed, scored by their best detection (seed {}, policy {})",
+        r["seed"],
+        r["policy"].as_str().unwrap_or("")
+    );
+    let layer = navigator::layer(&name, &description, &techniques);
+    files.push(write(
+        &dir.join("navigator-layer.json"),
+        &serde_json::to_string_pretty(&layer)?,
+    )?);
+    Ok(files)
+}
+
+/// report.html and one Navigator layer per defence configuration.
+pub fn write_sweep_report(dir: &Path, r: &crate::sweep::SweepResult) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = vec![write(&dir.join("report.html"), &sweep_page::html(r))?];
+    let layers = dir.join("navigator-layers");
+    std::fs::create_dir_all(&layers).with_context(|| format!("creating {}", layers.display()))?;
+    let rows = crate::sweep::report::configurations(r);
+    for ((label, techniques), c) in sweep_page::coverage(r, &rows).iter().zip(&rows) {
+        let name = format!("otrange {}: {label}", r.name);
+        let description = format!(
+            "Techniques the sweep's attacks executed under policy {} and detector set {}, scored by their best detection (rank {})",
+            c.policy, c.detectors, c.rank
+        );
+        let layer = navigator::layer(&name, &description, techniques);
+        let file = layers.join(format!("{}.{}.json", c.policy, c.detectors));
+        files.push(write(&file, &serde_json::to_string_pretty(&layer)?)?);
+    }
+    Ok(files)
+}

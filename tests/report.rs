@@ -1,0 +1,190 @@
+//! report.html and the ATT&CK Navigator layers, as a reader gets them: rendered by a real
+//! browser (Debian's headless Chromium) with no console message, every mark of every chart
+//! present, a screenshot that is not blank; layers in Navigator's format 4.5 naming only
+//! techniques of the shipped catalogue.
+
+mod common;
+
+use common::{describe, fixture, otrange, read_json, repo_path, run_exercise};
+use std::path::Path;
+use std::process::Command;
+
+/// The DOM Chromium rendered, and whatever it logged from the page's console.
+fn render(html: &Path, screenshot: &Path) -> (String, String) {
+    let url = format!("file://{}", html.display());
+    let chromium = |args: &[&str]| {
+        Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--enable-logging=stderr",
+                "--v=0",
+            ])
+            .args(args)
+            .arg(&url)
+            .output()
+            .expect("chromium runs (apt-get install chromium; .ci/run installs it)")
+    };
+    let dom = chromium(&["--dump-dom"]);
+    assert!(dom.status.success(), "{}", describe(&dom));
+    let shot = chromium(&[
+        "--window-size=1200,1600",
+        &format!("--screenshot={}", screenshot.display()),
+    ]);
+    assert!(shot.status.success(), "{}", describe(&shot));
+    let console: String = [&dom.stderr, &shot.stderr]
+        .iter()
+        .flat_map(|e| {
+            String::from_utf8_lossy(e)
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| l.contains(":CONSOLE"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (String::from_utf8_lossy(&dom.stdout).into_owned(), console)
+}
+
+/// A PNG that is more than one colour: its decompressed pixel rows hold many byte values.
+fn not_blank(png: &Path) {
+    let script = "import sys, zlib\n\
+                  d = open(sys.argv[1], 'rb').read()\n\
+                  i, idat = 8, b''\n\
+                  while i < len(d):\n\
+                  \u{20}   n = int.from_bytes(d[i:i+4], 'big'); t = d[i+4:i+8]\n\
+                  \u{20}   if t == b'IDAT': idat += d[i+8:i+8+n]\n\
+                  \u{20}   i += 12 + n\n\
+                  print(len(set(zlib.decompress(idat))))";
+    let o = Command::new("python3")
+        .args(["-c", script, png.to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(o.status.success(), "{}", describe(&o));
+    let distinct: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!(
+        distinct > 50,
+        "the screenshot looks blank: {distinct} distinct byte values"
+    );
+}
+
+fn count(dom: &str, class: &str) -> usize {
+    dom.matches(&format!("class=\"{class}\"")).count()
+}
+
+/// Every technique of a layer is in the catalogue, and the layer has format 4.5's fields.
+fn check_layer(layer: &serde_json::Value) -> Vec<String> {
+    assert_eq!(layer["versions"]["layer"], "4.5");
+    assert_eq!(layer["domain"], "ics-attack");
+    assert_eq!(
+        layer["versions"]["attack"],
+        otrange_attacks::catalogue::ATTACK_VERSION
+    );
+    assert!(layer["name"].as_str().is_some_and(|n| !n.is_empty()));
+    let mut ids = Vec::new();
+    for t in layer["techniques"].as_array().unwrap() {
+        let id = t["techniqueID"].as_str().unwrap();
+        assert!(
+            otrange_attacks::catalogue::technique(id).is_ok(),
+            "{id} is not in the catalogue"
+        );
+        let score = t["score"].as_u64().unwrap();
+        assert!(score <= 4);
+        assert!(t["color"].as_str().unwrap().starts_with('#'));
+        assert!(t["comment"].as_str().unwrap().contains("best detection"));
+        ids.push(id.to_string());
+    }
+    ids
+}
+
+#[test]
+fn a_run_report_shows_every_step_alert_and_impact_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_exercise(&repo_path("scenarios/oldsmar.toml"), dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let n = |kind: &str| events.matches(&format!("\"event\":\"{kind}\"")).count();
+    let (dom, console) = render(&dir.path().join("report.html"), &dir.path().join("run.png"));
+    assert!(console.is_empty(), "console messages:\n{console}");
+    assert_eq!(count(&dom, "mark step"), n("step_started"));
+    assert_eq!(count(&dom, "mark alert"), n("alert"));
+    assert_eq!(count(&dom, "mark impact"), n("impact"));
+    assert_eq!((n("alert"), n("impact")), (4, 1));
+    // One panel per watched variable, each with its line.
+    let trace = std::fs::read_to_string(dir.path().join("process.csv")).unwrap();
+    let variables = trace.lines().next().unwrap().split(',').count() - 1;
+    assert_eq!(count(&dom, "series"), variables);
+    assert!(
+        dom.contains("<title>855.5 s: T0880"),
+        "the impact's mark names it"
+    );
+    not_blank(&dir.path().join("run.png"));
+
+    let layer = read_json(&dir.path().join("navigator-layer.json"));
+    let ids = check_layer(&layer);
+    assert_eq!(ids, ["T0801", "T0822", "T0836", "T0886"]);
+    let score = |id: &str| {
+        layer["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["techniqueID"] == id)
+            .unwrap()["score"]
+            .as_u64()
+            .unwrap()
+    };
+    // T0836 named by the rules (technique, 4); T0801 seen and not flagged (telemetry, 1).
+    assert_eq!((score("T0836"), score("T0801"), score("T0822")), (4, 1, 0));
+}
+
+#[test]
+fn a_sweep_report_has_a_heatmap_cell_per_technique_and_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let o = otrange([
+        "sweep",
+        fixture("sweeps/small.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let (dom, console) = render(&out.join("report.html"), &dir.path().join("sweep.png"));
+    assert!(console.is_empty(), "console messages:\n{console}");
+    let sweep = read_json(&out.join("sweep.json"));
+    let mut techniques: Vec<&str> = sweep["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["scores"]["steps"].as_array().unwrap())
+        .filter(|s| s["status"] != "not_reached")
+        .map(|s| s["technique"].as_str().unwrap())
+        .collect();
+    techniques.sort_unstable();
+    techniques.dedup();
+    let configurations = 4;
+    assert_eq!(
+        count(&dom, "cell") + count(&dom, "cell not-run"),
+        techniques.len() * configurations
+    );
+    assert_eq!(count(&dom, "bar"), 3 * configurations);
+    not_blank(&dir.path().join("sweep.png"));
+    // One layer per defence configuration.
+    let layers: Vec<_> = std::fs::read_dir(out.join("navigator-layers")).unwrap().collect();
+    assert_eq!(layers.len(), configurations);
+    let zt = read_json(&out.join("navigator-layers/zero-trust.rules-allow-list.json"));
+    assert!(check_layer(&zt).contains(&"T0801".to_string()));
+}
+
+#[test]
+fn report_on_a_directory_without_outputs_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = otrange(["report", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("neither a run's directory (results.json) nor a sweep's (sweep.json)"),
+        "{}",
+        describe(&o)
+    );
+}
