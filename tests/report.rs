@@ -188,3 +188,51 @@ fn report_on_a_directory_without_outputs_is_an_error() {
         describe(&o)
     );
 }
+
+/// NIS2 Article 23 from Oldsmar on the flat network: with the plant's detection set the
+/// remote-desktop alert, 630 s in, is when the entity could have known, 225 s before the
+/// impact; without detectors the impact is one the entity would not have known of.
+#[test]
+fn nis2_evidence_dates_awareness_from_the_first_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("watched");
+    let o = run_exercise(&repo_path("scenarios/oldsmar.toml"), &watched, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let md = std::fs::read_to_string(watched.join("nis2.md")).unwrap();
+    assert!(
+        md.contains("- Impact T0880 at 855.5 s into the run (2025-01-01 00:14:15 UTC): the first alert came 3.8 min (225.4 s) before it, at 630.1 s into the run (2025-01-01 00:10:30 UTC) (plant rules: \"Remote desktop into an HMI through the remote-access gateway\")"),
+        "{md}"
+    );
+    assert!(md.contains("Early warning due by 2025-01-02 00:10:30 UTC (24 h), incident notification by 2025-01-04 00:10:30 UTC (72 h)."), "{md}");
+    // Letters without evidence say so rather than being filled in.
+    assert!(
+        md.contains("### (h) cryptography and encryption\n\nNo evidence in this run."),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- Step 2 take the HMI (T0886), succeeded: detected (technique) after 0.5 ms by plant rules."
+        ),
+        "{md}"
+    );
+
+    let scenarios = repo_path("scenarios");
+    let unwatched = dir.path().join("unwatched.toml");
+    std::fs::write(
+        &unwatched,
+        format!(
+            "[exercise]\nname = \"oldsmar, no detectors\"\nplant = \"{0}/water-treatment/plant.toml\"\nplaybook = \"{0}/playbooks/oldsmar.toml\"\nduration = \"30m\"\n",
+            scenarios.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("unwatched");
+    let o = run_exercise(&unwatched, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let md = std::fs::read_to_string(out.join("nis2.md")).unwrap();
+    assert!(
+        md.contains("- Impact T0880 at 855.5 s into the run (2025-01-01 00:14:15 UTC): UNKNOWN TO THE ENTITY: no alert came before it, nor after it."),
+        "{md}"
+    );
+    assert!(md.contains("(no detector watched this run)"), "{md}");
+}

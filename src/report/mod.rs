@@ -4,10 +4,12 @@
 //!
 //! * `report.html`: one self-contained page, charts as inline SVG ([`svg`], [`page`]);
 //!   [`run`] for a run, [`sweep_page`] for a sweep.
+//! * `nis2.md` (a run): the run's evidence under NIS2 Article 21(2) and 23 ([`nis2`]).
 //! * `navigator-layer.json` (a run), `navigator-layers/` (a sweep, one per defence
 //!   configuration): ATT&CK Navigator layers ([`navigator`]).
 
 pub mod navigator;
+pub mod nis2;
 pub mod page;
 pub mod run;
 pub mod svg;
@@ -41,6 +43,10 @@ pub fn write_report(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     );
     let mut files = vec![write(&dir.join("report.html"), &run::html(dir)?)?];
     let r: serde_json::Value = read_json(&dir.join("results.json"))?;
+    let marks = run::read_marks(&dir.join("events.jsonl"))?;
+    let evidence = nis2::evidence(&r, &marks, &marks.operator_actions);
+    let title = r["exercise"].as_str().unwrap_or("").to_string();
+    files.push(write(&dir.join("nis2.md"), &nis2::markdown(&title, &evidence))?);
     let mut techniques = BTreeMap::new();
     for s in r["steps"].as_array().into_iter().flatten() {
         if s["started_s"].is_null() {

@@ -60,6 +60,15 @@ impl Page {
         );
     }
 
+    /// A short heading and a bulleted list.
+    pub fn list(&mut self, head: &str, items: &[String]) {
+        let _ = write!(self.body, "<h3>{}</h3><ul>", esc(head));
+        for i in items {
+            let _ = write!(self.body, "<li>{}</li>", esc(i));
+        }
+        self.body.push_str("</ul>");
+    }
+
     /// A legend of coloured swatches.
     pub fn legend(&mut self, items: &[(&str, &str)]) {
         self.body.push_str(r#"<div class="legend">"#);

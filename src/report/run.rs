@@ -19,6 +19,8 @@ pub struct Marks {
     pub blocks: Vec<(f64, String)>,
     /// (t_s, technique, description, threshold, signal)
     pub impacts: Vec<(f64, String, String, f64, String)>,
+    /// (t_s, what the operator did and why)
+    pub operator_actions: Vec<(f64, String)>,
 }
 
 /// Reads the marks from a run's event log.
@@ -46,6 +48,16 @@ pub fn read_marks(path: &Path) -> anyhow::Result<Marks> {
                     s("service"),
                     s("at"),
                     s("rule")
+                ),
+            )),
+            Some("operator_action") => m.operator_actions.push((
+                t,
+                format!(
+                    "{} operator: {} on {} (alarm \"{}\")",
+                    s("hmi"),
+                    s("action"),
+                    s("device"),
+                    s("alarm")
                 ),
             )),
             Some("impact") => m.impacts.push((
@@ -411,6 +423,20 @@ pub fn html(dir: &Path) -> anyhow::Result<String> {
             &["detector", "alerts", "first", "most frequent signatures"],
             &rows,
         );
+    }
+    let evidence = super::nis2::evidence(&r, &marks, &marks.operator_actions);
+    page.h2("NIS2 evidence");
+    page.p("What this run measured under NIS2 Article 21(2) and Article 23 (also in nis2.md); a measure without evidence says so.");
+    for l in &evidence.letters {
+        let head = format!("Article 21(2)({}) {}", l.letter, l.measure);
+        if l.evidence.is_empty() {
+            page.list(&head, &["No evidence in this run.".to_string()]);
+        } else {
+            page.list(&head, &l.evidence);
+        }
+    }
+    if !evidence.reporting.is_empty() {
+        page.list("Article 23: reporting", &evidence.reporting);
     }
     page.h2("HMI poll latency");
     let rows: Vec<_> = r["hmis"]
