@@ -144,6 +144,12 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only the techniques ATT&CK says this group uses (ID, name or alias, e.g. XENOTIME).
+        #[arg(long, value_name = "NAME", conflicts_with = "groups")]
+        group: Option<String>,
+        /// One row per ATT&CK for ICS group: its techniques and how many otrange can execute.
+        #[arg(long)]
+        groups: bool,
     },
 }
 
@@ -183,9 +189,22 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Techniques { json } => {
+        Command::Techniques { json, group, groups } => {
             use otrange_attacks::{catalogue, techniques::has_executor};
-            if json {
+            if let Some(query) = group {
+                match catalogue::group(&query) {
+                    Ok(g) if json => println!("{:#}", catalogue::group_to_json(g, has_executor)),
+                    Ok(g) => print!("{}", catalogue::group_table(g, has_executor)),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else if groups && json {
+                println!("{:#}", catalogue::groups_to_json(has_executor));
+            } else if groups {
+                print!("{}", catalogue::groups_table(has_executor));
+            } else if json {
                 println!("{:#}", catalogue::to_json(has_executor));
             } else {
                 print!("{}", catalogue::table(has_executor));

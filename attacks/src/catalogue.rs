@@ -1,4 +1,5 @@
-//! The MITRE ATT&CK® for ICS catalogue: tactics, techniques and detection strategies.
+//! The MITRE ATT&CK® for ICS catalogue: tactics, techniques and detection strategies, and the
+//! groups and software ATT&CK says use them ([`groups`], [`software`]).
 //!
 //! Scenarios, executors and results name techniques by ATT&CK ID so that an exercise can be
 //! read against the public matrix and compared with other tools. This module is the single
@@ -16,11 +17,13 @@
 use std::fmt;
 use std::sync::LazyLock;
 
+mod groups;
 mod parse;
 mod render;
 mod suggest;
 
-pub use render::{table, to_json};
+pub use groups::{Group, Software, SoftwareKind, UnknownGroup, group, groups, software};
+pub use render::{group_table, group_to_json, groups_table, groups_to_json, table, to_json};
 
 /// The ATT&CK release the embedded data comes from, so reports can say which matrix their
 /// technique IDs refer to (IDs are stable, but names and tactic assignments change).

@@ -1,4 +1,5 @@
-//! Parsing of the embedded TSVs.
+//! Parsing of the embedded TSVs (the groups and software files are read in `groups.rs`, with
+//! these helpers).
 //!
 //! The files are compiled in, so malformed data is a build-time mistake in this crate, not
 //! something a user can cause; these functions therefore panic with the file and line rather
@@ -19,7 +20,11 @@ const DETECTIONS_HEADER: &[&str] = &[
 
 /// Splits a TSV into its data rows after checking the header, so that a regenerated file
 /// whose columns moved is rejected instead of being read with the columns swapped.
-fn rows(file: &'static str, tsv: &'static str, header: &[&str]) -> Vec<(usize, Vec<&'static str>)> {
+pub(super) fn rows(
+    file: &'static str,
+    tsv: &'static str,
+    header: &[&str],
+) -> Vec<(usize, Vec<&'static str>)> {
     let mut lines = tsv
         .lines()
         .enumerate()
@@ -43,7 +48,7 @@ fn rows(file: &'static str, tsv: &'static str, header: &[&str]) -> Vec<(usize, V
 }
 
 /// Items of a list column; the TSVs separate them with `, ` or `; ` depending on the file.
-fn list(field: &'static str, separator: char) -> Vec<&'static str> {
+pub(super) fn list(field: &'static str, separator: char) -> Vec<&'static str> {
     field
         .split(separator)
         .map(str::trim)

@@ -1,16 +1,17 @@
-//! The catalogue as the CLI shows it (`otrange techniques`).
+//! The catalogue as the CLI shows it (`otrange techniques`, `--group NAME`, `--groups`).
 //!
-//! Both forms take the executor registry as a predicate rather than importing it, so the
+//! Every form takes the executor registry as a predicate rather than importing it, so the
 //! catalogue stays a leaf module that executors depend on, not the other way round.
 
 use serde_json::{Value, json};
 
 use super::{
-    ATTACK_MODIFIED, ATTACK_VERSION, DeprecatedTechnique, NOTICE, Tactic, Technique, deprecated_techniques,
-    tactics, techniques,
+    ATTACK_MODIFIED, ATTACK_VERSION, DeprecatedTechnique, Group, NOTICE, Tactic, Technique,
+    deprecated_techniques, groups, tactics, techniques,
 };
 
 const HEADER: [&str; 4] = ["ID", "NAME", "TACTICS", "EXECUTOR"];
+const GROUPS_HEADER: [&str; 5] = ["ID", "NAME", "TECHNIQUES", "EXECUTABLE", "SHARE"];
 
 /// One line per technique (ID, name, tactics, whether otrange can execute it), under a
 /// header, with columns padded so the listing can be read in a terminal and grepped by ID.
@@ -18,7 +19,131 @@ const HEADER: [&str; 4] = ["ID", "NAME", "TACTICS", "EXECUTOR"];
 /// The executor column is what makes this more than a copy of the ATT&CK matrix: it shows
 /// at a glance which techniques a scenario can actually exercise.
 pub fn table(has_executor: impl Fn(&str) -> bool) -> String {
-    let rows: Vec<[String; 4]> = techniques()
+    let all: Vec<&Technique> = techniques().iter().collect();
+    technique_table(&all, &has_executor)
+}
+
+/// The same listing for scripts and dashboards, with what a table has no room for: tactic
+/// IDs, ATT&CK's detection strategy, the deprecated IDs, and the version and notice so the
+/// output stands on its own when saved.
+pub fn to_json(has_executor: impl Fn(&str) -> bool) -> Value {
+    json!({
+        "attack": attack_json(),
+        "tactics": tactics().iter().map(tactic_json).collect::<Vec<_>>(),
+        "techniques": techniques().iter().map(|t| technique_json(t, has_executor(t.id))).collect::<Vec<_>>(),
+        "deprecated": deprecated_techniques().iter().map(deprecated_json).collect::<Vec<_>>(),
+    })
+}
+
+/// `otrange techniques --group NAME`: a line naming the group, its techniques as [`table`]
+/// shows them, and how many of them otrange can execute, which is the question the view
+/// answers ("how much of XENOTIME can this range replay?").
+pub fn group_table(group: &Group, has_executor: impl Fn(&str) -> bool) -> String {
+    let mut out = group_heading(group);
+    out.push('\n');
+    let techniques = group.resolved_techniques();
+    if techniques.is_empty() {
+        out.push_str(&format!(
+            "ATT&CK for ICS v{ATTACK_VERSION} maps no techniques to this group\n"
+        ));
+        return out;
+    }
+    out.push_str(&technique_table(&techniques, &has_executor));
+    out.push_str(&format!(
+        "{} of {} of its techniques have an executor\n",
+        group.executable(&has_executor),
+        techniques.len()
+    ));
+    out
+}
+
+/// [`group_table`] for scripts: the group, its techniques as [`to_json`] gives them, and the
+/// ATT&CK version and notice.
+pub fn group_to_json(group: &Group, has_executor: impl Fn(&str) -> bool) -> Value {
+    json!({
+        "attack": attack_json(),
+        "group": group_json(group, &has_executor),
+        "techniques": group
+            .resolved_techniques()
+            .into_iter()
+            .map(|t| technique_json(t, has_executor(t.id)))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// `otrange techniques --groups`: one line per group, in the data file's order, with how many
+/// of its techniques otrange can execute and that share in percent (`-` for a group ATT&CK
+/// maps no techniques to, rather than a 0% that would read as a gap in otrange).
+pub fn groups_table(has_executor: impl Fn(&str) -> bool) -> String {
+    let rows: Vec<[String; 5]> = groups()
+        .iter()
+        .map(|g| {
+            let executable = g.executable(&has_executor);
+            let share =
+                percent(executable, g.techniques.len()).map_or("-".to_owned(), |p| format!("{p:.0}%"));
+            [
+                g.id.to_owned(),
+                g.name.to_owned(),
+                g.techniques.len().to_string(),
+                executable.to_string(),
+                share,
+            ]
+        })
+        .collect();
+    columns(GROUPS_HEADER, &rows)
+}
+
+/// [`groups_table`] for scripts, with each group's aliases and technique IDs; `percent` is
+/// `null` for a group without techniques.
+pub fn groups_to_json(has_executor: impl Fn(&str) -> bool) -> Value {
+    json!({
+        "attack": attack_json(),
+        "groups": groups().iter().map(|g| group_json(g, &has_executor)).collect::<Vec<_>>(),
+    })
+}
+
+/// `G0088 TEMP.Veles, also known as XENOTIME`: the name ATT&CK uses and the ones reports use.
+fn group_heading(group: &Group) -> String {
+    if group.aliases.is_empty() {
+        format!("{} {}", group.id, group.name)
+    } else {
+        format!(
+            "{} {}, also known as {}",
+            group.id,
+            group.name,
+            group.aliases.join(", ")
+        )
+    }
+}
+
+fn group_json(group: &Group, has_executor: impl Fn(&str) -> bool) -> Value {
+    let executable = group.executable(&has_executor);
+    json!({
+        "id": group.id,
+        "name": group.name,
+        "aliases": group.aliases,
+        "techniques": group.techniques,
+        "executable": executable,
+        "percent": percent(executable, group.techniques.len()),
+    })
+}
+
+/// `part` of `whole` in percent to one decimal place; `None` for an empty whole.
+fn percent(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
+}
+
+fn attack_json() -> Value {
+    json!({
+        "domain": "ics-attack",
+        "version": ATTACK_VERSION,
+        "modified": ATTACK_MODIFIED,
+        "notice": NOTICE,
+    })
+}
+
+fn technique_table(techniques: &[&Technique], has_executor: impl Fn(&str) -> bool) -> String {
+    let rows: Vec<[String; 4]> = techniques
         .iter()
         .map(|t| {
             let mark = if has_executor(t.id) { "yes" } else { "-" };
@@ -30,15 +155,21 @@ pub fn table(has_executor: impl Fn(&str) -> bool) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADER.map(str::len);
-    for row in &rows {
+    columns(HEADER, &rows)
+}
+
+/// Rows under a header, columns padded to their widest cell so the listing reads in a
+/// terminal and greps by ID; the last column is not padded, so no line ends in spaces.
+fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    let header = HEADER.map(str::to_owned);
-    for row in std::iter::once(&header).chain(&rows) {
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(rows) {
         let mut line = String::new();
         for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
             if i + 1 == row.len() {
@@ -51,23 +182,6 @@ pub fn table(has_executor: impl Fn(&str) -> bool) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The same listing for scripts and dashboards, with what a table has no room for: tactic
-/// IDs, ATT&CK's detection strategy, the deprecated IDs, and the version and notice so the
-/// output stands on its own when saved.
-pub fn to_json(has_executor: impl Fn(&str) -> bool) -> Value {
-    json!({
-        "attack": {
-            "domain": "ics-attack",
-            "version": ATTACK_VERSION,
-            "modified": ATTACK_MODIFIED,
-            "notice": NOTICE,
-        },
-        "tactics": tactics().iter().map(tactic_json).collect::<Vec<_>>(),
-        "techniques": techniques().iter().map(|t| technique_json(t, has_executor(t.id))).collect::<Vec<_>>(),
-        "deprecated": deprecated_techniques().iter().map(deprecated_json).collect::<Vec<_>>(),
-    })
 }
 
 fn tactic_names(technique: &Technique) -> Vec<&'static str> {

@@ -110,7 +110,7 @@ fn by_name(input: &str) -> Suggestion {
 }
 
 /// Case and spacing are noise when comparing names typed by hand.
-fn normalise(text: &str) -> String {
+pub(super) fn normalise(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -119,7 +119,7 @@ fn normalise(text: &str) -> String {
 
 /// Optimal string alignment distance: Levenshtein plus adjacent transpositions, since
 /// swapped digits (`T0585` for `T0855`) are a typing slip, not two.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut table = vec![vec![0usize; b.len() + 1]; a.len() + 1];
