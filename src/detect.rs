@@ -12,6 +12,7 @@
 
 use anyhow::Context;
 use otrange_defenses::capture::{Capture, CaptureStats};
+use otrange_defenses::detect::register::{AssetRegister, Columns, Comparison, ObservedAsset, compare};
 use otrange_defenses::detect::rules::RulesDetector;
 use otrange_defenses::detect::{Alert, BuildContext, Detector, DetectorSet};
 use otrange_sim::base::wallclock::eve_timestamp;
@@ -49,6 +50,14 @@ pub(crate) struct DetectArgs {
     /// Rule variable for every rules detector, e.g. --var MODBUS_CLIENT=10.0.0.57 (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = var_arg)]
     pub vars: Vec<(String, String)>,
+    /// Asset register (CSV) to compare with the inventory detector's observations
+    /// (detect.json's asset_register); the detector set needs an inventory detector.
+    #[arg(long, value_name = "FILE")]
+    pub assets: Option<PathBuf>,
+    /// The register's headers, e.g. name=Hostname,address="IP Address",revision=Firmware
+    /// (default: name,address,vendor,product,revision,zone).
+    #[arg(long, value_name = "MAP", requires = "assets", value_parser = Columns::parse)]
+    pub asset_columns: Option<Columns>,
 }
 
 /// `NAME=VALUE`; clap reports a bad one with exit code 2.
@@ -99,13 +108,34 @@ fn run(args: &DetectArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    let register = match &args.assets {
+        Some(path) => Some(
+            AssetRegister::load(path, &args.asset_columns.clone().unwrap_or_default())
+                .map_err(|e| Failure::Input(e.to_string()))?,
+        ),
+        None => None,
+    };
     let mut capture = Capture::open(&args.pcap).map_err(|e| Failure::Input(e.to_string()))?;
     if let Some(p) = &plant {
         capture = capture.with_plant(p).map_err(|e| Failure::Input(e.to_string()))?;
     }
     let topo = Arc::new(capture.hosts.topology.clone());
     let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-    let mut detectors = build_detectors(args.detectors.as_deref(), &vars, &topo, plant.as_ref())?;
+    let (mut detectors, inventory) =
+        build_detectors(args.detectors.as_deref(), &vars, &topo, plant.as_ref())?;
+    if register.is_some() && inventory.is_none() {
+        let set = match &args.detectors {
+            Some(p) => format!(
+                "{}: --assets: this detector set has no `inventory` detector",
+                p.display()
+            ),
+            None => "--assets: without --detectors only the built-in Quickdraw rules run".into(),
+        };
+        return Err(Failure::Input(format!(
+            "{set}: the asset register is compared with what an `inventory` detector sees \
+             (e.g. --detectors scenarios/detectors/plant-inventory.toml)"
+        )));
+    }
     let stats = capture.run_detectors(&mut detectors);
     let wall = started.elapsed();
 
@@ -121,7 +151,12 @@ fn run(args: &DetectArgs) -> Result<(), Failure> {
     let start = stats.start_unix_ns.unwrap_or(0);
     let eve: Vec<Value> = alerts.iter().map(|a| a.to_eve(start, &topo)).collect();
     write_eve(&out.join("alerts.eve.json"), &eve)?;
-    let report = json!({
+    // The register against the first inventory detector's figures (its `inventory` list).
+    let comparison = register.as_ref().zip(inventory).and_then(|(reg, i)| {
+        let observed = ObservedAsset::from_inventory_figures(&detectors[i].summary())?;
+        Some(compare(reg, &observed, detectors[i].name()))
+    });
+    let mut report = json!({
         "capture": {
             "file": args.pcap.display().to_string(),
             "format": capture.file.format(),
@@ -146,26 +181,33 @@ fn run(args: &DetectArgs) -> Result<(), Failure> {
         })).collect::<Vec<_>>(),
         "alerts": eve,
     });
+    if let (Some(c), Some(m)) = (&comparison, report.as_object_mut()) {
+        m.insert("asset_register".into(), json!(c));
+    }
     let path = out.join("detect.json");
     std::fs::write(&path, format!("{report:#}\n")).with_context(|| format!("writing {}", path.display()))?;
-    print_summary(args, &capture, &stats, &alerts, &out);
+    print_summary(args, &capture, &stats, &alerts, comparison.as_ref(), &out);
     // Wall time is for the terminal only: detect.json is the same for the same capture.
     println!("  detected in {:.3} s wall time", wall.as_secs_f64());
     Ok(())
 }
 
+/// The detectors built, and the index of the first `inventory` detector among them.
+type Built = (Vec<Box<dyn Detector>>, Option<usize>);
+
 /// The detectors of `--detectors`, or the built-in Quickdraw rules; `vars` are added to
-/// (and override) every rules detector's variables.
+/// (and override) every rules detector's variables. With them, the index of the first
+/// `inventory` detector, if any (what `--assets` compares with).
 fn build_detectors(
     set_path: Option<&Path>,
     vars: &BTreeMap<String, String>,
     topo: &Arc<Topology>,
     plant: Option<&PlantConfig>,
-) -> Result<Vec<Box<dyn Detector>>, Failure> {
+) -> Result<Built, Failure> {
     let Some(path) = set_path else {
         let d = RulesDetector::from_text("quickdraw", QUICKDRAW, QUICKDRAW_ORIGIN, vars, topo)
             .map_err(|e| Failure::Input(format!("{QUICKDRAW_ORIGIN}: {e}")))?;
-        return Ok(vec![Box::new(d)]);
+        return Ok((vec![Box::new(d)], None));
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Input(format!("{}: cannot read detector-set file: {e}", path.display())))?;
@@ -179,8 +221,11 @@ fn build_detectors(
         topo,
         plant,
     };
-    set.detectors(&cx)
-        .map_err(|(field, message)| Failure::Input(format!("{}: {field}: {message}", path.display())))
+    let inventory = set.detectors.iter().position(|d| d.kind == "inventory");
+    let detectors = set
+        .detectors(&cx)
+        .map_err(|(field, message)| Failure::Input(format!("{}: {field}: {message}", path.display())))?;
+    Ok((detectors, inventory))
 }
 
 /// Every detector's alerts, by time (ties: detector order, then raising order).
@@ -230,7 +275,14 @@ fn frame_list(frames: &[u64]) -> String {
     s.join(", ")
 }
 
-fn print_summary(args: &DetectArgs, capture: &Capture, s: &CaptureStats, alerts: &[Alert], out: &Path) {
+fn print_summary(
+    args: &DetectArgs,
+    capture: &Capture,
+    s: &CaptureStats,
+    alerts: &[Alert],
+    register: Option<&Comparison>,
+    out: &Path,
+) {
     let fmt = match capture.file.format() {
         otrange_defenses::capture::Format::Pcap => "pcap",
         otrange_defenses::capture::Format::Pcapng => "pcapng",
@@ -310,6 +362,9 @@ fn print_summary(args: &DetectArgs, capture: &Capture, s: &CaptureStats, alerts:
     for (sid, (sig, frames)) in by_sid(alerts) {
         let n = alerts.iter().filter(|a| a.signature_id == sid).count();
         println!("    sid {sid:<9} x{n:<4} {sig}  (frames {})", frame_list(&frames));
+    }
+    for line in register.iter().flat_map(|c| c.summary_lines()) {
+        println!("  {line}");
     }
     println!("  wrote {}", out.display());
 }

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use otrange::live::{LiveRunOptions, live};
 use otrange::runner::{RunOptions, run};
 use otrange::scenario::Exercise;
+use otrange_defenses::detect::register::Columns;
 use otrange_sim::base::config_error::FileError;
 use otrange_sim::base::time::{SimDuration, parse_duration};
 use std::path::PathBuf;
@@ -54,9 +55,17 @@ enum Command {
         /// steps that only get in.
         #[arg(long, value_name = "HOST")]
         foothold: Option<String>,
-        /// Do not write report.html and navigator-layer.json.
+        /// Do not write report.html, nis2.md and navigator-layer.json.
         #[arg(long)]
         no_report: bool,
+        /// Asset register (CSV) to compare with the inventory detector's observations
+        /// (results.json's asset_register); the detector set needs an inventory detector.
+        #[arg(long, value_name = "FILE")]
+        assets: Option<PathBuf>,
+        /// The register's headers, e.g. name=Hostname,address="IP Address",revision=Firmware
+        /// (default: name,address,vendor,product,revision,zone).
+        #[arg(long, value_name = "MAP", requires = "assets", value_parser = Columns::parse)]
+        asset_columns: Option<Columns>,
     },
     /// Validate an exercise and every file it names, without running it.
     Check {
@@ -272,6 +281,8 @@ fn main() -> ExitCode {
             detectors,
             foothold,
             no_report,
+            assets,
+            asset_columns,
         } => {
             let loaded = load(&scenario, policy.as_deref(), detectors.as_deref()).and_then(|mut ex| {
                 if let Some(h) = &foothold {
@@ -279,10 +290,16 @@ fn main() -> ExitCode {
                 }
                 Ok(ex)
             });
-            let ex = match loaded {
+            let mut ex = match loaded {
                 Ok(ex) => ex,
                 Err(e) => return input_error(&e),
             };
+            if let Some(path) = &assets
+                && let Err(e) = ex.set_assets(path, &asset_columns.unwrap_or_default())
+            {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             let duration = duration.unwrap_or(ex.duration);
             let opts = RunOptions {
                 seed: seed.unwrap_or(ex.info.seed),
@@ -369,6 +386,9 @@ fn main() -> ExitCode {
                             e.actual,
                             if e.passed { "ok" } else { "FAILED" }
                         );
+                    }
+                    for line in r.asset_register.iter().flat_map(|c| c.summary_lines()) {
+                        println!("  {line}");
                     }
                     println!("  wrote {} ({} events)", opts.out.display(), o.events);
                     if !no_report {

@@ -6,6 +6,7 @@
 //! devices, the process, the network and the sensors log when the run ends.
 
 use crate::scenario::{Detection, Exercise, Expectations, Foothold};
+use otrange_defenses::detect::register::{Comparison, ObservedAsset, compare};
 use otrange_sim::SimDuration;
 use otrange_sim::base::events::{AlertRecord, Event, EventKind};
 use otrange_sim::base::time::SimTime;
@@ -67,6 +68,10 @@ pub struct Results {
     pub steps: Vec<StepOutcome>,
     /// Each tap's and detector's own account, in placement order.
     pub taps: Vec<TapResult>,
+    /// The asset register (`--assets`) against the inventory detector's observations;
+    /// absent (not null) without `--assets`, so other runs' files are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_register: Option<Comparison>,
     /// Each `[expect]` entry of the exercise, checked.
     pub expectations: Vec<ExpectationResult>,
     /// True when every expectation held.
@@ -508,7 +513,8 @@ impl Tally {
                 }
                 TapResult { name, summary }
             })
-            .collect();
+            .collect::<Vec<TapResult>>();
+        let asset_register = register_comparison(ex, &taps);
         let (policy, policy_summary, network) = self.network.unwrap_or_default();
         let n_alerts = self.alerts.len() as u64;
         let mut r = Results {
@@ -532,6 +538,7 @@ impl Tally {
             impacts: self.impacts,
             steps: step_outcomes(self.steps, &self.alerts, &seen),
             taps,
+            asset_register,
             expectations: Vec::new(),
             passed: true,
         };
@@ -539,6 +546,17 @@ impl Tally {
         r.passed = r.expectations.iter().all(|e| e.passed);
         r
     }
+}
+
+/// The exercise's asset register compared with what its inventory detector logged at the
+/// end of the run (the `inventory` list of its figures); `None` without a register, or
+/// when the detector logged no summary (a live run stopped before it ended).
+fn register_comparison(ex: &Exercise, taps: &[TapResult]) -> Option<Comparison> {
+    let register = ex.assets.as_ref()?;
+    let detector = ex.inventory_detector()?;
+    let tap = taps.iter().find(|t| t.name == detector)?;
+    let observed = ObservedAsset::from_inventory_figures(&tap.summary["figures"])?;
+    Some(compare(register, &observed, detector))
 }
 
 /// Checks the exercise's expectations against the results.

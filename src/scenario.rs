@@ -4,6 +4,7 @@
 
 use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_defenses::Policy;
+use otrange_defenses::detect::register::{AssetRegister, Columns, RegisterError};
 use otrange_defenses::detect::{BuildContext, DetectorSet};
 use otrange_sim::Sim;
 use otrange_sim::base::config_error::FileError;
@@ -164,6 +165,8 @@ pub struct Exercise {
     as_written: Option<Playbook>,
     /// The detectors placed in the plant, if any.
     pub detectors: Option<(PathBuf, DetectorSet)>,
+    /// The asset register the inventory is compared with (the CLI's `--assets`), if any.
+    pub assets: Option<AssetRegister>,
     /// The run length from `[exercise]` (the command line's `--duration` overrides it).
     pub duration: SimDuration,
 }
@@ -251,6 +254,7 @@ impl Exercise {
             playbook,
             foothold: None,
             detectors,
+            assets: None,
             duration,
         };
         if let Some(host) = foothold {
@@ -372,6 +376,48 @@ impl Exercise {
         let set: DetectorSet = parse_toml(path, &text)?;
         place_detectors(path, &set, &sim, &self.plant)?;
         self.detectors = Some((path.to_path_buf(), set));
+        Ok(())
+    }
+}
+
+impl Exercise {
+    /// The name of the detector set's first `inventory` detector: the one an asset register
+    /// is compared with.
+    pub fn inventory_detector(&self) -> Option<&str> {
+        let (_, set) = self.detectors.as_ref()?;
+        set.detectors
+            .iter()
+            .find(|d| d.kind == "inventory")
+            .map(|d| d.name.as_str())
+    }
+
+    /// Compares the run's passive inventory with the asset register in `path` (the CLI's
+    /// `--assets`): results.json gets an `asset_register` section. The comparison is with
+    /// what an `inventory` detector saw, so the detector set must have one; without it the
+    /// register would be compared with nothing and every asset reported missing.
+    pub fn set_assets(&mut self, path: &Path, columns: &Columns) -> Result<(), RegisterError> {
+        const HINT: &str = "the asset register is compared with what an `inventory` detector sees \
+                            (e.g. --detectors scenarios/detectors/plant-inventory.toml)";
+        match &self.detectors {
+            None => {
+                return Err(RegisterError::new(
+                    &self.file,
+                    0,
+                    "--assets",
+                    format!("the exercise has no detector set: {HINT}"),
+                ));
+            }
+            Some((set, _)) if self.inventory_detector().is_none() => {
+                return Err(RegisterError::new(
+                    set,
+                    0,
+                    "--assets",
+                    format!("this detector set has no `inventory` detector: {HINT}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        self.assets = Some(AssetRegister::load(path, columns)?);
         Ok(())
     }
 }

@@ -19,7 +19,11 @@
 //! identity differs from the one declared for it has been replaced, or is being
 //! impersonated: one alert per host. Over a capture file there is no declared inventory:
 //! the inventory alone, no coverage and no alerts.
+//!
+//! The plant's `declared` flags are the range's own register; a site's real one, exported
+//! from its CMDB, is compared with what this detector saw by [`super::register`].
 
+use super::register::ObservedAsset;
 use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::base::time::SimTime;
 use otrange_sim::net::topology::{HostId, Service, Topology};
@@ -223,6 +227,29 @@ impl Inventory {
             .copied()
             .collect();
         v.sort_by_key(|h| self.topo.host(*h).address);
+        v
+    }
+
+    /// The hosts heard, by address, with the identity they reported: what
+    /// [`super::register::compare`] holds an asset register against.
+    pub fn observed(&self) -> Vec<ObservedAsset> {
+        let mut v: Vec<ObservedAsset> = self
+            .assets
+            .iter()
+            .map(|(h, a)| {
+                let host = self.topo.host(*h);
+                ObservedAsset {
+                    address: host.address,
+                    name: (host.name != host.address.to_string()).then(|| host.name.clone()),
+                    role: a.role().to_string(),
+                    vendor: a.vendor.clone(),
+                    product_code: a.product_code.clone(),
+                    product_name: a.product_name.clone(),
+                    revision: a.revision.clone(),
+                }
+            })
+            .collect();
+        v.sort_by_key(|o| o.address);
         v
     }
 

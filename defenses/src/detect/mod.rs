@@ -9,6 +9,8 @@
 //! * [`anomaly`]: learns process values and traffic timing, scores deviations.
 //! * [`invariants`]: physical consistency of what the plant reports.
 //! * [`inventory`]: passive asset discovery, compared with the declared inventory.
+//! * [`register`]: the owner's asset register from a CSV export, compared with what
+//!   [`inventory`] saw.
 //! * [`config`]: detector-set files and how they become taps (or inline drops).
 
 pub mod alert;
@@ -17,6 +19,7 @@ pub mod anomaly;
 pub mod config;
 pub mod invariants;
 pub mod inventory;
+pub mod register;
 pub mod rules;
 
 pub use alert::Alert;
