@@ -306,6 +306,50 @@ pub fn evidence(r: &Value, marks: &Marks, operator_actions: &[(f64, String)]) ->
         }
     }
 
+    let reg = &r["asset_register"];
+    if !reg.is_null() {
+        let refs = |k: &str| {
+            let v: Vec<String> = reg[k]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| match a["name"].as_str() {
+                    Some(n) => format!("{n} ({})", a["address"].as_str().unwrap_or("")),
+                    None => a["address"].as_str().unwrap_or("").to_string(),
+                })
+                .collect();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        say(
+            'i',
+            format!(
+                "Asset register {}: {} of {} registered assets seen; registered but never seen: {}; seen but not registered: {}.",
+                reg["file"].as_str().unwrap_or(""),
+                reg["registered_seen"],
+                reg["registered"],
+                refs("not_seen"),
+                refs("not_registered")
+            ),
+        );
+        for m in reg["identity_mismatches"].as_array().into_iter().flatten() {
+            say(
+                'i',
+                format!(
+                    "Identity mismatch: {} ({}) {}: registered \"{}\", the device reports \"{}\".",
+                    m["name"].as_str().unwrap_or(""),
+                    m["address"].as_str().unwrap_or(""),
+                    m["field"].as_str().unwrap_or(""),
+                    m["registered"].as_str().unwrap_or(""),
+                    m["observed"].as_str().unwrap_or("")
+                ),
+            );
+        }
+    }
+
     // Article 23: when the entity could have become aware, and its deadlines from then.
     let reporting = marks
         .impacts
