@@ -43,7 +43,7 @@ for ex in scenarios/*.toml; do
     # 0: every expectation held, 1: one failed; both are outcomes worth guarding.
     ((rc <= 1)) || { echo "otrange run $ex failed with exit code $rc" >&2; exit 1; }
     echo "$name/exit-code $rc" >>"$now"
-    hash_outputs "$name" results.json events.jsonl alerts.eve.json capture.pcap capture-labels.csv
+    hash_outputs "$name" results.json events.jsonl alerts.eve.json capture.pcap capture-labels.csv process.csv
 done
 # Real captures through `otrange detect` (reassembly, framing, the rules and allow-list).
 for cap in tests/data/pcaps/*.pcap; do
