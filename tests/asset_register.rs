@@ -99,7 +99,10 @@ fn run_and_detect_on_its_capture_find_the_two_shipped_discrepancies() {
         nis2.contains("- Identity mismatch: plc-dist (10.10.1.24) revision: registered \"v3.10\", the device reports \"v3.20\"."),
         "{nis2}"
     );
-    assert!(nis2.contains("registered but never seen: plc-backwash (10.10.1.26)"), "{nis2}");
+    assert!(
+        nis2.contains("registered but never seen: plc-backwash (10.10.1.26)"),
+        "{nis2}"
+    );
 
     // The same plant as a capture: hosts are the capture's addresses, named by the plant.
     let detected = dir.path().join("detect");

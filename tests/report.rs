@@ -168,6 +168,13 @@ fn a_sweep_report_has_a_heatmap_cell_per_technique_and_configuration() {
         techniques.len() * configurations
     );
     assert_eq!(count(&dom, "bar"), 3 * configurations);
+    // Threat groups: a cell per configuration and group with ICS techniques.
+    let groups = otrange_attacks::catalogue::groups()
+        .iter()
+        .filter(|g| !g.techniques.is_empty())
+        .count();
+    assert_eq!(dom.matches(" run</td>").count(), groups * configurations);
+    assert!(dom.contains("Sandworm Team ("), "the groups are named");
     not_blank(&dir.path().join("sweep.png"));
     // One layer per defence configuration.
     let layers: Vec<_> = std::fs::read_dir(out.join("navigator-layers")).unwrap().collect();

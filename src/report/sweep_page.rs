@@ -190,6 +190,42 @@ pub fn html(r: &SweepResult) -> String {
         heatmap(&cov),
         "Each cell: the best detection of the technique's steps over the configuration's attack cells (columns in rank order). Grey: the technique never ran, because the configuration stopped the chains before it.",
     );
+    page.h2("Threat groups");
+    page.p("For each ATT&CK for ICS group with techniques in MITRE's data: how many of its techniques otrange can execute, and, per configuration, how many of them the sweep's attacks ran and an alert detected (general, tactic or technique). A group's techniques the playbooks never use are not tested here.");
+    let groups: Vec<&otrange_attacks::catalogue::Group> = otrange_attacks::catalogue::groups()
+        .iter()
+        .filter(|g| !g.techniques.is_empty())
+        .collect();
+    let mut head: Vec<String> = vec!["configuration".into()];
+    head.extend(groups.iter().map(|g| {
+        format!(
+            "{} ({} of {} executable)",
+            g.name,
+            g.executable(otrange_attacks::techniques::has_executor),
+            g.techniques.len()
+        )
+    }));
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    let table: Vec<_> = cov
+        .iter()
+        .map(|(name, seen)| {
+            let mut cells = vec![name.clone()];
+            cells.extend(groups.iter().map(|g| {
+                let detected = g
+                    .techniques
+                    .iter()
+                    .filter(|t| {
+                        seen.get(**t)
+                            .is_some_and(|s| s.score >= navigator::score("general"))
+                    })
+                    .count();
+                let ran = g.techniques.iter().filter(|t| seen.contains_key(**t)).count();
+                format!("{detected} detected of {ran} run")
+            }));
+            row(cells)
+        })
+        .collect();
+    page.table(&head_refs, &table);
     page.h2("What each configuration costs in benign operation");
     page.figure(
         bars(
