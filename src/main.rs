@@ -138,6 +138,13 @@ enum Command {
     Report {
         /// The directory `run` or `sweep` wrote.
         dir: PathBuf,
+        /// Asset register (CSV) to compare with the run's inventory detector, written into
+        /// its results.json (asset_register) and the NIS2 evidence.
+        #[arg(long, value_name = "FILE")]
+        assets: Option<PathBuf>,
+        /// The register's headers (see `run --asset-columns`).
+        #[arg(long, value_name = "MAP", requires = "assets", value_parser = Columns::parse)]
+        asset_columns: Option<Columns>,
     },
     /// Join sweep shard directories into one sweep, identical to the unsharded run.
     Merge {
@@ -175,7 +182,11 @@ fn main() -> ExitCode {
             resume,
             no_report,
         } => sweep_command(&sweep, out, jobs, shard, resume, no_report),
-        Command::Report { dir } => match otrange::report::write_report(&dir) {
+        Command::Report {
+            dir,
+            assets,
+            asset_columns,
+        } => match report_command(&dir, assets.as_deref(), asset_columns) {
             Ok(files) => {
                 for f in files
                     .iter()
@@ -474,6 +485,22 @@ fn load(
         ex.set_detectors(d)?;
     }
     Ok(ex)
+}
+
+/// `otrange report`: a bad register is bad input (exit 2), like every other failure here.
+fn report_command(
+    dir: &std::path::Path,
+    assets: Option<&std::path::Path>,
+    columns: Option<Columns>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let register = match assets {
+        Some(path) => Some(
+            otrange_defenses::detect::register::AssetRegister::load(path, &columns.unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
+    otrange::report::write_report_with(dir, register.as_ref())
 }
 
 /// `--duration`: clap reports a bad value with the option's name and exit code 2.

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{describe, otrange, read_json, reference_exercise, repo_path, run_reference_ok};
+use common::{describe, otrange, read_bytes, read_json, reference_exercise, repo_path, run_reference_ok};
 use serde_json::{Value, json};
 
 const REGISTER: &str = "scenarios/water-treatment/assets.csv";
@@ -125,6 +125,26 @@ fn run_and_detect_on_its_capture_find_the_two_shipped_discrepancies() {
         stdout.contains(r#"identity: plc-dist (10.10.1.24) revision: registered "v3.10", reports "v3.20""#),
         "{stdout}"
     );
+    // A run made without the register gets it afterwards from `otrange report --assets`:
+    // the same results.json, NIS2 evidence and report, byte for byte, however often.
+    let later = dir.path().join("later");
+    run_reference_ok(&later, &["--duration", "2h10m", "--detectors", INVENTORY]);
+    for _ in 0..2 {
+        let o = otrange(["report", later.to_str().unwrap(), "--assets", REGISTER]);
+        assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("1 identity mismatch"),
+            "{}",
+            describe(&o)
+        );
+    }
+    for file in ["results.json", "nis2.md", "report.html", "navigator-layer.json"] {
+        assert!(
+            read_bytes(&later.join(file)) == read_bytes(&out.join(file)),
+            "{file}: report --assets differs from run --assets"
+        );
+    }
+
     let mut from_capture = read_json(&detected.join("detect.json"))["asset_register"].clone();
     // Only the file's name differs (given as an absolute path here).
     assert_eq!(from_capture["file"], repo_path(REGISTER).display().to_string());
@@ -234,6 +254,40 @@ fn bad_registers_and_a_set_without_inventory_are_refused_with_exit_2() {
     );
     let e = run(&["--assets", REGISTER]);
     assert!(e.contains("--assets: the exercise has no detector set"), "{e}");
+
+    // report --assets: a run without an inventory detector, and a directory that is no run.
+    let plain = dir.path().join("plain");
+    run_reference_ok(&plain, &["--duration", "1m"]);
+    let e = refused(&[
+        "report".as_ref(),
+        plain.as_os_str(),
+        "--assets".as_ref(),
+        REGISTER.as_ref(),
+    ]);
+    assert!(
+        e.contains("results.json: the run had no inventory detector, so there is nothing to compare"),
+        "{e}"
+    );
+    let e = refused(&[
+        "report".as_ref(),
+        dir.path().as_os_str(),
+        "--assets".as_ref(),
+        REGISTER.as_ref(),
+    ]);
+    assert!(
+        e.contains("--assets applies to a run's directory (results.json)"),
+        "{e}"
+    );
+    let e = refused(&[
+        "report".as_ref(),
+        plain.as_os_str(),
+        "--assets".as_ref(),
+        bad.as_os_str(),
+    ]);
+    assert!(
+        e.contains(r#"assets.csv:3: address: "10.10.1.300" is not an IPv4 address"#),
+        "{e}"
+    );
 
     // detect: the same errors (a bad register before the capture is read).
     let pcap = repo_path("tests/data/pcaps/quickdraw-modbus-part1.pcap");

@@ -30,6 +30,85 @@ fn write(path: &Path, text: &str) -> anyhow::Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// A finished run's inventory compared with an asset register (`otrange report --assets`),
+/// as results.json's `asset_register` would hold it had the run been given the register.
+pub fn compare_register(
+    results: &serde_json::Value,
+    register: &otrange_defenses::detect::register::AssetRegister,
+) -> anyhow::Result<otrange_defenses::detect::register::Comparison> {
+    use otrange_defenses::detect::register::{ObservedAsset, compare};
+    let tap = results["taps"].as_array().into_iter().flatten().find_map(|t| {
+        let observed = ObservedAsset::from_inventory_figures(&t["summary"]["figures"])?;
+        Some((t["name"].as_str().unwrap_or_default().to_string(), observed))
+    });
+    let (detector, observed) = tap.context(
+        "the run had no inventory detector, so there is nothing to compare the register with (run it with a detector set that has one, e.g. scenarios/detectors/plant-inventory.toml)",
+    )?;
+    Ok(compare(register, &observed, &detector))
+}
+
+/// Writes the report of the run or sweep in `dir`; returns the files written. With a
+/// register, a run's inventory is compared with it first, as `run --assets` does.
+pub fn write_report_with(
+    dir: &Path,
+    register: Option<&otrange_defenses::detect::register::AssetRegister>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let Some(register) = register else {
+        return write_report(dir);
+    };
+    anyhow::ensure!(
+        dir.join("results.json").is_file() && !dir.join("sweep.json").is_file(),
+        "{}: --assets applies to a run's directory (results.json)",
+        dir.display()
+    );
+    let path = dir.join("results.json");
+    let r: serde_json::Value = read_json(&path)?;
+    let comparison =
+        compare_register(&r, register).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for line in comparison.summary_lines() {
+        println!("{line}");
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = with_top_level_key(&text, "asset_register", "expectations", &comparison)?;
+    write(&path, &text)?;
+    write_report(dir)
+}
+
+/// results.json with its top-level `key` set to `value`, placed before `before`, the rest
+/// of the file byte for byte as it was: the same bytes `run --assets` writes, so rewriting
+/// a file keeps its key order (a `serde_json::Value` would sort the keys).
+fn with_top_level_key(
+    text: &str,
+    key: &str,
+    before: &str,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<String> {
+    let top = |line: &str| line.starts_with("  \"") && !line.starts_with("   ");
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    let mut placed = false;
+    for line in text.split_inclusive('\n') {
+        if top(line) {
+            skipping = line.starts_with(&format!("  \"{key}\": "));
+            if !skipping && line.starts_with(&format!("  \"{before}\": ")) {
+                let pretty = serde_json::to_string_pretty(value)?.replace('\n', "\n  ");
+                out.push_str(&format!("  \"{key}\": {pretty},\n"));
+                placed = true;
+            }
+        } else if skipping && line.starts_with('}') {
+            skipping = false;
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    anyhow::ensure!(
+        placed,
+        "results.json has no top-level \"{before}\" to place {key} before"
+    );
+    Ok(out)
+}
+
 /// Writes the report of the run or sweep in `dir`; returns the files written.
 pub fn write_report(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if dir.join("sweep.json").is_file() {
