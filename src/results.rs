@@ -127,6 +127,10 @@ pub struct StepResult {
     /// prevention mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// For a step an identity or MFA requirement stopped: what its frame lacked, and which
+    /// allow rule asked for it (NIS2 Article 21(2)(j)'s evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
     /// Simulated seconds since the start of the run when the step started; `None` if it
     /// never did.
     pub started_s: Option<f64>,
@@ -406,6 +410,7 @@ impl Tally {
                 detail: None,
                 blocked_at: None,
                 rule: None,
+                why: None,
                 started_s: None,
                 ended_s: None,
             }),
@@ -421,6 +426,7 @@ impl Tally {
                 detail,
                 blocked_at,
                 rule,
+                why,
                 ..
             } => {
                 if let Some(s) = self.step_mut(*step) {
@@ -428,6 +434,7 @@ impl Tally {
                     s.ended_s = Some(e.t.as_secs_f64());
                     s.blocked_at = blocked_at.clone();
                     s.rule = rule.clone();
+                    s.why = why.clone();
                     // A blocked step's detail is its enforcement point and rule, above.
                     s.detail = (status != "blocked").then(|| detail.clone());
                 }
@@ -774,6 +781,7 @@ mod tests {
                     detail: "blocked at fw-1 by no-rdp".into(),
                     blocked_at: Some("fw-1".into()),
                     rule: Some("no-rdp".into()),
+                    why: None,
                 },
             ),
         ]);
@@ -796,6 +804,7 @@ mod tests {
             detail: String::new(),
             blocked_at: None,
             rule: None,
+            why: None,
         }
     }
 

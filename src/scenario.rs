@@ -342,6 +342,24 @@ impl Exercise {
         })
     }
 
+    /// Whether the detector set has a statistical anomaly detector, whose threshold a
+    /// sweep can vary.
+    pub fn has_anomaly_detector(&self) -> bool {
+        self.detectors
+            .as_ref()
+            .is_some_and(|(_, set)| set.detectors.iter().any(|d| d.kind == "anomaly"))
+    }
+
+    /// Runs every anomaly detector of the set at `threshold` (a sweep's
+    /// `anomaly_thresholds` axis): the knob that trades detection against false alarms.
+    pub fn set_anomaly_threshold(&mut self, threshold: f64) {
+        if let Some((_, set)) = &mut self.detectors {
+            for d in set.detectors.iter_mut().filter(|d| d.kind == "anomaly") {
+                d.threshold = Some(threshold);
+            }
+        }
+    }
+
     /// The same plant, policy and detectors with nothing attacking and nothing expected:
     /// what the defences cost when all is well.
     pub fn benign(&self) -> Exercise {

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{describe, fixture, otrange, read_json, repo_path, run_exercise};
+use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 
@@ -242,4 +243,67 @@ fn nis2_evidence_dates_awareness_from_the_first_alert() {
         "{md}"
     );
     assert!(md.contains("(no detector watched this run)"), "{md}");
+    // The flat network has no identity rules: (j) has no evidence.
+    assert!(
+        md.contains(
+            "### (j) multi-factor authentication, secured communications\n\nNo evidence in this run."
+        ),
+        "{md}"
+    );
+}
+
+/// NIS2 21(2)(j): under zero trust, the Oldsmar intruder's VPN login with the gateway's
+/// default vendor account (a password, no token) is denied, and the run says that the MFA
+/// requirement is what stopped it, in results.json, events.jsonl, nis2.md and report.html.
+#[test]
+fn nis2_evidence_names_the_step_an_mfa_requirement_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("zt");
+    let o = run_exercise(
+        &repo_path("scenarios/oldsmar.toml"),
+        &out,
+        &["--policy", "scenarios/policies/zero-trust.toml"],
+    );
+    // The exercise expects the flat network's outcome: its expectations fail here.
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let why = "MFA required by \"remote: vendor VPN with MFA\": vendor signed in on intruder without a second factor";
+    let r = read_json(&out.join("results.json"));
+    let step = &r["steps"][0];
+    assert_eq!(
+        (&step["technique"], &step["status"], &step["rule"], &step["why"]),
+        (
+            &json!("T0822"),
+            &json!("blocked"),
+            &json!("default deny"),
+            &json!(why)
+        )
+    );
+    assert_eq!(
+        r["policy_summary"]["identity_denials"],
+        json!({"mfa": 1, "user": 0, "nobody": 0})
+    );
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    let blocked: Vec<&str> = events
+        .lines()
+        .filter(|l| l.contains(r#""event":"frame_blocked""#))
+        .collect();
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert!(
+        blocked[0].contains(&format!(r#""why":{}"#, json!(why))),
+        "{}",
+        blocked[0]
+    );
+    let md = std::fs::read_to_string(out.join("nis2.md")).unwrap();
+    assert!(
+        md.contains(&format!(
+            "- Step 1 (T0822 External Remote Services, \"remote access\") stopped at inet-rtr: {why}."
+        )),
+        "{md}"
+    );
+    assert!(md.contains("it denied 1 frames for want of a second factor, 0 from a user its rules do not name, 0 with nobody signed in on the source."), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("blocked at inet-rtr by &quot;default deny&quot;: MFA required by"),
+        "escaped in the steps table"
+    );
 }

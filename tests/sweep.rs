@@ -289,19 +289,7 @@ fn a_bad_sweep_file_names_file_line_and_key() {
 /// docs/src/performance.md rather than run here.
 #[test]
 fn the_shipped_benchmark_loads_and_its_first_cell_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("bench");
-    let o = otrange([
-        "sweep",
-        common::repo_path("scenarios/benchmark.toml").to_str().unwrap(),
-        "--shard",
-        "1/1152",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    let s = read_json(&out.join("sweep.json"));
-    assert_eq!(s["cells_total"], 1152);
+    let s = common::first_cell_of_sweep("scenarios/benchmark.toml", 1152);
     assert_eq!(s["cells"][0]["key"], "oldsmar.from-entry.flat.none.s1");
     assert_eq!(s["cells"][0]["undefended"], true);
     assert_eq!(s["cells"][0]["scores"]["impacts"], 1, "{}", s["cells"][0]);

@@ -188,12 +188,12 @@ impl Campaign {
         let spec = &self.playbook.steps[i];
         let (status, detail) = match &outcome {
             Outcome::Succeeded { detail } => ("succeeded", detail.clone()),
-            Outcome::Blocked { at, rule } => ("blocked", format!("at {at} by rule {rule:?}")),
+            Outcome::Blocked { at, rule, .. } => ("blocked", format!("at {at} by rule {rule:?}")),
             Outcome::Failed { reason } => ("failed", reason.clone()),
         };
-        let (blocked_at, rule) = match &outcome {
-            Outcome::Blocked { at, rule } => (Some(at.clone()), Some(rule.clone())),
-            _ => (None, None),
+        let (blocked_at, rule, why) = match &outcome {
+            Outcome::Blocked { at, rule, why } => (Some(at.clone()), Some(rule.clone()), why.clone()),
+            _ => (None, None, None),
         };
         log.push(
             now,
@@ -205,6 +205,7 @@ impl Campaign {
                 detail,
                 blocked_at,
                 rule,
+                why,
             },
         );
         let stop = !matches!(outcome, Outcome::Succeeded { .. });

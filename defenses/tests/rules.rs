@@ -16,7 +16,10 @@ fn compile(text: &str, topo: &Topology) -> Policy {
 }
 
 fn denied(rule: &str) -> Verdict {
-    Verdict::Deny { rule: rule.into() }
+    Verdict::Deny {
+        rule: rule.into(),
+        why: None,
+    }
 }
 
 fn host(topo: &Topology, name: &str) -> EnforcementPoint {
@@ -445,18 +448,43 @@ fn remote_access_needs_the_right_identity_with_mfa() {
     let portal = id(&topo, "vendor-portal");
     let vpn = flow(&topo, "vendor-portal", "vpn-gw", Service::Vpn);
     assert_eq!(send(&mut p, &topo, &vpn, T0), Ok(()));
-    assert_eq!(p.identity(portal), Some(Identity::new("vendor-support", true)));
-    // Phished password, no token.
-    p.set_identity(portal, Some(Identity::new("vendor-support", false)));
+    assert_eq!(p.identity(portal), Some(Identity::new("vendor", true)));
+    // Phished password, no token: the denial says MFA is what stopped it.
+    p.set_identity(portal, Some(Identity::new("vendor", false)));
     assert_eq!(
         send(&mut p, &topo, &vpn, T0),
         Err(("inet-rtr".into(), "default deny".into()))
     );
+    let rule = "remote: vendor VPN with MFA";
+    assert_eq!(
+        common::why_denied(&mut p, &topo, &vpn, T0).as_deref(),
+        Some(
+            format!("MFA required by \"{rule}\": vendor signed in on vendor-portal without a second factor")
+                .as_str()
+        )
+    );
     // Someone else, with MFA.
     p.set_identity(portal, Some(Identity::new("mallory", true)));
-    assert!(send(&mut p, &topo, &vpn, T0).is_err());
+    assert_eq!(
+        common::why_denied(&mut p, &topo, &vpn, T0).as_deref(),
+        Some(
+            format!("identity required by \"{rule}\": mallory on vendor-portal is not among its users")
+                .as_str()
+        )
+    );
     p.set_identity(portal, None);
-    assert!(send(&mut p, &topo, &vpn, T0).is_err());
+    assert_eq!(
+        common::why_denied(&mut p, &topo, &vpn, T0).as_deref(),
+        Some(format!("identity required by \"{rule}\": nobody is signed in on vendor-portal").as_str())
+    );
+    // A flow no identity rule would allow is an ordinary denial.
+    let smb = flow(&topo, "vendor-portal", "vpn-gw", Service::Smb);
+    assert_eq!(common::why_denied(&mut p, &topo, &smb, T0), None);
+    // The summary counts the denials each shortfall made (the MFA frame was sent twice).
+    assert_eq!(
+        p.summary()["identity_denials"],
+        serde_json::json!({"mfa": 2, "user": 1, "nobody": 1})
+    );
 
     // Once the policy is installed in the network, a handle taken before changes it.
     let handle = p.identity_handle();
@@ -467,9 +495,9 @@ fn remote_access_needs_the_right_identity_with_mfa() {
             .all(|pt| p.decide(pt, &vpn, &topo, T0) == Verdict::Allow)
     };
     assert!(!decide(&mut installed));
-    handle.set(portal, Some(Identity::new("vendor-support", true)));
+    handle.set(portal, Some(Identity::new("vendor", true)));
     assert!(decide(&mut installed));
-    assert_eq!(handle.get(portal), Some(Identity::new("vendor-support", true)));
+    assert_eq!(handle.get(portal), Some(Identity::new("vendor", true)));
 
     // The office admin reaches the jump host; a colleague on another desk does not.
     let mut p = shipped("zero-trust", &topo);

@@ -350,6 +350,37 @@ pub fn evidence(r: &Value, marks: &Marks, operator_actions: &[(f64, String)]) ->
         }
     }
 
+    // (j) Multi-factor authentication: what identity-aware rules denied, and the steps an
+    // MFA or identity requirement stopped (the policy names what a denied frame lacked).
+    let idd = &ps["identity_denials"];
+    if idd.is_object() {
+        say(
+            'j',
+            format!(
+                "Policy \"{}\" grants some flows to named identities with MFA: it denied {} frames for want of a second factor, {} from a user its rules do not name, {} with nobody signed in on the source.",
+                r["policy"].as_str().unwrap_or(""),
+                idd["mfa"],
+                idd["user"],
+                idd["nobody"]
+            ),
+        );
+        for s in r["steps"].as_array().into_iter().flatten() {
+            if let Some(why) = s["why"].as_str() {
+                say(
+                    'j',
+                    format!(
+                        "Step {} ({} {}, \"{}\") stopped at {}: {why}.",
+                        s["step"],
+                        s["technique"].as_str().unwrap_or(""),
+                        s["technique_name"].as_str().unwrap_or(""),
+                        s["id"].as_str().unwrap_or(""),
+                        s["blocked_at"].as_str().unwrap_or("")
+                    ),
+                );
+            }
+        }
+    }
+
     // Article 23: when the entity could have become aware, and its deadlines from then.
     let reporting = marks
         .impacts

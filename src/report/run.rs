@@ -99,6 +99,19 @@ const LANE: f64 = 22.0;
 const PANEL: f64 = 70.0;
 const GAP: f64 = 14.0;
 
+/// A step's outcome in words: a blocked step says where, by which rule and, when an
+/// identity or MFA requirement stopped it, what it lacked.
+fn outcome(s: &Value) -> String {
+    let status = s["status"].as_str().unwrap_or("");
+    let (Some(at), Some(rule)) = (s["blocked_at"].as_str(), s["rule"].as_str()) else {
+        return status.to_string();
+    };
+    match s["why"].as_str() {
+        Some(why) => format!("{status} at {at} by \"{rule}\": {why}"),
+        None => format!("{status} at {at} by \"{rule}\""),
+    }
+}
+
 /// Step colours by status.
 fn status_colour(status: &str) -> &'static str {
     match status {
@@ -363,7 +376,7 @@ pub fn html(dir: &Path) -> anyhow::Result<String> {
                     (s["step"].to_string(), None),
                     (s["id"].as_str().unwrap_or("").to_string(), None),
                     (s["technique"].as_str().unwrap_or("").to_string(), None),
-                    (s["status"].as_str().unwrap_or("").to_string(), None),
+                    (outcome(s), None),
                     (det.clone(), Some(category_colour(&det))),
                     (
                         s["time_to_detect_s"]

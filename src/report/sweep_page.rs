@@ -4,9 +4,9 @@
 
 use super::navigator::{self, Seen};
 use super::page::{CATEGORY_COLOURS, Page, row};
-use super::svg::{Svg, fmt_num};
+use super::svg::{Scale, Svg, fmt_num, ticks};
 use crate::sweep::SweepResult;
-use crate::sweep::report::{ConfigRow, configurations};
+use crate::sweep::report::{ConfigRow, ThresholdCurve, configurations, threshold_curves};
 use std::collections::BTreeMap;
 
 /// Per configuration label, per technique: what its attack cells did with it.
@@ -124,6 +124,125 @@ fn bars(
     s.finish()
 }
 
+/// Colours of the threshold curves, in order (cycled).
+const CURVE_COLOURS: [&str; 6] = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#57606a"];
+
+/// The share of steps an alert counted for, in percent.
+fn analytic_pct(c: &ConfigRow) -> f64 {
+    if c.steps_run == 0 {
+        0.0
+    } else {
+        100.0 * c.steps_analytic as f64 / c.steps_run as f64
+    }
+}
+
+/// Analytic coverage against false alarms per hour, one line per policy and detector set
+/// through its thresholds. False alarms span decades, so the x axis is logarithmic; a
+/// threshold with no false alarm at all sits on the left edge, marked 0.
+fn threshold_chart(curves: &[ThresholdCurve]) -> String {
+    let (w, h) = (760.0, 380.0);
+    let (left, right, top, bottom) = (60.0, 20.0, 14.0, 46.0);
+    let fa: Vec<f64> = curves
+        .iter()
+        .flat_map(|c| c.points.iter().filter_map(|p| p.false_alarms_per_h))
+        .collect();
+    let lo = fa
+        .iter()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min)
+        .min(1.0)
+        .log10()
+        .floor();
+    let hi = fa
+        .iter()
+        .copied()
+        .fold(1.0, f64::max)
+        .log10()
+        .ceil()
+        .max(lo + 1.0);
+    // Half a decade left of the lowest for the zero column.
+    let zero = lo - 0.5;
+    let x = Scale {
+        d0: zero,
+        d1: hi,
+        p0: left,
+        p1: w - right,
+    };
+    let y = Scale {
+        d0: 0.0,
+        d1: 100.0,
+        p0: h - bottom,
+        p1: top,
+    };
+    let xpos = |v: f64| x.at(if v > 0.0 { v.log10() } else { zero });
+    let mut s = Svg::new(
+        w,
+        h,
+        "anomaly threshold: analytic coverage against false alarms per hour",
+    );
+    for t in ticks(0.0, 100.0, 5) {
+        s.line((left, y.at(t)), (w - right, y.at(t)), "grid", "#e5e5e5", "");
+        s.text(left - 6.0, y.at(t) + 4.0, &format!("{t:.0} %"), "end", 11.0);
+    }
+    s.line((x.at(zero), top), (x.at(zero), h - bottom), "grid", "#e5e5e5", "");
+    s.text(x.at(zero), h - bottom + 16.0, "0", "middle", 11.0);
+    let mut k = lo;
+    while k <= hi + 1e-9 {
+        s.line((x.at(k), top), (x.at(k), h - bottom), "grid", "#e5e5e5", "");
+        s.text(
+            x.at(k),
+            h - bottom + 16.0,
+            &fmt_num(10f64.powf(k)),
+            "middle",
+            11.0,
+        );
+        k += 1.0;
+    }
+    s.text(
+        (left + w - right) / 2.0,
+        h - 8.0,
+        "false alarms per hour of benign operation (log scale)",
+        "middle",
+        12.0,
+    );
+    s.text_rotated(
+        14.0,
+        (top + h - bottom) / 2.0 + 70.0,
+        "steps with an alert (analytic coverage)",
+        -90.0,
+        12.0,
+    );
+    for (i, c) in curves.iter().enumerate() {
+        let colour = CURVE_COLOURS[i % CURVE_COLOURS.len()];
+        let pts: Vec<(f64, f64, &ConfigRow)> = c
+            .points
+            .iter()
+            .filter_map(|p| Some((xpos(p.false_alarms_per_h?), y.at(analytic_pct(p)), p)))
+            .collect();
+        s.polyline(
+            &pts.iter().map(|(x, y, _)| (*x, *y)).collect::<Vec<_>>(),
+            "curve",
+            colour,
+        );
+        for (px, py, p) in &pts {
+            let t = p.anomaly_threshold.unwrap_or_default();
+            let title = format!(
+                "{} / {} at threshold {t}: {:.0} % of steps with an alert ({}/{}), {} false alarms per hour",
+                c.policy,
+                c.detectors,
+                analytic_pct(p),
+                p.steps_analytic,
+                p.steps_run,
+                fmt_num(p.false_alarms_per_h.unwrap_or_default())
+            );
+            s.circle(*px, *py, 4.0, "mark threshold", colour, Some(&title));
+            s.text(px + 6.0, py - 6.0, &fmt_num(t), "start", 10.0);
+        }
+    }
+    s.finish()
+}
+
 /// report.html of a sweep.
 pub fn html(r: &SweepResult) -> String {
     let rows = configurations(r);
@@ -226,6 +345,30 @@ pub fn html(r: &SweepResult) -> String {
         })
         .collect();
     page.table(&head_refs, &table);
+    let curves = threshold_curves(&rows);
+    if !curves.is_empty() {
+        page.h2("Anomaly detector thresholds: detection against false alarms");
+        page.p("Each line is one policy and detector set with its anomaly detectors at each of the sweep's thresholds (the number by each point): a lower threshold puts an alert on more of the attacks' steps, and raises more false alarms in benign operation.");
+        page.legend(
+            &curves
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        format!("{} / {}", c.policy, c.detectors),
+                        CURVE_COLOURS[i % CURVE_COLOURS.len()],
+                    )
+                })
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|(n, c)| (n.as_str(), *c))
+                .collect::<Vec<_>>(),
+        );
+        page.figure(
+            threshold_chart(&curves),
+            "Analytic coverage (steps an alert counted for, over the attack cells) against false alarms per hour (alerts in the benign baselines).",
+        );
+    }
     page.h2("What each configuration costs in benign operation");
     page.figure(
         bars(

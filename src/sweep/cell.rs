@@ -26,8 +26,13 @@ pub struct CellResult {
     pub foothold: String,
     /// The policy: a file stem, `own` (the exercise's) or `none`.
     pub policy: String,
-    /// The detector set: a file stem, `own` or `none`.
+    /// The detector set: a file stem, `own` or `none`, with `-tT` when its anomaly
+    /// detectors ran at threshold T (`anomaly_threshold`).
     pub detectors: String,
+    /// The threshold the set's anomaly detectors ran at, from the sweep's
+    /// `anomaly_thresholds` axis; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub anomaly_threshold: Option<f64>,
     /// No policy (or one that allows everything) and no detectors: the reference.
     pub undefended: bool,
     /// The seed.
@@ -232,7 +237,8 @@ fn blank(cell: &Cell) -> CellResult {
         exercise: cell.label.clone(),
         foothold: cell.foothold.clone(),
         policy: cell.policy.label(),
-        detectors: cell.detectors.label(),
+        detectors: super::file::tuned_label(&cell.detectors.label(), cell.anomaly_threshold),
+        anomaly_threshold: cell.anomaly_threshold,
         undefended: cell.undefended,
         seed: cell.seed,
         duration_s: cell.duration.as_secs_f64(),

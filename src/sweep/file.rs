@@ -72,6 +72,11 @@ struct Axes {
     /// entry. An exercise without a playbook runs once, whatever this says.
     #[serde(default)]
     footholds: Option<Vec<Spanned<String>>>,
+    /// Alert thresholds to run every anomaly detector of a detector set at: one
+    /// configuration per threshold, for the detection versus false-alarm curve. Sets
+    /// without an anomaly detector run once.
+    #[serde(default)]
+    anomaly_thresholds: Option<Spanned<Vec<Spanned<f64>>>>,
 }
 
 /// One value of the policy or detector axis.
@@ -94,6 +99,36 @@ impl Choice {
             Choice::File(p) => stem(p),
         }
     }
+}
+
+/// A detector set's label with its anomaly threshold: `plant-anomaly-t2p5` for 2.5, so
+/// that cell keys (whose parts `.` separates) stay readable.
+pub fn tuned_label(set: &str, threshold: Option<f64>) -> String {
+    match threshold {
+        None => set.to_string(),
+        Some(t) => format!("{set}-t{}", t.to_string().replace('.', "p")),
+    }
+}
+
+/// The detector set of a label [`tuned_label`] made.
+pub fn untuned_label(label: &str, threshold: Option<f64>) -> &str {
+    let suffix = tuned_label("", threshold);
+    label.strip_suffix(suffix.as_str()).unwrap_or(label)
+}
+
+/// The exercise once per threshold when its detector set has an anomaly detector and the
+/// sweep gives thresholds; otherwise once, as it is.
+fn tunings(ex: Exercise, thresholds: &Option<Vec<f64>>) -> Vec<(Option<f64>, Exercise)> {
+    let Some(ts) = thresholds.as_ref().filter(|_| ex.has_anomaly_detector()) else {
+        return vec![(None, ex)];
+    };
+    ts.iter()
+        .map(|&t| {
+            let mut e = ex.clone();
+            e.set_anomaly_threshold(t);
+            (Some(t), e)
+        })
+        .collect()
 }
 
 fn stem(p: &Path) -> String {
@@ -148,6 +183,9 @@ pub struct Cell {
     pub policy: Choice,
     /// The detector axis' value.
     pub detectors: Choice,
+    /// The threshold the set's anomaly detectors run at, from `anomaly_thresholds`; None
+    /// for a set as its file has it.
+    pub anomaly_threshold: Option<f64>,
     /// The seed.
     pub seed: u64,
     /// Simulated time to run.
@@ -232,6 +270,7 @@ impl Sweep {
             }
             exercises.push(Exercise::load(&path)?);
         }
+        let thresholds = anomaly_thresholds(&sf.axes.anomaly_thresholds, &at)?;
         let durations: Option<Vec<SimDuration>> = sf
             .axes
             .durations
@@ -245,6 +284,7 @@ impl Sweep {
         let mut b = Builder::default();
         // Attack cells: the cross product, in axis order.
         let mut references = Vec::new();
+        let mut tuned_any = false;
         for ex in &exercises {
             let seeds = sf.axes.seeds.clone().unwrap_or_else(|| vec![ex.info.seed]);
             let durs = durations.clone().unwrap_or_else(|| vec![ex.duration]);
@@ -278,19 +318,22 @@ impl Sweep {
                     for d in &detectors {
                         // Every combination loads here, once: a policy that names a host one
                         // plant lacks fails before anything runs, and the cells share the result.
-                        let configured = Arc::new(configure(&from, p, d)?);
-                        let undefended = configured.undefended()?;
-                        any_undefended |= undefended;
-                        for c in attack_cells(
-                            ex,
-                            &fh_label,
-                            &configured,
-                            (p, d),
-                            undefended,
-                            (&seeds, &durs),
-                            naming,
-                        ) {
-                            b.push(c);
+                        for (threshold, configured) in tunings(configure(&from, p, d)?, &thresholds) {
+                            tuned_any |= threshold.is_some();
+                            let configured = Arc::new(configured);
+                            let undefended = configured.undefended()?;
+                            any_undefended |= undefended;
+                            for c in attack_cells(
+                                ex,
+                                &fh_label,
+                                &configured,
+                                (p, d, threshold),
+                                undefended,
+                                (&seeds, &durs),
+                                naming,
+                            ) {
+                                b.push(c);
+                            }
                         }
                     }
                 }
@@ -305,7 +348,7 @@ impl Sweep {
                         ex,
                         &fh_label,
                         &Arc::new(reference),
-                        (&Choice::Nothing, &Choice::Nothing),
+                        (&Choice::Nothing, &Choice::Nothing, None),
                         true,
                         (&seeds, &durs),
                         naming,
@@ -313,17 +356,30 @@ impl Sweep {
                 }
             }
         }
+        if let (false, Some(ts)) = (tuned_any, &sf.axes.anomaly_thresholds) {
+            return Err(at(
+                ts.span(),
+                "axes.anomaly_thresholds",
+                "no detector set of the sweep has an anomaly detector to run at these thresholds".into(),
+            ));
+        }
         for c in references {
             b.push(c);
         }
         if sf.baselines.run {
             let base_duration = sf.baselines.duration.as_ref().map(|d| d.get_ref().value);
-            add_baselines(&mut b, &exercises, &policies, &detectors, &sf.axes.seeds, |ex| {
-                base_duration.map_or_else(
-                    || durations.clone().unwrap_or_else(|| vec![ex.duration]),
-                    |d| vec![d],
-                )
-            })?;
+            add_baselines(
+                &mut b,
+                &exercises,
+                (&policies, &detectors, &thresholds),
+                &sf.axes.seeds,
+                |ex| {
+                    base_duration.map_or_else(
+                        || durations.clone().unwrap_or_else(|| vec![ex.duration]),
+                        |d| vec![d],
+                    )
+                },
+            )?;
         }
         Ok(Sweep {
             file: file.to_path_buf(),
@@ -346,7 +402,7 @@ fn attack_cells(
     ex: &Exercise,
     foothold: &str,
     configured: &Arc<Exercise>,
-    (policy, detectors): (&Choice, &Choice),
+    (policy, detectors, threshold): (&Choice, &Choice, Option<f64>),
     undefended: bool,
     (seeds, durations): (&[u64], &[SimDuration]),
     naming: Naming,
@@ -358,7 +414,11 @@ fn attack_cells(
             if naming.foothold && ex.playbook.is_some() {
                 key.push_str(&format!(".from-{foothold}"));
             }
-            key.push_str(&format!(".{}.{}.s{seed}", policy.label(), detectors.label()));
+            key.push_str(&format!(
+                ".{}.{}.s{seed}",
+                policy.label(),
+                tuned_label(&detectors.label(), threshold)
+            ));
             if naming.duration {
                 key.push_str(&format!(".{}s", duration.as_secs_f64()));
             }
@@ -373,12 +433,47 @@ fn attack_cells(
                 exercise: Arc::clone(configured),
                 policy: policy.clone(),
                 detectors: detectors.clone(),
+                anomaly_threshold: threshold,
                 seed,
                 duration,
             });
         }
     }
     cells
+}
+
+/// `axes.anomaly_thresholds`, checked: positive, finite, each once.
+fn anomaly_thresholds(
+    axis: &Option<Spanned<Vec<Spanned<f64>>>>,
+    at: &impl Fn(std::ops::Range<usize>, &str, String) -> FileError,
+) -> Result<Option<Vec<f64>>, FileError> {
+    let Some(axis) = axis else {
+        return Ok(None);
+    };
+    if axis.get_ref().is_empty() {
+        return Err(at(
+            axis.span(),
+            "axes.anomaly_thresholds",
+            "give at least one threshold, or leave the axis out".into(),
+        ));
+    }
+    let mut out: Vec<f64> = Vec::new();
+    for (i, t) in axis.get_ref().iter().enumerate() {
+        let v = *t.get_ref();
+        let key = format!("axes.anomaly_thresholds[{i}]");
+        if !(v.is_finite() && v > 0.0) {
+            return Err(at(
+                t.span(),
+                &key,
+                format!("{v} is no threshold: a score in standard deviations, above 0"),
+            ));
+        }
+        if out.contains(&v) {
+            return Err(at(t.span(), &key, format!("{v} is given twice")));
+        }
+        out.push(v);
+    }
+    Ok(Some(out))
 }
 
 /// Collects cells: numbers them, gives cells that can share a simulation one group.
@@ -433,8 +528,7 @@ fn plant_label(ex: &Exercise) -> String {
 fn add_baselines(
     b: &mut Builder,
     exercises: &[Exercise],
-    policies: &[Choice],
-    detectors: &[Choice],
+    (policies, detectors, thresholds): (&[Choice], &[Choice], &Option<Vec<f64>>),
     seeds: &Option<Vec<u64>>,
     durations: impl Fn(&Exercise) -> Vec<SimDuration>,
 ) -> Result<(), FileError> {
@@ -452,14 +546,24 @@ fn add_baselines(
     for ex in exercises {
         let plant = plant_label(ex);
         let seeds = seeds.clone().unwrap_or_else(|| vec![ex.info.seed]);
-        for (ci, (p, d)) in configs.iter().enumerate() {
-            let closing = ci == configs.len() - 1;
-            let configured = Arc::new(configure(ex, p, d)?.benign());
+        let tuned = configs
+            .iter()
+            .map(|(p, d)| {
+                let each = tunings(configure(ex, p, d)?.benign(), thresholds);
+                Ok(each.into_iter().map(move |(t, e)| (p, d, t, e)))
+            })
+            .collect::<Result<Vec<_>, FileError>>()?;
+        let tuned: Vec<_> = tuned.into_iter().flatten().collect();
+        let n = tuned.len();
+        for (ci, (p, d, threshold, configured)) in tuned.into_iter().enumerate() {
+            let closing = ci == n - 1;
+            let configured = Arc::new(configured);
             let undefended = configured.undefended()?;
+            let d_label = tuned_label(&d.label(), threshold);
             for &seed in &seeds {
                 for duration in durations(ex) {
                     let identity = format!(
-                        "{:?}|{:?}|{:?}|{seed}|{}",
+                        "{:?}|{:?}|{:?}|{threshold:?}|{seed}|{}",
                         ex.plant_file,
                         configured.policy_file,
                         configured.detectors.as_ref().map(|(p, _)| p),
@@ -477,7 +581,7 @@ fn add_baselines(
                     let mut key = format!(
                         "baseline.{plant}.{}.{}.s{seed}.{}s",
                         p.label(),
-                        d.label(),
+                        d_label,
                         duration.as_secs_f64()
                     );
                     let mut n = 2;
@@ -485,7 +589,7 @@ fn add_baselines(
                         key = format!(
                             "baseline.{plant}-{n}.{}.{}.s{seed}.{}s",
                             p.label(),
-                            d.label(),
+                            d_label,
                             duration.as_secs_f64()
                         );
                         n += 1;
@@ -502,6 +606,7 @@ fn add_baselines(
                         exercise: Arc::clone(&configured),
                         policy: p.clone(),
                         detectors: d.clone(),
+                        anomaly_threshold: threshold,
                         seed,
                         duration,
                     });

@@ -12,8 +12,13 @@ use std::fmt::Write as _;
 pub struct ConfigRow {
     /// The policy's label.
     pub policy: String,
-    /// The detector set's label.
+    /// The detector set's label (with `-tT` for an anomaly threshold T).
     pub detectors: String,
+    /// The detector set without the threshold, and the threshold its anomaly detectors ran
+    /// at (the sweep's `anomaly_thresholds` axis).
+    pub detector_set: String,
+    /// See `detector_set`.
+    pub anomaly_threshold: Option<f64>,
     /// 1 for the best configuration (see [`configurations`]).
     pub rank: usize,
     /// Attack cells with a playbook that ran.
@@ -102,6 +107,8 @@ pub fn configurations(r: &SweepResult) -> Vec<ConfigRow> {
             rows.push(ConfigRow {
                 policy: c.policy.clone(),
                 detectors: c.detectors.clone(),
+                detector_set: super::file::untuned_label(&c.detectors, c.anomaly_threshold).to_string(),
+                anomaly_threshold: c.anomaly_threshold,
                 ..ConfigRow::default()
             });
         }
@@ -187,6 +194,45 @@ pub fn configurations(r: &SweepResult) -> Vec<ConfigRow> {
         rows[i].rank = rank + 1;
     }
     order.into_iter().map(|i| rows[i].clone()).collect()
+}
+
+/// One policy and detector set over the sweep's anomaly thresholds: the detection versus
+/// false-alarm curve that choosing a threshold moves along.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdCurve {
+    /// The policy's label.
+    pub policy: String,
+    /// The detector set's label, without the threshold.
+    pub detectors: String,
+    /// One configuration per threshold, in ascending threshold order.
+    pub points: Vec<ConfigRow>,
+}
+
+/// The curves of a sweep with an `anomaly_thresholds` axis (none without one), ordered by
+/// policy and detector set.
+pub fn threshold_curves(rows: &[ConfigRow]) -> Vec<ThresholdCurve> {
+    let mut curves: std::collections::BTreeMap<(String, String), Vec<ConfigRow>> = Default::default();
+    for r in rows.iter().filter(|r| r.anomaly_threshold.is_some()) {
+        curves
+            .entry((r.policy.clone(), r.detector_set.clone()))
+            .or_default()
+            .push(r.clone());
+    }
+    curves
+        .into_iter()
+        .map(|((policy, detectors), mut points)| {
+            points.sort_by(|a, b| {
+                a.anomaly_threshold
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.anomaly_threshold.unwrap_or(0.0))
+            });
+            ThresholdCurve {
+                policy,
+                detectors,
+                points,
+            }
+        })
+        .collect()
 }
 
 /// How far the attacks got from each foothold under each policy (detector sets watch and
@@ -361,7 +407,13 @@ const FOOTHOLD_TABLE_INTRO: &str = "\n## Where the attacks stopped, by foothold\
 Each playbook from its own entry and from hosts inside (assume breach). Detector sets \
 only watch, so every cell counts.\n\n";
 
-/// report.md: the ranked configurations, the footholds, then every cell.
+const THRESHOLD_TABLE_INTRO: &str = "\n## Anomaly detector thresholds\n\n\
+The same detector set with its anomaly detectors at each threshold of the sweep's \
+`anomaly_thresholds`: a lower threshold detects more steps and raises more false alarms \
+(from the benign baselines).\n\n";
+
+/// report.md: the ranked configurations, the footholds, the anomaly thresholds, then
+/// every cell.
 pub fn report_md(r: &SweepResult) -> String {
     let (failed, unmet) = r.failures();
     let mut m = String::new();
@@ -431,6 +483,27 @@ pub fn report_md(r: &SweepResult) -> String {
                 pct(f.steps_succeeded, f.steps),
                 pct(f.impacted, f.attacked)
             );
+        }
+    }
+    let curves = threshold_curves(&configurations(r));
+    if !curves.is_empty() {
+        m.push_str(THRESHOLD_TABLE_INTRO);
+        m.push_str("| policy | detectors | anomaly threshold | analytic coverage | detected before impact | TTD median | false alarms /h |\n");
+        m.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        for c in &curves {
+            for p in &c.points {
+                let _ = writeln!(
+                    m,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    c.policy,
+                    c.detectors,
+                    p.anomaly_threshold.unwrap_or_default(),
+                    pct(p.steps_analytic, p.steps_run),
+                    pct(p.detected_before_impact, p.impacted),
+                    ttd(p.median_ttd_s),
+                    num(p.false_alarms_per_h, 1),
+                );
+            }
         }
     }
     m.push_str("\n## Cells\n\nSteps: S succeeded, B blocked, F failed, - not reached.\n\n");

@@ -123,3 +123,23 @@ pub(crate) fn tshark_read(pcap: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("tshark prints UTF-8")
 }
+
+/// Runs only the first cell of a shipped sweep (`--shard 1/N`, N its cell count, which
+/// the shard's sweep.json must confirm) and returns that sweep.json: the whole sweep loads
+/// and is checked, one cell runs.
+pub(crate) fn first_cell_of_sweep(rel: &str, cells: usize) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sweep");
+    let o = otrange([
+        "sweep".as_ref(),
+        repo_path(rel).as_os_str(),
+        "--shard".as_ref(),
+        format!("1/{cells}").as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ] as [&OsStr; 6]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let s = read_json(&out.join("sweep.json"));
+    assert_eq!(s["cells_total"], cells);
+    s
+}

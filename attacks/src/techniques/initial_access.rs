@@ -115,6 +115,41 @@ pub fn build(
     }))
 }
 
+impl Access {
+    /// The account the step logs in with: a credential the actor holds, or the target's
+    /// vendor default, as the technique allows.
+    fn user(&self, cx: &StepCx) -> Option<String> {
+        match self.login {
+            Login::None => None,
+            Login::Held => cx.actor.credential_for(cx.topo, self.target, false),
+            Login::Default | Login::Any => {
+                let held = if self.login == Login::Any {
+                    cx.actor.credential_for(cx.topo, self.target, false)
+                } else {
+                    None
+                };
+                held.or_else(|| cx.actor.credential_for(cx.topo, self.target, true))
+            }
+        }
+    }
+
+    /// A login from a machine nobody of the plant is signed in on (the actor's own, on the
+    /// internet) presents the account it uses, without a second factor: a password is
+    /// what an actor steals or guesses, the MFA token is what it has not got. An
+    /// identity-aware policy then sees that user, and can say that MFA is what stopped the
+    /// login. From a foothold the actor acts as whoever is signed in there.
+    fn sign_in(&self, cx: &mut StepCx) {
+        let Some(user) = self.user(cx) else {
+            return;
+        };
+        let src = cx.source();
+        let table = cx.net.identities();
+        if table.get(src).is_none() {
+            table.set(src, Some(otrange_sim::net::Identity::new(user, false)));
+        }
+    }
+}
+
 impl Executor for Access {
     fn start(&mut self, cx: &mut StepCx) -> Progress {
         if !self.beacon && !cx.topo.host(self.target).services.contains(&self.service) {
@@ -141,6 +176,7 @@ impl Executor for Access {
                 cx.label,
             );
         } else {
+            self.sign_in(cx);
             cx.send_flow(self.target, self.service, self.bytes, self.reply_bytes);
         }
         self.deadline = cx.now + TIMEOUT;
@@ -149,18 +185,7 @@ impl Executor for Access {
 
     fn reply(&mut self, cx: &mut StepCx, _d: &Delivered) -> Progress {
         let target = cx.name(self.target).to_string();
-        let user = match self.login {
-            Login::None => None,
-            Login::Held => cx.actor.credential_for(cx.topo, self.target, false),
-            Login::Default | Login::Any => {
-                let held = if self.login == Login::Any {
-                    cx.actor.credential_for(cx.topo, self.target, false)
-                } else {
-                    None
-                };
-                held.or_else(|| cx.actor.credential_for(cx.topo, self.target, true))
-            }
-        };
+        let user = self.user(cx);
         if self.login != Login::None && user.is_none() {
             return Progress::Done(Outcome::Failed {
                 reason: format!("{target} accepted no credential the actor holds"),

@@ -72,6 +72,8 @@ pub enum Outcome {
         at: String,
         /// The name of the rule that stopped it.
         rule: String,
+        /// What the frame lacked, when an identity or MFA requirement stopped it.
+        why: Option<String>,
     },
     /// The target said no (an exception), or a precondition was missing, or nothing answered.
     Failed {
@@ -163,9 +165,10 @@ pub trait Executor: Send + Sync {
 /// The outcome a blocked or dropped frame means.
 pub fn blocked(topo: &Topology, f: &Fate) -> Outcome {
     match &f.kind {
-        otrange_sim::net::FateKind::Blocked { point, rule } => Outcome::Blocked {
+        otrange_sim::net::FateKind::Blocked { point, rule, why } => Outcome::Blocked {
             at: topo.host(*point).name.clone(),
             rule: rule.clone(),
+            why: why.clone(),
         },
         otrange_sim::net::FateKind::Dropped { node, reason } => Outcome::Failed {
             reason: format!("dropped at {}: {reason}", topo.host(*node).name),

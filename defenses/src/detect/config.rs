@@ -112,7 +112,7 @@ impl Middlebox for InlineDetector {
     }
     fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
         match self.tap.inline(hop.node, frame, hop.now) {
-            Some(rule) => Action::Block { rule },
+            Some(rule) => Action::Block { rule, why: None },
             None => Action::Pass,
         }
     }

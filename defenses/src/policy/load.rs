@@ -3,11 +3,11 @@
 //! filed under the (enforcement point, destination) pairs they can apply to.
 
 use super::file::{Ints, PolicyFile, RuleDecl, Strings};
-use super::identity::{Identity, IdentityHandle};
 use super::matcher::{HostSet, Points, resolve_hosts};
 use super::modbus_match::{Access, ModbusMatch, RegisterSet, byte_set, parse_register_range};
 use super::window::Window;
 use super::{Action, IdentityReq, Policy, Rule, RuleInfo, service_bit};
+use super::{Identity, IdentityHandle};
 use otrange_sim::base::config_error::FileError;
 use otrange_sim::net::topology::{HostId, Service, Topology};
 use serde::Deserialize;
@@ -202,6 +202,8 @@ pub(crate) fn compile(file: &str, text: &str, topo: &Topology) -> Result<Policy,
         signed_in: vec![None; n],
         identities,
         seen_generation: u64::MAX,
+        identity_denials: [0; 3],
+        topo_names: topo.hosts.iter().map(|h| h.name.clone()).collect(),
         name,
     };
     policy.sync_identities();

@@ -61,14 +61,13 @@
 
 mod conntrack;
 mod file;
-mod identity;
 pub(crate) mod load;
 pub(crate) mod matcher;
 pub(crate) mod modbus_match;
 mod window;
 
-pub use identity::{Identity, IdentityHandle};
 pub use otrange_sim::base::config_error::FileError;
+pub use otrange_sim::net::identity::{Identity, IdentityHandle};
 
 use conntrack::{ConnTable, HOST_LAYER, key};
 use matcher::HostSet;
@@ -124,6 +123,17 @@ struct Rule {
     modbus: Option<Box<ModbusMatch>>,
 }
 
+/// What an identity condition found missing, in the order of `identity_denials`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shortfall {
+    /// The right user without a second factor.
+    Mfa,
+    /// A user the rule does not name.
+    User,
+    /// Nobody signed in on the source.
+    Nobody,
+}
+
 /// What reports show about a rule.
 #[derive(Clone, Debug)]
 struct RuleInfo {
@@ -170,6 +180,11 @@ pub struct Policy {
     signed_in: Vec<Option<(u32, bool)>>,
     identities: IdentityHandle,
     seen_generation: u64,
+    /// Denials an identity condition made, by [`Shortfall`]: the evidence of what MFA and
+    /// per-identity rules stopped.
+    identity_denials: [u64; 3],
+    /// Host names, for the reason a denial gives.
+    topo_names: Vec<String>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -272,53 +287,123 @@ impl Policy {
     #[inline]
     fn first_match(&self, candidates: impl Iterator<Item = u32>, frame: &Frame, now: SimTime) -> Option<u32> {
         let mut dpi: Option<Option<Request<'_>>> = None;
-        let svc = service_bit(frame.service);
-        for r in candidates {
-            let Some(rule) = self.rules.get(r as usize) else {
-                continue;
-            };
-            if let Some(from) = &rule.from
-                && !from.contains(frame.src)
-            {
-                continue;
-            }
-            if rule.services != 0 && rule.services & svc == 0 {
-                continue;
-            }
-            if let Some(ports) = &rule.ports
-                && !ports.contains(&frame.dst_port)
-            {
-                continue;
-            }
-            if let Some(req) = &rule.identity {
-                let Some(Some((user, mfa))) = self.signed_in.get(frame.src.0 as usize) else {
-                    continue;
-                };
-                if (!req.users.is_empty() && !req.users.contains(user)) || (req.mfa && !mfa) {
-                    continue;
-                }
-            }
-            if let Some(w) = &rule.window
-                && !w.contains(now)
-            {
-                continue;
-            }
-            if let Some(m) = &rule.modbus {
-                // Inspected once per decision, and only if some rule asks.
-                let view = dpi.get_or_insert_with(|| match &frame.payload {
-                    Payload::Modbus(adu) if frame.dst_port == frame.service.port() => {
-                        Some(parse_request(adu))
-                    }
-                    _ => None,
-                });
-                match view {
-                    Some(req) if m.matches(req, rule.deny) => {}
-                    _ => continue,
-                }
-            }
-            return Some(r);
+        candidates
+            .into_iter()
+            .find(|&r| self.holds(r, frame, now, &mut dpi, true))
+    }
+
+    /// Whether every condition of rule `r` holds for the frame (its identity condition
+    /// only when `identity`). `dpi` caches the parsed request: inspected once per
+    /// decision, and only if some rule asks.
+    #[inline]
+    fn holds<'f>(
+        &self,
+        r: u32,
+        frame: &'f Frame,
+        now: SimTime,
+        dpi: &mut Option<Option<Request<'f>>>,
+        identity: bool,
+    ) -> bool {
+        let Some(rule) = self.rules.get(r as usize) else {
+            return false;
+        };
+        if let Some(from) = &rule.from
+            && !from.contains(frame.src)
+        {
+            return false;
         }
-        None
+        if rule.services != 0 && rule.services & service_bit(frame.service) == 0 {
+            return false;
+        }
+        if let Some(ports) = &rule.ports
+            && !ports.contains(&frame.dst_port)
+        {
+            return false;
+        }
+        if identity
+            && let Some(req) = &rule.identity
+            && self.identity_shortfall(req, frame).is_some()
+        {
+            return false;
+        }
+        if let Some(w) = &rule.window
+            && !w.contains(now)
+        {
+            return false;
+        }
+        if let Some(m) = &rule.modbus {
+            let view = dpi.get_or_insert_with(|| match &frame.payload {
+                Payload::Modbus(adu) if frame.dst_port == frame.service.port() => Some(parse_request(adu)),
+                _ => None,
+            });
+            match view {
+                Some(req) if m.matches(req, rule.deny) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// What the frame's source lacks for an identity condition, None when it has it.
+    #[inline]
+    fn identity_shortfall(&self, req: &IdentityReq, frame: &Frame) -> Option<Shortfall> {
+        let Some(Some((user, mfa))) = self.signed_in.get(frame.src.0 as usize) else {
+            return Some(Shortfall::Nobody);
+        };
+        if !req.users.is_empty() && !req.users.contains(user) {
+            Some(Shortfall::User)
+        } else if req.mfa && !mfa {
+            Some(Shortfall::Mfa)
+        } else {
+            None
+        }
+    }
+
+    /// Why a denied frame was denied, when an identity condition is what stopped it: the
+    /// first allow rule before the deciding one (`found`; every rule after a default
+    /// verdict) whose every other condition holds. Asked on denials only.
+    fn why_denied(
+        &mut self,
+        point: EnforcementPoint,
+        frame: &Frame,
+        now: SimTime,
+        found: Option<u32>,
+    ) -> Option<String> {
+        if !self.rules.iter().any(|r| r.identity.is_some()) {
+            return None;
+        }
+        let candidates: Vec<u32> = match point {
+            EnforcementPoint::Host(h) if h != frame.dst => (0..self.info.len() as u32)
+                .filter(|&r| {
+                    let i = &self.info[r as usize];
+                    i.at_host.contains(h) && i.to.contains(frame.dst)
+                })
+                .collect(),
+            _ => self.list(point, frame.dst).to_vec(),
+        };
+        let mut dpi = None;
+        let (r, shortfall) = candidates
+            .into_iter()
+            .take_while(|&r| Some(r) != found)
+            .filter(|&r| !self.rules[r as usize].deny)
+            .find_map(|r| {
+                let req = self.rules[r as usize].identity.as_ref()?;
+                let short = self.identity_shortfall(req, frame)?;
+                self.holds(r, frame, now, &mut dpi, false).then_some((r, short))
+            })?;
+        self.identity_denials[shortfall as usize] += 1;
+        let rule = &self.info[r as usize].name;
+        let user = self.identities.get(frame.src).map(|i| i.user).unwrap_or_default();
+        let src = &self.topo_names[frame.src.0 as usize];
+        Some(match shortfall {
+            Shortfall::Mfa => {
+                format!("MFA required by \"{rule}\": {user} signed in on {src} without a second factor")
+            }
+            Shortfall::User => {
+                format!("identity required by \"{rule}\": {user} on {src} is not among its users")
+            }
+            Shortfall::Nobody => format!("identity required by \"{rule}\": nobody is signed in on {src}"),
+        })
     }
 
     /// The rules filed for this point and destination.
@@ -380,8 +465,12 @@ impl PolicyHook for Policy {
             }
         };
         if deny {
+            let why = self.why_denied(point, frame, now, found);
             let rule = found.map_or(&self.default_rule, |r| &self.info[r as usize].name);
-            return Verdict::Deny { rule: rule.clone() };
+            return Verdict::Deny {
+                rule: rule.clone(),
+                why,
+            };
         }
         if !reply {
             self.conns
@@ -392,6 +481,10 @@ impl PolicyHook for Policy {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn identities(&self) -> Option<IdentityHandle> {
+        Some(self.identities.clone())
     }
 
     /// Hits per rule in file order, default verdicts and replies passed on connection
@@ -407,7 +500,7 @@ impl PolicyHook for Policy {
             .sum::<u64>()
             + self.default_hits[1];
         let decisions = rule_hits + self.default_hits[0] + self.default_hits[1] + self.established;
-        serde_json::json!({
+        let mut summary = serde_json::json!({
             "policy": self.name,
             "default": self.default.as_str(),
             "decisions": decisions,
@@ -420,6 +513,15 @@ impl PolicyHook for Policy {
                 "action": r.action.as_str(),
                 "hits": h,
             })).collect::<Vec<_>>(),
-        })
+        });
+        if self.rules.iter().any(|r| r.identity.is_some()) {
+            let [mfa, user, nobody] = self.identity_denials;
+            summary["identity_denials"] = serde_json::json!({
+                "mfa": mfa,
+                "user": user,
+                "nobody": nobody,
+            });
+        }
+        summary
     }
 }

@@ -113,9 +113,20 @@ pub(crate) fn send(
     now: SimTime,
 ) -> Result<(), (String, String)> {
     for p in points(topo, f) {
-        if let Verdict::Deny { rule } = policy.decide(p, f, topo, now) {
+        if let Verdict::Deny { rule, .. } = policy.decide(p, f, topo, now) {
             return Err((topo.host(p.node()).name.clone(), rule));
         }
     }
     Ok(())
+}
+
+/// Why the first denial on the frame's path was made, when an identity condition made it
+/// (`None` when the frame passes or an ordinary rule denied it).
+pub(crate) fn why_denied(policy: &mut Policy, topo: &Topology, f: &Frame, now: SimTime) -> Option<String> {
+    for p in points(topo, f) {
+        if let Verdict::Deny { why, .. } = policy.decide(p, f, topo, now) {
+            return why;
+        }
+    }
+    None
 }

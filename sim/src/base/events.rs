@@ -62,6 +62,10 @@ pub enum EventKind {
         /// The policy rule that denied it, `default deny`, or `<detector> sid <id>` for a
         /// detector in prevention mode.
         rule: String,
+        /// What the frame lacked when an identity-aware allow rule would otherwise have let
+        /// it through (`MFA required by "..."`); absent for an ordinary denial.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     /// A frame was lost: no route, a full queue, or a device that dropped it.
     FrameDropped {
@@ -192,6 +196,9 @@ pub enum EventKind {
         /// For a blocked step: the rule that stopped its frame.
         #[serde(skip_serializing_if = "Option::is_none")]
         rule: Option<String>,
+        /// For a step an identity or MFA requirement stopped: what its frame lacked.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     /// A playbook step as planned, logged for every step when the run starts, so that a
     /// step the chain never reached is still in the log.

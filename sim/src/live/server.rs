@@ -334,7 +334,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
 
 /// The policy's verdict on a frame's whole path; a denial becomes the event to log.
 fn check(ctx: &ServerCtx, dev: &Device, frame: &Frame) -> Result<(), Box<LiveMsg>> {
-    decide_path(&ctx.policy, &ctx.topo, frame, frame.sent_at).map_err(|(point, rule)| {
+    decide_path(&ctx.policy, &ctx.topo, frame, frame.sent_at).map_err(|(point, rule, why)| {
         Box::new(LiveMsg::Frame {
             frame: frame.clone(),
             event: Some(EventKind::FrameBlocked {
@@ -344,6 +344,7 @@ fn check(ctx: &ServerCtx, dev: &Device, frame: &Frame) -> Result<(), Box<LiveMsg
                 service: Service::Modbus.as_str(),
                 at: ctx.topo.host(point.node()).name.clone(),
                 rule,
+                why,
             }),
         })
     })

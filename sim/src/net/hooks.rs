@@ -36,6 +36,10 @@ pub enum Verdict {
     Deny {
         /// The rule's name, as `frame_blocked` events log it.
         rule: String,
+        /// What the frame lacked that an allow rule asks for, when that is what stopped
+        /// it (`MFA required by "..."`): the evidence of which denials an identity or MFA
+        /// requirement made. None for an ordinary denial.
+        why: Option<String>,
     },
 }
 
@@ -55,6 +59,12 @@ pub trait PolicyHook: Send + Sync {
     fn summary(&self) -> serde_json::Value {
         serde_json::Value::Null
     }
+    /// The table of who is signed in where that the policy's identity rules read, shared
+    /// with the network so that an actor's logins show in it; None for a policy with no
+    /// identity rules.
+    fn identities(&self) -> Option<crate::net::IdentityHandle> {
+        None
+    }
 }
 
 /// A policy shared between the simulated network and live mode's socket tasks.
@@ -73,7 +83,7 @@ pub fn decide_path(
     topo: &Topology,
     frame: &Frame,
     now: SimTime,
-) -> Result<(), (EnforcementPoint, String)> {
+) -> Result<(), (EnforcementPoint, String, Option<String>)> {
     let mut p = lock_policy(policy);
     let route = topo.route(frame.src, frame.dst).unwrap_or(&[]);
     let points = route
@@ -83,8 +93,8 @@ pub fn decide_path(
         .map(EnforcementPoint::Network)
         .chain(std::iter::once(EnforcementPoint::Host(frame.dst)));
     for point in points {
-        if let Verdict::Deny { rule } = p.decide(point, frame, topo, now) {
-            return Err((point, rule));
+        if let Verdict::Deny { rule, why } = p.decide(point, frame, topo, now) {
+            return Err((point, rule, why));
         }
     }
     Ok(())

@@ -59,6 +59,9 @@ pub enum Action {
     Block {
         /// The rule that decided, for the log and the blocked-by-rule counters.
         rule: String,
+        /// What the frame lacked, when an identity requirement stopped it (see
+        /// [`crate::net::Verdict::Deny`]).
+        why: Option<String>,
     },
 }
 
@@ -158,7 +161,7 @@ impl Middlebox for Enforcement {
         };
         match verdict {
             Verdict::Allow => Action::Pass,
-            Verdict::Deny { rule } => Action::Block { rule },
+            Verdict::Deny { rule, why } => Action::Block { rule, why },
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod frame;
 pub mod hooks;
+pub mod identity;
 pub mod middlebox;
 pub mod network;
 pub mod pcap;
@@ -13,5 +14,6 @@ pub use frame::{Frame, FrameId, Payload};
 pub use hooks::{
     AllowAll, EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy, Verdict, decide_path, lock_policy,
 };
+pub use identity::{Identity, IdentityHandle};
 pub use middlebox::{Action, Enforcement, FrameCounter, Hop, Middlebox, MiddleboxId, Stage};
 pub use network::{Capture, Delivered, Fate, FateKind, NetStats, Network};

@@ -8,6 +8,7 @@
 
 use super::frame::{Frame, FrameId, Payload};
 use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
+use super::identity::IdentityHandle;
 use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
 use crate::base::events::{EventKind, EventLog};
 use crate::base::time::{SimDuration, SimTime};
@@ -118,6 +119,8 @@ pub struct Network {
     /// Counters for results.json, updated as frames move.
     pub stats: NetStats,
     fates: Vec<Fate>,
+    /// Who is signed in where: the installed policy's table, or an empty one nobody reads.
+    identities: IdentityHandle,
 }
 
 /// What became of a labelled frame that never arrived: a sender of labelled frames (an
@@ -144,6 +147,8 @@ pub enum FateKind {
         point: HostId,
         /// The rule that denied it, as logged in `frame_blocked`.
         rule: String,
+        /// What the frame lacked, when an identity or MFA requirement stopped it.
+        why: Option<String>,
     },
     /// Dropped on the way (no route, a full queue).
     Dropped {
@@ -177,6 +182,7 @@ impl Network {
             max_queue_delay: SimDuration::from_millis(200),
             stats: NetStats::default(),
             fates: Vec::new(),
+            identities: IdentityHandle::default(),
             topo,
         }
     }
@@ -188,6 +194,7 @@ impl Network {
     /// Installs the segmentation policy consulted at enforcement points (replacing any
     /// earlier one): an [`Enforcement`] middlebox at every node.
     pub fn set_policy(&mut self, policy: Box<dyn PolicyHook>) {
+        self.identities = policy.identities().unwrap_or_default();
         let enforcement = Enforcement::new(policy);
         match self.policy {
             Some(i) => self.boxes[i] = Box::new(enforcement),
@@ -225,6 +232,11 @@ impl Network {
         self.enforcement()
             .map_or("allow-all", |e| e.policy_name())
             .to_string()
+    }
+    /// Who is signed in on each host, as the installed policy's identity rules see it: an
+    /// actor that logs in from a machine of its own signs in here.
+    pub fn identities(&self) -> &IdentityHandle {
+        &self.identities
     }
     /// The policy's own account of the run, for results.json.
     pub fn policy_summary(&self) -> serde_json::Value {
@@ -620,8 +632,8 @@ impl Network {
                     self.stats.dropped += 1;
                     return false;
                 }
-                Action::Block { rule } => {
-                    self.block(at, frame, node, rule, log);
+                Action::Block { rule, why } => {
+                    self.block(at, frame, node, rule, why, log);
                     return false;
                 }
             }
@@ -630,7 +642,15 @@ impl Network {
     }
 
     /// A frame stopped at `node` by `rule` (a policy's or an inline prevention system's).
-    fn block(&mut self, at: SimTime, frame: &Frame, node: HostId, rule: String, log: &mut EventLog) {
+    fn block(
+        &mut self,
+        at: SimTime,
+        frame: &Frame,
+        node: HostId,
+        rule: String,
+        why: Option<String>,
+        log: &mut EventLog,
+    ) {
         self.stats.blocked += 1;
         if frame.label == 0 {
             self.stats.blocked_legitimate += 1;
@@ -644,6 +664,7 @@ impl Network {
                 kind: FateKind::Blocked {
                     point: node,
                     rule: rule.clone(),
+                    why: why.clone(),
                 },
             });
         }
@@ -656,6 +677,7 @@ impl Network {
                 service: frame.service.as_str(),
                 at: self.topo.host(node).name.clone(),
                 rule,
+                why,
             },
         );
     }

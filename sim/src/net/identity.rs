@@ -1,12 +1,16 @@
-//! Who is behind a source host, for zero-trust rules (`identity`, `mfa`).
+//! Who is signed in on a host: the facts an identity-aware (zero-trust) policy grants
+//! access on.
 //!
-//! Identities change while a run goes on: an attacker who phished a vendor's password
-//! but not their MFA token connects as that user without MFA. Once a policy is installed
-//! in the network it is owned there as a `Box<dyn PolicyHook>`, so attack code changes
-//! identities through an [`IdentityHandle`] it took from the policy before installing it.
-//! The policy notices a change by a generation counter, one atomic load per decision.
+//! The table is the network's, not the policy's alone, because two sides change or read
+//! it while a run goes on: a policy's `[[identity]]` entries sign the plant's users in,
+//! and an attacker who logs in with a stolen or default password from a machine of its
+//! own presents that user, without the second factor it does not have. Once a policy is
+//! installed in the network it is owned there as a `Box<dyn PolicyHook>`; it hands the
+//! network its [`IdentityHandle`] ([`crate::net::PolicyHook::identities`]), and attack
+//! code reaches the same table through [`crate::net::Network::identities`]. The policy
+//! notices a change by a generation counter, one atomic load per decision.
 
-use otrange_sim::net::topology::HostId;
+use crate::net::topology::HostId;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +44,7 @@ struct Board {
 }
 
 /// A shared view of a policy's identity table: changes through any handle (or through
-/// [`super::Policy::set_identity`]) apply from the policy's next decision on.
+/// the policy's own `set_identity`) apply from the policy's next decision on.
 #[derive(Clone, Debug, Default)]
 pub struct IdentityHandle {
     board: Arc<Board>,
@@ -64,11 +68,14 @@ impl IdentityHandle {
     pub fn get(&self, host: HostId) -> Option<Identity> {
         self.table().get(&host).cloned()
     }
+    /// Counts changes: a reader caching the table compares it with the generation of its
+    /// last [`IdentityHandle::snapshot`] to know whether to read the table again.
     #[inline]
-    pub(crate) fn generation(&self) -> u64 {
+    pub fn generation(&self) -> u64 {
         self.board.generation.load(Ordering::Acquire)
     }
-    pub(crate) fn snapshot(&self) -> (u64, BTreeMap<HostId, Identity>) {
+    /// The whole table with the generation it is current for.
+    pub fn snapshot(&self) -> (u64, BTreeMap<HostId, Identity>) {
         let t = self.table();
         (self.generation(), t.clone())
     }
