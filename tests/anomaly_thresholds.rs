@@ -157,3 +157,63 @@ fn the_shipped_threshold_sweep_loads_and_its_first_cell_runs() {
     assert_eq!(s["cells"][0]["key"], "oldsmar.flat.anomaly-t2.s1");
     assert_eq!(s["cells"][0]["anomaly_threshold"], 2.0);
 }
+
+/// sweep.json names every input with its SHA-256, and `merge` refuses shards whose inputs
+/// differ: figures from two versions of a rules file are not one benchmark.
+#[test]
+fn merge_refuses_shards_run_on_different_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shard = |k: u32| {
+        let out = tmp.path().join(format!("shard{k}"));
+        let o = otrange([
+            "sweep",
+            fixture("sweeps/thresholds.toml").to_str().unwrap(),
+            "--shard",
+            &format!("{k}/2"),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+        out
+    };
+    let (one, two) = (shard(1), shard(2));
+    let s = read_json(&one.join("sweep.json"));
+    let files: Vec<&str> = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "../../../scenarios/benchmark/detectors/anomaly.toml",
+            "../../../scenarios/benchmark/detectors/rules.toml",
+            "../../../scenarios/benchmark/oldsmar.toml",
+            "../../../scenarios/detectors/rules/plant-modbus.rules",
+            "../../../scenarios/playbooks/oldsmar.toml",
+            "../../../scenarios/policies/flat.toml",
+            "../../../scenarios/water-treatment/plant.toml",
+            "thresholds.toml",
+        ]
+    );
+    // The same rules file, changed after shard 1 ran.
+    let path = two.join("sweep.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rules = s["inputs"][3]["sha256"].as_str().unwrap();
+    std::fs::write(&path, text.replace(rules, &"0".repeat(64))).unwrap();
+    let o = otrange([
+        "merge",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+        "--out",
+        tmp.path().join("merged").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("this shard ran on other inputs than")
+            && err.contains(&format!("../../../scenarios/detectors/rules/plant-modbus.rules has SHA-256 {rules} in one and {} in the other", "0".repeat(64))),
+        "{err}"
+    );
+}

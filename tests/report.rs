@@ -182,6 +182,43 @@ fn a_sweep_report_has_a_heatmap_cell_per_technique_and_configuration() {
     assert_eq!(layers.len(), configurations);
     let zt = read_json(&out.join("navigator-layers/zero-trust.rules-allow-list.json"));
     assert!(check_layer(&zt).contains(&"T0801".to_string()));
+
+    // NIS2 evidence of the sweep: (f) the sweep as a repeatable test, with the SHA-256 of
+    // every file it read; (j) the steps zero trust's MFA requirement stopped (Oldsmar's VPN
+    // login from its own entry, once per seed); both in nis2.md and in report.html.
+    let md = std::fs::read_to_string(out.join("nis2.md")).unwrap();
+    let sha = |rel: &str| -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(std::fs::read(fixture("sweeps").join(rel)).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    for input in [
+        "small.toml",
+        "../../../scenarios/oldsmar.toml",
+        "../../../scenarios/policies/zero-trust.toml",
+    ] {
+        let line = format!("- Input {input}: SHA-256 {}.", sha(input));
+        assert!(md.contains(&line), "{line} in:\n{md}");
+    }
+    let inputs = sweep["inputs"].as_array().unwrap();
+    assert_eq!(
+        inputs[0]["file"],
+        "../../../scenarios/benchmark/detectors/rules-allow-list.toml"
+    );
+    assert!(inputs.iter().any(|f| f["file"] == "small.toml"));
+    assert!(
+        md.contains(
+            "- Sweep \"small\": 32 of 32 cells (24 attacks, 8 benign baselines), seeds 1, 2; written 20"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("### (j) multi-factor authentication, secured communications\n\n- Policy zero-trust: attack steps stopped for want of a second factor: 2.\n"),
+        "{md}"
+    );
+    assert!(dom.contains("Policy zero-trust: attack steps stopped for want of a second factor: 2."));
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 pub mod navigator;
 pub mod nis2;
+pub mod nis2_sweep;
 pub mod page;
 pub mod run;
 pub mod svg;
@@ -166,10 +167,30 @@ pub fn write_report(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// report.html and one Navigator layer per defence configuration.
 pub fn write_sweep_report(dir: &Path, r: &crate::sweep::SweepResult) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = vec![write(&dir.join("report.html"), &sweep_page::html(r))?];
+    let rows = crate::sweep::report::configurations(r);
+    // When the sweep ran: sweep.json's modification time, as the file system has it.
+    let written = std::fs::metadata(dir.join("sweep.json"))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| {
+            let ts = otrange_sim::base::wallclock::eve_timestamp(d.as_nanos() as u64);
+            format!(
+                "{} UTC (sweep.json's modification time)",
+                ts[..19].replace('T', " ")
+            )
+        });
+    let evidence = nis2_sweep::evidence(r, &rows, written.as_deref());
+    let title = format!("sweep {}", r.name);
+    let mut files = vec![
+        write(&dir.join("report.html"), &sweep_page::html(r, &evidence))?,
+        write(
+            &dir.join("nis2.md"),
+            &nis2::markdown_of("sweep", &title, &evidence),
+        )?,
+    ];
     let layers = dir.join("navigator-layers");
     std::fs::create_dir_all(&layers).with_context(|| format!("creating {}", layers.display()))?;
-    let rows = crate::sweep::report::configurations(r);
     for ((label, techniques), c) in sweep_page::coverage(r, &rows).iter().zip(&rows) {
         let name = format!("otrange {}: {label}", r.name);
         let description = format!(

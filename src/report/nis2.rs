@@ -57,6 +57,18 @@ pub struct Evidence {
     pub reporting: Vec<String>,
 }
 
+/// Article 21(2)'s letters with no evidence yet.
+pub(crate) fn blank_letters() -> Vec<Letter> {
+    MEASURES
+        .iter()
+        .map(|(letter, measure)| Letter {
+            letter: *letter,
+            measure,
+            evidence: Vec::new(),
+        })
+        .collect()
+}
+
 /// A moment of the run: seconds into it, and the calendar time (the run's start plus them).
 fn when(start_ns: u64, t_s: f64) -> String {
     format!("{t_s:.1} s into the run ({})", calendar(start_ns, t_s))
@@ -93,14 +105,7 @@ pub fn evidence(r: &Value, marks: &Marks, operator_actions: &[(f64, String)]) ->
         .into_iter()
         .flatten()
         .any(|t| t["summary"].get("detector").is_some());
-    let mut letters: Vec<Letter> = MEASURES
-        .iter()
-        .map(|(letter, measure)| Letter {
-            letter: *letter,
-            measure,
-            evidence: Vec::new(),
-        })
-        .collect();
+    let mut letters = blank_letters();
     let mut say = |letter: char, line: String| {
         if let Some(l) = letters.iter_mut().find(|l| l.letter == letter) {
             l.evidence.push(line);
@@ -414,18 +419,43 @@ pub fn evidence(r: &Value, marks: &Marks, operator_actions: &[(f64, String)]) ->
 
 /// nis2.md.
 pub fn markdown(title: &str, e: &Evidence) -> String {
+    markdown_of("run", title, e)
+}
+
+/// The evidence as a section of report.html, for a run or a sweep (`what`).
+pub(crate) fn html_section(page: &mut super::page::Page, what: &str, e: &Evidence) {
+    page.h2("NIS2 evidence");
+    page.p(&format!(
+        "What this {what} measured under NIS2 Article 21(2) and Article 23 (also in nis2.md); a measure without evidence says so."
+    ));
+    for l in &e.letters {
+        let head = format!("Article 21(2)({}) {}", l.letter, l.measure);
+        if l.evidence.is_empty() {
+            page.list(&head, &[format!("No evidence in this {what}.")]);
+        } else {
+            page.list(&head, &l.evidence);
+        }
+    }
+    if !e.reporting.is_empty() {
+        page.list("Article 23: reporting", &e.reporting);
+    }
+}
+
+/// nis2.md of a run or a sweep (`what`).
+pub(crate) fn markdown_of(what: &str, title: &str, e: &Evidence) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "# NIS2 evidence: {title}\n");
-    m.push_str(
-        "What this run measured, filed under the cybersecurity risk-management measures of NIS2 \
+    let _ = write!(
+        m,
+        "What this {what} measured, filed under the cybersecurity risk-management measures of NIS2 \
          (Directive (EU) 2022/2555) Article 21(2) and the reporting obligations of Article 23. \
-         Evidence from a simulated exercise, not a compliance statement; a measure the run has \
+         Evidence from a simulated exercise, not a compliance statement; a measure the {what} has \
          no evidence for says so.\n\n## Article 21(2)\n\n",
     );
     for l in &e.letters {
         let _ = writeln!(m, "### ({}) {}\n", l.letter, l.measure);
         if l.evidence.is_empty() {
-            m.push_str("No evidence in this run.\n\n");
+            let _ = write!(m, "No evidence in this {what}.\n\n");
         } else {
             for line in &l.evidence {
                 let _ = writeln!(m, "- {line}");

@@ -438,19 +438,7 @@ pub fn html(dir: &Path) -> anyhow::Result<String> {
         );
     }
     let evidence = super::nis2::evidence(&r, &marks, &marks.operator_actions);
-    page.h2("NIS2 evidence");
-    page.p("What this run measured under NIS2 Article 21(2) and Article 23 (also in nis2.md); a measure without evidence says so.");
-    for l in &evidence.letters {
-        let head = format!("Article 21(2)({}) {}", l.letter, l.measure);
-        if l.evidence.is_empty() {
-            page.list(&head, &["No evidence in this run.".to_string()]);
-        } else {
-            page.list(&head, &l.evidence);
-        }
-    }
-    if !evidence.reporting.is_empty() {
-        page.list("Article 23: reporting", &evidence.reporting);
-    }
+    super::nis2::html_section(&mut page, "run", &evidence);
     page.h2("HMI poll latency");
     let rows: Vec<_> = r["hmis"]
         .as_array()

@@ -244,7 +244,7 @@ fn threshold_chart(curves: &[ThresholdCurve]) -> String {
 }
 
 /// report.html of a sweep.
-pub fn html(r: &SweepResult) -> String {
+pub fn html(r: &SweepResult, nis2: &super::nis2::Evidence) -> String {
     let rows = configurations(r);
     let title = format!("otrange sweep: {}", r.name);
     let mut page = Page::new(&title);
@@ -369,6 +369,7 @@ pub fn html(r: &SweepResult) -> String {
             "Analytic coverage (steps an alert counted for, over the attack cells) against false alarms per hour (alerts in the benign baselines).",
         );
     }
+    super::nis2::html_section(&mut page, "sweep", nis2);
     page.h2("What each configuration costs in benign operation");
     page.figure(
         bars(

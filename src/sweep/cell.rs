@@ -112,6 +112,9 @@ pub struct StepScore {
     pub time_to_detect_s: Option<f64>,
     /// The detector of that alert.
     pub detected_by: Option<String>,
+    /// For a step an identity or MFA requirement stopped: what its frame lacked.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub why: Option<String>,
 }
 
 impl Scores {
@@ -127,6 +130,7 @@ impl Scores {
                 detection: s.detection.as_str().into(),
                 time_to_detect_s: s.time_to_detect_s,
                 detected_by: s.detected_by.first().map(|d| d.detector.clone()),
+                why: s.step.why.clone(),
             })
             .collect();
         let blocked = r.steps.iter().find(|s| s.step.status == "blocked");
@@ -189,7 +193,7 @@ impl Scores {
 
 /// Every file a cell reads, in a fixed order: the exercise, its plant, playbook, policy,
 /// detector set and the rules files the set names.
-fn inputs(ex: &Exercise) -> Vec<PathBuf> {
+pub(crate) fn inputs(ex: &Exercise) -> Vec<PathBuf> {
     let mut files = vec![ex.file.clone(), ex.plant_file.clone()];
     if let Some((p, _)) = &ex.playbook {
         files.push(p.clone());

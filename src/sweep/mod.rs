@@ -8,6 +8,7 @@
 
 pub mod cell;
 pub mod file;
+pub mod inputs;
 mod progress;
 pub mod report;
 
@@ -89,6 +90,10 @@ pub struct SweepResult {
     /// The shard these cells are, absent for a whole (or merged) sweep.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shard: Option<Shard>,
+    /// The sweep file and every file its cells read, with their SHA-256 (the whole sweep's,
+    /// in every shard).
+    #[serde(default)]
+    pub inputs: Vec<inputs::InputFile>,
     /// The cells run, in cross-product order.
     pub cells: Vec<CellResult>,
 }
@@ -187,6 +192,7 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<SweepResu
         name: sweep.name.clone(),
         cells_total: sweep.cells.len(),
         shard: opts.shard,
+        inputs: sweep.inputs(),
         cells,
     };
     write_outputs(&opts.out, &result)?;
@@ -207,7 +213,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<SweepResult> {
     let Some((_, first)) = parts.first() else {
         anyhow::bail!("merge needs at least one sweep directory");
     };
-    let (name, total) = (first.name.clone(), first.cells_total);
+    let (name, total, inputs) = (first.name.clone(), first.cells_total, first.inputs.clone());
     let mut cells: Vec<Option<CellResult>> = vec![None; total];
     std::fs::create_dir_all(out.join("runs"))?;
     for (d, part) in &parts {
@@ -220,6 +226,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<SweepResult> {
             name,
             total
         );
+        if let Some(diff) = inputs::difference(&inputs, &part.inputs) {
+            anyhow::bail!(
+                "{}: this shard ran on other inputs than {}: {diff}",
+                d.display(),
+                parts[0].0.display()
+            );
+        }
         for c in &part.cells {
             let slot = cells
                 .get_mut(c.index)
@@ -244,6 +257,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<SweepResult> {
         name,
         cells_total: total,
         shard: None,
+        inputs,
         cells: cells.into_iter().flatten().collect(),
     };
     write_outputs(out, &result)?;
