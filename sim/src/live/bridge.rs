@@ -113,7 +113,10 @@ async fn pair(
         match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
             Ok(Ok(answer)) => {
                 let reply = emit_adu(tid, unit, &response_pdu(fc, answer));
-                let frame = Frame::live_modbus(
+                // The answer keeps the request's label: an attack step's request (label
+                // != 0) is answered to the step, not to the HMI that shares its host and
+                // its connection to the PLC.
+                let mut frame = Frame::live_modbus(
                     o.frame.dst,
                     o.frame.src,
                     Service::Modbus.port(),
@@ -121,6 +124,7 @@ async fn pair(
                     Payload::Modbus(reply),
                     clock.sim_now(),
                 );
+                frame.label = o.frame.label;
                 let _ = tx.send(LiveMsg::Deliver { frame });
                 // The simulation thread applies answers for its clients at once.
                 waker.unpark();
