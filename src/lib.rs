@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod lag;
 pub mod live;
 pub mod report;
 pub mod results;

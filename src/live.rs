@@ -58,6 +58,19 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         );
     }
     print_manifest(&plant.manifest);
+    let topo = std::sync::Arc::clone(sim.network().topology());
+    let unmapped: Vec<String> = topo
+        .hosts
+        .iter()
+        .filter(|h| !plant.manifest.iter().any(|m| m.name == h.name))
+        .map(|h| format!("{} ({}, zone {})", h.name, h.address, topo.zone_of(h.id).name))
+        .collect();
+    if !unmapped.is_empty() {
+        println!(
+            "not on a live address (no loopback mapping in [live] address_map; they act only inside the simulation): {}",
+            unmapped.join(", ")
+        );
+    }
     if let Some(path) = &opts.manifest {
         let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         serde_json::to_writer_pretty(BufWriter::new(f), &plant.manifest)?;
@@ -72,8 +85,13 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     let end = opts.duration.map(|d| SimTime::ZERO + d);
     let mut plant = plant;
     let mut last_flush = Instant::now();
+    let started_at = sim.now();
+    let mut lag = crate::lag::LagMeter::new(opts.speed, Instant::now());
     loop {
-        plant.step(&mut sim, MAX_WAIT);
+        let behind = plant.step(&mut sim, MAX_WAIT, end);
+        if let Some(warning) = lag.observe(behind, Instant::now()) {
+            println!("{warning}");
+        }
         let batch = sim.drain_events();
         events.write(&batch)?;
         for line in batch.iter().filter_map(terminal_line) {
@@ -92,7 +110,13 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     events.write(&sim.drain_events())?;
     let (tally, _) = events.close()?;
     let ran = SimDuration(sim.now().as_nanos());
-    let results = tally.results(ex, opts.seed, ran, sim.network().topology());
+    let mut results = tally.results(ex, opts.seed, ran, sim.network().topology());
+    let figures = lag.figures(sim.now().saturating_since(started_at), Instant::now());
+    println!(
+        "speed: {:.1}x asked, {:.1}x achieved; the plant was at most {:.3} s behind the wall clock",
+        figures.requested_speed, figures.achieved_speed, figures.max_lag_wall_s
+    );
+    results.live = Some(figures);
     crate::runner::write_eve(&opts.out.join("alerts.eve.json"), &results)?;
     crate::runner::write_json(&opts.out.join("results.json"), &results)?;
     println!(
@@ -155,6 +179,14 @@ fn terminal_line(e: &Event) -> Option<String> {
             "{t}  ALERT [{}] {} ({} -> {})",
             a.detector, a.signature, a.src, a.dst
         ),
+        EventKind::ClientRequest {
+            device,
+            client,
+            peer,
+            request,
+            answer,
+            ..
+        } => format!("{t}  {peer} ({client}) -> {device}: {request}: {answer}"),
         EventKind::ConnectionRefused { device, peer, reason } => {
             format!("{t}  refused {peer} at {device}: {reason}")
         }

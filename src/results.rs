@@ -72,6 +72,10 @@ pub struct Results {
     /// absent (not null) without `--assets`, so other runs' files are unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset_register: Option<Comparison>,
+    /// Live mode only: the speed asked for and achieved, and how far the plant fell behind
+    /// the wall clock; absent in batch runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::lag::LiveFigures>,
     /// Each `[expect]` entry of the exercise, checked.
     pub expectations: Vec<ExpectationResult>,
     /// True when every expectation held.
@@ -546,6 +550,7 @@ impl Tally {
             steps: step_outcomes(self.steps, &self.alerts, &seen),
             taps,
             asset_register,
+            live: None,
             expectations: Vec::new(),
             passed: true,
         };

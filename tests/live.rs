@@ -90,12 +90,17 @@ impl Live {
         let pid = self.child.id().to_string();
         let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait(Duration::from_secs(10), "otrange live did not stop on SIGTERM")
+    }
+
+    /// Waits for it to end by itself (`--duration`), then returns as [`Live::stop`] does.
+    fn wait(&mut self, limit: Duration, why: &str) -> (Output, PathBuf) {
+        let deadline = Instant::now() + limit;
         loop {
             if self.child.try_wait().unwrap().is_some() {
                 break;
             }
-            assert!(Instant::now() < deadline, "otrange live did not stop on SIGTERM");
+            assert!(Instant::now() < deadline, "{why}");
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut stdout = String::new();
@@ -244,6 +249,48 @@ c.close()
     );
     let (o, out) = live.stop();
     assert_eq!(o.status.code(), Some(0));
+    // What the real client did is on record as it happened, attributed to the host its
+    // address stands for; the plant's own HMIs, polling the same PLC over real sockets
+    // too, are not logged as real clients.
+    let requests: Vec<serde_json::Value> = events(&out)
+        .into_iter()
+        .filter(|e| e["event"] == "client_request")
+        .collect();
+    let asked: Vec<(&str, &str, &str)> = requests
+        .iter()
+        .map(|e| {
+            (
+                e["device"].as_str().unwrap(),
+                e["request"].as_str().unwrap(),
+                e["answer"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            ("plc-dosing", "read ir:0", "answered"),
+            ("plc-dosing", "write hr:0 = 150", "answered"),
+            ("plc-dosing", "read hr:0", "answered"),
+            ("plc-dosing", "read ir:0", "answered"),
+        ]
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|e| e["client"] == "visitor-laptop" && e["function"].as_u64().is_some())
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("(visitor-laptop) -> plc-dosing: write hr:0 = 150: answered"),
+        "{stdout}"
+    );
+    // Hosts without a loopback address are listed with the reason, not left out silently.
+    assert!(
+        stdout.contains("not on a live address (no loopback mapping in [live] address_map")
+            && stdout.contains("intruder (203.0.113.66, zone internet)"),
+        "{stdout}"
+    );
     let r = results(&out);
     let dosing = r["plcs"]
         .as_array()
@@ -436,6 +483,139 @@ fn connection_limits_and_idle_timeout_apply() {
             .any(|e| e["event"] == "connection_refused" && e["reason"].as_str().unwrap().contains("limit")),
         "refusals are logged"
     );
+}
+
+/// A playbook runs live as in batch mode: the Oldsmar playbook compressed into 100 s,
+/// at 10x real time with pymodbus reading the dosing PLC all along, takes the same steps to
+/// the same outcomes and the same impact. (Its Modbus steps, acting from hmi-1 whose own
+/// polls go over real sockets, used to be answered to the HMI instead of the step.)
+#[test]
+fn a_playbook_runs_live_as_in_batch_while_a_real_client_polls() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(repo_path("scenarios/playbooks/oldsmar.toml")).unwrap();
+    let fast = shipped
+        .replace("at = \"10m\"", "at = \"10s\"")
+        .replace("after = \"1m\"", "after = \"5s\"")
+        .replace("after = \"2m\"", "after = \"5s\"");
+    assert_ne!(fast, shipped);
+    let playbook = dir.path().join("oldsmar-fast.toml");
+    std::fs::write(&playbook, fast).unwrap();
+    let exercise = dir.path().join("oldsmar-fast-exercise.toml");
+    std::fs::write(
+        &exercise,
+        format!(
+            "[exercise]\nname = \"oldsmar, fast\"\nplant = {:?}\nplaybook = {:?}\nduration = \"150s\"\nseed = 1\n\n[live]\nexternal_host = \"visitor-laptop\"\n",
+            repo_path("scenarios/water-treatment/plant.toml").display().to_string(),
+            playbook.display().to_string()
+        ),
+    )
+    .unwrap();
+    let batch = dir.path().join("batch");
+    let o = common::otrange([
+        "run".as_ref(),
+        exercise.as_os_str(),
+        "--out".as_ref(),
+        batch.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::describe(&o));
+
+    let mut live = Live::start(&exercise, &["--speed", "10", "--duration", "150s"]);
+    // 10 s of wall time: 100 s of plant time, to just past the impact.
+    let script = format!(
+        r#"
+import time
+from pymodbus.client import ModbusTcpClient
+c = ModbusTcpClient("{PLC_DOSING}", port={port})
+assert c.connect()
+ok = 0
+end = time.time() + 10
+while time.time() < end:
+    r = c.read_input_registers(0, count=1, device_id=1)
+    ok += 0 if r.isError() else 1
+    time.sleep(0.1)
+print(ok)
+c.close()
+"#,
+        port = live.port
+    );
+    let reads: u32 = python(&script).trim().parse().unwrap();
+    assert!(reads >= 50, "pymodbus read the PLC {reads} times");
+    let (o, out) = live.wait(
+        Duration::from_secs(30),
+        "otrange live did not end after --duration",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (b, l) = (results(&batch), results(&out));
+    let outcomes = |r: &serde_json::Value| -> Vec<(String, String)> {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["technique"].as_str().unwrap().into(),
+                    s["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(outcomes(&l), outcomes(&b), "live steps against batch");
+    assert!(
+        outcomes(&l).iter().all(|(_, s)| s == "succeeded"),
+        "{:?}",
+        outcomes(&l)
+    );
+    let impact = |r: &serde_json::Value| {
+        let i = &r["impacts"][0];
+        (
+            i["technique"].as_str().unwrap().to_string(),
+            i["t_s"].as_f64().unwrap(),
+        )
+    };
+    let (bt, lt) = (impact(&b), impact(&l));
+    assert_eq!((bt.0.as_str(), lt.0.as_str()), ("T0880", "T0880"));
+    // Real sockets answer in their own time: the write lands a few milliseconds apart.
+    assert!(
+        (bt.1 - lt.1).abs() < 2.0,
+        "impact at {} s in batch, {} s live",
+        bt.1,
+        lt.1
+    );
+}
+
+/// A speed this machine cannot hold: the terminal is told, results.json records the speed
+/// achieved and the lag, and the run still ends at its duration, without an impact.
+#[test]
+fn a_speed_the_machine_cannot_hold_is_reported() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut live = Live::start(
+        &repo_path("scenarios/water-treatment.toml"),
+        &["--speed", "100000", "--duration", "3h"],
+    );
+    let (o, out) = live.wait(
+        Duration::from_secs(60),
+        "otrange live did not end after --duration",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("WARNING: the plant is ")
+            && stdout.contains("at --speed 100000: this machine cannot hold that speed"),
+        "{stdout}"
+    );
+    let r = results(&out);
+    let l = &r["live"];
+    assert_eq!(l["requested_speed"], 100000.0);
+    let achieved = l["achieved_speed"].as_f64().unwrap();
+    assert!(achieved > 100.0 && achieved < 50_000.0, "achieved {achieved}x");
+    assert!(l["max_lag_wall_s"].as_f64().unwrap() > 0.25, "{l}");
+    assert!(l["warnings"].as_u64().unwrap() >= 1, "{l}");
+    assert_eq!(
+        r["duration_s"], 10800.0,
+        "the run ends at its duration, not past it"
+    );
+    assert_eq!(r["impacts"], serde_json::json!([]));
 }
 
 #[test]

@@ -266,6 +266,25 @@ pub enum EventKind {
         /// The number of ticks the world ran.
         ticks: u64,
     },
+    /// Live mode: a request from a real client (anything but the plant's own HMIs and
+    /// historians, which the simulation logs as in batch mode): what the red team did, as
+    /// it happened.
+    ClientRequest {
+        /// The request's frame id (as taps and detectors saw it).
+        frame: u64,
+        /// The PLC whose socket received it.
+        device: String,
+        /// The simulated host the connection is attributed to.
+        client: String,
+        /// The real socket address, `ip:port`.
+        peer: String,
+        /// The function code.
+        function: u8,
+        /// What it asked, in plant-file register notation (`write hr:2 = 500`).
+        request: String,
+        /// `answered`, `exception N (name)`, or why nothing was answered.
+        answer: String,
+    },
     /// Live mode: bytes on a real connection that are no Modbus TCP request (wrong protocol
     /// id, a length that lies, truncated or oversized); the connection was closed.
     MalformedRequest {
@@ -359,7 +378,8 @@ impl EventLog {
             | EventKind::FrameDelivered { frame, .. }
             | EventKind::FrameBlocked { frame, .. }
             | EventKind::FrameDropped { frame, .. }
-            | EventKind::ModbusException { frame, .. } => *frame = id,
+            | EventKind::ModbusException { frame, .. }
+            | EventKind::ClientRequest { frame, .. } => *frame = id,
             _ => {}
         }
         kind

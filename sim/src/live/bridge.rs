@@ -4,7 +4,7 @@
 //! host's own loopback address, so `tshark -i lo` shows the plant talking. Answers come
 //! back into the client's inbox.
 
-use crate::base::time::SimTime;
+use crate::base::time::{SimDuration, SimTime};
 use crate::live::LiveMsg;
 use crate::live::convert::{request_of, response_pdu};
 use crate::live::pacing::LiveClock;
@@ -66,21 +66,31 @@ pub async fn run_clients(
     tx: Sender<LiveMsg>,
     clock: LiveClock,
     waker: std::thread::Thread,
+    bridged: crate::live::server::Bridged,
 ) {
     let mut pairs: BTreeMap<(HostId, HostId), UnboundedSender<Outgoing>> = BTreeMap::new();
     while let Some(o) = rx.recv().await {
         let sender = pairs.entry((o.frame.src, o.frame.dst)).or_insert_with(|| {
             let (t, r) = unbounded_channel();
-            tokio::spawn(pair(r, tx.clone(), clock, waker.clone()));
+            tokio::spawn(pair(r, tx.clone(), clock, waker.clone(), bridged.clone()));
             t
         });
         let _ = sender.send(o);
     }
 }
 
-async fn connect(source: Ipv4Addr, target: SocketAddr) -> std::io::Result<(Context, u16)> {
+async fn connect(
+    source: Ipv4Addr,
+    target: SocketAddr,
+    bridged: &crate::live::server::Bridged,
+) -> std::io::Result<(Context, u16)> {
     let sock = tokio::net::TcpSocket::new_v4()?;
     sock.bind(SocketAddr::from((source, 0)))?;
+    // Known before the first byte is sent: the server logs this connection's requests as
+    // the plant's own, not as a real client's.
+    if let Ok(local) = sock.local_addr() {
+        bridged.lock().unwrap_or_else(|e| e.into_inner()).insert(local);
+    }
     let stream = tokio::time::timeout(Duration::from_secs(2), sock.connect(target))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
@@ -94,6 +104,7 @@ async fn pair(
     tx: Sender<LiveMsg>,
     clock: LiveClock,
     waker: std::thread::Thread,
+    bridged: crate::live::server::Bridged,
 ) {
     let mut conn: Option<(Context, u16)> = None;
     while let Some(o) = rx.recv().await {
@@ -104,12 +115,13 @@ async fn pair(
             continue;
         };
         if conn.is_none() {
-            conn = connect(o.source, o.target).await.ok();
+            conn = connect(o.source, o.target, &bridged).await.ok();
         }
         let Some((ctx, port)) = conn.as_mut() else {
             continue; // no path: the request is lost, as on a real network
         };
         ctx.set_slave(Slave(unit));
+        let asked = std::time::Instant::now();
         match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
             Ok(Ok(answer)) => {
                 let reply = emit_adu(tid, unit, &response_pdu(fc, answer));
@@ -122,7 +134,11 @@ async fn pair(
                     Service::Modbus.port(),
                     *port,
                     Payload::Modbus(reply),
-                    clock.sim_now(),
+                    // The request's own simulated time plus the real round trip at the
+                    // clock's speed: a simulation running behind the wall clock delays
+                    // nothing, so lag alone never turns into HMI latency or timeouts.
+                    o.frame.sent_at
+                        + SimDuration::from_secs_f64(asked.elapsed().as_secs_f64() * clock.speed()),
                 );
                 frame.label = o.frame.label;
                 let _ = tx.send(LiveMsg::Deliver { frame });

@@ -25,7 +25,7 @@ pub mod pacing;
 pub mod server;
 
 use crate::base::events::{EventKind, EventLog};
-use crate::base::time::SimTime;
+use crate::base::time::{SimDuration, SimTime};
 use crate::net::topology::HostId;
 use crate::net::{Frame, Network};
 use crate::world::Sim;
@@ -46,9 +46,9 @@ pub enum LiveMsg {
     Frame {
         /// The frame, stamped with the simulated time it crossed the socket.
         frame: Frame,
-        /// An event about the frame (an exception, a dropped request, a denial), logged with
-        /// its frame id.
-        event: Option<EventKind>,
+        /// Events about the frame (a real client's request, an exception, a dropped
+        /// request, a denial), logged with its frame id.
+        events: Vec<EventKind>,
     },
     /// An event with no frame.
     Event {
@@ -194,6 +194,7 @@ impl LivePlant {
         }
         let (tx, rx) = channel();
         let clock = LiveClock::start(sim.now(), opts.speed);
+        let bridged: server::Bridged = Arc::default();
         let ctx = Arc::new(server::ServerCtx {
             topo: Arc::clone(&topo),
             policy: sim.network_mut().share_policy(),
@@ -202,6 +203,7 @@ impl LivePlant {
             settings: opts.settings.clone(),
             tx: tx.clone(),
             connections: AtomicUsize::new(0),
+            bridged: Arc::clone(&bridged),
         });
 
         let mut targets = BTreeMap::new();
@@ -246,7 +248,13 @@ impl LivePlant {
             .filter_map(|h| live_addr.get(&h).map(|a| (h, *a)))
             .collect();
         let (btx, brx) = tokio::sync::mpsc::unbounded_channel();
-        runtime.spawn(bridge::run_clients(brx, tx.clone(), clock, waker.clone()));
+        runtime.spawn(bridge::run_clients(
+            brx,
+            tx.clone(),
+            clock,
+            waker.clone(),
+            bridged,
+        ));
         sim.network_mut().set_bridge(Box::new(bridge::Bridge {
             clients,
             targets,
@@ -297,18 +305,26 @@ impl LivePlant {
     }
 
     /// Brings the simulation up to the wall clock, waits at most `max_wait` (less when an
-    /// answer for the plant's clients arrives), then applies what the sockets did.
-    pub fn step(&mut self, sim: &mut Sim, max_wait: Duration) {
-        let target = self.clock.sim_now();
+    /// answer for the plant's clients arrives), then applies what the sockets did. Returns
+    /// the lag: how far the wall clock had moved on (in simulated time) by the time the
+    /// simulation caught up, which a machine that holds the speed keeps near zero. The
+    /// simulation never runs past `until` (the run's end).
+    pub fn step(&mut self, sim: &mut Sim, max_wait: Duration, until: Option<SimTime>) -> SimDuration {
+        let wall = self.clock.sim_now();
+        let target = until.map_or(wall, |u| wall.min(u));
         if target > sim.now() {
             sim.run_until(target);
         }
+        let lag = match until {
+            Some(u) if sim.now() >= u => SimDuration::ZERO,
+            _ => self.clock.sim_now().saturating_since(sim.now()),
+        };
         // Socket tasks never wake this thread for a frame (that would cost a futex call per
         // request); only answers for the plant's clients and shutdown unpark it.
         std::thread::park_timeout(max_wait);
         let msgs: Vec<LiveMsg> = self.rx.try_iter().collect();
         if msgs.is_empty() {
-            return;
+            return lag;
         }
         let now = sim.now();
         sim.world
@@ -319,6 +335,7 @@ impl LivePlant {
                 }
                 net.collect_tap_events(&mut log);
             });
+        lag
     }
 
     /// Stops every socket task at once.
@@ -350,11 +367,11 @@ impl LivePlant {
 /// in time order even when a socket ran a little ahead of the simulation thread.
 fn apply(msg: LiveMsg, now: SimTime, net: &mut Network, log: &mut EventLog) {
     match msg {
-        LiveMsg::Frame { mut frame, event } => {
+        LiveMsg::Frame { mut frame, events } => {
             frame.sent_at = frame.sent_at.max(now);
             let at = frame.sent_at;
             let id = net.observe_external(frame, log);
-            if let Some(kind) = event {
+            for kind in events {
                 log.push(at, EventLog::with_frame(kind, id.0));
             }
         }

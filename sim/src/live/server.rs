@@ -80,6 +80,29 @@ pub struct ServerCtx {
     pub tx: Sender<LiveMsg>,
     /// Connections open on all devices, against `max_connections`.
     pub connections: AtomicUsize,
+    /// The local socket addresses of the plant's own clients' connections (the bridge's):
+    /// their requests are the simulation's, logged as in batch mode; every other peer's
+    /// is a [`EventKind::ClientRequest`].
+    pub bridged: Bridged,
+}
+
+/// Socket addresses the bridge connects from, shared with the servers.
+pub type Bridged = Arc<std::sync::Mutex<std::collections::BTreeSet<SocketAddr>>>;
+
+/// An exception code's name (Modbus Application Protocol Specification V1.1b3, 7).
+fn exception_name(code: u8) -> &'static str {
+    match code {
+        1 => "illegal function",
+        2 => "illegal data address",
+        3 => "illegal data value",
+        4 => "server device failure",
+        5 => "acknowledge",
+        6 => "server device busy",
+        8 => "memory parity error",
+        10 => "gateway path unavailable",
+        11 => "gateway target failed to respond",
+        _ => "unknown",
+    }
 }
 
 impl ServerCtx {
@@ -243,6 +266,11 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
         return;
     };
     let client_name = ctx.topo.host(client).name.clone();
+    let external = !ctx
+        .bridged
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&peer);
     // The connection attempt itself crosses the policy: a denied path is a reset.
     let syn = |payload| {
         Frame::live_modbus(
@@ -302,10 +330,32 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
             unreachable!("built above")
         };
         let handled = dev.cpu.lock().unwrap_or_else(|e| e.into_inner()).serve(adu, at);
-        let event = served_event(&handled, 0, &dev.name, &client_name);
+        let mut events: Vec<EventKind> = Vec::new();
+        if external {
+            let answer = match (&handled.reply, handled.exception) {
+                (ServerReply::Respond(_), Some(code)) => {
+                    format!("exception {code} ({})", exception_name(code))
+                }
+                (ServerReply::Respond(_), None) => "answered".to_string(),
+                (ServerReply::Drop, _) => match handled.dropped {
+                    Some(reason) => format!("no answer ({reason:?})"),
+                    None => "no answer".to_string(),
+                },
+            };
+            events.push(EventKind::ClientRequest {
+                frame: 0,
+                device: dev.name.clone(),
+                client: client_name.clone(),
+                peer: peer.to_string(),
+                function: crate::wire::modbus::Adu::new_unchecked(adu).map_or(0, |a| a.function()),
+                request: crate::wire::modbus::describe_request(adu),
+                answer,
+            });
+        }
+        events.extend(served_event(&handled, 0, &dev.name, &client_name));
         ctx.send(LiveMsg::Frame {
             frame: request,
-            event,
+            events,
         });
         let ServerReply::Respond(reply) = handled.reply else {
             continue; // dropped by an overloaded CPU or a listen-only device: no answer
@@ -327,7 +377,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
         );
         ctx.send(LiveMsg::Frame {
             frame: answer,
-            event: None,
+            events: Vec::new(),
         });
     }
 }
@@ -337,7 +387,7 @@ fn check(ctx: &ServerCtx, dev: &Device, frame: &Frame) -> Result<(), Box<LiveMsg
     decide_path(&ctx.policy, &ctx.topo, frame, frame.sent_at).map_err(|(point, rule, why)| {
         Box::new(LiveMsg::Frame {
             frame: frame.clone(),
-            event: Some(EventKind::FrameBlocked {
+            events: vec![EventKind::FrameBlocked {
                 frame: 0,
                 src: ctx.topo.host(frame.src).name.clone(),
                 dst: dev.name.clone(),
@@ -345,7 +395,7 @@ fn check(ctx: &ServerCtx, dev: &Device, frame: &Frame) -> Result<(), Box<LiveMsg
                 at: ctx.topo.host(point.node()).name.clone(),
                 rule,
                 why,
-            }),
+            }],
         })
     })
 }

@@ -10,6 +10,7 @@
 
 pub mod adu;
 pub mod codes;
+pub mod describe;
 pub mod request;
 pub mod response;
 
@@ -18,6 +19,7 @@ pub use adu::{
     emit_adu, frame_len, set_data_u16,
 };
 pub use codes::*;
+pub use describe::describe_request;
 /// The MBAP fields a response echoes, as modbus-core carries them.
 pub use modbus_core::tcp::Header;
 pub use request::*;
