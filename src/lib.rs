@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod console;
 pub mod lag;
 pub mod live;
 pub mod report;

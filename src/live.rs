@@ -31,6 +31,8 @@ pub struct LiveRunOptions {
     pub duration: Option<SimDuration>,
     /// Bind addresses outside 127.0.0.0/8 too (off: the plant stays on this machine).
     pub allow_non_loopback: bool,
+    /// Serve the console on this address.
+    pub console: Option<std::net::SocketAddr>,
 }
 
 /// The longest the simulation thread sleeps: PLC scans and HMI polls stay within this of
@@ -83,6 +85,21 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         opts.out.display()
     );
     let end = opts.duration.map(|d| SimTime::ZERO + d);
+    let console = match opts.console {
+        None => None,
+        Some(addr) => {
+            let c = crate::console::Console::start(
+                &plant.runtime(),
+                addr,
+                opts.allow_non_loopback,
+                plant.clock(),
+            )?;
+            println!("console: http://{}/  (instructor token: {})", c.addr, c.token);
+            Some((c, crate::console::view::ViewBuilder::new(ex, &sim)))
+        }
+    };
+    let mut console = console;
+    let mut last_publish: Option<Instant> = None;
     let mut plant = plant;
     let mut last_flush = Instant::now();
     let started_at = sim.now();
@@ -92,8 +109,24 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         if let Some(warning) = lag.observe(behind, Instant::now()) {
             println!("{warning}");
         }
+        if let Some((c, _)) = &console {
+            let now = sim.now();
+            for action in c.actions.try_iter() {
+                sim.world
+                    .resource_mut::<otrange_sim::base::events::EventLog>()
+                    .push(now, EventKind::InstructorAction { action });
+            }
+        }
         let batch = sim.drain_events();
         events.write(&batch)?;
+        if let Some((c, view)) = &mut console {
+            view.events(&batch);
+            if last_publish.is_none_or(|t| t.elapsed() >= crate::console::PUBLISH_EVERY) {
+                let clock = plant.clock();
+                c.publish(view.snapshot(&sim, clock.speed(), clock.paused()));
+                last_publish = Some(Instant::now());
+            }
+        }
         for line in batch.iter().filter_map(terminal_line) {
             println!("{line}");
         }

@@ -109,6 +109,10 @@ enum Command {
         /// Detector-set file, replacing the exercise's.
         #[arg(long)]
         detectors: Option<PathBuf>,
+        /// Serve the web console (process, network, exercise, alerts; the instructor's
+        /// controls) on this address, 127.0.0.1:8080 when given without one.
+        #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+        console: Option<std::net::SocketAddr>,
     },
     /// Run detectors over a real capture (pcap/pcapng): Modbus TCP reassembled, hosts from its addresses.
     Detect(detect::DetectArgs),
@@ -269,6 +273,7 @@ fn main() -> ExitCode {
             allow_non_loopback,
             policy,
             detectors,
+            console,
         } => live_command(
             scenario,
             speed,
@@ -280,6 +285,7 @@ fn main() -> ExitCode {
             allow_non_loopback,
             policy,
             detectors,
+            console,
         ),
         Command::Run {
             scenario,
@@ -438,6 +444,7 @@ fn live_command(
     allow_non_loopback: bool,
     policy: Option<PathBuf>,
     detectors: Option<PathBuf>,
+    console: Option<std::net::SocketAddr>,
 ) -> ExitCode {
     let ex = match load(&scenario, policy.as_deref(), detectors.as_deref()) {
         Ok(ex) => ex,
@@ -455,6 +462,7 @@ fn live_command(
         out,
         duration,
         allow_non_loopback,
+        console,
     };
     match live(&ex, &opts) {
         Ok(_) => ExitCode::SUCCESS,
@@ -463,6 +471,10 @@ fn live_command(
                 && matches!(le, otrange_sim::live::LiveError::NotLoopback { .. })
             {
                 eprintln!("error: {le}");
+                return ExitCode::from(2);
+            }
+            if let Some(ce) = e.downcast_ref::<otrange::console::ConsoleError>() {
+                eprintln!("error: {ce}");
                 return ExitCode::from(2);
             }
             eprintln!("error: {e:#}");

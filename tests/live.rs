@@ -28,6 +28,9 @@ struct Live {
     child: Child,
     out: PathBuf,
     port: u16,
+    /// What it printed so far, read by a thread as it comes.
+    printed: std::sync::Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -45,7 +48,7 @@ impl Live {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let manifest = dir.path().join("manifest.json");
-        let child = Command::new(OTRANGE)
+        let mut child = Command::new(OTRANGE)
             .arg("live")
             .arg(exercise)
             .arg("--out")
@@ -57,6 +60,18 @@ impl Live {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start otrange live");
+        let printed = std::sync::Arc::new(Mutex::new(String::new()));
+        let reader = {
+            let printed = std::sync::Arc::clone(&printed);
+            let stdout = child.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let mut p = printed.lock().unwrap_or_else(|e| e.into_inner());
+                    p.push_str(&line);
+                    p.push('\n');
+                }
+            })
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !manifest.exists() {
             assert!(Instant::now() < deadline, "otrange live wrote no manifest");
@@ -80,8 +95,15 @@ impl Live {
             child,
             out,
             port,
+            printed,
+            reader: Some(reader),
             _dir: dir,
         }
+    }
+
+    /// What it printed so far.
+    fn printed(&self) -> String {
+        self.printed.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Stops it with SIGTERM, as an operator's Ctrl-C would, and returns its output and
@@ -103,14 +125,11 @@ impl Live {
             assert!(Instant::now() < deadline, "{why}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let mut stdout = String::new();
         let mut stderr = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let stdout = self.printed();
         self.child
             .stderr
             .take()
@@ -778,4 +797,150 @@ fn loadgen_is_served_with_and_without_busy_polling_on_either_side() {
     }
     let (o, _) = live.stop();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// One HTTP/1.1 exchange with the console: status code and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the console listens");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The web console: the page loads in Chromium with no console message and shows the
+/// plant's values changing; the API refuses controls without the token, malformed bodies
+/// and unknown actions, and obeys the instructor's pause, resume and speed, which go to
+/// events.jsonl.
+#[test]
+fn the_console_shows_the_plant_and_obeys_only_the_token() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const PORT: u16 = 18089;
+    let mut live = Live::start(
+        &repo_path("scenarios/water-treatment.toml"),
+        &["--speed", "20", "--console", &format!("127.0.0.1:{PORT}")],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let token = loop {
+        let printed = live.printed();
+        if let Some(t) = printed.split("instructor token: ").nth(1) {
+            break t.chars().take_while(char::is_ascii_hexdigit).collect::<String>();
+        }
+        assert!(Instant::now() < deadline, "no console line in:\n{printed}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(token.len(), 32);
+    std::thread::sleep(Duration::from_millis(500));
+    let view = |port| -> serde_json::Value {
+        let (status, body) = http(port, "GET", "/api/view", "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let v = view(PORT);
+    let names: Vec<&str> = v["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"naoh_dosing.concentration"), "{names:?}");
+    assert_eq!(
+        v["hosts"].as_array().unwrap().len(),
+        38,
+        "every host of the plant"
+    );
+    assert_eq!(v["speed"], 20.0);
+
+    // Refused, and nothing changes.
+    for (body, status, says) in [
+        (
+            r#"{"token":"0000","action":"pause"}"#.to_string(),
+            403,
+            "bad token",
+        ),
+        ("pause".to_string(), 400, "not a control"),
+        (
+            format!(r#"{{"token":"{token}","action":"explode"}}"#),
+            400,
+            "unknown action",
+        ),
+        (
+            format!(r#"{{"token":"{token}","action":"speed","speed":-3}}"#),
+            400,
+            "speed must be",
+        ),
+    ] {
+        let (got, reply) = http(PORT, "POST", "/api/control", &body);
+        assert_eq!(got, status, "{body}: {reply}");
+        assert!(reply.contains(says), "{body}: {reply}");
+    }
+    assert_eq!(view(PORT)["paused"], false);
+
+    // Obeyed: paused, the plant's time stands still; resumed at 40x it runs on.
+    let (got, _) = http(
+        PORT,
+        "POST",
+        "/api/control",
+        &format!(r#"{{"token":"{token}","action":"pause"}}"#),
+    );
+    assert_eq!(got, 200);
+    std::thread::sleep(Duration::from_millis(400));
+    let held = view(PORT);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(view(PORT)["t_s"], held["t_s"], "paused");
+    assert_eq!(held["paused"], true);
+    for body in [
+        format!(r#"{{"token":"{token}","action":"resume"}}"#),
+        format!(r#"{{"token":"{token}","action":"speed","speed":40}}"#),
+    ] {
+        assert_eq!(http(PORT, "POST", "/api/control", &body).0, 200);
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    let running = view(PORT);
+    assert!(running["t_s"].as_f64() > held["t_s"].as_f64(), "resumed");
+    assert_eq!(running["speed"], 40.0);
+
+    // The page, as a browser shows it: values, hosts and no console message; a second look
+    // a moment later shows the plant moved on.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{PORT}/");
+    let (dom, console) = common::browse(&url, &dir.path().join("console.png"), &[]);
+    assert!(console.is_empty(), "console messages:\n{console}");
+    assert!(
+        dom.contains("naoh_dosing.concentration") && dom.contains("plc-dosing"),
+        "{dom}"
+    );
+    assert_eq!(dom.matches(r#"<tr class="signal">"#).count(), names.len());
+    common::not_blank(&dir.path().join("console.png"));
+    let clock = |dom: &str| {
+        dom.split(r#"<span id="time">"#)
+            .nth(1)
+            .map(|s| s[..8].to_string())
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let (later, _) = common::browse(&url, &dir.path().join("console-2.png"), &[]);
+    assert_ne!(clock(&dom), clock(&later), "the plant's time moves on the page");
+
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let actions: Vec<String> = events(&out)
+        .iter()
+        .filter(|e| e["event"] == "instructor_action")
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["pause", "resume", "speed 40"]);
 }

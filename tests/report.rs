@@ -5,69 +5,13 @@
 
 mod common;
 
-use common::{describe, fixture, otrange, read_json, repo_path, run_exercise};
+use common::{describe, fixture, not_blank, otrange, read_json, repo_path, run_exercise};
 use serde_json::json;
 use std::path::Path;
-use std::process::Command;
 
-/// The DOM Chromium rendered, and whatever it logged from the page's console.
+/// The DOM Chromium rendered from a report file, and its console messages.
 fn render(html: &Path, screenshot: &Path) -> (String, String) {
-    let url = format!("file://{}", html.display());
-    let chromium = |args: &[&str]| {
-        Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--enable-logging=stderr",
-                "--v=0",
-            ])
-            .args(args)
-            .arg(&url)
-            .output()
-            .expect("chromium runs (apt-get install chromium; .ci/run installs it)")
-    };
-    let dom = chromium(&["--dump-dom"]);
-    assert!(dom.status.success(), "{}", describe(&dom));
-    let shot = chromium(&[
-        "--window-size=1200,1600",
-        &format!("--screenshot={}", screenshot.display()),
-    ]);
-    assert!(shot.status.success(), "{}", describe(&shot));
-    let console: String = [&dom.stderr, &shot.stderr]
-        .iter()
-        .flat_map(|e| {
-            String::from_utf8_lossy(e)
-                .lines()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        })
-        .filter(|l| l.contains(":CONSOLE"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (String::from_utf8_lossy(&dom.stdout).into_owned(), console)
-}
-
-/// A PNG that is more than one colour: its decompressed pixel rows hold many byte values.
-fn not_blank(png: &Path) {
-    let script = "import sys, zlib\n\
-                  d = open(sys.argv[1], 'rb').read()\n\
-                  i, idat = 8, b''\n\
-                  while i < len(d):\n\
-                  \u{20}   n = int.from_bytes(d[i:i+4], 'big'); t = d[i+4:i+8]\n\
-                  \u{20}   if t == b'IDAT': idat += d[i+8:i+8+n]\n\
-                  \u{20}   i += 12 + n\n\
-                  print(len(set(zlib.decompress(idat))))";
-    let o = Command::new("python3")
-        .args(["-c", script, png.to_str().unwrap()])
-        .output()
-        .expect("python3 runs");
-    assert!(o.status.success(), "{}", describe(&o));
-    let distinct: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
-    assert!(
-        distinct > 50,
-        "the screenshot looks blank: {distinct} distinct byte values"
-    );
+    common::browse(&format!("file://{}", html.display()), screenshot, &[])
 }
 
 fn count(dom: &str, class: &str) -> usize {

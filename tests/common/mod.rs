@@ -143,3 +143,69 @@ pub(crate) fn first_cell_of_sweep(rel: &str, cells: usize) -> serde_json::Value 
     assert_eq!(s["cells_total"], cells);
     s
 }
+
+/// Loads `url` in headless Chromium (Debian's `chromium`, which `.ci/run` installs): the
+/// DOM it rendered, after a screenshot saved to `screenshot`, and whatever the page logged
+/// on its console. `extra` goes to both runs (`--virtual-time-budget=3000` lets a live page
+/// receive its first updates).
+pub(crate) fn browse(url: &str, screenshot: &Path, extra: &[&str]) -> (String, String) {
+    let chromium = |args: &[&str]| {
+        // A page that never finishes loading must fail the test, not hang it.
+        Command::new("timeout")
+            .args([
+                "60",
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--enable-logging=stderr",
+                "--v=0",
+            ])
+            .args(extra)
+            .args(args)
+            .arg(url)
+            .output()
+            .expect("chromium runs (apt-get install chromium; .ci/run installs it)")
+    };
+    let dom = chromium(&["--dump-dom"]);
+    assert!(dom.status.success(), "{}", describe(&dom));
+    let shot = chromium(&[
+        "--window-size=1200,1600",
+        &format!("--screenshot={}", screenshot.display()),
+    ]);
+    assert!(shot.status.success(), "{}", describe(&shot));
+    let console: String = [&dom.stderr, &shot.stderr]
+        .iter()
+        .flat_map(|e| {
+            String::from_utf8_lossy(e)
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| l.contains(":CONSOLE"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (String::from_utf8_lossy(&dom.stdout).into_owned(), console)
+}
+
+/// A PNG that is more than one colour: its decompressed pixel rows hold many byte values.
+pub(crate) fn not_blank(png: &Path) {
+    let script = "import sys, zlib\n\
+                  d = open(sys.argv[1], 'rb').read()\n\
+                  i, idat = 8, b''\n\
+                  while i < len(d):\n\
+                  \u{20}   n = int.from_bytes(d[i:i+4], 'big'); t = d[i+4:i+8]\n\
+                  \u{20}   if t == b'IDAT': idat += d[i+8:i+8+n]\n\
+                  \u{20}   i += 12 + n\n\
+                  print(len(set(zlib.decompress(idat))))";
+    let o = Command::new("python3")
+        .args(["-c", script, png.to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(o.status.success(), "{}", describe(&o));
+    let distinct: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!(
+        distinct > 50,
+        "the screenshot looks blank: {distinct} distinct byte values"
+    );
+}

@@ -266,6 +266,11 @@ pub enum EventKind {
         /// The number of ticks the world ran.
         ticks: u64,
     },
+    /// Live mode: the instructor acted from the console (pause, resume, a new speed).
+    InstructorAction {
+        /// What they did.
+        action: String,
+    },
     /// Live mode: a request from a real client (anything but the plant's own HMIs and
     /// historians, which the simulation logs as in batch mode): what the red team did, as
     /// it happened.

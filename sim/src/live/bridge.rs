@@ -72,7 +72,7 @@ pub async fn run_clients(
     while let Some(o) = rx.recv().await {
         let sender = pairs.entry((o.frame.src, o.frame.dst)).or_insert_with(|| {
             let (t, r) = unbounded_channel();
-            tokio::spawn(pair(r, tx.clone(), clock, waker.clone(), bridged.clone()));
+            tokio::spawn(pair(r, tx.clone(), clock.clone(), waker.clone(), bridged.clone()));
             t
         });
         let _ = sender.send(o);

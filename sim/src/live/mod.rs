@@ -198,7 +198,7 @@ impl LivePlant {
         let ctx = Arc::new(server::ServerCtx {
             topo: Arc::clone(&topo),
             policy: sim.network_mut().share_policy(),
-            clock,
+            clock: clock.clone(),
             hosts_by_address: live_addr.iter().map(|(h, a)| (*a, *h)).collect(),
             settings: opts.settings.clone(),
             tx: tx.clone(),
@@ -251,7 +251,7 @@ impl LivePlant {
         runtime.spawn(bridge::run_clients(
             brx,
             tx.clone(),
-            clock,
+            clock.clone(),
             waker.clone(),
             bridged,
         ));
@@ -294,9 +294,15 @@ impl LivePlant {
         })
     }
 
-    /// The clock that paces the simulation (a copy: it is plain data).
+    /// The clock that paces the simulation: a handle on the same clock, to pause it or
+    /// change its speed.
     pub fn clock(&self) -> LiveClock {
-        self.clock
+        self.clock.clone()
+    }
+
+    /// The runtime that owns the sockets, for other servers of the live run (the console).
+    pub fn runtime(&self) -> tokio::runtime::Handle {
+        self.runtime.handle().clone()
     }
 
     /// Whether Ctrl-C or SIGTERM arrived.
