@@ -220,6 +220,7 @@ fn terminal_line(e: &Event) -> Option<String> {
             answer,
             ..
         } => format!("{t}  {peer} ({client}) -> {device}: {request}: {answer}"),
+        EventKind::InstructorAction { action } => format!("{t}  instructor: {action}"),
         EventKind::ConnectionRefused { device, peer, reason } => {
             format!("{t}  refused {peer} at {device}: {reason}")
         }
