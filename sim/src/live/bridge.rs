@@ -83,20 +83,18 @@ async fn connect(
     source: Ipv4Addr,
     target: SocketAddr,
     bridged: &crate::live::server::Bridged,
-) -> std::io::Result<(Context, u16)> {
+) -> std::io::Result<(Context, SocketAddr)> {
     let sock = tokio::net::TcpSocket::new_v4()?;
     sock.bind(SocketAddr::from((source, 0)))?;
     // Known before the first byte is sent: the server logs this connection's requests as
     // the plant's own, not as a real client's.
-    if let Ok(local) = sock.local_addr() {
-        bridged.lock().unwrap_or_else(|e| e.into_inner()).insert(local);
-    }
+    let local = sock.local_addr()?;
+    bridged.lock().unwrap_or_else(|e| e.into_inner()).insert(local, 0);
     let stream = tokio::time::timeout(Duration::from_secs(2), sock.connect(target))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     stream.set_nodelay(true)?;
-    let port = stream.local_addr()?.port();
-    Ok((attach_slave(stream, Slave(1)), port))
+    Ok((attach_slave(stream, Slave(1)), local))
 }
 
 async fn pair(
@@ -106,7 +104,7 @@ async fn pair(
     waker: std::thread::Thread,
     bridged: crate::live::server::Bridged,
 ) {
-    let mut conn: Option<(Context, u16)> = None;
+    let mut conn: Option<(Context, SocketAddr)> = None;
     while let Some(o) = rx.recv().await {
         let Payload::Modbus(bytes) = &o.frame.payload else {
             continue;
@@ -117,9 +115,14 @@ async fn pair(
         if conn.is_none() {
             conn = connect(o.source, o.target, &bridged).await.ok();
         }
-        let Some((ctx, port)) = conn.as_mut() else {
+        let Some((ctx, local)) = conn.as_mut() else {
             continue; // no path: the request is lost, as on a real network
         };
+        // Whose request this is, for the server that will serve it.
+        bridged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(*local, o.frame.label);
         ctx.set_slave(Slave(unit));
         let asked = std::time::Instant::now();
         match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
@@ -132,7 +135,7 @@ async fn pair(
                     o.frame.dst,
                     o.frame.src,
                     Service::Modbus.port(),
-                    *port,
+                    local.port(),
                     Payload::Modbus(reply),
                     // The request's own simulated time plus the real round trip at the
                     // clock's speed: a simulation running behind the wall clock delays

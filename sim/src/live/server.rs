@@ -80,14 +80,18 @@ pub struct ServerCtx {
     pub tx: Sender<LiveMsg>,
     /// Connections open on all devices, against `max_connections`.
     pub connections: AtomicUsize,
-    /// The local socket addresses of the plant's own clients' connections (the bridge's):
-    /// their requests are the simulation's, logged as in batch mode; every other peer's
-    /// is a [`EventKind::ClientRequest`].
+    /// The plant's own clients' connections (the bridge's): their requests are the
+    /// simulation's, logged as in batch mode; every other peer's is a
+    /// [`EventKind::ClientRequest`].
     pub bridged: Bridged,
 }
 
-/// Socket addresses the bridge connects from, shared with the servers.
-pub type Bridged = Arc<std::sync::Mutex<std::collections::BTreeSet<SocketAddr>>>;
+/// Per local socket address the bridge connects from, the label of the request in flight
+/// on that connection (0 for the plant's own, an attack step's number for a step's), shared
+/// with the servers: a bridged connection carries one request at a time, so the server
+/// knows whose request it is serving, and taps and detectors see the step's frames as the
+/// step's, as in batch mode.
+pub type Bridged = Arc<std::sync::Mutex<BTreeMap<SocketAddr, u32>>>;
 
 /// An exception code's name (Modbus Application Protocol Specification V1.1b3, 7).
 fn exception_name(code: u8) -> &'static str {
@@ -270,7 +274,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
         .bridged
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .contains(&peer);
+        .contains_key(&peer);
     // The connection attempt itself crosses the policy: a denied path is a reset.
     let syn = |payload| {
         Frame::live_modbus(
@@ -319,7 +323,18 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
                 return;
             }
         };
-        let request = syn(Payload::Modbus(adu));
+        let mut request = syn(Payload::Modbus(adu));
+        let label = if external {
+            0
+        } else {
+            ctx.bridged
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&peer)
+                .copied()
+                .unwrap_or(0)
+        };
+        request.label = label;
         let at = request.sent_at;
         if !open_policy && let Err(reason) = check(&ctx, &dev, &request) {
             ctx.send(*reason);
@@ -367,7 +382,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
         if stream.write_all(&reply).await.is_err() {
             return;
         }
-        let answer = Frame::live_modbus(
+        let mut answer = Frame::live_modbus(
             dev.host,
             client,
             Service::Modbus.port(),
@@ -375,6 +390,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
             Payload::Modbus(reply),
             ctx.clock.sim_now(),
         );
+        answer.label = label;
         ctx.send(LiveMsg::Frame {
             frame: answer,
             events: Vec::new(),
