@@ -1,9 +1,10 @@
 //! Whether live mode holds the speed asked for. The simulation catches up with the wall
 //! clock in steps; when a step takes longer than the wall time it covers, the plant falls
-//! behind. The meter records by how much (the lag, after each catch-up), warns on the
-//! terminal when the plant is more than [`WARN_AFTER`] of wall time behind, and gives
-//! results.json the achieved speed. It only observes: lag never becomes a process or
-//! security event.
+//! behind. The meter records by how much (the lag, after each catch-up) and the speed
+//! achieved over each second of wall time, warns on the terminal when the plant is more
+//! than [`WARN_AFTER`] of wall time behind or ran below 90 % of the speed asked over the
+//! last second, and gives results.json the achieved speed. It only observes: lag never
+//! becomes a process or security event.
 
 use otrange_sim::SimDuration;
 use serde::Serialize;
@@ -14,6 +15,10 @@ use std::time::{Duration, Instant};
 pub const WARN_AFTER: Duration = Duration::from_millis(250);
 /// While behind, the warning is repeated at most this often.
 const WARN_EVERY: Duration = Duration::from_secs(10);
+/// The wall time over which the speed achieved is measured.
+const WINDOW: Duration = Duration::from_secs(1);
+/// Below this share of the speed asked, over a window, the plant is behind.
+const HOLDS: f64 = 0.9;
 
 /// The `live` section of results.json.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -40,6 +45,10 @@ pub struct LiveFigures {
 pub struct LagMeter {
     speed: f64,
     started: Instant,
+    /// Start of the current window: wall instant and simulated time.
+    window: Option<(Instant, otrange_sim::SimTime)>,
+    /// The speed achieved over the last complete window.
+    recent: Option<f64>,
     max_lag: SimDuration,
     behind_since: Option<Instant>,
     behind: Duration,
@@ -53,6 +62,8 @@ impl LagMeter {
         LagMeter {
             speed,
             started,
+            window: None,
+            recent: None,
             max_lag: SimDuration::ZERO,
             behind_since: None,
             behind: Duration::ZERO,
@@ -61,12 +72,37 @@ impl LagMeter {
         }
     }
 
-    /// Records the lag after a catch-up at wall time `now`; returns a warning to print when
-    /// the plant has fallen behind (once, then every 10 s while it stays behind).
-    pub fn observe(&mut self, lag: SimDuration, now: Instant) -> Option<String> {
+    /// Records the lag after a catch-up that brought the plant to `sim` at wall time `now`,
+    /// at the clock's current `speed` (`paused`: the clock stands still and nothing is
+    /// behind); returns a warning to print when the plant has fallen behind (once, then
+    /// every 10 s while it stays behind).
+    pub fn observe(
+        &mut self,
+        lag: SimDuration,
+        sim: otrange_sim::SimTime,
+        now: Instant,
+        speed: f64,
+        paused: bool,
+    ) -> Option<String> {
+        self.speed = speed;
+        if paused {
+            self.window = None;
+            self.recent = None;
+        } else {
+            match self.window {
+                None => self.window = Some((now, sim)),
+                Some((w0, s0)) if now.saturating_duration_since(w0) >= WINDOW => {
+                    let wall = now.saturating_duration_since(w0).as_secs_f64();
+                    self.recent = Some(sim.saturating_since(s0).as_secs_f64() / wall);
+                    self.window = Some((now, sim));
+                }
+                Some(_) => {}
+            }
+        }
         self.max_lag = self.max_lag.max(lag);
         let wall = Duration::from_secs_f64(lag.as_secs_f64() / self.speed);
-        if wall <= WARN_AFTER {
+        let slow = self.recent.is_some_and(|r| r < HOLDS * speed);
+        if wall <= WARN_AFTER && !slow {
             if let Some(since) = self.behind_since.take() {
                 self.behind += now.saturating_duration_since(since);
             }
@@ -82,10 +118,10 @@ impl LagMeter {
         self.last_warning = Some(now);
         self.warnings += 1;
         Some(format!(
-            "WARNING: the plant is {:.2} s behind the wall clock ({:.1} simulated s) at --speed {}: this machine cannot hold that speed; lower it",
-            wall.as_secs_f64(),
-            lag.as_secs_f64(),
-            self.speed
+            "WARNING: the plant runs at {} against the {}x asked, {:.2} s behind the wall clock: this machine cannot hold that speed; lower it",
+            self.recent.map_or("less".to_string(), |r| format!("{r:.0}x")),
+            self.speed,
+            wall.as_secs_f64()
         ))
     }
 
@@ -115,31 +151,56 @@ impl LagMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otrange_sim::SimTime;
+
+    fn sim(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
 
     #[test]
     fn warns_once_when_behind_then_every_ten_seconds() {
         let t0 = Instant::now();
         let mut m = LagMeter::new(100.0, t0);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut observe =
+            |lag: u64, s: u64, t: u64| m.observe(SimDuration::from_secs(lag), sim(s), at(t), 100.0, false);
         // 10 simulated seconds at 100x: 0.1 s of wall time, under the threshold.
-        assert_eq!(m.observe(SimDuration::from_secs(10), t0), None);
-        let w = m.observe(SimDuration::from_secs(50), t0 + Duration::from_secs(1));
+        assert_eq!(observe(10, 0, 0), None);
+        let w = observe(50, 100, 1);
         assert!(
             w.unwrap()
-                .contains("0.50 s behind the wall clock (50.0 simulated s) at --speed 100")
+                .contains("the plant runs at 100x against the 100x asked, 0.50 s behind")
         );
-        assert_eq!(
-            m.observe(SimDuration::from_secs(50), t0 + Duration::from_secs(5)),
-            None
-        );
-        assert!(
-            m.observe(SimDuration::from_secs(50), t0 + Duration::from_secs(12))
-                .is_some()
-        );
-        // Caught up at 13 s: 12 s were spent behind.
-        assert_eq!(m.observe(SimDuration::ZERO, t0 + Duration::from_secs(13)), None);
-        let f = m.figures(SimDuration::from_secs(650), t0 + Duration::from_secs(13));
+        assert_eq!(observe(50, 500, 5), None);
+        assert!(observe(50, 1200, 12).is_some());
+        // Caught up at 13 s, at full speed: 12 s were spent behind.
+        assert_eq!(observe(0, 1300, 13), None);
+        let f = m.figures(SimDuration::from_secs(650), at(13));
         assert_eq!((f.warnings, f.max_lag_s, f.max_lag_wall_s), (2, 50.0, 0.5));
         assert!((f.behind_wall_s - 12.0).abs() < 1e-9);
         assert!((f.achieved_speed - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_second_below_the_speed_asked_is_behind_even_when_each_catch_up_is_short() {
+        let t0 = Instant::now();
+        let mut m = LagMeter::new(1000.0, t0);
+        let short = SimDuration::from_millis(10);
+        // Short catch-ups, but only 500 simulated seconds per wall second.
+        assert_eq!(m.observe(short, sim(0), t0, 1000.0, false), None);
+        let w = m.observe(short, sim(500), t0 + Duration::from_secs(1), 1000.0, false);
+        assert!(
+            w.unwrap()
+                .contains("the plant runs at 500x against the 1000x asked")
+        );
+        // Paused: nothing is behind.
+        let p = m.observe(
+            SimDuration::ZERO,
+            sim(500),
+            t0 + Duration::from_secs(20),
+            1000.0,
+            true,
+        );
+        assert_eq!(p, None);
     }
 }

@@ -106,7 +106,8 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
     let mut lag = crate::lag::LagMeter::new(opts.speed, Instant::now());
     loop {
         let behind = plant.step(&mut sim, MAX_WAIT, end);
-        if let Some(warning) = lag.observe(behind, Instant::now()) {
+        let clock = plant.clock();
+        if let Some(warning) = lag.observe(behind, sim.now(), Instant::now(), clock.speed(), clock.paused()) {
             println!("{warning}");
         }
         if let Some((c, _)) = &console {

@@ -664,8 +664,9 @@ fn a_speed_the_machine_cannot_hold_is_reported() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains("WARNING: the plant is ")
-            && stdout.contains("at --speed 100000: this machine cannot hold that speed"),
+        stdout.contains("WARNING: the plant runs at ")
+            && stdout.contains("against the 100000x asked")
+            && stdout.contains("this machine cannot hold that speed"),
         "{stdout}"
     );
     let r = results(&out);
@@ -673,7 +674,6 @@ fn a_speed_the_machine_cannot_hold_is_reported() {
     assert_eq!(l["requested_speed"], 100000.0);
     let achieved = l["achieved_speed"].as_f64().unwrap();
     assert!(achieved > 100.0 && achieved < 50_000.0, "achieved {achieved}x");
-    assert!(l["max_lag_wall_s"].as_f64().unwrap() > 0.25, "{l}");
     assert!(l["warnings"].as_u64().unwrap() >= 1, "{l}");
     assert_eq!(
         r["duration_s"], 10800.0,
