@@ -220,11 +220,25 @@ fn terminal_line(e: &Event) -> Option<String> {
             request,
             answer,
             ..
-        } => format!("{t}  {peer} ({client}) -> {device}: {request}: {answer}"),
+        } => format!(
+            "{t}  {}",
+            client_request_line(peer, client, device, request, answer)
+        ),
         EventKind::InstructorAction { action } => format!("{t}  instructor: {action}"),
         EventKind::ConnectionRefused { device, peer, reason } => {
             format!("{t}  refused {peer} at {device}: {reason}")
         }
         _ => return None,
     })
+}
+
+/// A real client's request in words, as the terminal and the console show it.
+pub(crate) fn client_request_line(
+    peer: &str,
+    client: &str,
+    device: &str,
+    request: &str,
+    answer: &str,
+) -> String {
+    format!("{peer} ({client}) -> {device}: {request}: {answer}")
 }

@@ -9,7 +9,7 @@ use otrange_sim::process::SignalId;
 use otrange_sim::process::state::ProcessState;
 use otrange_sim::{Sim, SimTime};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Alerts kept for the blue team's stream.
 const ALERTS_KEPT: usize = 200;
@@ -130,13 +130,13 @@ pub struct View {
     /// The playbook's steps.
     pub steps: Vec<StepView>,
     /// The newest alerts, newest last.
-    pub alerts: Vec<AlertView>,
+    pub alerts: VecDeque<AlertView>,
     /// Alerts since the start.
     pub alerts_total: u64,
     /// Impacts since the start.
     pub impacts: Vec<LogLine>,
     /// The newest denials and real clients' requests, newest last.
-    pub log: Vec<LogLine>,
+    pub log: VecDeque<LogLine>,
 }
 
 /// Builds the [`View`] from the events as they are logged.
@@ -223,10 +223,10 @@ impl ViewBuilder {
                 signals,
                 hosts,
                 steps: Vec::new(),
-                alerts: Vec::new(),
+                alerts: VecDeque::new(),
                 alerts_total: 0,
                 impacts: Vec::new(),
-                log: Vec::new(),
+                log: VecDeque::new(),
             },
             ids,
             host_index,
@@ -239,13 +239,13 @@ impl ViewBuilder {
     }
 
     fn log(&mut self, t: SimTime, kind: &'static str, text: String) {
-        self.view.log.push(LogLine {
+        self.view.log.push_back(LogLine {
             t_s: t.as_secs_f64(),
             kind,
             text,
         });
         if self.view.log.len() > REQUESTS_KEPT {
-            self.view.log.remove(0);
+            self.view.log.pop_front();
         }
     }
 
@@ -297,7 +297,7 @@ impl ViewBuilder {
                             h.alerts += 1;
                         }
                     }
-                    self.view.alerts.push(AlertView {
+                    self.view.alerts.push_back(AlertView {
                         t_s: e.t.as_secs_f64(),
                         detector: a.detector.clone(),
                         signature: a.signature.clone(),
@@ -307,7 +307,7 @@ impl ViewBuilder {
                         dst: a.dst.clone(),
                     });
                     if self.view.alerts.len() > ALERTS_KEPT {
-                        self.view.alerts.remove(0);
+                        self.view.alerts.pop_front();
                     }
                 }
                 EventKind::FrameBlocked {
@@ -334,7 +334,7 @@ impl ViewBuilder {
                             h.requests += 1;
                         }
                     }
-                    let text = format!("{peer} ({client}) -> {device}: {request}: {answer}");
+                    let text = crate::live::client_request_line(peer, client, device, request, answer);
                     self.log(e.t, "request", text);
                 }
                 EventKind::Impact {

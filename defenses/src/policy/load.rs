@@ -183,6 +183,7 @@ pub(crate) fn compile(file: &str, text: &str, topo: &Topology) -> Result<Policy,
     }
 
     let trivial = rules.is_empty() && default == Action::Allow;
+    let has_identity_rules = rules.iter().any(|r| r.identity.is_some());
     let mut policy = Policy {
         description: raw.policy.description.clone(),
         default_rule: "default deny".to_string(),
@@ -203,6 +204,7 @@ pub(crate) fn compile(file: &str, text: &str, topo: &Topology) -> Result<Policy,
         identities,
         seen_generation: u64::MAX,
         identity_denials: [0; 3],
+        has_identity_rules,
         topo_names: topo.hosts.iter().map(|h| h.name.clone()).collect(),
         name,
     };

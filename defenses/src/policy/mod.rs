@@ -183,6 +183,8 @@ pub struct Policy {
     /// Denials an identity condition made, by [`Shortfall`]: the evidence of what MFA and
     /// per-identity rules stopped.
     identity_denials: [u64; 3],
+    /// Some rule has an identity condition: only then can a denial be an identity's.
+    has_identity_rules: bool,
     /// Host names, for the reason a denial gives.
     topo_names: Vec<String>,
 }
@@ -369,7 +371,7 @@ impl Policy {
         now: SimTime,
         found: Option<u32>,
     ) -> Option<String> {
-        if !self.rules.iter().any(|r| r.identity.is_some()) {
+        if !self.has_identity_rules {
             return None;
         }
         let candidates: Vec<u32> = match point {
@@ -514,7 +516,7 @@ impl PolicyHook for Policy {
                 "hits": h,
             })).collect::<Vec<_>>(),
         });
-        if self.rules.iter().any(|r| r.identity.is_some()) {
+        if self.has_identity_rules {
             let [mfa, user, nobody] = self.identity_denials;
             summary["identity_denials"] = serde_json::json!({
                 "mfa": mfa,
