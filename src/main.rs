@@ -110,7 +110,8 @@ enum Command {
         #[arg(long)]
         detectors: Option<PathBuf>,
         /// Serve the web console (process, network, exercise, alerts; the instructor's
-        /// controls) on this address, 127.0.0.1:8080 when given without one.
+        /// controls) on this address, 127.0.0.1:8080 when given without one. With it the
+        /// playbook waits for the instructor to start it from the page.
         #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
         console: Option<std::net::SocketAddr>,
     },

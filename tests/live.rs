@@ -101,6 +101,19 @@ impl Live {
         }
     }
 
+    /// The instructor's token, from the console's line on the terminal.
+    fn console_token(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let printed = self.printed();
+            if let Some(t) = printed.split("instructor token: ").nth(1) {
+                return t.chars().take_while(char::is_ascii_hexdigit).collect();
+            }
+            assert!(Instant::now() < deadline, "no console line in:\n{printed}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// What it printed so far.
     fn printed(&self) -> String {
         self.printed.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -504,23 +517,18 @@ fn connection_limits_and_idle_timeout_apply() {
     );
 }
 
-/// A playbook runs live as in batch mode: the Oldsmar playbook compressed into 100 s,
-/// at 10x real time with pymodbus reading the dosing PLC all along, takes the same steps to
-/// the same outcomes and the same impact. (Its Modbus steps, acting from hmi-1 whose own
-/// polls go over real sockets, used to be answered to the HMI instead of the step.)
-#[test]
-fn a_playbook_runs_live_as_in_batch_while_a_real_client_polls() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
+/// The Oldsmar exercise compressed into 100 s of plant time (step 1 at 10 s, the others
+/// 5 s apart, step 2 keeping its 30 s), written into `dir`.
+fn fast_oldsmar(dir: &Path) -> PathBuf {
     let shipped = std::fs::read_to_string(repo_path("scenarios/playbooks/oldsmar.toml")).unwrap();
     let fast = shipped
         .replace("at = \"10m\"", "at = \"10s\"")
         .replace("after = \"1m\"", "after = \"5s\"")
         .replace("after = \"2m\"", "after = \"5s\"");
     assert_ne!(fast, shipped);
-    let playbook = dir.path().join("oldsmar-fast.toml");
+    let playbook = dir.join("oldsmar-fast.toml");
     std::fs::write(&playbook, fast).unwrap();
-    let exercise = dir.path().join("oldsmar-fast-exercise.toml");
+    let exercise = dir.join("oldsmar-fast-exercise.toml");
     std::fs::write(
         &exercise,
         format!(
@@ -530,6 +538,18 @@ fn a_playbook_runs_live_as_in_batch_while_a_real_client_polls() {
         ),
     )
     .unwrap();
+    exercise
+}
+
+/// A playbook runs live as in batch mode: the Oldsmar playbook compressed into 100 s,
+/// at 10x real time with pymodbus reading the dosing PLC all along, takes the same steps to
+/// the same outcomes and the same impact. (Its Modbus steps, acting from hmi-1 whose own
+/// polls go over real sockets, used to be answered to the HMI instead of the step.)
+#[test]
+fn a_playbook_runs_live_as_in_batch_while_a_real_client_polls() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let exercise = fast_oldsmar(dir.path());
     let batch = dir.path().join("batch");
     let detectors = repo_path("scenarios/detectors/plant-detection.toml");
     let o = common::otrange([
@@ -870,7 +890,8 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
 /// The web console: the page loads in Chromium with no console message and shows the
 /// plant's values changing; the API refuses controls without the token, malformed bodies
 /// and unknown actions, and obeys the instructor's pause, resume and speed, which go to
-/// events.jsonl.
+/// events.jsonl; starting a playbook the exercise has not got is refused (409); a restart
+/// with a new seed writes this run's outputs and starts a second run into `restart-1`.
 #[test]
 fn the_console_shows_the_plant_and_obeys_only_the_token() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -879,15 +900,7 @@ fn the_console_shows_the_plant_and_obeys_only_the_token() {
         &repo_path("scenarios/water-treatment.toml"),
         &["--speed", "20", "--console", &format!("127.0.0.1:{PORT}")],
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let token = loop {
-        let printed = live.printed();
-        if let Some(t) = printed.split("instructor token: ").nth(1) {
-            break t.chars().take_while(char::is_ascii_hexdigit).collect::<String>();
-        }
-        assert!(Instant::now() < deadline, "no console line in:\n{printed}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let token = live.console_token();
     assert_eq!(token.len(), 32);
     std::thread::sleep(Duration::from_millis(500));
     let view = |port| -> serde_json::Value {
@@ -980,6 +993,35 @@ fn the_console_shows_the_plant_and_obeys_only_the_token() {
     let (later, _) = common::browse(&url, &dir.path().join("console-2.png"), &[]);
     assert_ne!(clock(&dom), clock(&later), "the plant's time moves on the page");
 
+    // No playbook here: starting one is refused for the exercise's state.
+    let (got, reply) = http(
+        PORT,
+        "POST",
+        "/api/control",
+        &format!(r#"{{"token":"{token}","action":"start"}}"#),
+    );
+    assert_eq!((got, reply.contains("no playbook")), (409, true), "{reply}");
+
+    // Restart with a new seed: this run's outputs are written, the next run starts afresh.
+    let (got, reply) = http(
+        PORT,
+        "POST",
+        "/api/control",
+        &format!(r#"{{"token":"{token}","action":"restart","seed":7}}"#),
+    );
+    assert_eq!(got, 200, "{reply}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = view(PORT);
+        if v["run"] == 1 {
+            assert_eq!(v["seed"], 7);
+            assert!(v["t_s"].as_f64().unwrap() < running["t_s"].as_f64().unwrap() + 60.0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no second run: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     let (o, out) = live.stop();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let actions: Vec<String> = events(&out)
@@ -987,5 +1029,182 @@ fn the_console_shows_the_plant_and_obeys_only_the_token() {
         .filter(|e| e["event"] == "instructor_action")
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(actions, ["pause", "resume", "speed 40"]);
+    assert_eq!(actions, ["pause", "resume", "speed 40", "restart with seed 7"]);
+    assert_eq!(results(&out)["seed"], 1);
+    let second = out.join("restart-1");
+    assert_eq!(results(&second)["seed"], 7, "the new run's results");
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        printed.contains("restarting the exercise with seed 7"),
+        "{printed}"
+    );
+}
+
+/// The instructor runs the exercise from the page, in headless Chromium: a control without
+/// the token is refused on the page; with it, the held Oldsmar playbook starts, its steps
+/// turn to succeeded and the T0880 impact shows on the page and in events.jsonl; the
+/// process diagram shows the dosing going beyond its limit; an ad-hoc technique runs
+/// against a chosen target; each view is saved as a screenshot (kept under the target
+/// directory) and checked not to be blank.
+#[test]
+fn the_instructor_starts_oldsmar_from_the_page_and_sees_it_happen() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const PORT: u16 = 18091;
+    const DRIVER: u16 = 18092;
+    let dir = tempfile::tempdir().unwrap();
+    let exercise = fast_oldsmar(dir.path());
+    let detectors = repo_path("scenarios/detectors/plant-detection.toml");
+    let mut live = Live::start(
+        &exercise,
+        &[
+            "--speed",
+            "10",
+            "--detectors",
+            detectors.to_str().unwrap(),
+            "--console",
+            &format!("127.0.0.1:{PORT}"),
+        ],
+    );
+    let token = live.console_token();
+    assert!(
+        live.printed().contains("waits for the instructor"),
+        "{}",
+        live.printed()
+    );
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let b = common::driver::Browser::start(DRIVER, 1400, 1100).await;
+        let page = format!("http://127.0.0.1:{PORT}/");
+        b.client.goto(&page).await.unwrap();
+        let long = Duration::from_secs(60);
+        b.wait_text("#playbook-state", long, |t| t == "not started").await;
+        // Held: nothing starts by itself.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let steps = b.text("#steps tbody").await;
+        assert_eq!(steps.matches("planned").count(), 4, "{steps}");
+
+        // Without the token the page is told no, and the playbook stays held.
+        b.click("#pb-start").await;
+        b.wait_text("#message", long, |t| t.contains("refused: bad token")).await;
+        assert_eq!(b.text("#playbook-state").await, "not started");
+
+        b.type_into("#token", &token).await;
+        b.click("#pb-start").await;
+        b.wait_text("#message", long, |t| t == "done: playbook start").await;
+        // 100 s of plant time at 10x: the four steps and the impact within about 10 s.
+        let steps = b
+            .wait_text("#steps tbody", long, |t| t.matches("succeeded").count() == 4)
+            .await;
+        assert!(steps.contains("T0836"), "{steps}");
+        let impacts = b.wait_text("#impacts", long, |t| t.contains("T0880")).await;
+        assert!(impacts.contains("IMPACT"), "{impacts}");
+        b.wait_text("#playbook-state", long, |t| t == "finished").await;
+        // The drawing flags the dosing point beyond its limit, and draws the tanks' levels.
+        let flagged = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('#diagram .beyond-limit')].map(e => e.dataset.state || e.dataset.component).join(' ')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            flagged.as_str().unwrap_or("").contains("naoh_dosing"),
+            "flagged on the diagram: {flagged}"
+        );
+        let fills = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('#diagram [data-fill]')].filter(e => Number(e.getAttribute('height')) > 0).length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(fills.as_u64().unwrap_or(0) >= 3, "tank levels drawn: {fills}");
+
+        // An ad-hoc red-team action against a chosen target.
+        b.select("#adhoc-technique", "T0888").await;
+        b.select("#adhoc-target", "plc-dosing").await;
+        b.click("#adhoc-run").await;
+        b.wait_text("#message", long, |t| t.starts_with("done: technique T0888 on plc-dosing"))
+            .await;
+        b.wait_text("#steps tbody", long, |t| t.matches("succeeded").count() == 5)
+            .await;
+        // A malformed ad-hoc request is refused with the reason.
+        b.select("#adhoc-technique", "T0855").await;
+        b.type_into("#adhoc-params", "value = ").await;
+        b.click("#adhoc-run").await;
+        b.wait_text("#message", long, |t| t.contains("refused: params are not TOML")).await;
+
+        // Each view alone, as a screenshot.
+        for view in ["process", "network", "exercise-view", "blue"] {
+            b.client.goto(&format!("{page}#{view}")).await.unwrap();
+            b.wait_text("#exercise", long, |t| t == "oldsmar, fast").await;
+            // Only that view is shown (WebDriver reads no text from hidden elements).
+            let shown = b
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('main section')].filter(s => s.offsetParent !== null).map(s => s.id).join(' ')",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(shown.as_str(), Some(view), "sections shown for #{view}");
+            let png = b.client.screenshot().await.unwrap();
+            let path = shots.join(format!("{view}.png"));
+            std::fs::write(&path, png).unwrap();
+            common::not_blank(&path);
+        }
+        b.client.clone().close().await.unwrap();
+    });
+
+    let (o, out) = live.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let ev = events(&out);
+    let ended: Vec<(u64, String)> = ev
+        .iter()
+        .filter(|e| e["event"] == "step_ended")
+        .map(|e| {
+            (
+                e["step"].as_u64().unwrap(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        (1..=5).map(|i| (i, "succeeded".to_string())).collect::<Vec<_>>()
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "impact" && e["technique"] == "T0880"),
+        "the impact in events.jsonl"
+    );
+    let actions: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "instructor_action")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["playbook start", "technique T0888 on plc-dosing (step 5)"]
+    );
+    // The playbook's first step started when the instructor started it, plus its `at`.
+    let t = |kind: &str, pick: &dyn Fn(&serde_json::Value) -> bool| {
+        ev.iter()
+            .find(|e| e["event"] == kind && pick(e))
+            .and_then(|e| e["t"].as_u64())
+            .unwrap()
+    };
+    let started = t("instructor_action", &|_| true);
+    let first = t("step_started", &|e| e["step"] == 1);
+    assert!(
+        (first - started).abs_diff(10_000_000_000) < 100_000_000,
+        "step 1 at {first} ns, started at {started} ns"
+    );
 }

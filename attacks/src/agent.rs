@@ -97,15 +97,51 @@ enum StepState {
     NotReached,
 }
 
-/// A playbook being replayed.
+/// Whether a campaign's playbook steps may start. A batch run's always may; a live
+/// exercise's waits for the instructor, who can also let one step through at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pace {
+    /// Each step starts at its time (`at` counts from when the playbook started).
+    Running,
+    /// No new playbook step starts; a running one finishes.
+    Held,
+    /// The next step starts now, whatever its time, then the playbook holds again.
+    OneStep,
+}
+
+/// Why the instructor's request to the campaign was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The exercise runs no playbook (ad-hoc steps only).
+    #[error("this exercise has no playbook: run techniques ad hoc")]
+    NoPlaybook,
+    /// Every playbook step has ended (or will never be reached).
+    #[error("the playbook has no step left to run")]
+    Finished,
+    /// An ad-hoc step's technique, target, origin or parameters do not fit.
+    #[error("{0}")]
+    Technique(String),
+}
+
+/// A playbook being replayed, and the ad-hoc steps an instructor adds during a live run.
+///
+/// Steps `0..chain` are the playbook's, run in order, each after the previous one
+/// succeeded; steps from `chain` on are ad-hoc, each started as soon as it is added and
+/// independent of the others. A step's frames carry its number (index + 1) as their label.
 #[derive(Resource)]
 pub struct Campaign {
     playbook: Playbook,
     actors: Vec<Actor>,
     states: Vec<StepState>,
     topo: Arc<Topology>,
-    /// Whether the plan (a `step_planned` event per step) is in the log yet.
-    planned: bool,
+    /// How many steps have their `step_planned` event in the log.
+    planned: usize,
+    /// The playbook's own steps; the rest are ad-hoc.
+    chain: usize,
+    pace: Pace,
+    /// When the playbook started: `at` times count from here. None until it starts.
+    origin: Option<SimTime>,
 }
 
 impl Campaign {
@@ -125,12 +161,150 @@ impl Campaign {
             .collect();
         let states = playbook.steps.iter().map(|_| StepState::Pending).collect();
         Campaign {
+            chain: playbook.steps.len(),
             playbook,
             actors,
             states,
             topo,
-            planned: false,
+            planned: 0,
+            pace: Pace::Running,
+            origin: Some(SimTime::ZERO),
         }
+    }
+
+    /// A campaign that waits for [`Campaign::start`] or [`Campaign::step_once`]: a live
+    /// exercise's, started by the instructor; its `at` times then count from that moment.
+    pub fn held(playbook: Playbook, topo: Arc<Topology>) -> Self {
+        Campaign {
+            pace: Pace::Held,
+            origin: None,
+            ..Campaign::new(playbook, topo)
+        }
+    }
+
+    /// Whether playbook steps may start now.
+    pub fn pace(&self) -> Pace {
+        self.pace
+    }
+
+    /// Whether the playbook has been started (by the run, or by the instructor).
+    pub fn started(&self) -> bool {
+        self.origin.is_some()
+    }
+
+    /// Whether no playbook step is left to start or running.
+    pub fn finished(&self) -> bool {
+        !self.states[..self.chain]
+            .iter()
+            .any(|s| matches!(s, StepState::Pending | StepState::Running { .. }))
+    }
+
+    /// Whether a playbook step is pending: one the chain may still reach.
+    fn check_pending(&self) -> Result<(), ControlError> {
+        if self.chain == 0 {
+            Err(ControlError::NoPlaybook)
+        } else if self.states[..self.chain]
+            .iter()
+            .any(|s| matches!(s, StepState::Pending))
+        {
+            Ok(())
+        } else {
+            Err(ControlError::Finished)
+        }
+    }
+
+    /// Lets the playbook run from `now` (its first start fixes the origin of `at` times).
+    pub fn start(&mut self, now: SimTime) -> Result<(), ControlError> {
+        self.check_pending()?;
+        self.origin.get_or_insert(now);
+        self.pace = Pace::Running;
+        Ok(())
+    }
+
+    /// Stops new playbook steps from starting; a running step finishes.
+    pub fn hold(&mut self) {
+        self.pace = Pace::Held;
+    }
+
+    /// Starts the next playbook step now, whatever its time, then holds.
+    pub fn step_once(&mut self, now: SimTime) -> Result<(), ControlError> {
+        self.check_pending()?;
+        self.origin.get_or_insert(now);
+        self.pace = Pace::OneStep;
+        Ok(())
+    }
+
+    /// Adds an ad-hoc step: `technique` against `target`, acted from `from` (a host some
+    /// actor holds, or else a new actor placed there; by default where the first actor is),
+    /// started at the next tick. Checked as a playbook step is; returns its step number.
+    pub fn run_adhoc(
+        &mut self,
+        technique: &str,
+        target: Option<&str>,
+        from: Option<&str>,
+        params: toml::Table,
+    ) -> Result<u32, ControlError> {
+        let bad = |m: String| ControlError::Technique(m);
+        let tech = crate::catalogue::technique(technique).map_err(|e| bad(e.to_string()))?;
+        let host = |name: &str, what: &str| {
+            self.topo.host_by_name(name).ok_or_else(|| {
+                bad(format!(
+                    "unknown {what} host {name:?}: expected one of the plant's hosts"
+                ))
+            })
+        };
+        let target = target.map(|t| host(t, "target")).transpose()?;
+        let from = from.map(|f| host(f, "origin")).transpose()?;
+        crate::techniques::check(tech.id, target, &params, &self.topo).map_err(|e| bad(e.message))?;
+        let actor = match from {
+            Some(h) => match self.actors.iter().position(|a| a.holds(h)) {
+                Some(i) => i,
+                None => {
+                    let name = format!("red team at {}", self.topo.host(h).name);
+                    match self.actors.iter().position(|a| a.name == name) {
+                        Some(i) => i,
+                        None => {
+                            self.actors.push(Actor {
+                                name: name.clone(),
+                                footholds: vec![h],
+                                credentials: Vec::new(),
+                                loot: Loot::default(),
+                                aitm: None,
+                            });
+                            self.playbook.actors.push(crate::playbook::ActorSpec {
+                                name,
+                                entry: crate::playbook::EntryKind::Insider,
+                                start: h,
+                                held: Vec::new(),
+                                credentials: Vec::new(),
+                            });
+                            self.actors.len() - 1
+                        }
+                    }
+                }
+            },
+            None if !self.actors.is_empty() => 0,
+            None => {
+                return Err(bad(
+                    "the exercise has no attacker yet: choose the host the red team acts from".into(),
+                ));
+            }
+        };
+        let n = self.playbook.steps.len() + 1;
+        let on = target.map_or(String::new(), |t| format!(" on {}", self.topo.host(t).name));
+        self.playbook.steps.push(crate::playbook::StepSpec {
+            id: format!("ad hoc {}: {}{on}", n - self.chain, tech.id),
+            technique: tech.id,
+            technique_name: tech.name,
+            tactic: tech.primary_tactic().name,
+            actor,
+            target,
+            timing: Timing::After(otrange_sim::SimDuration::ZERO),
+            params,
+            description: "run by the instructor".into(),
+        });
+        self.states.push(StepState::Pending);
+        Ok(n as u32)
     }
 
     /// The playbook being replayed.
@@ -143,9 +317,11 @@ impl Campaign {
         &self.actors
     }
 
-    /// Logs every step as planned, so a step the chain never reaches is in the log too.
-    fn log_plan(&self, now: SimTime, log: &mut EventLog) {
-        for (i, spec) in self.playbook.steps.iter().enumerate() {
+    /// Logs every step not yet planned, so a step the chain never reaches is in the log too.
+    fn log_plan(&mut self, now: SimTime, log: &mut EventLog) {
+        let from = self.planned;
+        self.planned = self.playbook.steps.len();
+        for (i, spec) in self.playbook.steps.iter().enumerate().skip(from) {
             log.push(
                 now,
                 EventKind::StepPlanned {
@@ -161,10 +337,12 @@ impl Campaign {
         }
     }
 
-    /// When the next pending step may start, if the one before it has ended.
+    /// When the next pending playbook step may start, if the one before it has ended
+    /// and the playbook has started.
     fn start_time(&self, i: usize) -> Option<SimTime> {
+        let origin = self.origin?;
         let prev_end = if i == 0 {
-            Some(SimTime::ZERO)
+            Some(origin)
         } else {
             match &self.states[i - 1] {
                 StepState::Finished {
@@ -176,7 +354,7 @@ impl Campaign {
             }
         }?;
         Some(match self.playbook.steps[i].timing {
-            Timing::At(d) => (SimTime::ZERO + d).max(prev_end),
+            Timing::At(d) => (origin + d).max(prev_end),
             Timing::After(d) => prev_end + d,
         })
     }
@@ -208,10 +386,10 @@ impl Campaign {
                 why,
             },
         );
-        let stop = !matches!(outcome, Outcome::Succeeded { .. });
+        let stop = !matches!(outcome, Outcome::Succeeded { .. }) && i < self.chain;
         self.states[i] = StepState::Finished { outcome, ended: now };
         if stop {
-            for s in self.states.iter_mut().skip(i + 1) {
+            for s in &mut self.states[i + 1..self.chain] {
                 *s = StepState::NotReached;
             }
         }
@@ -268,8 +446,7 @@ pub fn attacker_tick(
     let now = clock.now;
     let c = &mut *campaign;
     let net = &mut *net;
-    if !c.planned {
-        c.planned = true;
+    if c.planned < c.playbook.steps.len() {
         c.log_plan(now, &mut log);
     }
     let fates = net.take_fates();
@@ -297,42 +474,72 @@ pub fn attacker_tick(
             wake.at(w);
         }
     }
-    // Start the next step when its time has come.
-    while let Some(i) = c.states.iter().position(|s| matches!(s, StepState::Pending)) {
+    // Ad-hoc steps start as soon as they are added, each on its own.
+    for i in c.chain..c.states.len() {
+        if matches!(c.states[i], StepState::Pending)
+            && let Some(w) = c.begin(i, now, net, &mut health, &mut log)
+        {
+            wake.at(w);
+        }
+    }
+    // Start the next playbook step when its time has come and the playbook may run.
+    while c.pace != Pace::Held
+        && let Some(i) = c.states[..c.chain]
+            .iter()
+            .position(|s| matches!(s, StepState::Pending))
+    {
         let Some(t) = c.start_time(i) else { break };
-        if t > now {
+        if c.pace == Pace::Running && t > now {
             wake.at(t);
             break;
         }
-        let spec = &c.playbook.steps[i];
+        if c.pace == Pace::OneStep {
+            c.pace = Pace::Held;
+        }
+        if let Some(w) = c.begin(i, now, net, &mut health, &mut log) {
+            wake.at(w);
+        }
+        if matches!(c.states[i], StepState::Running { .. }) {
+            break; // steps run one at a time, in order
+        }
+    }
+}
+
+impl Campaign {
+    /// Starts step `i` now: logs it, builds its executor and runs its first call.
+    fn begin(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        net: &mut Network,
+        health: &mut HostHealth,
+        log: &mut EventLog,
+    ) -> Option<SimTime> {
+        let spec = &self.playbook.steps[i];
         log.push(
             now,
             EventKind::StepStarted {
                 step: i as u32 + 1,
                 id: spec.id.clone(),
                 technique: spec.technique.to_string(),
-                actor: c.playbook.actors[spec.actor].name.clone(),
-                target: spec.target.map(|t| c.topo.host(t).name.clone()),
+                actor: self.playbook.actors[spec.actor].name.clone(),
+                target: spec.target.map(|t| self.topo.host(t).name.clone()),
             },
         );
-        let exec = match techniques::build(spec.technique, spec.target, &spec.params, &c.topo) {
-            Ok(e) => e,
+        match techniques::build(spec.technique, spec.target, &spec.params, &self.topo) {
+            Ok(exec) => {
+                self.states[i] = StepState::Running { exec, wake: None };
+                self.drive(i, now, net, health, log, |e, cx| e.start(cx))
+            }
             Err(e) => {
                 // Checked when the playbook loaded; kept as a failure, never a panic.
-                c.states[i] = StepState::Running {
+                self.states[i] = StepState::Running {
                     exec: Box::new(Never),
                     wake: None,
                 };
-                c.finish(i, Outcome::Failed { reason: e.message }, now, &mut log);
-                break;
+                self.finish(i, Outcome::Failed { reason: e.message }, now, log);
+                None
             }
-        };
-        c.states[i] = StepState::Running { exec, wake: None };
-        if let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.start(cx)) {
-            wake.at(w);
-        }
-        if matches!(c.states[i], StepState::Running { .. }) {
-            break; // steps run one at a time, in order
         }
     }
 }

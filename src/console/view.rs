@@ -117,6 +117,16 @@ pub struct LogLine {
 pub struct View {
     /// The exercise's name.
     pub exercise: String,
+    /// Which run of the exercise this is: 0, then one more at each restart.
+    pub run: u32,
+    /// The seed of this run.
+    pub seed: u64,
+    /// The playbook's name, if the exercise has one.
+    pub playbook: Option<String>,
+    /// `not started`, `running`, `held`, `stepping` or `finished` (no step left).
+    pub playbook_state: &'static str,
+    /// Every signal the process diagram shows, by name, with its value now.
+    pub values: BTreeMap<String, f64>,
     /// Simulated seconds since the start.
     pub t_s: f64,
     /// The clock's speed.
@@ -143,13 +153,20 @@ pub struct View {
 pub struct ViewBuilder {
     view: View,
     ids: Vec<SignalId>,
+    /// The diagram's signals, resolved.
+    drawn: Vec<(String, SignalId)>,
     host_index: BTreeMap<String, usize>,
 }
 
 impl ViewBuilder {
-    /// The view of `ex`'s plant, before anything happened.
-    pub fn new(ex: &Exercise, sim: &Sim) -> ViewBuilder {
+    /// The view of `ex`'s plant, before anything happened, in run `run` with `seed`;
+    /// `drawn` are the signals the process diagram shows.
+    pub fn new(ex: &Exercise, sim: &Sim, run: u32, seed: u64, drawn: &[String]) -> ViewBuilder {
         let process = &sim.world.resource::<ProcessState>().process;
+        let drawn: Vec<(String, SignalId)> = drawn
+            .iter()
+            .filter_map(|n| Some((n.clone(), process.signal_id(n)?)))
+            .collect();
         let plant = &ex.plant;
         let mut names: Vec<String> = Vec::new();
         for n in plant
@@ -217,6 +234,11 @@ impl ViewBuilder {
         ViewBuilder {
             view: View {
                 exercise: ex.info.name.clone(),
+                run,
+                seed,
+                playbook: ex.playbook.as_ref().map(|(_, pb)| pb.name.clone()),
+                playbook_state: "not started",
+                values: BTreeMap::new(),
                 t_s: 0.0,
                 speed: 1.0,
                 paused: false,
@@ -229,6 +251,7 @@ impl ViewBuilder {
                 log: VecDeque::new(),
             },
             ids,
+            drawn,
             host_index,
         }
     }
@@ -355,6 +378,19 @@ impl ViewBuilder {
     /// The view as the plant is now.
     pub fn snapshot(&mut self, sim: &Sim, speed: f64, paused: bool) -> &View {
         let process = &sim.world.resource::<ProcessState>().process;
+        for (name, id) in &self.drawn {
+            self.view.values.insert(name.clone(), process.get(*id));
+        }
+        self.view.playbook_state = match sim.world.get_resource::<otrange_attacks::agent::Campaign>() {
+            None => "none",
+            Some(c) if c.finished() => "finished",
+            Some(c) if !c.started() => "not started",
+            Some(c) => match c.pace() {
+                otrange_attacks::agent::Pace::Running => "running",
+                otrange_attacks::agent::Pace::Held => "held",
+                otrange_attacks::agent::Pace::OneStep => "stepping",
+            },
+        };
         for (s, &id) in self.view.signals.iter_mut().zip(&self.ids) {
             s.value = process.get(id);
             let beyond = s

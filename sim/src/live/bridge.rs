@@ -6,7 +6,7 @@
 
 use crate::base::time::{SimDuration, SimTime};
 use crate::live::LiveMsg;
-use crate::live::convert::{request_of, response_pdu};
+use crate::live::convert::{answer_of, request_of, response_pdu};
 use crate::live::pacing::LiveClock;
 use crate::net::topology::{HostId, Service};
 use crate::net::{Frame, FrameBridge, Payload};
@@ -125,8 +125,12 @@ async fn pair(
             .insert(*local, o.frame.label);
         ctx.set_slave(Slave(unit));
         let asked = std::time::Instant::now();
-        match tokio::time::timeout(CALL_TIMEOUT, ctx.call(req)).await {
-            Ok(Ok(answer)) => {
+        let answer = tokio::time::timeout(CALL_TIMEOUT, ctx.call(req))
+            .await
+            .ok()
+            .and_then(answer_of);
+        match answer {
+            Some(answer) => {
                 let reply = emit_adu(tid, unit, &response_pdu(fc, answer));
                 // The answer keeps the request's label: an attack step's request (label
                 // != 0) is answered to the step, not to the HMI that shares its host and
@@ -148,7 +152,7 @@ async fn pair(
                 // The simulation thread applies answers for its clients at once.
                 waker.unpark();
             }
-            _ => conn = None,
+            None => conn = None,
         }
     }
 }

@@ -32,9 +32,38 @@ pub fn request_of(adu: &[u8]) -> Option<(u16, u8, u8, Request<'static>)> {
             let words = (0..qty).map(|i| w(5 + 2 * i)).collect::<Option<Vec<_>>>()?;
             Request::WriteMultipleRegisters(addr, Cow::Owned(words))
         }
+        // tokio-modbus has types for these and matches the answer's type to the request's:
+        // sent as `Custom`, their answers would not match. (FC 43's type needs a `ReadCode`,
+        // which tokio-modbus 0.17 does not export: it goes as `Custom`, and the bridge takes
+        // the mismatched answer as it is.)
+        17 => Request::ReportServerId,
+        22 => Request::MaskWriteRegister(w(0)?, w(2)?, w(4)?),
+        23 => {
+            let (read, qty, write) = (w(0)?, w(2)?, w(4)?);
+            let n = usize::from(w(6)?);
+            let words = (0..n).map(|i| w(9 + 2 * i)).collect::<Option<Vec<_>>>()?;
+            Request::ReadWriteMultipleRegisters(read, qty, write, Cow::Owned(words))
+        }
         _ => Request::Custom(fc, Cow::Owned(d.to_vec())),
     };
     Some((tid, unit, fc, req))
+}
+
+/// The answer in what tokio-modbus's client returned, if one came. A request it has no
+/// type for (an FC 43, whose type needs a `ReadCode` tokio-modbus 0.17 does not export)
+/// travels as `Custom`, and its answer, decoded as a typed one, does not match the request:
+/// the answer is whole all the same, and the connection still in step.
+pub fn answer_of(
+    called: Result<Result<Response, ExceptionCode>, tokio_modbus::Error>,
+) -> Option<Result<Response, ExceptionCode>> {
+    match called {
+        Ok(answer) => Some(answer),
+        Err(tokio_modbus::Error::Protocol(tokio_modbus::ProtocolError::FunctionCodeMismatch {
+            result,
+            ..
+        })) => Some(result.map_err(|e| e.exception)),
+        Err(_) => None,
+    }
 }
 
 /// The PDU bytes of a tokio-modbus answer for function code `fc`, as the server sent them.
@@ -79,8 +108,32 @@ pub fn response_pdu(fc: u8, answer: Result<Response, ExceptionCode>) -> Vec<u8> 
             pdu.extend(or.to_be_bytes());
         }
         Ok(Response::Custom(_, data)) => pdu.extend_from_slice(&data),
-        // Answers to requests this module never sends as typed requests.
-        Ok(_) => {}
+        // tokio-modbus decodes FC 17 and FC 43/14 answers into typed responses even for a
+        // request sent as `Custom`: they are put back as the spec lays them out (FC 17:
+        // byte count, server id, run indicator, data; FC 43/14: MEI type 0x0E, read code,
+        // conformity level, more follows, next object id, object count, then id, length
+        // and value per object). Dropping them lost a live attack step's T0888 answer.
+        Ok(Response::ReportServerId(id, running, data)) => {
+            pdu.push((2 + data.len()) as u8);
+            pdu.push(id);
+            pdu.push(if running { 0xFF } else { 0x00 });
+            pdu.extend(data);
+        }
+        Ok(Response::ReadDeviceIdentification(r)) => {
+            pdu.extend([
+                0x0E,
+                r.read_code.value(),
+                r.conformity_level.value(),
+                if r.more_follows { 0xFF } else { 0x00 },
+                r.next_object_id,
+                r.device_id_objects.len() as u8,
+            ]);
+            for o in &r.device_id_objects {
+                pdu.push(o.id);
+                pdu.push(o.value.len() as u8);
+                pdu.extend_from_slice(&o.value);
+            }
+        }
     }
     pdu
 }
@@ -120,5 +173,55 @@ mod tests {
             crate::wire::modbus::emit_adu(7, 1, &[0x83, 2]),
             [0, 7, 0, 0, 0, 3, 1, 0x83, 2]
         );
+    }
+
+    /// FC 17 and FC 43/14 answers, as a PLC sends them, read by tokio-modbus's client (the
+    /// live bridge's) from a socket and put back: the same bytes.
+    #[test]
+    fn identification_answers_survive_the_bridge() {
+        let id = crate::devices::modbus::identity::DeviceIdentity::default();
+        let mut device_id = vec![43];
+        device_id.extend(id.read_device_identification(1, 0).unwrap());
+        let mut server_id = vec![17];
+        server_id.extend(id.report_server_id(true));
+        for pdu in [server_id, device_id] {
+            let request = if pdu[0] == 43 {
+                crate::wire::modbus::read_device_identification(1, 1, 1, 0)
+            } else {
+                crate::wire::modbus::report_server_id(1, 1)
+            };
+            let (_, _, fc, req) = request_of(&request).unwrap();
+            let answer = answered_by_socket(req, &pdu);
+            assert_eq!(response_pdu(fc, answer), pdu, "FC {fc}");
+        }
+    }
+
+    /// What tokio-modbus's TCP client makes of `pdu` sent back by a server on loopback.
+    fn answered_by_socket(req: Request<'static>, pdu: &[u8]) -> Result<Response, ExceptionCode> {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pdu = pdu.to_vec();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut head = [0u8; 6];
+            s.read_exact(&mut head).unwrap();
+            let mut rest = vec![0u8; usize::from(u16::from_be_bytes([head[4], head[5]]))];
+            s.read_exact(&mut rest).unwrap();
+            let tid = u16::from_be_bytes([head[0], head[1]]);
+            s.write_all(&crate::wire::modbus::emit_adu(tid, rest[0], &pdu))
+                .unwrap();
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let answer = rt.block_on(async {
+            use tokio_modbus::client::Client;
+            let mut ctx = tokio_modbus::client::tcp::connect(addr).await.unwrap();
+            answer_of(ctx.call(req).await).expect("an answer")
+        });
+        server.join().unwrap();
+        answer
     }
 }
