@@ -63,11 +63,14 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         None => None,
         Some(addr) => {
             let drawn = crate::console::diagram::draw(&ex.plant);
+            let topology = ex.build(opts.seed)?;
+            let network = crate::console::network::draw(topology.network().topology()).svg;
             let c = crate::console::Console::start(
                 addr,
                 opts.allow_non_loopback,
                 crate::console::Static {
                     diagram: drawn.svg,
+                    network,
                     techniques: ad_hoc_techniques(),
                 },
             )?;

@@ -1127,6 +1127,20 @@ fn the_instructor_starts_oldsmar_from_the_page_and_sees_it_happen() {
             .unwrap();
         assert!(fills.as_u64().unwrap_or(0) >= 3, "tank levels drawn: {fills}");
 
+        // The network drawing: links carry the plant's polls, and the attacked PLC is
+        // marked with the alerts its attack raised.
+        let net = b
+            .client
+            .execute(
+                "return [document.querySelectorAll('#netmap .link.busy').length, document.querySelector('#netmap [data-host=\"plc-dosing\"]').classList.contains('hot'), document.querySelector('#netmap [data-marks=\"plc-dosing\"]').textContent]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(net[0].as_u64().unwrap_or(0) >= 3, "busy links: {net}");
+        assert_eq!(net[1], true, "plc-dosing marked: {net}");
+        assert!(net[2].as_str().unwrap_or("").contains("alerts"), "{net}");
+
         // An ad-hoc red-team action against a chosen target.
         b.select("#adhoc-technique", "T0888").await;
         b.select("#adhoc-target", "plc-dosing").await;

@@ -460,8 +460,9 @@ fn layout(plant: &PlantConfig) -> Layout<'_> {
     }
 }
 
-/// The width of `s` in 11px sans-serif, erring wide so that labels never touch.
-fn text_width(s: &str) -> f64 {
+/// The width of `s` in 11px sans-serif, erring wide so that labels never touch (the
+/// network drawing sizes its labels with it too).
+pub(crate) fn text_width(s: &str) -> f64 {
     let w = |c: char| match c {
         'm' | 'M' | 'W' => 11.0,
         'w' => 9.0,
@@ -742,69 +743,11 @@ mod tests {
         crate::scenario::parse_toml(&path, &source).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Checks that tags balance, attributes are quoted and `&` only starts an entity.
-    fn well_formed(xml: &str) -> Result<(), String> {
-        let entity = |t: &str| -> Result<(), String> {
-            for (i, _) in t.match_indices('&') {
-                let rest = &t[i + 1..];
-                let end = rest.find(';').ok_or(format!("bare & in {t:?}"))?;
-                if end == 0 || !rest[..end].chars().all(|c| c.is_ascii_alphanumeric() || c == '#') {
-                    return Err(format!("bad entity in {t:?}"));
-                }
-            }
-            Ok(())
-        };
-        let (mut stack, mut roots, mut rest) = (Vec::new(), 0, xml);
-        while let Some(lt) = rest.find('<') {
-            entity(&rest[..lt])?;
-            if !stack.is_empty() || rest[..lt].trim().is_empty() {
-            } else {
-                return Err(format!("text outside the root: {:?}", &rest[..lt]));
-            }
-            rest = &rest[lt + 1..];
-            let (mut end, mut quoted) = (None, false);
-            for (i, c) in rest.char_indices() {
-                match c {
-                    '"' => quoted = !quoted,
-                    '<' if quoted => return Err("< in an attribute".into()),
-                    '>' if !quoted => {
-                        end = Some(i);
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let tag = &rest[..end.ok_or("unclosed tag")?];
-            rest = &rest[tag.len() + 1..];
-            entity(tag)?;
-            if let Some(name) = tag.strip_prefix('/') {
-                if stack.pop() != Some(name.trim()) {
-                    return Err(format!("</{name}> closes nothing open"));
-                }
-            } else {
-                let name = tag
-                    .split(|c: char| c.is_whitespace() || c == '/')
-                    .next()
-                    .unwrap_or("");
-                if stack.is_empty() {
-                    roots += 1;
-                }
-                if !tag.ends_with('/') {
-                    stack.push(name);
-                }
-            }
-        }
-        if !stack.is_empty() || roots != 1 || !rest.trim().is_empty() {
-            return Err(format!("open at the end: {stack:?}, {roots} roots"));
-        }
-        Ok(())
-    }
-
     #[test]
     fn the_reference_plant_is_drawn_whole_and_live() {
         let plant = reference();
         let d = draw(&plant);
-        well_formed(&d.svg).unwrap();
+        crate::console::xml_check::well_formed(&d.svg).unwrap();
         let p = &plant.process;
         let names = p.breaker.iter().map(|c| c.get_ref().name.clone());
         let names = names
@@ -918,7 +861,7 @@ mod tests {
         )
         .unwrap();
         let d = draw(&plant);
-        well_formed(&d.svg).unwrap();
+        crate::console::xml_check::well_formed(&d.svg).unwrap();
         assert!(d.svg.contains("R&amp;D &lt;works&gt; &quot;x&quot; &#39;y&#39;"));
         assert!(d.svg.contains("data-component=\"t&lt;&amp;&gt;\""));
         assert!(d.svg.contains("data-fill=\"t&lt;&amp;&gt;.level\""));
@@ -933,7 +876,7 @@ mod tests {
     #[test]
     fn odd_plants_still_draw() {
         let empty: PlantConfig = toml::from_str("[plant]\nname = \"empty\"\n").unwrap();
-        well_formed(&draw(&empty).svg).unwrap();
+        crate::console::xml_check::well_formed(&draw(&empty).svg).unwrap();
         // A recirculation loop, a breaker feeding nothing, a heater on its own.
         let looped: PlantConfig = toml::from_str(
             "[plant]\nname = \"loop\"\n\
@@ -946,7 +889,7 @@ mod tests {
         )
         .unwrap();
         let d = draw(&looped);
-        well_formed(&d.svg).unwrap();
+        crate::console::xml_check::well_formed(&d.svg).unwrap();
         let l = layout(&looped);
         assert_eq!(l.pipes.len(), 2, "{:?}", l.pipes);
         for (i, a) in l.boxes.iter().enumerate() {

@@ -17,7 +17,10 @@
 //! instructor restarts the exercise. It binds loopback unless `--allow-non-loopback`.
 
 pub mod diagram;
+pub mod network;
 pub mod view;
+#[cfg(test)]
+mod xml_check;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -124,6 +127,8 @@ pub enum ConsoleError {
 pub struct Static {
     /// The process diagram (SVG), drawn from the plant file.
     pub diagram: String,
+    /// The network diagram (SVG), drawn from the topology.
+    pub network: String,
     /// `[{"id": "T0855", "name": ..., "tactic": ...}]`: the techniques with an executor.
     pub techniques: serde_json::Value,
 }
@@ -166,7 +171,10 @@ impl Console {
         let shared = Shared {
             token: token.as_str().into(),
             view,
-            page: PAGE.replacen("<!--DIAGRAM-->", &fixed.diagram, 1).into(),
+            page: PAGE
+                .replacen("<!--DIAGRAM-->", &fixed.diagram, 1)
+                .replacen("<!--NETWORK-->", &fixed.network, 1)
+                .into(),
             techniques: fixed.techniques.to_string().into(),
             commands: commands_tx,
         };

@@ -127,6 +127,9 @@ pub struct View {
     pub playbook_state: &'static str,
     /// Every signal the process diagram shows, by name, with its value now.
     pub values: BTreeMap<String, f64>,
+    /// Frames that crossed each link so far, in the plant's link order: the page draws the
+    /// flows from the difference between two views.
+    pub links: Vec<u64>,
     /// Simulated seconds since the start.
     pub t_s: f64,
     /// The clock's speed.
@@ -239,6 +242,7 @@ impl ViewBuilder {
                 playbook: ex.playbook.as_ref().map(|(_, pb)| pb.name.clone()),
                 playbook_state: "not started",
                 values: BTreeMap::new(),
+                links: Vec::new(),
                 t_s: 0.0,
                 speed: 1.0,
                 paused: false,
@@ -381,6 +385,8 @@ impl ViewBuilder {
         for (name, id) in &self.drawn {
             self.view.values.insert(name.clone(), process.get(*id));
         }
+        self.view.links.clear();
+        self.view.links.extend_from_slice(sim.network().link_frames());
         self.view.playbook_state = match sim.world.get_resource::<otrange_attacks::agent::Campaign>() {
             None => "none",
             Some(c) if c.finished() => "finished",

@@ -6,16 +6,27 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A chromedriver process and a browser session on it; both end when dropped.
+/// A chromedriver process and a browser session on it; both end when dropped, even when
+/// a test fails half-way (the browser is found by its own profile directory).
 pub(crate) struct Browser {
     pub(crate) client: Client,
     driver: Child,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Any process whose command line names the profile: the browser and its helpers.
+        let profile = self.profile.path().display().to_string();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&profile) {
+                let pid = entry.file_name().to_string_lossy().into_owned();
+                let _ = Command::new("sh").args(["-c", &format!("kill {pid}")]).status();
+            }
+        }
     }
 }
 
@@ -28,13 +39,15 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver runs (apt-get install chromium-driver; .ci/run installs it)");
+        let profile = tempfile::tempdir().unwrap();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         format!("--window-size={width},{height}")],
+                         format!("--window-size={width},{height}"),
+                         format!("--user-data-dir={}", profile.path().display())],
             }),
         );
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -53,7 +66,11 @@ impl Browser {
                 }
             }
         };
-        Browser { client, driver }
+        Browser {
+            client,
+            driver,
+            profile,
+        }
     }
 
     /// The text of the element `css` selects ("" if there is none).

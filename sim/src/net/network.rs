@@ -121,6 +121,9 @@ pub struct Network {
     fates: Vec<Fate>,
     /// Who is signed in where: the installed policy's table, or an empty one nobody reads.
     identities: IdentityHandle,
+    /// Frames that crossed each link, both directions, live traffic included (what a
+    /// network view draws as flows).
+    link_frames: Vec<u64>,
 }
 
 /// What became of a labelled frame that never arrived: a sender of labelled frames (an
@@ -183,8 +186,14 @@ impl Network {
             stats: NetStats::default(),
             fates: Vec::new(),
             identities: IdentityHandle::default(),
+            link_frames: vec![0; topo.links.len()],
             topo,
         }
+    }
+
+    /// Frames that crossed each link so far, indexed by [`LinkId`](crate::net::topology::LinkId).
+    pub fn link_frames(&self) -> &[u64] {
+        &self.link_frames
     }
 
     /// The topology frames travel over, shared with whoever needs names and routes.
@@ -375,6 +384,7 @@ impl Network {
         let topo = Arc::clone(&self.topo);
         self.observe(frame.src, at, &mut frame);
         for hop in topo.route(frame.src, frame.dst).unwrap_or(&[]) {
+            self.link_frames[hop.link.0 as usize] += 1;
             self.observe(hop.to, at, &mut frame);
         }
         self.stats.delivered += 1;
@@ -530,6 +540,7 @@ impl Network {
         let ser_ns = (frame.wire_bits() * 1_000_000_000).div_ceil(link.bandwidth_bps);
         let done = start + SimDuration(ser_ns);
         self.busy_until[h.link.0 as usize][dir] = done;
+        self.link_frames[h.link.0 as usize] += 1;
         self.push(done + link.latency, (hop + 1) as u16, frame);
     }
 
