@@ -1093,6 +1093,10 @@ fn the_instructor_starts_oldsmar_from_the_page_and_sees_it_happen() {
         b.wait_text("#message", long, |t| t.contains("refused: bad token")).await;
         assert_eq!(b.text("#playbook-state").await, "not started");
 
+        // A process value as the drawing shows it, before the attack.
+        let dosing = "#diagram [data-signal=\"naoh_dosing.concentration\"]";
+        let before = b.wait_text(dosing, long, |t| t.ends_with("mg/l")).await;
+
         b.type_into("#token", &token).await;
         b.click("#pb-start").await;
         b.wait_text("#message", long, |t| t == "done: playbook start").await;
@@ -1104,6 +1108,13 @@ fn the_instructor_starts_oldsmar_from_the_page_and_sees_it_happen() {
         let impacts = b.wait_text("#impacts", long, |t| t.contains("T0880")).await;
         assert!(impacts.contains("IMPACT"), "{impacts}");
         b.wait_text("#playbook-state", long, |t| t == "finished").await;
+        // The value shown moved with the physics: NaOH well above its 120 mg/l band.
+        let after = b.text(dosing).await;
+        let mg = |t: &str| t.trim_end_matches(" mg/l").parse::<f64>().unwrap();
+        assert!(
+            mg(&before) < 130.0 && mg(&after) > 200.0,
+            "NaOH shown {before} before, {after} after"
+        );
         // The drawing flags the dosing point beyond its limit, and draws the tanks' levels.
         let flagged = b
             .client
