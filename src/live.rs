@@ -59,12 +59,13 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
              from beyond this machine"
         );
     }
+    // The first run's plant, built here so that the console can draw its network.
+    let mut sim = ex.build(opts.seed)?;
     let console = match opts.console {
         None => None,
         Some(addr) => {
             let drawn = crate::console::diagram::draw(&ex.plant);
-            let topology = ex.build(opts.seed)?;
-            let network = crate::console::network::draw(topology.network().topology()).svg;
+            let network = crate::console::network::draw(sim.network().topology()).svg;
             let c = crate::console::Console::start(
                 addr,
                 opts.allow_non_loopback,
@@ -86,12 +87,13 @@ pub fn live(ex: &Exercise, opts: &LiveRunOptions) -> anyhow::Result<Results> {
         } else {
             opts.out.join(format!("restart-{run}"))
         };
-        let (results, ended) = run_once(ex, opts, seed, run, &out, console.as_ref())?;
+        let (results, ended) = run_once(ex, opts, sim, seed, run, &out, console.as_ref())?;
         match ended {
             Ended::Stopped => return Ok(results),
             Ended::Restart(next) => {
                 seed = next;
                 run += 1;
+                sim = ex.build(seed)?;
                 println!(
                     "restarting the exercise with seed {seed}; this run writes {}",
                     opts.out.join(format!("restart-{run}")).display()
@@ -110,17 +112,18 @@ fn ad_hoc_techniques() -> serde_json::Value {
         .collect()
 }
 
-/// One run of the exercise, from a fresh plant to its outputs in `out`.
+/// One run of the exercise, from `sim`, a fresh plant built with `seed`, to its outputs in
+/// `out`.
 fn run_once(
     ex: &Exercise,
     opts: &LiveRunOptions,
+    mut sim: otrange_sim::Sim,
     seed: u64,
     run: u32,
     out: &Path,
     console: Option<&(crate::console::Console, Vec<String>)>,
 ) -> anyhow::Result<(Results, Ended)> {
     std::fs::create_dir_all(out).with_context(|| format!("creating output directory {}", out.display()))?;
-    let mut sim = ex.build(seed)?;
     if console.is_some() {
         hold_playbook(ex, &mut sim);
     }

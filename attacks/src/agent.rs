@@ -431,6 +431,43 @@ impl Campaign {
             }
         }
     }
+
+    /// Starts step `i` now: logs it, builds its executor and runs its first call.
+    fn begin(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        net: &mut Network,
+        health: &mut HostHealth,
+        log: &mut EventLog,
+    ) -> Option<SimTime> {
+        let spec = &self.playbook.steps[i];
+        log.push(
+            now,
+            EventKind::StepStarted {
+                step: i as u32 + 1,
+                id: spec.id.clone(),
+                technique: spec.technique.to_string(),
+                actor: self.playbook.actors[spec.actor].name.clone(),
+                target: spec.target.map(|t| self.topo.host(t).name.clone()),
+            },
+        );
+        match techniques::build(spec.technique, spec.target, &spec.params, &self.topo) {
+            Ok(exec) => {
+                self.states[i] = StepState::Running { exec, wake: None };
+                self.drive(i, now, net, health, log, |e, cx| e.start(cx))
+            }
+            Err(e) => {
+                // Checked when the playbook loaded; kept as a failure, never a panic.
+                self.states[i] = StepState::Running {
+                    exec: Box::new(Never),
+                    wake: None,
+                };
+                self.finish(i, Outcome::Failed { reason: e.message }, now, log);
+                None
+            }
+        }
+    }
 }
 
 /// Agents: start due steps, hand each running step its answers, fates and timers.
@@ -501,45 +538,6 @@ pub fn attacker_tick(
         }
         if matches!(c.states[i], StepState::Running { .. }) {
             break; // steps run one at a time, in order
-        }
-    }
-}
-
-impl Campaign {
-    /// Starts step `i` now: logs it, builds its executor and runs its first call.
-    fn begin(
-        &mut self,
-        i: usize,
-        now: SimTime,
-        net: &mut Network,
-        health: &mut HostHealth,
-        log: &mut EventLog,
-    ) -> Option<SimTime> {
-        let spec = &self.playbook.steps[i];
-        log.push(
-            now,
-            EventKind::StepStarted {
-                step: i as u32 + 1,
-                id: spec.id.clone(),
-                technique: spec.technique.to_string(),
-                actor: self.playbook.actors[spec.actor].name.clone(),
-                target: spec.target.map(|t| self.topo.host(t).name.clone()),
-            },
-        );
-        match techniques::build(spec.technique, spec.target, &spec.params, &self.topo) {
-            Ok(exec) => {
-                self.states[i] = StepState::Running { exec, wake: None };
-                self.drive(i, now, net, health, log, |e, cx| e.start(cx))
-            }
-            Err(e) => {
-                // Checked when the playbook loaded; kept as a failure, never a panic.
-                self.states[i] = StepState::Running {
-                    exec: Box::new(Never),
-                    wake: None,
-                };
-                self.finish(i, Outcome::Failed { reason: e.message }, now, log);
-                None
-            }
         }
     }
 }

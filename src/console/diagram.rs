@@ -17,6 +17,7 @@
 //! * `data-state` on a component's `<g>`: class `normal`, `outside-band` or `beyond-limit`;
 //! * `class="component" data-component="NAME"` and `class="plc" data-plc="HOST"` on groups.
 
+use crate::console::geometry::Rect;
 use crate::report::svg::esc;
 use otrange_sim::plant::PlantConfig;
 use otrange_sim::process::ProcessConfig;
@@ -174,23 +175,8 @@ fn parts(p: &ProcessConfig) -> Vec<Part<'_>> {
     out.into_iter().map(|(_, p)| p).collect()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Rect {
-    x: f64,
-    y: f64,
-    w: f64,
-    h: f64,
-}
-
 fn rect(x: f64, y: f64, w: f64, h: f64) -> Rect {
     Rect { x, y, w, h }
-}
-
-#[cfg(test)]
-impl Rect {
-    fn overlaps(&self, o: &Rect) -> bool {
-        self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
-    }
 }
 
 /// A PLC's box and what it is wired to: component index → whether it drives a signal of it.

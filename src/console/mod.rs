@@ -17,6 +17,7 @@
 //! instructor restarts the exercise. It binds loopback unless `--allow-non-loopback`.
 
 pub mod diagram;
+mod geometry;
 pub mod network;
 pub mod view;
 #[cfg(test)]

@@ -29,6 +29,7 @@
 //! [`LinkId`]: otrange_sim::net::topology::LinkId
 
 use crate::console::diagram::text_width;
+use crate::console::geometry::Rect;
 use crate::report::svg::esc;
 use otrange_sim::net::topology::{Host, PurdueLevel, Role, Topology};
 use std::cmp::Reverse;
@@ -66,23 +67,6 @@ const GAP_STEP: f64 = 5.0;
 const MAX_ROW: f64 = 1500.0;
 /// Room for one item of the legend.
 const LEGEND_W: f64 = 175.0;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Rect {
-    x: f64,
-    y: f64,
-    w: f64,
-    h: f64,
-}
-
-impl Rect {
-    fn right(&self) -> f64 {
-        self.x + self.w
-    }
-    fn bottom(&self) -> f64 {
-        self.y + self.h
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Side {
@@ -978,10 +962,6 @@ mod tests {
         }
     }
 
-    fn overlaps(a: &Rect, b: &Rect) -> bool {
-        a.x < b.right() && b.x < a.right() && a.y < b.bottom() && b.y < a.bottom()
-    }
-
     fn within(inner: &Rect, outer: &Rect) -> bool {
         inner.x >= outer.x
             && inner.y >= outer.y
@@ -1016,14 +996,14 @@ mod tests {
             );
             assert!(within(&marks(a), &z.rect), "{name}'s marks are outside its zone");
             assert!(
-                !overlaps(a, &z.label_box),
+                !a.overlaps(&z.label_box),
                 "{name} {a:?} covers the label of {}",
                 z.label
             );
             for (j, b) in l.boxes.iter().enumerate().filter(|&(j, _)| j != i) {
                 let other = &topo.hosts[j].name;
-                assert!(!overlaps(a, b), "{name} {a:?} overlaps {other} {b:?}");
-                assert!(!overlaps(&marks(a), b), "{name}'s marks run into {other}");
+                assert!(!a.overlaps(b), "{name} {a:?} overlaps {other} {b:?}");
+                assert!(!marks(a).overlaps(b), "{name}'s marks run into {other}");
             }
             if !topo.hosts[i].role.forwards() {
                 for (k, pts) in l.routes.iter().enumerate() {
@@ -1041,7 +1021,7 @@ mod tests {
             assert!(within(&z.label_box, &z.rect), "label {} sticks out", z.label);
             for w in &l.zones[i + 1..] {
                 assert!(
-                    !overlaps(&z.rect, &w.rect),
+                    !z.rect.overlaps(&w.rect),
                     "zones {} and {} overlap",
                     z.label,
                     w.label

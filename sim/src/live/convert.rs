@@ -203,13 +203,21 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let pdu = pdu.to_vec();
         let server = std::thread::spawn(move || {
+            use crate::wire::modbus::{FrameStatus, emit_adu, frame_len};
             let (mut s, _) = listener.accept().unwrap();
-            let mut head = [0u8; 6];
-            s.read_exact(&mut head).unwrap();
-            let mut rest = vec![0u8; usize::from(u16::from_be_bytes([head[4], head[5]]))];
-            s.read_exact(&mut rest).unwrap();
-            let tid = u16::from_be_bytes([head[0], head[1]]);
-            s.write_all(&crate::wire::modbus::emit_adu(tid, rest[0], &pdu))
+            // Read until the wire layer sees one whole request, then answer it in kind.
+            let mut buf = Vec::new();
+            let n = loop {
+                if let FrameStatus::Complete(n) = frame_len(&buf) {
+                    break n;
+                }
+                let mut chunk = [0u8; 260];
+                let got = s.read(&mut chunk).unwrap();
+                assert!(got > 0, "the client closed before a whole request");
+                buf.extend_from_slice(&chunk[..got]);
+            };
+            let adu = Adu::new_unchecked(&buf[..n]).expect("a request ADU");
+            s.write_all(&emit_adu(adu.transaction_id(), adu.unit_id(), &pdu))
                 .unwrap();
         });
         let rt = tokio::runtime::Builder::new_current_thread()
