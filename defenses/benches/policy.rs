@@ -36,6 +36,7 @@ fn frame(topo: &Topology, src: &str, dst: &str, service: Service, payload: Paylo
         payload,
         sent_at: SimTime::ZERO,
         label: 0,
+        tag: None,
     }
 }
 

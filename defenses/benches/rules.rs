@@ -31,6 +31,7 @@ fn request(topo: &Topology, src: &str, dst: &str, adu: Vec<u8>) -> Frame {
         payload: Payload::Modbus(adu),
         sent_at: SimTime::ZERO,
         label: 0,
+        tag: None,
     }
 }
 

@@ -122,6 +122,7 @@ fn answer(f: &Frame) -> Frame {
             bytes: *reply_bytes,
             reply_bytes: 0,
         },
+        Payload::Stream(_) => unreachable!("benign flows are IP traffic"),
     };
     reply_to(f, payload)
 }

@@ -44,6 +44,9 @@ macro_rules! plant_with_devices {
             /// `[[tap]]`: frame counters placed at hosts.
             #[serde(default, rename = "tap")]
             pub taps: Vec<TapConfig>,
+            /// `[tsn]`: clock synchronisation, TSN switches and streams.
+            #[serde(default)]
+            pub tsn: crate::net::tsn::config::TsnConfig,
             $(
                 #[doc = concat!("`[[", $section, "]]`: this device kind's entries, handed to its builder.")]
                 #[serde(default, rename = $section)]
@@ -146,6 +149,7 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
     let seed = MasterSeed(seed);
     let mut world = World::new();
     let mut net = Network::new(Arc::clone(&topo));
+    net.install_tsn(crate::net::tsn::Tsn::build(&cfg.tsn, &topo, seed)?);
     let mut wake = Wakeups::default();
 
     let mut index = Vec::new();

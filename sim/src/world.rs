@@ -206,6 +206,13 @@ impl Sim {
             for (sensor, summary) in net.sensor_summaries() {
                 log.push(now, EventKind::SensorSummary { sensor, summary });
             }
+            let topo = Arc::clone(net.topology());
+            for (stream, figures) in net.tsn().stream_figures(&topo) {
+                log.push(now, EventKind::StreamSummary { stream, figures });
+            }
+            for (port, stats) in net.tsn().port_figures(&topo) {
+                log.push(now, EventKind::TsnPortSummary { port, stats });
+            }
             log.push(now, EventKind::RunEnded { ticks });
         });
     }

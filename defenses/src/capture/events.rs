@@ -110,6 +110,7 @@ impl Events {
             payload,
             sent_at: SimTime::ZERO,
             label: 0,
+            tag: None,
         };
         let mut modbus = blank(Payload::Modbus(Vec::with_capacity(260)));
         let mut flow = blank(Payload::Flow {

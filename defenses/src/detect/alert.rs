@@ -87,6 +87,8 @@ impl Alert {
             proto: match self.transport {
                 Transport::Tcp => "TCP",
                 Transport::Udp => "UDP",
+                // No IP: a layer-2 frame (a TSN stream's, say).
+                Transport::Ethernet => "ETH",
             },
             blocked,
         }

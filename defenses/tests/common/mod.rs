@@ -55,6 +55,7 @@ pub(crate) fn request(topo: &Topology, src: &str, dst: &str, service: Service, p
         payload,
         sent_at: SimTime::ZERO,
         label: 0,
+        tag: None,
     }
 }
 
@@ -87,6 +88,7 @@ pub(crate) fn reply_to(f: &Frame, payload: Payload) -> Frame {
         payload,
         sent_at: f.sent_at,
         label: f.label,
+        tag: None,
     }
 }
 

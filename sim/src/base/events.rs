@@ -67,6 +67,28 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         why: Option<String>,
     },
+    /// A TSN stream's frame reached a listener after its deadline (the first 100 of each
+    /// stream are logged; the stream's summary counts them all).
+    StreamDeadlineMissed {
+        /// The stream's name.
+        stream: String,
+        /// The frame's cycle number, from 0.
+        seq: u64,
+        /// The listener it reached late.
+        listener: String,
+        /// Its latency from release to the end of reception.
+        latency_ns: u64,
+        /// The stream's deadline.
+        deadline_ns: u64,
+        /// Where it waited longest; none when it waited nowhere.
+        node: Option<String>,
+        /// The traffic class (queue) it waited in there.
+        queue: Option<u8>,
+        /// How long it waited there.
+        wait_ns: Option<u64>,
+        /// Why: "gate closed", "port busy sending a class 1 frame", "inline inspection delay", ...
+        cause: Option<String>,
+    },
     /// A frame was lost: no route, a full queue, or a device that dropped it.
     FrameDropped {
         /// The frame's id.
@@ -244,6 +266,22 @@ pub enum EventKind {
         policy_summary: serde_json::Value,
         /// The network's counters (results.json's `network`).
         stats: crate::net::NetStats,
+    },
+    /// A TSN stream's account of the run, logged when it ends.
+    StreamSummary {
+        /// The stream's name.
+        stream: String,
+        /// Its figures, serialised flat as in results.json.
+        #[serde(flatten)]
+        figures: crate::net::tsn::StreamFigures,
+    },
+    /// A TSN egress port's counters, logged when the run ends.
+    TsnPortSummary {
+        /// "switch -> neighbour".
+        port: String,
+        /// Frames sent and dropped per traffic class, deepest queues, preemptions, overruns.
+        #[serde(flatten)]
+        stats: crate::net::tsn::port::PortStats,
     },
     /// A sensor's own figures, logged when the run ends (its alerts are `alert` events).
     SensorSummary {

@@ -13,6 +13,26 @@ use std::io::Write;
 /// as zeros.
 const FILL: &[u8] = b"otrange simulated flow payload; ";
 
+/// IEEE Std 802 "Local Experimental Ethertype 1": the Ethernet type of layer-2 frames
+/// (TSN streams' process data), which Wireshark shows as data without guessing a protocol.
+const LOCAL_EXPERIMENTAL_ETHERTYPE: u16 = 0x88b5;
+
+/// A stream frame's payload as captured: stream index (u16), cycle (u32), then the process
+/// data words, big-endian, padded with zeros to the stream's payload size.
+fn stream_payload(s: &crate::net::tsn::stream::StreamFrame) -> Vec<u8> {
+    let mut b = Vec::with_capacity(s.bytes as usize);
+    b.extend((s.stream as u16).to_be_bytes());
+    b.extend((s.seq as u32).to_be_bytes());
+    for w in &s.words {
+        b.extend(w.to_be_bytes());
+    }
+    b.resize(
+        (s.bytes as usize).max(b.len().min(crate::net::pcap::MTU_PAYLOAD)),
+        0,
+    );
+    b
+}
+
 /// What a capture wrote for a frame, for the labels file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedFrame {
@@ -66,6 +86,10 @@ impl<W: Write + Send + Sync> Capture for PcapCapture<W> {
         let filler;
         let bytes: &[u8] = match &frame.payload {
             Payload::Modbus(b) => b,
+            Payload::Stream(s) => {
+                filler = stream_payload(s);
+                &filler
+            }
             Payload::Flow { .. } if frame.service == Service::Dns => {
                 filler = dns_message(frame);
                 &filler
@@ -83,6 +107,16 @@ impl<W: Write + Send + Sync> Capture for PcapCapture<W> {
         let result = match frame.transport() {
             Transport::Tcp => w.tcp_payload(t.as_nanos(), src, dst, bytes),
             Transport::Udp => w.udp_payload(t.as_nanos(), src, dst, bytes).map(|n| vec![n]),
+            Transport::Ethernet => w
+                .ethernet_payload(
+                    t.as_nanos(),
+                    src.ip,
+                    dst.ip,
+                    frame.tag.map(|g| (g.pcp, g.vid)),
+                    LOCAL_EXPERIMENTAL_ETHERTYPE,
+                    bytes,
+                )
+                .map(|n| vec![n]),
         };
         match result {
             Ok(numbers) if frame.label != 0 => self.labelled.push(CapturedFrame {

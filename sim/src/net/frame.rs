@@ -22,6 +22,18 @@ pub enum Payload {
         /// Size in bytes of the reply a request asks for; 0 in a reply (nothing answers it).
         reply_bytes: u32,
     },
+    /// A TSN stream's frame: layer 2, its process data and where it waited.
+    Stream(Box<crate::net::tsn::stream::StreamFrame>),
+}
+
+/// An IEEE 802.1Q tag: the frame's priority, which a TSN switch maps to a traffic class,
+/// and its VLAN.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct VlanTag {
+    /// Priority code point, 0 to 7.
+    pub pcp: u8,
+    /// VLAN id, 1 to 4094.
+    pub vid: u16,
 }
 
 /// One application message between two hosts.
@@ -46,12 +58,19 @@ pub struct Frame {
     /// Opaque mark from the sender (an attacker labels its frames with a step number) that
     /// ground-truth outputs carry through; 0 means unlabelled.
     pub label: u32,
+    /// Its 802.1Q tag, if it carries one (TSN streams, layer-2 traffic with a priority);
+    /// untagged frames have priority 0 at a TSN port.
+    pub tag: Option<VlanTag>,
 }
 
 /// Bytes of Ethernet II + IPv4 + TCP headers and FCS around each segment.
 const TCP_OVERHEAD: u32 = 14 + 20 + 20 + 4;
 /// UDP instead of TCP.
 const UDP_OVERHEAD: u32 = 14 + 20 + 8 + 4;
+/// Layer-2 frames: Ethernet header and FCS.
+const ETHERNET_OVERHEAD: u32 = 14 + 4;
+/// An 802.1Q tag.
+const VLAN_TAG: u32 = 4;
 /// Preamble, start-of-frame delimiter and inter-frame gap: the layer-1 cost of every frame.
 const L1_OVERHEAD: u32 = 8 + 12;
 /// Ethernet's minimum frame size (padding below it).
@@ -80,6 +99,7 @@ impl Frame {
             payload,
             sent_at: at,
             label: 0,
+            tag: None,
         }
     }
 
@@ -92,28 +112,37 @@ impl Frame {
         match &self.payload {
             Payload::Modbus(b) => b.len() as u32,
             Payload::Flow { bytes, .. } => *bytes,
+            Payload::Stream(s) => s.bytes,
         }
     }
     /// Modbus function code, if this is a Modbus ADU long enough to carry one.
     pub fn modbus_function(&self) -> Option<u8> {
         match &self.payload {
             Payload::Modbus(b) => crate::wire::modbus::Adu::new_unchecked(b).map(|a| a.function()),
-            Payload::Flow { .. } => None,
+            Payload::Flow { .. } | Payload::Stream(_) => None,
         }
     }
     /// Bits a transmitter needs to put this message on the wire: payload split into MSS
     /// segments, each with its headers, padded to the Ethernet minimum, plus layer-1 overhead.
     pub fn wire_bits(&self) -> u64 {
         let len = self.payload_len();
-        let overhead = match self.transport() {
-            Transport::Tcp => TCP_OVERHEAD,
-            Transport::Udp => UDP_OVERHEAD,
+        let tag = if self.tag.is_some() { VLAN_TAG } else { 0 };
+        let overhead = tag
+            + match self.transport() {
+                Transport::Tcp => TCP_OVERHEAD,
+                Transport::Udp => UDP_OVERHEAD,
+                Transport::Ethernet => ETHERNET_OVERHEAD,
+            };
+        // TCP splits a message into MSS segments; a layer-2 frame carries up to the MTU.
+        let mss = match self.transport() {
+            Transport::Ethernet => 1500,
+            _ => MSS,
         };
-        let segments = len.div_ceil(MSS).max(1);
+        let segments = len.div_ceil(mss).max(1);
         let full = segments - 1;
-        let last = len - full * MSS;
+        let last = len - full * mss;
         let frame_bytes = |p: u32| (p + overhead).max(MIN_FRAME) + L1_OVERHEAD;
-        let bytes = u64::from(full) * u64::from(frame_bytes(MSS)) + u64::from(frame_bytes(last));
+        let bytes = u64::from(full) * u64::from(frame_bytes(mss)) + u64::from(frame_bytes(last));
         bytes * 8
     }
 }
@@ -133,6 +162,7 @@ mod tests {
             payload,
             sent_at: SimTime::ZERO,
             label: 0,
+            tag: None,
         }
     }
 
@@ -159,5 +189,26 @@ mod tests {
             Service::Smb,
         );
         assert_eq!(f.wire_bits(), 3234 * 8);
+    }
+
+    #[test]
+    fn a_tagged_layer2_frame_costs_its_payload_plus_42_bytes() {
+        // NeSTiNg's length-aware scheduling case: 100 bytes of payload + 42 (header 14,
+        // VLAN tag 4, FCS 4, preamble and SFD 8, inter-frame gap 12) = 142 bytes.
+        let mut f = frame(
+            Payload::Flow {
+                bytes: 100,
+                reply_bytes: 0,
+            },
+            Service::Ethernet,
+        );
+        f.tag = Some(VlanTag { pcp: 7, vid: 1 });
+        assert_eq!(f.wire_bits(), 142 * 8);
+        // A short payload is padded to the 64-byte minimum frame.
+        f.payload = Payload::Flow {
+            bytes: 10,
+            reply_bytes: 0,
+        };
+        assert_eq!(f.wire_bits(), 84 * 8);
     }
 }

@@ -75,6 +75,12 @@ pub trait Middlebox: Any + Send + Sync {
     fn take_events(&mut self) -> Vec<(SimTime, EventKind)> {
         Vec::new()
     }
+    /// How long the box holds each frame it passes in the path (deep inspection takes
+    /// time), added to the node's forwarding delay. Asked of inline and enforcement boxes at
+    /// forwarding nodes only; a sensor works on a copy and holds nothing.
+    fn inline_delay(&self) -> crate::base::time::SimDuration {
+        crate::base::time::SimDuration::ZERO
+    }
     /// A sensor's account of the run for results.json's `taps`; `None` for a middlebox that
     /// is not a sensor (an enforcement point, an adversary).
     fn sensor_summary(&self) -> Option<serde_json::Value> {

@@ -9,8 +9,9 @@ pub mod middlebox;
 pub mod network;
 pub mod pcap;
 pub mod topology;
+pub mod tsn;
 
-pub use frame::{Frame, FrameId, Payload};
+pub use frame::{Frame, FrameId, Payload, VlanTag};
 pub use hooks::{
     AllowAll, EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy, Verdict, decide_path, lock_policy,
 };

@@ -2,17 +2,23 @@
 //!
 //! A frame moves hop by hop as events in one time-ordered queue. At each hop it meets the
 //! middleboxes placed at that node (sensors, inline boxes, enforcement points; see
-//! [`super::middlebox`]) and a link transmitter whose queue delays it: delivery time = serialisation (bandwidth, with layer-1 overhead) +
-//! propagation + queueing, summed over the hops. Events are processed strictly in
-//! (time, sequence) order, so every middlebox and capture sees the traffic in time order.
+//! [`super::middlebox`]) and a link transmitter whose queue delays it: delivery time =
+//! serialisation (bandwidth, with layer-1 overhead) + propagation + queueing + the time
+//! inline boxes hold it, summed over the hops. A transmitter is a FIFO, or a TSN port
+//! ([`super::tsn`]) where the plant declares one; TSN streams' frames are released here
+//! too, on their talkers' clocks, without a tick of the world. Events are processed
+//! strictly in (time, sequence) order, so every middlebox and capture sees the traffic in
+//! time order.
 
-use super::frame::{Frame, FrameId, Payload};
+use super::frame::{Frame, FrameId, Payload, VlanTag};
 use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
 use super::identity::IdentityHandle;
 use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
+use super::tsn::Tsn;
+use super::tsn::stream::{StreamFrame, StreamSpec, WaitCause, note_wait};
 use crate::base::events::{EventKind, EventLog};
 use crate::base::time::{SimDuration, SimTime};
-use crate::net::topology::{HostId, Service, Topology};
+use crate::net::topology::{HostId, Role, Service, Topology, Transport};
 use bevy_ecs::resource::Resource;
 use serde::Serialize;
 use std::any::Any;
@@ -60,13 +66,25 @@ pub struct NetStats {
     pub bytes_by_service: BTreeMap<&'static str, u64>,
 }
 
-/// A queued step of a frame's journey.
+/// A queued event of the network.
 struct Pending {
     at: SimTime,
     seq: u64,
-    /// Index into the route of the hop to take next; == route length means "arrived".
-    hop: u16,
-    frame: Box<Frame>,
+    step: Step,
+}
+
+/// What happens at a pending event.
+enum Step {
+    /// A frame reaches the node before hop `hop` of its route (`hop` == route length: it
+    /// arrived).
+    Hop { hop: u16, frame: Box<Frame> },
+    /// A TSN port's wake-up: a transmission ends, a gate opens, credit returns.
+    Port(u32),
+    /// A TSN stream's talker sends its next frame.
+    Release(u32),
+    /// A frame, through the node before hop `hop`, reaches that hop's TSN port (the
+    /// node's processing done); a port must see its frames in time order.
+    Egress { hop: u16, frame: Box<Frame> },
 }
 
 impl PartialEq for Pending {
@@ -124,6 +142,8 @@ pub struct Network {
     /// Frames that crossed each link, both directions, live traffic included (what a
     /// network view draws as flows).
     link_frames: Vec<u64>,
+    /// TSN ports, clocks and streams (empty in a plant without `[tsn]`).
+    tsn: Tsn,
 }
 
 /// What became of a labelled frame that never arrived: a sender of labelled frames (an
@@ -187,7 +207,116 @@ impl Network {
             fates: Vec::new(),
             identities: IdentityHandle::default(),
             link_frames: vec![0; topo.links.len()],
+            tsn: Tsn::default(),
             topo,
+        }
+    }
+
+    /// Installs the plant's TSN ports, clocks and streams, and schedules the streams' first
+    /// frames.
+    pub fn install_tsn(&mut self, tsn: Tsn) {
+        self.tsn = tsn;
+        for s in 0..self.tsn.streams.len() {
+            self.schedule_release(s, SimTime::ZERO);
+        }
+    }
+    /// The TSN state: streams' figures and images, ports, clocks.
+    pub fn tsn(&self) -> &Tsn {
+        &self.tsn
+    }
+    /// The TSN state, for a device that keeps its stream's process data current.
+    pub fn tsn_mut(&mut self) -> &mut Tsn {
+        &mut self.tsn
+    }
+    /// Adds a stream (a device's cyclic I/O) and schedules its first frame; errors are
+    /// (field, message) for the device's configuration error.
+    pub fn add_stream(&mut self, spec: StreamSpec) -> Result<usize, (&'static str, String)> {
+        let topo = Arc::clone(&self.topo);
+        let id = self.tsn.add_stream(spec, &topo)?;
+        self.schedule_release(id, SimTime::ZERO);
+        Ok(id)
+    }
+
+    /// Schedules stream `s`'s next frame at its talker's clock's reading of its time.
+    fn schedule_release(&mut self, s: usize, now: SimTime) {
+        let st = &self.tsn.streams[s];
+        let due = st.release_local(st.next_seq);
+        let clock = &mut self.tsn.clocks[st.clock];
+        clock.advance(now.0);
+        let at = SimTime(clock.global(due).max(now.0));
+        self.push(at, Step::Release(s as u32));
+    }
+
+    /// Stream `s`'s talker sends its frame if its clock says it is time (a correction may
+    /// have moved the clock since the release was scheduled).
+    fn release(&mut self, s: usize, at: SimTime) {
+        let st = &self.tsn.streams[s];
+        let clock = &mut self.tsn.clocks[st.clock];
+        clock.advance(at.0);
+        if clock.local(at.0) >= st.release_local(st.next_seq) {
+            let id = self.next_id();
+            let st = &mut self.tsn.streams[s];
+            let frame = Frame {
+                id,
+                src: st.spec.talker,
+                dst: st.spec.listeners[0],
+                src_port: 0,
+                dst_port: 0,
+                service: Service::Ethernet,
+                payload: Payload::Stream(Box::new(StreamFrame {
+                    stream: s as u32,
+                    seq: st.next_seq,
+                    words: st.data.clone(),
+                    bytes: st.spec.payload_bytes,
+                    listeners: st.spec.listeners.clone(),
+                    worst: None,
+                })),
+                sent_at: at,
+                label: 0,
+                tag: Some(VlanTag {
+                    pcp: st.spec.pcp,
+                    vid: st.spec.vid,
+                }),
+            };
+            st.next_seq += 1;
+            st.sent += 1;
+            self.push(
+                at,
+                Step::Hop {
+                    hop: 0,
+                    frame: Box::new(frame),
+                },
+            );
+        }
+        self.schedule_release(s, at);
+    }
+
+    /// Serves TSN port `p` at `now`: sends on what finished, keeps one wake-up pending.
+    fn serve_port(&mut self, p: usize, now: SimTime) {
+        let clock_id = self.tsn.ports[p].setup.clock;
+        self.tsn.clocks[clock_id].advance(now.0);
+        let served = {
+            let (ports, clocks) = (&mut self.tsn.ports, &self.tsn.clocks);
+            ports[p].serve(now.0, &clocks[clock_id])
+        };
+
+        let link = self.tsn.ports[p].setup.link;
+        let latency = self.topo.links[link.0 as usize].latency;
+        for (q, end) in served.sent {
+            self.link_frames[link.0 as usize] += 1;
+            self.push(
+                SimTime(end) + latency,
+                Step::Hop {
+                    hop: q.hop,
+                    frame: q.frame,
+                },
+            );
+        }
+        if let Some(w) = served.wake
+            && self.tsn.ports[p].wake != Some(w)
+        {
+            self.tsn.ports[p].wake = Some(w);
+            self.push(SimTime(w), Step::Port(p as u32));
         }
     }
 
@@ -358,13 +487,20 @@ impl Network {
             payload,
             sent_at: at,
             label,
+            tag: None,
         };
         if let Some(bridge) = self.bridge.as_mut()
             && bridge.divert(at, &frame)
         {
             return id;
         }
-        self.push(at, 0, Box::new(frame));
+        self.push(
+            at,
+            Step::Hop {
+                hop: 0,
+                frame: Box::new(frame),
+            },
+        );
         id
     }
 
@@ -402,13 +538,12 @@ impl Network {
         inbox.push(Delivered { frame, at });
     }
 
-    fn push(&mut self, at: SimTime, hop: u16, frame: Box<Frame>) {
+    fn push(&mut self, at: SimTime, step: Step) {
         self.seq += 1;
         self.queue.push(Reverse(Pending {
             at,
             seq: self.seq,
-            hop,
-            frame,
+            step,
         }));
     }
 
@@ -456,10 +591,14 @@ impl Network {
             if p.at >= bound {
                 return None;
             }
-            let route_len = self.topo.route(p.frame.src, p.frame.dst).map_or(0, |r| r.len());
-            let arrival = usize::from(p.hop) >= route_len && route_len > 0;
-            if arrival && self.wake_on_delivery[p.frame.dst.0 as usize] {
-                return Some(p.at);
+            if let Step::Hop { hop, frame } = &p.step
+                && !matches!(frame.payload, Payload::Stream(_))
+            {
+                let route_len = self.topo.route(frame.src, frame.dst).map_or(0, |r| r.len());
+                let arrival = usize::from(*hop) >= route_len && route_len > 0;
+                if arrival && self.wake_on_delivery[frame.dst.0 as usize] {
+                    return Some(p.at);
+                }
             }
             let Reverse(p) = self.queue.pop().expect("peeked");
             self.process(p, log);
@@ -490,7 +629,26 @@ impl Network {
     }
 
     fn process(&mut self, p: Pending, log: &mut EventLog) {
-        let Pending { at, hop, frame, .. } = p;
+        let Pending { at, step, .. } = p;
+        match step {
+            Step::Hop { hop, frame } => self.hop(at, hop, frame, log),
+            Step::Port(port) => {
+                let port = port as usize;
+
+                if self.tsn.ports[port].wake == Some(at.0) {
+                    self.tsn.ports[port].wake = None;
+                    self.serve_port(port, at);
+                }
+            }
+            Step::Release(s) => self.release(s as usize, at),
+            Step::Egress { hop, frame } => {
+                let node = frame_node(&self.topo, &frame, usize::from(hop));
+                self.transmit(at, at, node, usize::from(hop), frame, log);
+            }
+        }
+    }
+
+    fn hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, log: &mut EventLog) {
         let topo = Arc::clone(&self.topo);
         let Some(route) = topo.route(frame.src, frame.dst) else {
             self.drop_frame(at, &frame, frame.src, "no route to host", log);
@@ -503,9 +661,23 @@ impl Network {
         let node = if hop == 0 { frame.src } else { route[hop - 1].to };
         let mut frame = frame;
         let arrived = hop == route.len();
+        let layer2 = frame.transport() == Transport::Ethernet;
+        if layer2 && hop > 0 && !arrived && topo.host(node).role != Role::Switch {
+            self.drop_frame(
+                at,
+                &frame,
+                node,
+                "layer-2 frame: routers and firewalls do not forward it",
+                log,
+            );
+            return;
+        }
         // Sender: sensors only. A forwarding node: sensors, inline boxes, and enforcement if
-        // it enforces. The receiver: sensors, then its own enforcement.
-        let enforcement = if arrived {
+        // it enforces. The receiver: sensors, then its own enforcement. Layer-2 frames
+        // carry no IP, so no IP filter decides on them.
+        let enforcement = if layer2 {
+            None
+        } else if arrived {
             Some(EnforcementPoint::Host(frame.dst))
         } else if hop > 0 && topo.host(node).role.enforces() {
             Some(EnforcementPoint::Network(node))
@@ -513,35 +685,128 @@ impl Network {
             None
         };
         let inline = hop > 0 && !arrived;
-        let passed = self.pass_middleboxes(node, at, &mut frame, inline, enforcement, log);
+        let held = self.pass_middleboxes(node, at, &mut frame, inline, enforcement, log);
         // What the boxes found on this frame goes into the log now, at the frame's time:
         // look-ahead may run this hop before the clock gets there, and a finding collected
         // later would land behind events of later times.
         self.collect_findings(node, log);
-        if !passed {
+        let Some(held) = held else {
             return;
-        }
+        };
         if arrived {
             self.arrive(at, *frame, log);
             return;
         }
         let mut t = at;
         if hop > 0 {
-            t += topo.host(node).forwarding_delay;
+            t += topo.host(node).forwarding_delay + held;
+            if held > SimDuration::ZERO {
+                let pcp = frame.tag.map_or(0, |g| g.pcp);
+                note_wait(&mut frame, node, pcp, held.as_nanos(), WaitCause::Inspection);
+            }
         }
+        if let Payload::Stream(s) = &frame.payload
+            && s.listeners.len() > 1
+        {
+            for copy in split_by_next_hop(&topo, frame, hop) {
+                self.egress(at, t, node, hop, copy, log);
+            }
+        } else {
+            self.egress(at, t, node, hop, frame, log);
+        }
+    }
+
+    /// A frame at `node` at `at`, ready to leave over hop `hop` at `t`: a FIFO transmitter
+    /// takes it now (its queue is a formula); a TSN port, whose choices depend on what
+    /// else arrives, takes it at `t`.
+    fn egress(
+        &mut self,
+        at: SimTime,
+        t: SimTime,
+        node: HostId,
+        hop: usize,
+        frame: Box<Frame>,
+        log: &mut EventLog,
+    ) {
+        let route = self.topo.route(frame.src, frame.dst).expect("routed before");
+        let h = route[hop];
+        if t > at && self.tsn.port_at(h.link.0 as usize, h.reverse).is_some() {
+            self.push(
+                t,
+                Step::Egress {
+                    hop: hop as u16,
+                    frame,
+                },
+            );
+        } else {
+            self.transmit(at, t, node, hop, frame, log);
+        }
+    }
+
+    /// Puts a frame ready at `t` on the link of its hop `hop`: into the TSN port there, or
+    /// the link's FIFO transmitter.
+    fn transmit(
+        &mut self,
+        at: SimTime,
+        t: SimTime,
+        node: HostId,
+        hop: usize,
+        frame: Box<Frame>,
+        log: &mut EventLog,
+    ) {
+        let topo = Arc::clone(&self.topo);
+        let route = topo.route(frame.src, frame.dst).expect("routed before");
         let h = route[hop];
         let link = &topo.links[h.link.0 as usize];
+        if let Some(p) = self.tsn.port_at(h.link.0 as usize, h.reverse) {
+            let clock = self.tsn.ports[p].setup.clock;
+            self.tsn.clocks[clock].advance(t.0);
+            let refused = {
+                let (ports, clocks) = (&mut self.tsn.ports, &self.tsn.clocks);
+                ports[p].enqueue(t.0, frame, (hop + 1) as u16, &clocks[clock])
+            };
+            match refused {
+                Ok(()) => self.serve_port(p, t),
+                Err(super::tsn::port::Refused::QueueFull(f, class)) => {
+                    self.drop_frame(at, &f, node, &format!("TSN queue {class} full"), log);
+                }
+                Err(super::tsn::port::Refused::TooLong(f, class)) => {
+                    let why = format!("frame longer than any window of TSN queue {class}'s gate");
+                    self.drop_frame(at, &f, node, &why, log);
+                }
+            }
+            return;
+        }
         let dir = usize::from(h.reverse);
         let start = t.max(self.busy_until[h.link.0 as usize][dir]);
         if start - t > self.max_queue_delay {
             self.drop_frame(at, &frame, node, "transmit queue full", log);
             return;
         }
+        let mut frame = frame;
+        if start > t {
+            let busy = self.busy_until[h.link.0 as usize][dir];
+            let _ = busy;
+            let pcp = frame.tag.map_or(0, |g| g.pcp);
+            note_wait(
+                &mut frame,
+                node,
+                pcp,
+                (start - t).as_nanos(),
+                WaitCause::Backlog { ahead: 0 },
+            );
+        }
         let ser_ns = (frame.wire_bits() * 1_000_000_000).div_ceil(link.bandwidth_bps);
         let done = start + SimDuration(ser_ns);
         self.busy_until[h.link.0 as usize][dir] = done;
         self.link_frames[h.link.0 as usize] += 1;
-        self.push(done + link.latency, (hop + 1) as u16, frame);
+        self.push(
+            done + link.latency,
+            Step::Hop {
+                hop: (hop + 1) as u16,
+                frame,
+            },
+        );
     }
 
     fn on_sent(&mut self, at: SimTime, frame: &Frame, log: &mut EventLog) {
@@ -574,6 +839,23 @@ impl Network {
 
     fn arrive(&mut self, at: SimTime, frame: Frame, log: &mut EventLog) {
         self.stats.delivered += 1;
+        if matches!(frame.payload, Payload::Stream(_)) {
+            if log.log_frames {
+                log.push(
+                    at,
+                    EventKind::FrameDelivered {
+                        frame: frame.id.0,
+                        dst: self.topo.host(frame.dst).name.clone(),
+                        latency_ns: (at - frame.sent_at).as_nanos(),
+                    },
+                );
+            }
+            let topo = Arc::clone(&self.topo);
+            if let Some(miss) = self.tsn.receive(at.0, frame, &topo) {
+                log.push(at, miss);
+            }
+            return;
+        }
         if log.log_frames {
             log.push(
                 at,
@@ -607,7 +889,8 @@ impl Network {
     }
 
     /// Takes a frame through the middleboxes at `node`: sensors always, inline boxes when
-    /// `inline`, enforcement at an enforcement point. False when one stopped it.
+    /// `inline`, enforcement at an enforcement point. `None` when one stopped it; otherwise
+    /// how long the inline boxes held it.
     fn pass_middleboxes(
         &mut self,
         node: HostId,
@@ -616,7 +899,7 @@ impl Network {
         inline: bool,
         enforcement: Option<EnforcementPoint>,
         log: &mut EventLog,
-    ) -> bool {
+    ) -> Option<SimDuration> {
         let topo = Arc::clone(&self.topo);
         let hop = Hop {
             node,
@@ -624,6 +907,7 @@ impl Network {
             topo: &topo,
             enforcement,
         };
+        let mut held = SimDuration::ZERO;
         for k in 0..self.boxes_at[node.0 as usize].len() {
             let (stage, i) = self.boxes_at[node.0 as usize][k];
             let asked = match stage {
@@ -641,15 +925,18 @@ impl Network {
                 Action::Drop => {
                     // Swallowed in the path: the sender learns nothing, as on a real network.
                     self.stats.dropped += 1;
-                    return false;
+                    return None;
                 }
                 Action::Block { rule, why } => {
                     self.block(at, frame, node, rule, why, log);
-                    return false;
+                    return None;
                 }
             }
+            if inline && stage != Stage::Observe {
+                held = held + self.boxes[i].inline_delay();
+            }
         }
-        true
+        Some(held)
     }
 
     /// A frame stopped at `node` by `rule` (a policy's or an inline prevention system's).
@@ -695,6 +982,7 @@ impl Network {
 
     fn drop_frame(&mut self, at: SimTime, frame: &Frame, node: HostId, reason: &str, log: &mut EventLog) {
         self.stats.dropped += 1;
+        self.tsn.lost(frame, &self.topo.host(node).name, reason);
         if frame.label != 0 {
             self.fates.push(Fate {
                 frame: frame.id,
@@ -716,5 +1004,48 @@ impl Network {
                 reason: reason.to_string(),
             },
         );
+    }
+}
+
+/// Copies of a stream frame bound for several listeners, one per link its hop `hop` takes
+/// towards them, as a switch replicates a multicast frame per output port. Routes from one
+/// talker form a tree, so every listener's route shares the hops already taken.
+#[allow(clippy::vec_box)] // frames travel boxed; the copies go on as they came
+fn split_by_next_hop(topo: &Topology, frame: Box<Frame>, hop: usize) -> Vec<Box<Frame>> {
+    let Payload::Stream(s) = &frame.payload else {
+        return vec![frame];
+    };
+    let mut groups: Vec<(u32, Vec<HostId>)> = Vec::new();
+    for l in &s.listeners {
+        let Some(link) = topo
+            .route(frame.src, *l)
+            .and_then(|r| r.get(hop))
+            .map(|h| h.link.0)
+        else {
+            continue;
+        };
+        match groups.iter_mut().find(|g| g.0 == link) {
+            Some(g) => g.1.push(*l),
+            None => groups.push((link, vec![*l])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, listeners)| {
+            let mut copy = frame.clone();
+            copy.dst = listeners[0];
+            if let Payload::Stream(s) = &mut copy.payload {
+                s.listeners = listeners;
+            }
+            copy
+        })
+        .collect()
+}
+
+/// The node a frame is at before taking hop `hop` of its route.
+fn frame_node(topo: &Topology, frame: &Frame, hop: usize) -> HostId {
+    match hop {
+        0 => frame.src,
+        _ => topo.route(frame.src, frame.dst).expect("routed before")[hop - 1].to,
     }
 }

@@ -126,6 +126,9 @@ pub enum Service {
     Vpn,
     /// Historian data access, TCP 5450 (OSIsoft PI's port).
     Historian,
+    /// Raw layer-2 frames (TSN streams' cyclic data, a layer-2 flood): no IP, so they
+    /// never cross a router or firewall and no IP filter sees them. No host offers it.
+    Ethernet,
 }
 
 /// Layer-4 protocol of a service.
@@ -136,6 +139,8 @@ pub enum Transport {
     Tcp,
     /// Datagrams, no connection state.
     Udp,
+    /// No IP at all: frames of an Ethernet type of their own within one layer-2 network.
+    Ethernet,
 }
 
 impl Service {
@@ -155,12 +160,14 @@ impl Service {
             Service::Winrm => 5985,
             Service::Vpn => 1194,
             Service::Historian => 5450,
+            Service::Ethernet => 0,
         }
     }
-    /// UDP for DNS, TCP for every other service.
+    /// UDP for DNS, none for layer-2 frames, TCP for every other service.
     pub fn transport(self) -> Transport {
         match self {
             Service::Dns => Transport::Udp,
+            Service::Ethernet => Transport::Ethernet,
             _ => Transport::Tcp,
         }
     }
@@ -179,6 +186,7 @@ impl Service {
             Service::Winrm => "winrm",
             Service::Vpn => "vpn",
             Service::Historian => "historian",
+            Service::Ethernet => "ethernet",
         }
     }
 }
@@ -417,6 +425,13 @@ impl Topology {
                             .get(prev.0 as usize)
                             .map_or("?", |p: &Host| p.name.as_str())
                     ),
+                ));
+            }
+            if h.services.contains(&Service::Ethernet) {
+                return Err(ConfigError::new(
+                    format!("host[{i}].services"),
+                    Some(h.name.span()),
+                    "\"ethernet\" is not a service a host offers: layer-2 frames come from TSN streams and floods",
                 ));
             }
             let forwarding_delay = match &h.forwarding_delay {

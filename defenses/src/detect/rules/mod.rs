@@ -227,6 +227,8 @@ impl Detector for RulesDetector {
                 (b, b.len() as u64, &self.index.modbus[dir][bucket])
             }
             Payload::Flow { bytes, .. } => (&[], u64::from(*bytes), &self.index.flows[dir]),
+            // Rules match IP traffic; a stream's layer-2 frames carry none.
+            Payload::Stream(_) => return,
         };
         if list.is_empty() {
             return;

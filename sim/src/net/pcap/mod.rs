@@ -21,6 +21,9 @@ pub(crate) mod tcp_session;
 
 pub use writer::PcapWriter;
 
+/// Largest payload a layer-2 frame carries (the Ethernet MTU).
+pub const MTU_PAYLOAD: usize = packet::MTU;
+
 /// An IPv4 transport endpoint (address and TCP/UDP port).
 ///
 /// Ordered by address, then port; [`PcapWriter::finish`] relies on that order to close

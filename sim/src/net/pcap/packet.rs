@@ -82,6 +82,41 @@ fn transport_checksum(src: [u8; 4], dst: [u8; 4], proto: u8, segment: &[u8]) -> 
     fold(ones_sum(acc, segment))
 }
 
+/// IEEE 802.1Q tag protocol identifier.
+const TPID_8021Q: u16 = 0x8100;
+/// Smallest Ethernet frame as captured (64 bytes less the FCS a capture does not hold).
+const MIN_CAPTURED: usize = 60;
+
+/// A layer-2 frame: MAC addresses derived from the hosts' IPv4 addresses, an optional
+/// 802.1Q tag (priority and VLAN id; DEI 0), the Ethernet type and the payload, padded
+/// to the minimum frame size (IEEE 802.1Q-2018 §9.6: the tag's TCI is PCP(3) DEI(1) VID(12)).
+pub(crate) fn ethernet_frame(
+    src: [u8; 4],
+    dst: [u8; 4],
+    tag: Option<(u8, u16)>,
+    ethertype: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(ETH_HEADER_LEN + 4 + payload.len().max(MIN_CAPTURED));
+    buf.extend_from_slice(&mac_for_ip(dst));
+    buf.extend_from_slice(&mac_for_ip(src));
+    let min = match tag {
+        Some((pcp, vid)) => {
+            buf.extend_from_slice(&TPID_8021Q.to_be_bytes());
+            let tci = (u16::from(pcp & 7) << 13) | (vid & 0x0fff);
+            buf.extend_from_slice(&tci.to_be_bytes());
+            MIN_CAPTURED + 4
+        }
+        None => MIN_CAPTURED,
+    };
+    buf.extend_from_slice(&ethertype.to_be_bytes());
+    buf.extend_from_slice(payload);
+    if buf.len() < min {
+        buf.resize(min, 0);
+    }
+    buf
+}
+
 fn push_ethernet(buf: &mut Vec<u8>, src: [u8; 4], dst: [u8; 4]) {
     buf.extend_from_slice(&mac_for_ip(dst));
     buf.extend_from_slice(&mac_for_ip(src));
@@ -251,6 +286,16 @@ mod tests {
         assert_eq!(buf, expected);
         // A header including its correct checksum sums to zero.
         assert_eq!(internet_checksum(&buf[14..34]), 0);
+    }
+
+    #[test]
+    fn a_tagged_frame_carries_priority_and_vlan_in_its_tci() {
+        let f = ethernet_frame([10, 0, 0, 1], [10, 0, 0, 2], Some((7, 100)), 0x88b5, &[0xab; 4]);
+        assert_eq!(&f[..6], &[0x02, 0x00, 10, 0, 0, 2]);
+        assert_eq!(&f[12..18], &[0x81, 0x00, 0xe0, 0x64, 0x88, 0xb5]);
+        assert_eq!(&f[18..22], &[0xab; 4]);
+        // Padded to 64 bytes: 60 untagged plus the tag (the FCS is not captured).
+        assert_eq!(f.len(), 64);
     }
 
     #[test]

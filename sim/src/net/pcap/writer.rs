@@ -178,6 +178,31 @@ impl<W: Write> PcapWriter<W> {
         Ok(self.frames)
     }
 
+    /// A layer-2 frame (no IP) from the host with address `src` to the host with `dst`, with
+    /// an 802.1Q tag (priority, VLAN id) if given, as a TSN stream's frame appears on a
+    /// mirror port. Returns its frame number.
+    pub fn ethernet_payload(
+        &mut self,
+        ts_ns: u64,
+        src: [u8; 4],
+        dst: [u8; 4],
+        tag: Option<(u8, u16)>,
+        ethertype: u16,
+        payload: &[u8],
+    ) -> io::Result<u64> {
+        if payload.len() > packet::MTU {
+            return Err(invalid(format!(
+                "layer-2 payload of {} bytes exceeds the {}-byte MTU",
+                payload.len(),
+                packet::MTU
+            )));
+        }
+        let frame = packet::ethernet_frame(src, dst, tag, ethertype, payload);
+        self.begin_record();
+        self.buf.extend_from_slice(&frame);
+        self.write_buf(ts_ns)
+    }
+
     /// A TCP SYN from `src` answered by an RST-ACK from `dst` (a scan hitting a closed port, or
     /// a firewall reject): SYN 1 µs before `ts_ns`, RST-ACK at `ts_ns`.
     ///
