@@ -14,9 +14,12 @@ use otrange_sim::devices::ews::EwsFigures;
 use otrange_sim::devices::historian::HistorianFigures;
 use otrange_sim::devices::hmi::HmiFigures;
 use otrange_sim::devices::plc::PlcFigures;
+use otrange_sim::devices::remote_io::RemoteIoFigures;
 use otrange_sim::devices::summary::DeviceFigures;
 use otrange_sim::net::NetStats;
 use otrange_sim::net::topology::Topology;
+use otrange_sim::net::tsn::StreamFigures;
+use otrange_sim::net::tsn::port::PortStats;
 use otrange_sim::process::BandStats;
 use serde::Serialize;
 
@@ -58,6 +61,12 @@ pub struct Results {
     pub historians: Vec<Named<HistorianFigures>>,
     /// Per engineering workstation, in plant order.
     pub engineering_workstations: Vec<Named<EwsFigures>>,
+    /// Per remote I/O module, by name; absent in a plant without them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_io: Vec<Named<RemoteIoFigures>>,
+    /// TSN streams and ports; absent in a plant without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsn: Option<TsnResult>,
     /// The benign IT traffic, summed over its hosts.
     pub it: ItResult,
     /// How the physical process fared: band excursions and the final values.
@@ -304,6 +313,23 @@ pub struct Named<T> {
     pub figures: T,
 }
 
+/// A plant's TSN streams and egress ports.
+#[derive(Debug, Serialize, Default)]
+pub struct TsnResult {
+    /// Every stream: latency, jitter, deadline misses with where and why, drops.
+    pub streams: Vec<Named<StreamFigures>>,
+    /// Every TSN egress port ("switch -> neighbour"): frames sent and dropped per traffic
+    /// class, deepest queues, preemptions, gate overruns.
+    pub ports: Vec<Named<PortStats>>,
+}
+
+impl TsnResult {
+    /// Deadline misses over every stream.
+    pub fn deadline_misses(&self) -> u64 {
+        self.streams.iter().map(|s| s.figures.deadline_misses).sum()
+    }
+}
+
 /// `plc.scans` reads as the figure itself.
 impl<T> std::ops::Deref for Named<T> {
     type Target = T;
@@ -383,6 +409,8 @@ pub struct Tally {
     hmis: Vec<Named<HmiFigures>>,
     historians: Vec<Named<HistorianFigures>>,
     engineering_workstations: Vec<Named<EwsFigures>>,
+    remote_io: Vec<Named<RemoteIoFigures>>,
+    tsn: Option<TsnResult>,
     it: ItResult,
     process: Option<ProcessResult>,
     network: Option<(String, serde_json::Value, NetStats)>,
@@ -473,7 +501,20 @@ impl Tally {
                         self.it.answered += f.answered;
                     }
                     DeviceFigures::ItServer(f) => self.it.served += f.served,
+                    DeviceFigures::RemoteIo(figures) => self.remote_io.push(Named { name, figures }),
                 }
+            }
+            EventKind::StreamSummary { stream, figures } => {
+                self.tsn.get_or_insert_default().streams.push(Named {
+                    name: stream.clone(),
+                    figures: figures.clone(),
+                });
+            }
+            EventKind::TsnPortSummary { port, stats } => {
+                self.tsn.get_or_insert_default().ports.push(Named {
+                    name: port.clone(),
+                    figures: stats.clone(),
+                });
             }
             EventKind::ProcessSummary { bands, final_values } => {
                 self.process = Some(ProcessResult {
@@ -506,6 +547,7 @@ impl Tally {
         self.hmis.sort_by(|a, b| a.name.cmp(&b.name));
         self.historians.sort_by(|a, b| a.name.cmp(&b.name));
         self.engineering_workstations.sort_by(|a, b| a.name.cmp(&b.name));
+        self.remote_io.sort_by(|a, b| a.name.cmp(&b.name));
         let seen = steps_seen(&self.sensors);
         let taps = self
             .sensors
@@ -544,6 +586,8 @@ impl Tally {
             hmis: self.hmis,
             historians: self.historians,
             engineering_workstations: self.engineering_workstations,
+            remote_io: self.remote_io,
+            tsn: self.tsn,
             it: self.it,
             process: self.process.unwrap_or_default(),
             impacts: self.impacts,
@@ -674,6 +718,15 @@ pub fn evaluate(exp: &Expectations, r: &Results, alerts: u64) -> Vec<Expectation
             "max_hmi_p99_latency_ms",
             format!("<= {max}"),
             format!("{actual}"),
+            actual <= max,
+        );
+    }
+    if let Some(max) = exp.max_deadline_misses {
+        let actual = r.tsn.as_ref().map_or(0, TsnResult::deadline_misses);
+        check(
+            "max_deadline_misses",
+            format!("<= {max}"),
+            actual.to_string(),
             actual <= max,
         );
     }

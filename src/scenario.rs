@@ -86,6 +86,8 @@ pub struct Expectations {
     pub max_alerts: Option<u64>,
     /// Upper bound on frames blocked that no attacker sent (what defences cost operations).
     pub max_blocked_legitimate: Option<u64>,
+    /// Upper bound on TSN stream frames that arrived after their deadline, over all streams.
+    pub max_deadline_misses: Option<u64>,
 }
 
 /// How a step was detected, in the vocabulary of MITRE's ATT&CK Evaluations, ordered from

@@ -43,6 +43,21 @@ fn a_day_of_benign_operation_stays_in_bands_without_impacts_or_timeouts() {
     let impacts = list(&r, "impacts");
     assert!(impacts.is_empty(), "impacts in benign operation: {impacts:#?}");
 
+    // The filtration cell's TSN streams: every cycle's frame on time, none lost, for 24 h.
+    let streams = list(&r["tsn"], "streams");
+    assert_eq!(streams.len(), 4, "two remote I/O modules, a stream each way");
+    for s in streams {
+        assert_eq!(u(&s["deadline_misses"]), 0, "{s}");
+        assert_eq!(u(&s["dropped"]), 0, "{s}");
+        // 24 h of 32 ms cycles; a frame may still be on its way at the end.
+        assert_eq!(u(&s["sent"]), 2_700_000, "{s}");
+        assert!(u(&s["sent"]) - u(&s["delivered"]) <= 1, "{s}");
+        assert!(u(&s["latency"]["max_ns"]) <= u(&s["deadline_ns"]), "{s}");
+    }
+    for m in list(&r, "remote_io") {
+        assert_eq!(u(&m["watchdog_trips"]), 0, "{m}");
+    }
+
     let bands = list(&r["process"], "bands");
     assert!(bands.len() >= 6, "only {} process bands", bands.len());
     for b in bands {

@@ -453,3 +453,128 @@ fn a_switch_that_loses_sync_slides_its_window_away_from_the_talker() {
     );
     assert!(io.misses_by_cause.keys().any(|k| k.ends_with("gate closed")));
 }
+
+/// An inline box that swallows every frame from `after` on: a cut cable, in effect.
+struct Cut(SimTime);
+impl Middlebox for Cut {
+    fn name(&self) -> &str {
+        "cut"
+    }
+    fn on_frame(&mut self, hop: &Hop<'_>, _: &mut Frame) -> Action {
+        if hop.now >= self.0 {
+            Action::Drop
+        } else {
+            Action::Pass
+        }
+    }
+}
+
+#[test]
+fn lost_output_frames_trip_the_remote_io_watchdog_and_its_actuator_goes_safe() {
+    let hosts = ["plc", "rio"];
+    let mut src = plant(&hosts, &links(&hosts, "100Mbps", "1us"), "");
+    src = src.replace(
+        "role = \"plc\"\nzone = \"cell\"\naddress = \"10.0.0.11\"",
+        "role = \"remote-io\"\nzone = \"cell\"\naddress = \"10.0.0.11\"",
+    );
+    src += r#"
+        [[process.pump]]
+        name = "pump"
+        max_flow_m3s = 0.1
+        initial_run = 1
+        initial_speed = 0.2
+        [[plc]]
+        host = "plc"
+        scan_period = "10ms"
+        [plc.modbus]
+        unit_ids = [1]
+        coils = 8
+        discrete_inputs = 8
+        input_registers = 8
+        holding_registers = 8
+        [[plc.init]]
+        address = "hr:0"
+        value = 800
+        [[remote_io]]
+        host = "rio"
+        plc = "plc"
+        cycle = "4ms"
+        watchdog = "12ms"
+        inputs = [{ signal = "pump.flow", to = "ir:0", scale = 10000.0 }]
+        outputs = [{ from = "hr:0", signal = "pump.speed", scale = 0.001, safe = 0.0 }]
+    "#;
+    let cfg: PlantConfig = toml::from_str(&src).expect("test plant parses");
+    let mut sim = build(&cfg, 1).expect("test plant builds");
+    let s0 = sim.network().topology().host_by_name("s0").unwrap();
+    let cut = SimTime(SimDuration::from_secs(2).as_nanos());
+    sim.network_mut()
+        .add_middlebox(Box::new(Cut(cut)), Stage::Inline, &[s0]);
+    let speed = |sim: &otrange_sim::Sim| {
+        let ps = sim.world.resource::<otrange_sim::process::state::ProcessState>();
+        let id = ps.process.signal_id("pump.speed").unwrap();
+        ps.process.get(id)
+    };
+    sim.run_until(SimTime(SimDuration::from_secs(1).as_nanos()));
+    // The PLC's 800 per mille came down the stream.
+    assert!((speed(&sim) - 0.8).abs() < 1e-9, "{}", speed(&sim));
+    sim.run_until(SimTime(SimDuration::from_secs(3).as_nanos()));
+    assert_eq!(speed(&sim), 0.0, "the watchdog put the pump in its safe state");
+    sim.finish();
+    let events = sim.drain_events();
+    let trip = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::RemoteIoWatchdog { tripped: true, .. }))
+        .expect("a watchdog trip is logged");
+    assert!(
+        trip.t > cut && trip.t.as_nanos() < cut.as_nanos() + 30_000_000,
+        "{}",
+        trip.t
+    );
+}
+
+#[test]
+fn bad_tsn_sections_are_refused_naming_the_field() {
+    let hosts = ["h0", "h1"];
+    let base = plant(&hosts, &links(&hosts, "100Mbps", "1us"), "");
+    let err = |tsn: &str| {
+        let src = format!("{base}{tsn}");
+        let cfg: PlantConfig = toml::from_str(&src).expect("parses");
+        let e = build(&cfg, 1).err().expect("refused");
+        let span = e.span.clone().map(|s| src[s].to_string());
+        (e.field, e.message, span)
+    };
+    let (field, msg, span) =
+        err("[[tsn.switch]]\nhost = \"s0\"\ngates = [{ open = [9], duration = \"1ms\" }]\n");
+    assert_eq!(field, "tsn.switch[0].gates[0].open");
+    assert!(msg.contains("traffic class 9"), "{msg}");
+    assert_eq!(span.as_deref(), Some("[9]"));
+    let (field, msg, _) = err("[[tsn.switch]]\nhost = \"h0\"\n");
+    assert_eq!(field, "tsn.switch[0].host");
+    assert!(msg.contains("expected switch"), "{msg}");
+    let (field, msg, _) = err(
+        "[[tsn.stream]]\nname = \"x\"\ntalker = \"h0\"\nlisteners = [\"h1\"]\nperiod = \"1ms\"\noffset = \"2ms\"\n",
+    );
+    assert_eq!(field, "tsn.stream[0].offset");
+    assert!(msg.contains("shorter than the period"), "{msg}");
+    let (field, msg, _) =
+        err("[[tsn.stream]]\nname = \"x\"\ntalker = \"h0\"\nlisteners = [\"nobody\"]\nperiod = \"1ms\"\n");
+    assert_eq!(field, "tsn.stream[0].listeners[0]");
+    assert!(msg.contains("unknown host \"nobody\""), "{msg}");
+    let (field, msg, _) =
+        err("[[tsn.switch]]\nhost = \"s0\"\ncbs = [{ class = 5, idle_slope = \"200Mbps\" }]\n");
+    assert_eq!(field, "tsn.switch[0].cbs[0].idle_slope");
+    assert!(msg.contains("below the port's rate"), "{msg}");
+}
+
+#[test]
+fn a_stream_cannot_cross_a_router() {
+    let src = plant(&["h0", "h1"], "", "").replace(
+        "[tsn]",
+        "[[host]]\nname = \"r0\"\nrole = \"router\"\nzone = \"cell\"\naddress = \"10.0.0.2\"\n\
+         [[link]]\na = \"h0\"\nb = \"s0\"\n[[link]]\na = \"s0\"\nb = \"r0\"\n[[link]]\na = \"r0\"\nb = \"h1\"\n[tsn]",
+    ) + "[[tsn.stream]]\nname = \"x\"\ntalker = \"h0\"\nlisteners = [\"h1\"]\nperiod = \"1ms\"\n";
+    let cfg: PlantConfig = toml::from_str(&src).expect("parses");
+    let e = build(&cfg, 1).err().expect("refused");
+    assert_eq!(e.field, "tsn.stream[0].listeners");
+    assert!(e.message.contains("crosses router \"r0\""), "{}", e.message);
+}

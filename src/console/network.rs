@@ -740,7 +740,7 @@ fn looks(role: Role) -> (&'static str, &'static str) {
             "rt",
             r#"<circle class="ico" cx="7" cy="6" r="6"/><path class="ico" d="M3,6H11M7,2V10"/>"#,
         ),
-        Role::Plc => (
+        Role::Plc | Role::RemoteIo => (
             "end",
             r#"<rect class="ico" x="1" width="12" height="12" rx="1"/><path class="ico" d="M4.5,3V9M7,3V9M9.5,3V9"/>"#,
         ),

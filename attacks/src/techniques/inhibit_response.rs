@@ -1,7 +1,9 @@
 //! Inhibit Response Function (TA0107): taking away what the plant relies on to respond to
 //! trouble.
 //!
-//! * T0814 Denial of Service: a Modbus request flood beyond the device's capacity.
+//! * T0814 Denial of Service: a Modbus request flood beyond the device's capacity, or a
+//!   layer-2 frame flood that fills a cell network's links and queues (tagged with a VLAN
+//!   priority, it competes with a TSN cell's protected class).
 //! * T0816 Device Restart/Shutdown: FC 8 restart communications, or listen-only mode.
 //! * T0809 Data Destruction: ransomware encrypting a host's data, pushed over SMB.
 //!
@@ -25,16 +27,62 @@ struct Flood {
     book: Book,
     busy: u64,
     next: SimTime,
+    /// A layer-2 flood: frames of this payload size and priority instead of requests.
+    layer2: Option<(u32, Option<u8>)>,
+    frames: u64,
 }
 
-/// `params.rate` requests per second (default 2000), `duration` (default "30s").
+/// `params.kind`: "modbus" (default) floods the target with read requests; "layer2" with
+/// raw Ethernet frames of `size` payload bytes (default 1500), tagged with VLAN priority
+/// `pcp` if given (the flooder must sit in the target's layer-2 network). `rate` requests
+/// or frames per second (default 2000), `duration` (default "30s").
 pub fn build_flood(
     _: &'static str,
     t: Option<HostId>,
     p: &toml::Table,
     _: &Topology,
 ) -> Result<Box<dyn Executor>, ConfigError> {
-    param::only(p, &["rate", "duration"])?;
+    param::only(p, &["rate", "duration", "kind", "size", "pcp"])?;
+    let kind = param::string(p, "kind", Some("modbus"))?;
+    let layer2 = match kind.as_str() {
+        "modbus" => {
+            for k in ["size", "pcp"] {
+                if p.contains_key(k) {
+                    return Err(ConfigError::unlocated(
+                        format!("params.{k}"),
+                        "only a layer-2 flood (kind = \"layer2\") has this setting",
+                    ));
+                }
+            }
+            None
+        }
+        "layer2" => {
+            let size = param::int(p, "size", Some(1500))?;
+            if !(1..=1500).contains(&size) {
+                return Err(ConfigError::unlocated(
+                    "params.size",
+                    "expected 1..=1500 payload bytes",
+                ));
+            }
+            let pcp = match p.get("pcp") {
+                None => None,
+                Some(_) => {
+                    let v = param::int(p, "pcp", None)?;
+                    if !(0..=7).contains(&v) {
+                        return Err(ConfigError::unlocated("params.pcp", "expected a priority 0..=7"));
+                    }
+                    Some(v as u8)
+                }
+            };
+            Some((size as u32, pcp))
+        }
+        other => {
+            return Err(ConfigError::unlocated(
+                "params.kind",
+                format!("{other:?}: expected \"modbus\" or \"layer2\""),
+            ));
+        }
+    };
     let rate = param::int(p, "rate", Some(2000))?;
     if !(1..=1_000_000).contains(&rate) {
         return Err(ConfigError::unlocated(
@@ -50,6 +98,8 @@ pub fn build_flood(
         book: Book::default(),
         busy: 0,
         next: SimTime::ZERO,
+        layer2,
+        frames: 0,
     }))
 }
 
@@ -72,6 +122,16 @@ impl Executor for Flood {
         if let Some(b) = &self.book.blocked {
             return Progress::Done(b.clone());
         }
+        if cx.now >= self.end && self.layer2.is_some() {
+            return Progress::Done(Outcome::Succeeded {
+                detail: format!(
+                    "{} layer-2 frames in {:.0} s towards {}",
+                    self.frames,
+                    self.duration.as_secs_f64(),
+                    cx.name(self.target)
+                ),
+            });
+        }
         if cx.now >= self.end {
             let sent = self.book.sent_total;
             return Progress::Done(Outcome::Succeeded {
@@ -85,6 +145,19 @@ impl Executor for Flood {
             });
         }
         let n = (f64::from(self.rate) * FLOOD_SLICE.as_secs_f64()).ceil() as u32;
+        if let Some((size, pcp)) = self.layer2 {
+            // Spread over the slice as a flooding tool paces its frames.
+            let gap = FLOOD_SLICE.as_nanos() / u64::from(n.max(1));
+            let now = cx.now;
+            for k in 0..n {
+                cx.now = now + SimDuration(gap * u64::from(k));
+                cx.send_layer2(self.target, size, pcp);
+            }
+            cx.now = now;
+            self.frames += u64::from(n);
+            self.next = now + FLOOD_SLICE;
+            return Progress::Wait(Some(self.next));
+        }
         for _ in 0..n {
             self.book
                 .send(cx, self.target, 0, |tid| read_holding_registers(tid, 1, 0, 10));

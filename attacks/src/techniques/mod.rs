@@ -142,6 +142,14 @@ impl StepCx<'_> {
         );
     }
 
+    /// Sends a raw layer-2 frame (no IP) from the actor's source host, tagged with a VLAN
+    /// priority if `pcp` is given.
+    pub fn send_layer2(&mut self, to: HostId, bytes: u32, pcp: Option<u8>) {
+        let src = self.source();
+        let tag = pcp.map(|pcp| otrange_sim::net::VlanTag { pcp, vid: 1 });
+        self.net.send_layer2(self.now, src, to, bytes, tag, self.label);
+    }
+
     /// A host's name in the plant, for outcome details.
     pub fn name(&self, h: HostId) -> &str {
         &self.topo.host(h).name

@@ -6,6 +6,7 @@
 //! name = "quickdraw"
 //! at = ["sw-ctl"]                # the switches / firewalls whose traffic it sees
 //! mode = "detect"                # or "prevent": inline at `at`, drops what it flags
+//! inspection_delay = "20us"      # prevention only: time each frame spends in it
 //! rules = "rules/quickdraw-modbus.rules"   # rules: file, relative to this file
 //! vars = { MODBUS_CLIENT = "[hmi-1, hmi-2]" }
 //! ```
@@ -66,6 +67,11 @@ pub struct DetectorConfig {
     /// Kind-specific tables (invariants: the checks), kept as TOML for the kind to read.
     #[serde(default)]
     pub check: Vec<toml::Table>,
+    /// Prevention mode: the time each frame spends in the detector before it goes on (deep
+    /// inspection is not free); it adds to every frame's latency at the detector's nodes,
+    /// the cyclic streams of a TSN cell's included. Default 0.
+    #[serde(default)]
+    pub inspection_delay: Option<DurationField>,
 }
 
 /// What a detector's constructor may need besides its config.
@@ -104,6 +110,7 @@ pub struct Placed {
 struct InlineDetector {
     tap: DetectorTap<Box<dyn Detector>>,
     name: String,
+    delay: SimDuration,
 }
 
 impl Middlebox for InlineDetector {
@@ -119,9 +126,15 @@ impl Middlebox for InlineDetector {
     fn take_events(&mut self) -> Vec<(SimTime, otrange_sim::base::events::EventKind)> {
         self.tap.take_alert_events()
     }
+    fn inline_delay(&self) -> SimDuration {
+        self.delay
+    }
     fn sensor_summary(&self) -> Option<serde_json::Value> {
         let mut s = self.tap.summary();
         s["mode"] = "prevent".into();
+        if self.delay > SimDuration::ZERO {
+            s["inspection_delay_ns"] = self.delay.as_nanos().into();
+        }
         Some(s)
     }
 }
@@ -208,6 +221,13 @@ impl DetectorSet {
                 return Err((f("at"), "a detector needs at least one host to sit at".into()));
             }
             let det = d.detector(cx).map_err(|(k, m)| (f(&k), m))?;
+            if d.inspection_delay.is_some() && d.mode != Mode::Prevent {
+                return Err((
+                    f("inspection_delay"),
+                    "an inspection delay needs mode = \"prevent\": a detector on a span port holds no frame"
+                        .into(),
+                ));
+            }
             let tap = DetectorTap::new(det, Arc::clone(cx.topo)).at(&nodes);
             out.push(match d.mode {
                 Mode::Detect => Placed {
@@ -229,6 +249,7 @@ impl DetectorSet {
                         middlebox: Box::new(InlineDetector {
                             tap,
                             name: d.name.clone(),
+                            delay: d.inspection_delay.as_ref().map_or(SimDuration::ZERO, |x| x.value),
                         }),
                         stage: Stage::Inline,
                         nodes,

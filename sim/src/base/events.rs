@@ -88,6 +88,18 @@ pub enum EventKind {
         wait_ns: Option<u64>,
         /// Why: "gate closed", "port busy sending a class 1 frame", "inline inspection delay", ...
         cause: Option<String>,
+        /// Every wait on its way, in order: "node, queue N: wait ns, cause".
+        waits: Vec<String>,
+    },
+    /// A remote I/O module's watchdog tripped (no output frame for longer than its
+    /// watchdog: outputs go to their safe values) or cleared (frames came back).
+    RemoteIoWatchdog {
+        /// The module.
+        device: String,
+        /// True when it tripped, false when it cleared.
+        tripped: bool,
+        /// Time since the last output frame arrived.
+        silent_ns: u64,
     },
     /// A frame was lost: no route, a full queue, or a device that dropped it.
     FrameDropped {

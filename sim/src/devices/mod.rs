@@ -11,6 +11,7 @@ pub mod modbus;
 pub mod plc;
 pub mod poller;
 pub mod procedure;
+pub mod remote_io;
 pub mod summary;
 pub mod traffic;
 pub mod vendor;
@@ -34,6 +35,7 @@ macro_rules! for_each_device_kind {
             "engineering_workstation" => engineering_workstations: $crate::devices::ews::EwsKind,
             "traffic" => traffic: $crate::devices::traffic::TrafficKind,
             "procedure" => procedures: $crate::devices::procedure::ProcedureKind,
+            "remote_io" => remote_ios: $crate::devices::remote_io::RemoteIoKind,
         }
     };
 }

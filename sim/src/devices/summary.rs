@@ -7,6 +7,7 @@ use super::ews::EwsFigures;
 use super::historian::HistorianFigures;
 use super::hmi::HmiFigures;
 use super::plc::PlcFigures;
+use super::remote_io::RemoteIoFigures;
 use super::traffic::{ItClientFigures, ItServerFigures};
 use serde::Serialize;
 
@@ -27,4 +28,6 @@ pub enum DeviceFigures {
     ItClient(ItClientFigures),
     /// An IT host that answers them.
     ItServer(ItServerFigures),
+    /// A remote I/O module: frames taken in each way, watchdog trips.
+    RemoteIo(RemoteIoFigures),
 }

@@ -23,7 +23,7 @@ fn stream_payload(s: &crate::net::tsn::stream::StreamFrame) -> Vec<u8> {
     let mut b = Vec::with_capacity(s.bytes as usize);
     b.extend((s.stream as u16).to_be_bytes());
     b.extend((s.seq as u32).to_be_bytes());
-    for w in &s.words {
+    for w in s.words.iter() {
         b.extend(w.to_be_bytes());
     }
     b.resize(

@@ -249,7 +249,7 @@ impl Network {
 
     /// Stream `s`'s talker sends its frame if its clock says it is time (a correction may
     /// have moved the clock since the release was scheduled).
-    fn release(&mut self, s: usize, at: SimTime) {
+    fn release(&mut self, s: usize, at: SimTime, log: &mut EventLog) {
         let st = &self.tsn.streams[s];
         let clock = &mut self.tsn.clocks[st.clock];
         clock.advance(at.0);
@@ -266,10 +266,14 @@ impl Network {
                 payload: Payload::Stream(Box::new(StreamFrame {
                     stream: s as u32,
                     seq: st.next_seq,
-                    words: st.data.clone(),
+                    words: Arc::clone(&st.data),
                     bytes: st.spec.payload_bytes,
-                    listeners: st.spec.listeners.clone(),
-                    worst: None,
+                    listeners: if st.spec.listeners.len() > 1 {
+                        st.spec.listeners.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    waits: Vec::new(),
                 })),
                 sent_at: at,
                 label: 0,
@@ -280,13 +284,9 @@ impl Network {
             };
             st.next_seq += 1;
             st.sent += 1;
-            self.push(
-                at,
-                Step::Hop {
-                    hop: 0,
-                    frame: Box::new(frame),
-                },
-            );
+            self.schedule_release(s, at);
+            self.hop(at, 0, Box::new(frame), log);
+            return;
         }
         self.schedule_release(s, at);
     }
@@ -448,6 +448,43 @@ impl Network {
         let port = service.port();
         let src_port = self.client_port(src, dst, port);
         self.send_raw(at, src, dst, src_port, port, service, payload, label)
+    }
+
+    /// Sends a raw layer-2 frame of `bytes` payload bytes (no IP: it stays within switches),
+    /// with an 802.1Q tag if given: what a device on a cell's switch floods it with.
+    pub fn send_layer2(
+        &mut self,
+        at: SimTime,
+        src: HostId,
+        dst: HostId,
+        bytes: u32,
+        tag: Option<VlanTag>,
+        label: u32,
+    ) -> FrameId {
+        let id = self.next_id();
+        let frame = Frame {
+            id,
+            src,
+            dst,
+            src_port: 0,
+            dst_port: 0,
+            service: Service::Ethernet,
+            payload: Payload::Flow {
+                bytes: bytes.min(1500),
+                reply_bytes: 0,
+            },
+            sent_at: at,
+            label,
+            tag,
+        };
+        self.push(
+            at,
+            Step::Hop {
+                hop: 0,
+                frame: Box::new(frame),
+            },
+        );
+        id
     }
 
     /// Sends a reply to a delivered frame, on the same connection in the other direction.
@@ -640,7 +677,7 @@ impl Network {
                     self.serve_port(port, at);
                 }
             }
-            Step::Release(s) => self.release(s as usize, at),
+            Step::Release(s) => self.release(s as usize, at, log),
             Step::Egress { hop, frame } => {
                 let node = frame_node(&self.topo, &frame, usize::from(hop));
                 self.transmit(at, at, node, usize::from(hop), frame, log);

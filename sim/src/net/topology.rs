@@ -49,6 +49,9 @@ pub enum PurdueLevel {
 pub enum Role {
     /// A programmable logic controller; a `[[plc]]` makes it a Modbus server with a scan cycle.
     Plc,
+    /// A remote I/O module in the field; a `[[remote_io]]` makes it exchange process data
+    /// with its PLC over TSN streams.
+    RemoteIo,
     /// An operator screen; an `[[hmi]]` makes it poll PLCs and show alarms.
     Hmi,
     /// Stores process history; a `[[historian]]` makes it poll and keep samples.
@@ -84,6 +87,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Plc => "plc",
+            Role::RemoteIo => "remote-io",
             Role::Hmi => "hmi",
             Role::Historian => "historian",
             Role::EngineeringWorkstation => "engineering-workstation",

@@ -103,6 +103,9 @@ impl SyncedClock {
 
     /// The local reading at simulated time `t` (at or after the last [`advance`](Self::advance)).
     pub fn local(&self, t: u64) -> i64 {
+        if self.drift == 0.0 {
+            return t as i64 + self.residual.round() as i64;
+        }
         t as i64 + self.offset_ns(t).round() as i64
     }
 
@@ -110,6 +113,11 @@ impl SyncedClock {
     /// the current sync interval if that comes first (the caller asks again from there, where
     /// a correction may have moved the clock).
     pub fn global(&self, l: i64) -> u64 {
+        if self.drift == 0.0 {
+            // A clock with a fixed offset: exact without iteration.
+            let t = (l - self.residual.round() as i64).max(self.seg_start as i64) as u64;
+            return t.min(self.seg_end);
+        }
         let s = self.seg_start as f64;
         let approx = s + (l as f64 - s - self.residual) / (1.0 + self.drift);
         let mut t = approx.ceil().max(self.seg_start as f64) as u64;

@@ -515,16 +515,33 @@ impl Tsn {
         st.delivered += 1;
         st.latency.add(latency);
         if let Some(k) = st.spec.listeners.iter().position(|l| *l == frame.dst) {
-            let newer = st.received[k].as_ref().is_none_or(|(seq, _, _)| s.seq > *seq);
+            let newer = st.received[k].as_ref().is_none_or(|r| s.seq > r.seq);
             if newer {
-                st.received[k] = Some((s.seq, at, s.words));
+                st.received[k] = Some(stream::Received {
+                    seq: s.seq,
+                    at,
+                    words: s.words.clone(),
+                });
             }
         }
         if latency <= st.spec.deadline_ns {
             return None;
         }
         st.missed += 1;
-        let cause = s.worst.map(|w| {
+        let waits = s
+            .waits
+            .iter()
+            .map(|w| {
+                format!(
+                    "{}, queue {}: {} ns, {}",
+                    topo.host(w.node).name,
+                    w.class,
+                    w.wait_ns,
+                    w.cause.describe()
+                )
+            })
+            .collect();
+        let cause = s.worst().map(|w| {
             (
                 topo.host(w.node).name.clone(),
                 w.class,
@@ -547,6 +564,7 @@ impl Tsn {
             queue: cause.as_ref().map(|c| c.1),
             wait_ns: cause.as_ref().map(|c| c.2),
             cause: cause.map(|c| c.3),
+            waits,
         })
     }
 

@@ -79,9 +79,12 @@ pub struct Queued {
     cause: Option<WaitCause>,
 }
 
+/// What is on the wire. A frame that cannot be preempted is handed to the network as it
+/// starts (its end is certain); a preemptable one stays here until it ends.
 #[derive(Debug)]
 struct Transmission {
-    q: Queued,
+    q: Option<Queued>,
+    class: u8,
     start: u64,
     end: u64,
     /// Bytes of this piece on the wire (a continuation after a preemption is a piece).
@@ -170,12 +173,12 @@ impl TsnPort {
     }
 
     fn class_state(&self, class: usize) -> ClassState {
-        let sending = self.tx.as_ref().is_some_and(|t| usize::from(t.q.class) == class)
+        let sending = self.tx.as_ref().is_some_and(|t| usize::from(t.class) == class)
             || self
                 .held
                 .as_ref()
                 .is_some_and(|h| usize::from(h.0.class) == class);
-        if sending && self.tx.as_ref().is_some_and(|t| usize::from(t.q.class) == class) {
+        if sending && self.tx.as_ref().is_some_and(|t| usize::from(t.class) == class) {
             ClassState::Sending
         } else if sending || !self.queues[class].is_empty() {
             ClassState::Waiting
@@ -217,8 +220,8 @@ impl TsnPort {
             Some(WaitCause::Backlog {
                 ahead: self.queues[c].len() as u32,
             })
-        } else if let Some(t) = &self.tx {
-            Some(WaitCause::PortBusy { class: t.q.class })
+        } else if let Some(t) = self.tx.as_ref().filter(|t| t.end > now) {
+            Some(WaitCause::PortBusy { class: t.class })
         } else if self.free_at > now || self.held.is_some() {
             Some(WaitCause::PortBusy {
                 class: self.held.as_ref().map_or(class, |h| h.0.class),
@@ -301,7 +304,7 @@ impl TsnPort {
         Err(wake)
     }
 
-    fn start(&mut self, class: usize, now: u64, clock: &SyncedClock) {
+    fn start(&mut self, class: usize, now: u64, clock: &SyncedClock, out: &mut Served) {
         let mut q = self.queues[class]
             .pop_front()
             .expect("selected a non-empty queue");
@@ -319,8 +322,17 @@ impl TsnPort {
             note_wait(&mut q.frame, self.setup.node, q.class, now - q.at, cause);
         }
         let preemptable = self.setup.express.is_some() && !self.is_express(q.class);
+        let class_id = q.class;
+        let q = if preemptable {
+            Some(q)
+        } else {
+            self.stats.sent[class] += 1;
+            out.sent.push((q, end));
+            None
+        };
         self.tx = Some(Transmission {
             q,
+            class: class_id,
             start: now,
             end,
             bytes,
@@ -336,9 +348,11 @@ impl TsnPort {
             if let Some(tx) = &self.tx {
                 if now >= tx.end {
                     let tx = self.tx.take().expect("checked");
-                    let class = usize::from(tx.q.class);
-                    self.stats.sent[class] += 1;
-                    out.sent.push((tx.q, tx.end));
+                    let class = usize::from(tx.class);
+                    if let Some(q) = tx.q {
+                        self.stats.sent[class] += 1;
+                        out.sent.push((q, tx.end));
+                    }
                     self.refresh_shaper(class, now);
                     continue;
                 }
@@ -353,15 +367,25 @@ impl TsnPort {
                             return out;
                         }
                         let tx = self.tx.take().expect("checked");
-                        let class = usize::from(tx.q.class);
+                        let class = usize::from(tx.class);
                         self.free_at = now + self.duration(FRAGMENT_END);
-                        self.held = Some((tx.q, left + FRAGMENT_START));
+                        let q = tx.q.expect("a preemptable frame stays with the port");
+                        self.held = Some((q, left + FRAGMENT_START));
                         self.stats.preemptions += 1;
                         self.refresh_shaper(class, now);
                         continue;
                     }
                 }
-                out.wake = Some(tx.end);
+                // The port needs its own wake-up at the end only if something waits, a
+                // shaper's credit changes then, or the frame is still to be handed out;
+                // otherwise the next frame to arrive finds the port free.
+                let idle_after = tx.q.is_none()
+                    && self.held.is_none()
+                    && self.shapers[usize::from(tx.class)].is_none()
+                    && self.queues.iter().all(|q| q.is_empty());
+                if !idle_after {
+                    out.wake = Some(tx.end);
+                }
                 return out;
             }
             if now < self.free_at {
@@ -377,7 +401,8 @@ impl TsnPort {
                         let (q, bytes) = self.held.take().expect("checked");
                         let class = usize::from(q.class);
                         self.tx = Some(Transmission {
-                            q,
+                            class: q.class,
+                            q: Some(q),
                             start: now,
                             end: now + self.duration(bytes),
                             bytes,
@@ -396,7 +421,7 @@ impl TsnPort {
                 self.select(now, clock, |_| true)
             };
             match choice {
-                Ok(c) => self.start(c, now, clock),
+                Ok(c) => self.start(c, now, clock, &mut out),
                 Err(wake) => {
                     out.wake = wake;
                     return out;

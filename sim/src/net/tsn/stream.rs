@@ -4,7 +4,8 @@
 use crate::net::frame::{Frame, Payload};
 use crate::net::topology::HostId;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Why a frame waited at a hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,23 +63,34 @@ pub struct StreamFrame {
     pub stream: u32,
     /// Cycle number, from 0.
     pub seq: u64,
-    /// Process data (16-bit words, as an I/O module's image).
-    pub words: Vec<u16>,
+    /// Process data (16-bit words, as an I/O module's image), shared with the talker's
+    /// image until it changes.
+    pub words: Arc<[u16]>,
     /// Payload bytes on the wire (the words, padded to the stream's frame size).
     pub bytes: u32,
-    /// The listeners this copy still serves (a switch replicates a frame per output port).
+    /// With several listeners, those this copy still serves (a switch replicates a frame per
+    /// output port); empty for a stream with one listener (the frame's destination).
     pub listeners: Vec<HostId>,
-    /// The longest wait so far.
-    pub worst: Option<HopWait>,
+    /// Where it waited so far, in order.
+    pub waits: Vec<HopWait>,
 }
 
-/// Records a wait of a stream frame at a hop, if it is the longest so far.
+impl StreamFrame {
+    /// Its longest wait (the first of equals).
+    pub fn worst(&self) -> Option<HopWait> {
+        self.waits
+            .iter()
+            .copied()
+            .reduce(|a, b| if b.wait_ns > a.wait_ns { b } else { a })
+    }
+}
+
+/// Records a wait of a stream frame at a hop.
 pub fn note_wait(frame: &mut Frame, node: HostId, class: u8, wait_ns: u64, cause: WaitCause) {
     if let Payload::Stream(s) = &mut frame.payload
         && wait_ns > 0
-        && s.worst.is_none_or(|w| wait_ns > w.wait_ns)
     {
-        s.worst = Some(HopWait {
+        s.waits.push(HopWait {
             node,
             class,
             wait_ns,
@@ -114,7 +126,11 @@ pub struct StreamSpec {
 /// fits in a few thousand counters and the 99th percentile is off by at most 0.025 %.
 #[derive(Debug, Clone, Default)]
 pub struct LatencyHistogram {
-    counts: BTreeMap<u64, u64>,
+    /// Count per key; only ever read sorted (see [`LatencyHistogram::quantile`]).
+    counts: HashMap<u64, u64>,
+    /// The last key added and how many times since it was last flushed: a stream's
+    /// latency repeats, so most additions touch no map.
+    run: Option<(u64, u64)>,
     n: u64,
     sum: u128,
     min: u64,
@@ -131,7 +147,15 @@ impl LatencyHistogram {
     }
     /// Adds one latency.
     pub fn add(&mut self, ns: u64) {
-        *self.counts.entry(Self::key(ns)).or_default() += 1;
+        let key = Self::key(ns);
+        match &mut self.run {
+            Some((k, n)) if *k == key => *n += 1,
+            run => {
+                if let Some((k, n)) = run.replace((key, 1)) {
+                    *self.counts.entry(k).or_default() += n;
+                }
+            }
+        }
         if self.n == 0 || ns < self.min {
             self.min = ns;
         }
@@ -143,7 +167,13 @@ impl LatencyHistogram {
     pub fn quantile(&self, q: f64) -> u64 {
         let rank = ((self.n as f64) * q).ceil().max(1.0) as u64;
         let mut seen = 0;
-        for (&k, &c) in &self.counts {
+        let mut counts = self.counts.clone();
+        if let Some((k, n)) = self.run {
+            *counts.entry(k).or_default() += n;
+        }
+        let mut counts: Vec<(u64, u64)> = counts.into_iter().collect();
+        counts.sort_unstable();
+        for &(k, c) in &counts {
             seen += c;
             if seen >= rank {
                 return k.clamp(self.min, self.max);
@@ -182,6 +212,17 @@ pub struct LatencyFigures {
     pub jitter_ns: u64,
 }
 
+/// The last frame of a stream a listener received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Its cycle.
+    pub seq: u64,
+    /// When it arrived (simulated ns).
+    pub at: u64,
+    /// Its process data.
+    pub words: Arc<[u16]>,
+}
+
 /// A stream during a run.
 #[derive(Debug, Clone)]
 pub struct Stream {
@@ -192,9 +233,9 @@ pub struct Stream {
     /// Next cycle number.
     pub next_seq: u64,
     /// The process data the talker sends now (kept current by its device).
-    pub data: Vec<u16>,
+    pub data: Arc<[u16]>,
     /// Per listener (in declared order): the last frame received, its cycle, words and time.
-    pub received: Vec<Option<(u64, u64, Vec<u16>)>>,
+    pub received: Vec<Option<Received>>,
     /// Frames sent (one per cycle).
     pub sent: u64,
     /// Copies delivered, over all listeners.
@@ -219,7 +260,7 @@ impl Stream {
             spec,
             clock,
             next_seq: 0,
-            data: Vec::new(),
+            data: Arc::from([]),
             received: vec![None; n],
             sent: 0,
             delivered: 0,
