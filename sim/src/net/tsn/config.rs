@@ -94,7 +94,7 @@ pub struct TsnSwitchConfig {
     /// Frame preemption (802.1Qbu / 802.3br): express frames interrupt preemptable ones.
     #[serde(default)]
     pub preemption: bool,
-    /// With preemption, the express traffic classes (default [7]).
+    /// With preemption, the express traffic classes (default: class 7 alone).
     pub express: Option<Spanned<Vec<u8>>>,
     /// Credit-based shapers (802.1Qav), one per shaped class.
     #[serde(default)]
