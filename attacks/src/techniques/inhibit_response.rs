@@ -87,7 +87,7 @@ pub fn build_flood(
     if !(1..=1_000_000).contains(&rate) {
         return Err(ConfigError::unlocated(
             "params.rate",
-            "expected 1..=1000000 requests per second",
+            "expected 1..=1000000 requests or frames per second",
         ));
     }
     Ok(Box::new(Flood {

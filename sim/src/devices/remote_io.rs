@@ -377,6 +377,14 @@ impl DeviceKind for RemoteIoKind {
             };
             let deadline = dur(&c.deadline, cycle);
             let watchdog = dur(&c.watchdog, SimDuration(cycle.as_nanos() * 3));
+            if watchdog < cycle {
+                let span = c.watchdog.as_ref().map_or(c.cycle.span(), |w| w.span());
+                return Err(ConfigError::new(
+                    f("watchdog"),
+                    Some(span),
+                    "the watchdog must be at least one cycle: shorter, it trips between any two frames",
+                ));
+            }
             let stream = |suffix: &str, talker, listener, offset: SimDuration, words: usize| StreamSpec {
                 name: format!("{name}/{suffix}"),
                 talker,
@@ -403,17 +411,36 @@ impl DeviceKind for RemoteIoKind {
                 dur(&c.downlink_offset, SimDuration(cycle.as_nanos() / 2)),
                 outputs.len(),
             );
-            let located = |(field, msg): (&'static str, String)| {
-                let (key, span) = match field {
-                    "pcp" => ("pcp", c.host.span()),
-                    "offset" => ("uplink_offset", c.cycle.span()),
-                    "listeners" => ("plc", c.plc.span()),
-                    _ => ("cycle", c.cycle.span()),
-                };
-                ConfigError::new(f(key), Some(span), msg)
+            // A stream's fault named by the module's own key for it.
+            let located = |offset_key: &str,
+                           offset: &Option<Spanned<DurationField>>,
+                           (field, msg): (&'static str, String)| {
+                {
+                    let (key, span) = match field {
+                        "offset" => (
+                            offset_key.to_string(),
+                            offset.as_ref().map_or(c.cycle.span(), |o| o.span()),
+                        ),
+                        "deadline" => (
+                            "deadline".into(),
+                            c.deadline.as_ref().map_or(c.cycle.span(), |d| d.span()),
+                        ),
+                        "listeners" => ("plc".into(), c.plc.span()),
+                        "name" => ("host".into(), c.host.span()),
+                        "pcp" => ("pcp".into(), c.host.span()),
+                        _ => ("cycle".into(), c.cycle.span()),
+                    };
+                    ConfigError::new(f(&key), Some(span), msg)
+                }
             };
-            let uplink = cx.net.add_stream(up).map_err(located)?;
-            let downlink = cx.net.add_stream(down).map_err(located)?;
+            let uplink = cx
+                .net
+                .add_stream(up)
+                .map_err(|e| located("uplink_offset", &c.uplink_offset, e))?;
+            let downlink = cx
+                .net
+                .add_stream(down)
+                .map_err(|e| located("downlink_offset", &c.downlink_offset, e))?;
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert(RemoteIo {
                 name,

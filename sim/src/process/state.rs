@@ -33,25 +33,39 @@ impl ProcessState {
 
 /// Process: integrate whole physics steps up to now.
 pub fn integrate_process(clock: Res<Clock>, mut state: ResMut<ProcessState>, mut log: ResMut<EventLog>) {
-    let state = &mut *state;
-    let dt_s = state.dt.as_secs_f64();
-    while state.integrated_to + state.dt <= clock.now {
-        state.process.step(dt_s, &mut state.impacts);
-        state.integrated_to += state.dt;
-        for imp in state.impacts.drain(..) {
-            log.push(
-                state.integrated_to,
-                EventKind::Impact {
-                    technique: imp.technique.id(),
-                    technique_name: imp.technique.name(),
-                    limit: imp.limit,
-                    component: imp.component,
-                    signal: imp.signal,
-                    value: imp.value,
-                    threshold: imp.threshold,
-                    description: imp.description,
-                },
-            );
+    state.integrate_until(clock.now, &mut log);
+}
+
+impl ProcessState {
+    /// When the next physics step ends.
+    pub fn next_step(&self) -> SimTime {
+        self.integrated_to + self.dt
+    }
+
+    /// Integrates every whole step that ends at or before `to`, logging impacts at the end
+    /// of the step they happened in. Between two ticks nothing the physics reads changes,
+    /// so a step integrated as its time comes or at the next tick ends the same.
+    pub fn integrate_until(&mut self, to: SimTime, log: &mut EventLog) {
+        let state = self;
+        let dt_s = state.dt.as_secs_f64();
+        while state.integrated_to + state.dt <= to {
+            state.process.step(dt_s, &mut state.impacts);
+            state.integrated_to += state.dt;
+            for imp in state.impacts.drain(..) {
+                log.push(
+                    state.integrated_to,
+                    EventKind::Impact {
+                        technique: imp.technique.id(),
+                        technique_name: imp.technique.name(),
+                        limit: imp.limit,
+                        component: imp.component,
+                        signal: imp.signal,
+                        value: imp.value,
+                        threshold: imp.threshold,
+                        description: imp.description,
+                    },
+                );
+            }
         }
     }
 }
