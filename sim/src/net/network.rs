@@ -822,16 +822,9 @@ impl Network {
         }
         let mut frame = frame;
         if start > t {
-            let busy = self.busy_until[h.link.0 as usize][dir];
-            let _ = busy;
+            // A first-in first-out link: no classes, so the priority stands for the queue.
             let pcp = frame.tag.map_or(0, |g| g.pcp);
-            note_wait(
-                &mut frame,
-                node,
-                pcp,
-                (start - t).as_nanos(),
-                WaitCause::Backlog { ahead: 0 },
-            );
+            note_wait(&mut frame, node, pcp, (start - t).as_nanos(), WaitCause::LinkBusy);
         }
         let ser_ns = (frame.wire_bits() * 1_000_000_000).div_ceil(link.bandwidth_bps);
         let done = start + SimDuration(ser_ns);

@@ -27,6 +27,8 @@ pub enum WaitCause {
     Shaper,
     /// An inline inspection at the node held it.
     Inspection,
+    /// A link without TSN (first in, first out) was still sending earlier frames.
+    LinkBusy,
 }
 
 impl WaitCause {
@@ -38,6 +40,7 @@ impl WaitCause {
             WaitCause::GateClosed => "gate closed".into(),
             WaitCause::Shaper => "credit-based shaper out of credit".into(),
             WaitCause::Inspection => "inline inspection delay".into(),
+            WaitCause::LinkBusy => "first-in first-out link busy with earlier frames".into(),
         }
     }
 }
