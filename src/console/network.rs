@@ -1083,7 +1083,7 @@ mod tests {
     #[test]
     fn every_host_and_link_has_its_hook() {
         let topo = reference();
-        assert_eq!((topo.hosts.len(), topo.links.len()), (38, 37));
+        assert_eq!((topo.hosts.len(), topo.links.len()), (42, 41));
         let d = draw(&topo);
         crate::console::xml_check::well_formed(&d.svg).unwrap();
         for h in &topo.hosts {

@@ -49,9 +49,6 @@ pub enum PurdueLevel {
 pub enum Role {
     /// A programmable logic controller; a `[[plc]]` makes it a Modbus server with a scan cycle.
     Plc,
-    /// A remote I/O module in the field; a `[[remote_io]]` makes it exchange process data
-    /// with its PLC over TSN streams.
-    RemoteIo,
     /// An operator screen; an `[[hmi]]` makes it poll PLCs and show alarms.
     Hmi,
     /// Stores process history; a `[[historian]]` makes it poll and keep samples.
@@ -72,6 +69,9 @@ pub enum Role {
     Firewall,
     /// Forwards frames; never an enforcement point (inline detectors may sit there).
     Switch,
+    /// A remote I/O module in the field; a `[[remote_io]]` makes it exchange process data
+    /// with its PLC over TSN streams.
+    RemoteIo,
 }
 
 impl Role {
@@ -131,7 +131,9 @@ pub enum Service {
     /// Historian data access, TCP 5450 (OSIsoft PI's port).
     Historian,
     /// Raw layer-2 frames (TSN streams' cyclic data, a layer-2 flood): no IP, so they
-    /// never cross a router or firewall and no IP filter sees them. No host offers it.
+    /// never cross a router or firewall and no IP filter sees them. No host offers it and
+    /// no policy names it, so files cannot spell it.
+    #[serde(skip_deserializing)]
     Ethernet,
 }
 
@@ -429,13 +431,6 @@ impl Topology {
                             .get(prev.0 as usize)
                             .map_or("?", |p: &Host| p.name.as_str())
                     ),
-                ));
-            }
-            if h.services.contains(&Service::Ethernet) {
-                return Err(ConfigError::new(
-                    format!("host[{i}].services"),
-                    Some(h.name.span()),
-                    "\"ethernet\" is not a service a host offers: layer-2 frames come from TSN streams and floods",
                 ));
             }
             let forwarding_delay = match &h.forwarding_delay {
