@@ -528,19 +528,6 @@ impl Tsn {
             return None;
         }
         st.missed += 1;
-        let waits = s
-            .waits
-            .iter()
-            .map(|w| {
-                format!(
-                    "{}, queue {}: {} ns, {}",
-                    topo.host(w.node).name,
-                    w.class,
-                    w.wait_ns,
-                    w.cause.describe()
-                )
-            })
-            .collect();
         let cause = s.worst().map(|w| {
             (
                 topo.host(w.node).name.clone(),
@@ -554,7 +541,24 @@ impl Tsn {
             None => "no wait on the way: the deadline is shorter than the path".into(),
         };
         *st.miss_causes.entry(key).or_default() += 1;
-        (st.missed <= MISSES_LOGGED_PER_STREAM).then(|| EventKind::StreamDeadlineMissed {
+        if st.missed > MISSES_LOGGED_PER_STREAM {
+            return None;
+        }
+        // Only logged misses need their waits spelt out.
+        let waits = s
+            .waits
+            .iter()
+            .map(|w| {
+                format!(
+                    "{}, queue {}: {} ns, {}",
+                    topo.host(w.node).name,
+                    w.class,
+                    w.wait_ns,
+                    w.cause.describe()
+                )
+            })
+            .collect();
+        Some(EventKind::StreamDeadlineMissed {
             stream: st.spec.name.clone(),
             seq: s.seq,
             listener: topo.host(frame.dst).name.clone(),

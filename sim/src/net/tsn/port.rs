@@ -173,14 +173,13 @@ impl TsnPort {
     }
 
     fn class_state(&self, class: usize) -> ClassState {
-        let sending = self.tx.as_ref().is_some_and(|t| usize::from(t.class) == class)
-            || self
-                .held
-                .as_ref()
-                .is_some_and(|h| usize::from(h.0.class) == class);
-        if sending && self.tx.as_ref().is_some_and(|t| usize::from(t.class) == class) {
+        let held = self
+            .held
+            .as_ref()
+            .is_some_and(|h| usize::from(h.0.class) == class);
+        if self.tx.as_ref().is_some_and(|t| usize::from(t.class) == class) {
             ClassState::Sending
-        } else if sending || !self.queues[class].is_empty() {
+        } else if held || !self.queues[class].is_empty() {
             ClassState::Waiting
         } else {
             ClassState::Empty
