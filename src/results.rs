@@ -356,6 +356,10 @@ pub struct ProcessResult {
     pub bands: Vec<BandStats>,
     /// Value of every signal at the end of the run, in signal order.
     pub final_values: Vec<(String, f64)>,
+    /// Physics steps cut into sub-steps for stability: how many, how finely and for which
+    /// component; absent when the plant's step never needed cutting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integration: Option<otrange_sim::process::IntegrationStats>,
 }
 
 /// Physical harm: a process limit crossed, named as the ATT&CK impact it amounts to.
@@ -516,10 +520,15 @@ impl Tally {
                     figures: stats.clone(),
                 });
             }
-            EventKind::ProcessSummary { bands, final_values } => {
+            EventKind::ProcessSummary {
+                bands,
+                final_values,
+                integration,
+            } => {
                 self.process = Some(ProcessResult {
                     bands: bands.clone(),
                     final_values: final_values.clone(),
+                    integration: integration.clone(),
                 });
             }
             EventKind::NetworkSummary {

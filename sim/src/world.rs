@@ -199,6 +199,7 @@ impl Sim {
                 .signal_names()
                 .map(|(id, n)| (n.to_string(), ps.process.get(id)))
                 .collect(),
+            integration: Some(ps.process.integration().clone()).filter(|i| i.substepped()),
         };
         self.world.resource_scope(|world, mut net: Mut<Network>| {
             let mut log = world.resource_mut::<EventLog>();

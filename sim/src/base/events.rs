@@ -268,6 +268,10 @@ pub enum EventKind {
         bands: Vec<crate::process::BandStats>,
         /// Every signal's name and final value, in signal order.
         final_values: Vec<(String, f64)>,
+        /// What integrating in sub-steps cost, when some physics step needed them (absent
+        /// otherwise, so plants whose step is short enough log what they always logged).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        integration: Option<crate::process::IntegrationStats>,
     },
     /// The network's account of the run, logged when it ends: its counters and the
     /// policy's own (decisions, denials, hits per rule; null without a policy).

@@ -9,7 +9,7 @@ use crate::process::limits::Limit;
 use crate::process::pressure::PressureVessel;
 use crate::process::pump::Pump;
 use crate::process::resolve::Resolver;
-use crate::process::signals::Signals;
+use crate::process::signals::{SignalId, Signals};
 use crate::process::tank::Tank;
 use crate::process::valve::Valve;
 
@@ -58,6 +58,30 @@ impl Component {
             Self::Dosing(c) => c.step(signals, dt_s),
             Self::Heater(c) => c.step(signals, dt_s),
             Self::PressureVessel(c) => c.step(signals, dt_s),
+        }
+    }
+
+    /// The longest step explicit Euler can take from the current state without overshooting
+    /// (a time constant, or the time to cross a relief valve's blowdown); infinite for a
+    /// component whose update is exact at any step (a breaker, a pump, a tank of given flows).
+    pub(crate) fn max_step_s(&self, signals: &Signals) -> f64 {
+        match self {
+            Self::Valve(c) => c.max_step_s(signals),
+            Self::Dosing(c) => c.max_step_s(signals),
+            Self::Heater(c) => c.max_step_s(),
+            Self::PressureVessel(c) => c.max_step_s(signals),
+            Self::Breaker(_) | Self::Pump(_) | Self::Tank(_) => f64::INFINITY,
+        }
+    }
+
+    /// How fast the state signal `id`, if this component integrates it, moves per m³/s of
+    /// net flow: 1/area for a tank's level (m per m³), the stiffness for a vessel's pressure
+    /// (bar per m³). A valve draining through that head uses it for its own stability limit.
+    pub(crate) fn head_per_m3(&self, id: SignalId) -> Option<f64> {
+        match self {
+            Self::Tank(c) => c.level_per_m3(id),
+            Self::PressureVessel(c) => c.pressure_per_m3(id),
+            _ => None,
         }
     }
 }

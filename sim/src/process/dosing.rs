@@ -100,6 +100,17 @@ impl ComponentConfig for DosingConfig {
 }
 
 impl Dosing {
+    /// The residence time V/Q at the current flow: a longer Euler step washes out more
+    /// chemical than the volume holds.
+    pub(crate) fn max_step_s(&self, s: &Signals) -> f64 {
+        let q_m3s = s.non_negative(self.water_flow);
+        if q_m3s > 0.0 {
+            self.volume_m3 / q_m3s
+        } else {
+            f64::INFINITY
+        }
+    }
+
     /// Explicit Euler step of the well-mixed mass balance.
     pub(crate) fn step(&mut self, s: &mut Signals, dt_s: f64) {
         let dose_g_s = if s.enabled(self.power) {

@@ -96,6 +96,15 @@ impl ComponentConfig for HeaterConfig {
 }
 
 impl Heater {
+    /// The time constant C/UA: a longer Euler step overshoots the steady state.
+    pub(crate) fn max_step_s(&self) -> f64 {
+        if self.ua_w_per_k > 0.0 {
+            self.capacity_j_per_k / self.ua_w_per_k
+        } else {
+            f64::INFINITY
+        }
+    }
+
     /// Explicit Euler step of the lumped energy balance.
     pub(crate) fn step(&mut self, s: &mut Signals, dt_s: f64) {
         let p_w = if s.enabled(self.supply) {

@@ -24,6 +24,7 @@ pub mod config;
 pub mod dosing;
 pub mod heater;
 mod impact;
+pub mod integration;
 pub mod limits;
 pub mod pressure;
 pub mod pump;
@@ -44,6 +45,7 @@ pub use config::ProcessConfig;
 pub use dosing::DosingConfig;
 pub use heater::HeaterConfig;
 pub use impact::{Impact, ImpactTechnique};
+pub use integration::IntegrationStats;
 pub use limits::{BuiltinLimitConfig, LimitConfig};
 pub use pressure::PressureVesselConfig;
 pub use pump::PumpConfig;
@@ -63,9 +65,12 @@ use signals::Signals;
 pub struct Process {
     signals: Signals,
     components: Vec<Component>,
+    /// Each component's name, by position in `components`.
+    names: Vec<String>,
     limits: Vec<Limit>,
     bands: Bands,
     time_s: f64,
+    integration: IntegrationStats,
 }
 
 impl Process {
@@ -84,6 +89,7 @@ impl Process {
             components.push(built.component);
             limits.extend(built.limits);
         }
+        link_heads(&mut components);
         let mut names: BTreeSet<String> = limits.iter().map(|l| l.name().to_string()).collect();
         for (i, l) in cfg.limit.iter().enumerate() {
             let at = At::new(format!("process.limit[{i}]"), l.span());
@@ -105,9 +111,11 @@ impl Process {
         Ok(Process {
             signals: r.into_signals(),
             components,
+            names: entries.iter().map(|e| e.name.to_string()).collect(),
             limits,
             bands,
             time_s: 0.0,
+            integration: IntegrationStats::default(),
         })
     }
 
@@ -150,15 +158,52 @@ impl Process {
         self.time_s
     }
 
-    /// Advances the physics by `dt_s` seconds: every component in order,
-    /// then every limit (built-in ones in component order, then
-    /// `[[process.limit]]` in file order), appending crossed limits to
-    /// `impacts`, then the band statistics. A `dt_s` that is not a positive
-    /// finite number does nothing.
+    /// Advances the physics by `dt_s` seconds, in sub-steps no longer than the stiffest
+    /// component allows ([`integration`]). Each sub-step runs every component in order,
+    /// then every limit (built-in ones in component order, then `[[process.limit]]` in
+    /// file order), appending crossed limits to `impacts`, then the band statistics. A
+    /// `dt_s` that is not a positive finite number does nothing.
     pub fn step(&mut self, dt_s: f64, impacts: &mut Vec<Impact>) {
         if !(dt_s.is_finite() && dt_s > 0.0) {
             return;
         }
+        let mut remaining = dt_s;
+        let mut count = 0u32;
+        while remaining > 0.0 {
+            let (stable, stiffest) = self.stable_step();
+            let h = integration::next_substep(dt_s, remaining, stable);
+            let stats = &mut self.integration;
+            if stable < remaining && stats.shortest_substep_s.is_none_or(|s| h < s) {
+                stats.shortest_substep_s = Some(h);
+                stats.stiffest_component = Some(self.names[stiffest].clone());
+            }
+            self.substep(h, impacts);
+            remaining = if h == remaining { 0.0 } else { remaining - h };
+            count += 1;
+        }
+        let stats = &mut self.integration;
+        stats.steps += 1;
+        stats.substeps += u64::from(count);
+        stats.max_substeps_per_step = stats.max_substeps_per_step.max(count);
+        if count >= integration::MAX_SUBSTEPS {
+            stats.capped_steps += 1;
+        }
+    }
+
+    /// The shortest stable step of any component from the current state, and which
+    /// component it is.
+    fn stable_step(&self) -> (f64, usize) {
+        let mut best = (f64::INFINITY, 0);
+        for (i, c) in self.components.iter().enumerate() {
+            let h = c.max_step_s(&self.signals);
+            if h < best.0 {
+                best = (h, i);
+            }
+        }
+        best
+    }
+
+    fn substep(&mut self, dt_s: f64, impacts: &mut Vec<Impact>) {
         for c in &mut self.components {
             c.step(&mut self.signals, dt_s);
         }
@@ -171,9 +216,31 @@ impl Process {
         self.bands.observe(&self.signals, dt_s);
     }
 
+    /// What sub-stepping has cost so far.
+    pub fn integration(&self) -> &IntegrationStats {
+        &self.integration
+    }
+
     /// Statistics of every `[[process.band]]`, in file order.
     pub fn bands(&self) -> &[BandStats] {
         self.bands.stats()
+    }
+}
+
+/// Tells each valve draining a head (`upstream_level`) how that head moves per m³, from
+/// the component that integrates it, for the valve's stability limit.
+fn link_heads(components: &mut [Component]) {
+    for i in 0..components.len() {
+        let Component::Valve(v) = &components[i] else {
+            continue;
+        };
+        let Some(head) = v.head_signal() else {
+            continue;
+        };
+        let per_m3 = components.iter().find_map(|c| c.head_per_m3(head));
+        if let (Some(per_m3), Component::Valve(v)) = (per_m3, &mut components[i]) {
+            v.set_head_per_m3(per_m3);
+        }
     }
 }
 

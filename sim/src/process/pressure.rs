@@ -71,6 +71,7 @@ pub(crate) struct PressureVessel {
     set_bar: f64,
     reseat_bar: f64,
     capacity_m3s: f64,
+    design_bar: f64,
     relief_is_open: bool,
     inflows: Vec<SignalId>,
     outflows: Vec<SignalId>,
@@ -104,6 +105,7 @@ impl ComponentConfig for PressureVesselConfig {
             set_bar,
             reseat_bar,
             capacity_m3s: at.non_negative("relief_capacity_m3s", self.relief_capacity_m3s)?,
+            design_bar,
             relief_is_open: false,
             inflows: r.resolve_all(&self.inflows, at.field("inflows"))?,
             outflows: r.resolve_all(&self.outflows, at.field("outflows"))?,
@@ -137,6 +139,31 @@ impl ComponentConfig for PressureVesselConfig {
 }
 
 impl PressureVessel {
+    /// Bar per m³ of net inflow, for the pressure signal this vessel integrates.
+    pub(crate) fn pressure_per_m3(&self, id: SignalId) -> Option<f64> {
+        (id == self.pressure).then_some(self.stiffness_bar_per_m3)
+    }
+
+    /// The step over which pressure moves by at most the relief valve's blowdown (and by at
+    /// most the margin between set and design pressure): longer steps jump across the
+    /// valve's band, so it vents a whole step's flow at once, pressure falls to 0 and then
+    /// rises past the design pressure in one step, a limit cycle the real vessel never has.
+    pub(crate) fn max_step_s(&self, s: &Signals) -> f64 {
+        let relief_m3s = if self.relief_is_open {
+            self.capacity_m3s
+        } else {
+            0.0
+        };
+        let net_m3s = s.sum(&self.inflows) - s.sum(&self.outflows) - relief_m3s;
+        let rate_bar_s = (self.stiffness_bar_per_m3 * net_m3s).abs();
+        let margin_bar = (self.set_bar - self.reseat_bar).min(self.design_bar - self.set_bar);
+        if rate_bar_s > 0.0 && margin_bar > 0.0 {
+            margin_bar / rate_bar_s
+        } else {
+            f64::INFINITY
+        }
+    }
+
     /// Updates the relief valve from the current pressure, then integrates.
     pub(crate) fn step(&mut self, s: &mut Signals, dt_s: f64) {
         if self.pressure_bar >= self.set_bar {

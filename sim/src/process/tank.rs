@@ -117,6 +117,11 @@ impl ComponentConfig for TankConfig {
 
 impl Tank {
     /// Explicit Euler step of the level, clamped to the physical range.
+    /// Metres of level per m³ of net inflow, for the level signal this tank integrates.
+    pub(crate) fn level_per_m3(&self, id: SignalId) -> Option<f64> {
+        (id == self.level).then(|| 1.0 / self.area_m2)
+    }
+
     pub(crate) fn step(&mut self, s: &mut Signals, dt_s: f64) {
         let net_m3s = s.sum(&self.inflows) - s.sum(&self.outflows);
         let unclamped = self.level_m + net_m3s * dt_s / self.area_m2;

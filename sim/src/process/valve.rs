@@ -54,6 +54,9 @@ pub(crate) struct Valve {
     stroke_s: f64,
     position_frac: f64,
     head: Option<(SignalId, f64)>,
+    /// How fast the upstream head moves per m³ drained, once the process has found the
+    /// component that integrates it; `None` for a head no component of the process owns.
+    head_per_m3: Option<f64>,
     command: SignalId,
     position: SignalId,
     flow: SignalId,
@@ -88,6 +91,7 @@ impl ComponentConfig for ValveConfig {
             stroke_s: at.non_negative("stroke_s", self.stroke_s)?,
             position_frac: opening,
             head,
+            head_per_m3: None,
             command: r.own(&self.name, "command"),
             position: r.own(&self.name, "position"),
             flow: r.own(&self.name, "flow"),
@@ -104,6 +108,32 @@ impl ComponentConfig for ValveConfig {
 impl Valve {
     /// Moves the plug toward the command at the actuator's rate, then
     /// computes flow from the new position.
+    /// The signal of the head this valve drains, if any.
+    pub(crate) fn head_signal(&self) -> Option<SignalId> {
+        self.head.map(|(id, _)| id)
+    }
+
+    /// Tells the valve how its upstream head responds to the flow it drains.
+    pub(crate) fn set_head_per_m3(&mut self, per_m3: f64) {
+        self.head_per_m3 = Some(per_m3);
+    }
+
+    /// Draining through √head is a feedback loop: the flow falls as the head it lowers
+    /// falls, with rate constant `head_per_m3 × dQ/dh`. A step longer than its inverse
+    /// overshoots the level (or pressure) where inflow and outflow balance and, beyond
+    /// twice that, oscillates with growing amplitude. Below 1 % of the reference head the
+    /// slope is taken at 1 %: the few litres left there drain in one step and the tank's
+    /// floor at 0 holds them.
+    pub(crate) fn max_step_s(&self, s: &Signals) -> f64 {
+        let (Some((id, reference_m)), Some(per_m3)) = (self.head, self.head_per_m3) else {
+            return f64::INFINITY;
+        };
+        let h = s.non_negative(id).max(0.01 * reference_m);
+        let dq_dh = self.position_frac * self.max_flow_m3s / (2.0 * (h * reference_m).sqrt());
+        let rate = per_m3 * dq_dh;
+        if rate > 0.0 { 1.0 / rate } else { f64::INFINITY }
+    }
+
     pub(crate) fn step(&mut self, s: &mut Signals, dt_s: f64) {
         let target = s.unit(self.command);
         self.position_frac = if self.stroke_s > 0.0 {
