@@ -101,11 +101,11 @@ pub(crate) fn main(args: &DetectArgs) -> ExitCode {
 fn run(args: &DetectArgs) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let plant: Option<PlantConfig> = match &args.plant {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Input(format!("{}: cannot read plant file: {e}", path.display())))?;
-            Some(otrange::scenario::parse_toml(path, &text).map_err(|e| Failure::Input(e.to_string()))?)
-        }
+        Some(path) => Some(
+            otrange::scenario::load_plant(path)
+                .map_err(|e| Failure::Input(e.to_string()))?
+                .0,
+        ),
         None => None,
     };
     let register = match &args.assets {

@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod console;
+pub mod impact_expect;
 pub mod lag;
 pub mod live;
+pub mod playbook_check;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -251,13 +251,18 @@ fn main() -> ExitCode {
         } => match load(&scenario, policy.as_deref(), detectors.as_deref()) {
             Ok(ex) => {
                 println!(
-                    "ok: {} ({}; plant {:?}, {} hosts, {} PLCs, {} HMIs)",
+                    "ok: {} ({}; plant {:?}, {} hosts, {} PLCs, {} HMIs){}",
                     scenario.display(),
                     ex.info.name,
                     ex.plant.plant.name,
                     ex.plant.hosts.len(),
                     ex.plant.plcs.len(),
-                    ex.plant.hmis.len()
+                    ex.plant.hmis.len(),
+                    match ex.warnings.len() {
+                        0 => String::new(),
+                        1 => ", 1 warning".to_string(),
+                        n => format!(", {n} warnings"),
+                    }
                 );
                 ExitCode::SUCCESS
             }
@@ -497,6 +502,9 @@ fn load(
     if let Some(d) = detectors {
         ex.set_detectors(d)?;
     }
+    for w in &ex.warnings {
+        eprintln!("warning: {w}");
+    }
     Ok(ex)
 }
 
@@ -581,6 +589,9 @@ fn sweep_exit(r: &otrange::sweep::SweepResult, out: &std::path::Path) -> ExitCod
 
 fn input_error(e: &FileError) -> ExitCode {
     eprintln!("error: {e}");
+    if e.count() > 1 {
+        eprintln!("{} errors", e.count());
+    }
     ExitCode::from(2)
 }
 

@@ -5,6 +5,7 @@
 //! steps' events, detections from the typed alerts, and every figure from the summaries the
 //! devices, the process, the network and the sensors log when the run ends.
 
+use crate::impact_expect::{self, ImpactsExpectation};
 use crate::scenario::{Detection, Exercise, Expectations, Foothold};
 use otrange_defenses::detect::register::{Comparison, ObservedAsset, compare};
 use otrange_sim::SimDuration;
@@ -624,6 +625,18 @@ fn register_comparison(ex: &Exercise, taps: &[TapResult]) -> Option<Comparison> 
     Some(compare(register, &observed, detector))
 }
 
+/// The limits that fired, in order of first impact, with technique and count.
+fn fired_limits(impacts: &[ImpactResult]) -> impact_expect::Fired<'_> {
+    let mut out: impact_expect::Fired<'_> = Vec::new();
+    for i in impacts {
+        match out.iter_mut().find(|(l, _, _)| *l == i.limit) {
+            Some(f) => f.2 += 1,
+            None => out.push((i.limit.as_str(), i.technique.as_str(), 1)),
+        }
+    }
+    out
+}
+
 /// Checks the exercise's expectations against the results.
 /// `alerts` is the number of alerts the run raised.
 pub fn evaluate(exp: &Expectations, r: &Results, alerts: u64) -> Vec<ExpectationResult> {
@@ -688,9 +701,68 @@ pub fn evaluate(exp: &Expectations, r: &Results, alerts: u64) -> Vec<Expectation
             actual <= max,
         );
     }
-    if let Some(n) = exp.impacts {
-        let actual = r.impacts.len() as u64;
-        check("impacts", n.to_string(), actual.to_string(), actual == n);
+    let fired = fired_limits(&r.impacts);
+    let fired_text = || {
+        if fired.is_empty() {
+            "none".to_string()
+        } else {
+            fired
+                .iter()
+                .map(|(l, t, n)| format!("{l} {t} x{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    match &exp.impacts {
+        Some(ImpactsExpectation::Count(n)) => {
+            let actual = r.impacts.len() as u64;
+            check("impacts", n.to_string(), actual.to_string(), actual == *n);
+        }
+        Some(ImpactsExpectation::Exactly(want)) => {
+            let each = want.iter().all(|e| impact_expect::satisfied(e, &fired).0);
+            let nothing_else = fired
+                .iter()
+                .all(|(l, _, _)| want.iter().any(|e| e.limit.get_ref() == l));
+            let expected: Vec<String> = want.iter().map(impact_expect::describe).collect();
+            check(
+                "impacts",
+                if expected.is_empty() {
+                    "none".into()
+                } else {
+                    expected.join(", ")
+                },
+                fired_text(),
+                each && nothing_else,
+            );
+        }
+        None => {}
+    }
+    if let Some(want) = &exp.impacts_include {
+        let expected: Vec<String> = want.iter().map(impact_expect::describe).collect();
+        let seen: Vec<String> = want
+            .iter()
+            .map(|e| impact_expect::satisfied(e, &fired).1)
+            .collect();
+        let ok = want.iter().all(|e| impact_expect::satisfied(e, &fired).0);
+        check("impacts_include", expected.join(", "), seen.join(", "), ok);
+    }
+    if let Some(none) = &exp.no_impacts_from {
+        let hit: Vec<String> = fired
+            .iter()
+            .filter(|(l, _, _)| none.iter().any(|n| n.get_ref() == l))
+            .map(|(l, t, n)| format!("{l} {t} x{n}"))
+            .collect();
+        let names: Vec<&str> = none.iter().map(|n| n.get_ref().as_str()).collect();
+        check(
+            "no_impacts_from",
+            names.join(", "),
+            if hit.is_empty() {
+                "none of them".into()
+            } else {
+                hit.join(", ")
+            },
+            hit.is_empty(),
+        );
     }
     if let Some(want) = exp.within_bands {
         let outside: Vec<&str> = r

@@ -12,6 +12,7 @@ use otrange_sim::base::time::{DurationField, SimDuration};
 use otrange_sim::base::wallclock::StartField;
 use otrange_sim::live::config::{LiveConfig, LiveSettings};
 use otrange_sim::plant::PlantConfig;
+use otrange_sim::templates::Expanded;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -64,8 +65,13 @@ fn default_seed() -> u64 {
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
-    /// Exact number of impact events.
-    pub impacts: Option<u64>,
+    /// Exact number of impact events, or exactly which limits fire
+    /// (`[{ limit = "naoh_overdose", technique = "T0880" }]`).
+    pub impacts: Option<crate::impact_expect::ImpactsExpectation>,
+    /// Limits that must fire, others allowed (`count = 0`: must not fire).
+    pub impacts_include: Option<Vec<crate::impact_expect::LimitExpectation>>,
+    /// Limits that must not fire.
+    pub no_impacts_from: Option<Vec<Spanned<String>>>,
     /// Every banded process variable stayed inside its band.
     pub within_bands: Option<bool>,
     /// Upper bound on HMI poll timeouts.
@@ -154,6 +160,9 @@ pub struct Exercise {
     pub plant_file: PathBuf,
     /// The plant, loaded and checked.
     pub plant: PlantConfig,
+    /// The plant's text with its templates expanded, which errors are located in and
+    /// mapped back from.
+    pub plant_text: Expanded,
     /// `[live]`, checked against the plant.
     pub live: LiveSettings,
     /// The segmentation policy installed in the network, if any.
@@ -171,6 +180,9 @@ pub struct Exercise {
     pub assets: Option<AssetRegister>,
     /// The run length from `[exercise]` (the command line's `--duration` overrides it).
     pub duration: SimDuration,
+    /// What the checks found allowed but probably not meant, located in their files; the
+    /// CLI prints them as `warning:` lines and runs anyway.
+    pub warnings: Vec<FileError>,
 }
 
 /// Parses a TOML file into `T`, turning syntax and type errors into located errors that
@@ -190,6 +202,37 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> 
     })
 }
 
+/// Checks that the limits and techniques `[expect]` names exist in the plant, reporting
+/// every one that does not.
+fn check_impact_names(file: &Path, source: &str, expect: &Expectations, sim: &Sim) -> Result<(), FileError> {
+    use crate::impact_expect::{ImpactsExpectation, check_names};
+    let exactly = match &expect.impacts {
+        Some(ImpactsExpectation::Exactly(list)) => list.as_slice(),
+        _ => &[],
+    };
+    let include = expect.impacts_include.as_deref().unwrap_or(&[]);
+    let none = expect.no_impacts_from.as_deref().unwrap_or(&[]);
+    let known = sim.process().limit_names();
+    let errors = check_names(
+        &[("impacts", exactly), ("impacts_include", include)],
+        none,
+        &known,
+    );
+    match FileError::all(errors.into_iter().map(|e| FileError::locate(file, source, e))) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Reads a plant file, expands its `[[instance]]` templates and parses the result; errors
+/// point into the plant file or the template file they came from.
+pub fn load_plant(file: &Path) -> Result<(PlantConfig, Expanded), FileError> {
+    let source = read(file)?;
+    let text = otrange_sim::templates::expand(file, &source)?;
+    let plant = parse_toml(file, &text.text).map_err(|e| text.relocate(e))?;
+    Ok((plant, text))
+}
+
 /// Reads a file a scenario names, or says which file could not be read.
 fn read(file: &Path) -> Result<String, FileError> {
     std::fs::read_to_string(file).map_err(|e| FileError::whole_file(file, format!("cannot read: {e}")))
@@ -204,11 +247,18 @@ impl Exercise {
         let duration = ex.exercise.duration.get_ref().value;
         let base = file.parent().unwrap_or(Path::new("."));
         let plant_file = referenced_file(file, &source, base, &ex.exercise.plant, "exercise.plant", "plant")?;
-        let plant_source = read(&plant_file)?;
-        let plant: PlantConfig = parse_toml(&plant_file, &plant_source)?;
-        // Building the world is the full check: every reference resolves, every program compiles.
-        let sim = otrange_sim::plant::build(&plant, ex.exercise.seed)
-            .map_err(|e| FileError::locate(&plant_file, &plant_source, e))?;
+        let (plant, plant_text) = load_plant(&plant_file)?;
+        // Building the world is the full check: every reference resolves, every program
+        // compiles, every wire and poll fits. Every error it finds is reported, not the first.
+        let locate = |e| FileError::locate(&plant_file, &plant_text.text, e);
+        let (sim, plant_warnings) =
+            otrange_sim::plant::build_checked(&plant, ex.exercise.seed).map_err(|errors| {
+                plant_text.relocate(FileError::all(errors.into_iter().map(locate)).expect("an error"))
+            })?;
+        let mut warnings: Vec<FileError> = plant_warnings
+            .into_iter()
+            .map(|w| plant_text.relocate(locate(w)))
+            .collect();
         // The files the exercise names, each checked against the plant.
         let named = |p: &Option<Spanned<String>>, field: &str, what: &str| {
             p.as_ref()
@@ -226,6 +276,8 @@ impl Exercise {
                 let pb = cfg
                     .resolve(sim.network().topology())
                     .map_err(|e| FileError::locate(&path, &text, e))?;
+                let found = crate::playbook_check::register_warnings(&cfg, &pb, &sim);
+                warnings.extend(found.into_iter().map(|w| FileError::locate(&path, &text, w)));
                 Some((path, pb))
             }
             None => None,
@@ -239,6 +291,7 @@ impl Exercise {
             }
             None => None,
         };
+        check_impact_names(file, &source, &ex.expect, &sim)?;
         let live = ex
             .live
             .resolve(sim.network().topology())
@@ -250,6 +303,7 @@ impl Exercise {
             expect: ex.expect,
             plant_file,
             plant,
+            plant_text,
             live,
             policy_file,
             as_written: playbook.as_ref().map(|(_, pb)| pb.clone()),
@@ -258,6 +312,7 @@ impl Exercise {
             detectors,
             assets: None,
             duration,
+            warnings,
         };
         if let Some(host) = foothold {
             loaded
@@ -294,9 +349,9 @@ impl Exercise {
 
     /// A fresh simulation of this exercise's plant, its policy installed.
     pub fn build(&self, seed: u64) -> Result<Sim, FileError> {
-        let src = read(&self.plant_file)?;
+        let text = &self.plant_text;
         let mut sim = otrange_sim::plant::build(&self.plant, seed)
-            .map_err(|e| FileError::locate(&self.plant_file, &src, e))?;
+            .map_err(|e| text.relocate(FileError::locate(&self.plant_file, &text.text, e)))?;
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;
             sim.network_mut().set_policy(Box::new(policy));
@@ -479,6 +534,7 @@ fn detector_error(path: &Path, field: String, message: String) -> FileError {
         column,
         field,
         message,
+        also: Vec::new(),
     }
 }
 

@@ -70,7 +70,11 @@ const CASES: &[Case] = &[
         line: 43,
         column: 10,
         field: "plc[0].io[0].signal",
-        message: &["unknown process signal", "tank.levle"],
+        message: &[
+            "unknown signal",
+            "tank.levle",
+            "known signals of tank: level, volume, overflow_rate",
+        ],
     },
     Case {
         exercise: "unknown-operand.toml",

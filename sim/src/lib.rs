@@ -30,6 +30,7 @@ pub mod net;
 pub mod plant;
 pub mod plc_logic;
 pub mod process;
+pub mod templates;
 pub mod wire;
 pub mod world;
 

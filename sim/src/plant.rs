@@ -47,6 +47,10 @@ macro_rules! plant_with_devices {
             /// `[tsn]`: clock synchronisation, TSN switches and streams.
             #[serde(default)]
             pub tsn: crate::net::tsn::config::TsnConfig,
+            /// `[[instance]]`: templates instantiated into this plant; already expanded into
+            /// the other fields by [`crate::templates::expand`] when the file was read.
+            #[serde(default, rename = "instance")]
+            pub instances: Vec<crate::templates::InstanceConfig>,
             $(
                 #[doc = concat!("`[[", $section, "]]`: this device kind's entries, handed to its builder.")]
                 #[serde(default, rename = $section)]
@@ -134,22 +138,42 @@ pub struct TapConfig {
     pub at: Vec<Spanned<String>>,
 }
 
-/// Builds a runnable simulation from a plant and a seed.
+/// Builds a runnable simulation from a plant and a seed; fails with the plant's first
+/// error ([`build_checked`] finds them all, and the warnings).
 pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
-    let topo = Arc::new(Topology::build(&cfg.zones, &cfg.hosts, &cfg.links)?);
-    let process = Process::from_config(&cfg.process)?;
+    build_checked(cfg, seed)
+        .map(|(sim, _)| sim)
+        .map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Builds a runnable simulation and returns it with the plant's warnings (what is allowed
+/// but probably not meant), or every error found: the network's first (a broken topology
+/// stops the check), then each process component's, limit's and band's, then each device
+/// entry's and each mis-wiring, in that order.
+pub fn build_checked(cfg: &PlantConfig, seed: u64) -> Result<(Sim, Vec<ConfigError>), Vec<ConfigError>> {
+    let topo = Arc::new(Topology::build(&cfg.zones, &cfg.hosts, &cfg.links).map_err(|e| vec![e])?);
+    let (process, mut errors) = Process::build(&cfg.process);
     let dt = cfg.plant.physics_step.get_ref().value;
     if dt < SimDuration::from_millis(1) || dt > SimDuration::from_secs(10) {
-        return Err(ConfigError::new(
-            "plant.physics_step",
-            Some(cfg.plant.physics_step.span()),
-            "the physics step must be between 1ms and 10s",
-        ));
+        errors.insert(
+            0,
+            ConfigError::new(
+                "plant.physics_step",
+                Some(cfg.plant.physics_step.span()),
+                "the physics step must be between 1ms and 10s",
+            ),
+        );
     }
     let seed = MasterSeed(seed);
     let mut world = World::new();
     let mut net = Network::new(Arc::clone(&topo));
-    net.install_tsn(crate::net::tsn::Tsn::build(&cfg.tsn, &topo, seed)?);
+    match crate::net::tsn::Tsn::build(&cfg.tsn, &topo, seed) {
+        Ok(tsn) => net.install_tsn(tsn),
+        Err(e) => {
+            errors.push(e);
+            return Err(errors);
+        }
+    }
     let mut wake = Wakeups::default();
 
     let mut index = Vec::new();
@@ -164,13 +188,25 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
         }
     }
     let mut cx = BuildCx::new(&mut world, &topo, &mut net, &mut wake, &seed, &process, &index);
-    build_devices(cfg, &mut cx)?;
+    if let Err(e) = build_devices(cfg, &mut cx) {
+        cx.report(e);
+    }
+    errors.append(&mut cx.errors);
+    let warnings = std::mem::take(&mut cx.warnings);
+    let maps = crate::devices::kind::ModbusMaps(std::mem::take(&mut cx.maps));
     for (i, t) in cfg.taps.iter().enumerate() {
         let nodes =
             t.at.iter()
                 .enumerate()
                 .map(|(k, n)| topo.resolve(n, &format!("tap[{i}].at[{k}]")))
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>();
+        let nodes = match nodes {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         net.add_middlebox(
             Box::new(FrameCounter::new(t.name.clone())),
             Stage::Observe,
@@ -185,14 +221,18 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
     world.insert_resource(net);
     world.insert_resource(ProcessState::new(process, dt));
     world.insert_resource(HostIndex(index));
+    world.insert_resource(maps);
     world.insert_resource(crate::devices::host::LabelledReplies::default());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut schedule = tick_schedule();
     schedule.initialize(&mut world).map_err(|e| {
-        ConfigError::new(
+        vec![ConfigError::new(
             "schedule",
             None,
             format!("internal error building the schedule: {e:?}"),
-        )
+        )]
     })?;
-    Ok(Sim::new(world, schedule))
+    Ok((Sim::new(world, schedule), warnings))
 }

@@ -235,6 +235,19 @@ impl Sim {
         self.world.resource_mut::<EventLog>().drain()
     }
 
+    /// The physical process, as integrated so far.
+    pub fn process(&self) -> &crate::process::Process {
+        &self.world.resource::<ProcessState>().process
+    }
+
+    /// The register map of the Modbus server at `host`, as its device declared it (for
+    /// checking the addresses a playbook reads and writes).
+    pub fn modbus_map(&self, host: crate::net::topology::HostId) -> Option<crate::devices::kind::MapSizes> {
+        self.world
+            .get_resource::<crate::devices::kind::ModbusMaps>()
+            .and_then(|m| m.0.get(&host).copied())
+    }
+
     /// The simulated network: topology, counters, policy, middleboxes.
     pub fn network(&self) -> &Network {
         self.world.resource::<Network>()

@@ -3,50 +3,13 @@
 
 use otrange_sim::process::{Impact, Process, ProcessConfig};
 
-/// A stiff pressure loop and a fast heater. The vessel holds 500 bar per m³; a pump pushes
-/// 0.02 m³/s in and a valve lets out 0.02 × √(p / 3 bar) m³/s, so pressure settles at 3 bar
-/// with a rate constant of 500 × 0.02 / (2 × 3) = 1.7 /s (0.6 s time constant), far shorter
-/// than a 10 s step. The heater's C/UA is 2 s. A relief valve sits at 6 bar (reseat 5.5)
-/// and the vessel is rated for 10 bar.
-const STIFF: &str = r#"
-[[process.pump]]
-name = "feed"
-max_flow_m3s = 0.02
-initial_run = 1
-
-[[process.valve]]
-name = "outlet"
-max_flow_m3s = 0.02
-initial_opening = 1
-upstream_level = "loop.pressure"
-reference_level_m = 3.0
-
-[[process.pressure_vessel]]
-name = "loop"
-stiffness_bar_per_m3 = 500.0
-initial_pressure_bar = 1.0
-inflows = ["feed.flow"]
-outflows = ["outlet.flow"]
-relief_set_bar = 6.0
-relief_reseat_bar = 5.5
-relief_capacity_m3s = 0.05
-design_pressure_bar = 10.0
-
-[[process.heater]]
-name = "coil"
-max_power_w = 1000.0
-heat_capacity_j_per_k = 100.0
-ua_w_per_k = 50.0
-ambient_c = 10.0
-initial_power = 1.0
-
-[[process.limit]]
-name = "coil_hot"
-signal = "coil.temperature"
-above = 31.0
-technique = "T0879"
-description = "coil above 31 °C (its steady state is 30 °C)"
-"#;
+/// A stiff pressure loop and a fast heater (tests/fixtures/plants/stiff-loop.toml). The
+/// vessel holds 500 bar per m³; a pump pushes 0.02 m³/s in and a valve lets out
+/// 0.02 × √(p / 3 bar) m³/s, so pressure settles at 3 bar with a rate constant of
+/// 500 × 0.02 / (2 × 3) = 1.7 /s (0.6 s time constant), far shorter than a 10 s step. The
+/// heater's C/UA is 2 s. A relief valve sits at 6 bar (reseat 5.5) and the vessel is rated
+/// for 10 bar.
+const STIFF: &str = include_str!("../../tests/fixtures/plants/stiff-loop.toml");
 
 fn run(step_s: f64, seconds: f64) -> (Process, Vec<Impact>, f64, f64) {
     let cfg = ProcessConfig::from_plant_toml(STIFF).unwrap();

@@ -80,9 +80,26 @@ pub struct FileError {
     pub field: String,
     /// What is wrong and what was expected.
     pub message: String,
+    /// Further errors the same check found, in the order found; shown after this one, each
+    /// on its own `error:` line, so one `otrange check` lists every mistake it can.
+    pub also: Vec<FileError>,
 }
 
 impl FileError {
+    /// Several errors as one: the first, with the others in [`FileError::also`]. `None` for
+    /// none.
+    pub fn all(errors: impl IntoIterator<Item = FileError>) -> Option<FileError> {
+        let mut errors = errors.into_iter();
+        let mut first = errors.next()?;
+        first.also.extend(errors);
+        Some(first)
+    }
+
+    /// How many errors this is, itself included.
+    pub fn count(&self) -> usize {
+        1 + self.also.len()
+    }
+
     /// Locates an error by the byte span of the offending text in `source`. An empty span at
     /// offset 0 means "no position" (configs built in code, defaults not in the file).
     pub fn at(
@@ -102,6 +119,7 @@ impl FileError {
             column,
             field: field.into(),
             message: message.into(),
+            also: Vec::new(),
         }
     }
 
@@ -116,6 +134,16 @@ impl FileError {
     }
 
     fn render(&self) -> String {
+        let mut out = self.render_one();
+        for e in &self.also {
+            out.push_str("\nerror: ");
+            out.push_str(&e.render_one());
+        }
+        out
+    }
+
+    /// This error alone, as `file:line:column: field: message`.
+    pub fn render_one(&self) -> String {
         let file = self.file.display();
         if self.line == 0 {
             format!("{file}: {}: {}", self.field, self.message)

@@ -133,11 +133,28 @@ impl super::kind::DeviceKind for HistorianKind {
     fn build(configs: &[HistorianConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
         for (i, h) in configs.iter().enumerate() {
             let field = format!("historian[{i}].host");
-            let id = cx.claim_host(&h.host, field, &[Role::Historian], "historian")?;
+            let id = match cx.claim_host(&h.host, field, &[Role::Historian], "historian") {
+                Ok(id) => id,
+                Err(e) => {
+                    cx.report(e);
+                    continue;
+                }
+            };
             let topo = cx.topo;
-            let hist = Historian::build(h, i, &topo.host(id).name, topo, |period, timing| {
+            let built = Historian::build(h, i, &topo.host(id).name, topo, |period, timing| {
                 cx.task_clock(id, period, Keeping::FreeRunning, timing)
-            })?;
+            });
+            let hist = match built {
+                Ok(hist) => hist,
+                Err(e) => {
+                    cx.report(e);
+                    continue;
+                }
+            };
+            for (k, p) in h.poll.iter().enumerate() {
+                let field = format!("historian[{i}].poll[{k}].read");
+                cx.check_access(&p.plc, &p.read, u32::from(p.count), field);
+            }
             cx.wake.at(hist.poller.next_poll);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert((hist, super::ClientAgent));

@@ -364,11 +364,36 @@ impl super::kind::DeviceKind for HmiKind {
     type Config = HmiConfig;
     fn build(configs: &[HmiConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
         for (i, h) in configs.iter().enumerate() {
-            let id = cx.claim_host(&h.host, format!("hmi[{i}].host"), &[Role::Hmi], "hmi")?;
+            let id = match cx.claim_host(&h.host, format!("hmi[{i}].host"), &[Role::Hmi], "hmi") {
+                Ok(id) => id,
+                Err(e) => {
+                    cx.report(e);
+                    continue;
+                }
+            };
             let topo = cx.topo;
-            let hmi = Hmi::build(h, i, &topo.host(id).name, topo, |period, timing| {
+            let built = Hmi::build(h, i, &topo.host(id).name, topo, |period, timing| {
                 cx.task_clock(id, period, Keeping::FreeRunning, timing)
-            })?;
+            });
+            let hmi = match built {
+                Ok(hmi) => hmi,
+                Err(e) => {
+                    cx.report(e);
+                    continue;
+                }
+            };
+            for (k, p) in h.poll.iter().enumerate() {
+                cx.check_access(
+                    &p.plc,
+                    &p.read,
+                    u32::from(p.count),
+                    format!("hmi[{i}].poll[{k}].read"),
+                );
+            }
+            for (k, r) in h.operator.iter().flat_map(|o| &o.response).enumerate() {
+                let field = format!("hmi[{i}].operator.response[{k}].write");
+                cx.check_access(&r.plc, &r.write, 1, field);
+            }
             cx.wake.at(hmi.poller.next_poll);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert((hmi, super::ClientAgent));

@@ -11,7 +11,7 @@ use crate::base::time::{SimDuration, SimTime};
 use crate::devices::summary::DeviceFigures;
 use crate::net::Network;
 use crate::net::topology::{HostId, Role, Topology};
-use crate::process::Process;
+use crate::process::{Process, SignalId};
 use crate::world::SimSet;
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::ScheduleSystem;
@@ -77,6 +77,89 @@ pub struct BuildCx<'a> {
     index: &'a [Entity],
     start: ChaCha8Rng,
     claimed: BTreeMap<HostId, &'static str>,
+    /// Which device output drives each process signal (its field path), so a second
+    /// driver is an error naming the first.
+    drivers: BTreeMap<SignalId, String>,
+    /// The register map each Modbus server declares, so clients' polls are checked
+    /// against it.
+    pub(crate) maps: BTreeMap<HostId, MapSizes>,
+    /// Errors found while building that did not stop the build, so a check reports them
+    /// all.
+    pub(crate) errors: Vec<ConfigError>,
+    /// What is allowed but probably not meant.
+    pub(crate) warnings: Vec<ConfigError>,
+}
+
+/// Every Modbus server's declared map, kept after building so files checked against the
+/// plant later (playbooks) can check their addresses too.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct ModbusMaps(pub BTreeMap<HostId, MapSizes>);
+
+/// The sizes of a Modbus server's four tables, for checking the addresses its clients use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapSizes {
+    /// Coils (`co:`).
+    pub coils: u32,
+    /// Discrete inputs (`di:`).
+    pub discrete_inputs: u32,
+    /// Input registers (`ir:`).
+    pub input_registers: u32,
+    /// Holding registers (`hr:`).
+    pub holding_registers: u32,
+}
+
+impl MapSizes {
+    /// The sizes of a register memory's four tables.
+    pub fn of<M: crate::plc_logic::PlcMemory + ?Sized>(m: &M) -> MapSizes {
+        use crate::plc_logic::Area;
+        let len = |a| u32::from(m.len(a));
+        MapSizes {
+            coils: len(Area::Coil),
+            discrete_inputs: len(Area::DiscreteInput),
+            input_registers: len(Area::InputRegister),
+            holding_registers: len(Area::HoldingRegister),
+        }
+    }
+
+    /// How many entries the table of `area` has.
+    pub fn len(&self, area: crate::plc_logic::Area) -> u32 {
+        use crate::plc_logic::Area;
+        match area {
+            Area::Coil => self.coils,
+            Area::DiscreteInput => self.discrete_inputs,
+            Area::InputRegister => self.input_registers,
+            Area::HoldingRegister => self.holding_registers,
+        }
+    }
+
+    /// Why `count` entries from `start` in `area` of the server `server` do not fit, if
+    /// they do not.
+    pub fn out_of_range(
+        &self,
+        server: &str,
+        area: crate::plc_logic::Area,
+        start: u16,
+        count: u32,
+    ) -> Option<String> {
+        let len = self.len(area);
+        let end = u32::from(start) + count.max(1);
+        let p = area.prefix();
+        let what = if count > 1 {
+            format!("{p}:{start} count {count} (to {p}:{})", end - 1)
+        } else {
+            format!("{p}:{start}")
+        };
+        let has = match len {
+            0 => format!("has no {}", area.plural()),
+            _ => format!("has {len} {} ({p}:0 to {p}:{})", area.plural(), len - 1),
+        };
+        (end > len).then(|| {
+            format!(
+                "{what} is outside {server}'s map, which {has}: every such request is answered \
+                 with exception 2 (illegal data address)"
+            )
+        })
+    }
 }
 
 impl<'a> BuildCx<'a> {
@@ -103,6 +186,84 @@ impl<'a> BuildCx<'a> {
             // real devices are; one stream for all kinds, drawn in registration order.
             start: seed.stream("device-start"),
             claimed: BTreeMap::new(),
+            drivers: BTreeMap::new(),
+            maps: BTreeMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Records an error in one entry and lets the build go on with the others, so
+    /// `otrange check` lists every error rather than the first. The entry is left out of
+    /// the world; the plant does not run while any error stands.
+    pub fn report(&mut self, error: ConfigError) {
+        self.errors.push(error);
+    }
+
+    /// Records something that is allowed but probably not what the author meant.
+    pub fn warn(&mut self, warning: ConfigError) {
+        self.warnings.push(warning);
+    }
+
+    /// Claims process signal `signal` (named `name`) for the device output at `field`
+    /// (located by `span`): the output must drive one of a component's commands, and no
+    /// other output may drive the same signal (the last writer would silently win).
+    pub fn drive_signal(
+        &mut self,
+        name: &Spanned<String>,
+        field: String,
+    ) -> Result<crate::process::SignalId, ConfigError> {
+        let span = Some(name.span());
+        let id = self
+            .process
+            .check_drivable(name.get_ref())
+            .map_err(|m| ConfigError::new(field.clone(), span.clone(), m))?;
+        if let Some(first) = self.drivers.get(&id) {
+            return Err(ConfigError::new(
+                field,
+                span,
+                format!(
+                    "{} is already driven by {first}; two outputs driving one actuator fight \
+                     each other every scan",
+                    name.get_ref()
+                ),
+            ));
+        }
+        self.drivers.insert(id, field);
+        Ok(id)
+    }
+
+    /// Declares the register map a Modbus server at `host` offers.
+    pub fn declare_map(&mut self, host: HostId, map: MapSizes) {
+        self.maps.insert(host, map);
+    }
+
+    /// The register map of the Modbus server at `host`, if a device declared one.
+    pub fn map_of(&self, host: HostId) -> Option<&MapSizes> {
+        self.maps.get(&host)
+    }
+
+    /// Checks that a client's read or write of `count` entries from `address` at the server
+    /// `server` (both as written, with their spans) stays inside the server's declared
+    /// map; an access outside it would be answered with exception 2 (illegal data address)
+    /// every time. Reports an error (unresolvable names are reported by the entry's own
+    /// build and ignored here).
+    pub fn check_access(
+        &mut self,
+        server: &Spanned<String>,
+        address: &Spanned<String>,
+        count: u32,
+        field: String,
+    ) {
+        let Ok(host) = self.topo.resolve(server, "") else {
+            return;
+        };
+        let Ok((area, start)) = crate::plc_logic::parse_address(address.get_ref()) else {
+            return;
+        };
+        let map = self.maps.get(&host);
+        if let Some(why) = map.and_then(|m| m.out_of_range(server.get_ref(), area, start, count)) {
+            self.report(ConfigError::new(field, Some(address.span()), why));
         }
     }
 

@@ -432,7 +432,7 @@ impl Plc {
                 ConfigError::new(
                     field(&format!("io[{i}].signal")),
                     Some(w.signal.span()),
-                    format!("unknown process signal {:?}", w.signal.get_ref()),
+                    process.unknown_signal(w.signal.get_ref()),
                 )
             })?;
             let (operand, input, f) = match (&w.to, &w.from) {
@@ -448,6 +448,7 @@ impl Plc {
             };
             let (area, addr) = crate::plc_logic::parse_address(operand.get_ref())
                 .map_err(|m| ConfigError::new(field(&format!("io[{i}].{f}")), Some(operand.span()), m))?;
+
             if server.map().get(area, addr).is_none() {
                 return Err(ConfigError::new(
                     field(&format!("io[{i}].{f}")),
@@ -684,15 +685,69 @@ pub fn plc_serve(
 /// PLCs as a device kind: `[[plc]]` entries on hosts of role plc.
 pub struct PlcKind;
 
+/// The checks of an actuator wire (`from`) that need the whole plant: it comes from a coil
+/// or holding register, it drives a command of its component (not its state), and nothing
+/// else drives the same signal. A wire whose signal or address does not parse is left to
+/// [`Plc::build`], which reports it.
+fn check_actuator_wire(
+    w: &IoConfig,
+    field: &str,
+    cx: &mut super::kind::BuildCx<'_>,
+) -> Result<(), ConfigError> {
+    let Some(from) = &w.from else {
+        return Ok(());
+    };
+    let Ok((area, _)) = crate::plc_logic::parse_address(from.get_ref()) else {
+        return Ok(());
+    };
+    if !area.is_client_writable() {
+        return Err(ConfigError::new(
+            format!("{field}.from"),
+            Some(from.span()),
+            format!(
+                "an actuator is driven from a coil (co:) or a holding register (hr:); {} is one \
+                 of the PLC's {}, which its `to` wires and program fill from the field",
+                from.get_ref(),
+                area.plural()
+            ),
+        ));
+    }
+    if cx.process.signal_id(w.signal.get_ref()).is_none() {
+        return Ok(());
+    }
+    cx.drive_signal(&w.signal, format!("{field}.signal")).map(|_| ())
+}
+
 impl super::kind::DeviceKind for PlcKind {
     type Config = PlcConfig;
     fn build(configs: &[PlcConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
         for (i, p) in configs.iter().enumerate() {
-            let id = cx.claim_host(&p.host, format!("plc[{i}].host"), &[Role::Plc], "plc")?;
+            let id = match cx.claim_host(&p.host, format!("plc[{i}].host"), &[Role::Plc], "plc") {
+                Ok(id) => id,
+                Err(e) => {
+                    cx.report(e);
+                    continue;
+                }
+            };
             let (topo, process) = (cx.topo, cx.process);
-            let plc = Plc::build(p, i, &topo.host(id).name, process, |period, timing| {
+            let built = Plc::build(p, i, &topo.host(id).name, process, |period, timing| {
                 cx.task_clock(id, period, Keeping::Anchored, timing)
-            })?;
+            });
+            // Each actuator wire on its own, whether or not the rest of the entry built.
+            for (k, w) in p.io.iter().enumerate() {
+                if let Err(e) = check_actuator_wire(w, &format!("plc[{i}].io[{k}]"), cx) {
+                    cx.report(e);
+                }
+            }
+            let mut plc = match built {
+                Ok(plc) => plc,
+                Err(e) => {
+                    cx.report(e);
+                    continue;
+                }
+            };
+            let sizes = super::kind::MapSizes::of(plc.cpu.get().server.map());
+            cx.declare_map(id, sizes);
             cx.wake.at(plc.next_scan);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert(plc);

@@ -248,214 +248,208 @@ pub fn remote_io_outputs(
 /// The kind: `[[remote_io]]`.
 pub struct RemoteIoKind;
 
+/// Builds the `i`th `[[remote_io]]` module: its wires into its PLC's registers, its two
+/// streams and its entity.
+fn build_module(c: &RemoteIoConfig, i: usize, cx: &mut BuildCx<'_>) -> Result<(), ConfigError> {
+    let f = |s: &str| format!("remote_io[{i}].{s}");
+    let id = cx.claim_host(&c.host, f("host"), &[Role::RemoteIo], "remote I/O module")?;
+    let plc_host = cx.topo.resolve(&c.plc, &f("plc"))?;
+    let plc_entity = cx.entity(plc_host);
+    let name = cx.topo.host(id).name.clone();
+    let Some(mut plc) = cx.world.get_mut::<Plc>(plc_entity) else {
+        return Err(ConfigError::new(
+            f("plc"),
+            Some(c.plc.span()),
+            format!("host {:?} is not configured as a [[plc]]", c.plc.get_ref()),
+        ));
+    };
+    let plc_io = plc.io.clone();
+    let sizes = super::kind::MapSizes::of(plc.cpu.get().server.map());
+    let len_of = |a: Area| sizes.len(a);
+    let cycle = c.cycle.get_ref().value;
+    if cycle < SimDuration::from_micros(10) {
+        return Err(ConfigError::new(
+            f("cycle"),
+            Some(c.cycle.span()),
+            "a cycle must be at least 10us",
+        ));
+    }
+    let wire = |signal: &Spanned<String>, reg: &Spanned<String>, sfield: String, rfield: String| {
+        let sig = cx.process.signal_id(signal.get_ref()).ok_or_else(|| {
+            ConfigError::new(
+                sfield,
+                Some(signal.span()),
+                cx.process.unknown_signal(signal.get_ref()),
+            )
+        })?;
+        let (area, addr) = parse_address(reg.get_ref())
+            .map_err(|m| ConfigError::new(rfield.clone(), Some(reg.span()), m))?;
+        if u32::from(addr) >= len_of(area) {
+            return Err(ConfigError::new(
+                rfield,
+                Some(reg.span()),
+                format!(
+                    "{} is outside {:?}'s register map",
+                    reg.get_ref(),
+                    c.plc.get_ref()
+                ),
+            ));
+        }
+        Ok((sig, area, addr))
+    };
+    let mut inputs = Vec::new();
+    for (k, w) in c.inputs.iter().enumerate() {
+        let (signal, area, addr) = wire(
+            &w.signal,
+            &w.to,
+            f(&format!("inputs[{k}].signal")),
+            f(&format!("inputs[{k}].to")),
+        )?;
+        if !matches!(area, Area::InputRegister | Area::HoldingRegister) {
+            return Err(ConfigError::new(
+                f(&format!("inputs[{k}].to")),
+                Some(w.to.span()),
+                "an input lands in a register: \"ir:N\" or \"hr:N\"",
+            ));
+        }
+        if plc_io.iter().any(|p| p.input && p.area == area && p.addr == addr) {
+            return Err(ConfigError::new(
+                f(&format!("inputs[{k}].to")),
+                Some(w.to.span()),
+                format!(
+                    "{} is already wired to a sensor by the PLC's own io",
+                    w.to.get_ref()
+                ),
+            ));
+        }
+        inputs.push(Wire {
+            signal,
+            area,
+            addr,
+            scale: w.scale,
+            offset: w.offset,
+            safe: 0.0,
+        });
+    }
+    let mut outputs = Vec::new();
+    for (k, w) in c.outputs.iter().enumerate() {
+        let (signal, area, addr) = wire(
+            &w.signal,
+            &w.from,
+            f(&format!("outputs[{k}].signal")),
+            f(&format!("outputs[{k}].from")),
+        )?;
+        if plc_io.iter().any(|p| !p.input && p.signal == signal) {
+            return Err(ConfigError::new(
+                f(&format!("outputs[{k}].signal")),
+                Some(w.signal.span()),
+                format!("{} is already driven by the PLC's own io", w.signal.get_ref()),
+            ));
+        }
+        outputs.push(Wire {
+            signal,
+            area,
+            addr,
+            scale: w.scale,
+            offset: w.offset,
+            safe: w.safe,
+        });
+    }
+    for (k, w) in c.outputs.iter().enumerate() {
+        cx.drive_signal(&w.signal, f(&format!("outputs[{k}].signal")))?;
+    }
+    let dur = |d: &Option<Spanned<DurationField>>, default: SimDuration| {
+        d.as_ref().map_or(default, |d| d.get_ref().value)
+    };
+    let deadline = dur(&c.deadline, cycle);
+    let watchdog = dur(&c.watchdog, SimDuration(cycle.as_nanos() * 3));
+    if watchdog < cycle {
+        let span = c.watchdog.as_ref().map_or(c.cycle.span(), |w| w.span());
+        return Err(ConfigError::new(
+            f("watchdog"),
+            Some(span),
+            "the watchdog must be at least one cycle: shorter, it trips between any two frames",
+        ));
+    }
+    let stream = |suffix: &str, talker, listener, offset: SimDuration, words: usize| StreamSpec {
+        name: format!("{name}/{suffix}"),
+        talker,
+        listeners: vec![listener],
+        pcp: c.pcp,
+        vid: 1,
+        period_ns: cycle.as_nanos(),
+        offset_ns: offset.as_nanos(),
+        // Stream index, cycle and the data words, at least the 46-byte minimum.
+        payload_bytes: (6 + 2 * words as u32).max(46),
+        deadline_ns: deadline.as_nanos(),
+    };
+    let up = stream(
+        "in",
+        id,
+        plc_host,
+        dur(&c.uplink_offset, SimDuration::ZERO),
+        inputs.len(),
+    );
+    let down = stream(
+        "out",
+        plc_host,
+        id,
+        dur(&c.downlink_offset, SimDuration(cycle.as_nanos() / 2)),
+        outputs.len(),
+    );
+    // A stream's fault named by the module's own key for it.
+    let located =
+        |offset_key: &str, offset: &Option<Spanned<DurationField>>, (field, msg): (&'static str, String)| {
+            let (key, span) = match field {
+                "offset" => (
+                    offset_key.to_string(),
+                    offset.as_ref().map_or(c.cycle.span(), |o| o.span()),
+                ),
+                "deadline" => (
+                    "deadline".into(),
+                    c.deadline.as_ref().map_or(c.cycle.span(), |d| d.span()),
+                ),
+                "listeners" => ("plc".into(), c.plc.span()),
+                "name" => ("host".into(), c.host.span()),
+                "pcp" => ("pcp".into(), c.host.span()),
+                _ => ("cycle".into(), c.cycle.span()),
+            };
+            ConfigError::new(f(&key), Some(span), msg)
+        };
+    let uplink = cx
+        .net
+        .add_stream(up)
+        .map_err(|e| located("uplink_offset", &c.uplink_offset, e))?;
+    let downlink = cx
+        .net
+        .add_stream(down)
+        .map_err(|e| located("downlink_offset", &c.downlink_offset, e))?;
+    let e = cx.entity(id);
+    cx.world.entity_mut(e).insert(RemoteIo {
+        name,
+        plc: plc_entity,
+        plc_host,
+        uplink,
+        downlink,
+        inputs,
+        outputs,
+        watchdog,
+        tripped: false,
+        trips: 0,
+        last_in_seq: None,
+        last_out_seq: None,
+    });
+    Ok(())
+}
+
 impl DeviceKind for RemoteIoKind {
     type Config = RemoteIoConfig;
 
     fn build(configs: &[RemoteIoConfig], cx: &mut BuildCx<'_>) -> Result<(), ConfigError> {
         for (i, c) in configs.iter().enumerate() {
-            let f = |s: &str| format!("remote_io[{i}].{s}");
-            let id = cx.claim_host(&c.host, f("host"), &[Role::RemoteIo], "remote I/O module")?;
-            let plc_host = cx.topo.resolve(&c.plc, &f("plc"))?;
-            let plc_entity = cx.entity(plc_host);
-            let name = cx.topo.host(id).name.clone();
-            let Some(mut plc) = cx.world.get_mut::<Plc>(plc_entity) else {
-                return Err(ConfigError::new(
-                    f("plc"),
-                    Some(c.plc.span()),
-                    format!("host {:?} is not configured as a [[plc]]", c.plc.get_ref()),
-                ));
-            };
-            let plc_io = plc.io.clone();
-            let lens = {
-                let cpu = plc.cpu.get();
-                let m = cpu.server.map();
-                [
-                    Area::Coil,
-                    Area::DiscreteInput,
-                    Area::InputRegister,
-                    Area::HoldingRegister,
-                ]
-                .map(|a| PlcMemory::len(m, a))
-            };
-            let len_of = |a: Area| match a {
-                Area::Coil => lens[0],
-                Area::DiscreteInput => lens[1],
-                Area::InputRegister => lens[2],
-                Area::HoldingRegister => lens[3],
-            };
-            let cycle = c.cycle.get_ref().value;
-            if cycle < SimDuration::from_micros(10) {
-                return Err(ConfigError::new(
-                    f("cycle"),
-                    Some(c.cycle.span()),
-                    "a cycle must be at least 10us",
-                ));
+            if let Err(e) = build_module(c, i, cx) {
+                cx.report(e);
             }
-            let wire = |signal: &Spanned<String>, reg: &Spanned<String>, sfield: String, rfield: String| {
-                let sig = cx.process.signal_id(signal.get_ref()).ok_or_else(|| {
-                    ConfigError::new(
-                        sfield,
-                        Some(signal.span()),
-                        format!("unknown process signal {:?}", signal.get_ref()),
-                    )
-                })?;
-                let (area, addr) = parse_address(reg.get_ref())
-                    .map_err(|m| ConfigError::new(rfield.clone(), Some(reg.span()), m))?;
-                if addr >= len_of(area) {
-                    return Err(ConfigError::new(
-                        rfield,
-                        Some(reg.span()),
-                        format!(
-                            "{} is outside {:?}'s register map",
-                            reg.get_ref(),
-                            c.plc.get_ref()
-                        ),
-                    ));
-                }
-                Ok((sig, area, addr))
-            };
-            let mut inputs = Vec::new();
-            for (k, w) in c.inputs.iter().enumerate() {
-                let (signal, area, addr) = wire(
-                    &w.signal,
-                    &w.to,
-                    f(&format!("inputs[{k}].signal")),
-                    f(&format!("inputs[{k}].to")),
-                )?;
-                if !matches!(area, Area::InputRegister | Area::HoldingRegister) {
-                    return Err(ConfigError::new(
-                        f(&format!("inputs[{k}].to")),
-                        Some(w.to.span()),
-                        "an input lands in a register: \"ir:N\" or \"hr:N\"",
-                    ));
-                }
-                if plc_io.iter().any(|p| p.input && p.area == area && p.addr == addr) {
-                    return Err(ConfigError::new(
-                        f(&format!("inputs[{k}].to")),
-                        Some(w.to.span()),
-                        format!(
-                            "{} is already wired to a sensor by the PLC's own io",
-                            w.to.get_ref()
-                        ),
-                    ));
-                }
-                inputs.push(Wire {
-                    signal,
-                    area,
-                    addr,
-                    scale: w.scale,
-                    offset: w.offset,
-                    safe: 0.0,
-                });
-            }
-            let mut outputs = Vec::new();
-            for (k, w) in c.outputs.iter().enumerate() {
-                let (signal, area, addr) = wire(
-                    &w.signal,
-                    &w.from,
-                    f(&format!("outputs[{k}].signal")),
-                    f(&format!("outputs[{k}].from")),
-                )?;
-                if plc_io.iter().any(|p| !p.input && p.signal == signal) {
-                    return Err(ConfigError::new(
-                        f(&format!("outputs[{k}].signal")),
-                        Some(w.signal.span()),
-                        format!("{} is already driven by the PLC's own io", w.signal.get_ref()),
-                    ));
-                }
-                outputs.push(Wire {
-                    signal,
-                    area,
-                    addr,
-                    scale: w.scale,
-                    offset: w.offset,
-                    safe: w.safe,
-                });
-            }
-            let dur = |d: &Option<Spanned<DurationField>>, default: SimDuration| {
-                d.as_ref().map_or(default, |d| d.get_ref().value)
-            };
-            let deadline = dur(&c.deadline, cycle);
-            let watchdog = dur(&c.watchdog, SimDuration(cycle.as_nanos() * 3));
-            if watchdog < cycle {
-                let span = c.watchdog.as_ref().map_or(c.cycle.span(), |w| w.span());
-                return Err(ConfigError::new(
-                    f("watchdog"),
-                    Some(span),
-                    "the watchdog must be at least one cycle: shorter, it trips between any two frames",
-                ));
-            }
-            let stream = |suffix: &str, talker, listener, offset: SimDuration, words: usize| StreamSpec {
-                name: format!("{name}/{suffix}"),
-                talker,
-                listeners: vec![listener],
-                pcp: c.pcp,
-                vid: 1,
-                period_ns: cycle.as_nanos(),
-                offset_ns: offset.as_nanos(),
-                // Stream index, cycle and the data words, at least the 46-byte minimum.
-                payload_bytes: (6 + 2 * words as u32).max(46),
-                deadline_ns: deadline.as_nanos(),
-            };
-            let up = stream(
-                "in",
-                id,
-                plc_host,
-                dur(&c.uplink_offset, SimDuration::ZERO),
-                inputs.len(),
-            );
-            let down = stream(
-                "out",
-                plc_host,
-                id,
-                dur(&c.downlink_offset, SimDuration(cycle.as_nanos() / 2)),
-                outputs.len(),
-            );
-            // A stream's fault named by the module's own key for it.
-            let located = |offset_key: &str,
-                           offset: &Option<Spanned<DurationField>>,
-                           (field, msg): (&'static str, String)| {
-                {
-                    let (key, span) = match field {
-                        "offset" => (
-                            offset_key.to_string(),
-                            offset.as_ref().map_or(c.cycle.span(), |o| o.span()),
-                        ),
-                        "deadline" => (
-                            "deadline".into(),
-                            c.deadline.as_ref().map_or(c.cycle.span(), |d| d.span()),
-                        ),
-                        "listeners" => ("plc".into(), c.plc.span()),
-                        "name" => ("host".into(), c.host.span()),
-                        "pcp" => ("pcp".into(), c.host.span()),
-                        _ => ("cycle".into(), c.cycle.span()),
-                    };
-                    ConfigError::new(f(&key), Some(span), msg)
-                }
-            };
-            let uplink = cx
-                .net
-                .add_stream(up)
-                .map_err(|e| located("uplink_offset", &c.uplink_offset, e))?;
-            let downlink = cx
-                .net
-                .add_stream(down)
-                .map_err(|e| located("downlink_offset", &c.downlink_offset, e))?;
-            let e = cx.entity(id);
-            cx.world.entity_mut(e).insert(RemoteIo {
-                name,
-                plc: plc_entity,
-                plc_host,
-                uplink,
-                downlink,
-                inputs,
-                outputs,
-                watchdog,
-                tripped: false,
-                trips: 0,
-                last_in_seq: None,
-                last_out_seq: None,
-            });
         }
         Ok(())
     }

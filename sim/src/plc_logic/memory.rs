@@ -41,6 +41,16 @@ impl Area {
             Area::HoldingRegister => "hr",
         }
     }
+
+    /// The area's name in the plural, for messages ("16 holding registers").
+    pub fn plural(self) -> &'static str {
+        match self {
+            Area::Coil => "coils",
+            Area::DiscreteInput => "discrete inputs",
+            Area::InputRegister => "input registers",
+            Area::HoldingRegister => "holding registers",
+        }
+    }
 }
 
 /// Register memory a PLC program reads and writes during a scan.

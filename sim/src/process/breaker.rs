@@ -75,6 +75,7 @@ pub(crate) struct Breaker {
 impl ComponentConfig for BreakerConfig {
     const TABLE: &'static str = "breaker";
     const SIGNALS: &'static [&'static str] = &["close", "trip", "closed", "energized", "load_kw"];
+    const COMMANDS: &'static [&'static str] = &["close", "trip"];
 
     fn name(&self) -> &str {
         &self.name

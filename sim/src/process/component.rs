@@ -19,6 +19,9 @@ pub(crate) trait ComponentConfig {
     const TABLE: &'static str;
     /// Fields of the signals the component owns, in id order.
     const SIGNALS: &'static [&'static str];
+    /// Of them, the commands: what a PLC output or an operator may drive. The others are
+    /// the component's state or results, which it overwrites every step.
+    const COMMANDS: &'static [&'static str];
     /// Component name, the first part of its signal names.
     fn name(&self) -> &str;
     /// Checks the config, resolves references and sets initial signal

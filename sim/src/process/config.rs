@@ -72,6 +72,8 @@ pub(crate) struct Entry<'a> {
     pub at: At,
     pub name: &'a str,
     pub signals: &'static [&'static str],
+    pub commands: &'static [&'static str],
+    pub table: &'static str,
     pub build: BuildFn<'a>,
     order: (usize, usize, usize),
 }
@@ -114,6 +116,8 @@ fn collect<'a, C: ComponentConfig>(kind: usize, tables: &'a [Spanned<C>], out: &
             at: At::new(format!("process.{}[{i}]", C::TABLE), span.clone()),
             name: config.name(),
             signals: C::SIGNALS,
+            commands: C::COMMANDS,
+            table: C::TABLE,
             build: Box::new(move |at, r| config.build(at, r)),
             order: (span.start, kind, i),
         });

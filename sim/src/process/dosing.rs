@@ -68,6 +68,7 @@ pub(crate) struct Dosing {
 impl ComponentConfig for DosingConfig {
     const TABLE: &'static str = "dosing";
     const SIGNALS: &'static [&'static str] = &["stroke", "dose_rate", "concentration"];
+    const COMMANDS: &'static [&'static str] = &["stroke"];
 
     fn name(&self) -> &str {
         &self.name

@@ -64,6 +64,7 @@ pub(crate) struct Heater {
 impl ComponentConfig for HeaterConfig {
     const TABLE: &'static str = "heater";
     const SIGNALS: &'static [&'static str] = &["power", "temperature"];
+    const COMMANDS: &'static [&'static str] = &["power"];
 
     fn name(&self) -> &str {
         &self.name

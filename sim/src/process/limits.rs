@@ -232,6 +232,18 @@ impl LimitConfig {
     }
 }
 
+impl crate::process::Process {
+    /// Every limit the process watches (built-in ones in component order, then
+    /// `[[process.limit]]` in file order), with its impact technique: what an exercise's
+    /// `[expect]` may name.
+    pub fn limit_names(&self) -> Vec<(String, &'static str)> {
+        self.limits
+            .iter()
+            .map(|l| (l.spec.name.clone(), l.spec.technique.id()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

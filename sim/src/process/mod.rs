@@ -64,6 +64,7 @@ use signals::Signals;
 #[derive(Clone, Debug)]
 pub struct Process {
     signals: Signals,
+    catalog: resolve::Catalog,
     components: Vec<Component>,
     /// Each component's name, by position in `components`.
     names: Vec<String>,
@@ -76,47 +77,108 @@ pub struct Process {
 impl Process {
     /// Builds a process, checking every value and resolving every signal
     /// reference. References may name components declared later in the file.
+    /// Fails with the first error; [`Process::build`] finds them all.
     pub fn from_config(cfg: &ProcessConfig) -> Result<Process, ConfigError> {
+        let (process, mut errors) = Process::build(cfg);
+        if errors.is_empty() {
+            Ok(process)
+        } else {
+            Err(errors.swap_remove(0))
+        }
+    }
+
+    /// Builds a process and returns every error in the configuration, in file order within
+    /// each section (components, then limits, then bands). A component, limit or band with
+    /// an error is left out and the others are built, so devices can still be checked
+    /// against the signals (a left-out component's signals exist, at 0).
+    pub fn build(cfg: &ProcessConfig) -> (Process, Vec<ConfigError>) {
         let entries = cfg.components();
+        let mut errors = Vec::new();
         let mut r = Resolver::default();
+        let mut registered = Vec::with_capacity(entries.len());
         for e in &entries {
-            r.register(&e.at, e.name, e.signals)?;
+            match r.register(&e.at, e.name, e.table, e.signals, e.commands) {
+                Ok(()) => registered.push(e),
+                Err(err) => errors.push(err),
+            }
         }
         let mut components = Vec::with_capacity(entries.len());
+        let mut names = Vec::with_capacity(entries.len());
         let mut limits = Vec::new();
-        for e in &entries {
-            let built = (e.build)(&e.at, &mut r)?;
-            components.push(built.component);
-            limits.extend(built.limits);
+        for e in registered {
+            match (e.build)(&e.at, &mut r) {
+                Ok(built) => {
+                    components.push(built.component);
+                    names.push(e.name.to_string());
+                    limits.extend(built.limits);
+                }
+                Err(err) => errors.push(err),
+            }
         }
         link_heads(&mut components);
-        let mut names: BTreeSet<String> = limits.iter().map(|l| l.name().to_string()).collect();
+        let mut limit_names: BTreeSet<String> = limits.iter().map(|l| l.name().to_string()).collect();
         for (i, l) in cfg.limit.iter().enumerate() {
             let at = At::new(format!("process.limit[{i}]"), l.span());
-            let limit = l.get_ref().build(&at, &r)?;
-            if !names.insert(limit.name().to_string()) {
-                return Err(ConfigError::new(
-                    at.field("name"),
-                    at.span.clone(),
-                    format!("duplicate limit name {:?}", limit.name()),
-                ));
+            match l.get_ref().build(&at, &r) {
+                Ok(limit) if !limit_names.insert(limit.name().to_string()) => {
+                    errors.push(ConfigError::new(
+                        at.field("name"),
+                        at.span.clone(),
+                        format!("duplicate limit name {:?}", limit.name()),
+                    ));
+                }
+                Ok(limit) => limits.push(limit),
+                Err(err) => errors.push(err),
             }
-            limits.push(limit);
         }
         let mut bands = Bands::default();
         for (i, b) in cfg.band.iter().enumerate() {
             let at = At::new(format!("process.band[{i}]"), b.span());
-            bands.push(b.get_ref().build(&at, &r)?);
+            match b.get_ref().build(&at, &r) {
+                Ok(band) => bands.push(band),
+                Err(err) => errors.push(err),
+            }
         }
-        Ok(Process {
-            signals: r.into_signals(),
+        let (signals, catalog) = r.into_parts();
+        let process = Process {
+            signals,
+            catalog,
             components,
-            names: entries.iter().map(|e| e.name.to_string()).collect(),
+            names,
             limits,
             bands,
             time_s: 0.0,
             integration: IntegrationStats::default(),
-        })
+        };
+        (process, errors)
+    }
+
+    /// Why `name` is not a signal of this process, listing what would have been.
+    pub fn unknown_signal(&self, name: &str) -> String {
+        self.catalog.unknown(name)
+    }
+
+    /// Checks that a device output may drive `name`: it must be one of a component's
+    /// commands, not its state (a level, a temperature), which the component overwrites
+    /// every step. The error says which component owns it and what its commands are.
+    pub fn check_drivable(&self, name: &str) -> Result<SignalId, String> {
+        let Some(id) = self.signal_id(name) else {
+            return Err(self.unknown_signal(name));
+        };
+        match self.catalog.owner(name) {
+            Some((_, _, true)) => Ok(id),
+            Some((component, entry, false)) => Err(format!(
+                "{name} is computed by the {} {component:?} every physics step, so an output \
+                 driving it would be overwritten; its commands are: {}",
+                entry.table,
+                if entry.commands.is_empty() {
+                    "none (it has no actuator)".to_string()
+                } else {
+                    entry.commands.join(", ")
+                }
+            )),
+            None => Ok(id),
+        }
     }
 
     /// Id of the signal `"<component>.<field>"`, if it exists.

@@ -83,6 +83,7 @@ pub(crate) struct PressureVessel {
 impl ComponentConfig for PressureVesselConfig {
     const TABLE: &'static str = "pressure_vessel";
     const SIGNALS: &'static [&'static str] = &["pressure", "relief_open", "relief_flow"];
+    const COMMANDS: &'static [&'static str] = &[];
 
     fn name(&self) -> &str {
         &self.name

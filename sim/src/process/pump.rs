@@ -89,6 +89,7 @@ pub(crate) struct Pump {
 impl ComponentConfig for PumpConfig {
     const TABLE: &'static str = "pump";
     const SIGNALS: &'static [&'static str] = &["run", "speed", "flow", "running", "dry_seconds"];
+    const COMMANDS: &'static [&'static str] = &["run", "speed"];
 
     fn name(&self) -> &str {
         &self.name

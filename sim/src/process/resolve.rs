@@ -9,18 +9,58 @@ use crate::base::config_error::ConfigError;
 use crate::process::at::At;
 use crate::process::signals::{SignalId, Signals};
 
-/// A registered component: its fields and where it was declared.
-#[derive(Debug)]
-struct Entry {
-    fields: &'static [&'static str],
+/// A registered component: its kind, its fields and where it was declared.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    /// The component kind's table, e.g. `"heater"`.
+    pub table: &'static str,
+    pub fields: &'static [&'static str],
+    /// The fields a device may drive.
+    pub commands: &'static [&'static str],
     path: String,
+}
+
+/// Every component by name: what each is and which of its signals are commands. Kept by
+/// the process after building, so devices wired to it get the same helpful errors.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Catalog(BTreeMap<String, Entry>);
+
+impl Catalog {
+    /// Why `name` is not a signal, listing what would have been: the component's signals,
+    /// or the known components.
+    pub(crate) fn unknown(&self, name: &str) -> String {
+        let Some((component, _)) = name.split_once('.') else {
+            return format!("expected a signal \"<component>.<field>\", got {name:?}");
+        };
+        match self.0.get(component) {
+            Some(entry) => format!(
+                "unknown signal {name:?}; known signals of {component}: {}",
+                entry.fields.join(", ")
+            ),
+            None => {
+                let known: Vec<&str> = self.0.keys().map(String::as_str).collect();
+                format!(
+                    "unknown signal {name:?}: no component named {component:?}; known components: {}",
+                    known.join(", ")
+                )
+            }
+        }
+    }
+
+    /// The component owning a signal `"<component>.<field>"`, and whether the field is one
+    /// of its commands.
+    pub(crate) fn owner(&self, name: &str) -> Option<(&str, &Entry, bool)> {
+        let (component, field) = name.split_once('.')?;
+        let (key, entry) = self.0.get_key_value(component)?;
+        Some((key.as_str(), entry, entry.commands.contains(&field)))
+    }
 }
 
 /// Signal table under construction.
 #[derive(Debug, Default)]
 pub(crate) struct Resolver {
     signals: Signals,
-    components: BTreeMap<String, Entry>,
+    components: Catalog,
 }
 
 impl Resolver {
@@ -30,7 +70,9 @@ impl Resolver {
         &mut self,
         at: &At,
         name: &str,
+        table: &'static str,
         fields: &'static [&'static str],
+        commands: &'static [&'static str],
     ) -> Result<(), ConfigError> {
         let valid = !name.is_empty()
             && name
@@ -43,7 +85,7 @@ impl Resolver {
                 format!("expected a non-empty name of letters, digits, '_' or '-', got {name:?}"),
             ));
         }
-        if let Some(first) = self.components.get(name) {
+        if let Some(first) = self.components.0.get(name) {
             return Err(ConfigError::new(
                 at.field("name"),
                 at.span.clone(),
@@ -57,7 +99,13 @@ impl Resolver {
             self.signals.register(format!("{name}.{field}"));
         }
         let path = at.path.clone();
-        self.components.insert(name.to_string(), Entry { fields, path });
+        let entry = Entry {
+            table,
+            fields,
+            commands,
+            path,
+        };
+        self.components.0.insert(name.to_string(), entry);
         Ok(())
     }
 
@@ -81,23 +129,7 @@ impl Resolver {
             return Ok(id);
         }
         let span = Some(reference.span()).filter(|s| s.end > s.start);
-        let fail = |message: String| Err(ConfigError::new(field.clone(), span.clone(), message));
-        let Some((component, _)) = name.split_once('.') else {
-            return fail(format!("expected a signal \"<component>.<field>\", got {name:?}"));
-        };
-        match self.components.get(component) {
-            Some(entry) => fail(format!(
-                "unknown signal {name:?}; known signals of {component}: {}",
-                entry.fields.join(", ")
-            )),
-            None => {
-                let known: Vec<&str> = self.components.keys().map(String::as_str).collect();
-                fail(format!(
-                    "unknown signal {name:?}: no component named {component:?}; known components: {}",
-                    known.join(", ")
-                ))
-            }
-        }
+        Err(ConfigError::new(field, span, self.components.unknown(name)))
     }
 
     /// Resolves a list of references, e.g. a tank's `inflows`.
@@ -115,7 +147,7 @@ impl Resolver {
 
     /// True if `name` is a registered component.
     pub(crate) fn has_component(&self, name: &str) -> bool {
-        self.components.contains_key(name)
+        self.components.0.contains_key(name)
     }
 
     /// Sets a signal's value before the first step.
@@ -128,8 +160,8 @@ impl Resolver {
         self.signals.get(id)
     }
 
-    /// The finished signal table.
-    pub(crate) fn into_signals(self) -> Signals {
-        self.signals
+    /// The finished signal table and the components' catalogue.
+    pub(crate) fn into_parts(self) -> (Signals, Catalog) {
+        (self.signals, self.components)
     }
 }

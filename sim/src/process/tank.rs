@@ -68,6 +68,7 @@ pub(crate) struct Tank {
 impl ComponentConfig for TankConfig {
     const TABLE: &'static str = "tank";
     const SIGNALS: &'static [&'static str] = &["level", "volume", "overflow_rate"];
+    const COMMANDS: &'static [&'static str] = &[];
 
     fn name(&self) -> &str {
         &self.name

@@ -65,6 +65,7 @@ pub(crate) struct Valve {
 impl ComponentConfig for ValveConfig {
     const TABLE: &'static str = "valve";
     const SIGNALS: &'static [&'static str] = &["command", "position", "flow"];
+    const COMMANDS: &'static [&'static str] = &["command"];
 
     fn name(&self) -> &str {
         &self.name

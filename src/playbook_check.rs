@@ -1,0 +1,45 @@
+//! Checks of a playbook against the plant that the playbook's own resolution cannot make:
+//! the register addresses its Modbus steps name, against the register map of the device
+//! they target.
+
+use otrange_attacks::playbook::{Playbook, PlaybookConfig};
+use otrange_sim::Sim;
+use otrange_sim::base::config_error::ConfigError;
+use otrange_sim::plc_logic::parse_address;
+
+/// A warning for every step whose `register` (with its `count`, default 1) falls outside the
+/// target's map: the device answers every such request with exception 2, so the step
+/// cannot do what it says. A warning rather than an error, because an attacker probing
+/// addresses that do not exist may be the point of the step. Located at the step's
+/// `technique`, the params table having no positions of its own.
+pub fn register_warnings(cfg: &PlaybookConfig, resolved: &Playbook, sim: &Sim) -> Vec<ConfigError> {
+    let mut out = Vec::new();
+    for (i, (written, step)) in cfg.steps.iter().zip(&resolved.steps).enumerate() {
+        let (Some(target), Some(register)) =
+            (step.target, step.params.get("register").and_then(|v| v.as_str()))
+        else {
+            continue;
+        };
+        let Ok((area, start)) = parse_address(register) else {
+            continue;
+        };
+        let count = step
+            .params
+            .get("count")
+            .and_then(|v| v.as_integer())
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(1);
+        let Some(map) = sim.modbus_map(target) else {
+            continue;
+        };
+        let name = &sim.network().topology().host(target).name;
+        if let Some(why) = map.out_of_range(name, area, start, count) {
+            out.push(ConfigError::new(
+                format!("step[{i}].params.register"),
+                Some(written.technique.span()),
+                why,
+            ));
+        }
+    }
+    out
+}
