@@ -48,16 +48,34 @@ fn default_period() -> Spanned<DurationField> {
     Spanned::new(0..0, DurationField::default_of("1s"))
 }
 
-/// An alarm as the HMI displays it: a bit in a PLC.
+/// An alarm as the HMI displays it: a bit in a PLC (`bit`), or the HMI's own limit on a
+/// polled value (`register` with `high` and/or `low`), which SCADA systems raise without
+/// the PLC's help.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HmiAlarmConfig {
     /// The alarm's name: what responses refer to and `operator_action` events log.
     pub name: String,
-    /// The PLC holding the bit; one of the HMI's poll blocks must read it.
+    /// The PLC holding the bit or value; one of the HMI's poll blocks must read it.
     pub plc: Spanned<String>,
     /// The alarm bit or register, e.g. "co:10"; non-zero means active.
-    pub bit: Spanned<String>,
+    #[serde(default)]
+    pub bit: Option<Spanned<String>>,
+    /// A polled register the HMI compares with `high` and `low` itself, e.g. "ir:0".
+    #[serde(default)]
+    pub register: Option<Spanned<String>>,
+    /// Active while the register's raw value is above this.
+    #[serde(default)]
+    pub high: Option<f64>,
+    /// Active while the register's raw value is below this.
+    #[serde(default)]
+    pub low: Option<f64>,
+    /// Clears only once the value is this far back inside the limit (default 0).
+    #[serde(default)]
+    pub deadband: f64,
+    /// How long the condition must hold before the alarm shows (default 0).
+    #[serde(default)]
+    pub delay: Option<Spanned<DurationField>>,
 }
 
 /// The operator at this HMI.
@@ -99,9 +117,31 @@ struct Alarm {
     plc: HostId,
     area: Area,
     addr: u16,
+    /// `None` for a bit alarm; the HMI's own limits on the value otherwise.
+    limits: Option<ValueLimits>,
+    delay: SimDuration,
+    /// Since when the condition has held, while it waits out `delay`.
+    pending_since: Option<SimTime>,
     shown: bool,
     since: SimTime,
     handled: bool,
+}
+
+/// An HMI's limits on a polled value.
+#[derive(Debug, Clone, Copy)]
+struct ValueLimits {
+    high: Option<f64>,
+    low: Option<f64>,
+    deadband: f64,
+}
+
+impl ValueLimits {
+    /// Whether the value `v` is in alarm, given whether the alarm is shown now (a shown
+    /// alarm clears only past the deadband).
+    fn active(&self, v: f64, shown: bool) -> bool {
+        let back = if shown { self.deadband } else { 0.0 };
+        self.high.is_some_and(|h| v > h - back) || self.low.is_some_and(|l| v < l + back)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -178,8 +218,37 @@ impl Hmi {
         let mut alarms = Vec::new();
         for (i, a) in cfg.alarm.iter().enumerate() {
             let plc = topo.resolve(&a.plc, &f(&format!("alarm[{i}].plc")))?;
-            let (area, addr) = crate::plc_logic::parse_address(a.bit.get_ref())
-                .map_err(|m| ConfigError::new(f(&format!("alarm[{i}].bit")), Some(a.bit.span()), m))?;
+            let af = |k: &str| f(&format!("alarm[{i}].{k}"));
+            let (key, operand, limits) = match (&a.bit, &a.register) {
+                (Some(bit), None) if a.high.is_none() && a.low.is_none() => ("bit", bit, None),
+                (None, Some(reg)) if a.high.is_some() || a.low.is_some() => {
+                    let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+                    if !(finite(a.high) && finite(a.low) && a.deadband.is_finite() && a.deadband >= 0.0) {
+                        return Err(ConfigError::new(
+                            af("high"),
+                            Some(reg.span()),
+                            "expected finite limits and a deadband >= 0",
+                        ));
+                    }
+                    let limits = ValueLimits {
+                        high: a.high,
+                        low: a.low,
+                        deadband: a.deadband,
+                    };
+                    ("register", reg, Some(limits))
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        af("name"),
+                        Some(a.plc.span()),
+                        "an alarm is either a PLC's bit (`bit = \"co:10\"`) or the HMI's own limit \
+                         on a polled value (`register = \"ir:0\"` with `high`, `low` or both)",
+                    ));
+                }
+            };
+            let (area, addr) = crate::plc_logic::parse_address(operand.get_ref())
+                .map_err(|m| ConfigError::new(af(key), Some(operand.span()), m))?;
+            let a_bit = operand;
             let polled = items.iter().any(|it| {
                 it.plc == plc
                     && it.area == area
@@ -187,11 +256,11 @@ impl Hmi {
             });
             if !polled {
                 return Err(ConfigError::new(
-                    f(&format!("alarm[{i}].bit")),
-                    Some(a.bit.span()),
+                    af(key),
+                    Some(a_bit.span()),
                     format!(
                         "the HMI never reads {} of {}: add it to a [[hmi.poll]] block",
-                        a.bit.get_ref(),
+                        a_bit.get_ref(),
                         a.plc.get_ref()
                     ),
                 ));
@@ -201,6 +270,9 @@ impl Hmi {
                 plc,
                 area,
                 addr,
+                limits,
+                delay: a.delay.as_ref().map_or(SimDuration::ZERO, |d| d.get_ref().value),
+                pending_since: None,
                 shown: false,
                 since: SimTime::ZERO,
                 handled: false,
@@ -256,7 +328,12 @@ impl Hmi {
         })
     }
 
-    /// Alarms currently shown on screen, by name.
+    /// Every alarm the HMI has, shown or not, by name.
+    pub fn alarm_names(&self) -> impl Iterator<Item = &str> {
+        self.alarms.iter().map(|a| a.name.as_str())
+    }
+
+    /// Names of the alarms on screen now.
     pub fn shown_alarms(&self) -> Vec<&str> {
         self.alarms
             .iter()
@@ -275,8 +352,25 @@ impl Hmi {
         let mut next_wake = None;
         for i in 0..self.alarms.len() {
             let a = &self.alarms[i];
-            let active = self.poller.value(a.plc, a.area, a.addr).unwrap_or(0) != 0;
+            let raw = self.poller.value(a.plc, a.area, a.addr);
+            let condition = match (a.limits, raw) {
+                (None, raw) => raw.unwrap_or(0) != 0,
+                (Some(l), Some(v)) => l.active(f64::from(v), a.shown),
+                (Some(_), None) => false,
+            };
             let a = &mut self.alarms[i];
+            // The condition must hold for the alarm's delay before it shows.
+            let active = if condition {
+                let since = *a.pending_since.get_or_insert(now);
+                if now < since + a.delay && !a.shown {
+                    let due = since + a.delay;
+                    next_wake = Some(next_wake.map_or(due, |w: SimTime| w.min(due)));
+                }
+                a.shown || now >= since + a.delay
+            } else {
+                a.pending_since = None;
+                false
+            };
             if active && !a.shown {
                 a.shown = true;
                 a.since = now;
@@ -341,10 +435,10 @@ pub fn hmi_tick(
         hmi.poller
             .receive(&hmi.name, &mut inbox, now, &topo, &mut log, &mut hmi.results);
         // Alarms change only with new answers, and operators act only when a reaction is due.
-        let reaction_due = hmi
-            .alarms
-            .iter()
-            .any(|a| a.shown && !a.handled && now >= a.since + hmi.reaction_delay);
+        let reaction_due = hmi.alarms.iter().any(|a| {
+            (a.shown && !a.handled && now >= a.since + hmi.reaction_delay)
+                || (!a.shown && a.pending_since.is_some_and(|s| now >= s + a.delay))
+        });
         if (!hmi.results.is_empty() || reaction_due)
             && let Some(t) = hmi.update_alarms(now, &mut log, &mut net, host.0)
         {

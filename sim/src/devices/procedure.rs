@@ -57,14 +57,32 @@ pub struct ActionConfig {
     pub value: u16,
 }
 
+/// An HMI alarm a procedure reacts to: `{ hmi = "hmi-1", alarm = "raw tank high" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmRef {
+    /// The HMI's host.
+    pub hmi: Spanned<String>,
+    /// The name of one of its `[[hmi]]` alarms.
+    pub alarm: Spanned<String>,
+}
+
 /// `[[procedure]]` in a plant file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureConfig {
     /// Logged as `procedure: <name>` in the `operator_action` events it causes.
     pub name: String,
-    /// The trigger: the procedure starts when any of these hosts is encrypted.
+    /// A trigger: the procedure starts when any of these hosts is encrypted.
+    #[serde(default)]
     pub when_encrypted: Vec<Spanned<String>>,
+    /// A trigger: the procedure starts when any of these HMI alarms shows.
+    #[serde(default)]
+    pub when_alarm: Vec<AlarmRef>,
+    /// A trigger: the procedure starts when any of these process limits fires (its
+    /// impact's `limit`: a `[[process.limit]]` name or a built-in one).
+    #[serde(default)]
+    pub when_impact: Vec<Spanned<String>>,
     /// Time from the trigger to the actions: how long the site takes to decide.
     pub after: Spanned<DurationField>,
     /// The host the writes are sent from (the operator's HMI).
@@ -76,6 +94,8 @@ pub struct ProcedureConfig {
 struct Procedure {
     name: String,
     when: Vec<HostId>,
+    when_alarm: Vec<(HostId, String)>,
+    when_impact: Vec<String>,
     after: crate::base::time::SimDuration,
     from: HostId,
     actions: Vec<(HostId, Area, u16, u16)>,
@@ -88,9 +108,16 @@ struct Procedure {
 pub struct Procedures(Vec<Procedure>);
 
 impl Procedures {
-    /// Checks the `[[procedure]]` entries against the topology; a procedure may write only
-    /// coils and holding registers.
-    pub fn build(cfgs: &[ProcedureConfig], topo: &Topology) -> Result<Self, ConfigError> {
+    /// Checks the `[[procedure]]` entries against the topology, the HMIs' alarms
+    /// (`alarms(host)`: the names of the alarms of the HMI at `host`, `None` for a host with
+    /// no HMI) and the process's limits; a procedure may write only coils and holding
+    /// registers.
+    pub fn build(
+        cfgs: &[ProcedureConfig],
+        topo: &Topology,
+        alarms: &dyn Fn(HostId) -> Option<Vec<String>>,
+        limits: &[String],
+    ) -> Result<Self, ConfigError> {
         let mut out = Vec::new();
         for (i, c) in cfgs.iter().enumerate() {
             let f = |k: &str| format!("procedure[{i}].{k}");
@@ -100,6 +127,50 @@ impl Procedures {
                 .enumerate()
                 .map(|(k, h)| topo.resolve(h, &f(&format!("when_encrypted[{k}]"))))
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut when_alarm = Vec::new();
+            for (k, a) in c.when_alarm.iter().enumerate() {
+                let host = topo.resolve(&a.hmi, &f(&format!("when_alarm[{k}].hmi")))?;
+                let Some(names) = alarms(host) else {
+                    return Err(ConfigError::new(
+                        f(&format!("when_alarm[{k}].hmi")),
+                        Some(a.hmi.span()),
+                        format!("host {:?} is not configured as an [[hmi]]", a.hmi.get_ref()),
+                    ));
+                };
+                if !names.contains(a.alarm.get_ref()) {
+                    return Err(ConfigError::new(
+                        f(&format!("when_alarm[{k}].alarm")),
+                        Some(a.alarm.span()),
+                        format!(
+                            "{} has no alarm {:?}; its alarms: {}",
+                            a.hmi.get_ref(),
+                            a.alarm.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                when_alarm.push((host, a.alarm.get_ref().clone()));
+            }
+            for (k, l) in c.when_impact.iter().enumerate() {
+                if !limits.contains(l.get_ref()) {
+                    return Err(ConfigError::new(
+                        f(&format!("when_impact[{k}]")),
+                        Some(l.span()),
+                        format!(
+                            "unknown limit {:?}; the plant's limits are: {}",
+                            l.get_ref(),
+                            limits.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if when.is_empty() && when_alarm.is_empty() && c.when_impact.is_empty() {
+                return Err(ConfigError::new(
+                    f("name"),
+                    Some(c.after.span()),
+                    "a procedure needs a trigger: when_encrypted, when_alarm or when_impact",
+                ));
+            }
             let after = c.after.get_ref().value;
             let from = topo.resolve(&c.from, &f("from"))?;
             let mut actions = Vec::new();
@@ -120,6 +191,8 @@ impl Procedures {
             out.push(Procedure {
                 name: c.name.clone(),
                 when,
+                when_alarm,
+                when_impact: c.when_impact.iter().map(|l| l.get_ref().clone()).collect(),
                 after,
                 from,
                 actions,
@@ -132,9 +205,12 @@ impl Procedures {
 }
 
 /// Agents: start a procedure's clock when its trigger holds; carry it out when due.
+#[allow(clippy::too_many_arguments)]
 pub fn procedures_tick(
     clock: Res<Clock>,
     health: Res<HostHealth>,
+    process: Res<crate::process::state::ProcessState>,
+    hmis: Query<(&super::host::HostRef, &super::hmi::Hmi)>,
     mut procs: ResMut<Procedures>,
     mut net: ResMut<Network>,
     mut wake: ResMut<Wakeups>,
@@ -142,7 +218,16 @@ pub fn procedures_tick(
 ) {
     let now = clock.now;
     for p in procs.0.iter_mut().filter(|p| !p.done) {
-        if p.due.is_none() && p.when.iter().any(|h| health.is_encrypted(*h)) {
+        let alarm_shown = || {
+            p.when_alarm.iter().any(|(host, name)| {
+                hmis.iter()
+                    .any(|(h, hmi)| h.0 == *host && hmi.shown_alarms().contains(&name.as_str()))
+            })
+        };
+        let triggered = p.when.iter().any(|h| health.is_encrypted(*h))
+            || p.when_impact.iter().any(|l| process.fired.contains(l))
+            || (!p.when_alarm.is_empty() && alarm_shown());
+        if p.due.is_none() && triggered {
             let due = now + p.after;
             p.due = Some(due);
             wake.at(due);
@@ -176,7 +261,15 @@ pub struct ProcedureKind;
 impl super::kind::DeviceKind for ProcedureKind {
     type Config = ProcedureConfig;
     fn build(configs: &[ProcedureConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
-        let procedures = Procedures::build(configs, cx.topo)?;
+        let world = &mut *cx.world;
+        let mut q = world.query::<(&super::host::HostRef, &super::hmi::Hmi)>();
+        let hmis: Vec<(HostId, Vec<String>)> = q
+            .iter(world)
+            .map(|(h, hmi)| (h.0, hmi.alarm_names().map(String::from).collect()))
+            .collect();
+        let alarms = |host: HostId| hmis.iter().find(|(h, _)| *h == host).map(|(_, n)| n.clone());
+        let limits: Vec<String> = cx.process.limit_names().into_iter().map(|(n, _)| n).collect();
+        let procedures = Procedures::build(configs, cx.topo, &alarms, &limits)?;
         cx.world.insert_resource(procedures);
         cx.world.insert_resource(HostHealth::default());
         Ok(())

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IntoDeserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::base::config_error::ConfigError;
@@ -59,7 +60,7 @@ pub struct SafeStateConfig {
     pub value: Spanned<u16>,
 }
 
-/// A condition (`when = { ... }`) used by `interlock` and `timer` blocks.
+/// A condition (`when = { ... }`) used by `interlock`, `timer` and `select` blocks.
 ///
 /// Exactly one form must be used: a comparison (`operand` plus exactly one of
 /// `below`, `above`, `equals`, `not_equals`), `any = [ ... ]` (OR) or
@@ -100,6 +101,16 @@ pub enum BlockConfig {
     Scale(ScaleConfig),
     /// `type = "timer"`: on-delay or off-delay timer.
     Timer(TimerConfig),
+    /// `type = "math"`: arithmetic over two or more operands.
+    Math(MathConfig),
+    /// `type = "select"`: one of two operands, chosen by a condition.
+    Select(SelectConfig),
+    /// `type = "curve"`: piecewise-linear characteristic.
+    Curve(CurveConfig),
+    /// `type = "ramp"`: rate-limited set point.
+    Ramp(RampConfig),
+    /// `type = "leadlag"`: duty rotation of identical pumps.
+    LeadLag(LeadLagConfig),
 }
 
 /// Which way an on/off controller acts.
@@ -234,6 +245,117 @@ pub struct TimerConfig {
     pub kind: TimerKind,
 }
 
+/// Operation of a `math` block. `sub` and `div` fold left
+/// (`in[0] - in[1] - in[2]`), as a PLC's chained SUB/DIV instructions do.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MathOp {
+    /// Sum of the inputs.
+    Add,
+    /// `in[0]` minus every later input.
+    Sub,
+    /// Product of the inputs.
+    Mul,
+    /// `in[0]` divided by every later input; a zero divisor holds the output.
+    Div,
+    /// Smallest input.
+    Min,
+    /// Largest input.
+    Max,
+}
+
+impl MathOp {
+    /// The name as written in TOML, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            MathOp::Add => "add",
+            MathOp::Sub => "sub",
+            MathOp::Mul => "mul",
+            MathOp::Div => "div",
+            MathOp::Min => "min",
+            MathOp::Max => "max",
+        }
+    }
+}
+
+/// `type = "math"`: combines measurements or set points (a total flow, the
+/// highest zone demand) so later blocks control on one value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MathConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Operation.
+    pub op: MathOp,
+    /// Operands (`in` in TOML), kept with the list's span so that a list
+    /// that is too short can be pointed at.
+    pub inputs: Spanned<Vec<OperandCfg>>,
+    /// Output register.
+    pub out: OperandCfg,
+}
+
+/// `type = "select"`: switches between two values (night set-back,
+/// hand/auto) without a latch, so the output always follows the choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Chooses `if_true` while it holds, `if_false` otherwise.
+    pub when: ConditionConfig,
+    /// Written while `when` holds.
+    pub if_true: OperandCfg,
+    /// Written while `when` does not hold.
+    pub if_false: OperandCfg,
+    /// Output register.
+    pub out: OperandCfg,
+}
+
+/// `type = "curve"`: a characteristic such as a weather-compensated heating
+/// curve, so a set point can follow a measurement without a controller.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurveConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Input (`in` in TOML), in the same raw units as the points' x.
+    pub input: OperandCfg,
+    /// Output register.
+    pub out: OperandCfg,
+    /// `[[x, y], ...]` as written; each point keeps its span so a bad one
+    /// can be named (`points[2]`).
+    pub points: Spanned<Vec<Spanned<Vec<f64>>>>,
+}
+
+/// `type = "ramp"`: limits how fast a set point may change, so a step does
+/// not shock the plant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RampConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// Target (`in` in TOML).
+    pub input: OperandCfg,
+    /// Output register.
+    pub out: OperandCfg,
+    /// Largest change in units per second.
+    pub rate: OperandCfg,
+    /// Starting value at the first scan (default: the target).
+    pub initial: Option<OperandCfg>,
+}
+
+/// `type = "leadlag"`: shares running hours between identical pumps and
+/// covers for one that is out of service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadLagConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// How many pumps should run.
+    pub demand: OperandCfg,
+    /// One bit output per pump, in rotation order.
+    pub outs: Spanned<Vec<OperandCfg>>,
+    /// Seconds of scan time between lead changes.
+    pub rotate_s: Spanned<f64>,
+    /// One operand per pump; 0 means the pump cannot run.
+    pub available: Option<Spanned<Vec<OperandCfg>>>,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum BlockType {
@@ -244,6 +366,11 @@ enum BlockType {
     Scale,
     Move,
     Timer,
+    Math,
+    Select,
+    Curve,
+    Ramp,
+    Leadlag,
 }
 
 impl BlockType {
@@ -256,6 +383,11 @@ impl BlockType {
             BlockType::Scale => "scale",
             BlockType::Move => "move",
             BlockType::Timer => "timer",
+            BlockType::Math => "math",
+            BlockType::Select => "select",
+            BlockType::Curve => "curve",
+            BlockType::Ramp => "ramp",
+            BlockType::Leadlag => "leadlag",
         }
     }
 
@@ -271,6 +403,11 @@ impl BlockType {
             BlockType::Scale => &["in", "out", "gain", "offset"],
             BlockType::Move => &["in", "out"],
             BlockType::Timer => &["when", "preset_s", "out", "kind"],
+            BlockType::Math => &["op", "in", "out"],
+            BlockType::Select => &["when", "if_true", "if_false", "out"],
+            BlockType::Curve => &["in", "out", "points"],
+            BlockType::Ramp => &["in", "out", "rate", "initial"],
+            BlockType::Leadlag => &["demand", "outs", "rotate_s", "available"],
         }
     }
 }
@@ -278,6 +415,51 @@ impl BlockType {
 impl fmt::Display for BlockType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// `in` as written: one operand (`scale`, `move`, `curve`, `ramp`) or a
+/// list (`math`). One key with two shapes needs a hand-written visitor:
+/// serde's untagged enums buffer the value and would lose the TOML spans of
+/// the list's elements.
+#[derive(Clone, Debug, PartialEq)]
+enum RawIn {
+    One(OperandSrc),
+    Many(Vec<OperandCfg>),
+}
+
+impl<'de> Deserialize<'de> for RawIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"an operand like "hr:7" or a number, or a list of them like ["ir:0", 10]"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawIn, E> {
+                OperandSrc::deserialize(v.into_deserializer()).map(RawIn::One)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawIn, E> {
+                OperandSrc::deserialize(v.into_deserializer()).map(RawIn::One)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawIn, E> {
+                OperandSrc::deserialize(v.into_deserializer()).map(RawIn::One)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawIn, E> {
+                OperandSrc::deserialize(v.into_deserializer()).map(RawIn::One)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawIn, E> {
+                OperandSrc::deserialize(v.into_deserializer()).map(RawIn::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawIn, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<OperandCfg>()? {
+                    v.push(x);
+                }
+                Ok(RawIn::Many(v))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -311,11 +493,21 @@ pub struct RawBlock {
     deadband: Option<OperandCfg>,
     delay_s: Option<Spanned<f64>>,
     #[serde(rename = "in")]
-    input: Option<OperandCfg>,
+    input: Option<Spanned<RawIn>>,
     gain: Option<OperandCfg>,
     offset: Option<OperandCfg>,
     preset_s: Option<Spanned<f64>>,
     kind: Option<TimerKind>,
+    op: Option<MathOp>,
+    if_true: Option<OperandCfg>,
+    if_false: Option<OperandCfg>,
+    points: Option<Spanned<Vec<Spanned<Vec<f64>>>>>,
+    rate: Option<OperandCfg>,
+    initial: Option<OperandCfg>,
+    demand: Option<OperandCfg>,
+    outs: Option<Spanned<Vec<OperandCfg>>>,
+    rotate_s: Option<Spanned<f64>>,
+    available: Option<Spanned<Vec<OperandCfg>>>,
 }
 
 impl RawBlock {
@@ -347,6 +539,16 @@ impl RawBlock {
             ("offset", self.offset.is_some()),
             ("preset_s", self.preset_s.is_some()),
             ("kind", self.kind.is_some()),
+            ("op", self.op.is_some()),
+            ("if_true", self.if_true.is_some()),
+            ("if_false", self.if_false.is_some()),
+            ("points", self.points.is_some()),
+            ("rate", self.rate.is_some()),
+            ("initial", self.initial.is_some()),
+            ("demand", self.demand.is_some()),
+            ("outs", self.outs.is_some()),
+            ("rotate_s", self.rotate_s.is_some()),
+            ("available", self.available.is_some()),
         ];
         flags.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect()
     }
@@ -354,6 +556,33 @@ impl RawBlock {
 
 fn need<T>(kind: BlockType, key: &str, v: Option<T>) -> Result<T, String> {
     v.ok_or_else(|| format!("a `{kind}` block needs `{key}`"))
+}
+
+/// `in` of a block that reads one operand.
+fn single_in(kind: BlockType, v: Option<Spanned<RawIn>>) -> Result<OperandCfg, String> {
+    let v = need(kind, "in", v)?;
+    let span = v.span();
+    match v.into_inner() {
+        RawIn::One(src) => Ok(Spanned::new(span, src)),
+        RawIn::Many(_) => Err(format!(
+            "`in` of a `{kind}` block is one operand like \"hr:3\", found a list \
+             (only a `math` block takes a list)"
+        )),
+    }
+}
+
+/// `in` of a `math` block: a list (its length is checked at compile time,
+/// where the error can name `program[i].in`).
+fn list_in(kind: BlockType, v: Option<Spanned<RawIn>>) -> Result<Spanned<Vec<OperandCfg>>, String> {
+    let v = need(kind, "in", v)?;
+    let span = v.span();
+    match v.into_inner() {
+        RawIn::Many(list) => Ok(Spanned::new(span, list)),
+        RawIn::One(src) => Err(format!(
+            "`in` of a `{kind}` block is a list of 2 or more operands like [\"ir:0\", \"hr:3\", 10], \
+             found the single operand {src}"
+        )),
+    }
 }
 
 impl TryFrom<RawBlock> for BlockConfig {
@@ -437,7 +666,7 @@ impl TryFrom<RawBlock> for BlockConfig {
             }
             BlockType::Scale | BlockType::Move => BlockConfig::Scale(ScaleConfig {
                 name: r.name,
-                input: need(k, "in", r.input)?,
+                input: single_in(k, r.input)?,
                 out: need(k, "out", r.out)?,
                 gain: r.gain,
                 offset: r.offset,
@@ -448,6 +677,39 @@ impl TryFrom<RawBlock> for BlockConfig {
                 preset_s: need(k, "preset_s", r.preset_s)?,
                 out: need(k, "out", r.out)?,
                 kind: r.kind.unwrap_or_default(),
+            }),
+            BlockType::Math => BlockConfig::Math(MathConfig {
+                name: r.name,
+                op: need(k, "op", r.op)?,
+                inputs: list_in(k, r.input)?,
+                out: need(k, "out", r.out)?,
+            }),
+            BlockType::Select => BlockConfig::Select(SelectConfig {
+                name: r.name,
+                when: need(k, "when", r.when)?,
+                if_true: need(k, "if_true", r.if_true)?,
+                if_false: need(k, "if_false", r.if_false)?,
+                out: need(k, "out", r.out)?,
+            }),
+            BlockType::Curve => BlockConfig::Curve(CurveConfig {
+                name: r.name,
+                input: single_in(k, r.input)?,
+                out: need(k, "out", r.out)?,
+                points: need(k, "points", r.points)?,
+            }),
+            BlockType::Ramp => BlockConfig::Ramp(RampConfig {
+                name: r.name,
+                input: single_in(k, r.input)?,
+                out: need(k, "out", r.out)?,
+                rate: need(k, "rate", r.rate)?,
+                initial: r.initial,
+            }),
+            BlockType::Leadlag => BlockConfig::LeadLag(LeadLagConfig {
+                name: r.name,
+                demand: need(k, "demand", r.demand)?,
+                outs: need(k, "outs", r.outs)?,
+                rotate_s: need(k, "rotate_s", r.rotate_s)?,
+                available: r.available,
             }),
         })
     }

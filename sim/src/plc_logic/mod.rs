@@ -2,7 +2,8 @@
 //! simulated PLC executes once per scan against its Modbus register memory.
 //!
 //! Scenario authors describe plant control (fill a tank, dose chlorine,
-//! protect a pump) without writing Rust, and attacks act on the same
+//! protect a pump, follow a heating curve, rotate duty pumps) without
+//! writing Rust, and attacks act on the same
 //! registers a real PLC program would read: change a setpoint in a holding
 //! register, spoof a sensor input register, force a coil, stop the CPU.
 //!
@@ -80,6 +81,39 @@
 //! kind = "off_delay"        # "on_delay" (default) or "off_delay"
 //! out = "co:3"
 //!
+//! [[plc.program]]
+//! type = "math"             # add, sub, mul, div, min, max; sub/div fold left
+//! op = "max"
+//! in = ["ir:4", "ir:5", 40] # 2 or more operands
+//! out = "hr:12"             # div by zero: output held that scan (math fault)
+//!
+//! [[plc.program]]
+//! type = "select"           # out = if_true while `when` holds, else if_false
+//! when = { operand = "co:4", equals = 1 }
+//! if_true = "hr:13"
+//! if_false = "hr:12"
+//! out = "hr:14"
+//!
+//! [[plc.program]]
+//! type = "curve"            # piecewise linear, clamped to the end values
+//! in = "ir:6"
+//! out = "hr:15"
+//! points = [[30, 80], [50, 60], [70, 30]]   # x strictly increasing
+//!
+//! [[plc.program]]
+//! type = "ramp"             # out moves towards `in` by at most rate * dt
+//! in = "hr:15"
+//! out = "hr:16"
+//! rate = 0.5                # units per second, > 0
+//! initial = "hr:16"         # optional; default: the target at the first scan
+//!
+//! [[plc.program]]
+//! type = "leadlag"          # duty rotation of identical pumps
+//! demand = "hr:17"          # pumps to run, rounded, clamped to 0..=N
+//! outs = ["co:6", "co:7", "co:8"]
+//! rotate_s = 86400          # lead moves to the next pump this often
+//! available = ["di:6", "di:7", "di:8"]   # optional; 0 skips the pump
+//!
 //! [[plc.safe_state]]        # written in Program/Stop mode
 //! out = "co:0"
 //! value = 0
@@ -100,8 +134,9 @@ mod tests;
 
 pub use blocks::alarm::{AlarmKind, AlarmTransition};
 pub use config::{
-    AlarmConfig, BlockConfig, ConditionConfig, InterlockConfig, OnOffAction, OnOffConfig, OperandCfg,
-    PidConfig, PlcLogicConfig, SafeStateConfig, ScaleConfig, TimerConfig, TimerKind,
+    AlarmConfig, BlockConfig, ConditionConfig, CurveConfig, InterlockConfig, LeadLagConfig, MathConfig,
+    MathOp, OnOffAction, OnOffConfig, OperandCfg, PidConfig, PlcLogicConfig, RampConfig, SafeStateConfig,
+    ScaleConfig, SelectConfig, TimerConfig, TimerKind,
 };
 
 pub use memory::{Area, PlcMemory, VecMemory};

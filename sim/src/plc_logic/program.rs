@@ -3,10 +3,15 @@
 use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;
 use crate::plc_logic::blocks::alarm::{Alarm, AlarmKind, AlarmTransition};
+use crate::plc_logic::blocks::curve::Curve;
 use crate::plc_logic::blocks::interlock::Interlock;
+use crate::plc_logic::blocks::leadlag::LeadLag;
+use crate::plc_logic::blocks::math::Math;
 use crate::plc_logic::blocks::onoff::OnOff;
 use crate::plc_logic::blocks::pid::Pid;
+use crate::plc_logic::blocks::ramp::Ramp;
 use crate::plc_logic::blocks::scale::Scale;
+use crate::plc_logic::blocks::select::Select;
 use crate::plc_logic::blocks::timer::Timer;
 use crate::plc_logic::config::{BlockConfig, PlcLogicConfig, SafeStateConfig};
 use crate::plc_logic::memory::{Area, PlcMemory};
@@ -25,6 +30,11 @@ enum Block {
     Alarm(Alarm),
     Scale(Scale),
     Timer(Timer),
+    Math(Math),
+    Select(Select),
+    Curve(Curve),
+    Ramp(Ramp),
+    LeadLag(LeadLag),
 }
 
 /// A validated PLC program: blocks executed top to bottom once per scan
@@ -80,6 +90,11 @@ impl PlcProgram {
                 }
                 BlockConfig::Scale(c) => Block::Scale(Scale::compile(c, &ctx)?),
                 BlockConfig::Timer(c) => Block::Timer(Timer::compile(c, &ctx)?),
+                BlockConfig::Math(c) => Block::Math(Math::compile(c, &ctx)?),
+                BlockConfig::Select(c) => Block::Select(Select::compile(c, &ctx)?),
+                BlockConfig::Curve(c) => Block::Curve(Curve::compile(c, &ctx)?),
+                BlockConfig::Ramp(c) => Block::Ramp(Ramp::compile(c, &ctx)?),
+                BlockConfig::LeadLag(c) => Block::LeadLag(LeadLag::compile(c, &ctx)?),
             });
         }
 
@@ -124,7 +139,7 @@ impl PlcProgram {
 
     /// Execute one scan: every block in order, each seeing the writes of the
     /// blocks before it. `dt_s` is the scan period in seconds (integrators,
-    /// derivatives, alarm delays and timers use it). Alarm transitions are
+    /// derivatives, alarm delays, timers, ramps and duty rotation use it). Alarm transitions are
     /// appended to `events` in block order.
     pub fn scan(&mut self, mem: &mut impl PlcMemory, dt_s: f64, events: &mut Vec<AlarmTransition>) {
         if self.restart_pending {
@@ -140,6 +155,11 @@ impl PlcProgram {
                 Block::Alarm(x) => x.exec(mem, dt_s, events),
                 Block::Scale(x) => x.exec(mem),
                 Block::Timer(x) => x.exec(mem, dt_s),
+                Block::Math(x) => x.exec(mem),
+                Block::Select(x) => x.exec(mem),
+                Block::Curve(x) => x.exec(mem),
+                Block::Ramp(x) => x.exec(mem, dt_s),
+                Block::LeadLag(x) => x.exec(mem, dt_s),
             }
         }
     }
@@ -172,8 +192,10 @@ impl PlcProgram {
     /// Re-initialise run-time state for a fresh start (done automatically on
     /// the first scan after [`apply_safe_state`](Self::apply_safe_state)): PIDs redo their bumpless preload from the current output,
     /// on/off controllers re-read their held state from their outputs, timers
-    /// and pending alarm delays restart. Latched interlocks and active alarms
-    /// are kept: a stop/start must not clear a trip or hide an alarm.
+    /// and pending alarm delays restart, ramps start again from their initial
+    /// value. Latched interlocks, active alarms and the lead pump of a
+    /// duty rotation are kept: a stop/start must not clear a trip, hide an
+    /// alarm or always hand the duty back to the first pump.
     pub fn reset(&mut self) {
         for b in &mut self.blocks {
             match b {
@@ -181,7 +203,13 @@ impl PlcProgram {
                 Block::Pid(x) => x.reset(),
                 Block::Alarm(x) => x.reset(),
                 Block::Timer(x) => x.reset(),
-                Block::Interlock(_) | Block::Scale(_) => {}
+                Block::Ramp(x) => x.reset(),
+                Block::Interlock(_)
+                | Block::Scale(_)
+                | Block::Math(_)
+                | Block::Select(_)
+                | Block::Curve(_)
+                | Block::LeadLag(_) => {}
             }
         }
     }

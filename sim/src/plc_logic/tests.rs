@@ -579,6 +579,507 @@ out = "co:2"
     assert_eq!(off, vec![(0, 1), (0, 0), (0, 0)]);
 }
 
+// ---------------------------------------------------------------- math
+
+fn math_src(op: &str, ins: &str) -> String {
+    format!("[[plc.program]]\ntype = \"math\"\nop = \"{op}\"\nin = {ins}\nout = \"hr:10\"\n")
+}
+
+/// Compile `src`, run one scan, return `hr:10`.
+fn math_once(src: &str, m: &mut VecMemory) -> u16 {
+    let mut p = build(src, m);
+    scan(&mut p, m, 0.1);
+    get(m, HR, 10)
+}
+
+#[test]
+fn math_each_op_by_hand() {
+    let mut m = mem();
+    m.set(IR, 0, 1000);
+    m.set(HR, 3, 4);
+    let ins = r#"["ir:0", "hr:3", 10]"#;
+    for (op, want) in [
+        ("add", 1014),  // 1000 + 4 + 10
+        ("sub", 986),   // 1000 - 4 - 10 (folds left)
+        ("mul", 40000), // 1000 * 4 * 10
+        ("div", 25),    // 1000 / 4 / 10 (folds left)
+        ("min", 4),
+        ("max", 1000),
+    ] {
+        assert_eq!(math_once(&math_src(op, ins), &mut m), want, "{op}");
+    }
+    // min/max find the extreme wherever it is in the list; numeric strings
+    // are constants like bare numbers.
+    let ins = r#"["hr:3", "2.5", "ir:0"]"#;
+    assert_eq!(math_once(&math_src("min", ins), &mut m), 3); // 2.5 rounds to 3
+    assert_eq!(math_once(&math_src("max", ins), &mut m), 1000);
+    let ins = r#"[500, "ir:0", 20]"#;
+    assert_eq!(math_once(&math_src("max", ins), &mut m), 1000);
+    assert_eq!(math_once(&math_src("min", ins), &mut m), 20);
+    // Rounding of a fractional quotient: 1000 / 3 = 333.3.
+    assert_eq!(math_once(&math_src("div", r#"["ir:0", 3]"#), &mut m), 333);
+    // Only the result is clamped: 10 - 20 - (-15) = 5, not 0 - (-15).
+    assert_eq!(math_once(&math_src("sub", "[10, 20, -15]"), &mut m), 5);
+}
+
+#[test]
+fn math_clamps_on_write() {
+    let mut m = mem();
+    m.set(IR, 0, 1000);
+    assert_eq!(math_once(&math_src("sub", r#"[10, "ir:0"]"#), &mut m), 0); // -990
+    assert_eq!(math_once(&math_src("mul", r#"["ir:0", "ir:0"]"#), &mut m), 65535); // 1e6
+    assert_eq!(math_once(&math_src("add", "[65000, 600]"), &mut m), 65535);
+}
+
+#[test]
+fn math_div_by_zero_holds_the_previous_output() {
+    let mut m = mem();
+    let mut p = build(&math_src("div", r#"["ir:0", "hr:3"]"#), &m);
+    m.set(IR, 0, 1000);
+    m.set(HR, 3, 4);
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 250);
+    m.set(HR, 3, 0); // math fault: nothing written
+    for _ in 0..3 {
+        scan(&mut p, &mut m, 0.1);
+        assert_eq!(get(&m, HR, 10), 250);
+    }
+    m.set(HR, 3, 5);
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 200);
+}
+
+// ---------------------------------------------------------------- select
+
+#[test]
+fn select_follows_the_condition() {
+    let src = r#"
+[[plc.program]]
+type = "select"
+name = "night set-back"
+when = { operand = "ir:0", above = 50 }
+if_true = "hr:1"
+if_false = 7
+out = "hr:10"
+"#;
+    let mut m = mem();
+    let mut p = build(src, &m);
+    m.set(HR, 1, 300);
+    m.set(IR, 0, 50); // not > 50
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 7);
+    m.set(IR, 0, 51);
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 300);
+    m.set(HR, 1, 301); // the chosen operand is read every scan
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 301);
+    m.set(IR, 0, 10);
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 7);
+}
+
+// ---------------------------------------------------------------- curve
+
+#[test]
+fn curve_interpolates_and_clamps_to_the_end_values() {
+    // Outdoor temperature (°C) to supply set point (°C). Negative x can only
+    // come from a constant: registers are unsigned.
+    let src = |x: i32| {
+        format!(
+            "[[plc.program]]\ntype = \"curve\"\nin = {x}\nout = \"hr:10\"\n\
+             points = [[-20, 80], [0, 60], [20, 30]]\n"
+        )
+    };
+    let mut m = mem();
+    for (x, want) in [
+        (-40, 80), // below the first point: first y
+        (-20, 80),
+        (-10, 70), // halfway between 80 and 60
+        (0, 60),
+        (5, 53), // 60 - 30 * 5 / 20 = 52.5, rounds to 53
+        (10, 45),
+        (20, 30),
+        (30, 30), // beyond the last point: last y
+    ] {
+        let mut p = build(&src(x), &m);
+        scan(&mut p, &mut m, 0.1);
+        assert_eq!(get(&m, HR, 10), want, "x = {x}");
+    }
+}
+
+#[test]
+fn curve_on_an_offset_register() {
+    // The same curve with the outdoor temperature wired as T + 50 into ir:0.
+    let src = r#"
+[[plc.program]]
+type = "curve"
+in = "ir:0"
+out = "hr:10"
+points = [[30, 80], [50, 60], [70.0, 30]]
+"#;
+    let mut m = mem();
+    let mut p = build(src, &m);
+    for (raw, want) in [
+        (0, 80),
+        (30, 80),
+        (40, 70),
+        (50, 60),
+        (60, 45),
+        (70, 30),
+        (65535, 30),
+    ] {
+        m.set(IR, 0, raw);
+        scan(&mut p, &mut m, 0.1);
+        assert_eq!(get(&m, HR, 10), want, "ir:0 = {raw}");
+    }
+}
+
+// ---------------------------------------------------------------- ramp
+
+const RAMP: &str = r#"
+[[plc.program]]
+type = "ramp"
+in = "hr:0"
+out = "hr:10"
+rate = 10
+initial = 0
+"#;
+
+#[test]
+fn ramp_moves_at_the_rate_without_overshoot_and_restarts_on_reset() {
+    let mut m = mem();
+    let mut p = build(RAMP, &m);
+    m.set(HR, 0, 100);
+    // 10 units/s * 0.5 s = 5 per scan.
+    for k in 1..=30u16 {
+        scan(&mut p, &mut m, 0.5);
+        assert_eq!(get(&m, HR, 10), (5 * k).min(100), "scan {k}");
+        if k == 10 {
+            assert_eq!(get(&m, HR, 10), 50);
+        }
+    }
+    // Down to 92: 95, then 92 (not 90).
+    m.set(HR, 0, 92);
+    scan(&mut p, &mut m, 0.5);
+    assert_eq!(get(&m, HR, 10), 95);
+    scan(&mut p, &mut m, 0.5);
+    assert_eq!(get(&m, HR, 10), 92);
+    scan(&mut p, &mut m, 0.5);
+    assert_eq!(get(&m, HR, 10), 92);
+    // A restart begins again from `initial`.
+    p.reset();
+    scan(&mut p, &mut m, 0.5);
+    assert_eq!(get(&m, HR, 10), 5);
+    // dt = 0 holds.
+    scan(&mut p, &mut m, 0.0);
+    assert_eq!(get(&m, HR, 10), 5);
+}
+
+#[test]
+fn ramp_defaults_to_the_target_and_accumulates_slow_rates() {
+    let src = r#"
+[[plc.program]]
+type = "ramp"
+in = "hr:0"
+out = "hr:10"
+rate = "hr:1"
+"#;
+    let mut m = mem();
+    let mut p = build(src, &m);
+    m.set(HR, 0, 60);
+    m.set(HR, 1, 1);
+    scan(&mut p, &mut m, 0.1);
+    assert_eq!(get(&m, HR, 10), 60, "no initial: starts at the target");
+    // 1 unit/s at 0.1 s: 0.1 per scan, visible once it has accumulated.
+    m.set(HR, 0, 70);
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        scan(&mut p, &mut m, 0.1);
+        seen.push(get(&m, HR, 10));
+    }
+    assert_eq!(seen[3], 60); // 60.4
+    assert_eq!(seen[4], 61); // 60.5 rounds up
+    assert_eq!(seen[19], 62); // 62.0
+    // A rate cleared over Modbus freezes the output.
+    m.set(HR, 1, 0);
+    for _ in 0..5 {
+        scan(&mut p, &mut m, 0.1);
+        assert_eq!(get(&m, HR, 10), 62);
+    }
+}
+
+// ---------------------------------------------------------------- leadlag
+
+fn leadlag_src(extra: &str) -> String {
+    format!(
+        "[[plc.program]]\ntype = \"leadlag\"\nname = \"network pumps\"\ndemand = \"hr:0\"\n\
+         outs = [\"co:0\", \"co:1\", \"co:2\"]\nrotate_s = 10\n{extra}"
+    )
+}
+
+fn pumps(m: &VecMemory) -> [u16; 3] {
+    [get(m, CO, 0), get(m, CO, 1), get(m, CO, 2)]
+}
+
+#[test]
+fn leadlag_rotates_the_lead_and_starts_in_order() {
+    let mut m = mem();
+    let mut p = build(&leadlag_src(""), &m);
+    m.set(HR, 0, 1);
+    // 1 s scans: the lead moves when 10 s have accumulated, on the 10th scan.
+    for k in 1..=9 {
+        scan(&mut p, &mut m, 1.0);
+        assert_eq!(pumps(&m), [1, 0, 0], "scan {k}");
+    }
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 1, 0]);
+    m.set(HR, 0, 2); // lead and the next
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 1, 1]);
+    for _ in 0..9 {
+        scan(&mut p, &mut m, 1.0);
+    }
+    assert_eq!(pumps(&m), [1, 0, 1], "lead 2, next wraps to 0");
+    m.set(HR, 0, 5); // above N: all
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [1, 1, 1]);
+    m.set(HR, 0, 0);
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 0, 0]);
+    // The lead survives a stop/start.
+    p.apply_safe_state(&mut m);
+    m.set(HR, 0, 1);
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 0, 1]);
+}
+
+#[test]
+fn leadlag_skips_unavailable_pumps() {
+    let mut m = mem();
+    let mut p = build(&leadlag_src("available = [\"di:0\", \"di:1\", \"di:2\"]\n"), &m);
+    for i in 0..3 {
+        m.set(DI, i, 1);
+    }
+    m.set(HR, 0, 1);
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [1, 0, 0]);
+    m.set(DI, 0, 0); // lead pump tripped: the next one takes over at once
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 1, 0]);
+    m.set(HR, 0, 2);
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 1, 1]);
+    m.set(DI, 2, 0); // only one left for a demand of 2
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [0, 1, 0]);
+    m.set(DI, 0, 1);
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(pumps(&m), [1, 1, 0]);
+}
+
+// ---------------------------------------------------------------- new blocks: errors
+
+#[test]
+fn new_block_compile_errors_name_the_field() {
+    let cases: Vec<(String, &str, &str, &str)> = vec![
+        // (source, field, text under the span, message fragment)
+        (
+            math_src("add", r#"["ir:0"]"#),
+            "program[0].in",
+            r#"["ir:0"]"#,
+            "expected 2 or more operands",
+        ),
+        (
+            math_src("add", r#"["ir:0", "ir:99"]"#),
+            "program[0].in[1]",
+            r#""ir:99""#,
+            "outside the PLC memory",
+        ),
+        (
+            math_src("div", r#"["ir:0", 0]"#),
+            "program[0].in[1]",
+            "0",
+            "non-zero divisor",
+        ),
+        (
+            "[[plc.program]]\ntype = \"curve\"\nin = \"ir:0\"\nout = \"hr:10\"\n\
+             points = [[0, 60], [20, 30], [10, 30]]\n"
+                .to_owned(),
+            "program[0].points[2]",
+            "[10, 30]",
+            "x to increase strictly",
+        ),
+        (
+            "[[plc.program]]\ntype = \"curve\"\nin = \"ir:0\"\nout = \"hr:10\"\n\
+             points = [[0, 60], [20, 30, 1]]\n"
+                .to_owned(),
+            "program[0].points[1]",
+            "[20, 30, 1]",
+            "two numbers",
+        ),
+        (
+            "[[plc.program]]\ntype = \"curve\"\nin = \"ir:0\"\nout = \"hr:10\"\npoints = [[0, 60]]\n"
+                .to_owned(),
+            "program[0].points",
+            "[[0, 60]]",
+            "2 or more points",
+        ),
+        (
+            "[[plc.program]]\ntype = \"curve\"\nin = \"ir:0\"\nout = \"hr:10\"\n\
+             points = [[0, 60], [nan, 30]]\n"
+                .to_owned(),
+            "program[0].points[1]",
+            "[nan, 30]",
+            "finite",
+        ),
+        (
+            RAMP.replace("rate = 10", "rate = 0"),
+            "program[0].rate",
+            "0",
+            "rate > 0",
+        ),
+        (
+            leadlag_src("").replace("rotate_s = 10", "rotate_s = 0"),
+            "program[0].rotate_s",
+            "0",
+            "seconds > 0",
+        ),
+        (
+            leadlag_src("").replace("\"co:1\"", "\"hr:1\""),
+            "program[0].outs[1]",
+            r#""hr:1""#,
+            "expected a bit",
+        ),
+        (
+            leadlag_src("").replace("\"co:2\"", "\"co:0\""),
+            "program[0].outs[2]",
+            r#""co:0""#,
+            "outs[0]",
+        ),
+        (
+            leadlag_src("").replace(r#"["co:0", "co:1", "co:2"]"#, r#"["co:0"]"#),
+            "program[0].outs",
+            r#"["co:0"]"#,
+            "2 or more pump outputs",
+        ),
+        (
+            leadlag_src("available = [\"di:0\", \"di:1\"]\n"),
+            "program[0].available",
+            r#"["di:0", "di:1"]"#,
+            "one operand per pump",
+        ),
+    ];
+    for (src, field, text, msg) in cases {
+        let e = compile_err(&src, &mem());
+        assert_eq!(e.field, field, "{src}");
+        assert_eq!(&src[e.span.clone().unwrap()], text, "{src}");
+        assert!(e.message.contains(msg), "{} does not contain {msg}", e.message);
+    }
+}
+
+#[test]
+fn new_block_toml_errors_name_the_key() {
+    let select = "[[plc.program]]\ntype = \"select\"\nwhen = { operand = \"ir:0\", above = 5 }\n\
+                  if_true = 1\nif_false = 2\nout = \"hr:10\"\n";
+    for (src, want) in [
+        // Missing keys.
+        (
+            math_src("add", "[1, 2]").replace("op = \"add\"\n", ""),
+            "a `math` block needs `op`",
+        ),
+        (
+            select.replace("if_false = 2\n", ""),
+            "a `select` block needs `if_false`",
+        ),
+        (
+            "[[plc.program]]\ntype = \"curve\"\nin = \"ir:0\"\nout = \"hr:10\"\n".to_owned(),
+            "a `curve` block needs `points`",
+        ),
+        (RAMP.replace("rate = 10\n", ""), "a `ramp` block needs `rate`"),
+        (
+            leadlag_src("").replace("rotate_s = 10\n", ""),
+            "a `leadlag` block needs `rotate_s`",
+        ),
+        (
+            leadlag_src("").replace("demand = \"hr:0\"\n", ""),
+            "a `leadlag` block needs `demand`",
+        ),
+        // Keys of other blocks.
+        (
+            format!("{}gain = 2\n", math_src("add", "[1, 2]")),
+            "`gain` is not a setting of a `math` block",
+        ),
+        (
+            format!("{RAMP}points = [[0, 1], [1, 2]]\n"),
+            "`points` is not a setting of a `ramp` block",
+        ),
+        (
+            format!("{select}in = 3\n"),
+            "`in` is not a setting of a `select` block",
+        ),
+        (
+            leadlag_src("out = \"co:5\"\n"),
+            "`out` is not a setting of a `leadlag` block",
+        ),
+        // Wrong shapes of `in` and `op`.
+        (math_src("add", "\"ir:0\""), "is a list of 2 or more operands"),
+        (
+            "[[plc.program]]\ntype = \"move\"\nin = [\"hr:0\", \"hr:1\"]\nout = \"hr:2\"\n".to_owned(),
+            "`in` of a `move` block is one operand",
+        ),
+        (math_src("pow", "[1, 2]"), "unknown variant `pow`"),
+    ] {
+        let e = PlcLogicConfig::from_toml_str(&src).unwrap_err();
+        assert!(e.message.contains(want), "{} does not contain {want}", e.message);
+        assert!(e.span.is_some(), "{src}");
+    }
+}
+
+#[test]
+fn weather_compensated_heating_loop() {
+    // Outdoor temperature + 50 in ir:0, supply temperature in ir:1, pump
+    // speed out of hr:12. The curve gives the set point, the ramp limits its
+    // change to 0.5 °C/s, the PID follows the ramped set point.
+    let src = r#"
+[[plc.program]]
+type = "curve"
+in = "ir:0"
+out = "hr:10"
+points = [[30, 80], [50, 60], [70, 30]]
+
+[[plc.program]]
+type = "ramp"
+in = "hr:10"
+out = "hr:11"
+rate = 0.5
+initial = "ir:1"
+
+[[plc.program]]
+type = "pid"
+pv = "ir:1"
+sp = "hr:11"
+out = "hr:12"
+kp = 10
+out_max = 1000
+"#;
+    let mut m = mem();
+    let mut p = build(src, &m);
+    m.set(IR, 0, 60); // 10 °C outside: set point 45 °C
+    m.set(IR, 1, 40); // network at 40 °C
+    scan(&mut p, &mut m, 1.0);
+    assert_eq!(get(&m, HR, 10), 45);
+    // The ramped set point starts at the supply temperature: 40.5, written
+    // as 41; the PID reads the register, so P = 10 * (41 - 40) = 10.
+    assert_eq!(get(&m, HR, 11), 41);
+    assert_eq!(get(&m, HR, 12), 10);
+    for _ in 0..9 {
+        scan(&mut p, &mut m, 1.0);
+    }
+    assert_eq!(get(&m, HR, 11), 45); // 40 + 10 * 0.5
+    assert_eq!(get(&m, HR, 12), 50);
+}
+
 // ---------------------------------------------------------------- modes / safe state
 
 const WITH_SAFE: &str = r#"

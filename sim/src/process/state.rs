@@ -17,6 +17,8 @@ pub struct ProcessState {
     /// Time the physics has been integrated up to.
     pub integrated_to: SimTime,
     impacts: Vec<Impact>,
+    /// The limits that have fired so far, for site procedures that react to harm.
+    pub fired: std::collections::BTreeSet<String>,
 }
 
 impl ProcessState {
@@ -27,6 +29,7 @@ impl ProcessState {
             dt,
             integrated_to: SimTime::ZERO,
             impacts: Vec::new(),
+            fired: Default::default(),
         }
     }
 }
@@ -52,6 +55,9 @@ impl ProcessState {
             state.process.step(dt_s, &mut state.impacts);
             state.integrated_to += state.dt;
             for imp in state.impacts.drain(..) {
+                if !state.fired.contains(&imp.limit) {
+                    state.fired.insert(imp.limit.clone());
+                }
                 log.push(
                     state.integrated_to,
                     EventKind::Impact {

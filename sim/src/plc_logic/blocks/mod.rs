@@ -2,10 +2,15 @@
 
 pub mod alarm;
 pub mod condition;
+pub mod curve;
 pub mod interlock;
+pub mod leadlag;
+pub mod math;
 pub mod onoff;
 pub mod pid;
+pub mod ramp;
 pub mod scale;
+pub mod select;
 pub mod timer;
 
 use std::ops::Range;
