@@ -229,7 +229,9 @@ fn check_impact_names(file: &Path, source: &str, expect: &Expectations, sim: &Si
 pub fn load_plant(file: &Path) -> Result<(PlantConfig, Expanded), FileError> {
     let source = read(file)?;
     let text = otrange_sim::templates::expand(file, &source)?;
-    let plant = parse_toml(file, &text.text).map_err(|e| text.relocate(e))?;
+    let mut plant: PlantConfig = parse_toml(file, &text.text).map_err(|e| text.relocate(e))?;
+    // Recorded series (`[[process.series]]`) are read relative to the plant file.
+    plant.process.base_dir = Some(file.parent().unwrap_or(Path::new(".")).to_path_buf());
     Ok((plant, text))
 }
 
@@ -352,6 +354,8 @@ impl Exercise {
         let text = &self.plant_text;
         let mut sim = otrange_sim::plant::build(&self.plant, seed)
             .map_err(|e| text.relocate(FileError::locate(&self.plant_file, &text.text, e)))?;
+        // Profiles and recorded series follow the calendar the exercise starts at.
+        sim.set_calendar_start(self.info.start.unix_ns);
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;
             sim.network_mut().set_policy(Box::new(policy));

@@ -29,8 +29,20 @@ fn an_hmi_value_alarm_and_an_impact_start_the_sites_procedures() {
     let out = dir.path().join("out");
     let o = run_exercise(&fixture("alarms.toml"), &out, &["--no-report"]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    let acts = actions(&out);
-    assert_eq!(acts.len(), 2, "{acts:?}");
+    let mut acts = actions(&out);
+    assert_eq!(acts.len(), 4, "{acts:?}");
+    // -10 °C reaches the HMI as -100 in a signed register and as -10.0 in a float stored
+    // low word first: both frost alarms show at the first poll (within a second), and their
+    // procedures write 5 and 7 s later. Read as unsigned, or with the words swapped, they
+    // would not (65436 is not below -50; the swapped float is a tiny positive number).
+    let frost: Vec<_> = acts.drain(..2).collect();
+    assert_eq!(
+        frost[0].1, "procedure: frost seen in the signed register",
+        "{frost:?}"
+    );
+    assert!((5.0..=6.2).contains(&frost[0].0), "{frost:?}");
+    assert_eq!(frost[1].1, "procedure: frost seen in the float", "{frost:?}");
+    assert!((7.0..=8.2).contains(&frost[1].0), "{frost:?}");
     // The limit fires when the level passes 1.2 m at 200 s (1 mm/s from 1.0 m); the
     // procedure writes ten seconds later.
     let (t, trigger, action) = &acts[0];
@@ -99,4 +111,29 @@ fn a_procedure_needs_a_trigger_that_exists() {
             "{err}"
         );
     }
+}
+
+/// A profile and a recorded series follow the exercise's calendar `start`, and the series is
+/// read from beside the plant file. The run starts at 09:00 UTC and ends at 11:00; the CSV's
+/// 14 °C at 10:00 and 20 °C at 12:00 give 17 °C at 11:00 (linear between samples). The
+/// set-back profile (21 °C from 06:00 to 22:00 local time, UTC+1) holds 21 all along.
+#[test]
+fn profiles_and_series_follow_the_exercises_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_exercise(&fixture("outside.toml"), &out, &["--no-report"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let r = read_json(&out.join("results.json"));
+    let value = |name: &str| {
+        r["process"]["final_values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v[0] == name)
+            .unwrap()[1]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((value("outdoor.value") - 17.0).abs() < 1e-9, "{}", value("outdoor.value"));
+    assert_eq!(value("setback.value"), 21.0);
 }

@@ -152,7 +152,8 @@ pub fn build(cfg: &PlantConfig, seed: u64) -> Result<Sim, ConfigError> {
 /// entry's and each mis-wiring, in that order.
 pub fn build_checked(cfg: &PlantConfig, seed: u64) -> Result<(Sim, Vec<ConfigError>), Vec<ConfigError>> {
     let topo = Arc::new(Topology::build(&cfg.zones, &cfg.hosts, &cfg.links).map_err(|e| vec![e])?);
-    let (process, mut errors) = Process::build(&cfg.process);
+    let (mut process, mut errors) = Process::build(&cfg.process);
+    process.seed(&MasterSeed(seed));
     let dt = cfg.plant.physics_step.get_ref().value;
     if dt < SimDuration::from_millis(1) || dt > SimDuration::from_secs(10) {
         errors.insert(

@@ -235,6 +235,15 @@ impl Sim {
         self.world.resource_mut::<EventLog>().drain()
     }
 
+    /// Sets the calendar time the run starts at (Unix nanoseconds), which the process's
+    /// daily and weekly profiles and timestamped series follow. Call before the first step.
+    pub fn set_calendar_start(&mut self, unix_ns: u64) {
+        self.world
+            .resource_mut::<ProcessState>()
+            .process
+            .set_calendar_start(unix_ns);
+    }
+
     /// The physical process, as integrated so far.
     pub fn process(&self) -> &crate::process::Process {
         &self.world.resource::<ProcessState>().process

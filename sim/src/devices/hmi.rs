@@ -76,6 +76,12 @@ pub struct HmiAlarmConfig {
     /// How long the condition must hold before the alarm shows (default 0).
     #[serde(default)]
     pub delay: Option<Spanned<DurationField>>,
+    /// How `register` holds the value (default `u16`; `i16`, `u32`, `i32`, `f32`).
+    #[serde(default, rename = "type")]
+    pub value_type: crate::devices::modbus::value::ValueType,
+    /// Which register of a 32-bit value comes first (default `high_first`).
+    #[serde(default)]
+    pub word_order: crate::devices::modbus::value::WordOrder,
 }
 
 /// The operator at this HMI.
@@ -133,6 +139,8 @@ struct ValueLimits {
     high: Option<f64>,
     low: Option<f64>,
     deadband: f64,
+    value_type: crate::devices::modbus::value::ValueType,
+    word_order: crate::devices::modbus::value::WordOrder,
 }
 
 impl ValueLimits {
@@ -234,6 +242,8 @@ impl Hmi {
                         high: a.high,
                         low: a.low,
                         deadband: a.deadband,
+                        value_type: a.value_type,
+                        word_order: a.word_order,
                     };
                     ("register", reg, Some(limits))
                 }
@@ -249,10 +259,14 @@ impl Hmi {
             let (area, addr) = crate::plc_logic::parse_address(operand.get_ref())
                 .map_err(|m| ConfigError::new(af(key), Some(operand.span()), m))?;
             let a_bit = operand;
-            let polled = items.iter().any(|it| {
-                it.plc == plc
-                    && it.area == area
-                    && (it.start..it.start.saturating_add(it.count)).contains(&addr)
+            let words = limits.map_or(1, |l| l.value_type.words());
+            let polled = (0..words).all(|k| {
+                let addr = addr.saturating_add(k);
+                items.iter().any(|it| {
+                    it.plc == plc
+                        && it.area == area
+                        && (it.start..it.start.saturating_add(it.count)).contains(&addr)
+                })
             });
             if !polled {
                 return Err(ConfigError::new(
@@ -355,7 +369,17 @@ impl Hmi {
             let raw = self.poller.value(a.plc, a.area, a.addr);
             let condition = match (a.limits, raw) {
                 (None, raw) => raw.unwrap_or(0) != 0,
-                (Some(l), Some(v)) => l.active(f64::from(v), a.shown),
+                (Some(l), Some(first)) => {
+                    let second = match l.value_type.words() {
+                        2 => self
+                            .poller
+                            .value(a.plc, a.area, a.addr.wrapping_add(1))
+                            .unwrap_or(0),
+                        _ => 0,
+                    };
+                    let v = l.value_type.decode(l.word_order, [first, second]);
+                    l.active(v, a.shown)
+                }
                 (Some(_), None) => false,
             };
             let a = &mut self.alarms[i];

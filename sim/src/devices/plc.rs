@@ -8,6 +8,7 @@ use crate::base::task_clock::{DEFAULT_SCAN_JITTER, Keeping, TaskClock, TaskTimin
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::ServerInbox;
 use crate::devices::modbus::server::Handled;
+use crate::devices::modbus::value::{ValueType, WordOrder};
 use crate::devices::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
 use crate::net::topology::Role;
 use crate::net::{Network, Payload};
@@ -102,6 +103,13 @@ pub struct IoConfig {
     /// Added after scaling (default 0).
     #[serde(default)]
     pub offset: f64,
+    /// How the register holds the value (default `u16`; `i16`, `u32`, `i32`, `f32`; the
+    /// 32-bit types use this register and the next).
+    #[serde(default, rename = "type")]
+    pub value_type: ValueType,
+    /// Which register of a 32-bit value comes first (default `high_first`).
+    #[serde(default)]
+    pub word_order: WordOrder,
 }
 
 fn one() -> f64 {
@@ -124,6 +132,10 @@ pub struct IoWire {
     /// True for a sensor (signal into the register at each scan's field I/O), false for an
     /// actuator (register out to the signal after each scan).
     pub input: bool,
+    /// How the register (or the two) hold the value.
+    pub value_type: ValueType,
+    /// The word order of a 32-bit value.
+    pub word_order: WordOrder,
 }
 
 /// The part of a PLC that answers the network: its Modbus server (register memory,
@@ -456,6 +468,29 @@ impl Plc {
                     format!("{} is outside this PLC's register map", operand.get_ref()),
                 ));
             }
+            if w.value_type != ValueType::U16 && area.is_bit() {
+                return Err(ConfigError::new(
+                    field(&format!("io[{i}].type")),
+                    Some(operand.span()),
+                    format!(
+                        "{} is a bit: only a register (ir:, hr:) holds a {} value",
+                        operand.get_ref(),
+                        w.value_type.name()
+                    ),
+                ));
+            }
+            if w.value_type.words() == 2 && server.map().get(area, addr.wrapping_add(1)).is_none() {
+                return Err(ConfigError::new(
+                    field(&format!("io[{i}].{f}")),
+                    Some(operand.span()),
+                    format!(
+                        "a {} value takes two registers, {} and the next, and the next is outside \
+                         this PLC's register map",
+                        w.value_type.name(),
+                        operand.get_ref()
+                    ),
+                ));
+            }
             io.push(IoWire {
                 signal: sig,
                 area,
@@ -463,6 +498,8 @@ impl Plc {
                 scale: w.scale,
                 offset: w.offset,
                 input,
+                value_type: w.value_type,
+                word_order: w.word_order,
             });
         }
         let program = PlcProgram::compile(&cfg.program, &cfg.safe_state, server.map()).map_err(|e| {
@@ -550,10 +587,12 @@ pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: 
         let mut cpu = plc.cpu.get();
         let map = cpu.server.map_mut();
         for w in plc.io.iter().filter(|w| w.input) {
-            let raw = (process.process.get(w.signal) * w.scale + w.offset)
-                .round()
-                .clamp(0.0, 65535.0) as u16;
-            map.set(w.area, w.addr, raw);
+            let v = process.process.get(w.signal) * w.scale + w.offset;
+            let regs = w.value_type.encode(w.word_order, v);
+            map.set(w.area, w.addr, regs[0]);
+            if w.value_type.words() == 2 {
+                map.set(w.area, w.addr + 1, regs[1]);
+            }
         }
     }
 }
@@ -631,8 +670,13 @@ pub fn plc_scan(
         }
         let map: &RegisterMap = cpu.server.map();
         for w in plc.io.iter().filter(|w| !w.input) {
-            let raw = map.get(w.area, w.addr).unwrap_or(0);
-            process.process.set(w.signal, f64::from(raw) * w.scale + w.offset);
+            let first = map.get(w.area, w.addr).unwrap_or(0);
+            let second = match w.value_type.words() {
+                2 => map.get(w.area, w.addr + 1).unwrap_or(0),
+                _ => 0,
+            };
+            let raw = w.value_type.decode(w.word_order, [first, second]);
+            process.process.set(w.signal, raw * w.scale + w.offset);
         }
         plc.scans += 1;
         plc.last_scan = Some(now);

@@ -6,9 +6,12 @@ use crate::process::breaker::Breaker;
 use crate::process::dosing::Dosing;
 use crate::process::heater::Heater;
 use crate::process::limits::Limit;
+use crate::process::noise::Noise;
 use crate::process::pressure::PressureVessel;
+use crate::process::profile::Profile;
 use crate::process::pump::Pump;
 use crate::process::resolve::Resolver;
+use crate::process::series::Series;
 use crate::process::signals::{SignalId, Signals};
 use crate::process::tank::Tank;
 use crate::process::valve::Valve;
@@ -40,6 +43,9 @@ pub(crate) struct Built {
 /// A component being simulated.
 #[derive(Clone, Debug)]
 pub(crate) enum Component {
+    Profile(Profile),
+    Series(Series),
+    Noise(Noise),
     Breaker(Breaker),
     Pump(Pump),
     Valve(Valve),
@@ -54,6 +60,9 @@ impl Component {
     /// writing its outputs in `signals`.
     pub(crate) fn step(&mut self, signals: &mut Signals, dt_s: f64) {
         match self {
+            Self::Profile(c) => c.step(signals, dt_s),
+            Self::Series(c) => c.step(signals, dt_s),
+            Self::Noise(c) => c.step(signals, dt_s),
             Self::Breaker(c) => c.step(signals, dt_s),
             Self::Pump(c) => c.step(signals, dt_s),
             Self::Valve(c) => c.step(signals, dt_s),
@@ -66,14 +75,20 @@ impl Component {
 
     /// The longest step explicit Euler can take from the current state without overshooting
     /// (a time constant, or the time to cross a relief valve's blowdown); infinite for a
-    /// component whose update is exact at any step (a breaker, a pump, a tank of given flows).
+    /// component whose update is exact at any step (a breaker, a pump, a tank of given flows,
+    /// a source: a function of time or a draw, with no state to overshoot).
     pub(crate) fn max_step_s(&self, signals: &Signals) -> f64 {
         match self {
             Self::Valve(c) => c.max_step_s(signals),
             Self::Dosing(c) => c.max_step_s(signals),
             Self::Heater(c) => c.max_step_s(),
             Self::PressureVessel(c) => c.max_step_s(signals),
-            Self::Breaker(_) | Self::Pump(_) | Self::Tank(_) => f64::INFINITY,
+            Self::Breaker(_)
+            | Self::Pump(_)
+            | Self::Tank(_)
+            | Self::Profile(_)
+            | Self::Series(_)
+            | Self::Noise(_) => f64::INFINITY,
         }
     }
 
@@ -85,6 +100,16 @@ impl Component {
             Self::Tank(c) => c.level_per_m3(id),
             Self::PressureVessel(c) => c.pressure_per_m3(id),
             _ => None,
+        }
+    }
+
+    /// Places simulated time 0 of a calendar-driven source at `unix_ns` and shows its value
+    /// at the current time; nothing for other components.
+    pub(crate) fn set_calendar_start(&mut self, unix_ns: u64, signals: &mut Signals) {
+        match self {
+            Self::Profile(c) => c.set_calendar_start(unix_ns, signals),
+            Self::Series(c) => c.set_calendar_start(unix_ns, signals),
+            _ => {}
         }
     }
 }

@@ -7,7 +7,12 @@
 //! components listed earlier are this step's values, inputs from components
 //! listed later are last step's. List sources of flow (breakers, pumps,
 //! valves) before the tanks and vessels that integrate those flows; that is
-//! the config author's responsibility, the process does not reorder.
+//! the config author's responsibility, the process does not reorder. The same
+//! holds for signals from outside the plant: list profiles and series before
+//! what reads them, and a noise source after the component whose signal it
+//! perturbs (otherwise it scatters around last step's value).
+
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -20,9 +25,12 @@ use crate::process::component::{Built, ComponentConfig};
 use crate::process::dosing::DosingConfig;
 use crate::process::heater::HeaterConfig;
 use crate::process::limits::LimitConfig;
+use crate::process::noise::NoiseConfig;
 use crate::process::pressure::PressureVesselConfig;
+use crate::process::profile::ProfileConfig;
 use crate::process::pump::PumpConfig;
 use crate::process::resolve::Resolver;
+use crate::process::series::SeriesConfig;
 use crate::process::tank::TankConfig;
 use crate::process::valve::ValveConfig;
 
@@ -31,10 +39,17 @@ use crate::process::valve::ValveConfig;
 /// Every table is an array (`[[process.tank]]`, ...) and every one is
 /// optional. Configs built in code rather than parsed have no spans
 /// (`Spanned::new(0..0, ..)`); their components are evaluated in the order
-/// of the fields below, which lists flow sources first.
+/// of the fields below, which lists signals from outside the plant first, then
+/// flow sources, and noise last.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessConfig {
+    /// `[[process.profile]]`: values following the time of day or the day of the week.
+    #[serde(default)]
+    pub profile: Vec<Spanned<ProfileConfig>>,
+    /// `[[process.series]]`: recorded time series read from CSV files.
+    #[serde(default)]
+    pub series: Vec<Spanned<SeriesConfig>>,
     /// `[[process.breaker]]`: circuit breakers feeding loads.
     #[serde(default)]
     pub breaker: Vec<Spanned<BreakerConfig>>,
@@ -56,12 +71,20 @@ pub struct ProcessConfig {
     /// `[[process.heater]]`: heaters.
     #[serde(default)]
     pub heater: Vec<Spanned<HeaterConfig>>,
+    /// `[[process.noise]]`: sensor noise on a clean signal.
+    #[serde(default)]
+    pub noise: Vec<Spanned<NoiseConfig>>,
     /// `[[process.limit]]`: safety limits that record impacts.
     #[serde(default)]
     pub limit: Vec<Spanned<LimitConfig>>,
     /// `[[process.band]]`: normal operating bands that record statistics.
     #[serde(default)]
     pub band: Vec<Spanned<BandConfig>>,
+    /// Where `[[process.series]]` files are, the plant file's directory: set by whoever
+    /// read the plant file, as only it knows where the file was. `None` reads them
+    /// relative to the working directory.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
 }
 
 /// Builds one component once every signal is registered.
@@ -96,19 +119,36 @@ impl ProcessConfig {
     /// (configs built in code) broken by kind, then by index.
     pub(crate) fn components(&self) -> Vec<Entry<'_>> {
         let mut out = Vec::new();
-        collect(0, &self.breaker, &mut out);
-        collect(1, &self.pump, &mut out);
-        collect(2, &self.valve, &mut out);
-        collect(3, &self.pressure_vessel, &mut out);
-        collect(4, &self.tank, &mut out);
-        collect(5, &self.dosing, &mut out);
-        collect(6, &self.heater, &mut out);
+        let base_dir = self.base_dir.as_deref();
+        collect(0, &self.profile, &mut out);
+        collect_with(1, &self.series, &mut out, move |c, at, r| {
+            c.build_in(at, r, base_dir)
+        });
+        collect(2, &self.breaker, &mut out);
+        collect(3, &self.pump, &mut out);
+        collect(4, &self.valve, &mut out);
+        collect(5, &self.pressure_vessel, &mut out);
+        collect(6, &self.tank, &mut out);
+        collect(7, &self.dosing, &mut out);
+        collect(8, &self.heater, &mut out);
+        collect(9, &self.noise, &mut out);
         out.sort_by_key(|e| e.order);
         out
     }
 }
 
 fn collect<'a, C: ComponentConfig>(kind: usize, tables: &'a [Spanned<C>], out: &mut Vec<Entry<'a>>) {
+    collect_with(kind, tables, out, |c, at, r| c.build(at, r));
+}
+
+/// [`collect`] for a kind whose build needs more than its own table (a series, the
+/// plant file's directory).
+fn collect_with<'a, C: ComponentConfig>(
+    kind: usize,
+    tables: &'a [Spanned<C>],
+    out: &mut Vec<Entry<'a>>,
+    build: impl Fn(&'a C, &At, &mut Resolver) -> Result<Built, ConfigError> + Copy + 'a,
+) {
     for (i, t) in tables.iter().enumerate() {
         let span = t.span();
         let config = t.get_ref();
@@ -118,7 +158,7 @@ fn collect<'a, C: ComponentConfig>(kind: usize, tables: &'a [Spanned<C>], out: &
             signals: C::SIGNALS,
             commands: C::COMMANDS,
             table: C::TABLE,
-            build: Box::new(move |at, r| config.build(at, r)),
+            build: Box::new(move |at, r| build(config, at, r)),
             order: (span.start, kind, i),
         });
     }

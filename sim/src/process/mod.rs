@@ -12,9 +12,14 @@
 //! [`config`] for why that order matters). `src/process/example.toml` is a
 //! commented plant using every component.
 //!
-//! Determinism: no clocks, no randomness, no hash-ordered iteration; the same
-//! config and the same sequence of `set`/`step` calls give bit-identical
-//! signals and impacts.
+//! Signals from outside the plant are components too: `profile` (a value over
+//! the day or the week), `series` (a recorded time series) and `noise` (a
+//! sensor's scatter on a clean signal).
+//!
+//! Determinism: no wall clock, no hash-ordered iteration, and randomness only
+//! from the run's seed ([`Process::seed`]); the same config, seed, calendar
+//! start ([`Process::set_calendar_start`]) and sequence of `set`/`step` calls
+//! give bit-identical signals and impacts.
 
 mod at;
 pub mod bands;
@@ -26,9 +31,12 @@ pub mod heater;
 mod impact;
 pub mod integration;
 pub mod limits;
+pub mod noise;
 pub mod pressure;
+pub mod profile;
 pub mod pump;
 mod resolve;
+pub mod series;
 mod signals;
 pub mod state;
 pub mod tank;
@@ -37,6 +45,7 @@ mod testutil;
 pub mod valve;
 
 use crate::base::config_error::ConfigError;
+use crate::base::rng::MasterSeed;
 use std::collections::BTreeSet;
 
 pub use bands::{BandConfig, BandStats};
@@ -47,8 +56,11 @@ pub use heater::HeaterConfig;
 pub use impact::{Impact, ImpactTechnique};
 pub use integration::IntegrationStats;
 pub use limits::{BuiltinLimitConfig, LimitConfig};
+pub use noise::NoiseConfig;
 pub use pressure::PressureVesselConfig;
+pub use profile::{Interpolate, ProfileConfig};
 pub use pump::PumpConfig;
+pub use series::{AfterEnd, SeriesConfig};
 pub use signals::SignalId;
 pub use tank::TankConfig;
 pub use valve::ValveConfig;
@@ -139,7 +151,12 @@ impl Process {
                 Err(err) => errors.push(err),
             }
         }
-        let (signals, catalog) = r.into_parts();
+        let (mut signals, catalog) = r.into_parts();
+        for c in &components {
+            if let Component::Noise(n) = c {
+                n.settle(&mut signals);
+            }
+        }
         let process = Process {
             signals,
             catalog,
@@ -151,6 +168,28 @@ impl Process {
             integration: IntegrationStats::default(),
         };
         (process, errors)
+    }
+
+    /// Puts the process on the calendar: simulated time 0 is `unix_ns` (Unix nanoseconds,
+    /// UTC), the run's start, which profiles and timestamped series need to know what time
+    /// of day, day of the week or recorded sample it is. Their values change at once, so
+    /// call it before the first step; until it is called the start is
+    /// [`crate::base::wallclock::DEFAULT_START`].
+    pub fn set_calendar_start(&mut self, unix_ns: u64) {
+        for c in &mut self.components {
+            c.set_calendar_start(unix_ns, &mut self.signals);
+        }
+    }
+
+    /// Gives every noise component its own stream of the run's seed (`noise/<name>`), so
+    /// that a seed reproduces the scatter and another seed varies it. Until it is called
+    /// they draw as under seed 0.
+    pub fn seed(&mut self, seed: &MasterSeed) {
+        for (c, name) in self.components.iter_mut().zip(&self.names) {
+            if let Component::Noise(n) = c {
+                n.reseed(noise::stream(seed, name));
+            }
+        }
     }
 
     /// Why `name` is not a signal of this process, listing what would have been.
@@ -313,10 +352,20 @@ mod tests {
 
     const EXAMPLE: &str = include_str!("example.toml");
 
+    /// The example plant, its series read from beside it.
+    fn example() -> Process {
+        let mut cfg = ProcessConfig::from_plant_toml(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+        cfg.base_dir = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/src/process").into());
+        Process::from_config(&cfg).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn example_loads_and_runs_within_its_bands() {
-        let mut p = build(EXAMPLE);
+        let mut p = example();
         let kinds = [
+            "profile",
+            "series",
+            "noise",
             "breaker",
             "pump",
             "valve",
@@ -327,6 +376,9 @@ mod tests {
         ];
         let cfg = ProcessConfig::from_plant_toml(EXAMPLE).unwrap();
         let counts = [
+            cfg.profile.len(),
+            cfg.series.len(),
+            cfg.noise.len(),
             cfg.breaker.len(),
             cfg.pump.len(),
             cfg.valve.len(),
@@ -349,6 +401,15 @@ mod tests {
         }
         assert!(get(&p, "intake_pump_1.flow") > 0.0);
         assert!(get(&p, "caustic.concentration") > 0.0);
+        // 01:00 UTC, 02:00 local: the night tariff; -0.8 °C outdoors; the level transmitter scatters.
+        assert_eq!(get(&p, "tariff.value"), 0.11);
+        assert_eq!(get(&p, "outdoor.value"), -0.8);
+        let level = get(&p, "clear_well.level");
+        let reading = get(&p, "clear_well_lt.value");
+        assert!(
+            reading != level + 0.01 && (reading - level - 0.01).abs() < 0.05,
+            "{reading}"
+        );
     }
 
     #[test]
@@ -359,7 +420,7 @@ mod tests {
         // well loses 0.05 m³/s / 30 m² = 1/600 m/s, 3.0 → 0.3 m in ~1620 s,
         // after which the distribution pump runs dry for 60 s (T0879) and the
         // low-level limit holds for 60 s (T0828); the trip itself is T0826.
-        let mut p = build(EXAMPLE);
+        let mut p = example();
         run(&mut p, 600, 0.5);
         set(&mut p, "mcc_1.trip", 1.0);
         set(&mut p, "raw_outlet.command", 0.0);
@@ -389,14 +450,14 @@ mod tests {
 
     #[test]
     fn signals_are_ordered_by_file_order_and_deterministic() {
-        let p = build(EXAMPLE);
+        let p = example();
         let names: Vec<(SignalId, String)> = p.signal_names().map(|(id, n)| (id, n.to_string())).collect();
         for (i, (id, n)) in names.iter().enumerate() {
             assert_eq!(id.0 as usize, i);
             assert_eq!(p.signal_id(n), Some(*id));
             assert_eq!(p.signal_name(*id), Some(n.as_str()));
         }
-        assert_eq!(names[0].1, "mcc_1.close", "first table in example.toml");
+        assert_eq!(names[0].1, "tariff.value", "first table in example.toml");
 
         let trace = |p: &mut Process| {
             set(p, "caustic.stroke", 0.9);
@@ -404,12 +465,12 @@ mod tests {
             let values: Vec<u64> = p.signal_names().map(|(id, _)| p.get(id).to_bits()).collect();
             (format!("{hits:?}"), values)
         };
-        assert_eq!(trace(&mut build(EXAMPLE)), trace(&mut build(EXAMPLE)));
+        assert_eq!(trace(&mut example()), trace(&mut example()));
     }
 
     #[test]
     fn non_positive_dt_is_ignored() {
-        let mut p = build(EXAMPLE);
+        let mut p = example();
         let before: Vec<f64> = p.signal_names().map(|(id, _)| p.get(id)).collect();
         let mut impacts = Vec::new();
         for dt in [0.0, -1.0, f64::NAN, f64::INFINITY] {

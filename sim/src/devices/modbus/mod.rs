@@ -17,6 +17,7 @@
 //! * [`capacity`]: requests-per-second model.
 //! * [`config`]: the `[plc.modbus]` TOML schema and its validation.
 //! * [`server`]: the request handler.
+//! * [`value`]: signed, 32-bit and float values in one or two registers.
 //!
 //! The bytes themselves are read and written by [`crate::wire::modbus`].
 
@@ -25,6 +26,7 @@ pub mod config;
 pub mod identity;
 pub mod map;
 pub mod server;
+pub mod value;
 
 #[cfg(test)]
 mod server_tests;
