@@ -134,6 +134,10 @@ fn profiles_and_series_follow_the_exercises_calendar() {
             .as_f64()
             .unwrap()
     };
-    assert!((value("outdoor.value") - 17.0).abs() < 1e-9, "{}", value("outdoor.value"));
+    assert!(
+        (value("outdoor.value") - 17.0).abs() < 1e-9,
+        "{}",
+        value("outdoor.value")
+    );
     assert_eq!(value("setback.value"), 21.0);
 }

@@ -195,6 +195,21 @@ impl Scores {
 /// detector set and the rules files the set names.
 pub(crate) fn inputs(ex: &Exercise) -> Vec<PathBuf> {
     let mut files = vec![ex.file.clone(), ex.plant_file.clone()];
+    // The plant's own inputs: its templates and its recorded series, beside it.
+    let plant_dir = ex.plant_file.parent().unwrap_or(Path::new("."));
+    files.extend(
+        ex.plant
+            .instances
+            .iter()
+            .map(|i| plant_dir.join(i.template.get_ref())),
+    );
+    files.extend(
+        ex.plant
+            .process
+            .series
+            .iter()
+            .map(|s| plant_dir.join(&s.get_ref().file)),
+    );
     if let Some((p, _)) = &ex.playbook {
         files.push(p.clone());
     }
@@ -306,4 +321,27 @@ pub fn run_cells(cells: &[&Cell], runs: &Path) -> Vec<CellResult> {
         o.error = Some(failure.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--resume` re-runs a cell when a template or a recorded series of its plant changes:
+    /// both are among the files its input hash reads.
+    #[test]
+    fn a_plants_templates_and_series_are_inputs() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let ex = Exercise::load(&root.join("templates/stations-exercise.toml")).unwrap();
+        let files = inputs(&ex);
+        assert!(
+            files.contains(&root.join("templates/cells/pumping-station.toml")),
+            "{files:?}"
+        );
+        let ex = Exercise::load(&root.join("outside.toml")).unwrap();
+        assert!(
+            inputs(&ex).contains(&root.join("plants/outside.csv")),
+            "{files:?}"
+        );
+    }
 }
