@@ -258,7 +258,6 @@ impl Hmi {
             };
             let (area, addr) = crate::plc_logic::parse_address(operand.get_ref())
                 .map_err(|m| ConfigError::new(af(key), Some(operand.span()), m))?;
-            let a_bit = operand;
             let words = limits.map_or(1, |l| l.value_type.words());
             let polled = (0..words).all(|k| {
                 let addr = addr.saturating_add(k);
@@ -271,10 +270,10 @@ impl Hmi {
             if !polled {
                 return Err(ConfigError::new(
                     af(key),
-                    Some(a_bit.span()),
+                    Some(operand.span()),
                     format!(
                         "the HMI never reads {} of {}: add it to a [[hmi.poll]] block",
-                        a_bit.get_ref(),
+                        operand.get_ref(),
                         a.plc.get_ref()
                     ),
                 ));
@@ -345,6 +344,11 @@ impl Hmi {
     /// Every alarm the HMI has, shown or not, by name.
     pub fn alarm_names(&self) -> impl Iterator<Item = &str> {
         self.alarms.iter().map(|a| a.name.as_str())
+    }
+
+    /// Whether the alarm `name` is on screen now.
+    pub fn is_shown(&self, name: &str) -> bool {
+        self.alarms.iter().any(|a| a.shown && a.name == name)
     }
 
     /// Names of the alarms on screen now.

@@ -218,16 +218,15 @@ pub fn procedures_tick(
 ) {
     let now = clock.now;
     for p in procs.0.iter_mut().filter(|p| !p.done) {
-        let alarm_shown = || {
-            p.when_alarm.iter().any(|(host, name)| {
-                hmis.iter()
-                    .any(|(h, hmi)| h.0 == *host && hmi.shown_alarms().contains(&name.as_str()))
-            })
+        // Triggers are looked at only until one holds; then the procedure waits for `due`.
+        let triggered = || {
+            p.when.iter().any(|h| health.is_encrypted(*h))
+                || p.when_impact.iter().any(|l| process.fired.contains(l))
+                || p.when_alarm
+                    .iter()
+                    .any(|(host, name)| hmis.iter().any(|(h, hmi)| h.0 == *host && hmi.is_shown(name)))
         };
-        let triggered = p.when.iter().any(|h| health.is_encrypted(*h))
-            || p.when_impact.iter().any(|l| process.fired.contains(l))
-            || (!p.when_alarm.is_empty() && alarm_shown());
-        if p.due.is_none() && triggered {
+        if p.due.is_none() && triggered() {
             let due = now + p.after;
             p.due = Some(due);
             wake.at(due);
