@@ -5,9 +5,10 @@
 use otrange_attacks::playbook::{Playbook, PlaybookConfig};
 use otrange_sim::Sim;
 use otrange_sim::base::config_error::ConfigError;
-use otrange_sim::plc_logic::parse_address;
+use otrange_sim::plc_logic::parse_typed_address;
 
-/// A warning for every step whose `register` (with its `count`, default 1) falls outside the
+/// A warning for every step whose `register` (with its `count`, default 1, or the two
+/// registers of a 32-bit type) falls outside the
 /// target's map: the device answers every such request with exception 2, so the step
 /// cannot do what it says. A warning rather than an error, because an attacker probing
 /// addresses that do not exist may be the point of the step. Located at the step's
@@ -20,15 +21,18 @@ pub fn register_warnings(cfg: &PlaybookConfig, resolved: &Playbook, sim: &Sim) -
         else {
             continue;
         };
-        let Ok((area, start)) = parse_address(register) else {
+        let Ok(reg) = parse_typed_address(register) else {
             continue;
         };
+        let (area, start) = (reg.area, reg.addr);
+        // A typed value (hr:10:f32) occupies its registers; a `count` reads that many.
         let count = step
             .params
             .get("count")
             .and_then(|v| v.as_integer())
             .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(1);
+            .unwrap_or(1)
+            .max(u32::from(reg.ty.words()));
         let Some(map) = sim.modbus_map(target) else {
             continue;
         };

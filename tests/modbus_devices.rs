@@ -215,7 +215,7 @@ fn plcs_answer_bad_requests_with_exact_exception_frames() {
             .init
             .iter()
             .find(|i| i.address.get_ref() == addr)
-            .map(|i| i.value)
+            .map(|i| *i.value.get_ref() as u16)
             .unwrap_or_else(|| panic!("plc-sis has no init of {addr}"))
     };
     let trip_points = [init("hr:0"), init("hr:1")];

@@ -1,10 +1,12 @@
 //! The plant language beyond PLC bits: an HMI raises its own alarm on a polled value (high
 //! limit, deadband, delay), and site procedures start on an HMI alarm or on an impact, not
-//! only on ransomware (tests/fixtures/plants/alarms.toml).
+//! only on ransomware (tests/fixtures/plants/alarms.toml); registers hold signed and float
+//! values that programs, initial values and attackers' writes read and write as such
+//! (tests/fixtures/plants/typed.toml).
 
 mod common;
 
-use common::{describe, fixture, read_json, run_exercise};
+use common::{describe, fixture, read_json, run_exercise, tshark_read};
 
 /// The `operator_action` events of a run: (seconds, trigger, action).
 fn actions(out: &std::path::Path) -> Vec<(f64, String, String)> {
@@ -140,4 +142,138 @@ fn profiles_and_series_follow_the_exercises_calendar() {
         value("outdoor.value")
     );
     assert_eq!(value("setback.value"), 21.0);
+}
+
+#[test]
+fn a_signed_set_point_written_by_an_attacker_turns_off_frost_protection() {
+    let dir = tempfile::tempdir().unwrap();
+    // Benign: the program compares -10.0 °C (a signed register) with +3.0 °C (a signed set
+    // point) and heats the pipe at 0.8 (a float, low word first): it holds +6 °C.
+    let out = dir.path().join("benign");
+    let o = run_exercise(&fixture("typed.toml"), &out, &["--no-report"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let r = read_json(&out.join("results.json"));
+    assert_eq!(r["impacts"].as_array().unwrap().len(), 0, "{}", r["impacts"]);
+    let pipe = final_value(&r, "pipe.temperature");
+    assert!((pipe - 6.0).abs() < 0.01, "pipe at {pipe} °C");
+
+    // The attacker writes -200 (-20.0 °C) to the signed threshold at 10 min: -10 °C is no
+    // longer frost, the heating stops and the pipe passes 0 °C 4000 x ln(1.6) = 1880 s later.
+    let out = dir.path().join("attack");
+    let o = run_exercise(&fixture("typed-attack.toml"), &out, &["--no-report", "--pcap"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let r = read_json(&out.join("results.json"));
+    let impacts = r["impacts"].as_array().unwrap();
+    assert_eq!(impacts.len(), 1, "{impacts:?}");
+    assert_eq!(impacts[0]["limit"], "pipe_frozen");
+    let t = impacts[0]["t_s"].as_f64().unwrap();
+    assert!((2479.0..=2481.0).contains(&t), "froze at {t} s");
+    // On the wire, as Wireshark reads it: -200 as the 16-bit word 0xff38 (FC 6), and 0.25
+    // as the float 0x3e800000 with its low word first (FC 16, registers 0 and 16000).
+    let single = tshark_read(
+        &out.join("capture.pcap"),
+        &[
+            "-Y",
+            "modbus.func_code == 6 && mbtcp.prot_id == 0 && tcp.dstport == 502",
+            "-T",
+            "fields",
+            "-e",
+            "modbus.data",
+        ],
+    );
+    assert_eq!(single.trim(), "ff38", "{single}");
+    let multiple = tshark_read(
+        &out.join("capture.pcap"),
+        &[
+            "-Y",
+            "modbus.func_code == 16 && tcp.dstport == 502",
+            "-T",
+            "fields",
+            "-e",
+            "modbus.reference_num",
+            "-e",
+            "modbus.regval_uint16",
+        ],
+    );
+    assert_eq!(multiple.trim(), "2\t0,16000", "{multiple}");
+}
+
+/// A process signal's value at the end of a run, from results.json.
+fn final_value(r: &serde_json::Value, signal: &str) -> f64 {
+    r["process"]["final_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == signal)
+        .unwrap_or_else(|| panic!("{signal} is not among the final values"))[1]
+        .as_f64()
+        .unwrap()
+}
+
+/// A type that does not fit where it is written is refused at its line and column: a float
+/// past the end of the map, an unknown type, a value the type cannot hold, a type on a bit,
+/// a signed value an attacker's step writes out of range.
+#[test]
+fn register_types_that_do_not_fit_are_errors_at_their_line() {
+    let plant = std::fs::read_to_string(fixture("plants/typed.toml")).unwrap();
+    let book = std::fs::read_to_string(fixture("playbooks/typed.toml")).unwrap();
+    for (file, from, to, at, field, words) in [
+        (
+            "plants/typed.toml",
+            "in = \"hr:2:f32:low_first\"",
+            "in = \"hr:7:f32:low_first\"",
+            "plants/typed.toml:95:6:",
+            "plc[0].program[0].in",
+            "takes two registers, hr:7 and hr:8, and the PLC has 8 holding registers",
+        ),
+        (
+            "plants/typed.toml",
+            "below = \"hr:0:i16\"",
+            "below = \"hr:0:s16\"",
+            "plants/typed.toml:101:40:",
+            "plc[0].program[1].when.below",
+            "expected a type u16, i16, u32, i32 or f32",
+        ),
+        (
+            "plants/typed.toml",
+            "value = 30",
+            "value = 40000",
+            "plants/typed.toml:88:9:",
+            "plc[0].init[0].value",
+            "expected an integer in -32768..=32767 for hr:0:i16, found 40000",
+        ),
+        (
+            "plants/typed.toml",
+            "address = \"hr:0:i16\"",
+            "address = \"co:0:i16\"",
+            "plants/typed.toml:87:11:",
+            "plc[0].init[0].address",
+            "co:0 is a bit",
+        ),
+        (
+            "playbooks/typed.toml",
+            "value = -200",
+            "value = -40000",
+            "playbooks/typed.toml:",
+            "params.value",
+            "-40000 is not an integer in -32768..=32767, what hr:0:i16 holds",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plants")).unwrap();
+        std::fs::create_dir(dir.path().join("playbooks")).unwrap();
+        std::fs::write(dir.path().join("plants/typed.toml"), &plant).unwrap();
+        std::fs::write(dir.path().join("playbooks/typed.toml"), &book).unwrap();
+        let text = if file.starts_with("plants") { &plant } else { &book };
+        assert!(text.contains(from), "{from}");
+        std::fs::write(dir.path().join(file), text.replacen(from, to, 1)).unwrap();
+        std::fs::copy(fixture("typed-attack.toml"), dir.path().join("typed-attack.toml")).unwrap();
+        let o = common::otrange(["check", dir.path().join("typed-attack.toml").to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(at) && err.contains(&format!("{field}: ")) && err.contains(words),
+            "expected {at} {field}: {words}\n{err}"
+        );
+    }
 }

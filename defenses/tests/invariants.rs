@@ -276,3 +276,78 @@ fn garbage_answers_never_panic() {
         }
     }
 }
+
+/// Two transmitters of one negative temperature, held as devices hold such values: a signed
+/// 16-bit register in 0.1 °C, and a 32-bit float with its low word first. Read as plain
+/// registers they would be 65,483 and garbage; typed, they agree until one is spoofed.
+const TYPED: &str = r#"
+[[detector]]
+kind = "invariants"
+name = "inv"
+at = ["sw-ctl"]
+[[detector.check]]
+type = "agree"
+name = "outdoor temperature"
+a = { plc = "plc-intake", register = "ir:0:i16", scale = 0.1 }
+b = { plc = "plc-sis", register = "ir:2:f32:low_first", offset = 0.0 }
+tolerance = 0.5
+for = "5s"
+"#;
+
+#[test]
+fn typed_signals_are_decoded_before_they_are_compared() {
+    let topo = Arc::new(topology());
+    let sw = id(&topo, "sw-ctl");
+    let mut d = build(TYPED, &topo).unwrap();
+    // -5.3 °C is -53 in the signed register (0xFFCB); -5.25 as an f32 is 0xC0A80000, sent
+    // low word first. After 30 s the float is spoofed to +20.0 (0x41A00000).
+    let mut first_alert = None;
+    for s in 0..60u64 {
+        let float: [u16; 2] = if s < 30 {
+            [0x0000, 0xC0A8]
+        } else {
+            [0x0000, 0x41A0]
+        };
+        let (req, ans) = exchange(&topo, "hmi-1", "plc-intake", s as u16, 4, 0, &[0xFFCB]);
+        d.observe(sw, &req, secs(s), &topo);
+        d.observe(sw, &ans, secs(s), &topo);
+        let (req, ans) = exchange(
+            &topo,
+            "hmi-2",
+            "plc-sis",
+            s as u16,
+            4,
+            0,
+            &[0, 0, float[0], float[1]],
+        );
+        d.observe(sw, &req, secs(s), &topo);
+        d.observe(sw, &ans, secs(s), &topo);
+        if first_alert.is_none() && !d.alerts().is_empty() {
+            first_alert = Some(s);
+        }
+    }
+    assert_eq!(first_alert, Some(35), "{:?}", d.alerts());
+}
+
+#[test]
+fn a_typed_signal_past_the_answer_or_on_a_bit_is_refused_or_ignored() {
+    let topo = Arc::new(topology());
+    let bad = TYPED.replace("ir:0:i16", "co:0:i16");
+    let Err((field, msg)) = build(&bad, &topo) else {
+        panic!("a type on a coil must be refused");
+    };
+    assert!(field.ends_with("a.register"), "{field}");
+    assert!(msg.contains("is a bit"), "{msg}");
+    // A float whose second word is not in the answer is not read (one register only).
+    let sw = id(&topo, "sw-ctl");
+    let mut d = build(TYPED, &topo).unwrap();
+    for s in 0..30u64 {
+        let (req, ans) = exchange(&topo, "hmi-1", "plc-intake", s as u16, 4, 0, &[0xFFCB]);
+        d.observe(sw, &req, secs(s), &topo);
+        d.observe(sw, &ans, secs(s), &topo);
+        let (req, ans) = exchange(&topo, "hmi-2", "plc-sis", s as u16, 4, 0, &[0, 0, 0x0000]);
+        d.observe(sw, &req, secs(s), &topo);
+        d.observe(sw, &ans, secs(s), &topo);
+    }
+    assert!(d.alerts().is_empty(), "{:?}", d.alerts());
+}

@@ -15,8 +15,9 @@ use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
 use otrange_sim::base::time::{SimDuration, SimTime};
 use otrange_sim::net::Delivered;
 use otrange_sim::net::topology::{HostId, Topology};
-use otrange_sim::plc_logic::Area;
-use otrange_sim::wire::modbus::{write_single_coil, write_single_register};
+use otrange_sim::plc_logic::{Area, RegRef, parse_typed_address};
+use otrange_sim::wire::modbus::value::{ValueType, WordOrder};
+use otrange_sim::wire::modbus::{write_multiple_registers, write_single_coil, write_single_register};
 
 // ── Writes: T0855, T0836, T0831, T0838, T0878, T0848 ───────────────────────────────────
 
@@ -25,6 +26,9 @@ struct Write {
     area: Area,
     addr: u16,
     value: u16,
+    /// A value of a type (`register = "hr:10:f32"`): the register with its type, the value
+    /// and the registers that hold it, written with FC 6 (one register) or FC 16 (two).
+    typed: Option<(RegRef, f64, Vec<u16>)>,
     repeat: u32,
     interval: SimDuration,
     sent: u32,
@@ -32,8 +36,10 @@ struct Write {
     next: SimTime,
 }
 
-/// `params.register` ("hr:N" or "co:N"), `value`, `repeat` (default 1: a sustained
-/// manipulation repeats the write), `interval` (default "1s").
+/// `params.register` ("hr:N" or "co:N", or a typed register "hr:N:i16", "hr:N:f32",
+/// "hr:N:f32:low_first" as in PLC programs), `value` (for a typed register, a number in its
+/// type's range: a float for f32), `repeat` (default 1: a sustained manipulation repeats the
+/// write), `interval` (default "1s").
 pub fn build_write(
     _: &'static str,
     t: Option<HostId>,
@@ -41,18 +47,29 @@ pub fn build_write(
     _: &Topology,
 ) -> Result<Box<dyn Executor>, ConfigError> {
     param::only(p, &["register", "value", "repeat", "interval"])?;
-    let (area, addr) = address(p, "register", None)?;
+    let reg = parse_typed_address(&param::string(p, "register", None)?)
+        .map_err(|m| ConfigError::unlocated("params.register", m))?;
+    let (area, addr) = (reg.area, reg.addr);
     if !matches!(area, Area::Coil | Area::HoldingRegister) {
         return Err(ConfigError::unlocated(
             "params.register",
             "only coils (co:) and holding registers (hr:) can be written",
         ));
     }
+    let plain = reg.ty == ValueType::U16 && reg.order == WordOrder::HighFirst;
+    let typed = if plain {
+        None
+    } else {
+        let v = typed_value(p, reg)?;
+        let words = reg.ty.encode(reg.order, v)[..usize::from(reg.ty.words())].to_vec();
+        Some((reg, v, words))
+    };
     Ok(Box::new(Write {
         target: target(t)?,
         area,
         addr,
-        value: param::u16_(p, "value", None)?,
+        value: if plain { param::u16_(p, "value", None)? } else { 0 },
+        typed,
         repeat: param::int(p, "repeat", Some(1))?.clamp(1, 1_000_000) as u32,
         interval: param::duration(p, "interval", "1s")?,
         sent: 0,
@@ -61,11 +78,42 @@ pub fn build_write(
     }))
 }
 
+/// `params.value` for a typed register: a number the type holds exactly (an integer in
+/// range; any finite number for f32), so a write never silently saturates or rounds.
+fn typed_value(p: &toml::Table, reg: RegRef) -> Result<f64, ConfigError> {
+    let err = |m: String| ConfigError::unlocated("params.value", m);
+    let v = match p.get("value") {
+        Some(toml::Value::Integer(i)) => *i as f64,
+        Some(toml::Value::Float(f)) => *f,
+        Some(_) => return Err(err("expected a number".into())),
+        None => return Err(err("missing".into())),
+    };
+    let range = match reg.ty {
+        ValueType::U16 => Some((0.0, 65535.0)),
+        ValueType::I16 => Some((-32768.0, 32767.0)),
+        ValueType::U32 => Some((0.0, f64::from(u32::MAX))),
+        ValueType::I32 => Some((f64::from(i32::MIN), f64::from(i32::MAX))),
+        ValueType::F32 => None,
+    };
+    match range {
+        Some((lo, hi)) if v.fract() != 0.0 || v < lo || v > hi => Err(err(format!(
+            "{v} is not an integer in {lo}..={hi}, what {reg} holds"
+        ))),
+        None if !v.is_finite() || v.abs() > f64::from(f32::MAX) => {
+            Err(err(format!("{v} is not a finite number an f32 holds")))
+        }
+        _ => Ok(v),
+    }
+}
+
 impl Write {
     fn send(&mut self, cx: &mut StepCx) {
         let (a, v, area) = (self.addr, self.value, self.area);
-        self.book.send(cx, self.target, 0, |tid| match area {
-            Area::Coil => write_single_coil(tid, 1, a, v != 0),
+        let typed = self.typed.as_ref().map(|(_, _, w)| w.clone());
+        self.book.send(cx, self.target, 0, |tid| match (area, &typed) {
+            (_, Some(w)) if w.len() == 1 => write_single_register(tid, 1, a, w[0]),
+            (_, Some(w)) => write_multiple_registers(tid, 1, a, w),
+            (Area::Coil, None) => write_single_coil(tid, 1, a, v != 0),
             _ => write_single_register(tid, 1, a, v),
         });
         self.sent += 1;
@@ -108,13 +156,22 @@ impl Write {
     fn success(&self, cx: &StepCx) -> Outcome {
         match finish_commands(cx, self.target, &self.book, "write") {
             Outcome::Succeeded { .. } => Outcome::Succeeded {
-                detail: format!(
-                    "{} {} = {} written {} time(s)",
-                    cx.name(self.target),
-                    otrange_sim::plc_logic::format_address(self.area, self.addr),
-                    self.value,
-                    self.sent
-                ),
+                detail: match &self.typed {
+                    Some((reg, v, _)) => {
+                        format!(
+                            "{} {reg} = {v} written {} time(s)",
+                            cx.name(self.target),
+                            self.sent
+                        )
+                    }
+                    None => format!(
+                        "{} {} = {} written {} time(s)",
+                        cx.name(self.target),
+                        otrange_sim::plc_logic::format_address(self.area, self.addr),
+                        self.value,
+                        self.sent
+                    ),
+                },
             },
             other => other,
         }
@@ -157,6 +214,7 @@ pub fn build_brute_force(
             area,
             addr: first,
             value: 1,
+            typed: None,
             repeat: param::int(&q, "repeat", None)?.clamp(1, 1_000_000) as u32,
             interval: param::duration(&q, "interval", "250ms")?,
             sent: 0,

@@ -28,7 +28,7 @@ use super::{Alert, BuildContext, ConfigFault, Detector, DetectorConfig};
 use otrange_sim::base::time::{DurationField, SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Frame, Payload};
-use otrange_sim::plc_logic::{Area, parse_address};
+use otrange_sim::plc_logic::{Area, RegRef, parse_typed_address};
 use otrange_sim::wire::modbus::Adu;
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -50,11 +50,15 @@ const MAX_PENDING: usize = 4096;
 #[serde(deny_unknown_fields)]
 struct SignalConfig {
     plc: String,
-    /// "hr:0", "ir:3", "co:1", "di:0".
+    /// "hr:0", "ir:3", "co:1", "di:0"; a register may carry the type its value is held in,
+    /// as in PLC programs: "ir:3:i16", "hr:10:f32", "hr:10:f32:low_first".
     register: String,
-    /// Engineering units per raw count (a bit reads 0 or 1).
+    /// Engineering units per count of the (typed) value (a bit reads 0 or 1).
     #[serde(default = "one")]
     scale: f64,
+    /// Added after scaling: the engineering value of a count of 0.
+    #[serde(default)]
+    offset: f64,
     /// Only answers seen at this host count (a tap or host sensor of the detector).
     #[serde(default)]
     seen_at: Option<String>,
@@ -147,9 +151,9 @@ fn one_minute() -> DurationField {
 #[derive(Debug, Clone)]
 struct Signal {
     server: HostId,
-    area: Area,
-    addr: u16,
+    reg: RegRef,
     scale: f64,
+    offset: f64,
     seen_at: Option<HostId>,
     /// Latest value and when it was seen.
     value: Option<(SimTime, f64)>,
@@ -306,7 +310,7 @@ impl Invariants {
         let server = topo
             .host_by_name(&s.plc)
             .ok_or_else(|| (format!("{field}.plc"), format!("unknown host {:?}", s.plc)))?;
-        let (area, addr) = parse_address(&s.register).map_err(|e| (format!("{field}.register"), e))?;
+        let reg = parse_typed_address(&s.register).map_err(|e| (format!("{field}.register"), e))?;
         let seen_at = match &s.seen_at {
             Some(h) => Some(
                 topo.host_by_name(h)
@@ -317,11 +321,14 @@ impl Invariants {
         if !s.scale.is_finite() {
             return Err((format!("{field}.scale"), "expected a finite number".into()));
         }
+        if !s.offset.is_finite() {
+            return Err((format!("{field}.offset"), "expected a finite number".into()));
+        }
         self.signals.push(Signal {
             server,
-            area,
-            addr,
+            reg,
             scale: s.scale,
+            offset: s.offset,
             seen_at,
             value: None,
         });
@@ -349,23 +356,31 @@ impl Invariants {
         self.answers_read += 1;
         let mut any = false;
         for s in &mut self.signals {
+            let r = s.reg;
             if s.server != frame.src
-                || s.area != area
-                || s.addr < first
-                || s.addr - first >= count
+                || r.area != area
+                || r.addr < first
+                || r.last_addr() >= u32::from(first) + u32::from(count)
                 || s.seen_at.is_some_and(|h| h != node)
             {
                 continue;
             }
-            let i = usize::from(s.addr - first);
+            let i = usize::from(r.addr - first);
+            let word = |k: usize| {
+                data.get(2 * k..2 * k + 2)
+                    .map(|w| u16::from_be_bytes([w[0], w[1]]))
+            };
             let raw = match area {
                 Area::Coil | Area::DiscreteInput => data.get(i / 8).map(|b| f64::from((b >> (i % 8)) & 1)),
-                _ => data
-                    .get(2 * i..2 * i + 2)
-                    .map(|w| f64::from(u16::from_be_bytes([w[0], w[1]]))),
+                _ => match r.ty.words() {
+                    1 => word(i).map(|w| r.ty.decode(r.order, [w, 0])),
+                    _ => word(i)
+                        .zip(word(i + 1))
+                        .map(|(a, b)| r.ty.decode(r.order, [a, b])),
+                },
             };
             if let Some(raw) = raw {
-                s.value = Some((now, raw * s.scale));
+                s.value = Some((now, raw * s.scale + s.offset));
                 any = true;
             }
         }

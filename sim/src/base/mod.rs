@@ -4,6 +4,7 @@
 //! (DESIGN.md calls this layer `core`; it is spelt `base` because `core` is the name of
 //! Rust's own core library, and `core::time` would read as the standard library's.)
 
+pub mod calendar;
 pub mod clock;
 pub mod config_error;
 pub mod events;

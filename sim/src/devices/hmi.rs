@@ -78,10 +78,10 @@ pub struct HmiAlarmConfig {
     pub delay: Option<Spanned<DurationField>>,
     /// How `register` holds the value (default `u16`; `i16`, `u32`, `i32`, `f32`).
     #[serde(default, rename = "type")]
-    pub value_type: crate::devices::modbus::value::ValueType,
+    pub value_type: crate::wire::modbus::value::ValueType,
     /// Which register of a 32-bit value comes first (default `high_first`).
     #[serde(default)]
-    pub word_order: crate::devices::modbus::value::WordOrder,
+    pub word_order: crate::wire::modbus::value::WordOrder,
 }
 
 /// The operator at this HMI.
@@ -139,8 +139,8 @@ struct ValueLimits {
     high: Option<f64>,
     low: Option<f64>,
     deadband: f64,
-    value_type: crate::devices::modbus::value::ValueType,
-    word_order: crate::devices::modbus::value::WordOrder,
+    value_type: crate::wire::modbus::value::ValueType,
+    word_order: crate::wire::modbus::value::WordOrder,
 }
 
 impl ValueLimits {

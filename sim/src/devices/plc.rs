@@ -8,7 +8,6 @@ use crate::base::task_clock::{DEFAULT_SCAN_JITTER, Keeping, TaskClock, TaskTimin
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::ServerInbox;
 use crate::devices::modbus::server::Handled;
-use crate::devices::modbus::value::{ValueType, WordOrder};
 use crate::devices::modbus::{DropReason, ModbusDeviceConfig, ModbusServer, RegisterMap, ServerReply, Table};
 use crate::net::topology::Role;
 use crate::net::{Network, Payload};
@@ -17,6 +16,7 @@ use crate::plc_logic::{
 };
 use crate::process::SignalId;
 use crate::process::state::ProcessState;
+use crate::wire::modbus::value::{ValueType, WordOrder};
 use crate::wire::modbus::{Adu, emit_adu};
 use bevy_ecs::prelude::*;
 use serde::Deserialize;
@@ -70,10 +70,32 @@ pub struct PlcConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitConfig {
-    /// The register or bit, e.g. "hr:3" or "co:0"; must be inside the register map.
+    /// The register or bit, e.g. "hr:3" or "co:0", or a typed register as in programs
+    /// ("hr:3:i16", "hr:4:f32:low_first"); must be inside the register map.
     pub address: Spanned<String>,
-    /// Its raw value (non-zero sets a bit).
-    pub value: u16,
+    /// Its value: raw 0..=65535 for a plain register (non-zero sets a bit), a number the
+    /// type holds for a typed one.
+    pub value: Spanned<f64>,
+}
+
+/// Whether an initial value is one the register holds exactly: an integer in the type's range
+/// (0..=65535 for a plain register or a bit, where any non-zero sets it), any finite number
+/// for f32.
+fn init_value_fits(reg: crate::plc_logic::RegRef, v: f64) -> Result<(), String> {
+    use crate::wire::modbus::value::ValueType as T;
+    let (lo, hi) = match reg.ty {
+        T::U16 => (0.0, 65535.0),
+        T::I16 => (-32768.0, 32767.0),
+        T::U32 => (0.0, f64::from(u32::MAX)),
+        T::I32 => (f64::from(i32::MIN), f64::from(i32::MAX)),
+        T::F32 if v.is_finite() && v.abs() <= f64::from(f32::MAX) => return Ok(()),
+        T::F32 => return Err(format!("expected a finite number for {reg}, found {v}")),
+    };
+    if v.fract() == 0.0 && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("expected an integer in {lo}..={hi} for {reg}, found {v}"))
+    }
 }
 
 fn default_scan() -> Spanned<DurationField> {
@@ -427,10 +449,24 @@ impl Plc {
         let mut server = ModbusServer::from_config(&cfg.modbus)
             .map_err(|e| ConfigError::new(format!("plc[{idx}].{}", e.field), None, e.message.clone()))?;
         for (i, init) in cfg.init.iter().enumerate() {
-            let (area, addr) = crate::plc_logic::parse_address(init.address.get_ref()).map_err(|m| {
+            let reg = crate::plc_logic::parse_typed_address(init.address.get_ref()).map_err(|m| {
                 ConfigError::new(field(&format!("init[{i}].address")), Some(init.address.span()), m)
             })?;
-            if !server.map_mut().set(area, addr, init.value) {
+            let v = *init.value.get_ref();
+            if let Err(why) = init_value_fits(reg, v) {
+                return Err(ConfigError::new(
+                    field(&format!("init[{i}].value")),
+                    Some(init.value.span()),
+                    why,
+                ));
+            }
+            let regs = reg.ty.encode(reg.order, v);
+            let in_map = (0..reg.ty.words()).all(|k| {
+                reg.addr
+                    .checked_add(k)
+                    .is_some_and(|a| server.map_mut().set(reg.area, a, regs[usize::from(k)]))
+            });
+            if !in_map {
                 return Err(ConfigError::new(
                     field(&format!("init[{i}].address")),
                     Some(init.address.span()),

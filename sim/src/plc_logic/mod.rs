@@ -141,5 +141,5 @@ pub use config::{
 
 pub use memory::{Area, PlcMemory, VecMemory};
 pub use mode::OperatingMode;
-pub use operand::{Operand, OperandSrc, RegRef, format_address, parse_address};
+pub use operand::{Operand, OperandSrc, RegRef, format_address, parse_address, parse_typed_address};
 pub use program::PlcProgram;

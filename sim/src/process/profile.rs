@@ -18,16 +18,14 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::calendar::{DAY_S, WEEK_S, default_start_ns, parse_time, parse_utc_offset, phase_s};
 use crate::base::config_error::ConfigError;
-use crate::base::wallclock::{DEFAULT_START, parse_rfc3339};
+#[cfg(doc)]
+use crate::base::wallclock::DEFAULT_START;
 use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
-
-const DAY_S: i64 = 86_400;
-const WEEK_S: i64 = 7 * DAY_S;
-const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// How a profile or a series goes from one point to the next.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -217,21 +215,6 @@ impl Profile {
     }
 }
 
-/// The run's start when nothing sets it: [`DEFAULT_START`], as Unix nanoseconds.
-pub(crate) fn default_start_ns() -> u64 {
-    parse_rfc3339(DEFAULT_START).expect("DEFAULT_START is a valid RFC 3339 time")
-}
-
-/// Seconds into the local day or week (weeks starting on Monday) of the UTC instant
-/// `unix_ns` at `offset_s` from UTC.
-fn phase_s(unix_ns: u64, offset_s: i64, period_s: i64) -> f64 {
-    // 1970-01-01 was a Thursday: three days after a Monday.
-    let monday_based_s = offset_s + 3 * DAY_S;
-    let local_ns = i128::from(unix_ns) + i128::from(monday_based_s) * 1_000_000_000;
-    let phase_ns = local_ns.rem_euclid(i128::from(period_s) * 1_000_000_000);
-    phase_ns as f64 / 1e9
-}
-
 /// The value at `x` of `points` (time, value) in strictly increasing time: interpolated
 /// between two points, the first value before them and the last one after. Shared with
 /// `[[process.series]]`.
@@ -253,64 +236,6 @@ pub(crate) fn piecewise(points: &[(f64, f64)], x: f64, mode: Interpolate) -> f64
         Interpolate::Step => va,
         Interpolate::Linear => va + (vb - va) * (x - ta) / (tb - ta),
     }
-}
-
-/// A point's time: the weekday (Monday = 0) of a weekly point, and seconds into the day.
-fn parse_time(text: &str) -> Result<(Option<i64>, i64), String> {
-    let form = || {
-        format!(
-            "expected \"HH:MM\" or \"HH:MM:SS\" (a daily profile) or a weekday and a time such \
-             as \"mon 06:00\" (a weekly profile), got {text:?}"
-        )
-    };
-    let (day, clock) = match text.split_once(' ') {
-        Some((d, clock)) => {
-            let day = WEEKDAYS
-                .iter()
-                .position(|w| w.eq_ignore_ascii_case(d))
-                .ok_or_else(|| {
-                    format!("unknown weekday {d:?} in {text:?}; expected mon, tue, wed, thu, fri, sat or sun")
-                })?;
-            (Some(day as i64), clock)
-        }
-        None => (None, text),
-    };
-    let fields: Vec<&str> = clock.split(':').collect();
-    if !(2..=3).contains(&fields.len())
-        || fields
-            .iter()
-            .any(|f| f.len() != 2 || !f.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(form());
-    }
-    let n = |i: usize| fields.get(i).map_or(0, |f| f.parse::<i64>().unwrap_or(0));
-    let (h, m, s) = (n(0), n(1), n(2));
-    if (h, m, s) == (24, 0, 0) {
-        return Ok((day, DAY_S));
-    }
-    if h > 23 || m > 59 || s > 59 {
-        return Err(format!(
-            "{text:?} is not a time of day: hours 00-23, minutes and seconds 00-59 (24:00 only \
-             as the end of a daily profile)"
-        ));
-    }
-    Ok((day, h * 3600 + m * 60 + s))
-}
-
-/// `"+HH:MM"` or `"-HH:MM"` as seconds east of UTC.
-fn parse_utc_offset(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let sign = match b.first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    if b.len() != 6 || b[3] != b':' || ![1, 2, 4, 5].iter().all(|&i| b[i].is_ascii_digit()) {
-        return None;
-    }
-    let h: i64 = text[1..3].parse().ok()?;
-    let m: i64 = text[4..6].parse().ok()?;
-    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
 }
 
 #[cfg(test)]

@@ -22,11 +22,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::base::calendar::default_start_ns;
 use crate::base::config_error::ConfigError;
 use crate::base::wallclock::parse_rfc3339;
 use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
-use crate::process::profile::{Interpolate, default_start_ns, piecewise};
+use crate::process::profile::{Interpolate, piecewise};
 use crate::process::resolve::Resolver;
 use crate::process::signals::{SignalId, Signals};
 

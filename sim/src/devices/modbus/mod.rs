@@ -26,7 +26,6 @@ pub mod config;
 pub mod identity;
 pub mod map;
 pub mod server;
-pub mod value;
 
 #[cfg(test)]
 mod server_tests;

@@ -50,7 +50,7 @@ impl<'a> Ctx<'a> {
 
     fn check_reg(&self, field: &str, span: &Range<usize>, r: RegRef) -> Result<RegRef, ConfigError> {
         let len = self.mem.len(r.area);
-        if r.addr < len {
+        if r.last_addr() < u32::from(len) {
             return Ok(r);
         }
         let what = match r.area {
@@ -59,7 +59,15 @@ impl<'a> Ctx<'a> {
             Area::InputRegister => "input registers",
             Area::HoldingRegister => "holding registers",
         };
-        let msg = if len == 0 {
+        let msg = if r.addr < len {
+            format!(
+                "{r} takes two registers, {p}:{} and {p}:{}, and the PLC has {len} {what} ({p}:0..={p}:{})",
+                r.addr,
+                r.last_addr(),
+                len - 1,
+                p = r.area.prefix()
+            )
+        } else if len == 0 {
             format!("{r} is outside the PLC memory: it has no {what}")
         } else {
             format!(

@@ -7,12 +7,14 @@
 //! * [`codes`]: function and exception codes, the four data tables.
 //! * [`request`]: request builders and [`RequestRepr`].
 //! * [`response`]: response decoding, exception answers, device identification.
+//! * [`value`]: how devices hold signed, 32-bit and float values in 16-bit registers.
 
 pub mod adu;
 pub mod codes;
 pub mod describe;
 pub mod request;
 pub mod response;
+pub mod value;
 
 pub use adu::{
     Adu, FrameStatus, HeaderFaults, MAX_ADU_LEN, MAX_PDU_LEN, MBAP_HEADER_LEN, MalformedReason, be_u16,

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 
 /// The type of a value held in registers (`type = "i16"`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueType {
     /// Unsigned 16-bit, 0..=65535: the protocol's own register, and the default.
@@ -27,7 +27,7 @@ pub enum ValueType {
 }
 
 /// Which register of a two-register value comes first (`word_order = "low_first"`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WordOrder {
     /// The high 16 bits at the lower address (Modicon convention, "ABCD").
@@ -37,6 +37,23 @@ pub enum WordOrder {
     LowFirst,
 }
 
+impl WordOrder {
+    /// The name a plant file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            WordOrder::HighFirst => "high_first",
+            WordOrder::LowFirst => "low_first",
+        }
+    }
+
+    /// The order a plant file names (`"low_first"`), if it is one.
+    pub fn from_name(name: &str) -> Option<WordOrder> {
+        [WordOrder::HighFirst, WordOrder::LowFirst]
+            .into_iter()
+            .find(|o| o.name() == name)
+    }
+}
+
 impl ValueType {
     /// Registers the value occupies.
     pub fn words(self) -> u16 {
@@ -44,6 +61,19 @@ impl ValueType {
             ValueType::U16 | ValueType::I16 => 1,
             ValueType::U32 | ValueType::I32 | ValueType::F32 => 2,
         }
+    }
+
+    /// The type a plant file names (`"i16"`), if it is one.
+    pub fn from_name(name: &str) -> Option<ValueType> {
+        [
+            ValueType::U16,
+            ValueType::I16,
+            ValueType::U32,
+            ValueType::I32,
+            ValueType::F32,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
     }
 
     /// The name a plant file uses.
