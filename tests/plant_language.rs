@@ -118,7 +118,8 @@ fn a_procedure_needs_a_trigger_that_exists() {
 /// A profile and a recorded series follow the exercise's calendar `start`, and the series is
 /// read from beside the plant file. The run starts at 09:00 UTC and ends at 11:00; the CSV's
 /// 14 °C at 10:00 and 20 °C at 12:00 give 17 °C at 11:00 (linear between samples). The
-/// set-back profile (21 °C from 06:00 to 22:00 local time, UTC+1) holds 21 all along.
+/// set-back profile (21 °C from 06:00 to 22:00 local time, UTC+1) holds 21 all along, and
+/// the PLC's schedule, on the same calendar, switches the heating on at 10:30 local time.
 #[test]
 fn profiles_and_series_follow_the_exercises_calendar() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,6 +143,14 @@ fn profiles_and_series_follow_the_exercises_calendar() {
         value("outdoor.value")
     );
     assert_eq!(value("setback.value"), 21.0);
+    // The PLC's schedule switches the heating on at 10:30 local, 09:30 UTC: 30 minutes
+    // (and at most one 100 ms scan) into the run.
+    assert_eq!(value("room.power"), 0.5);
+    let impacts = r["impacts"].as_array().unwrap();
+    assert_eq!(impacts.len(), 1, "{impacts:?}");
+    assert_eq!(impacts[0]["limit"], "heating_on");
+    let t = impacts[0]["t_s"].as_f64().unwrap();
+    assert!((1800.0..=1800.2).contains(&t), "switched at {t} s");
 }
 
 #[test]

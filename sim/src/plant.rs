@@ -216,6 +216,7 @@ pub fn build_checked(cfg: &PlantConfig, seed: u64) -> Result<(Sim, Vec<ConfigErr
     }
 
     world.insert_resource(Clock::default());
+    world.insert_resource(crate::base::calendar::Calendar::default());
     world.insert_resource(wake);
     world.insert_resource(seed);
     world.insert_resource(EventLog::default());

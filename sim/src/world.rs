@@ -236,8 +236,12 @@ impl Sim {
     }
 
     /// Sets the calendar time the run starts at (Unix nanoseconds), which the process's
-    /// daily and weekly profiles and timestamped series follow. Call before the first step.
+    /// daily and weekly profiles, timestamped series and PLCs' schedules follow. Call before
+    /// the first step.
     pub fn set_calendar_start(&mut self, unix_ns: u64) {
+        self.world
+            .resource_mut::<crate::base::calendar::Calendar>()
+            .start_unix_ns = unix_ns;
         self.world
             .resource_mut::<ProcessState>()
             .process

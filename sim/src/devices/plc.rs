@@ -637,6 +637,7 @@ pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: 
 /// actuators, and schedule the next scan.
 pub fn plc_scan(
     clock: Res<Clock>,
+    calendar: Res<crate::base::calendar::Calendar>,
     mut process: ResMut<ProcessState>,
     mut wake: ResMut<Wakeups>,
     mut log: ResMut<EventLog>,
@@ -688,6 +689,7 @@ pub fn plc_scan(
             }
         }
         if plc.mode == OperatingMode::Run {
+            plc.program.set_clock(calendar.unix_ns(now));
             plc.program.scan(cpu.server.map_mut(), dt, &mut plc.alarms);
         } else {
             plc.program.apply_safe_state(cpu.server.map_mut());

@@ -111,6 +111,8 @@ pub enum BlockConfig {
     Ramp(RampConfig),
     /// `type = "leadlag"`: duty rotation of identical pumps.
     LeadLag(LeadLagConfig),
+    /// `type = "schedule"`: a value following the time of day or the day of the week.
+    Schedule(ScheduleConfig),
 }
 
 /// Which way an on/off controller acts.
@@ -356,6 +358,24 @@ pub struct LeadLagConfig {
     pub available: Option<Spanned<Vec<OperandCfg>>>,
 }
 
+/// A schedule's `[time, value]` pairs, each with its span.
+pub type SwitchTimes = Spanned<Vec<Spanned<(String, f64)>>>;
+
+/// `type = "schedule"`: a time switch on the PLC's real-time clock (occupied hours, a
+/// night set-back, a weekend shutdown), so a program follows the site's routine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleConfig {
+    /// Optional label.
+    pub name: Option<String>,
+    /// `[time, value]` pairs as written: from each time on the output is its value, until
+    /// the next. Times are `"HH:MM"` (daily) or `"mon 06:00"` (weekly).
+    pub switch_at: SwitchTimes,
+    /// The site's offset from UTC, `"+01:00"` (default UTC).
+    pub utc_offset: Option<Spanned<String>>,
+    /// Output register.
+    pub out: OperandCfg,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum BlockType {
@@ -371,6 +391,7 @@ enum BlockType {
     Curve,
     Ramp,
     Leadlag,
+    Schedule,
 }
 
 impl BlockType {
@@ -388,6 +409,7 @@ impl BlockType {
             BlockType::Curve => "curve",
             BlockType::Ramp => "ramp",
             BlockType::Leadlag => "leadlag",
+            BlockType::Schedule => "schedule",
         }
     }
 
@@ -408,6 +430,7 @@ impl BlockType {
             BlockType::Curve => &["in", "out", "points"],
             BlockType::Ramp => &["in", "out", "rate", "initial"],
             BlockType::Leadlag => &["demand", "outs", "rotate_s", "available"],
+            BlockType::Schedule => &["switch_at", "utc_offset", "out"],
         }
     }
 }
@@ -508,6 +531,8 @@ pub struct RawBlock {
     outs: Option<Spanned<Vec<OperandCfg>>>,
     rotate_s: Option<Spanned<f64>>,
     available: Option<Spanned<Vec<OperandCfg>>>,
+    switch_at: Option<SwitchTimes>,
+    utc_offset: Option<Spanned<String>>,
 }
 
 impl RawBlock {
@@ -549,6 +574,8 @@ impl RawBlock {
             ("outs", self.outs.is_some()),
             ("rotate_s", self.rotate_s.is_some()),
             ("available", self.available.is_some()),
+            ("switch_at", self.switch_at.is_some()),
+            ("utc_offset", self.utc_offset.is_some()),
         ];
         flags.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect()
     }
@@ -710,6 +737,12 @@ impl TryFrom<RawBlock> for BlockConfig {
                 outs: need(k, "outs", r.outs)?,
                 rotate_s: need(k, "rotate_s", r.rotate_s)?,
                 available: r.available,
+            }),
+            BlockType::Schedule => BlockConfig::Schedule(ScheduleConfig {
+                name: r.name,
+                switch_at: need(k, "switch_at", r.switch_at)?,
+                utc_offset: r.utc_offset,
+                out: need(k, "out", r.out)?,
             }),
         })
     }

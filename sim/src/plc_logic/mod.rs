@@ -114,12 +114,20 @@
 //! rotate_s = 86400          # lead moves to the next pump this often
 //! available = ["di:6", "di:7", "di:8"]   # optional; 0 skips the pump
 //!
+//! [[plc.program]]
+//! type = "schedule"         # time switch on the PLC's clock (the run's calendar)
+//! switch_at = [["06:00", 1], ["22:00", 0]]   # or weekly: "mon 06:00"
+//! utc_offset = "+01:00"     # optional; default UTC
+//! out = "co:9"
+//!
 //! [[plc.safe_state]]        # written in Program/Stop mode
 //! out = "co:0"
 //! value = 0
 //! ```
 //! Conditions: `{ operand = X, below|above|equals|not_equals = Y }` (exactly
 //! one comparator), `{ any = [..] }`, `{ all = [..] }`, nestable.
+//!
+//! Operands may carry a type (`"ir:0:i16"`, `"hr:4:f32:low_first"`; see [`operand`]).
 
 pub mod blocks;
 pub mod config;
@@ -136,7 +144,7 @@ pub use blocks::alarm::{AlarmKind, AlarmTransition};
 pub use config::{
     AlarmConfig, BlockConfig, ConditionConfig, CurveConfig, InterlockConfig, LeadLagConfig, MathConfig,
     MathOp, OnOffAction, OnOffConfig, OperandCfg, PidConfig, PlcLogicConfig, RampConfig, SafeStateConfig,
-    ScaleConfig, SelectConfig, TimerConfig, TimerKind,
+    ScaleConfig, ScheduleConfig, SelectConfig, TimerConfig, TimerKind,
 };
 
 pub use memory::{Area, PlcMemory, VecMemory};

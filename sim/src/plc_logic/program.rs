@@ -11,6 +11,7 @@ use crate::plc_logic::blocks::onoff::OnOff;
 use crate::plc_logic::blocks::pid::Pid;
 use crate::plc_logic::blocks::ramp::Ramp;
 use crate::plc_logic::blocks::scale::Scale;
+use crate::plc_logic::blocks::schedule::Schedule;
 use crate::plc_logic::blocks::select::Select;
 use crate::plc_logic::blocks::timer::Timer;
 use crate::plc_logic::config::{BlockConfig, PlcLogicConfig, SafeStateConfig};
@@ -35,6 +36,7 @@ enum Block {
     Curve(Curve),
     Ramp(Ramp),
     LeadLag(LeadLag),
+    Schedule(Schedule),
 }
 
 /// A validated PLC program: blocks executed top to bottom once per scan
@@ -50,6 +52,8 @@ pub struct PlcProgram {
     safe: Vec<(Area, u16, u16)>,
     /// Set by [`PlcProgram::apply_safe_state`]: the next scan is a restart.
     restart_pending: bool,
+    /// The real-time clock, Unix nanoseconds (UTC), for schedules.
+    clock_unix_ns: u64,
 }
 
 impl PlcProgram {
@@ -95,6 +99,7 @@ impl PlcProgram {
                 BlockConfig::Curve(c) => Block::Curve(Curve::compile(c, &ctx)?),
                 BlockConfig::Ramp(c) => Block::Ramp(Ramp::compile(c, &ctx)?),
                 BlockConfig::LeadLag(c) => Block::LeadLag(LeadLag::compile(c, &ctx)?),
+                BlockConfig::Schedule(c) => Block::Schedule(Schedule::compile(c, &ctx)?),
             });
         }
 
@@ -129,6 +134,7 @@ impl PlcProgram {
             blocks,
             safe,
             restart_pending: false,
+            clock_unix_ns: crate::base::calendar::default_start_ns(),
         })
     }
 
@@ -140,7 +146,8 @@ impl PlcProgram {
     /// Execute one scan: every block in order, each seeing the writes of the
     /// blocks before it. `dt_s` is the scan period in seconds (integrators,
     /// derivatives, alarm delays, timers, ramps and duty rotation use it). Alarm transitions are
-    /// appended to `events` in block order.
+    /// appended to `events` in block order. Schedules read the PLC's real-time clock as it
+    /// was at the last [`set_clock`](Self::set_clock).
     pub fn scan(&mut self, mem: &mut impl PlcMemory, dt_s: f64, events: &mut Vec<AlarmTransition>) {
         if self.restart_pending {
             self.restart_pending = false;
@@ -160,8 +167,15 @@ impl PlcProgram {
                 Block::Curve(x) => x.exec(mem),
                 Block::Ramp(x) => x.exec(mem, dt_s),
                 Block::LeadLag(x) => x.exec(mem, dt_s),
+                Block::Schedule(x) => x.exec(mem, self.clock_unix_ns),
             }
         }
+    }
+
+    /// Sets the PLC's real-time clock (Unix nanoseconds, UTC) for the next scans: the
+    /// runtime calls it before each scan with the calendar time of the scan.
+    pub fn set_clock(&mut self, unix_ns: u64) {
+        self.clock_unix_ns = unix_ns;
     }
 
     /// Number of compiled blocks.
@@ -209,7 +223,8 @@ impl PlcProgram {
                 | Block::Math(_)
                 | Block::Select(_)
                 | Block::Curve(_)
-                | Block::LeadLag(_) => {}
+                | Block::LeadLag(_)
+                | Block::Schedule(_) => {}
             }
         }
     }

@@ -3,10 +3,9 @@
 //! supply temperature set point), a valve linearisation or a tank's level to
 //! volume table.
 //!
-//! Points are constants in the raw units of the input and output registers.
-//! Registers are unsigned, so a signed quantity such as an outdoor
-//! temperature reaches the PLC with an offset (e.g. `[[plc.io]]` with
-//! `offset = 50`: -20 °C is 30) and the points use the same offset.
+//! Points are constants in the units of the input and output operands: a signed
+//! quantity such as an outdoor temperature is read as one (`in = "ir:0:i16"`), so the
+//! points are written in °C, negative ones included.
 
 use crate::base::config_error::ConfigError;
 use crate::plc_logic::blocks::Ctx;

@@ -10,6 +10,7 @@ pub mod onoff;
 pub mod pid;
 pub mod ramp;
 pub mod scale;
+pub mod schedule;
 pub mod select;
 pub mod timer;
 
