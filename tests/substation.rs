@@ -167,6 +167,40 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
 }
 
 #[test]
+fn industroyer_on_the_substation_stops_where_the_hmi_refuses_rdp_from_the_dmz() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        r#"
+[policy]
+name = "SCADA HMI host firewall"
+default = "allow"
+
+[[rule]]
+name = "scada-hmi takes no RDP from the DMZ"
+action = "deny"
+at = ["scada-hmi"]
+from = "zone:dmz"
+to = "scada-hmi"
+service = "rdp"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run_results(
+        &repo_path(INDUSTROYER),
+        &out,
+        &["--policy", policy.to_str().unwrap()],
+    );
+    let mut want = vec!["succeeded", "blocked"];
+    want.extend(["not_reached"; 9]);
+    assert_eq!(step_statuses(&r), want);
+    assert_eq!(r["steps"][1]["rule"], "scada-hmi takes no RDP from the DMZ");
+    assert!(list(&r, "impacts").is_empty(), "{}", r["impacts"]);
+}
+
+#[test]
 fn industroyer_on_the_substation_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
