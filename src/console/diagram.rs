@@ -860,6 +860,23 @@ mod tests {
     }
 
     #[test]
+    fn the_substation_is_drawn_with_every_breaker() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/substation/plant.toml");
+        let source = std::fs::read_to_string(&path).expect("the substation");
+        let plant: PlantConfig =
+            crate::scenario::parse_toml(&path, &source).unwrap_or_else(|e| panic!("{e}"));
+        let d = draw(&plant);
+        crate::console::xml_check::well_formed(&d.svg).unwrap();
+        for b in &plant.process.breaker {
+            let name = &b.get_ref().name;
+            assert!(
+                d.svg.contains(&format!("data-component=\"{name}\"")),
+                "{name} is not drawn"
+            );
+        }
+    }
+
+    #[test]
     fn odd_plants_still_draw() {
         let empty: PlantConfig = toml::from_str("[plant]\nname = \"empty\"\n").unwrap();
         crate::console::xml_check::well_formed(&draw(&empty).svg).unwrap();

@@ -11,6 +11,11 @@
 //! protection relay or safety system, written like a command) and from an
 //! optional `trip_input`, any signal hard-wired to the trip coil.
 //!
+//! The load drawn while energized is `load_kw`, or with `load` wired (a
+//! profile of the day's demand, say) `load_kw` times that signal's value,
+//! taken as a fraction of it and clamped to 0..1: a distribution feeder
+//! whose customers draw more in the evening than at night.
+//!
 //! `energized` (0/1) is what loads consume: pumps, dosing pumps and heaters
 //! take it as their `power` enable. With `supply` wired (an upstream
 //! breaker's `energized`) breakers can be chained.
@@ -37,8 +42,13 @@ use crate::process::signals::{SignalId, Signals, bit};
 pub struct BreakerConfig {
     /// Component name.
     pub name: String,
-    /// Power drawn by the load while energized, kW (>= 0).
+    /// Power drawn by the load while energized, kW (>= 0); with `load`, the
+    /// load at a `load` of 1.
     pub load_kw: f64,
+    /// Signal giving the fraction of `load_kw` drawn (clamped to 0..1);
+    /// unwired means all of it.
+    #[serde(default)]
+    pub load: Option<Spanned<String>>,
     /// Breaker state (and `close` command) at t = 0 (default true).
     #[serde(default = "closed_default")]
     pub initial_closed: bool,
@@ -65,6 +75,7 @@ pub(crate) struct Breaker {
     last_close_cmd: bool,
     trip_input: Option<SignalId>,
     supply: Option<SignalId>,
+    demand: Option<SignalId>,
     close: SignalId,
     trip: SignalId,
     closed: SignalId,
@@ -101,6 +112,7 @@ impl ComponentConfig for BreakerConfig {
             last_close_cmd: self.initial_closed,
             trip_input: resolve_opt(&self.trip_input, "trip_input")?,
             supply: resolve_opt(&self.supply, "supply")?,
+            demand: resolve_opt(&self.load, "load")?,
             close: r.own(n, "close"),
             trip: r.own(n, "trip"),
             closed: r.own(n, "closed"),
@@ -111,7 +123,8 @@ impl ComponentConfig for BreakerConfig {
         r.init(breaker.close, bit(self.initial_closed));
         r.init(breaker.closed, bit(self.initial_closed));
         r.init(breaker.energized, bit(live));
-        r.init(breaker.load, if live { breaker.load_kw } else { 0.0 });
+        let fraction = breaker.demand.map_or(1.0, |id| r.initial(id).clamp(0.0, 1.0));
+        r.init(breaker.load, if live { breaker.load_kw * fraction } else { 0.0 });
         Ok(Built {
             component: Component::Breaker(breaker),
             limits: Vec::new(),
@@ -134,7 +147,8 @@ impl Breaker {
         let energized = self.is_closed && s.enabled(self.supply);
         s.set(self.closed, bit(self.is_closed));
         s.set(self.energized, bit(energized));
-        s.set(self.load, if energized { self.load_kw } else { 0.0 });
+        let fraction = self.demand.map_or(1.0, |id| s.get(id).clamp(0.0, 1.0));
+        s.set(self.load, if energized { self.load_kw * fraction } else { 0.0 });
     }
 }
 
@@ -231,5 +245,44 @@ mod tests {
         set(&mut p, "incomer.trip", 1.0);
         run(&mut p, 1, 1.0);
         assert_eq!(get(&p, "feeder.closed"), 0.0);
+    }
+
+    #[test]
+    fn load_follows_a_demand_signal() {
+        let mut p = build(
+            r#"
+            [[process.profile]]
+            name = "demand"
+            points = [["00:00", 0.5], ["12:00", 1.5]]
+            [[process.breaker]]
+            name = "feeder"
+            load_kw = 2000
+            load = "demand.value"
+            "#,
+        );
+        // At t = 0 half the rated load, before any step.
+        assert_eq!(get(&p, "feeder.load_kw"), 1000.0);
+        run(&mut p, 3, 1.0);
+        let frac = get(&p, "demand.value");
+        assert!(frac > 0.5 && frac < 0.51, "{frac}");
+        close(get(&p, "feeder.load_kw"), 2000.0 * frac, 1e-9);
+        // Open: nothing drawn whatever the demand.
+        set(&mut p, "feeder.close", 0.0);
+        run(&mut p, 1, 1.0);
+        assert_eq!(get(&p, "feeder.load_kw"), 0.0);
+        // A demand above 1 is clamped to the rated load.
+        let mut p = build(
+            r#"
+            [[process.profile]]
+            name = "demand"
+            points = [["00:00", 1.5], ["12:00", 1.5]]
+            [[process.breaker]]
+            name = "feeder"
+            load_kw = 2000
+            load = "demand.value"
+            "#,
+        );
+        run(&mut p, 1, 1.0);
+        assert_eq!(get(&p, "feeder.load_kw"), 2000.0);
     }
 }

@@ -3,6 +3,7 @@
 use crate::base::config_error::ConfigError;
 use crate::process::at::At;
 use crate::process::breaker::Breaker;
+use crate::process::bus::Bus;
 use crate::process::dosing::Dosing;
 use crate::process::heater::Heater;
 use crate::process::limits::Limit;
@@ -47,6 +48,7 @@ pub(crate) enum Component {
     Series(Series),
     Noise(Noise),
     Breaker(Breaker),
+    Bus(Bus),
     Pump(Pump),
     Valve(Valve),
     Tank(Tank),
@@ -64,6 +66,7 @@ impl Component {
             Self::Series(c) => c.step(signals, dt_s),
             Self::Noise(c) => c.step(signals, dt_s),
             Self::Breaker(c) => c.step(signals, dt_s),
+            Self::Bus(c) => c.step(signals, dt_s),
             Self::Pump(c) => c.step(signals, dt_s),
             Self::Valve(c) => c.step(signals, dt_s),
             Self::Tank(c) => c.step(signals, dt_s),
@@ -84,6 +87,7 @@ impl Component {
             Self::Heater(c) => c.max_step_s(),
             Self::PressureVessel(c) => c.max_step_s(signals),
             Self::Breaker(_)
+            | Self::Bus(_)
             | Self::Pump(_)
             | Self::Tank(_)
             | Self::Profile(_)

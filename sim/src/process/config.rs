@@ -21,6 +21,7 @@ use crate::base::config_error::ConfigError;
 use crate::process::at::At;
 use crate::process::bands::BandConfig;
 use crate::process::breaker::BreakerConfig;
+use crate::process::bus::BusConfig;
 use crate::process::component::{Built, ComponentConfig};
 use crate::process::dosing::DosingConfig;
 use crate::process::heater::HeaterConfig;
@@ -53,6 +54,9 @@ pub struct ProcessConfig {
     /// `[[process.breaker]]`: circuit breakers feeding loads.
     #[serde(default)]
     pub breaker: Vec<Spanned<BreakerConfig>>,
+    /// `[[process.bus]]`: busbars, live while any supply is.
+    #[serde(default)]
+    pub bus: Vec<Spanned<BusConfig>>,
     /// `[[process.pump]]`: pumps.
     #[serde(default)]
     pub pump: Vec<Spanned<PumpConfig>>,
@@ -132,6 +136,7 @@ impl ProcessConfig {
         collect(7, &self.dosing, &mut out);
         collect(8, &self.heater, &mut out);
         collect(9, &self.noise, &mut out);
+        collect(10, &self.bus, &mut out);
         out.sort_by_key(|e| e.order);
         out
     }

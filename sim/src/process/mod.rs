@@ -24,6 +24,7 @@
 mod at;
 pub mod bands;
 pub mod breaker;
+pub mod bus;
 mod component;
 pub mod config;
 pub mod dosing;
@@ -50,6 +51,7 @@ use std::collections::BTreeSet;
 
 pub use bands::{BandConfig, BandStats};
 pub use breaker::BreakerConfig;
+pub use bus::BusConfig;
 pub use config::ProcessConfig;
 pub use dosing::DosingConfig;
 pub use heater::HeaterConfig;
@@ -373,6 +375,7 @@ mod tests {
             "tank",
             "dosing",
             "heater",
+            "bus",
         ];
         let cfg = ProcessConfig::from_plant_toml(EXAMPLE).unwrap();
         let counts = [
@@ -386,6 +389,7 @@ mod tests {
             cfg.tank.len(),
             cfg.dosing.len(),
             cfg.heater.len(),
+            cfg.bus.len(),
         ];
         for (k, n) in kinds.iter().zip(counts) {
             assert!(n > 0, "example.toml has no {k}");
