@@ -27,9 +27,18 @@ fn an_unknown_host_in_a_rule_is_located_and_a_close_name_suggested() {
     let e = error(&rule("from = [\"hmi-1\", \"plc-dosng\"]"));
     assert_eq!(
         e.to_string(),
-        r#"bad.toml:8:18: rule[0].from[1]: unknown host "plc-dosng": expected a host name, "any", "role:<role>", "zone:<zone>" or "level:<L0..L5|DMZ>" (did you mean "plc-dosing"?)"#
+        r#"bad.toml:8:18: rule[0].from[1]: unknown host "plc-dosng": expected a host name, "any", "role:<role>", "zone:<zone>", "level:<L0..L5|DMZ>" or those joined by " & " (did you mean "plc-dosing"?)"#
     );
     assert_eq!((e.line, e.column, e.field.as_str()), (8, 18, "rule[0].from[1]"));
+}
+
+#[test]
+fn every_part_of_an_intersection_is_checked() {
+    let e = error(&rule("to = \"role:switch & level:L9\""));
+    assert_eq!(e.field, "rule[0].to");
+    assert!(e.to_string().contains(r#"unknown level "L9""#), "{e}");
+    let e = error(&rule("to = \"role:swtch & level:L1\""));
+    assert!(e.to_string().contains(r#"unknown role "swtch""#), "{e}");
 }
 
 #[test]

@@ -44,7 +44,8 @@ pub struct DetectorConfig {
     /// What alerts, events and results.json call it; in prevention mode its drops are
     /// named after it.
     pub name: String,
-    /// The hosts (switches, firewalls) whose traffic it sees.
+    /// The hosts (switches, firewalls) whose traffic it sees: names, or selectors as in
+    /// policies (`"role:switch & level:L1"`, the control network's switches on any plant).
     #[serde(default)]
     pub at: Vec<String>,
     /// Detect (the default) or prevent; prevention needs every `at` host to forward
@@ -211,11 +212,20 @@ impl DetectorSet {
             let f = |k: &str| format!("detector[{i}].{k}");
             let mut nodes = Vec::new();
             for (k, h) in d.at.iter().enumerate() {
-                nodes.push(
-                    cx.topo
-                        .host_by_name(h)
-                        .ok_or_else(|| (f(&format!("at[{k}]")), format!("unknown host {h:?}")))?,
-                );
+                let set = crate::policy::matcher::resolve_hosts(h, cx.topo)
+                    .map_err(|m| (f(&format!("at[{k}]")), m))?;
+                let found = crate::policy::matcher::members(&set, cx.topo);
+                if found.is_empty() {
+                    return Err((
+                        f(&format!("at[{k}]")),
+                        format!("{h:?} names no host of this plant"),
+                    ));
+                }
+                for n in found {
+                    if !nodes.contains(&n) {
+                        nodes.push(n);
+                    }
+                }
             }
             if nodes.is_empty() {
                 return Err((f("at"), "a detector needs at least one host to sit at".into()));

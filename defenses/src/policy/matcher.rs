@@ -31,6 +31,11 @@ impl HostSet {
             *w |= 1 << (i % 64);
         }
     }
+    pub(crate) fn intersect(&mut self, other: &HostSet) {
+        for (a, b) in self.words.iter_mut().zip(other.words.iter()) {
+            *a &= *b;
+        }
+    }
     pub(crate) fn union(&mut self, other: &HostSet) {
         for (a, b) in self.words.iter_mut().zip(other.words.iter()) {
             *a |= *b;
@@ -45,11 +50,35 @@ impl HostSet {
 }
 
 /// The syntax of a host matcher, for error messages.
-pub(crate) const MATCHER_SYNTAX: &str =
-    r#"expected a host name, "any", "role:<role>", "zone:<zone>" or "level:<L0..L5|DMZ>""#;
+pub(crate) const MATCHER_SYNTAX: &str = r#"expected a host name, "any", "role:<role>", "zone:<zone>", "level:<L0..L5|DMZ>" or those joined by " & ""#;
 
-/// Resolves one `from`/`to` term to the hosts it names.
+/// Resolves one `from`/`to` term to the hosts it names. `"role:switch & level:L1"` is the
+/// hosts that match every part: selectors by role and level name hosts on any plant that
+/// follows the Purdue levels, so a policy or detector set written with them loads on
+/// plants other than the one it was written for.
 pub(crate) fn resolve_hosts(term: &str, topo: &Topology) -> Result<HostSet, String> {
+    if term.contains('&') {
+        let mut parts = term.split('&').map(str::trim);
+        let first = parts.next().unwrap_or("");
+        let mut set = resolve_one(first, topo)?;
+        for p in parts {
+            set.intersect(&resolve_one(p, topo)?);
+        }
+        return Ok(set);
+    }
+    resolve_one(term, topo)
+}
+
+/// The hosts of the set, in id order.
+pub(crate) fn members(set: &HostSet, topo: &Topology) -> Vec<HostId> {
+    topo.hosts
+        .iter()
+        .map(|h| h.id)
+        .filter(|h| set.contains(*h))
+        .collect()
+}
+
+fn resolve_one(term: &str, topo: &Topology) -> Result<HostSet, String> {
     let n = topo.hosts.len();
     if term == "any" {
         return Ok(HostSet::all(n));
