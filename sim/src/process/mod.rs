@@ -23,15 +23,22 @@
 
 mod at;
 pub mod bands;
+pub mod boiler;
+pub mod branch;
 pub mod breaker;
+pub mod building;
 mod component;
 pub mod config;
 pub mod dosing;
+pub mod heat_exchanger;
 pub mod heater;
+pub mod hydraulic_loop;
 mod impact;
 pub mod integration;
 pub mod limits;
+pub mod mixing_valve;
 pub mod noise;
+pub mod pipe;
 pub mod pressure;
 pub mod profile;
 pub mod pump;
@@ -43,20 +50,28 @@ pub mod tank;
 #[cfg(test)]
 mod testutil;
 pub mod valve;
+mod water;
 
 use crate::base::config_error::ConfigError;
 use crate::base::rng::MasterSeed;
 use std::collections::BTreeSet;
 
 pub use bands::{BandConfig, BandStats};
+pub use boiler::BoilerConfig;
+pub use branch::BranchConfig;
 pub use breaker::BreakerConfig;
+pub use building::BuildingConfig;
 pub use config::ProcessConfig;
 pub use dosing::DosingConfig;
+pub use heat_exchanger::HeatExchangerConfig;
 pub use heater::HeaterConfig;
+pub use hydraulic_loop::LoopConfig;
 pub use impact::{Impact, ImpactTechnique};
 pub use integration::IntegrationStats;
 pub use limits::{BuiltinLimitConfig, LimitConfig};
+pub use mixing_valve::MixingValveConfig;
 pub use noise::NoiseConfig;
+pub use pipe::PipeConfig;
 pub use pressure::PressureVesselConfig;
 pub use profile::{Interpolate, ProfileConfig};
 pub use pump::PumpConfig;
@@ -128,6 +143,7 @@ impl Process {
             }
         }
         link_heads(&mut components);
+        link_loops(&mut components);
         let mut limit_names: BTreeSet<String> = limits.iter().map(|l| l.name().to_string()).collect();
         for (i, l) in cfg.limit.iter().enumerate() {
             let at = At::new(format!("process.limit[{i}]"), l.span());
@@ -341,6 +357,26 @@ fn link_heads(components: &mut [Component]) {
         let per_m3 = components.iter().find_map(|c| c.head_per_m3(head));
         if let (Some(per_m3), Component::Valve(v)) = (per_m3, &mut components[i]) {
             v.set_head_per_m3(per_m3);
+        }
+    }
+}
+
+/// Gives each hydraulic loop the branches that name it (in file order), whose valves it
+/// solves its operating point with.
+fn link_loops(components: &mut [Component]) {
+    let links: Vec<_> = components
+        .iter()
+        .filter_map(|c| match c {
+            Component::Branch(b) => Some(b.link()),
+            _ => None,
+        })
+        .collect();
+    for c in components.iter_mut() {
+        if let Component::Loop(l) = c {
+            let head = l.branch_head_signal();
+            for (_, link) in links.iter().filter(|(h, _)| *h == head) {
+                l.add_branch(link.clone());
+            }
         }
     }
 }
