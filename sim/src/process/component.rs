@@ -10,6 +10,7 @@ use crate::process::dosing::Dosing;
 use crate::process::heat_exchanger::HeatExchanger;
 use crate::process::heater::Heater;
 use crate::process::hydraulic_loop::HydraulicLoop;
+use crate::process::junction::Junction;
 use crate::process::limits::Limit;
 use crate::process::mixing_valve::MixingValve;
 use crate::process::noise::Noise;
@@ -67,6 +68,7 @@ pub(crate) enum Component {
     Pipe(Pipe),
     HeatExchanger(HeatExchanger),
     Building(Building),
+    Junction(Junction),
 }
 
 impl Component {
@@ -91,6 +93,7 @@ impl Component {
             Self::Pipe(c) => c.step(signals, dt_s),
             Self::HeatExchanger(c) => c.step(signals, dt_s),
             Self::Building(c) => c.step(signals, dt_s),
+            Self::Junction(c) => c.step(signals, dt_s),
         }
     }
 
@@ -98,7 +101,7 @@ impl Component {
     /// (a time constant, or the time to cross a relief valve's blowdown); infinite for a
     /// component whose update is exact at any step (a breaker, a pump, a tank of given flows,
     /// a source: a function of time or a draw, with no state to overshoot; a loop, branch,
-    /// mixing valve, boiler or heat exchanger, algebraic in this step's inputs; a pipe, whose
+    /// mixing valve, junction, boiler or heat exchanger, algebraic in this step's inputs; a pipe, whose
     /// transport and loss are solved exactly).
     pub(crate) fn max_step_s(&self, signals: &Signals) -> f64 {
         match self {
@@ -118,7 +121,8 @@ impl Component {
             | Self::MixingValve(_)
             | Self::Boiler(_)
             | Self::Pipe(_)
-            | Self::HeatExchanger(_) => f64::INFINITY,
+            | Self::HeatExchanger(_)
+            | Self::Junction(_) => f64::INFINITY,
         }
     }
 

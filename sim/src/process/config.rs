@@ -29,6 +29,7 @@ use crate::process::dosing::DosingConfig;
 use crate::process::heat_exchanger::HeatExchangerConfig;
 use crate::process::heater::HeaterConfig;
 use crate::process::hydraulic_loop::LoopConfig;
+use crate::process::junction::JunctionConfig;
 use crate::process::limits::LimitConfig;
 use crate::process::mixing_valve::MixingValveConfig;
 use crate::process::noise::NoiseConfig;
@@ -75,6 +76,9 @@ pub struct ProcessConfig {
     /// `[[process.mixing_valve]]`: three-way mixing valves.
     #[serde(default)]
     pub mixing_valve: Vec<Spanned<MixingValveConfig>>,
+    /// `[[process.junction]]`: where flows of water meet and mix.
+    #[serde(default)]
+    pub junction: Vec<Spanned<JunctionConfig>>,
     /// `[[process.pressure_vessel]]`: vessels with relief valves.
     #[serde(default)]
     pub pressure_vessel: Vec<Spanned<PressureVesselConfig>>,
@@ -166,7 +170,8 @@ impl ProcessConfig {
         collect(13, &self.pipe, &mut out);
         collect(14, &self.heat_exchanger, &mut out);
         collect(15, &self.building, &mut out);
-        collect(16, &self.noise, &mut out);
+        collect(16, &self.junction, &mut out);
+        collect(17, &self.noise, &mut out);
         out.sort_by_key(|e| e.order);
         out
     }
