@@ -411,6 +411,14 @@ mod tests {
             "tank",
             "dosing",
             "heater",
+            "loop",
+            "branch",
+            "junction",
+            "boiler",
+            "heat_exchanger",
+            "pipe",
+            "mixing_valve",
+            "building",
         ];
         let cfg = ProcessConfig::from_plant_toml(EXAMPLE).unwrap();
         let counts = [
@@ -424,6 +432,14 @@ mod tests {
             cfg.tank.len(),
             cfg.dosing.len(),
             cfg.heater.len(),
+            cfg.loops.len(),
+            cfg.branch.len(),
+            cfg.junction.len(),
+            cfg.boiler.len(),
+            cfg.heat_exchanger.len(),
+            cfg.pipe.len(),
+            cfg.mixing_valve.len(),
+            cfg.building.len(),
         ];
         for (k, n) in kinds.iter().zip(counts) {
             assert!(n > 0, "example.toml has no {k}");
@@ -442,6 +458,12 @@ mod tests {
         // 01:00 UTC, 02:00 local: the night tariff; -0.8 °C outdoors; the level transmitter scatters.
         assert_eq!(get(&p, "tariff.value"), 0.11);
         assert_eq!(get(&p, "outdoor.value"), -0.8);
+        // The office is heated: the boiler warms the loop's water and the office holds its
+        // temperature within a degree over the hour; the lab's hot water is warmer than mains.
+        assert!(get(&p, "heating_loop.flow") > 0.0);
+        assert!(get(&p, "office_boiler.outlet") > get(&p, "heating_return.outlet"));
+        assert!((get(&p, "office.indoor") - 20.0).abs() < 1.0);
+        assert!(get(&p, "dhw_exchanger.cold_outlet") > 8.0);
         let level = get(&p, "clear_well.level");
         let reading = get(&p, "clear_well_lt.value");
         assert!(
