@@ -16,6 +16,13 @@
 //! the day or the week), `series` (a recorded time series) and `noise` (a
 //! sensor's scatter on a clean signal).
 //!
+//! Heating networks pass water between components, each reading the temperature and flow
+//! coming in and showing the temperature going out (with the water's properties in one
+//! place, `water`): a `loop` solves a circulating pump's curve against its pipes and its
+//! `branch`es, a `boiler` heats, a `pipe` delays and cools, a `junction` mixes meeting
+//! flows, a `mixing_valve` and a `heat_exchanger` pass heat between flows, and a
+//! `building` takes heat through its radiators and cools toward outdoors without it.
+//!
 //! Determinism: no wall clock, no hash-ordered iteration, and randomness only
 //! from the run's seed ([`Process::seed`]); the same config, seed, calendar
 //! start ([`Process::set_calendar_start`]) and sequence of `set`/`step` calls
