@@ -24,7 +24,7 @@
 //! Sizing from a design day: `ua_w_per_k = design heat load / (T_in − T_out,design)`, e.g.
 //! 200 kW at −20 °C for 20 °C indoors is 5000 W/K; `radiator_ua_w_per_k` from the
 //! radiators' design flow and temperatures (e.g. 90/70 °C at 20 °C indoors: the log-mean
-//! difference is 58.9 K, so 200 kW needs 3.4 kW/K).
+//! difference is 59.4 K, so 200 kW needs 3.4 kW/K).
 //!
 //! Integration: over a step the inputs are held, and the balance is linear in `T_in`, so it
 //! is solved exactly: `T_in` relaxes toward `T_∞ = (ε·C_w·T_s + gains + UA·T_out) /
@@ -183,7 +183,11 @@ mod tests {
     /// 70 °C supply, −10 °C outdoors; the flow is a valve's (command × 0.01 m³/s).
     /// UA 2093 W/K, C = 2093 × 36 000 J/K (τ = 10 h), radiators 2901.5 W/K.
     fn plant(capacity: &str) -> Process {
-        build(&format!(
+        build(&plant_src(capacity))
+    }
+
+    fn plant_src(capacity: &str) -> String {
+        format!(
             r#"
             [[process.profile]]
             name = "supply"
@@ -205,7 +209,7 @@ mod tests {
             radiator_ua_w_per_k = 2901.5
             initial_temperature_c = 20
             "#
-        ))
+        )
     }
 
     #[test]
@@ -223,6 +227,24 @@ mod tests {
         // The heat in is the envelope's loss, and the return carries the rest.
         close(get(&p, "block.heat_kw"), 2.093 * (t + 10.0), 1e-6);
         close(get(&p, "block.return"), 70.0 - ec * (70.0 - t) / 4186.0, 1e-9);
+    }
+
+    #[test]
+    fn demand_follows_the_outdoor_temperature() {
+        // Same supply and flow, outdoors −10 °C and then +10 °C: the warmer day settles
+        // warmer indoors and takes less heat. At +10: T = (εC_w·70 + UA·10)/(εC_w + UA).
+        let mut p = plant("7.5348e7");
+        run(&mut p, 60_000, 10.0);
+        let cold_day_kw = get(&p, "block.heat_kw");
+        let mut p = build(&plant_src("7.5348e7").replace("-10]", "10]"));
+        run(&mut p, 60_000, 10.0);
+        let ec = (1.0 - (-2901.5f64 / 4186.0).exp()) * 4186.0;
+        let t = (ec * 70.0 + 2093.0 * 10.0) / (ec + 2093.0);
+        close(get(&p, "block.indoor"), t, 1e-6);
+        close(get(&p, "block.heat_kw"), 2.093 * (t - 10.0), 1e-6);
+        // About 62.8 kW against 83.7 kW: three quarters of the heat, and 40 °C indoors
+        // rather than 30 °C (a controller would cut the supply or the flow).
+        close(get(&p, "block.heat_kw") / cold_day_kw, 0.75, 0.001);
     }
 
     #[test]

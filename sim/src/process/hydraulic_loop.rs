@@ -310,6 +310,22 @@ mod tests {
     }
 
     #[test]
+    fn a_pump_without_power_stops_the_flow() {
+        let mut p = build(&format!(
+            "[[process.breaker]]\nname = \"mcc\"\nload_kw = 5\n{}power = \"mcc.energized\"\n",
+            LOOP
+        ));
+        run(&mut p, 1, 10.0);
+        assert!(get(&p, "primary.flow") > 0.1);
+        set(&mut p, "mcc.trip", 1.0);
+        run(&mut p, 1, 10.0);
+        assert_eq!(get(&p, "primary.flow"), 0.0);
+        assert_eq!(get(&p, "primary.running"), 0.0);
+        assert_eq!(get(&p, "primary.run"), 1.0, "still commanded");
+        assert_eq!(get(&p, "primary.pressure_bar"), 2.0);
+    }
+
+    #[test]
     fn bad_values_are_reported() {
         for (change, field) in [
             (
