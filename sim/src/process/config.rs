@@ -10,7 +10,10 @@
 //! the config author's responsibility, the process does not reorder. The same
 //! holds for signals from outside the plant: list profiles and series before
 //! what reads them, and a noise source after the component whose signal it
-//! perturbs (otherwise it scatters around last step's value).
+//! perturbs (otherwise it scatters around last step's value). Heat and flow components
+//! read the water coming in: list them in the direction the water flows (a loop before its
+//! branches, a boiler before the pipe it feeds, a pipe before the building at its end);
+//! where a loop of water closes, the first of them reads last step's value.
 
 use std::path::PathBuf;
 
