@@ -24,7 +24,7 @@ pub struct JunctionConfig {
     /// Component name.
     pub name: String,
     /// The flows that meet here, one or more.
-    pub inlets: Vec<InletConfig>,
+    pub inlets: Vec<JunctionInletConfig>,
     /// Outlet temperature until water first flows, °C (default 0).
     #[serde(default)]
     pub initial_temperature_c: f64,
@@ -33,7 +33,7 @@ pub struct JunctionConfig {
 /// One inflow of a junction.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct InletConfig {
+pub struct JunctionInletConfig {
     /// Its temperature, a signal in °C.
     pub temperature: Spanned<String>,
     /// Its flow, a signal in m³/s.

@@ -76,7 +76,7 @@ pub use heater::HeaterConfig;
 pub use hydraulic_loop::LoopConfig;
 pub use impact::{Impact, ImpactTechnique};
 pub use integration::IntegrationStats;
-pub use junction::{InletConfig, JunctionConfig};
+pub use junction::{JunctionConfig, JunctionInletConfig};
 pub use limits::{BuiltinLimitConfig, LimitConfig};
 pub use mixing_valve::MixingValveConfig;
 pub use noise::NoiseConfig;
