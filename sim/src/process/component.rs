@@ -2,12 +2,20 @@
 
 use crate::base::config_error::ConfigError;
 use crate::process::at::At;
+use crate::process::boiler::Boiler;
+use crate::process::branch::Branch;
 use crate::process::breaker::Breaker;
+use crate::process::building::Building;
 use crate::process::bus::Bus;
 use crate::process::dosing::Dosing;
+use crate::process::heat_exchanger::HeatExchanger;
 use crate::process::heater::Heater;
+use crate::process::hydraulic_loop::HydraulicLoop;
+use crate::process::junction::Junction;
 use crate::process::limits::Limit;
+use crate::process::mixing_valve::MixingValve;
 use crate::process::noise::Noise;
+use crate::process::pipe::Pipe;
 use crate::process::pressure::PressureVessel;
 use crate::process::profile::Profile;
 use crate::process::pump::Pump;
@@ -55,6 +63,14 @@ pub(crate) enum Component {
     Dosing(Dosing),
     Heater(Heater),
     PressureVessel(PressureVessel),
+    Loop(HydraulicLoop),
+    Branch(Branch),
+    MixingValve(MixingValve),
+    Boiler(Boiler),
+    Pipe(Pipe),
+    HeatExchanger(HeatExchanger),
+    Building(Building),
+    Junction(Junction),
 }
 
 impl Component {
@@ -73,26 +89,44 @@ impl Component {
             Self::Dosing(c) => c.step(signals, dt_s),
             Self::Heater(c) => c.step(signals, dt_s),
             Self::PressureVessel(c) => c.step(signals, dt_s),
+            Self::Loop(c) => c.step(signals, dt_s),
+            Self::Branch(c) => c.step(signals, dt_s),
+            Self::MixingValve(c) => c.step(signals, dt_s),
+            Self::Boiler(c) => c.step(signals, dt_s),
+            Self::Pipe(c) => c.step(signals, dt_s),
+            Self::HeatExchanger(c) => c.step(signals, dt_s),
+            Self::Building(c) => c.step(signals, dt_s),
+            Self::Junction(c) => c.step(signals, dt_s),
         }
     }
 
     /// The longest step explicit Euler can take from the current state without overshooting
     /// (a time constant, or the time to cross a relief valve's blowdown); infinite for a
     /// component whose update is exact at any step (a breaker, a pump, a tank of given flows,
-    /// a source: a function of time or a draw, with no state to overshoot).
+    /// a source: a function of time or a draw, with no state to overshoot; a loop, branch,
+    /// mixing valve, junction, boiler or heat exchanger, algebraic in this step's inputs; a pipe, whose
+    /// transport and loss are solved exactly).
     pub(crate) fn max_step_s(&self, signals: &Signals) -> f64 {
         match self {
             Self::Valve(c) => c.max_step_s(signals),
             Self::Dosing(c) => c.max_step_s(signals),
             Self::Heater(c) => c.max_step_s(),
             Self::PressureVessel(c) => c.max_step_s(signals),
+            Self::Building(c) => c.max_step_s(signals),
             Self::Breaker(_)
             | Self::Bus(_)
             | Self::Pump(_)
             | Self::Tank(_)
             | Self::Profile(_)
             | Self::Series(_)
-            | Self::Noise(_) => f64::INFINITY,
+            | Self::Noise(_)
+            | Self::Loop(_)
+            | Self::Branch(_)
+            | Self::MixingValve(_)
+            | Self::Boiler(_)
+            | Self::Pipe(_)
+            | Self::HeatExchanger(_)
+            | Self::Junction(_) => f64::INFINITY,
         }
     }
 

@@ -10,7 +10,10 @@
 //! the config author's responsibility, the process does not reorder. The same
 //! holds for signals from outside the plant: list profiles and series before
 //! what reads them, and a noise source after the component whose signal it
-//! perturbs (otherwise it scatters around last step's value).
+//! perturbs (otherwise it scatters around last step's value). Heat and flow components
+//! read the water coming in: list them in the direction the water flows (a loop before its
+//! branches, a boiler before the pipe it feeds, a pipe before the building at its end);
+//! where a loop of water closes, the first of them reads last step's value.
 
 use std::path::PathBuf;
 
@@ -20,13 +23,21 @@ use toml::Spanned;
 use crate::base::config_error::ConfigError;
 use crate::process::at::At;
 use crate::process::bands::BandConfig;
+use crate::process::boiler::BoilerConfig;
+use crate::process::branch::BranchConfig;
 use crate::process::breaker::BreakerConfig;
+use crate::process::building::BuildingConfig;
 use crate::process::bus::BusConfig;
 use crate::process::component::{Built, ComponentConfig};
 use crate::process::dosing::DosingConfig;
+use crate::process::heat_exchanger::HeatExchangerConfig;
 use crate::process::heater::HeaterConfig;
+use crate::process::hydraulic_loop::LoopConfig;
+use crate::process::junction::JunctionConfig;
 use crate::process::limits::LimitConfig;
+use crate::process::mixing_valve::MixingValveConfig;
 use crate::process::noise::NoiseConfig;
+use crate::process::pipe::PipeConfig;
 use crate::process::pressure::PressureVesselConfig;
 use crate::process::profile::ProfileConfig;
 use crate::process::pump::PumpConfig;
@@ -63,6 +74,18 @@ pub struct ProcessConfig {
     /// `[[process.valve]]`: control valves.
     #[serde(default)]
     pub valve: Vec<Spanned<ValveConfig>>,
+    /// `[[process.loop]]`: closed hydraulic loops, each with its circulating pump.
+    #[serde(default, rename = "loop")]
+    pub loops: Vec<Spanned<LoopConfig>>,
+    /// `[[process.branch]]`: consumer branches on a loop, with their control valves.
+    #[serde(default)]
+    pub branch: Vec<Spanned<BranchConfig>>,
+    /// `[[process.mixing_valve]]`: three-way mixing valves.
+    #[serde(default)]
+    pub mixing_valve: Vec<Spanned<MixingValveConfig>>,
+    /// `[[process.junction]]`: where flows of water meet and mix.
+    #[serde(default)]
+    pub junction: Vec<Spanned<JunctionConfig>>,
     /// `[[process.pressure_vessel]]`: vessels with relief valves.
     #[serde(default)]
     pub pressure_vessel: Vec<Spanned<PressureVesselConfig>>,
@@ -75,6 +98,18 @@ pub struct ProcessConfig {
     /// `[[process.heater]]`: heaters.
     #[serde(default)]
     pub heater: Vec<Spanned<HeaterConfig>>,
+    /// `[[process.boiler]]`: boilers heating a flow of water.
+    #[serde(default)]
+    pub boiler: Vec<Spanned<BoilerConfig>>,
+    /// `[[process.pipe]]`: pipes delaying and cooling the water they carry.
+    #[serde(default)]
+    pub pipe: Vec<Spanned<PipeConfig>>,
+    /// `[[process.heat_exchanger]]`: heat exchangers between two flows of water.
+    #[serde(default)]
+    pub heat_exchanger: Vec<Spanned<HeatExchangerConfig>>,
+    /// `[[process.building]]`: buildings heated by the water through their radiators.
+    #[serde(default)]
+    pub building: Vec<Spanned<BuildingConfig>>,
     /// `[[process.noise]]`: sensor noise on a clean signal.
     #[serde(default)]
     pub noise: Vec<Spanned<NoiseConfig>>,
@@ -131,12 +166,20 @@ impl ProcessConfig {
         collect(2, &self.breaker, &mut out);
         collect(3, &self.pump, &mut out);
         collect(4, &self.valve, &mut out);
-        collect(5, &self.pressure_vessel, &mut out);
-        collect(6, &self.tank, &mut out);
-        collect(7, &self.dosing, &mut out);
-        collect(8, &self.heater, &mut out);
-        collect(9, &self.noise, &mut out);
-        collect(10, &self.bus, &mut out);
+        collect(5, &self.loops, &mut out);
+        collect(6, &self.branch, &mut out);
+        collect(7, &self.mixing_valve, &mut out);
+        collect(8, &self.pressure_vessel, &mut out);
+        collect(9, &self.tank, &mut out);
+        collect(10, &self.dosing, &mut out);
+        collect(11, &self.heater, &mut out);
+        collect(12, &self.boiler, &mut out);
+        collect(13, &self.pipe, &mut out);
+        collect(14, &self.heat_exchanger, &mut out);
+        collect(15, &self.building, &mut out);
+        collect(16, &self.junction, &mut out);
+        collect(17, &self.bus, &mut out);
+        collect(18, &self.noise, &mut out);
         out.sort_by_key(|e| e.order);
         out
     }

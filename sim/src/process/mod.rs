@@ -16,6 +16,13 @@
 //! the day or the week), `series` (a recorded time series) and `noise` (a
 //! sensor's scatter on a clean signal).
 //!
+//! Heating networks pass water between components, each reading the temperature and flow
+//! coming in and showing the temperature going out (with the water's properties in one
+//! place, `water`): a `loop` solves a circulating pump's curve against its pipes and its
+//! `branch`es, a `boiler` heats, a `pipe` delays and cools, a `junction` mixes meeting
+//! flows, a `mixing_valve` and a `heat_exchanger` pass heat between flows, and a
+//! `building` takes heat through its radiators and cools toward outdoors without it.
+//!
 //! Determinism: no wall clock, no hash-ordered iteration, and randomness only
 //! from the run's seed ([`Process::seed`]); the same config, seed, calendar
 //! start ([`Process::set_calendar_start`]) and sequence of `set`/`step` calls
@@ -23,16 +30,24 @@
 
 mod at;
 pub mod bands;
+pub mod boiler;
+pub mod branch;
 pub mod breaker;
+pub mod building;
 pub mod bus;
 mod component;
 pub mod config;
 pub mod dosing;
+pub mod heat_exchanger;
 pub mod heater;
+pub mod hydraulic_loop;
 mod impact;
 pub mod integration;
+pub mod junction;
 pub mod limits;
+pub mod mixing_valve;
 pub mod noise;
+pub mod pipe;
 pub mod pressure;
 pub mod profile;
 pub mod pump;
@@ -44,21 +59,30 @@ pub mod tank;
 #[cfg(test)]
 mod testutil;
 pub mod valve;
+mod water;
 
 use crate::base::config_error::ConfigError;
 use crate::base::rng::MasterSeed;
 use std::collections::BTreeSet;
 
 pub use bands::{BandConfig, BandStats};
+pub use boiler::BoilerConfig;
+pub use branch::BranchConfig;
 pub use breaker::BreakerConfig;
+pub use building::BuildingConfig;
 pub use bus::BusConfig;
 pub use config::ProcessConfig;
 pub use dosing::DosingConfig;
+pub use heat_exchanger::HeatExchangerConfig;
 pub use heater::HeaterConfig;
+pub use hydraulic_loop::LoopConfig;
 pub use impact::{Impact, ImpactTechnique};
 pub use integration::IntegrationStats;
+pub use junction::{JunctionConfig, JunctionInletConfig};
 pub use limits::{BuiltinLimitConfig, LimitConfig};
+pub use mixing_valve::MixingValveConfig;
 pub use noise::NoiseConfig;
+pub use pipe::PipeConfig;
 pub use pressure::PressureVesselConfig;
 pub use profile::{Interpolate, ProfileConfig};
 pub use pump::PumpConfig;
@@ -130,6 +154,7 @@ impl Process {
             }
         }
         link_heads(&mut components);
+        link_loops(&mut components);
         let mut limit_names: BTreeSet<String> = limits.iter().map(|l| l.name().to_string()).collect();
         for (i, l) in cfg.limit.iter().enumerate() {
             let at = At::new(format!("process.limit[{i}]"), l.span());
@@ -347,6 +372,26 @@ fn link_heads(components: &mut [Component]) {
     }
 }
 
+/// Gives each hydraulic loop the branches that name it (in file order), whose valves it
+/// solves its operating point with.
+fn link_loops(components: &mut [Component]) {
+    let links: Vec<_> = components
+        .iter()
+        .filter_map(|c| match c {
+            Component::Branch(b) => Some(b.link()),
+            _ => None,
+        })
+        .collect();
+    for c in components.iter_mut() {
+        if let Component::Loop(l) = c {
+            let head = l.branch_head_signal();
+            for (_, link) in links.iter().filter(|(h, _)| *h == head) {
+                l.add_branch(link.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::testutil::{build, get, run, set};
@@ -376,6 +421,14 @@ mod tests {
             "dosing",
             "heater",
             "bus",
+            "loop",
+            "branch",
+            "junction",
+            "boiler",
+            "heat_exchanger",
+            "pipe",
+            "mixing_valve",
+            "building",
         ];
         let cfg = ProcessConfig::from_plant_toml(EXAMPLE).unwrap();
         let counts = [
@@ -390,6 +443,14 @@ mod tests {
             cfg.dosing.len(),
             cfg.heater.len(),
             cfg.bus.len(),
+            cfg.loops.len(),
+            cfg.branch.len(),
+            cfg.junction.len(),
+            cfg.boiler.len(),
+            cfg.heat_exchanger.len(),
+            cfg.pipe.len(),
+            cfg.mixing_valve.len(),
+            cfg.building.len(),
         ];
         for (k, n) in kinds.iter().zip(counts) {
             assert!(n > 0, "example.toml has no {k}");
@@ -408,6 +469,12 @@ mod tests {
         // 01:00 UTC, 02:00 local: the night tariff; -0.8 °C outdoors; the level transmitter scatters.
         assert_eq!(get(&p, "tariff.value"), 0.11);
         assert_eq!(get(&p, "outdoor.value"), -0.8);
+        // The office is heated: the boiler warms the loop's water and the office holds its
+        // temperature within a degree over the hour; the lab's hot water is warmer than mains.
+        assert!(get(&p, "heating_loop.flow") > 0.0);
+        assert!(get(&p, "office_boiler.outlet") > get(&p, "heating_return.outlet"));
+        assert!((get(&p, "office.indoor") - 20.0).abs() < 1.0);
+        assert!(get(&p, "dhw_exchanger.cold_outlet") > 8.0);
         let level = get(&p, "clear_well.level");
         let reading = get(&p, "clear_well_lt.value");
         assert!(

@@ -150,6 +150,11 @@ impl Resolver {
         self.components.0.contains_key(name)
     }
 
+    /// The kind (table) of a registered component, e.g. `"loop"`.
+    pub(crate) fn table_of(&self, name: &str) -> Option<&'static str> {
+        self.components.0.get(name).map(|e| e.table)
+    }
+
     /// Sets a signal's value before the first step.
     pub(crate) fn init(&mut self, id: SignalId, v: f64) {
         self.signals.set(id, v);
