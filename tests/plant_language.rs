@@ -205,6 +205,36 @@ fn a_signed_set_point_written_by_an_attacker_turns_off_frost_protection() {
         ],
     );
     assert_eq!(multiple.trim(), "2\t0,16000", "{multiple}");
+    // The historian's tags, decoded as the PLC holds them: the threshold went from +3.0 to
+    // -20.0 °C, the outdoor temperature stayed at -10.0 and the power ended at 0.25.
+    let tags = &r["historians"][0]["tags"];
+    let tag = |name: &str| {
+        tags.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no tag {name} in {tags}"))
+            .clone()
+    };
+    // (0.8 is 0.800000011920929 as an f32.)
+    let close = |v: &serde_json::Value, x: f64| (v.as_f64().unwrap() - x).abs() < 1e-6;
+    let threshold = tag("frost threshold");
+    assert!(
+        close(&threshold["max"], 3.0) && close(&threshold["min"], -20.0),
+        "{threshold}"
+    );
+    let outdoor = tag("outdoor temperature");
+    assert!(
+        close(&outdoor["min"], -10.0) && close(&outdoor["max"], -10.0),
+        "{outdoor}"
+    );
+    let power = tag("heating power");
+    assert!(
+        close(&power["max"], 0.8) && close(&power["last"], 0.25),
+        "{power}"
+    );
+    // Every 10 s for 3 h, the first round at 10 s: 1,079 samples.
+    assert_eq!(power["samples"], 1079, "{power}");
 }
 
 /// A process signal's value at the end of a run, from results.json.
@@ -231,7 +261,7 @@ fn register_types_that_do_not_fit_are_errors_at_their_line() {
             "plants/typed.toml",
             "in = \"hr:2:f32:low_first\"",
             "in = \"hr:7:f32:low_first\"",
-            "plants/typed.toml:95:6:",
+            "plants/typed.toml:106:6:",
             "plc[0].program[0].in",
             "takes two registers, hr:7 and hr:8, and the PLC has 8 holding registers",
         ),
@@ -239,7 +269,7 @@ fn register_types_that_do_not_fit_are_errors_at_their_line() {
             "plants/typed.toml",
             "below = \"hr:0:i16\"",
             "below = \"hr:0:s16\"",
-            "plants/typed.toml:101:40:",
+            "plants/typed.toml:112:40:",
             "plc[0].program[1].when.below",
             "expected a type u16, i16, u32, i32 or f32",
         ),
@@ -247,7 +277,7 @@ fn register_types_that_do_not_fit_are_errors_at_their_line() {
             "plants/typed.toml",
             "value = 30",
             "value = 40000",
-            "plants/typed.toml:88:9:",
+            "plants/typed.toml:99:9:",
             "plc[0].init[0].value",
             "expected an integer in -32768..=32767 for hr:0:i16, found 40000",
         ),
@@ -255,9 +285,17 @@ fn register_types_that_do_not_fit_are_errors_at_their_line() {
             "plants/typed.toml",
             "address = \"hr:0:i16\"",
             "address = \"co:0:i16\"",
-            "plants/typed.toml:87:11:",
+            "plants/typed.toml:98:11:",
             "plc[0].init[0].address",
             "co:0 is a bit",
+        ),
+        (
+            "plants/typed.toml",
+            "register = \"hr:2\", type = \"f32\"",
+            "register = \"hr:3\", type = \"f32\"",
+            "plants/typed.toml:127:57:",
+            "historian[0].tag[2].register",
+            "no poll block of this historian reads hr:3 of plc-1 and the register after it",
         ),
         (
             "playbooks/typed.toml",
