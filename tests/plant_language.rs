@@ -324,3 +324,51 @@ fn register_types_that_do_not_fit_are_errors_at_their_line() {
         );
     }
 }
+
+/// A schedule's bad time or offset is refused at its line and column, naming the entry.
+#[test]
+fn a_bad_schedule_is_an_error_at_its_line() {
+    let plant = std::fs::read_to_string(fixture("plants/outside.toml")).unwrap();
+    for (from, to, at, words) in [
+        (
+            r#"["10:30", 500]"#,
+            r#"["10:30", 500], ["09:00", 0]"#,
+            "plants/outside.toml:57:44: plc[0].program[0].switch_at[2]",
+            "is not after the time before it",
+        ),
+        (
+            r#"["10:30", 500]"#,
+            r#"["25:30", 500]"#,
+            "plants/outside.toml:57:28: plc[0].program[0].switch_at[1]",
+            "is not a time of day",
+        ),
+        (
+            "utc_offset = \"+01:00\"\nout = \"hr:1\"",
+            "utc_offset = \"CET\"\nout = \"hr:1\"",
+            "plants/outside.toml:58:14: plc[0].program[0].utc_offset",
+            "expected an offset from UTC",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plants")).unwrap();
+        assert!(plant.contains(from), "{from}");
+        std::fs::write(
+            dir.path().join("plants/outside.toml"),
+            plant.replacen(from, to, 1),
+        )
+        .unwrap();
+        std::fs::copy(
+            fixture("plants/outside.csv"),
+            dir.path().join("plants/outside.csv"),
+        )
+        .unwrap();
+        std::fs::copy(fixture("outside.toml"), dir.path().join("outside.toml")).unwrap();
+        let o = common::otrange(["check", dir.path().join("outside.toml").to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(at) && err.contains(words),
+            "expected {at}: {words}\n{err}"
+        );
+    }
+}
