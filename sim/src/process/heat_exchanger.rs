@@ -3,7 +3,7 @@
 //! within the step.
 //!
 //! Each side has an inlet temperature `T_in` (°C) and a flow `Q` (m³/s), both signals. With
-//! capacity rates `C = ρ·cp·Q` (W/K, see [`crate::process::water`]), `C_min` and `C_max` the
+//! capacity rates `C = ρ·cp·Q` (W/K, with the water properties of `process/water.rs`), `C_min` and `C_max` the
 //! smaller and larger of the two and `C_r = C_min / C_max`, the duty is
 //!
 //! `Φ = ε · C_min · (T_hot,in − T_cold,in)` (W)

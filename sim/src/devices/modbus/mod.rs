@@ -17,7 +17,7 @@
 //! * [`capacity`]: requests-per-second model.
 //! * [`config`]: the `[plc.modbus]` TOML schema and its validation.
 //! * [`server`]: the request handler.
-//! * [`value`]: signed, 32-bit and float values in one or two registers.
+//! * [`crate::wire::modbus::value`]: signed, 32-bit and float values in one or two registers.
 //!
 //! The bytes themselves are read and written by [`crate::wire::modbus`].
 
