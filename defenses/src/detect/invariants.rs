@@ -29,7 +29,7 @@ use otrange_sim::base::time::{DurationField, SimDuration, SimTime};
 use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Frame, Payload};
 use otrange_sim::plc_logic::{Area, RegRef, parse_typed_address};
-use otrange_sim::wire::modbus::Adu;
+use otrange_sim::wire::modbus::{Adu, be_u16};
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -366,10 +366,7 @@ impl Invariants {
                 continue;
             }
             let i = usize::from(r.addr - first);
-            let word = |k: usize| {
-                data.get(2 * k..2 * k + 2)
-                    .map(|w| u16::from_be_bytes([w[0], w[1]]))
-            };
+            let word = |k: usize| be_u16(data, 2 * k);
             let raw = match area {
                 Area::Coil | Area::DiscreteInput => data.get(i / 8).map(|b| f64::from((b >> (i % 8)) & 1)),
                 _ => match r.ty.words() {
