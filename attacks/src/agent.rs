@@ -11,6 +11,7 @@ use otrange_sim::base::clock::{Clock, Wakeups};
 use otrange_sim::base::events::{EventKind, EventLog};
 use otrange_sim::base::time::SimTime;
 use otrange_sim::devices::host::LabelledReplies;
+use otrange_sim::devices::host_log::HostLog;
 use otrange_sim::devices::procedure::HostHealth;
 use otrange_sim::net::Network;
 use otrange_sim::net::topology::{HostId, Topology};
@@ -402,6 +403,7 @@ impl Campaign {
         now: SimTime,
         net: &mut Network,
         health: &mut HostHealth,
+        hosts: &mut HostLog,
         log: &mut EventLog,
         call: impl FnOnce(&mut dyn Executor, &mut StepCx) -> Progress,
     ) -> Option<SimTime> {
@@ -414,6 +416,7 @@ impl Campaign {
             now,
             net,
             health,
+            hosts,
             topo: &topo,
             actor: &mut self.actors[spec.actor],
             target: spec.target,
@@ -439,6 +442,7 @@ impl Campaign {
         now: SimTime,
         net: &mut Network,
         health: &mut HostHealth,
+        hosts: &mut HostLog,
         log: &mut EventLog,
     ) -> Option<SimTime> {
         let spec = &self.playbook.steps[i];
@@ -455,7 +459,7 @@ impl Campaign {
         match techniques::build(spec.technique, spec.target, &spec.params, &self.topo) {
             Ok(exec) => {
                 self.states[i] = StepState::Running { exec, wake: None };
-                self.drive(i, now, net, health, log, |e, cx| e.start(cx))
+                self.drive(i, now, net, health, hosts, log, |e, cx| e.start(cx))
             }
             Err(e) => {
                 // Checked when the playbook loaded; kept as a failure, never a panic.
@@ -479,6 +483,7 @@ pub fn attacker_tick(
     mut replies: ResMut<LabelledReplies>,
     mut campaign: ResMut<Campaign>,
     mut health: ResMut<HostHealth>,
+    mut hosts: ResMut<HostLog>,
 ) {
     let now = clock.now;
     let c = &mut *campaign;
@@ -491,7 +496,9 @@ pub fn attacker_tick(
         let i = f.label as usize - 1;
         if i < c.states.len()
             && matches!(c.states[i], StepState::Running { .. })
-            && let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.fate(cx, &f))
+            && let Some(w) = c.drive(i, now, net, &mut health, &mut hosts, &mut log, |e, cx| {
+                e.fate(cx, &f)
+            })
         {
             wake.at(w);
         }
@@ -500,21 +507,27 @@ pub fn attacker_tick(
         let i = d.frame.label as usize - 1;
         if i < c.states.len()
             && matches!(c.states[i], StepState::Running { .. })
-            && let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.reply(cx, &d))
+            && let Some(w) = c.drive(i, now, net, &mut health, &mut hosts, &mut log, |e, cx| {
+                e.reply(cx, &d)
+            })
         {
             wake.at(w);
         }
     }
     for i in 0..c.states.len() {
         let due = matches!(c.states[i], StepState::Running { wake: Some(w), .. } if w <= now);
-        if due && let Some(w) = c.drive(i, now, net, &mut health, &mut log, |e, cx| e.timer(cx)) {
+        if due
+            && let Some(w) = c.drive(i, now, net, &mut health, &mut hosts, &mut log, |e, cx| {
+                e.timer(cx)
+            })
+        {
             wake.at(w);
         }
     }
     // Ad-hoc steps start as soon as they are added, each on its own.
     for i in c.chain..c.states.len() {
         if matches!(c.states[i], StepState::Pending)
-            && let Some(w) = c.begin(i, now, net, &mut health, &mut log)
+            && let Some(w) = c.begin(i, now, net, &mut health, &mut hosts, &mut log)
         {
             wake.at(w);
         }
@@ -533,7 +546,7 @@ pub fn attacker_tick(
         if c.pace == Pace::OneStep {
             c.pace = Pace::Held;
         }
-        if let Some(w) = c.begin(i, now, net, &mut health, &mut log) {
+        if let Some(w) = c.begin(i, now, net, &mut health, &mut hosts, &mut log) {
             wake.at(w);
         }
         if matches!(c.states[i], StepState::Running { .. }) {

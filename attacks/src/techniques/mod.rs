@@ -91,6 +91,8 @@ pub struct StepCx<'a> {
     pub net: &'a mut Network,
     /// Which hosts are encrypted: ransomware sets it, the site's procedures react to it.
     pub health: &'a mut otrange_sim::devices::procedure::HostHealth,
+    /// Every host's log: host-local steps record what an endpoint agent would see there.
+    pub hosts: &'a mut otrange_sim::devices::host_log::HostLog,
     /// The plant's hosts, zones and services, to resolve and name hosts.
     pub topo: &'a Topology,
     /// The actor running the step: executors add to its loot, footholds and credentials.
@@ -148,6 +150,11 @@ impl StepCx<'_> {
         let src = self.source();
         let tag = pcp.map(|pcp| otrange_sim::net::VlanTag { pcp, vid: 1 });
         self.net.send_layer2(self.now, src, to, bytes, tag, self.label);
+    }
+
+    /// Records, in `host`'s log, something the step did there (labelled with the step).
+    pub fn record(&mut self, host: HostId, activity: otrange_sim::devices::host_log::HostActivity) {
+        self.hosts.record(self.now, host, self.label, activity);
     }
 
     /// A host's name in the plant, for outcome details.

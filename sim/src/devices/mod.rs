@@ -6,6 +6,7 @@ pub mod ews;
 pub mod historian;
 pub mod hmi;
 pub mod host;
+pub mod host_log;
 pub mod kind;
 pub mod modbus;
 pub mod plc;
