@@ -62,6 +62,7 @@ pub fn run(ex: &Exercise, opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let mut trace = ProcessTrace::new(&ex.plant, &sim, opts.duration);
     let wall = drive(&mut sim, opts.duration, &mut trace, |batch| events.write(batch))?;
     trace.write_csv(&opts.out.join("process.csv"))?;
+    write_host_log(&opts.out.join("host-events.jsonl"), &sim)?;
     let (tally, n_events) = events.close()?;
     if let Some(cap) = sim.network_mut().take_capture() {
         let labelled = cap
@@ -116,6 +117,41 @@ pub(crate) fn drive(
             return Ok(started.elapsed());
         }
     }
+}
+
+/// Writes every host's log (host-events.jsonl): one JSON object per line, in time order,
+/// as an endpoint agent would ship it to a SIEM. `step` is the ground truth (the attacker's
+/// step whose action the event records), absent for benign activity.
+fn write_host_log(path: &Path, sim: &otrange_sim::Sim) -> anyhow::Result<()> {
+    use std::io::Write;
+    let topo = sim.network().topology();
+    let log = sim.world.resource::<otrange_sim::devices::host_log::HostLog>();
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = BufWriter::new(f);
+    for e in log.events() {
+        let src = e.activity.logsource();
+        let mut line = serde_json::json!({
+            "t": e.t.as_nanos(),
+            "host": topo.host(e.host).name,
+            "product": src.product,
+        });
+        let obj = line.as_object_mut().expect("an object");
+        if let Some(c) = src.category {
+            obj.insert("category".into(), c.into());
+        }
+        if let Some(s) = src.service {
+            obj.insert("service".into(), s.into());
+        }
+        if e.label != 0 {
+            obj.insert("step".into(), e.label.into());
+        }
+        if let serde_json::Value::Object(a) = serde_json::to_value(&e.activity)? {
+            obj.extend(a);
+        }
+        serde_json::to_writer(&mut w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush().with_context(|| format!("writing {}", path.display()))
 }
 
 /// A finished simulation, for writing a run's outputs from its tally.

@@ -6,6 +6,7 @@ use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::{ClientInbox, HostRef};
+use crate::devices::host_log::{HostActivity, HostLog, Transfer};
 use crate::net::topology::{HostId, Role, Service, Topology};
 use crate::net::{Network, Payload};
 use crate::wire::modbus::{
@@ -16,6 +17,11 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use toml::Spanned;
+
+/// The engineering software an engineer's session starts (the vendor tool of the Modicon
+/// PLCs the reference plant models), as the workstation's process log records it.
+pub const ENGINEERING_TOOL: &str =
+    r"C:\Program Files (x86)\Schneider Electric\Control Expert\ControlExpert.exe";
 
 /// `[[engineering_workstation]]` in a plant file.
 #[derive(Debug, Clone, Deserialize)]
@@ -115,11 +121,38 @@ impl EngineeringWorkstation {
         SimDuration::from_secs_f64(-u.ln() * self.mean.as_secs_f64())
     }
 
-    fn session(&mut self, me: HostId, now: SimTime, net: &mut Network) {
+    fn session(&mut self, me: HostId, now: SimTime, net: &mut Network, log: &mut HostLog) {
         if self.plcs.is_empty() {
             return;
         }
         let plc = self.plcs[self.rng.random_range(0..self.plcs.len())];
+        // What the workstation's own logs keep of the session: the engineering tool
+        // starting, and its audit trail of the upload.
+        let topo = net.topology();
+        let user = crate::devices::host_activity::account_of(topo, me);
+        let controller = topo.host(plc).name.clone();
+        log.record(
+            now,
+            me,
+            0,
+            HostActivity::ProcessStart {
+                image: ENGINEERING_TOOL.into(),
+                command_line: format!("\"{ENGINEERING_TOOL}\" C:\\Projects\\{controller}.stu"),
+                parent_image: r"C:\Windows\explorer.exe".into(),
+                user: user.clone(),
+            },
+        );
+        log.record(
+            now,
+            me,
+            0,
+            HostActivity::ProgramTransfer {
+                controller: controller.clone(),
+                direction: Transfer::Upload,
+                project: format!("C:\\Projects\\{controller}.stu"),
+                user,
+            },
+        );
         let t = self.tid;
         let requests = [
             read_device_identification(t.wrapping_add(1), 1, 1, 0),
@@ -140,13 +173,14 @@ pub fn ews_tick(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
     mut wake: ResMut<Wakeups>,
+    mut log: ResMut<HostLog>,
     mut q: Query<(&HostRef, &mut EngineeringWorkstation, &mut ClientInbox)>,
 ) {
     let now = clock.now;
     for (host, mut ews, mut inbox) in &mut q {
         ews.answers += inbox.take_modbus().len() as u64;
         if now >= ews.next {
-            ews.session(host.0, now, &mut net);
+            ews.session(host.0, now, &mut net, &mut log);
             let gap = ews.gap();
             ews.next = now + gap;
             wake.at(ews.next);

@@ -15,10 +15,10 @@
 use crate::base::time::SimTime;
 use crate::net::topology::HostId;
 use bevy_ecs::resource::Resource;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a user logged on; the Windows logon type it is recorded as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogonMethod {
     /// At the console (logon type 2).
@@ -41,7 +41,7 @@ impl LogonMethod {
 }
 
 /// What happened to a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceAction {
     /// A new service (or driver) was installed (system event 7045).

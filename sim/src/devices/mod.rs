@@ -6,6 +6,7 @@ pub mod ews;
 pub mod historian;
 pub mod hmi;
 pub mod host;
+pub mod host_activity;
 pub mod host_log;
 pub mod kind;
 pub mod modbus;
@@ -37,6 +38,7 @@ macro_rules! for_each_device_kind {
             "traffic" => traffic: $crate::devices::traffic::TrafficKind,
             "procedure" => procedures: $crate::devices::procedure::ProcedureKind,
             "remote_io" => remote_ios: $crate::devices::remote_io::RemoteIoKind,
+            "host_activity" => host_activities: $crate::devices::host_activity::HostActivityKind,
         }
     };
 }

@@ -6,6 +6,7 @@ use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host::{ClientInbox, HostRef, ServerInbox};
+use crate::devices::host_log::{HostActivity, HostLog, LogonMethod};
 use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
 use bevy_ecs::prelude::*;
@@ -153,6 +154,7 @@ pub fn traffic_tick(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
     mut wake: ResMut<Wakeups>,
+    mut log: ResMut<HostLog>,
     mut q: Query<(&HostRef, &mut TrafficSource, &mut ClientInbox)>,
 ) {
     let now = clock.now;
@@ -182,11 +184,41 @@ pub fn traffic_tick(
                     0,
                 );
                 src.sent += 1;
+                record_logon(&mut log, now, host.0, ex.to, ex.service, net.topology());
                 src.exchanges[i].next = now + exp_gap(&mut src.rng, ex.mean);
                 wake.at(src.exchanges[i].next);
             }
         }
     }
+}
+
+/// What the server's security log keeps of an exchange that opens a session: a remote
+/// desktop or a network logon under the client's account, or a domain logon on the
+/// domain controller. File shares, web and DNS exchanges are not logged as logons here.
+fn record_logon(
+    log: &mut HostLog,
+    now: SimTime,
+    client: HostId,
+    server: HostId,
+    service: Service,
+    topo: &Topology,
+) {
+    let method = match service {
+        Service::Rdp => LogonMethod::RemoteInteractive,
+        Service::Ssh | Service::Winrm | Service::Kerberos => LogonMethod::Network,
+        _ => return,
+    };
+    log.record(
+        now,
+        server,
+        0,
+        HostActivity::Logon {
+            user: crate::devices::host_activity::account_of(topo, client),
+            method,
+            source: Some(topo.host(client).name.clone()),
+            success: true,
+        },
+    );
 }
 
 /// Services: IT servers answer flow requests with the size the request asked for.
