@@ -401,10 +401,7 @@ impl Campaign {
         &mut self,
         i: usize,
         now: SimTime,
-        net: &mut Network,
-        health: &mut HostHealth,
-        hosts: &mut HostLog,
-        log: &mut EventLog,
+        env: &mut Env,
         call: impl FnOnce(&mut dyn Executor, &mut StepCx) -> Progress,
     ) -> Option<SimTime> {
         let spec = &self.playbook.steps[i];
@@ -414,9 +411,9 @@ impl Campaign {
         let topo = Arc::clone(&self.topo);
         let mut cx = StepCx {
             now,
-            net,
-            health,
-            hosts,
+            net: &mut *env.net,
+            health: &mut *env.health,
+            hosts: &mut *env.hosts,
             topo: &topo,
             actor: &mut self.actors[spec.actor],
             target: spec.target,
@@ -429,24 +426,16 @@ impl Campaign {
                 w
             }
             Progress::Done(outcome) => {
-                self.finish(i, outcome, now, log);
+                self.finish(i, outcome, now, env.log);
                 None
             }
         }
     }
 
     /// Starts step `i` now: logs it, builds its executor and runs its first call.
-    fn begin(
-        &mut self,
-        i: usize,
-        now: SimTime,
-        net: &mut Network,
-        health: &mut HostHealth,
-        hosts: &mut HostLog,
-        log: &mut EventLog,
-    ) -> Option<SimTime> {
+    fn begin(&mut self, i: usize, now: SimTime, env: &mut Env) -> Option<SimTime> {
         let spec = &self.playbook.steps[i];
-        log.push(
+        env.log.push(
             now,
             EventKind::StepStarted {
                 step: i as u32 + 1,
@@ -459,7 +448,7 @@ impl Campaign {
         match techniques::build(spec.technique, spec.target, &spec.params, &self.topo) {
             Ok(exec) => {
                 self.states[i] = StepState::Running { exec, wake: None };
-                self.drive(i, now, net, health, hosts, log, |e, cx| e.start(cx))
+                self.drive(i, now, env, |e, cx| e.start(cx))
             }
             Err(e) => {
                 // Checked when the playbook loaded; kept as a failure, never a panic.
@@ -467,14 +456,24 @@ impl Campaign {
                     exec: Box::new(Never),
                     wake: None,
                 };
-                self.finish(i, Outcome::Failed { reason: e.message }, now, log);
+                self.finish(i, Outcome::Failed { reason: e.message }, now, env.log);
                 None
             }
         }
     }
 }
 
+/// What a step's calls may change besides the campaign: the network, hosts' health and
+/// logs, and the event log.
+struct Env<'a> {
+    net: &'a mut Network,
+    health: &'a mut HostHealth,
+    hosts: &'a mut HostLog,
+    log: &'a mut EventLog,
+}
+
 /// Agents: start due steps, hand each running step its answers, fates and timers.
+#[allow(clippy::too_many_arguments)] // a system's resources are its arguments
 pub fn attacker_tick(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
@@ -492,13 +491,17 @@ pub fn attacker_tick(
         c.log_plan(now, &mut log);
     }
     let fates = net.take_fates();
+    let mut env = Env {
+        net,
+        health: &mut health,
+        hosts: &mut hosts,
+        log: &mut log,
+    };
     for f in fates {
         let i = f.label as usize - 1;
         if i < c.states.len()
             && matches!(c.states[i], StepState::Running { .. })
-            && let Some(w) = c.drive(i, now, net, &mut health, &mut hosts, &mut log, |e, cx| {
-                e.fate(cx, &f)
-            })
+            && let Some(w) = c.drive(i, now, &mut env, |e, cx| e.fate(cx, &f))
         {
             wake.at(w);
         }
@@ -507,27 +510,21 @@ pub fn attacker_tick(
         let i = d.frame.label as usize - 1;
         if i < c.states.len()
             && matches!(c.states[i], StepState::Running { .. })
-            && let Some(w) = c.drive(i, now, net, &mut health, &mut hosts, &mut log, |e, cx| {
-                e.reply(cx, &d)
-            })
+            && let Some(w) = c.drive(i, now, &mut env, |e, cx| e.reply(cx, &d))
         {
             wake.at(w);
         }
     }
     for i in 0..c.states.len() {
         let due = matches!(c.states[i], StepState::Running { wake: Some(w), .. } if w <= now);
-        if due
-            && let Some(w) = c.drive(i, now, net, &mut health, &mut hosts, &mut log, |e, cx| {
-                e.timer(cx)
-            })
-        {
+        if due && let Some(w) = c.drive(i, now, &mut env, |e, cx| e.timer(cx)) {
             wake.at(w);
         }
     }
     // Ad-hoc steps start as soon as they are added, each on its own.
     for i in c.chain..c.states.len() {
         if matches!(c.states[i], StepState::Pending)
-            && let Some(w) = c.begin(i, now, net, &mut health, &mut hosts, &mut log)
+            && let Some(w) = c.begin(i, now, &mut env)
         {
             wake.at(w);
         }
@@ -546,7 +543,7 @@ pub fn attacker_tick(
         if c.pace == Pace::OneStep {
             c.pace = Pace::Held;
         }
-        if let Some(w) = c.begin(i, now, net, &mut health, &mut hosts, &mut log) {
+        if let Some(w) = c.begin(i, now, &mut env) {
             wake.at(w);
         }
         if matches!(c.states[i], StepState::Running { .. }) {
