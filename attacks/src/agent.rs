@@ -574,6 +574,7 @@ pub fn install(sim: &mut Sim, playbook: Playbook) {
     sim.schedule.add_systems(
         attacker_tick
             .in_set(SimSet::Agents)
-            .after(otrange_sim::devices::procedure::procedures_tick),
+            .after(otrange_sim::devices::procedure::procedures_tick)
+            .after(otrange_sim::devices::host_activity::host_activity_tick),
     );
 }

