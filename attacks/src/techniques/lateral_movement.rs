@@ -77,6 +77,7 @@ impl Program {
     fn next(&mut self, cx: &mut StepCx) -> Progress {
         let Some(data) = self.queue.pop_front() else {
             let name = cx.name(self.target).to_string();
+            self.record(cx, &name);
             return Progress::Done(Outcome::Succeeded {
                 detail: if self.technique == "T0845" {
                     format!(
@@ -93,6 +94,35 @@ impl Program {
         self.sent += 1;
         self.deadline = cx.now + ANSWER_TIMEOUT;
         Progress::Wait(Some(self.deadline))
+    }
+}
+
+impl Program {
+    /// From an engineering workstation, the transfer goes through its engineering software,
+    /// whose audit trail records it: the one host log a program download shows in.
+    fn record(&self, cx: &mut StepCx, controller: &str) {
+        use otrange_sim::devices::host_log::{HostActivity, Transfer};
+        let src = cx.source();
+        if cx.topo.host(src).role != otrange_sim::net::topology::Role::EngineeringWorkstation {
+            return;
+        }
+        let user = cx
+            .actor
+            .credential_for(cx.topo, src, true)
+            .unwrap_or_else(|| otrange_sim::devices::host_activity::account_of(cx.topo, src));
+        cx.record(
+            src,
+            HostActivity::ProgramTransfer {
+                controller: controller.to_string(),
+                direction: if self.technique == "T0845" {
+                    Transfer::Upload
+                } else {
+                    Transfer::Download
+                },
+                project: format!(r"C:\Projects\{controller}.stu"),
+                user,
+            },
+        );
     }
 }
 
