@@ -4,6 +4,12 @@
 //!   actor's foothold to where it started, over HTTPS (port 443) unless told otherwise.
 //! * T0884 Connection Proxy: the same beacons relayed through another host the actor holds.
 //!
+//! * With a `target`, T0869 and T0885 are the actor's own channel to a device it commands
+//!   rather than a beacon home: FrostyGoop "communicates with ENCO controllers via Modbus
+//!   TCP" on port 502 (ATT&CK S1165). Over `service = "modbus"` each exchange is a real
+//!   Modbus request (FC 3, one holding register), so the channel looks on the wire like
+//!   what it is.
+//!
 //! One executor for all three: they differ only in the service and the path the beacons take.
 
 use super::{ConfigError, Executor, Outcome, Progress, StepCx, param};
@@ -19,6 +25,8 @@ struct C2 {
     interval: SimDuration,
     /// T0884: a held host that relays the beacons.
     via: Option<HostId>,
+    /// A device the actor talks to directly instead of calling home.
+    target: Option<HostId>,
     sent: u32,
     answered: u32,
     next: SimTime,
@@ -30,7 +38,7 @@ struct C2 {
 /// holds, which relays them home.
 pub fn build_c2(
     id: &'static str,
-    _: Option<HostId>,
+    target: Option<HostId>,
     p: &toml::Table,
     topo: &Topology,
 ) -> Result<Box<dyn Executor>, ConfigError> {
@@ -60,6 +68,7 @@ pub fn build_c2(
         beacons: param::int(p, "beacons", Some(3))?.clamp(1, 10_000) as u32,
         interval: param::duration(p, "interval", "60s")?,
         via,
+        target: if id == "T0884" { None } else { target },
         sent: 0,
         answered: 0,
         next: SimTime::ZERO,
@@ -69,6 +78,17 @@ pub fn build_c2(
 impl C2 {
     fn beacon(&mut self, cx: &mut StepCx) -> Progress {
         let home = cx.actor.footholds()[0];
+        if let Some(t) = self.target {
+            if self.service == Service::Modbus {
+                let adu = otrange_sim::wire::modbus::read_holding_registers(self.sent as u16 + 1, 1, 0, 1);
+                cx.send_modbus(t, adu);
+            } else {
+                cx.send_flow(t, self.service, 300, 2_000);
+            }
+            self.sent += 1;
+            self.next = cx.now + self.interval;
+            return Progress::Wait(Some(self.next));
+        }
         match self.via {
             Some(relay) => {
                 if !cx.actor.holds(relay) {
@@ -102,7 +122,7 @@ impl C2 {
 
 impl Executor for C2 {
     fn start(&mut self, cx: &mut StepCx) -> Progress {
-        if cx.source() == cx.actor.footholds()[0] {
+        if self.target.is_none() && cx.source() == cx.actor.footholds()[0] {
             return Progress::Done(Outcome::Failed {
                 reason: "the actor holds no foothold inside the plant to call home from".into(),
             });
@@ -120,12 +140,21 @@ impl Executor for C2 {
         let expected = self.beacons * if self.via.is_some() { 2 } else { 1 };
         Progress::Done(if self.answered >= expected {
             Outcome::Succeeded {
-                detail: format!(
-                    "{} beacons from {} to its C2 over {}",
-                    self.beacons,
-                    cx.name(cx.source()),
-                    self.service.as_str()
-                ),
+                detail: match self.target {
+                    Some(t) => format!(
+                        "{} exchanges from {} with {} over {}",
+                        self.beacons,
+                        cx.name(cx.source()),
+                        cx.name(t),
+                        self.service.as_str()
+                    ),
+                    None => format!(
+                        "{} beacons from {} to its C2 over {}",
+                        self.beacons,
+                        cx.name(cx.source()),
+                        self.service.as_str()
+                    ),
+                },
             }
         } else {
             Outcome::Failed {

