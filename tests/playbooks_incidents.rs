@@ -140,16 +140,16 @@ const PIPEDREAM: &str = "scenarios/pipedream.toml";
 #[test]
 fn pipedream_brute_force_opens_the_intake_breaker_on_the_flat_network() {
     let r = run_flat(PIPEDREAM);
-    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert_eq!(statuses(&r), ["succeeded"; 17]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
-    assert_eq!(r["steps"][1]["detail"], "T0886 took ews-01 over rdp as engineer");
-    assert_eq!(r["steps"][4]["detail"], "plc-intake has holding registers 0..=31");
+    assert_eq!(r["steps"][1]["detail"], "T0859 took ews-01 over rdp as engineer");
+    assert_eq!(r["steps"][9]["detail"], "plc-intake has holding registers 0..=31");
     // The brute force's last pass leaves co:8 (breaker close) at 0: the intake breaker is
     // open for the limit's 5 s within seconds of the last write.
     let lost = first_impact(&r, "intake_power_lost").expect("no intake_power_lost impact");
     assert_eq!(lost["technique"], "T0826");
     let t = lost["t_s"].as_f64().unwrap();
-    let (bf_start, bf_end) = (r["steps"][5]["started_s"].as_f64().unwrap(), step_end(&r, 5));
+    let (bf_start, bf_end) = (r["steps"][11]["started_s"].as_f64().unwrap(), step_end(&r, 11));
     assert!(
         t > bf_start && t < bf_end + 10.0,
         "impact at {t} s, brute force {bf_start}..{bf_end} s"
