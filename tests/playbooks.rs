@@ -273,7 +273,7 @@ fn stuxnet_like_freezes_the_view_so_the_operator_never_reacts() {
         &dir.path().join("attack"),
         &[],
     );
-    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert_eq!(statuses(&r), ["succeeded"; STUXNET_STEPS]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
     // The intake PLC raised its high-level alarm, but hmi-1 was shown recorded normal
     // values: its operator did nothing, and only the safety system's trip stopped the tank.
@@ -292,27 +292,41 @@ fn stuxnet_like_freezes_the_view_so_the_operator_never_reacts() {
         "1h",
     );
     let r = run(&ex, &dir.path().join("control"), &[]);
-    assert_eq!(statuses(&r), ["succeeded"; 6]);
+    assert_eq!(statuses(&r), ["succeeded"; STUXNET_STEPS - 1]);
     assert_eq!(hmi_actions(&r, "hmi-1"), 1);
     assert!(r["impacts"].as_array().unwrap().is_empty(), "{}", r["impacts"]);
 }
 
+/// Stuxnet spread over SMB to the SCADA database server before it went for the PLC: a
+/// policy that closes SMB from the control room into operations stops it there, before any
+/// frame reaches a controller.
 #[test]
-fn stuxnet_like_stops_where_rdp_from_the_vpn_is_closed() {
+fn stuxnet_like_stops_where_smb_into_operations_is_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = no_rdp_from_the_vpn(dir.path());
+    let policy = dir.path().join("no-smb.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"no SMB into operations\"\ndefault = \"allow\"\n\n[[rule]]\nname = \"no SMB from the control room to operations\"\naction = \"deny\"\nfrom = \"zone:supervisory\"\nto = \"zone:operations\"\nservice = \"smb\"\n",
+    )
+    .unwrap();
     let r = run(
         &repo_path("scenarios/stuxnet.toml"),
         &dir.path().join("out"),
         &["--policy", policy.to_str().unwrap()],
     );
-    let mut want = vec!["succeeded", "blocked"];
-    want.extend(["not_reached"; 5]);
+    // USB, lure, drivers, rootkit, calls home, shell and API succeed on the workstation;
+    // the SMB exploit towards the database server (step 9) is blocked.
+    let mut want = vec!["succeeded"; 8];
+    want.push("blocked");
+    want.extend(vec!["not_reached"; STUXNET_STEPS - 9]);
     assert_eq!(statuses(&r), want);
+    assert_eq!(r["steps"][8]["rule"], "no SMB from the control room to operations");
     assert!(r["impacts"].as_array().unwrap().is_empty());
 }
 
-#[test]
+/// Steps in the Stuxnet playbook.
+const STUXNET_STEPS: usize = 24;
+
 fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(
