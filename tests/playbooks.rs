@@ -327,6 +327,7 @@ fn stuxnet_like_stops_where_smb_into_operations_is_closed() {
 /// Steps in the Stuxnet playbook.
 const STUXNET_STEPS: usize = 24;
 
+#[test]
 fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(
@@ -334,14 +335,14 @@ fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
         &dir.path().join("attack"),
         &[],
     );
-    assert_eq!(statuses(&r), ["succeeded"; 8]);
+    assert_eq!(statuses(&r), ["succeeded"; TRITON_STEPS]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
     let events = std::fs::read_to_string(dir.path().join("attack/events.jsonl")).unwrap();
     assert!(events.contains(r#""event":"program_download","device":"plc-sis","accepted":true"#));
     assert!(
-        r["steps"][3]["detail"].as_str().unwrap().contains("6 blocks"),
+        r["steps"][14]["detail"].as_str().unwrap().contains("6 blocks"),
         "{}",
-        r["steps"][3]
+        r["steps"][14]
     );
     let overpressure = r["impacts"]
         .as_array()
@@ -351,7 +352,7 @@ fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
         .expect("overpressure");
     assert_eq!(overpressure["limit"], "filter_vessel.overpressure");
 
-    // The same attack without the program download (step 5 removed): the safety system
+    // The same attack without the program download that removes the trip: the safety system
     // still trips the feed pump at 7 bar and the vessel never reaches its design pressure.
     let ex = without_step(
         dir.path(),
@@ -360,7 +361,7 @@ fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
         "40m",
     );
     let r = run(&ex, &dir.path().join("control"), &[]);
-    assert_eq!(statuses(&r), ["succeeded"; 7]);
+    assert_eq!(statuses(&r), ["succeeded"; TRITON_STEPS - 1]);
     assert!(
         r["impacts"]
             .as_array()
@@ -382,10 +383,13 @@ fn triton_like_stops_where_rdp_from_the_vpn_is_closed() {
         &["--policy", policy.to_str().unwrap()],
     );
     let mut want = vec!["succeeded", "blocked"];
-    want.extend(["not_reached"; 6]);
+    want.extend(["not_reached"; TRITON_STEPS - 2]);
     assert_eq!(statuses(&r), want);
     assert!(r["impacts"].as_array().unwrap().is_empty());
 }
+
+/// Steps in the TRITON playbook.
+const TRITON_STEPS: usize = 26;
 
 #[test]
 fn colonial_like_ransomware_in_it_ends_in_a_precautionary_shutdown() {
