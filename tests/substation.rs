@@ -107,24 +107,29 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
     let o = run_exercise(&repo_path(INDUSTROYER), dir.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let r = common::read_json(&dir.path().join("results.json"));
-    assert_eq!(step_statuses(&r), ["succeeded"; 11]);
+    assert_eq!(step_statuses(&r), ["succeeded"; INDUSTROYER_STEPS]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
     let steps = list(&r, "steps");
+    let step = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("no step {id:?}"))
+    };
 
     // Discovery from the SCADA HMI found the RTU and the five relays; the DoS drove the
     // hospital feeder's relay beyond its capacity.
-    let sweep = steps[2]["detail"].as_str().unwrap();
+    let sweep = step("sweep the station bus")["detail"].as_str().unwrap();
     assert!(sweep.contains("6 of 6 hosts answer Modbus"), "{sweep}");
-    let dos = steps[4]["detail"].as_str().unwrap();
+    let dos = step("DoS the hospital feeder's relay")["detail"].as_str().unwrap();
     assert!(dos.contains("busy"), "{dos}");
 
-    // Each feeder loses supply seconds after the write to its relay: steps 6 to 10 (index
-    // 5 to 9) open Q11 to Q15, and nothing else happens to the plant.
+    // Each feeder loses supply seconds after the write to its relay (Q14's by the range
+    // mode's walk over its coil), and nothing else happens to the plant.
     let mut limits: Vec<String> = list(&r, "impacts")
         .iter()
-        .map(|i| i["limit"].as_str().unwrap().to_string())
+        .filter_map(|i| i["limit"].as_str().map(str::to_string))
         .collect();
-    limits.dedup();
     limits.sort();
     limits.dedup();
     let want: Vec<String> = FEEDERS
@@ -132,9 +137,16 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
         .map(|(f, _, _)| format!("{f}_supply_lost"))
         .collect();
     assert_eq!(limits, want);
-    for (k, (feeder, relay, _)) in FEEDERS.iter().enumerate() {
-        let step = &steps[5 + k];
-        assert_eq!(step["technique"], "T0855");
+    let opens = [
+        ("open Q11 residential north", "T0855"),
+        ("open Q12 hospital", "T0855"),
+        ("open Q13 water pumping", "T0855"),
+        ("open Q14 residential south", "T0806"),
+        ("open Q15 industrial", "T0855"),
+    ];
+    for ((feeder, relay, _), (id, technique)) in FEEDERS.iter().zip(opens) {
+        let step = step(id);
+        assert_eq!(step["technique"], technique);
         assert_eq!(step["target"], *relay);
         let hits = impacts_of(&r, &format!("{feeder}_supply_lost"));
         let first = hits[0];
@@ -144,7 +156,8 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
             t > s + 5.0 && t < s + 7.0,
             "{feeder} lost at {t} s, opened at {s} s"
         );
-        // The dispatcher re-closes the four feeders that are not held open: one outage each.
+        // The dispatcher re-closes the feeders that are not held open, or cannot re-close
+        // them at all: one outage each.
         if *feeder != "f2_hospital" {
             assert_eq!(hits.len(), 1, "{feeder}: {hits:?}");
         }
@@ -153,18 +166,31 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
     // The loop: every time the dispatcher re-closes Q12 it drops again, for an hour.
     let hospital = impacts_of(&r, "f2_hospital_supply_lost");
     assert!(hospital.len() > 15, "Q12 opened {} times", hospital.len());
-    let loop_end = f(&steps[10]["ended_s"]);
-    assert!(f(&steps[10]["started_s"]) + 3590.0 < loop_end);
+    let hold = step("hold Q12 open");
+    let loop_end = f(&hold["ended_s"]);
+    assert!(f(&hold["started_s"]) + 3590.0 < loop_end);
     assert!(f(&hospital.last().unwrap()["t_s"]) < loop_end);
     let hmi = &list(&r, "hmis")[0];
     assert!(hmi["operator_actions"].as_u64().unwrap() >= 4 + 15, "{hmi}");
 
-    // After the loop the dispatcher's next re-close holds: every feeder is back at the end.
+    // After the loop the dispatcher's next re-close holds: every feeder is back at the end
+    // but the ones cut off from the HMI (its commands to Q15 swallowed in the middle).
     let v = final_values(&r);
     for (feeder, _, _) in FEEDERS {
-        assert_eq!(v[&format!("{feeder}.energized")], 1.0, "{feeder}");
+        let out = OUT_AT_THE_END.contains(&feeder);
+        assert_eq!(
+            v[&format!("{feeder}.energized")],
+            if out { 0.0 } else { 1.0 },
+            "{feeder}"
+        );
     }
 }
+
+/// Steps in the substation's Industroyer playbook.
+const INDUSTROYER_STEPS: usize = 26;
+
+/// Feeders the dispatcher cannot restore: the HMI's commands to them never arrive.
+const OUT_AT_THE_END: [&str; 1] = ["f5_industrial"];
 
 #[test]
 fn industroyer_on_the_substation_stops_where_the_hmi_refuses_rdp_from_the_dmz() {
@@ -194,7 +220,7 @@ service = "rdp"
         &["--policy", policy.to_str().unwrap()],
     );
     let mut want = vec!["succeeded", "blocked"];
-    want.extend(["not_reached"; 9]);
+    want.extend(["not_reached"; INDUSTROYER_STEPS - 2]);
     assert_eq!(step_statuses(&r), want);
     assert_eq!(r["steps"][1]["rule"], "scada-hmi takes no RDP from the DMZ");
     assert!(list(&r, "impacts").is_empty(), "{}", r["impacts"]);
