@@ -395,12 +395,12 @@ const TRITON_STEPS: usize = 26;
 fn colonial_like_ransomware_in_it_ends_in_a_precautionary_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(&repo_path("scenarios/colonial.toml"), &dir.path().join("a"), &[]);
-    assert_eq!(statuses(&r), ["succeeded"; 6]);
+    assert_eq!(statuses(&r), ["succeeded"; 11]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
     // The shutdown is the site's own procedure, logged as the control room's action.
     let events = std::fs::read_to_string(dir.path().join("a/events.jsonl")).unwrap();
     assert!(events.contains(r#""alarm":"procedure: precautionary shutdown after ransomware in IT""#));
-    let encrypted_at = r["steps"][5]["ended_s"].as_f64().unwrap();
+    let encrypted_at = r["steps"][10]["ended_s"].as_f64().unwrap();
     let impact = &r["impacts"][0];
     assert_eq!(impact["technique"], "T0828");
     // 30 minutes of deliberation, then the reservoir drains for hours.
@@ -428,7 +428,7 @@ fn colonial_like_stops_where_egress_to_the_internet_is_closed() {
         &["--policy", policy.to_str().unwrap()],
     );
     let mut want = vec!["succeeded", "blocked"];
-    want.extend(["not_reached"; 4]);
+    want.extend(["not_reached"; 9]);
     assert_eq!(statuses(&r), want);
     assert_eq!(r["steps"][1]["rule"], "workstations do not talk to the internet");
     assert!(r["impacts"].as_array().unwrap().is_empty());
