@@ -75,8 +75,13 @@ fn a_phished_workstation_calls_home_from_where_it_sits() {
         r["foothold"]["skipped_steps"],
         serde_json::json!(["phishing mail", "attachment opened on ws-02"])
     );
-    assert_eq!(techniques(&r), ["T0869", "T0866", "T0809", "T0809"]);
-    assert_eq!(step_statuses(&r), ["succeeded"; 4]);
+    assert_eq!(
+        techniques(&r),
+        [
+            "T0869", "T0840", "T0853", "T0849", "T0886", "T0882", "T0881", "T0809", "T0809"
+        ]
+    );
+    assert_eq!(step_statuses(&r), ["succeeded"; 9]);
 }
 
 #[test]

@@ -320,7 +320,10 @@ fn stuxnet_like_stops_where_smb_into_operations_is_closed() {
     want.push("blocked");
     want.extend(vec!["not_reached"; STUXNET_STEPS - 9]);
     assert_eq!(statuses(&r), want);
-    assert_eq!(r["steps"][8]["rule"], "no SMB from the control room to operations");
+    assert_eq!(
+        r["steps"][8]["rule"],
+        "no SMB from the control room to operations"
+    );
     assert!(r["impacts"].as_array().unwrap().is_empty());
 }
 

@@ -121,7 +121,9 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
     // hospital feeder's relay beyond its capacity.
     let sweep = step("sweep the station bus")["detail"].as_str().unwrap();
     assert!(sweep.contains("6 of 6 hosts answer Modbus"), "{sweep}");
-    let dos = step("DoS the hospital feeder's relay")["detail"].as_str().unwrap();
+    let dos = step("DoS the hospital feeder's relay")["detail"]
+        .as_str()
+        .unwrap();
     assert!(dos.contains("busy"), "{dos}");
 
     // Each feeder loses supply seconds after the write to its relay (Q14's by the range
