@@ -7,6 +7,7 @@ pub mod historian;
 pub mod hmi;
 pub mod host;
 pub mod host_log;
+pub mod impacts;
 pub mod kind;
 pub mod modbus;
 pub mod plc;
