@@ -616,6 +616,14 @@ fn change_mode(
     log: &mut EventLog,
 ) {
     if to != *mode {
+        log.push(
+            now,
+            EventKind::ModeChange {
+                device: device.to_string(),
+                from: mode.as_str().into(),
+                to: to.as_str().into(),
+            },
+        );
         if protection && *mode == OperatingMode::Run {
             super::impacts::record(
                 log,
@@ -629,14 +637,6 @@ fn change_mode(
                 ),
             );
         }
-        log.push(
-            now,
-            EventKind::ModeChange {
-                device: device.to_string(),
-                from: mode.as_str().into(),
-                to: to.as_str().into(),
-            },
-        );
         *mode = to;
     }
 }
