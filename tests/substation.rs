@@ -118,11 +118,26 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
     let dos = steps[4]["detail"].as_str().unwrap();
     assert!(dos.contains("busy"), "{dos}");
 
+    // The DoS keeps the SCADA HMI from hearing the hospital feeder's relay for over 10 s:
+    // a Denial of View (T0815), the one impact that is not a limit crossed.
+    let views: Vec<(&str, &str, &str)> = list(&r, "impacts")
+        .iter()
+        .filter(|i| i.get("limit").is_none())
+        .map(|i| {
+            (
+                i["technique"].as_str().unwrap(),
+                i["hmi"].as_str().unwrap(),
+                i["component"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(views, [("T0815", "scada-hmi", "relay-f2")]);
+
     // Each feeder loses supply seconds after the write to its relay: steps 6 to 10 (index
     // 5 to 9) open Q11 to Q15, and nothing else happens to the plant.
     let mut limits: Vec<String> = list(&r, "impacts")
         .iter()
-        .map(|i| i["limit"].as_str().unwrap().to_string())
+        .filter_map(|i| i["limit"].as_str().map(str::to_string))
         .collect();
     limits.dedup();
     limits.sort();

@@ -106,3 +106,42 @@ impl ViewWatch {
         (out, next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(x)
+    }
+
+    #[test]
+    fn a_silence_denies_then_loses_the_view_once_per_episode() {
+        let th = ViewThresholds {
+            lost_after: SimDuration::from_secs(10),
+            sustained: SimDuration::from_secs(900),
+        };
+        let overdue = SimDuration::from_secs(1);
+        let mut v = ViewWatch::new(HostId(0), s(0));
+        v.answered(s(50));
+        // Answers flowing: nothing due, no wake-up asked for.
+        assert_eq!(v.check(s(50), th, overdue), (vec![], None));
+        // Overdue: the watch asks to be woken when the silence reaches 10 s.
+        assert_eq!(v.check(s(52), th, overdue), (vec![], Some(s(60))));
+        let (due, next) = v.check(s(60), th, overdue);
+        assert_eq!(due, [(s(60), ImpactTechnique::DenialOfView)]);
+        assert_eq!(next, Some(s(950)));
+        assert!(v.check(s(61), th, overdue).0.is_empty());
+        assert_eq!(
+            v.check(s(950), th, overdue).0,
+            [(s(950), ImpactTechnique::LossOfView)]
+        );
+        assert_eq!(v.check(s(2000), th, overdue), (vec![], None));
+        // An answer ends the episode; the next silence is a new one.
+        v.answered(s(2001));
+        assert_eq!(
+            v.check(s(2011), th, overdue).0,
+            [(s(2011), ImpactTechnique::DenialOfView)]
+        );
+    }
+}

@@ -125,15 +125,19 @@ impl<'de> Deserialize<'de> for ImpactTechnique {
 /// Deserializes a limit's technique: one of [`ImpactTechnique::LIMITS`], with an error
 /// listing them for any other (a signal crossing a threshold is not a lost view).
 pub(crate) fn limit_technique<'de, D: Deserializer<'de>>(d: D) -> Result<ImpactTechnique, D::Error> {
-    let t = ImpactTechnique::deserialize(d)?;
-    if t.is_limit() {
-        return Ok(t);
-    }
+    let id = String::deserialize(d)?;
     let known: Vec<_> = ImpactTechnique::LIMITS.iter().map(|t| t.to_string()).collect();
-    Err(serde::de::Error::custom(format!(
-        "{t} is recorded by devices, not by a limit; a limit's technique is one of: {}",
-        known.join(", ")
-    )))
+    match ImpactTechnique::from_id(&id) {
+        Some(t) if t.is_limit() => Ok(t),
+        Some(t) => Err(serde::de::Error::custom(format!(
+            "{t} is recorded by devices, not by a limit; a limit's technique is one of: {}",
+            known.join(", ")
+        ))),
+        None => Err(serde::de::Error::custom(format!(
+            "unknown ATT&CK for ICS impact technique {id:?}; a limit's technique is one of: {}",
+            known.join(", ")
+        ))),
+    }
 }
 
 /// [`limit_technique`] for an optional field.
@@ -205,5 +209,12 @@ mod tests {
             "{err}"
         );
         assert!(toml::from_str::<L>("technique = \"T0880\"").is_ok());
+        let err = toml::from_str::<L>("technique = \"T0001\"").err().unwrap();
+        assert!(
+            err.message()
+                .contains("\"T0001\"; a limit's technique is one of: T0879"),
+            "{err}"
+        );
+        assert!(!err.message().contains("T0815"), "{err}");
     }
 }
