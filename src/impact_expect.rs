@@ -90,9 +90,9 @@ pub fn check_names(
                 errors.push(unknown(format!("expect.{key}[{i}].limit"), &e.limit));
             }
             if let Some(t) = &e.technique
-                && otrange_sim::process::ImpactTechnique::from_id(t.get_ref()).is_none()
+                && otrange_sim::process::ImpactTechnique::from_id(t.get_ref()).is_none_or(|t| !t.is_limit())
             {
-                let ids: Vec<&str> = otrange_sim::process::ImpactTechnique::ALL
+                let ids: Vec<&str> = otrange_sim::process::ImpactTechnique::LIMITS
                     .iter()
                     .map(|t| t.id())
                     .collect();

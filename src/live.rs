@@ -353,6 +353,12 @@ fn terminal_line(e: &Event) -> Option<String> {
             description,
             ..
         } => format!("{t}  IMPACT {technique} {technique_name}: {description}"),
+        EventKind::DeviceImpact {
+            technique,
+            technique_name,
+            description,
+            ..
+        } => format!("{t}  IMPACT {technique} {technique_name}: {description}"),
         EventKind::Alarm {
             device,
             name,

@@ -363,7 +363,8 @@ pub struct ProcessResult {
     pub integration: Option<otrange_sim::process::IntegrationStats>,
 }
 
-/// Physical harm: a process limit crossed, named as the ATT&CK impact it amounts to.
+/// An impact, named as the ATT&CK technique it amounts to: physical harm (a process limit
+/// crossed), or view, control or protection lost (recorded by the devices).
 #[derive(Debug, Serialize)]
 pub struct ImpactResult {
     /// Simulated seconds since the start of the run.
@@ -372,10 +373,16 @@ pub struct ImpactResult {
     pub technique: String,
     /// The technique's name in the catalogue.
     pub technique_name: String,
-    /// The plant's limit that was crossed.
-    pub limit: String,
-    /// The process component the limit watches.
+    /// The plant's limit that was crossed; absent for a device impact (T0813, T0815,
+    /// T0829, T0837), which no limit stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// Where: the process component the limit watches, or the PLC whose view, control or
+    /// protection was lost.
     pub component: String,
+    /// The HMI that lost its view of, or its control over, `component`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hmi: Option<String>,
     /// What happened, in words for the report.
     pub description: String,
 }
@@ -488,8 +495,24 @@ impl Tally {
                 t_s: e.t.as_secs_f64(),
                 technique: technique.to_string(),
                 technique_name: technique_name.to_string(),
-                limit: limit.clone(),
+                limit: Some(limit.clone()),
                 component: component.clone(),
+                hmi: None,
+                description: description.clone(),
+            }),
+            EventKind::DeviceImpact {
+                technique,
+                technique_name,
+                device,
+                hmi,
+                description,
+            } => self.impacts.push(ImpactResult {
+                t_s: e.t.as_secs_f64(),
+                technique: technique.to_string(),
+                technique_name: technique_name.to_string(),
+                limit: None,
+                component: device.clone(),
+                hmi: hmi.clone(),
                 description: description.clone(),
             }),
             EventKind::DeviceSummary { device, figures } => {
@@ -625,13 +648,15 @@ fn register_comparison(ex: &Exercise, taps: &[TapResult]) -> Option<Comparison> 
     Some(compare(register, &observed, detector))
 }
 
-/// The limits that fired, in order of first impact, with technique and count.
+/// The limits that fired, in order of first impact, with technique and count; device
+/// impacts have no limit and are left out (`impact_techniques` checks them).
 fn fired_limits(impacts: &[ImpactResult]) -> impact_expect::Fired<'_> {
     let mut out: impact_expect::Fired<'_> = Vec::new();
     for i in impacts {
-        match out.iter_mut().find(|(l, _, _)| *l == i.limit) {
+        let Some(limit) = &i.limit else { continue };
+        match out.iter_mut().find(|(l, _, _)| *l == limit) {
             Some(f) => f.2 += 1,
-            None => out.push((i.limit.as_str(), i.technique.as_str(), 1)),
+            None => out.push((limit.as_str(), i.technique.as_str(), 1)),
         }
     }
     out
@@ -715,7 +740,9 @@ pub fn evaluate(exp: &Expectations, r: &Results, alerts: u64) -> Vec<Expectation
     };
     match &exp.impacts {
         Some(ImpactsExpectation::Count(n)) => {
-            let actual = r.impacts.len() as u64;
+            // Limits crossed: physical harm. View, control and protection lost are
+            // checked by `impact_techniques`.
+            let actual = r.impacts.iter().filter(|i| i.limit.is_some()).count() as u64;
             check("impacts", n.to_string(), actual.to_string(), actual == *n);
         }
         Some(ImpactsExpectation::Exactly(want)) => {

@@ -126,6 +126,30 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
         .unwrap();
     assert!(dos.contains("busy"), "{dos}");
 
+    // The impacts that are not limits crossed: the DoS keeps the SCADA HMI from hearing the
+    // hospital feeder's relay (T0815); the dispatcher's re-close of Q15 is swallowed in the
+    // middle (T0813); then relay-f5's answers are swallowed too, for good (T0815, T0829).
+    let views: Vec<(&str, &str, &str)> = list(&r, "impacts")
+        .iter()
+        .filter(|i| i.get("limit").is_none())
+        .map(|i| {
+            (
+                i["technique"].as_str().unwrap(),
+                i["hmi"].as_str().unwrap(),
+                i["component"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        views,
+        [
+            ("T0815", "scada-hmi", "relay-f2"),
+            ("T0813", "scada-hmi", "relay-f5"),
+            ("T0815", "scada-hmi", "relay-f5"),
+            ("T0829", "scada-hmi", "relay-f5"),
+        ]
+    );
+
     // Each feeder loses supply seconds after the write to its relay (Q14's by the range
     // mode's walk over its coil), and nothing else happens to the plant.
     let mut limits: Vec<String> = list(&r, "impacts")

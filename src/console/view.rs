@@ -369,6 +369,12 @@ impl ViewBuilder {
                     technique_name,
                     description,
                     ..
+                }
+                | EventKind::DeviceImpact {
+                    technique,
+                    technique_name,
+                    description,
+                    ..
                 } => self.view.impacts.push(LogLine {
                     t_s: e.t.as_secs_f64(),
                     kind: "impact",

@@ -67,6 +67,10 @@ pub fn read_marks(path: &Path) -> anyhow::Result<Marks> {
                 e["threshold"].as_f64().unwrap_or(f64::NAN),
                 s("signal"),
             )),
+            Some("device_impact") => {
+                m.impacts
+                    .push((t, s("technique"), s("description"), f64::NAN, s("device")));
+            }
             _ => {}
         }
     }

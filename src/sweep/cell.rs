@@ -152,7 +152,7 @@ impl Scores {
         };
         let run: Vec<&crate::results::StepOutcome> =
             r.steps.iter().filter(|s| s.step.started_s.is_some()).collect();
-        let first_impact_s = r.impacts.first().map(|i| i.t_s);
+        let first_impact_s = r.impacts.iter().find(|i| i.limit.is_some()).map(|i| i.t_s);
         let first_detection_s = r
             .steps
             .iter()
@@ -177,7 +177,7 @@ impl Scores {
             steps,
             blocked_at_step: blocked.map(|s| s.step.step),
             blocked_by: blocked.and_then(|s| s.step.rule.clone()),
-            impacts: r.impacts.len() as u64,
+            impacts: r.impacts.iter().filter(|i| i.limit.is_some()).count() as u64,
             first_impact_s,
             detected_before_impact: first_impact_s.map(|i| first_detection_s.is_some_and(|d| d < i)),
             first_detection_s,

@@ -147,6 +147,21 @@ pub enum EventKind {
         /// The limit's text, for people.
         description: String,
     },
+    /// A device-level impact: an HMI lost its view of a PLC (T0815, then T0829), an
+    /// operator's command failed (T0813), or a protection PLC stopped its logic (T0837).
+    DeviceImpact {
+        /// The ATT&CK impact technique id (`T0815`, ...).
+        technique: &'static str,
+        /// That technique's name (`Denial of View`, ...).
+        technique_name: &'static str,
+        /// The PLC whose view, control or protection was lost.
+        device: String,
+        /// The HMI that lost it; absent for a protection PLC's own impact.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hmi: Option<String>,
+        /// What happened, for people.
+        description: String,
+    },
     /// A PLC alarm was raised or cleared.
     Alarm {
         /// The PLC whose alarm block decided it.

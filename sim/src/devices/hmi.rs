@@ -1,6 +1,7 @@
 //! An HMI: polls its PLCs, keeps what it displayed (which an attack can make differ from
 //! the truth), shows alarms, and an operator who reacts to them after a delay.
 
+use super::impacts::{self, ViewThresholds, ViewWatch};
 use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
@@ -12,6 +13,7 @@ use crate::net::topology::Role;
 use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
 use crate::plc_logic::Area;
+use crate::process::ImpactTechnique;
 use crate::wire::modbus::encode_request;
 use bevy_ecs::prelude::*;
 use modbus_core::Request;
@@ -42,6 +44,15 @@ pub struct HmiConfig {
     /// Bound of the HMI clock's rate error in ppm, drawn ± per run (default 100; 0 for a
     /// perfect clock).
     pub drift_ppm: Option<Spanned<f64>>,
+    /// Silence from a polled PLC (no valid answer) after which the operators' view of it is
+    /// denied, recorded as T0815 Denial of View (default: 3 poll periods, at least 10 s, so
+    /// one lost frame or a slow answer is not an impact, as a SCADA screen flags a
+    /// point stale only after several missed scans).
+    pub view_lost_after: Option<Spanned<DurationField>>,
+    /// Silence after which the view counts as lost, recorded as T0829 Loss of View
+    /// (default 15 min: longer than any interference that clears on its own, so someone
+    /// must go and recover the device); longer than `view_lost_after`.
+    pub view_loss_sustained: Option<Spanned<DurationField>>,
 }
 
 fn default_period() -> Spanned<DurationField> {
@@ -195,6 +206,13 @@ pub struct Hmi {
     /// Writes the operator has sent so far.
     pub operator_actions: u64,
     results: Vec<PollResult>,
+    /// The view of every polled PLC, for T0815 and T0829.
+    views: Vec<ViewWatch>,
+    thresholds: ViewThresholds,
+    /// Commands sent and not yet acknowledged: transaction id, PLC, time sent.
+    commands: std::collections::BTreeMap<u16, (HostId, SimTime)>,
+    /// PLCs whose last command failed: a Denial of Control episode is open.
+    control_denied: Vec<HostId>,
 }
 
 impl Hmi {
@@ -330,15 +348,132 @@ impl Hmi {
                 });
             }
         }
+        let thresholds = view_thresholds(cfg, idx, period)?;
+        let poller = Poller::new(items, clock(period, timing));
+        let mut views: Vec<ViewWatch> = Vec::new();
+        for it in &poller.items {
+            if !views.iter().any(|v| v.plc == it.plc) {
+                views.push(ViewWatch::new(it.plc, poller.next_poll));
+            }
+        }
         Ok(Hmi {
             name: name.to_string(),
-            poller: Poller::new(items, clock(period, timing)),
+            poller,
             alarms,
             responses,
             reaction_delay,
             operator_actions: 0,
             results: Vec::new(),
+            views,
+            thresholds,
+            commands: std::collections::BTreeMap::new(),
+            control_denied: Vec::new(),
         })
+    }
+
+    /// Sends an operator's write to `plc` and waits for its acknowledgement: none within
+    /// the poll timeout, or an exception, is a Denial of Control. Returns when the command
+    /// times out, for the caller to wake then.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_command(
+        &mut self,
+        now: SimTime,
+        me: HostId,
+        plc: HostId,
+        area: Area,
+        addr: u16,
+        value: u16,
+        net: &mut Network,
+    ) -> SimTime {
+        let req = match area {
+            Area::Coil => Request::WriteSingleCoil(addr, value != 0),
+            _ => Request::WriteSingleRegister(addr, value),
+        };
+        let tid = self.poller.take_tid();
+        let adu = encode_request(tid, 1, req);
+        net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu), 0);
+        self.commands.insert(tid, (plc, now));
+        now + self.poller.timeout
+    }
+
+    /// Settles commands (acknowledged, refused, or timed out) and records T0813 for a PLC
+    /// whose command failed, once until one of its commands succeeds again.
+    fn check_control(&mut self, now: SimTime, topo: &Topology, log: &mut EventLog) {
+        let mut failed: Vec<(HostId, &'static str)> = Vec::new();
+        for &(tid, _, exception) in &self.poller.unmatched {
+            let Some((plc, _)) = self.commands.remove(&tid) else {
+                continue;
+            };
+            if exception {
+                failed.push((plc, "answered with an exception"));
+            } else {
+                self.control_denied.retain(|p| *p != plc);
+            }
+        }
+        let timeout = self.poller.timeout;
+        let expired: Vec<u16> = self
+            .commands
+            .iter()
+            .filter(|(_, (_, sent))| now - *sent >= timeout)
+            .map(|(tid, _)| *tid)
+            .collect();
+        for tid in expired {
+            let (plc, _) = self.commands.remove(&tid).expect("listed");
+            failed.push((plc, "got no answer"));
+        }
+        for (plc, why) in failed {
+            if self.control_denied.contains(&plc) {
+                continue;
+            }
+            self.control_denied.push(plc);
+            let device = &topo.host(plc).name;
+            impacts::record(
+                log,
+                now,
+                ImpactTechnique::DenialOfControl,
+                device,
+                Some(&self.name),
+                format!("an operator command from {} to {device} {why}", self.name),
+            );
+        }
+    }
+
+    /// Updates each PLC's view with the answers just read and records T0815 and T0829 for
+    /// a silence past the thresholds; returns when a silence next needs looking at.
+    fn check_view(&mut self, now: SimTime, topo: &Topology, log: &mut EventLog) -> Option<SimTime> {
+        for r in &self.results {
+            let plc = self.poller.items[r.item].plc;
+            if let Some(v) = self.views.iter_mut().find(|v| v.plc == plc) {
+                v.answered(r.at);
+            }
+        }
+        let mut next: Option<SimTime> = None;
+        for v in &mut self.views {
+            let (due, wake) = v.check(now, self.thresholds, self.poller.timeout);
+            if let Some(w) = wake {
+                next = Some(next.map_or(w, |n| n.min(w)));
+            }
+            let device = &topo.host(v.plc).name;
+            for (_, t) in due {
+                let silence = match t {
+                    ImpactTechnique::DenialOfView => self.thresholds.lost_after,
+                    _ => self.thresholds.sustained,
+                };
+                impacts::record(
+                    log,
+                    now,
+                    t,
+                    device,
+                    Some(&self.name),
+                    format!(
+                        "{} has had no valid answer from {device} for {}",
+                        self.name,
+                        format_args!("{} s", silence.as_secs_f64())
+                    ),
+                );
+            }
+        }
+        next
     }
 
     /// Every alarm the HMI has, shown or not, by name.
@@ -416,13 +551,10 @@ impl Hmi {
                 continue;
             }
             self.alarms[i].handled = true;
-            for r in self.responses.iter().filter(|r| r.alarm == i) {
-                let req = match r.area {
-                    Area::Coil => Request::WriteSingleCoil(r.addr, r.value != 0),
-                    _ => Request::WriteSingleRegister(r.addr, r.value),
-                };
-                let adu = encode_request(self.poller.take_tid(), 1, req);
-                net.send(now, me, r.plc, Service::Modbus, Payload::Modbus(adu), 0);
+            let responses: Vec<Response> = self.responses.iter().filter(|r| r.alarm == i).cloned().collect();
+            for r in &responses {
+                let t = self.send_command(now, me, r.plc, r.area, r.addr, r.value, net);
+                next_wake = Some(next_wake.map_or(t, |w: SimTime| w.min(t)));
                 self.operator_actions += 1;
                 log.push(
                     now,
@@ -472,10 +604,54 @@ pub fn hmi_tick(
         {
             wake.at(t);
         }
+        hmi.check_control(now, &topo, &mut log);
+        if let Some(t) = hmi.check_view(now, &topo, &mut log) {
+            wake.at(t);
+        }
         if let Some(next) = hmi.poller.tick(host.0, now, &mut net) {
             wake.at(next);
         }
     }
+}
+
+/// The view watch's thresholds from `view_lost_after` and `view_loss_sustained`, or their
+/// defaults (3 poll periods but at least 10 s; 15 min).
+fn view_thresholds(cfg: &HmiConfig, idx: usize, period: SimDuration) -> Result<ViewThresholds, ConfigError> {
+    let lost_after = match &cfg.view_lost_after {
+        Some(d) => d.get_ref().value,
+        None => (period + period + period).max(SimDuration::from_secs(10)),
+    };
+    let sustained = match &cfg.view_loss_sustained {
+        Some(d) => d.get_ref().value,
+        None => SimDuration::from_secs(15 * 60).max(lost_after + lost_after),
+    };
+    if lost_after == SimDuration::ZERO {
+        let span = cfg.view_lost_after.as_ref().map(|d| d.span());
+        return Err(ConfigError::new(
+            format!("hmi[{idx}].view_lost_after"),
+            span,
+            "expected a duration above 0",
+        ));
+    }
+    if sustained <= lost_after {
+        let span = cfg
+            .view_loss_sustained
+            .as_ref()
+            .or(cfg.view_lost_after.as_ref())
+            .map(|d| d.span());
+        return Err(ConfigError::new(
+            format!("hmi[{idx}].view_loss_sustained"),
+            span,
+            format!(
+                "a view is lost (T0829) only after it was denied (T0815): expected more than view_lost_after ({})",
+                format_args!("{} s", lost_after.as_secs_f64())
+            ),
+        ));
+    }
+    Ok(ViewThresholds {
+        lost_after,
+        sustained,
+    })
 }
 
 /// HMIs as a device kind: `[[hmi]]` entries on hosts of role hmi, each polling from a start

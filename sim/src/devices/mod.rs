@@ -8,6 +8,7 @@ pub mod hmi;
 pub mod host;
 pub mod host_activity;
 pub mod host_log;
+pub mod impacts;
 pub mod kind;
 pub mod modbus;
 pub mod plc;

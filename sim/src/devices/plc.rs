@@ -46,6 +46,11 @@ pub struct PlcConfig {
     /// Operating mode at power-up (default `run`).
     #[serde(default)]
     pub mode: OperatingMode,
+    /// A protection relay or safety instrumented system: when it stops executing its logic
+    /// (leaves run mode), the plant has lost a protective function, recorded as T0837 Loss
+    /// of Protection (default false).
+    #[serde(default)]
+    pub protection: bool,
     /// Answer the vendor function code FC 90 (UMAS-like: identity, PLC state, start and
     /// stop), as Schneider PLCs do; off, FC 90 is an illegal function (exception 1).
     #[serde(default)]
@@ -337,6 +342,8 @@ pub struct Plc {
     pub program: PlcProgram,
     /// The current operating mode; change it with [`Plc::set_mode`] so the change is logged.
     pub mode: OperatingMode,
+    /// Whether it is a protection relay or safety system (`protection = true`).
+    pub protection: bool,
     /// Time between two scans, and the time step the program's blocks integrate over.
     pub scan_period: SimDuration,
     /// The configured communication time; answers are timed by `timing.comm_time`, which
@@ -576,6 +583,7 @@ impl Plc {
             }),
             program,
             mode: cfg.mode,
+            protection: cfg.protection,
             scan_period,
             comm_time,
             next_scan: clock.first(),
@@ -593,12 +601,20 @@ impl Plc {
 
     /// Changes mode, logging the change.
     pub fn set_mode(&mut self, mode: OperatingMode, now: SimTime, log: &mut EventLog) {
-        change_mode(&self.name, &mut self.mode, mode, now, log);
+        change_mode(&self.name, self.protection, &mut self.mode, mode, now, log);
     }
 }
 
-/// Sets a PLC's mode, logging a change.
-fn change_mode(device: &str, mode: &mut OperatingMode, to: OperatingMode, now: SimTime, log: &mut EventLog) {
+/// Sets a PLC's mode, logging a change; a protection PLC leaving run mode stops its
+/// protective logic, a T0837 Loss of Protection.
+fn change_mode(
+    device: &str,
+    protection: bool,
+    mode: &mut OperatingMode,
+    to: OperatingMode,
+    now: SimTime,
+    log: &mut EventLog,
+) {
     if to != *mode {
         log.push(
             now,
@@ -608,6 +624,19 @@ fn change_mode(device: &str, mode: &mut OperatingMode, to: OperatingMode, now: S
                 to: to.as_str().into(),
             },
         );
+        if protection && *mode == OperatingMode::Run {
+            super::impacts::record(
+                log,
+                now,
+                crate::process::ImpactTechnique::LossOfProtection,
+                device,
+                None,
+                format!(
+                    "protection PLC {device} left run mode for {}: its protective logic no longer runs",
+                    to.as_str()
+                ),
+            );
+        }
         *mode = to;
     }
 }
@@ -653,7 +682,7 @@ pub fn plc_scan(
         let mut cpu = plc.cpu.get();
         // A start or stop asked for over the vendor protocol takes effect at this scan.
         if let Some(m) = cpu.vendor.as_mut().and_then(|v| v.requested_mode.take()) {
-            change_mode(&plc.name, &mut plc.mode, m, now, &mut log);
+            change_mode(&plc.name, plc.protection, &mut plc.mode, m, now, &mut log);
         }
         if let Some(text) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
             let accepted = PlcLogicConfig::from_toml_str(&text)

@@ -144,6 +144,10 @@ pub struct Poller {
     pub exceptions: u64,
     /// Requests expired unanswered after `timeout` (each logged as `poll_timeout`).
     pub timeouts: u64,
+    /// Answers of the last [`Poller::receive`] that matched no poll (an operator command's
+    /// acknowledgement, or a poll's late answer): transaction id, arrival, and whether it
+    /// was a Modbus exception.
+    pub unmatched: Vec<(u16, SimTime, bool)>,
 }
 
 impl Poller {
@@ -164,6 +168,7 @@ impl Poller {
             answers: 0,
             exceptions: 0,
             timeouts: 0,
+            unmatched: Vec::new(),
         }
     }
 
@@ -206,13 +211,17 @@ impl Poller {
         log: &mut EventLog,
         out: &mut Vec<PollResult>,
     ) {
+        self.unmatched.clear();
         for d in inbox.take_modbus() {
             let Payload::Modbus(adu) = &d.frame.payload else {
                 continue;
             };
             let Ok(resp) = decode_response(adu) else { continue };
             let Some((item, sent)) = self.outstanding.remove(&resp.tid) else {
-                continue; // late answer to a request already timed out
+                // Not a poll's: a command's acknowledgement, or a poll's late answer.
+                let exception = matches!(resp.body, Body::Exception(_));
+                self.unmatched.push((resp.tid, d.at, exception));
+                continue;
             };
             self.latency.record(d.at - sent);
             self.answers += 1;

@@ -210,7 +210,7 @@ pub fn procedures_tick(
     clock: Res<Clock>,
     health: Res<HostHealth>,
     process: Res<crate::process::state::ProcessState>,
-    hmis: Query<(&super::host::HostRef, &super::hmi::Hmi)>,
+    mut hmis: Query<(&super::host::HostRef, &mut super::hmi::Hmi)>,
     mut procs: ResMut<Procedures>,
     mut net: ResMut<Network>,
     mut wake: ResMut<Wakeups>,
@@ -234,12 +234,20 @@ pub fn procedures_tick(
         if p.due.is_some_and(|d| d <= now) {
             p.done = true;
             for (k, &(plc, area, addr, value)) in p.actions.iter().enumerate() {
-                let tid = 0x7000 + k as u16;
-                let adu = match area {
-                    Area::Coil => write_single_coil(tid, 1, addr, value != 0),
-                    _ => write_single_register(tid, 1, addr, value),
-                };
-                net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu), 0);
+                // Sent by the HMI's client, which watches the acknowledgement (T0813).
+                match hmis.iter_mut().find(|(h, _)| h.0 == p.from) {
+                    Some((_, mut hmi)) => {
+                        wake.at(hmi.send_command(now, p.from, plc, area, addr, value, &mut net));
+                    }
+                    None => {
+                        let tid = 0x7000 + k as u16;
+                        let adu = match area {
+                            Area::Coil => write_single_coil(tid, 1, addr, value != 0),
+                            _ => write_single_register(tid, 1, addr, value),
+                        };
+                        net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu), 0);
+                    }
+                }
                 log.push(
                     now,
                     EventKind::OperatorAction {

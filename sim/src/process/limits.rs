@@ -36,7 +36,8 @@ pub struct LimitConfig {
     /// Fire when the signal falls to this value or less (signal units).
     #[serde(default)]
     pub below: Option<f64>,
-    /// ATT&CK for ICS technique ID, e.g. `"T0880"`.
+    /// ATT&CK for ICS technique ID, e.g. `"T0880"`: one a limit can carry.
+    #[serde(deserialize_with = "crate::process::impact::limit_technique")]
     pub technique: ImpactTechnique,
     /// Text reported as [`Impact::description`].
     pub description: String,
@@ -57,7 +58,7 @@ pub struct BuiltinLimitConfig {
     #[serde(default = "enabled_default")]
     pub enabled: bool,
     /// Technique ID; each component documents its default.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::process::impact::opt_limit_technique")]
     pub technique: Option<ImpactTechnique>,
     /// Description; each component supplies a default naming the condition.
     #[serde(default)]
