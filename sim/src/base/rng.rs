@@ -24,6 +24,17 @@ impl MasterSeed {
     }
 }
 
+/// A gap of a Poisson process with the given mean: exponentially distributed, drawn from
+/// `rng`. Engineering sessions, IT exchanges and routine host activity all arrive this way.
+pub fn exponential_gap(
+    rng: &mut ChaCha8Rng,
+    mean: crate::base::time::SimDuration,
+) -> crate::base::time::SimDuration {
+    use rand::RngExt;
+    let u: f64 = rng.random_range(f64::EPSILON..1.0);
+    crate::base::time::SimDuration::from_secs_f64(-u.ln() * mean.as_secs_f64())
+}
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {

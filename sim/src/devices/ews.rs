@@ -117,8 +117,7 @@ impl EngineeringWorkstation {
 
     /// Exponential inter-session gap (a Poisson process of engineering visits).
     fn gap(&mut self) -> SimDuration {
-        let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
-        SimDuration::from_secs_f64(-u.ln() * self.mean.as_secs_f64())
+        crate::base::rng::exponential_gap(&mut self.rng, self.mean)
     }
 
     fn session(&mut self, me: HostId, now: SimTime, net: &mut Network, log: &mut HostLog) {

@@ -410,15 +410,7 @@ impl Hmi {
                 self.control_denied.retain(|p| *p != plc);
             }
         }
-        let timeout = self.poller.timeout;
-        let expired: Vec<u16> = self
-            .commands
-            .iter()
-            .filter(|(_, (_, sent))| now - *sent >= timeout)
-            .map(|(tid, _)| *tid)
-            .collect();
-        for tid in expired {
-            let (plc, _) = self.commands.remove(&tid).expect("listed");
+        for plc in super::poller::take_expired(&mut self.commands, now, self.poller.timeout) {
             failed.push((plc, "got no answer"));
         }
         for (plc, why) in failed {

@@ -26,7 +26,6 @@ use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::devices::host_log::{HostActivity, HostLog, LogonMethod, ServiceAction};
 use crate::net::topology::HostId;
 use bevy_ecs::prelude::*;
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use toml::Spanned;
@@ -121,8 +120,7 @@ struct Routine {
 
 impl Routine {
     fn gap(&mut self) -> SimDuration {
-        let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
-        SimDuration::from_secs_f64(-u.ln() * self.mean.as_secs_f64())
+        crate::base::rng::exponential_gap(&mut self.rng, self.mean)
     }
 }
 

@@ -242,15 +242,7 @@ impl Poller {
                 values,
             });
         }
-        let timeout = self.timeout;
-        let expired: Vec<u16> = self
-            .outstanding
-            .iter()
-            .filter(|(_, (_, sent))| now - *sent >= timeout)
-            .map(|(tid, _)| *tid)
-            .collect();
-        for tid in expired {
-            let (item, _) = self.outstanding.remove(&tid).expect("listed");
+        for item in take_expired(&mut self.outstanding, now, self.timeout) {
             self.timeouts += 1;
             log.push(
                 now,
@@ -279,6 +271,25 @@ impl Poller {
         }
         best.map(|(_, v)| v)
     }
+}
+
+/// Takes out of a request book (transaction id to what was asked and when it was sent)
+/// every request sent `timeout` or more before `now`, in transaction-id order: the requests
+/// that will get no answer now.
+pub(crate) fn take_expired<T>(
+    book: &mut BTreeMap<u16, (T, SimTime)>,
+    now: SimTime,
+    timeout: SimDuration,
+) -> Vec<T> {
+    let expired: Vec<u16> = book
+        .iter()
+        .filter(|(_, (_, sent))| now - *sent >= timeout)
+        .map(|(tid, _)| *tid)
+        .collect();
+    expired
+        .into_iter()
+        .map(|tid| book.remove(&tid).expect("listed").0)
+        .collect()
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ impl TrafficSource {
             resp: cfg.response_bytes,
             next: SimTime::ZERO,
         };
-        ex.next = SimTime::ZERO + exp_gap(&mut self.rng, mean);
+        ex.next = SimTime::ZERO + crate::base::rng::exponential_gap(&mut self.rng, mean);
         self.exchanges.push(ex);
         Ok(())
     }
@@ -142,11 +142,6 @@ impl TrafficSource {
     pub fn first_wake(&self) -> Option<SimTime> {
         self.exchanges.iter().map(|e| e.next).min()
     }
-}
-
-fn exp_gap(rng: &mut ChaCha8Rng, mean: SimDuration) -> SimDuration {
-    let u: f64 = rng.random_range(f64::EPSILON..1.0);
-    SimDuration::from_secs_f64(-u.ln() * mean.as_secs_f64())
 }
 
 /// Agents: IT clients start their exchanges when due.
@@ -185,7 +180,7 @@ pub fn traffic_tick(
                 );
                 src.sent += 1;
                 record_logon(&mut log, now, host.0, ex.to, ex.service, net.topology());
-                src.exchanges[i].next = now + exp_gap(&mut src.rng, ex.mean);
+                src.exchanges[i].next = now + crate::base::rng::exponential_gap(&mut src.rng, ex.mean);
                 wake.at(src.exchanges[i].next);
             }
         }
