@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod console;
+pub mod coverage;
 pub mod impact_expect;
 pub mod lag;
 pub mod live;

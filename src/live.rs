@@ -248,16 +248,7 @@ fn hold_playbook(ex: &Exercise, sim: &mut otrange_sim::Sim) {
     let topo = std::sync::Arc::clone(sim.network().topology());
     match &ex.playbook {
         Some((_, pb)) => sim.world.insert_resource(Campaign::held(pb.clone(), topo)),
-        None => otrange_attacks::agent::install(
-            sim,
-            otrange_attacks::playbook::Playbook {
-                name: String::new(),
-                description: String::new(),
-                actors: Vec::new(),
-                steps: Vec::new(),
-                foothold: None,
-            },
-        ),
+        None => otrange_attacks::agent::install(sim, otrange_attacks::playbook::Playbook::default()),
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod detect;
+mod techniques_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -160,18 +161,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// List the ATT&CK for ICS techniques and which ones otrange can execute.
-    Techniques {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Only the techniques ATT&CK says this group uses (ID, name or alias, e.g. XENOTIME).
-        #[arg(long, value_name = "NAME", conflicts_with = "groups")]
-        group: Option<String>,
-        /// One row per ATT&CK for ICS group: its techniques and how many otrange can execute.
-        #[arg(long)]
-        groups: bool,
-    },
+    /// List the ATT&CK for ICS techniques and what each means in the range; groups,
+    /// campaigns and software; and how much of MITRE's records the playbooks replay.
+    Techniques(techniques_cmd::TechniquesArgs),
 }
 
 /// Exit codes: 0 success, 1 an expectation failed or the run failed, 2 bad input.
@@ -214,36 +206,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Techniques { json, group, groups } => {
-            use otrange_attacks::{catalogue, techniques::has_executor};
-            if let Some(query) = group {
-                match catalogue::group(&query) {
-                    Ok(g) if json => println!("{:#}", catalogue::group_to_json(g, has_executor)),
-                    Ok(g) => print!("{}", catalogue::group_table(g, has_executor)),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            } else if groups && json {
-                println!("{:#}", catalogue::groups_to_json(has_executor));
-            } else if groups {
-                print!("{}", catalogue::groups_table(has_executor));
-            } else if json {
-                println!("{:#}", catalogue::to_json(has_executor));
-            } else {
-                print!("{}", catalogue::table(has_executor));
-                let n = catalogue::techniques()
-                    .iter()
-                    .filter(|t| has_executor(t.id))
-                    .count();
-                println!(
-                    "{n} of {} techniques have an executor",
-                    catalogue::techniques().len()
-                );
-            }
-            ExitCode::SUCCESS
-        }
+        Command::Techniques(args) => techniques_cmd::main(&args),
         Command::Check {
             scenario,
             policy,

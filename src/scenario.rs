@@ -324,6 +324,12 @@ impl Exercise {
         Ok(loaded)
     }
 
+    /// The playbook as its file writes it, before any foothold skipped steps: what
+    /// `otrange techniques --coverage` measures.
+    pub fn playbook_as_written(&self) -> Option<&Playbook> {
+        self.as_written.as_ref()
+    }
+
     /// Starts the playbook from `host` (the CLI's `--foothold`, a sweep's `footholds`
     /// axis): see [`otrange_attacks::foothold`].
     pub fn set_foothold(&mut self, host: &str) -> Result<(), FileError> {

@@ -12,7 +12,7 @@ fn stdout_ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).expect("otrange prints UTF-8")
 }
 
-/// The EXECUTOR column of `otrange techniques` for one technique, so the group view can be
+/// The MEANING column of `otrange techniques` for one technique, so the group view can be
 /// checked against the full listing rather than against a hard-coded executor list.
 fn executor_mark(listing: &str, id: &str) -> String {
     let line = listing
@@ -30,7 +30,7 @@ fn group_lists_its_techniques_with_executors() {
     assert_eq!(lines[0], "G0088 TEMP.Veles, also known as XENOTIME", "{out}");
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
-        ["ID", "NAME", "TACTICS", "EXECUTOR"],
+        ["ID", "NAME", "TACTICS", "MEANING"],
         "{out}"
     );
     assert!(lines[2].starts_with("T0817  Drive-by Compromise"), "{out}");
@@ -39,7 +39,7 @@ fn group_lists_its_techniques_with_executors() {
     for (line, id) in lines[2..4].iter().zip(["T0817", "T0862"]) {
         let mark = executor_mark(&all, id);
         assert!(line.ends_with(&format!(" {mark}")), "{id}: {line}");
-        executable += usize::from(mark == "yes");
+        executable += usize::from(mark == "executor");
     }
     assert_eq!(
         lines[4],

@@ -17,11 +17,13 @@
 use std::fmt;
 use std::sync::LazyLock;
 
+mod campaigns;
 mod groups;
 mod parse;
 mod render;
 mod suggest;
 
+pub use campaigns::{Campaign, Record, RecordKind, UnknownRecord, campaigns, record};
 pub use groups::{Group, Software, SoftwareKind, UnknownGroup, group, groups, software};
 pub use render::{group_table, group_to_json, groups_table, groups_to_json, table, to_json};
 
@@ -67,6 +69,44 @@ const DEPRECATED: &[DeprecatedTechnique] = &[
     DeprecatedTechnique::new("T0870", "Detect Program State"),
     DeprecatedTechnique::new("T0875", "Change Program State"),
 ];
+
+/// What a technique means in the range: every one of the 83 has exactly one meaning, so no
+/// technique a campaign record names is left unexplained (`otrange techniques` shows it).
+///
+/// The catalogue only names the kinds; the executor registry decides which applies
+/// (`otrange_attacks::techniques::meaning`), so the catalogue stays a leaf module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// A playbook step can run it: frames on the wire or records in a host's log.
+    Executor,
+    /// The plant produces it: the physics crosses a limit, or an HMI loses its view or
+    /// control. Results report it as an impact; no step scripts it.
+    Impact,
+    /// It cannot happen in the range, for the reason given (no radio, no serial lines).
+    OutOfScope(&'static str),
+    /// Nothing yet: a gap to close, which a test refuses.
+    Unexplained,
+}
+
+impl Meaning {
+    /// The short word tables show: `executor`, `impact`, `out of scope`, `-`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Executor => "executor",
+            Self::Impact => "impact",
+            Self::OutOfScope(_) => "out of scope",
+            Self::Unexplained => "-",
+        }
+    }
+
+    /// The reason a technique is out of scope; `None` for the other meanings.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::OutOfScope(why) => Some(why),
+            _ => None,
+        }
+    }
+}
 
 /// An ATT&CK for ICS tactic: the adversary's goal at one stage of the kill chain.
 ///

@@ -13,6 +13,7 @@
 
 pub mod agent;
 pub mod catalogue;
+pub mod coverage;
 pub mod foothold;
 pub mod playbook;
 pub mod techniques;

@@ -21,6 +21,7 @@
 //! params = { service = "vpn" }
 //! ```
 
+use crate::catalogue::{self, Record, RecordKind};
 use otrange_sim::base::config_error::ConfigError;
 use otrange_sim::base::time::{DurationField, SimDuration};
 use otrange_sim::net::topology::{HostId, Topology};
@@ -112,6 +113,34 @@ pub struct PlaybookInfo {
     /// Public sources the playbook is modelled on.
     #[serde(default)]
     pub references: Vec<String>,
+    /// MITRE's records of what it models: ATT&CK campaign or software IDs or names
+    /// (`["C0041", "S1165"]`). `otrange techniques --coverage` measures the playbook against
+    /// them; without records a playbook is not measured.
+    #[serde(default)]
+    pub records: Vec<Spanned<String>>,
+    /// The records' techniques the playbook does not execute, each with the reason, so a
+    /// reader sees what the exercise leaves out of the incident and why.
+    #[serde(default)]
+    pub left_out: Vec<LeftOutConfig>,
+}
+
+/// One `left_out` entry as written: `{ technique = "T0857", why = "..." }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeftOutConfig {
+    /// A technique of the playbook's records.
+    pub technique: Spanned<String>,
+    /// Why the playbook does not execute it; must not be empty.
+    pub why: Spanned<String>,
+}
+
+/// A record technique the playbook leaves out, checked against its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The technique's ID as the catalogue spells it.
+    pub technique: &'static str,
+    /// The playbook's reason.
+    pub why: String,
 }
 
 /// A playbook file as written.
@@ -183,7 +212,7 @@ pub struct StepSpec {
 
 /// A playbook checked against a plant: host names resolved to that plant's [`HostId`]s, so
 /// it runs only in a simulation of the same plant.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Playbook {
     /// The `[playbook]` name.
     pub name: String,
@@ -196,6 +225,85 @@ pub struct Playbook {
     /// The host the playbook was started from instead of its own entry, if any
     /// ([`crate::foothold`]).
     pub foothold: Option<HostId>,
+    /// MITRE's records the playbook models (`[playbook] records`).
+    pub records: Vec<Record>,
+    /// The records' techniques it leaves out, with why.
+    pub left_out: Vec<LeftOut>,
+}
+
+impl PlaybookConfig {
+    /// The `records` and `left_out` of `[playbook]`, checked without a plant: each record is
+    /// an ATT&CK campaign or software; each left-out technique is one of theirs, listed once,
+    /// not executed by a step, and has a reason. Used by [`PlaybookConfig::resolve`] and by
+    /// `otrange techniques`, which reads playbook files on their own.
+    pub fn records(&self) -> Result<(Vec<Record>, Vec<LeftOut>), ConfigError> {
+        let info = &self.playbook;
+        let mut records: Vec<Record> = Vec::new();
+        for (i, r) in info.records.iter().enumerate() {
+            let found = catalogue::record(r.get_ref(), RecordKind::Any).map_err(|e| {
+                ConfigError::new(format!("playbook.records[{i}]"), Some(r.span()), e.to_string())
+            })?;
+            if records.contains(&found) {
+                return Err(ConfigError::new(
+                    format!("playbook.records[{i}]"),
+                    Some(r.span()),
+                    format!("{found} is listed twice"),
+                ));
+            }
+            records.push(found);
+        }
+        let mut left_out: Vec<LeftOut> = Vec::new();
+        for (i, l) in info.left_out.iter().enumerate() {
+            let field = |k: &str| format!("playbook.left_out[{i}].{k}");
+            let tech = catalogue::technique(l.technique.get_ref())
+                .map_err(|e| ConfigError::new(field("technique"), Some(l.technique.span()), e.to_string()))?;
+            if !records.iter().any(|r| r.techniques().contains(&tech.id)) {
+                let named: Vec<String> = records.iter().map(ToString::to_string).collect();
+                let msg = if named.is_empty() {
+                    format!(
+                        "{tech} is left out of no record: add `records` naming the campaign or software first"
+                    )
+                } else {
+                    format!("{tech} is not in the playbook's records ({})", named.join(", "))
+                };
+                return Err(ConfigError::new(
+                    field("technique"),
+                    Some(l.technique.span()),
+                    msg,
+                ));
+            }
+            if let Some(k) = self
+                .steps
+                .iter()
+                .position(|s| catalogue::technique(s.technique.get_ref()).is_ok_and(|t| t.id == tech.id))
+            {
+                return Err(ConfigError::new(
+                    field("technique"),
+                    Some(l.technique.span()),
+                    format!("{tech} is left out, but step[{k}] executes it"),
+                ));
+            }
+            if left_out.iter().any(|x| x.technique == tech.id) {
+                return Err(ConfigError::new(
+                    field("technique"),
+                    Some(l.technique.span()),
+                    format!("{tech} is left out twice"),
+                ));
+            }
+            if l.why.get_ref().trim().is_empty() {
+                return Err(ConfigError::new(
+                    field("why"),
+                    Some(l.why.span()),
+                    format!("say why the playbook leaves {} out", tech.id),
+                ));
+            }
+            left_out.push(LeftOut {
+                technique: tech.id,
+                why: l.why.get_ref().clone(),
+            });
+        }
+        Ok((records, left_out))
+    }
 }
 
 impl PlaybookConfig {
@@ -281,12 +389,15 @@ impl PlaybookConfig {
                 description: s.description.clone(),
             });
         }
+        let (records, left_out) = self.records()?;
         Ok(Playbook {
             name: self.playbook.name.clone(),
             description: self.playbook.description.clone(),
             actors,
             steps,
             foothold: None,
+            records,
+            left_out,
         })
     }
 }

@@ -298,24 +298,43 @@ fn every_technique_has_a_detection_strategy() {
     assert!(catalogue::detection("T9999").is_none());
 }
 
+/// A made-up registry: two executors, one impact, one out of scope, the rest unexplained.
+fn sample_meaning(id: &str) -> catalogue::Meaning {
+    use catalogue::Meaning;
+    match id {
+        "T0855" | "T0836" => Meaning::Executor,
+        "T0826" => Meaning::Impact,
+        "T0860" => Meaning::OutOfScope("no radio"),
+        _ => Meaning::Unexplained,
+    }
+}
+
 #[test]
-fn table_lists_every_technique_with_its_executor_mark() {
-    let table = catalogue::table(|id| id == "T0855" || id == "T0836");
+fn table_lists_every_technique_with_its_meaning() {
+    let table = catalogue::table(sample_meaning);
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 1 + 83);
+    assert_eq!(lines.len(), 1 + 83 + 1);
     assert!(lines[0].starts_with("ID"), "{}", lines[0]);
-    assert!(lines[0].ends_with("EXECUTOR"), "{}", lines[0]);
+    assert!(lines[0].ends_with("MEANING"), "{}", lines[0]);
     let line = lines.iter().find(|l| l.starts_with("T0855")).unwrap();
     assert!(line.contains("Unauthorized Command Message"), "{line}");
     assert!(line.contains("Impair Process Control"), "{line}");
-    assert!(line.ends_with("yes"), "{line}");
+    assert!(line.ends_with(" executor"), "{line}");
     let line = lines.iter().find(|l| l.starts_with("T0866")).unwrap();
     assert!(line.contains("Initial Access, Lateral Movement"), "{line}");
     assert!(line.ends_with(" -"), "{line}");
-    assert_eq!(lines.iter().filter(|l| l.ends_with("yes")).count(), 2);
+    let line = lines.iter().find(|l| l.starts_with("T0826")).unwrap();
+    assert!(line.ends_with(" impact"), "{line}");
+    let line = lines.iter().find(|l| l.starts_with("T0860")).unwrap();
+    assert!(line.ends_with(" out of scope: no radio"), "{line}");
+    assert_eq!(lines.iter().filter(|l| l.ends_with(" executor")).count(), 2);
+    assert_eq!(
+        lines[84],
+        "83 techniques: 2 with an executor, 1 impacts the plant produces, 1 out of scope, 79 unexplained"
+    );
     // Columns line up: every row's name starts where the header's NAME does.
     let name_col = lines[0].find("NAME").unwrap();
-    for line in &lines[1..] {
+    for line in &lines[1..84] {
         assert_eq!(line.as_bytes()[name_col - 1], b' ', "{line}");
         assert_ne!(line.as_bytes()[name_col], b' ', "{line}");
     }
@@ -323,7 +342,13 @@ fn table_lists_every_technique_with_its_executor_mark() {
 
 #[test]
 fn json_carries_the_catalogue_and_the_notice() {
-    let json = catalogue::to_json(|id| id == "T0855");
+    let json = catalogue::to_json(|id| {
+        if id == "T0855" {
+            catalogue::Meaning::Executor
+        } else {
+            sample_meaning(id)
+        }
+    });
     assert_eq!(json["attack"]["version"], "18.1");
     assert!(
         json["attack"]["notice"]
@@ -340,13 +365,17 @@ fn json_carries_the_catalogue_and_the_notice() {
     assert_eq!(t0855["tactics"], serde_json::json!(["Impair Process Control"]));
     assert_eq!(t0855["tactic_ids"], serde_json::json!(["TA0106"]));
     assert_eq!(t0855["executor"], true);
+    assert_eq!(t0855["meaning"], "executor");
+    let t0860 = techniques.iter().find(|t| t["id"] == "T0860").unwrap();
+    assert_eq!(t0860["meaning"], "out of scope");
+    assert_eq!(t0860["out_of_scope_reason"], "no radio");
     assert!(
         t0855["detection"]["strategy"]
             .as_str()
             .unwrap()
             .starts_with("DET")
     );
-    assert_eq!(techniques.iter().filter(|t| t["executor"] == true).count(), 1);
+    assert_eq!(techniques.iter().filter(|t| t["executor"] == true).count(), 2);
     let t0866 = techniques.iter().find(|t| t["id"] == "T0866").unwrap();
     assert_eq!(t0866["primary_tactic"], "Initial Access");
 }

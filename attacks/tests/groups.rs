@@ -171,11 +171,18 @@ fn nothing_close_means_no_suggestion() {
 #[test]
 fn group_table_shows_the_techniques_and_the_share_executable() {
     let g = catalogue::group("xenotime").unwrap();
-    let table = catalogue::group_table(g, |id| id == "T0862");
+    let only_t0862 = |id: &str| {
+        if id == "T0862" {
+            catalogue::Meaning::Executor
+        } else {
+            catalogue::Meaning::Unexplained
+        }
+    };
+    let table = catalogue::group_table(g, only_t0862);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines[0], "G0088 TEMP.Veles, also known as XENOTIME");
     assert!(
-        lines[1].starts_with("ID ") && lines[1].ends_with("EXECUTOR"),
+        lines[1].starts_with("ID ") && lines[1].ends_with("MEANING"),
         "{table}"
     );
     assert!(
@@ -183,19 +190,21 @@ fn group_table_shows_the_techniques_and_the_share_executable() {
         "{table}"
     );
     assert!(
-        lines[3].starts_with("T0862") && lines[3].ends_with(" yes"),
+        lines[3].starts_with("T0862") && lines[3].ends_with(" executor"),
         "{table}"
     );
     assert_eq!(lines[4], "1 of 2 of its techniques have an executor");
     assert_eq!(lines.len(), 5);
 
-    let empty = catalogue::group_table(catalogue::group("FIN7").unwrap(), |_| true);
+    let empty = catalogue::group_table(catalogue::group("FIN7").unwrap(), |_| {
+        catalogue::Meaning::Executor
+    });
     assert!(
         empty.ends_with("ATT&CK for ICS v18.1 maps no techniques to this group\n"),
         "{empty}"
     );
 
-    let json = catalogue::group_to_json(g, |id| id == "T0862");
+    let json = catalogue::group_to_json(g, only_t0862);
     assert_eq!(json["group"]["id"], "G0088");
     assert_eq!(json["group"]["executable"], 1);
     assert_eq!(json["group"]["percent"], 50.0);

@@ -180,7 +180,7 @@ pub fn group(query: &str) -> Result<&'static Group, UnknownGroup> {
         })
 }
 
-fn resolve(ids: &[&'static str]) -> Vec<&'static Technique> {
+pub(super) fn resolve(ids: &[&'static str]) -> Vec<&'static Technique> {
     // The parser admitted only active IDs, so nothing is dropped here.
     ids.iter().filter_map(|id| find_active(id)).collect()
 }
@@ -261,7 +261,7 @@ fn did_you_mean(suggestions: &[&'static str]) -> String {
 }
 
 /// `G` or `S` followed by four digits, ATT&CK's shape for group and software IDs.
-fn is_object_id(id: &str, prefix: char) -> bool {
+pub(super) fn is_object_id(id: &str, prefix: char) -> bool {
     id.len() == 5 && id.starts_with(prefix) && id[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -269,7 +269,7 @@ fn is_object_id(id: &str, prefix: char) -> bool {
 /// relationships to deprecated techniques from its bundles, so a deprecated ID here means the
 /// files come from different releases; it is rejected by name rather than kept, since a group
 /// pointing at a technique `otrange techniques` does not list could not be shown.
-fn technique_ids(file: &str, line: usize, owner: &str, field: &'static str) -> Vec<&'static str> {
+pub(super) fn technique_ids(file: &str, line: usize, owner: &str, field: &'static str) -> Vec<&'static str> {
     let ids = list(field, ',');
     for (i, id) in ids.iter().enumerate() {
         assert!(

@@ -1,36 +1,52 @@
 //! The catalogue as the CLI shows it (`otrange techniques`, `--group NAME`, `--groups`).
 //!
-//! Every form takes the executor registry as a predicate rather than importing it, so the
-//! catalogue stays a leaf module that executors depend on, not the other way round.
+//! Every form takes the executor registry's verdict ([`Meaning`]) as a function rather than
+//! importing it, so the catalogue stays a leaf module that executors depend on, not the
+//! other way round.
 
 use serde_json::{Value, json};
 
 use super::{
-    ATTACK_MODIFIED, ATTACK_VERSION, DeprecatedTechnique, Group, NOTICE, Tactic, Technique,
+    ATTACK_MODIFIED, ATTACK_VERSION, DeprecatedTechnique, Group, Meaning, NOTICE, Tactic, Technique,
     deprecated_techniques, groups, tactics, techniques,
 };
 
-const HEADER: [&str; 4] = ["ID", "NAME", "TACTICS", "EXECUTOR"];
+const HEADER: [&str; 4] = ["ID", "NAME", "TACTICS", "MEANING"];
 const GROUPS_HEADER: [&str; 5] = ["ID", "NAME", "TECHNIQUES", "EXECUTABLE", "SHARE"];
 
-/// One line per technique (ID, name, tactics, whether otrange can execute it), under a
-/// header, with columns padded so the listing can be read in a terminal and grepped by ID.
+/// One line per technique (ID, name, tactics, what it means in the range), under a header,
+/// with columns padded so the listing can be read in a terminal and grepped by ID, and a
+/// last line counting each meaning.
 ///
-/// The executor column is what makes this more than a copy of the ATT&CK matrix: it shows
-/// at a glance which techniques a scenario can actually exercise.
-pub fn table(has_executor: impl Fn(&str) -> bool) -> String {
+/// The meaning column is what makes this more than a copy of the ATT&CK matrix: it shows at
+/// a glance which techniques a scenario can exercise, which the plant produces, and why the
+/// rest cannot happen here.
+pub fn table(meaning: impl Fn(&str) -> Meaning) -> String {
     let all: Vec<&Technique> = techniques().iter().collect();
-    technique_table(&all, &has_executor)
+    let mut out = technique_table(&all, &meaning);
+    let count = |kind: &str| all.iter().filter(|t| meaning(t.id).label() == kind).count();
+    out.push_str(&format!(
+        "{} techniques: {} with an executor, {} impacts the plant produces, {} out of scope",
+        all.len(),
+        count("executor"),
+        count("impact"),
+        count("out of scope"),
+    ));
+    match count("-") {
+        0 => out.push('\n'),
+        n => out.push_str(&format!(", {n} unexplained\n")),
+    }
+    out
 }
 
 /// The same listing for scripts and dashboards, with what a table has no room for: tactic
 /// IDs, ATT&CK's detection strategy, the deprecated IDs, and the version and notice so the
 /// output stands on its own when saved.
-pub fn to_json(has_executor: impl Fn(&str) -> bool) -> Value {
+pub fn to_json(meaning: impl Fn(&str) -> Meaning) -> Value {
     json!({
         "attack": attack_json(),
         "tactics": tactics().iter().map(tactic_json).collect::<Vec<_>>(),
-        "techniques": techniques().iter().map(|t| technique_json(t, has_executor(t.id))).collect::<Vec<_>>(),
+        "techniques": techniques().iter().map(|t| technique_json(t, meaning(t.id))).collect::<Vec<_>>(),
         "deprecated": deprecated_techniques().iter().map(deprecated_json).collect::<Vec<_>>(),
     })
 }
@@ -38,7 +54,8 @@ pub fn to_json(has_executor: impl Fn(&str) -> bool) -> Value {
 /// `otrange techniques --group NAME`: a line naming the group, its techniques as [`table`]
 /// shows them, and how many of them otrange can execute, which is the question the view
 /// answers ("how much of XENOTIME can this range replay?").
-pub fn group_table(group: &Group, has_executor: impl Fn(&str) -> bool) -> String {
+pub fn group_table(group: &Group, meaning: impl Fn(&str) -> Meaning) -> String {
+    let has_executor = |id: &str| meaning(id) == Meaning::Executor;
     let mut out = group_heading(group);
     out.push('\n');
     let techniques = group.resolved_techniques();
@@ -48,10 +65,10 @@ pub fn group_table(group: &Group, has_executor: impl Fn(&str) -> bool) -> String
         ));
         return out;
     }
-    out.push_str(&technique_table(&techniques, &has_executor));
+    out.push_str(&technique_table(&techniques, &meaning));
     out.push_str(&format!(
         "{} of {} of its techniques have an executor\n",
-        group.executable(&has_executor),
+        group.executable(has_executor),
         techniques.len()
     ));
     out
@@ -59,14 +76,15 @@ pub fn group_table(group: &Group, has_executor: impl Fn(&str) -> bool) -> String
 
 /// [`group_table`] for scripts: the group, its techniques as [`to_json`] gives them, and the
 /// ATT&CK version and notice.
-pub fn group_to_json(group: &Group, has_executor: impl Fn(&str) -> bool) -> Value {
+pub fn group_to_json(group: &Group, meaning: impl Fn(&str) -> Meaning) -> Value {
+    let has_executor = |id: &str| meaning(id) == Meaning::Executor;
     json!({
         "attack": attack_json(),
-        "group": group_json(group, &has_executor),
+        "group": group_json(group, has_executor),
         "techniques": group
             .resolved_techniques()
             .into_iter()
-            .map(|t| technique_json(t, has_executor(t.id)))
+            .map(|t| technique_json(t, meaning(t.id)))
             .collect::<Vec<_>>(),
     })
 }
@@ -142,16 +160,20 @@ fn attack_json() -> Value {
     })
 }
 
-fn technique_table(techniques: &[&Technique], has_executor: impl Fn(&str) -> bool) -> String {
+fn technique_table(techniques: &[&Technique], meaning: impl Fn(&str) -> Meaning) -> String {
     let rows: Vec<[String; 4]> = techniques
         .iter()
         .map(|t| {
-            let mark = if has_executor(t.id) { "yes" } else { "-" };
+            let m = meaning(t.id);
+            let mark = match m.reason() {
+                Some(why) => format!("{}: {why}", m.label()),
+                None => m.label().to_owned(),
+            };
             [
                 t.id.to_owned(),
                 t.name.to_owned(),
                 tactic_names(t).join(", "),
-                mark.to_owned(),
+                mark,
             ]
         })
         .collect();
@@ -197,7 +219,7 @@ fn tactic_json(tactic: &Tactic) -> Value {
     })
 }
 
-fn technique_json(technique: &Technique, executor: bool) -> Value {
+fn technique_json(technique: &Technique, meaning: Meaning) -> Value {
     let detection = technique.detection().map(|d| {
         json!({
             "strategy": d.id,
@@ -211,7 +233,9 @@ fn technique_json(technique: &Technique, executor: bool) -> Value {
         "tactics": tactic_names(technique),
         "tactic_ids": technique.tactics.iter().map(|t| t.id).collect::<Vec<_>>(),
         "primary_tactic": technique.primary_tactic().name,
-        "executor": executor,
+        "executor": meaning == Meaning::Executor,
+        "meaning": meaning.label(),
+        "out_of_scope_reason": meaning.reason(),
         "detection": detection,
     })
 }

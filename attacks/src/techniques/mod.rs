@@ -280,6 +280,46 @@ fn registry() -> &'static [(&'static str, Build)] {
     ]
 }
 
+/// Techniques the plant produces rather than a step: the physics crossing a limit
+/// (`[[limit]]` in a plant file names its technique) or an HMI losing its view or its
+/// control (`device_impact` events). Results map each impact event to one of them.
+/// T0831, T0832 and T0882 are Impact-tactic techniques too, but an actor performs them, so
+/// they have executors.
+pub const IMPACTS: &[&str] = &[
+    "T0813", "T0815", "T0826", "T0827", "T0828", "T0829", "T0837", "T0879", "T0880",
+];
+
+/// Techniques that cannot happen in the range, with the reason `otrange techniques` shows.
+pub const OUT_OF_SCOPE: &[(&str, &str)] = &[
+    (
+        "T0805",
+        "no serial links are modelled: every device is on Ethernet (Modbus TCP)",
+    ),
+    (
+        "T0860",
+        "no radio links are modelled: wireless is stood in for by a wired foothold",
+    ),
+    (
+        "T0887",
+        "no radio links are modelled, so there is nothing to sniff over the air",
+    ),
+];
+
+/// What a technique means in the range: an executor, an impact the plant produces, out of
+/// scope (with why), or unexplained (a gap the catalogue test refuses).
+pub fn meaning(id: &str) -> crate::catalogue::Meaning {
+    use crate::catalogue::Meaning;
+    if IMPACTS.contains(&id) {
+        Meaning::Impact
+    } else if let Some((_, why)) = OUT_OF_SCOPE.iter().find(|(t, _)| *t == id) {
+        Meaning::OutOfScope(why)
+    } else if has_executor(id) {
+        Meaning::Executor
+    } else {
+        Meaning::Unexplained
+    }
+}
+
 /// Whether otrange can execute a technique.
 pub fn has_executor(id: &str) -> bool {
     registry().iter().any(|(t, _)| *t == id)
