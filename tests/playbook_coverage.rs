@@ -47,9 +47,11 @@ const MEASURED: &[(&str, &[&str])] = &[
     ("frostygoop.toml", &["C0041", "S1165"]),
     ("industroyer-substation.toml", &["C0025", "S0604"]),
     ("industroyer.toml", &["C0025", "S0604"]),
+    ("maroochy.toml", &["C0020"]),
     ("pipedream.toml", &["S1045"]),
     ("stuxnet.toml", &["S0603"]),
     ("triton.toml", &["C0030", "S1009"]),
+    ("unitronics.toml", &["C0031"]),
 ];
 
 #[test]

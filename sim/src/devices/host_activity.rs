@@ -128,12 +128,14 @@ impl Routine {
 #[derive(Resource, Debug, Default)]
 pub struct HostRoutines(Vec<Routine>);
 
-/// The host's own account, as activity on it is recorded under: its first accepted
-/// credential, or `<host>\user` for a host that declares none.
+/// The host's own account, as activity on it is recorded under: its first credential that
+/// is not a vendor default (a factory account is what an attacker tries, not who works
+/// there), or `<host>\user` for a host that declares none.
 pub fn account_of(topo: &crate::net::topology::Topology, host: HostId) -> String {
     let h = topo.host(host);
     h.credentials
-        .first()
+        .iter()
+        .find(|c| !c.default)
         .map_or_else(|| format!("{}\\user", h.name), |c| c.user.clone())
 }
 
