@@ -1,7 +1,7 @@
 //! An HMI: polls its PLCs, keeps what it displayed (which an attack can make differ from
 //! the truth), shows alarms, and an operator who reacts to them after a delay.
 
-use super::impacts::{self, ViewThresholds, ViewWatch};
+use super::impacts::{self, ViewThresholds, ViewWatches};
 use super::poller::{PollConfig, PollItem, PollResult, Poller};
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
@@ -142,6 +142,8 @@ struct Alarm {
     shown: bool,
     since: SimTime,
     handled: bool,
+    /// Its entry in `Hmi::alarm_due`, if it has one.
+    due: Option<SimTime>,
 }
 
 /// An HMI's limits on a polled value.
@@ -201,16 +203,22 @@ pub struct Hmi {
     /// Its polling client: items, period, counters and the values last seen.
     pub poller: Poller,
     alarms: Vec<Alarm>,
+    /// Each polled PLC's alarms, by index: the ones a new answer from it can change.
+    alarms_of: std::collections::HashMap<HostId, Vec<usize>>,
+    /// When an alarm must be looked at again with no new answer (its delay waited out, the
+    /// operator's reaction due), by time then alarm index; each alarm at most once, at
+    /// `Alarm::due`.
+    alarm_due: std::collections::BTreeSet<(SimTime, usize)>,
     responses: Vec<Response>,
     reaction_delay: SimDuration,
     /// Writes the operator has sent so far.
     pub operator_actions: u64,
     results: Vec<PollResult>,
     /// The view of every polled PLC, for T0815 and T0829.
-    views: Vec<ViewWatch>,
+    views: ViewWatches,
     thresholds: ViewThresholds,
     /// Commands sent and not yet acknowledged: transaction id, PLC, time sent.
-    commands: std::collections::BTreeMap<u16, (HostId, SimTime)>,
+    commands: super::poller::RequestBook<HostId>,
     /// PLCs whose last command failed: a Denial of Control episode is open.
     control_denied: Vec<HostId>,
 }
@@ -307,6 +315,7 @@ impl Hmi {
                 shown: false,
                 since: SimTime::ZERO,
                 handled: false,
+                due: None,
             });
         }
         let mut responses = Vec::new();
@@ -350,23 +359,24 @@ impl Hmi {
         }
         let thresholds = view_thresholds(cfg, idx, period)?;
         let poller = Poller::new(items, clock(period, timing));
-        let mut views: Vec<ViewWatch> = Vec::new();
-        for it in &poller.items {
-            if !views.iter().any(|v| v.plc == it.plc) {
-                views.push(ViewWatch::new(it.plc, poller.next_poll));
-            }
+        let views = ViewWatches::new(poller.items.iter().map(|it| it.plc), poller.next_poll);
+        let mut alarms_of: std::collections::HashMap<HostId, Vec<usize>> = std::collections::HashMap::new();
+        for (i, a) in alarms.iter().enumerate() {
+            alarms_of.entry(a.plc).or_default().push(i);
         }
         Ok(Hmi {
             name: name.to_string(),
             poller,
             alarms,
+            alarms_of,
+            alarm_due: std::collections::BTreeSet::new(),
             responses,
             reaction_delay,
             operator_actions: 0,
             results: Vec::new(),
             views,
             thresholds,
-            commands: std::collections::BTreeMap::new(),
+            commands: super::poller::RequestBook::default(),
             control_denied: Vec::new(),
         })
     }
@@ -392,7 +402,7 @@ impl Hmi {
         let tid = self.poller.take_tid();
         let adu = encode_request(tid, 1, req);
         net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu), 0);
-        self.commands.insert(tid, (plc, now));
+        self.commands.insert(tid, plc, now);
         now + self.poller.timeout
     }
 
@@ -401,7 +411,7 @@ impl Hmi {
     fn check_control(&mut self, now: SimTime, topo: &Topology, log: &mut EventLog) {
         let mut failed: Vec<(HostId, &'static str)> = Vec::new();
         for &(tid, _, exception) in &self.poller.unmatched {
-            let Some((plc, _)) = self.commands.remove(&tid) else {
+            let Some((plc, _)) = self.commands.remove(tid) else {
                 continue;
             };
             if exception {
@@ -410,7 +420,7 @@ impl Hmi {
                 self.control_denied.retain(|p| *p != plc);
             }
         }
-        for plc in super::poller::take_expired(&mut self.commands, now, self.poller.timeout) {
+        for plc in self.commands.take_expired(now, self.poller.timeout) {
             failed.push((plc, "got no answer"));
         }
         for (plc, why) in failed {
@@ -434,19 +444,12 @@ impl Hmi {
     /// a silence past the thresholds; returns when a silence next needs looking at.
     fn check_view(&mut self, now: SimTime, topo: &Topology, log: &mut EventLog) -> Option<SimTime> {
         for r in &self.results {
-            let plc = self.poller.items[r.item].plc;
-            if let Some(v) = self.views.iter_mut().find(|v| v.plc == plc) {
-                v.answered(r.at);
-            }
+            self.views.answered(self.poller.items[r.item].plc, r.at);
         }
-        let mut next: Option<SimTime> = None;
-        for v in &mut self.views {
-            let (due, wake) = v.check(now, self.thresholds, self.poller.timeout);
-            if let Some(w) = wake {
-                next = Some(next.map_or(w, |n| n.min(w)));
-            }
-            let device = &topo.host(v.plc).name;
-            for (_, t) in due {
+        let (due, next) = self.views.check(now, self.thresholds, self.poller.timeout);
+        for (plc, found) in due {
+            let device = &topo.host(plc).name;
+            for (_, t) in found {
                 let silence = match t {
                     ImpactTechnique::DenialOfView => self.thresholds.lost_after,
                     _ => self.thresholds.sustained,
@@ -487,6 +490,32 @@ impl Hmi {
             .collect()
     }
 
+    /// Files alarm `i` under the next time it must be looked at with no new answer: when
+    /// its delay is waited out (pending, not shown), or when the operator's reaction is due
+    /// (shown, not handled).
+    fn reschedule(&mut self, i: usize) {
+        let a = &mut self.alarms[i];
+        let due = if a.shown {
+            (!a.handled).then(|| a.since + self.reaction_delay)
+        } else {
+            a.pending_since.map(|s| s + a.delay)
+        };
+        if due != a.due {
+            if let Some(old) = a.due {
+                self.alarm_due.remove(&(old, i));
+            }
+            if let Some(new) = due {
+                self.alarm_due.insert((new, i));
+            }
+            a.due = due;
+        }
+    }
+
+    /// Whether an alarm's delay or the operator's reaction is due by `now`.
+    fn alarm_time_due(&self, now: SimTime) -> bool {
+        self.alarm_due.first().is_some_and(|(t, _)| *t <= now)
+    }
+
     fn update_alarms(
         &mut self,
         now: SimTime,
@@ -495,7 +524,21 @@ impl Hmi {
         me: HostId,
     ) -> Option<SimTime> {
         let mut next_wake = None;
-        for i in 0..self.alarms.len() {
+        // Only an alarm of a PLC that just answered, or one whose time has come, can change;
+        // the others keep their state and the wake-ups they already asked for.
+        let mut candidates: Vec<usize> = self
+            .results
+            .iter()
+            .flat_map(|r| {
+                let plc = self.poller.items[r.item].plc;
+                self.alarms_of.get(&plc).map_or(&[][..], Vec::as_slice)
+            })
+            .copied()
+            .collect();
+        candidates.extend(self.alarm_due.range(..=(now, usize::MAX)).map(|(_, i)| *i));
+        candidates.sort_unstable();
+        candidates.dedup();
+        for i in candidates {
             let a = &self.alarms[i];
             let raw = self.poller.value(a.plc, a.area, a.addr);
             let condition = match (a.limits, raw) {
@@ -536,13 +579,16 @@ impl Hmi {
                 a.shown = false;
             }
             if !a.shown || a.handled {
+                self.reschedule(i);
                 continue;
             }
             let due = a.since + self.reaction_delay;
             if now < due {
+                self.reschedule(i);
                 continue;
             }
             self.alarms[i].handled = true;
+            self.reschedule(i);
             let responses: Vec<Response> = self.responses.iter().filter(|r| r.alarm == i).cloned().collect();
             for r in &responses {
                 let t = self.send_command(now, me, r.plc, r.area, r.addr, r.value, net);
@@ -587,10 +633,7 @@ pub fn hmi_tick(
         hmi.poller
             .receive(&hmi.name, &mut inbox, now, &topo, &mut log, &mut hmi.results);
         // Alarms change only with new answers, and operators act only when a reaction is due.
-        let reaction_due = hmi.alarms.iter().any(|a| {
-            (a.shown && !a.handled && now >= a.since + hmi.reaction_delay)
-                || (!a.shown && a.pending_since.is_some_and(|s| now >= s + a.delay))
-        });
+        let reaction_due = hmi.alarm_time_due(now);
         if (!hmi.results.is_empty() || reaction_due)
             && let Some(t) = hmi.update_alarms(now, &mut log, &mut net, host.0)
         {

@@ -107,6 +107,89 @@ impl ViewWatch {
     }
 }
 
+/// One HMI's views of all the PLCs it polls, indexed so that a tick looks only at the views
+/// whose silence has begun: an answer costs O(log n) and a tick O(log n + silent views),
+/// not a visit of every PLC the HMI polls.
+#[derive(Debug, Clone)]
+pub struct ViewWatches {
+    /// One per polled PLC, in the order the HMI first polls them (impacts due in the same
+    /// tick are recorded in this order).
+    watches: Vec<ViewWatch>,
+    /// Which watch is a PLC's.
+    index: std::collections::HashMap<HostId, usize>,
+    /// Every watch by the time of its last valid answer: the silent ones come first.
+    by_last_ok: std::collections::BTreeSet<(SimTime, usize)>,
+}
+
+impl ViewWatches {
+    /// A watch for each PLC of `plcs` (repeats ignored), silence counted from `start`.
+    pub fn new(plcs: impl IntoIterator<Item = HostId>, start: SimTime) -> Self {
+        let mut w = ViewWatches {
+            watches: Vec::new(),
+            index: std::collections::HashMap::new(),
+            by_last_ok: std::collections::BTreeSet::new(),
+        };
+        for plc in plcs {
+            if let std::collections::hash_map::Entry::Vacant(e) = w.index.entry(plc) {
+                e.insert(w.watches.len());
+                w.by_last_ok.insert((start, w.watches.len()));
+                w.watches.push(ViewWatch::new(plc, start));
+            }
+        }
+        w
+    }
+
+    /// A valid answer from `plc` arrived at `at`.
+    pub fn answered(&mut self, plc: HostId, at: SimTime) {
+        let Some(&i) = self.index.get(&plc) else {
+            return;
+        };
+        let before = self.watches[i].last_ok;
+        self.watches[i].answered(at);
+        let after = self.watches[i].last_ok;
+        if after != before {
+            self.by_last_ok.remove(&(before, i));
+            self.by_last_ok.insert((after, i));
+        }
+    }
+
+    /// [`ViewWatch::check`] for every watch that can have something due: those silent for
+    /// at least the shorter of `overdue` and the denial threshold (a watch answered more
+    /// recently has no impact due and asks for no wake-up). Returns the impacts due, by
+    /// PLC in watch order, and the earliest wake-up asked for.
+    #[allow(clippy::type_complexity)]
+    pub fn check(
+        &mut self,
+        now: SimTime,
+        th: ViewThresholds,
+        overdue: SimDuration,
+    ) -> (Vec<(HostId, Vec<(SimTime, ImpactTechnique)>)>, Option<SimTime>) {
+        let horizon = overdue.min(th.lost_after);
+        let mut silent: Vec<usize> = match now.0.checked_sub(horizon.0) {
+            Some(limit) => self
+                .by_last_ok
+                .range(..=(SimTime(limit), usize::MAX))
+                .map(|(_, i)| *i)
+                .collect(),
+            None => Vec::new(),
+        };
+        silent.sort_unstable();
+        let mut due = Vec::new();
+        let mut next: Option<SimTime> = None;
+        for i in silent {
+            let w = &mut self.watches[i];
+            let (found, wake) = w.check(now, th, overdue);
+            if let Some(t) = wake {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+            if !found.is_empty() {
+                due.push((w.plc, found));
+            }
+        }
+        (due, next)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

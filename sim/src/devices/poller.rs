@@ -131,9 +131,12 @@ pub struct Poller {
     /// The poll loop's schedule on the client's own clock (drift and wake-up jitter).
     clock: TaskClock,
     next_tid: u16,
-    outstanding: BTreeMap<u16, (usize, SimTime)>,
+    outstanding: RequestBook<usize>,
     /// Last answer per poll item, with its arrival time: what this client believes.
     last: Vec<Option<(SimTime, Vec<u16>)>>,
+    /// The items reading each PLC's data area, in item order: where [`Poller::value`]
+    /// looks, so a lookup costs the items of one PLC, not every item of the client.
+    items_of: std::collections::HashMap<(HostId, Area), Vec<usize>>,
     /// Request-to-answer latency of every answered poll.
     pub latency: LatencyStats,
     /// Read requests sent.
@@ -154,15 +157,21 @@ impl Poller {
     /// A poller that reads `items` on `clock`'s schedule, from its first start.
     pub fn new(items: Vec<PollItem>, clock: TaskClock) -> Self {
         let period = clock.period();
+        let mut items_of: std::collections::HashMap<(HostId, Area), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            items_of.entry((it.plc, it.area)).or_default().push(i);
+        }
         Poller {
             last: vec![None; items.len()],
+            items_of,
             items,
             period,
             timeout: period.max(SimDuration::from_secs(1)),
             next_poll: clock.first(),
             clock,
             next_tid: 1,
-            outstanding: BTreeMap::new(),
+            outstanding: RequestBook::default(),
             latency: LatencyStats::default(),
             polls: 0,
             answers: 0,
@@ -185,7 +194,7 @@ impl Poller {
                     Payload::Modbus(item.request(tid)),
                     0,
                 );
-                self.outstanding.insert(tid, (i, now));
+                self.outstanding.insert(tid, i, now);
                 self.polls += 1;
             }
             self.next_poll = self.clock.next(now);
@@ -217,7 +226,7 @@ impl Poller {
                 continue;
             };
             let Ok(resp) = decode_response(adu) else { continue };
-            let Some((item, sent)) = self.outstanding.remove(&resp.tid) else {
+            let Some((item, sent)) = self.outstanding.remove(resp.tid) else {
                 // Not a poll's: a command's acknowledgement, or a poll's late answer.
                 let exception = matches!(resp.body, Body::Exception(_));
                 self.unmatched.push((resp.tid, d.at, exception));
@@ -242,7 +251,7 @@ impl Poller {
                 values,
             });
         }
-        for item in take_expired(&mut self.outstanding, now, self.timeout) {
+        for item in self.outstanding.take_expired(now, self.timeout) {
             self.timeouts += 1;
             log.push(
                 now,
@@ -258,11 +267,12 @@ impl Poller {
     /// Where several items cover the address, the freshest answer wins.
     pub fn value(&self, plc: HostId, area: Area, addr: u16) -> Option<u16> {
         let mut best: Option<(SimTime, u16)> = None;
-        for (it, last) in self.items.iter().zip(&self.last) {
-            if it.plc != plc || it.area != area || addr < it.start {
+        for &i in self.items_of.get(&(plc, area)).map_or(&[][..], Vec::as_slice) {
+            let it = &self.items[i];
+            if addr < it.start {
                 continue;
             }
-            let Some((at, vals)) = last else { continue };
+            let Some((at, vals)) = &self.last[i] else { continue };
             if let Some(&v) = vals.get(usize::from(addr - it.start))
                 && best.is_none_or(|(t, _)| *at > t)
             {
@@ -273,23 +283,59 @@ impl Poller {
     }
 }
 
-/// Takes out of a request book (transaction id to what was asked and when it was sent)
-/// every request sent `timeout` or more before `now`, in transaction-id order: the requests
-/// that will get no answer now.
-pub(crate) fn take_expired<T>(
-    book: &mut BTreeMap<u16, (T, SimTime)>,
-    now: SimTime,
-    timeout: SimDuration,
-) -> Vec<T> {
-    let expired: Vec<u16> = book
-        .iter()
-        .filter(|(_, (_, sent))| now - *sent >= timeout)
-        .map(|(tid, _)| *tid)
-        .collect();
-    expired
-        .into_iter()
-        .map(|tid| book.remove(&tid).expect("listed").0)
-        .collect()
+/// Requests sent and not yet answered, by transaction id, with what was asked and when:
+/// a poller's reads, an HMI's commands. Every request of one book has the same timeout, so
+/// the oldest send is the first to expire, and finding the expired ones costs what they
+/// are, not a visit of every request still out.
+#[derive(Debug)]
+pub(crate) struct RequestBook<T> {
+    by_tid: BTreeMap<u16, (T, SimTime)>,
+    /// Sends in the order they happened; an entry whose id was answered (or reused since)
+    /// is skipped when it comes up.
+    sent: std::collections::VecDeque<(SimTime, u16)>,
+}
+
+impl<T> Default for RequestBook<T> {
+    fn default() -> Self {
+        RequestBook {
+            by_tid: BTreeMap::new(),
+            sent: std::collections::VecDeque::new(),
+        }
+    }
+}
+
+impl<T> RequestBook<T> {
+    /// Books request `tid`, asking `what`, sent at `at` (never earlier than the last one).
+    pub(crate) fn insert(&mut self, tid: u16, what: T, at: SimTime) {
+        self.by_tid.insert(tid, (what, at));
+        self.sent.push_back((at, tid));
+    }
+
+    /// The request an answer with `tid` is for, taken out of the book.
+    pub(crate) fn remove(&mut self, tid: u16) -> Option<(T, SimTime)> {
+        self.by_tid.remove(&tid)
+    }
+
+    /// Takes out every request sent `timeout` or more before `now`, in transaction-id
+    /// order: the requests that will get no answer now.
+    pub(crate) fn take_expired(&mut self, now: SimTime, timeout: SimDuration) -> Vec<T> {
+        let mut expired: Vec<u16> = Vec::new();
+        while let Some(&(at, tid)) = self.sent.front() {
+            if now - at < timeout {
+                break;
+            }
+            self.sent.pop_front();
+            if self.by_tid.get(&tid).is_some_and(|(_, booked)| *booked == at) {
+                expired.push(tid);
+            }
+        }
+        expired.sort_unstable();
+        expired.dedup();
+        expired
+            .into_iter()
+            .map(|tid| self.by_tid.remove(&tid).expect("listed").0)
+            .collect()
+    }
 }
 
 #[cfg(test)]
