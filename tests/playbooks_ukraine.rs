@@ -166,7 +166,10 @@ fn ukraine_2015_opens_every_feeder_and_cuts_the_dispatcher_off_on_the_flat_netwo
         assert_eq!(lost.len(), 1, "{feeder}: {lost:?}");
         assert_eq!(lost[0]["technique"], "T0826");
         let (at, w) = (t(lost[0]), step_end(&r, id));
-        assert!(at > w + 5.0 && at < w + 7.0, "{feeder} lost at {at} s, opened at {w} s");
+        assert!(
+            at > w + 5.0 && at < w + 7.0,
+            "{feeder} lost at {at} s, opened at {w} s"
+        );
         let cut_off = relay == "relay-f5" || bricked(relay);
         assert_eq!(energized(&r, feeder), if cut_off { 0.0 } else { 1.0 }, "{feeder}");
     }
@@ -262,14 +265,20 @@ fn ukraine_2022_industroyer2_and_scilc_open_the_feeders_on_the_flat_network() {
     ] {
         let lost = impacts_of(&r, limit);
         let (at, w) = (t(lost[nth]), step_end(&r, id));
-        assert!(at > w + 5.0 && at < w + 7.0, "{limit} at {at} s, step {id:?} ended {w} s");
+        assert!(
+            at > w + 5.0 && at < w + 7.0,
+            "{limit} at {at} s, step {id:?} ended {w} s"
+        );
     }
     // The pick-up below the load: the relay trips its own breaker 0.5 s after the write,
     // the feeder is lost 5 s later and stays out (lockout: the re-close is no 0 -> 1 edge).
     let q13 = impacts_of(&r, "f3_water_supply_lost");
     assert_eq!(q13.len(), 1, "{q13:?}");
     let w = step_end(&r, "Q13's pick-up below its load");
-    assert!(t(q13[0]) > w + 5.5 && t(q13[0]) < w + 7.5, "{q13:?}, written at {w} s");
+    assert!(
+        t(q13[0]) > w + 5.5 && t(q13[0]) < w + 7.5,
+        "{q13:?}, written at {w} s"
+    );
     for (feeder, on) in [
         ("f1_res_north", 1.0),
         ("f2_hospital", 1.0),
