@@ -51,6 +51,8 @@ const MEASURED: &[(&str, &[&str])] = &[
     ("pipedream.toml", &["S1045"]),
     ("stuxnet.toml", &["S0603"]),
     ("triton.toml", &["C0030", "S1009"]),
+    ("ukraine-2015.toml", &["C0028"]),
+    ("ukraine-2022.toml", &["C0034", "S1072"]),
     ("unitronics.toml", &["C0031"]),
 ];
 
