@@ -225,6 +225,7 @@ pub fn build_checked(cfg: &PlantConfig, seed: u64) -> Result<(Sim, Vec<ConfigErr
     world.insert_resource(HostIndex(index));
     world.insert_resource(maps);
     world.insert_resource(crate::devices::host::LabelledReplies::default());
+    world.insert_resource(crate::devices::host::MailedThisTick::default());
     world.insert_resource(crate::devices::host_log::HostLog::default());
     if !errors.is_empty() {
         return Err(errors);

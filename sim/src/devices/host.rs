@@ -44,6 +44,11 @@ impl ClientInbox {
 #[derive(Resource, Debug, Default)]
 pub struct LabelledReplies(pub Vec<Delivered>);
 
+/// The hosts that got mail this tick, so that what nobody claims is discarded without
+/// visiting every host ([`crate::devices::traffic::discard_unclaimed`]).
+#[derive(Resource, Debug, Default)]
+pub struct MailedThisTick(pub Vec<Entity>);
+
 /// Host id to entity, so systems can reach a host's components in host order.
 #[derive(Resource, Debug, Default)]
 pub struct HostIndex(pub Vec<Entity>);
@@ -55,13 +60,16 @@ pub fn dispatch_deliveries(
     mut net: ResMut<Network>,
     index: Res<HostIndex>,
     mut labelled: ResMut<LabelledReplies>,
+    mut mailed: ResMut<MailedThisTick>,
     mut hosts: Query<(&mut ServerInbox, &mut ClientInbox)>,
 ) {
     for host in net.take_hosts_with_mail() {
         let mail = net.take_inbox(host);
-        let Ok((mut server, mut client)) = hosts.get_mut(index.0[host.0 as usize]) else {
+        let entity = index.0[host.0 as usize];
+        let Ok((mut server, mut client)) = hosts.get_mut(entity) else {
             continue;
         };
+        mailed.0.push(entity);
         for d in mail {
             if d.frame.dst_port == d.frame.service.port() {
                 server.0.push(d);

@@ -246,18 +246,22 @@ pub fn flow_serve(
 }
 
 /// Observe: frames nobody listens for are discarded, as a host's closed port would. A PLC
-/// keeps its requests until the end of its scan.
+/// keeps its requests until the end of its scan. Only the hosts that got mail this tick
+/// can hold any (every other inbox of these kinds was emptied when its mail came).
 pub fn discard_unclaimed(
+    mut mailed: ResMut<super::host::MailedThisTick>,
     mut servers: Query<&mut ServerInbox, Without<super::plc::Plc>>,
     mut clients: Query<&mut ClientInbox, Without<super::ClientAgent>>,
 ) {
-    for mut s in &mut servers {
-        if !s.0.is_empty() {
+    for e in mailed.0.drain(..) {
+        if let Ok(mut s) = servers.get_mut(e)
+            && !s.0.is_empty()
+        {
             s.0.clear();
         }
-    }
-    for mut c in &mut clients {
-        if !c.0.is_empty() {
+        if let Ok(mut c) = clients.get_mut(e)
+            && !c.0.is_empty()
+        {
             c.0.clear();
         }
     }

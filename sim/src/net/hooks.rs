@@ -85,7 +85,7 @@ pub fn decide_path(
     now: SimTime,
 ) -> Result<(), (EnforcementPoint, String, Option<String>)> {
     let mut p = lock_policy(policy);
-    let route = topo.route(frame.src, frame.dst).unwrap_or(&[]);
+    let route = topo.route(frame.src, frame.dst).unwrap_or_else(|| Arc::from([]));
     let points = route
         .iter()
         .map(|h| h.to)

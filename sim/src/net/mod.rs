@@ -8,6 +8,7 @@ pub mod identity;
 pub mod middlebox;
 pub mod network;
 pub mod pcap;
+mod routes;
 pub mod topology;
 pub mod tsn;
 

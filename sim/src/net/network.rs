@@ -556,7 +556,7 @@ impl Network {
         self.on_sent(at, &frame, log);
         let topo = Arc::clone(&self.topo);
         self.observe(frame.src, at, &mut frame);
-        for hop in topo.route(frame.src, frame.dst).unwrap_or(&[]) {
+        for hop in topo.route(frame.src, frame.dst).iter().flat_map(|r| r.iter()) {
             self.link_frames[hop.link.0 as usize] += 1;
             self.observe(hop.to, at, &mut frame);
         }
@@ -1049,8 +1049,7 @@ fn split_by_next_hop(topo: &Topology, frame: Box<Frame>, hop: usize) -> Vec<Box<
     for l in &s.listeners {
         let Some(link) = topo
             .route(frame.src, *l)
-            .and_then(|r| r.get(hop))
-            .map(|h| h.link.0)
+            .and_then(|r| r.get(hop).map(|h| h.link.0))
         else {
             continue;
         };

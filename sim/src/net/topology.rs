@@ -6,7 +6,7 @@ use crate::base::config_error::ConfigError;
 use crate::base::time::{DurationField, SimDuration};
 use crate::base::units::parse_bandwidth;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use toml::Spanned;
 
@@ -352,8 +352,8 @@ pub struct Topology {
     pub links: Vec<Link>,
     by_name: BTreeMap<String, HostId>,
     by_address: BTreeMap<Ipv4Addr, HostId>,
-    /// routes[src * n + dst]: the hops from src to dst, None if unreachable.
-    routes: Vec<Option<Vec<Hop>>>,
+    /// Next-hop tables and the paths used so far ([`super::routes`]).
+    routes: super::routes::Routes,
 }
 
 impl Topology {
@@ -487,67 +487,30 @@ impl Topology {
             links: link_list,
             by_name,
             by_address,
-            routes: Vec::new(),
+            routes: super::routes::Routes::build(&[], []),
         };
-        topo.routes = topo.compute_routes();
+        topo.routes = super::routes::Routes::build(&topo.hosts, topo.hops());
         Ok(topo)
     }
 
-    /// Shortest paths by hop count (breadth-first from every host, neighbours in link
-    /// order), only through forwarding devices: deterministic, and what a flat L2/L3
-    /// network with static routes would do.
-    fn compute_routes(&self) -> Vec<Option<Vec<Hop>>> {
-        let n = self.hosts.len();
-        let mut adj: Vec<Vec<Hop>> = vec![Vec::new(); n];
+    /// Every link as a hop in each direction, in link order: what routing starts from.
+    fn hops(&self) -> Vec<Hop> {
+        let mut hops = Vec::with_capacity(2 * self.links.len());
         for l in &self.links {
-            adj[l.a.0 as usize].push(Hop {
+            hops.push(Hop {
                 from: l.a,
                 to: l.b,
                 link: l.id,
                 reverse: false,
             });
-            adj[l.b.0 as usize].push(Hop {
+            hops.push(Hop {
                 from: l.b,
                 to: l.a,
                 link: l.id,
                 reverse: true,
             });
         }
-        let mut routes = vec![None; n * n];
-        for src in 0..n {
-            let mut via: Vec<Option<Hop>> = vec![None; n];
-            let mut seen = vec![false; n];
-            seen[src] = true;
-            let mut queue = VecDeque::from([src]);
-            while let Some(u) = queue.pop_front() {
-                if u != src && !self.hosts[u].role.forwards() {
-                    continue; // end hosts receive, they do not pass frames on
-                }
-                for hop in &adj[u] {
-                    let v = hop.to.0 as usize;
-                    if !seen[v] {
-                        seen[v] = true;
-                        via[v] = Some(*hop);
-                        queue.push_back(v);
-                    }
-                }
-            }
-            for dst in 0..n {
-                if dst == src || !seen[dst] {
-                    continue;
-                }
-                let mut path = Vec::new();
-                let mut cur = dst;
-                while cur != src {
-                    let hop = via[cur].expect("reached hosts have a predecessor");
-                    path.push(hop);
-                    cur = hop.from.0 as usize;
-                }
-                path.reverse();
-                routes[src * n + dst] = Some(path);
-            }
-        }
-        routes
+        hops
     }
 
     /// The host `id` indexes; panics if it is out of range.
@@ -566,10 +529,10 @@ impl Topology {
     pub fn host_by_address(&self, addr: Ipv4Addr) -> Option<HostId> {
         self.by_address.get(&addr).copied()
     }
-    /// The hops from `src` to `dst`, or None when no path exists.
-    pub fn route(&self, src: HostId, dst: HostId) -> Option<&[Hop]> {
-        let n = self.hosts.len();
-        self.routes[src.0 as usize * n + dst.0 as usize].as_deref()
+    /// The hops from `src` to `dst`, or None when no path exists: shortest by hop count,
+    /// through forwarders only, from the forwarders' next-hop tables ([`super::routes`]).
+    pub fn route(&self, src: HostId, dst: HostId) -> Option<std::sync::Arc<[Hop]>> {
+        self.routes.path(src.0 as usize, dst.0 as usize)
     }
     /// Resolves a host reference in a scenario file, with an error naming the field.
     pub fn resolve(&self, name: &Spanned<String>, field: &str) -> Result<HostId, ConfigError> {
@@ -666,6 +629,52 @@ mod tests {
         let back = t.route(plc, ws).unwrap();
         assert_eq!(back.len(), 3);
         assert!(back[0].reverse);
+    }
+
+    fn names(t: &Topology, from: &str, to: &str) -> Option<Vec<String>> {
+        let (a, b) = (t.host_by_name(from).unwrap(), t.host_by_name(to).unwrap());
+        t.route(a, b)
+            .map(|p| p.iter().map(|h| t.host(h.to).name.clone()).collect())
+    }
+
+    #[test]
+    fn direct_cables_and_single_links_route_as_a_frame_would_go() {
+        let t = topo(NET).unwrap();
+        // A cable between two end hosts carries their own frames, nobody else's.
+        assert_eq!(names(&t, "ws", "hmi").unwrap(), ["hmi"]);
+        assert_eq!(names(&t, "hmi", "ws").unwrap(), ["ws"]);
+        // A host on one link reaches everything through it.
+        assert_eq!(names(&t, "plc", "hmi").unwrap(), ["sw", "hmi"]);
+        assert_eq!(names(&t, "plc", "fw").unwrap(), ["sw", "fw"]);
+        assert_eq!(names(&t, "sw", "ws").unwrap(), ["fw", "ws"]);
+        assert_eq!(names(&t, "plc", "plc"), None);
+        // Asked twice, the same path.
+        assert_eq!(names(&t, "ws", "plc"), names(&t, "ws", "plc"));
+    }
+
+    #[test]
+    fn an_island_is_unreachable_and_a_ring_takes_the_shortest_way() {
+        let mut net = NET.to_string();
+        for (name, addr) in [
+            ("sw2", "10.0.1.3"),
+            ("sw3", "10.0.1.4"),
+            ("lone", "10.0.1.99"),
+            ("plc2", "10.0.1.22"),
+        ] {
+            let role = if name.starts_with("sw") { "switch" } else { "plc" };
+            net.push_str(&format!(
+                "[[host]]\nname = \"{name}\"\nrole = \"{role}\"\nzone = \"ot\"\naddress = \"{addr}\"\n"
+            ));
+        }
+        // sw - sw2 - sw3 - sw: a ring; plc2 hangs off sw3.
+        for (a, b) in [("sw", "sw2"), ("sw2", "sw3"), ("sw3", "sw"), ("sw3", "plc2")] {
+            net.push_str(&format!("[[link]]\na = \"{a}\"\nb = \"{b}\"\n"));
+        }
+        let t = topo(&net).unwrap();
+        assert_eq!(names(&t, "plc", "lone"), None);
+        assert_eq!(names(&t, "lone", "plc"), None);
+        assert_eq!(names(&t, "plc", "plc2").unwrap(), ["sw", "sw3", "plc2"]);
+        assert_eq!(names(&t, "plc2", "plc").unwrap(), ["sw3", "sw", "plc"]);
     }
 
     #[test]
