@@ -1151,6 +1151,24 @@ fn operating_mode_codes_and_serde() {
         assert_eq!(w.mode, mode);
     }
     assert_eq!(OperatingMode::from_code(0), None);
+    // The two modes only the network enters: codes and names, but no power-up in them.
+    for (mode, code, text) in [
+        (OperatingMode::FirmwareUpdate, 4, "firmware_update"),
+        (OperatingMode::Bricked, 5, "bricked"),
+    ] {
+        assert_eq!(mode.code(), code);
+        assert_eq!(OperatingMode::from_code(code), Some(mode));
+        assert_eq!(mode.to_string(), text);
+        assert!(!mode.scans());
+        let e = toml::from_str::<toml::Table>(&format!("mode = \"{text}\""))
+            .unwrap()
+            .get("mode")
+            .cloned()
+            .unwrap()
+            .try_into::<OperatingMode>()
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown variant"), "{e}");
+    }
 }
 
 #[test]
