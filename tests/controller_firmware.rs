@@ -131,14 +131,15 @@ fn a_forced_input_drives_the_logic_and_a_bricked_plc_stops_answering_and_driving
         "{}",
         s[5].2
     );
-    // The HMI lost its view of plc-2 (T0815) from the exceptions on.
+    // Firmware-update mode stops the protection PLC's logic (T0837); the HMI lost its view
+    // of it (T0815) from the exceptions on.
     let impacts: Vec<&str> = r["impacts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|i| i["technique"].as_str().unwrap())
         .collect();
-    assert_eq!(impacts, ["T0815"]);
+    assert_eq!(impacts, ["T0837", "T0815"]);
 }
 
 #[test]

@@ -52,7 +52,8 @@ pub struct PlcConfig {
     #[serde(default)]
     pub protection: bool,
     /// Answer the vendor function code FC 90 (UMAS-like: identity, PLC state, start and
-    /// stop), as Schneider PLCs do; off, FC 90 is an illegal function (exception 1).
+    /// stop, programs, the input image and its forces, firmware), as Schneider PLCs do; off,
+    /// FC 90 is an illegal function (exception 1).
     #[serde(default)]
     pub vendor_function: bool,
     /// `[plc.modbus]`: the Modbus server's register map, protections, capacity and identity.
@@ -381,7 +382,8 @@ pub struct Plc {
 /// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlcFigures {
-    /// Operating mode at the end of the run: `run`, `program` or `stop`.
+    /// Operating mode at the end of the run: `run`, `program`, `stop`, `firmware_update` or
+    /// `bricked`.
     pub mode: String,
     /// Scans run, in any mode.
     pub scans: u64,
@@ -389,7 +391,8 @@ pub struct PlcFigures {
     pub requests: u64,
     /// Requests answered with an exception.
     pub exceptions: u64,
-    /// Of those, exceptions 6 (server busy): requests over the CPU's capacity.
+    /// Of those, exceptions 6 (server busy): requests over the CPU's capacity, or refused in
+    /// firmware-update mode.
     pub busy: u64,
     /// Requests dropped without an answer.
     pub dropped: u64,
