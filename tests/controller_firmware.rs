@@ -242,13 +242,17 @@ fn bad_firmware_and_force_parameters_are_errors_naming_the_parameter() {
     let (ok, text) = check("size", "technique = \"T0839\"\nparams = { size = 10 }");
     assert!(!ok, "{text}");
     assert!(text.contains("params.size"), "{text}");
-    // An input outside plc-1's map (4 input registers): the playbook check says so.
-    let (_, text) = check(
+    // An input outside plc-1's map (4 input registers): an error at load, located.
+    let (ok, text) = check(
         "outside",
         "technique = \"T0835\"\nparams = { register = \"ir:9\", value = 1 }",
     );
+    assert!(!ok, "{text}");
     assert!(
-        text.contains("ir:9") || text.contains("input register 9"),
+        text.contains(
+            "step[0].params.register: ir:9 is outside plc-1's map, which has 4 input registers \
+             (ir:0 to ir:3): a force (T0835) needs one of the PLC's own inputs"
+        ),
         "{text}"
     );
 }
