@@ -282,7 +282,7 @@ impl Exercise {
                     .into_iter()
                     .next()
                 {
-                    return Err(FileError::locate(&path, &text, e).into());
+                    return Err(FileError::locate(&path, &text, e));
                 }
                 let found = crate::playbook_check::register_warnings(&cfg, &pb, &sim);
                 warnings.extend(found.into_iter().map(|w| FileError::locate(&path, &text, w)));
