@@ -278,6 +278,12 @@ impl Exercise {
                 let pb = cfg
                     .resolve(sim.network().topology())
                     .map_err(|e| FileError::locate(&path, &text, e))?;
+                if let Some(e) = crate::playbook_check::register_errors(&cfg, &pb, &sim)
+                    .into_iter()
+                    .next()
+                {
+                    return Err(FileError::locate(&path, &text, e));
+                }
                 let found = crate::playbook_check::register_warnings(&cfg, &pb, &sim);
                 warnings.extend(found.into_iter().map(|w| FileError::locate(&path, &text, w)));
                 Some((path, pb))

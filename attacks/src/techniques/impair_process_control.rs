@@ -80,7 +80,7 @@ pub fn build_write(
 
 /// `params.value` for a typed register: a number the type holds exactly (an integer in
 /// range; any finite number for f32), so a write never silently saturates or rounds.
-fn typed_value(p: &toml::Table, reg: RegRef) -> Result<f64, ConfigError> {
+pub(super) fn typed_value(p: &toml::Table, reg: RegRef) -> Result<f64, ConfigError> {
     let err = |m: String| ConfigError::unlocated("params.value", m);
     let v = match p.get("value") {
         Some(toml::Value::Integer(i)) => *i as f64,

@@ -4,7 +4,9 @@
 //! * T0814 Denial of Service: a Modbus request flood beyond the device's capacity, or a
 //!   layer-2 frame flood that fills a cell network's links and queues (tagged with a VLAN
 //!   priority, it competes with a TSN cell's protected class).
-//! * T0816 Device Restart/Shutdown: FC 8 restart communications, or listen-only mode.
+//! * T0816 Device Restart/Shutdown: FC 8 restart communications, or listen-only mode. On a
+//!   PLC with the vendor protocol a restart also restarts the CPU's runtime: it leaves
+//!   firmware-update mode (T0800) and clears the force table (T0835).
 //! * T0809 Data Destruction: ransomware encrypting a host's data, pushed over SMB.
 //!
 //! They belong together because none of them commands the process: each silences a controller

@@ -17,7 +17,13 @@
 //!   host inside (T0847, T0864), kept whole across their tactics.
 //! * [`discovery`]: Modbus sweeps and identification, and sniffing (T0846, T0888, T0842).
 //! * [`lateral_movement`]: a program into a controller over FC 90 (T0843; T0889 of
-//!   Persistence, T0845 of Collection).
+//!   Persistence, T0845 of Collection, T0821 Modify Controller Tasking of Execution: a task
+//!   appended to the running program).
+//! * [`firmware`]: a controller's boot loader over FC 90, kept whole across its tactics
+//!   (T0800 of Inhibit Response Function; T0857 of Persistence and Inhibit Response
+//!   Function, T0839 of Persistence and Impair Process Control).
+//! * [`io_image`]: a controller's input image over FC 90, kept whole across its tactics
+//!   (T0877 of Collection, T0835 Manipulate I/O Image of Inhibit Response Function: a force).
 //! * [`collection`]: Modbus reads and point walks, pulls from IT repositories (T0861,
 //!   T0801, T0802, T0811; T0882 of Impact).
 //! * [`command_and_control`]: beacons home (T0869, T0885, T0884).
@@ -29,19 +35,23 @@
 //!   T0803, T0804), kept whole across its tactics: every step drives one middlebox.
 //!
 //! The Modbus executors share their request book-keeping and the judgement of a step by its
-//! answers (a private `modbus_client` module).
+//! answers (a private `modbus_client` module); the FC 90 ones a conversation of requests
+//! sent in turn (a private `vendor_client` module).
 
 pub mod aitm;
 pub mod collection;
 pub mod command_and_control;
 pub mod discovery;
 pub mod execution;
+pub mod firmware;
 pub mod host_local;
 pub mod impair_process_control;
 pub mod inhibit_response;
 pub mod initial_access;
+pub mod io_image;
 pub mod lateral_movement;
 mod modbus_client;
+mod vendor_client;
 
 use crate::agent::Actor;
 use otrange_sim::base::config_error::ConfigError;
@@ -248,6 +258,13 @@ fn registry() -> &'static [(&'static str, Build)] {
         ("T0843", lateral_movement::build_program),
         ("T0889", lateral_movement::build_program),
         ("T0845", lateral_movement::build_program),
+        ("T0821", lateral_movement::build_program),
+        // A controller's firmware and its input image (FC 90).
+        ("T0800", firmware::build),
+        ("T0857", firmware::build),
+        ("T0839", firmware::build),
+        ("T0877", io_image::build),
+        ("T0835", io_image::build),
         // Collection.
         ("T0861", collection::build_point_scan),
         ("T0801", collection::build_read),

@@ -186,13 +186,13 @@ pub enum EventKind {
         /// The PLC written.
         device: String,
     },
-    /// A PLC changed operating mode (run, program, stop).
+    /// A PLC changed operating mode (run, program, stop, firmware update, bricked).
     ModeChange {
         /// The PLC.
         device: String,
-        /// The mode it left: `run`, `program` or `stop`.
+        /// The mode it left: `run`, `program`, `stop` or `firmware_update`.
         from: String,
-        /// The mode it entered: `run`, `program` or `stop`.
+        /// The mode it entered: `run`, `program`, `stop`, `firmware_update` or `bricked`.
         to: String,
     },
     /// A client gave up waiting for an answer.
@@ -211,6 +211,16 @@ pub enum EventKind {
         /// Whether the PLC installed it at its next scan.
         accepted: bool,
         /// How many blocks it installed, or why it rejected the program.
+        detail: String,
+    },
+    /// A PLC installed a firmware image received over the network (FC 90) and rebooted:
+    /// into the image's version, or, if the image does not boot, into nothing (bricked).
+    FirmwareInstall {
+        /// The PLC.
+        device: String,
+        /// Whether the image booted (the PLC runs again) or bricked the PLC.
+        booted: bool,
+        /// The image's size and the version it booted, or that it does not boot.
         detail: String,
     },
     /// A playbook step began (its frames carry `label`).

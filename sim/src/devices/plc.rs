@@ -52,7 +52,8 @@ pub struct PlcConfig {
     #[serde(default)]
     pub protection: bool,
     /// Answer the vendor function code FC 90 (UMAS-like: identity, PLC state, start and
-    /// stop), as Schneider PLCs do; off, FC 90 is an illegal function (exception 1).
+    /// stop, programs, the input image and its forces, firmware), as Schneider PLCs do; off,
+    /// FC 90 is an illegal function (exception 1).
     #[serde(default)]
     pub vendor_function: bool,
     /// `[plc.modbus]`: the Modbus server's register map, protections, capacity and identity.
@@ -189,10 +190,23 @@ impl ModbusCpu {
             && handled.exception == Some(1)
             && let Ok(request) = Adu::new_checked(adu)
         {
-            let pdu = super::vendor::handle(request.pdu(), v);
+            let pdu = super::vendor::handle(request.pdu(), v, self.server.map());
             let reply = emit_adu(request.transaction_id(), request.unit_id(), &pdu);
             handled.reply = ServerReply::Respond(reply);
             handled.exception = None;
+        }
+        // A restart (FC 8 sub-function 1, answered or, from listen-only, not) restarts the
+        // PLC at its next scan: out of firmware-update mode, its force table cleared.
+        if let Some(v) = self.vendor.as_mut()
+            && handled.function == crate::wire::modbus::FC_DIAGNOSTICS
+            && handled.exception.is_none()
+            && handled.malformed.is_none()
+            && matches!(handled.dropped, None | Some(DropReason::RestartedFromListenOnly))
+            && let Ok(request) = Adu::new_checked(adu)
+            && crate::wire::modbus::be_u16(request.pdu(), 1)
+                == Some(crate::devices::modbus::server::DIAG_RESTART_COMMUNICATIONS)
+        {
+            v.restart = true;
         }
         self.stats.requests += 1;
         self.stats.writes += u64::from(handled.wrote);
@@ -344,6 +358,9 @@ pub struct Plc {
     pub mode: OperatingMode,
     /// Whether it is a protection relay or safety system (`protection = true`).
     pub protection: bool,
+    /// The mode it powers up in, and returns to after a restart out of firmware-update
+    /// mode or a firmware install.
+    pub power_up: OperatingMode,
     /// Time between two scans, and the time step the program's blocks integrate over.
     pub scan_period: SimDuration,
     /// The configured communication time; answers are timed by `timing.comm_time`, which
@@ -365,7 +382,8 @@ pub struct Plc {
 /// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlcFigures {
-    /// Operating mode at the end of the run: `run`, `program` or `stop`.
+    /// Operating mode at the end of the run: `run`, `program`, `stop`, `firmware_update` or
+    /// `bricked`.
     pub mode: String,
     /// Scans run, in any mode.
     pub scans: u64,
@@ -373,7 +391,8 @@ pub struct PlcFigures {
     pub requests: u64,
     /// Requests answered with an exception.
     pub exceptions: u64,
-    /// Of those, exceptions 6 (server busy): requests over the CPU's capacity.
+    /// Of those, exceptions 6 (server busy): requests over the CPU's capacity, or refused in
+    /// firmware-update mode.
     pub busy: u64,
     /// Requests dropped without an answer.
     pub dropped: u64,
@@ -558,10 +577,6 @@ impl Plc {
             cpu: Cpu::new(ModbusCpu {
                 vendor: cfg.vendor_function.then(|| super::vendor::VendorState {
                     mode: cfg.mode,
-                    requested_mode: None,
-                    upload: Vec::new(),
-                    download: Vec::new(),
-                    downloaded: None,
                     ident: [
                         &cfg.modbus.identity.vendor,
                         &cfg.modbus.identity.product_code,
@@ -571,6 +586,7 @@ impl Plc {
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(" "),
+                    ..Default::default()
                 }),
                 server,
                 stats: PlcStats::default(),
@@ -584,6 +600,7 @@ impl Plc {
             program,
             mode: cfg.mode,
             protection: cfg.protection,
+            power_up: cfg.mode,
             scan_period,
             comm_time,
             next_scan: clock.first(),
@@ -641,6 +658,110 @@ fn change_mode(
     }
 }
 
+/// What the vendor protocol asked for since the last scan, in the order a CPU would take
+/// it: a restart, a mode change, a firmware install (which reboots the PLC).
+/// Returns the version a firmware install booted, if one did.
+fn vendor_requests(
+    name: &str,
+    protection: bool,
+    power_up: OperatingMode,
+    mode: &mut OperatingMode,
+    v: &mut super::vendor::VendorState,
+    now: SimTime,
+    log: &mut EventLog,
+) -> Option<String> {
+    if std::mem::take(&mut v.restart) {
+        // A restart clears the force table and leaves firmware-update mode for the
+        // power-up mode (an image half transferred is lost).
+        v.forces.clear();
+        v.image = None;
+        if v.requested_mode.unwrap_or(*mode) == OperatingMode::FirmwareUpdate {
+            v.requested_mode = Some(power_up);
+        }
+    }
+    if let Some(m) = v.requested_mode.take() {
+        change_mode(name, protection, mode, m, now, log);
+    }
+    let mut booted = None;
+    if let Some(image) = v.installed.take() {
+        let version = crate::wire::modbus::vendor::firmware_version(&image);
+        let (to, detail) = match &version {
+            Some(ver) => {
+                v.ident = match v.ident.rsplit_once(' ') {
+                    Some((head, _)) => format!("{head} {ver}"),
+                    None => ver.clone(),
+                };
+                (
+                    power_up,
+                    format!("{} bytes installed: booted version {ver}", image.len()),
+                )
+            }
+            None => (
+                OperatingMode::Bricked,
+                format!("{} bytes installed: the image does not boot", image.len()),
+            ),
+        };
+        log.push(
+            now,
+            EventKind::FirmwareInstall {
+                device: name.to_string(),
+                booted: version.is_some(),
+                detail,
+            },
+        );
+        // A firmware install reboots the PLC: a clean force table.
+        v.forces.clear();
+        change_mode(name, protection, mode, to, now, log);
+        booted = version;
+    }
+    v.mode = *mode;
+    booted
+}
+
+/// Installs a completed program download: replacing the program, or appended to it as a
+/// new task; logged either way, with why a program was rejected.
+fn install_download(
+    name: &str,
+    program: &mut PlcProgram,
+    d: &super::vendor::Download,
+    map: &RegisterMap,
+    now: SimTime,
+    log: &mut EventLog,
+) {
+    let accepted = PlcLogicConfig::from_toml_str(&d.text)
+        .map_err(|e| e.to_string())
+        .and_then(|c| PlcProgram::from_config(&c, map).map_err(|e| e.to_string()));
+    let (ok, detail) = match accepted {
+        Ok(p) if d.append => {
+            let n = p.block_count();
+            match program.append(p) {
+                Ok(()) => (
+                    true,
+                    format!(
+                        "task of {n} blocks appended ({} blocks run)",
+                        program.block_count()
+                    ),
+                ),
+                Err(e) => (false, format!("task rejected: {e}")),
+            }
+        }
+        Ok(p) => {
+            let n = p.block_count();
+            *program = p;
+            (true, format!("{n} blocks installed"))
+        }
+        Err(e) => (false, format!("rejected: {e}")),
+    };
+    log.push(
+        now,
+        EventKind::ProgramDownload {
+            device: name.to_string(),
+            accepted: ok,
+            detail,
+        },
+    );
+}
+
 /// Field I/O: PLCs whose scan is due copy sensor values into their input image.
 pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: Query<&mut Plc>) {
     let now = clock.now;
@@ -649,7 +770,11 @@ pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: 
             continue;
         }
         let plc = &mut *plc;
+        if plc.mode == OperatingMode::Bricked {
+            continue;
+        }
         let mut cpu = plc.cpu.get();
+        let cpu = &mut *cpu;
         let map = cpu.server.map_mut();
         for w in plc.io.iter().filter(|w| w.input) {
             let v = process.process.get(w.signal) * w.scale + w.offset;
@@ -659,6 +784,33 @@ pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: 
                 map.set(w.area, w.addr + 1, regs[1]);
             }
         }
+        if let Some(v) = cpu.vendor.as_mut() {
+            latch_image(&plc.io, v, map);
+        }
+    }
+}
+
+/// After the field inputs are latched: the force table overrides them, and the input image
+/// the vendor protocol reads (0x70) records what the program will see, wired or forced.
+fn latch_image(io: &[IoWire], v: &mut super::vendor::VendorState, map: &mut RegisterMap) {
+    for (&(area, addr), &value) in &v.forces {
+        map.set(area, addr, value);
+    }
+    v.io_image.clear();
+    let wired = io
+        .iter()
+        .filter(|w| w.input)
+        .flat_map(|w| (0..w.value_type.words()).map(move |k| (w.area, w.addr.wrapping_add(k))));
+    for (area, addr) in wired.chain(v.forces.keys().copied()) {
+        v.io_image.insert(
+            (area, addr),
+            crate::wire::modbus::vendor::IoPoint {
+                area: area.read_function(),
+                addr,
+                value: map.get(area, addr).unwrap_or(0),
+                forced: v.forces.contains_key(&(area, addr)),
+            },
+        );
     }
 }
 
@@ -679,75 +831,86 @@ pub fn plc_scan(
         }
         let plc = &mut *plc;
         let dt = plc.scan_period.as_secs_f64();
-        let mut cpu = plc.cpu.get();
-        // A start or stop asked for over the vendor protocol takes effect at this scan.
-        if let Some(m) = cpu.vendor.as_mut().and_then(|v| v.requested_mode.take()) {
-            change_mode(&plc.name, plc.protection, &mut plc.mode, m, now, &mut log);
-        }
-        if let Some(text) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
-            let accepted = PlcLogicConfig::from_toml_str(&text)
-                .map_err(|e| e.to_string())
-                .and_then(|c| PlcProgram::from_config(&c, cpu.server.map()).map_err(|e| e.to_string()));
-            let (ok, detail) = match accepted {
-                Ok(p) => {
-                    let n = p.block_count();
-                    plc.program = p;
-                    (true, format!("{n} blocks installed"))
-                }
-                Err(e) => (false, format!("rejected: {e}")),
-            };
-            log.push(
-                now,
-                EventKind::ProgramDownload {
-                    device: plc.name.clone(),
-                    accepted: ok,
-                    detail,
-                },
-            );
-        }
-        if let Some(v) = cpu.vendor.as_mut() {
-            v.mode = plc.mode;
-            if v.upload.is_empty() {
-                v.upload = format!(
-                    "{}: {} blocks, {} safe outputs",
-                    plc.name,
-                    plc.program.block_count(),
-                    plc.program.safe_outputs().len()
-                )
-                .into_bytes();
+        let mut guard = plc.cpu.get();
+        let cpu = &mut *guard;
+        // A bricked PLC runs nothing: no program, no outputs driven, no scan counted (its
+        // server drops every request).
+        'scan: {
+            if plc.mode == OperatingMode::Bricked {
+                break 'scan;
             }
+            if let Some(v) = cpu.vendor.as_mut() {
+                let booted = vendor_requests(
+                    &plc.name,
+                    plc.protection,
+                    plc.power_up,
+                    &mut plc.mode,
+                    v,
+                    now,
+                    &mut log,
+                );
+                if let Some(version) = booted {
+                    cpu.server.identity_mut().major_minor_revision = version;
+                }
+            }
+            if plc.mode == OperatingMode::Bricked {
+                // The image did not boot: the output modules, no longer refreshed by the
+                // CPU, de-energise (raw 0), and from now on nothing drives them.
+                for w in plc.io.iter().filter(|w| !w.input) {
+                    process.process.set(w.signal, w.offset);
+                }
+                cpu.server.set_dead(true);
+                break 'scan;
+            }
+            if let Some(d) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
+                install_download(&plc.name, &mut plc.program, &d, cpu.server.map(), now, &mut log);
+            }
+            let loader = (plc.mode == OperatingMode::FirmwareUpdate).then_some(super::vendor::FC_VENDOR);
+            cpu.server.set_loader(loader);
+            if let Some(v) = cpu.vendor.as_mut() {
+                v.mode = plc.mode;
+                if v.upload.is_empty() {
+                    v.upload = format!(
+                        "{}: {} blocks, {} safe outputs",
+                        plc.name,
+                        plc.program.block_count(),
+                        plc.program.safe_outputs().len()
+                    )
+                    .into_bytes();
+                }
+            }
+            if plc.mode == OperatingMode::Run {
+                plc.program.set_clock(calendar.unix_ns(now));
+                plc.program.scan(cpu.server.map_mut(), dt, &mut plc.alarms);
+            } else {
+                plc.program.apply_safe_state(cpu.server.map_mut());
+            }
+            for a in plc.alarms.drain(..) {
+                log.push(
+                    now,
+                    EventKind::Alarm {
+                        device: plc.name.clone(),
+                        name: a.name,
+                        raised: a.raised,
+                        value: a.value,
+                        threshold: a.threshold,
+                    },
+                );
+            }
+            let map: &RegisterMap = cpu.server.map();
+            for w in plc.io.iter().filter(|w| !w.input) {
+                let first = map.get(w.area, w.addr).unwrap_or(0);
+                let second = match w.value_type.words() {
+                    2 => map.get(w.area, w.addr + 1).unwrap_or(0),
+                    _ => 0,
+                };
+                let raw = w.value_type.decode(w.word_order, [first, second]);
+                process.process.set(w.signal, raw * w.scale + w.offset);
+            }
+            plc.scans += 1;
         }
-        if plc.mode == OperatingMode::Run {
-            plc.program.set_clock(calendar.unix_ns(now));
-            plc.program.scan(cpu.server.map_mut(), dt, &mut plc.alarms);
-        } else {
-            plc.program.apply_safe_state(cpu.server.map_mut());
-        }
-        for a in plc.alarms.drain(..) {
-            log.push(
-                now,
-                EventKind::Alarm {
-                    device: plc.name.clone(),
-                    name: a.name,
-                    raised: a.raised,
-                    value: a.value,
-                    threshold: a.threshold,
-                },
-            );
-        }
-        let map: &RegisterMap = cpu.server.map();
-        for w in plc.io.iter().filter(|w| !w.input) {
-            let first = map.get(w.area, w.addr).unwrap_or(0);
-            let second = match w.value_type.words() {
-                2 => map.get(w.area, w.addr + 1).unwrap_or(0),
-                _ => 0,
-            };
-            let raw = w.value_type.decode(w.word_order, [first, second]);
-            process.process.set(w.signal, raw * w.scale + w.offset);
-        }
-        plc.scans += 1;
         plc.last_scan = Some(now);
-        drop(cpu);
+        drop(guard);
         plc.next_scan = plc.clock.next(now);
         plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
         wake.at(plc.next_scan);

@@ -42,6 +42,28 @@ impl Area {
         }
     }
 
+    /// The Modbus function code that reads the area (1 coils, 2 discrete inputs, 3 holding
+    /// registers, 4 input registers): the area's code in the vendor protocol's I/O objects.
+    pub fn read_function(self) -> u8 {
+        match self {
+            Area::Coil => 1,
+            Area::DiscreteInput => 2,
+            Area::HoldingRegister => 3,
+            Area::InputRegister => 4,
+        }
+    }
+
+    /// Inverse of [`read_function`](Self::read_function); `None` for any other code.
+    pub fn from_read_function(code: u8) -> Option<Area> {
+        match code {
+            1 => Some(Area::Coil),
+            2 => Some(Area::DiscreteInput),
+            3 => Some(Area::HoldingRegister),
+            4 => Some(Area::InputRegister),
+            _ => None,
+        }
+    }
+
     /// The area's name in the plural, for messages ("16 holding registers").
     pub fn plural(self) -> &'static str {
         match self {

@@ -11,8 +11,15 @@ use serde::{Deserialize, Serialize};
 /// as a real PLC drives its outputs to their configured stop values.
 /// Attacks that stop a PLC (e.g. a Modbus/engineering "stop CPU" command)
 /// therefore take effect through the safe state.
+///
+/// Two modes are entered only over the network, never configured at power-up:
+/// `FirmwareUpdate` (the boot loader waits for an image: outputs in safe state,
+/// ordinary Modbus requests answered with exception 6) and `Bricked` (an image
+/// that does not boot was installed: nothing runs, nothing answers, outputs are
+/// de-energised). Every mode but `Run` stops the program, so a protection PLC
+/// entering any of them has lost its protective function.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum OperatingMode {
     /// Executing the program. Code 1.
     #[default]
@@ -21,16 +28,30 @@ pub enum OperatingMode {
     Program,
     /// Halted; outputs in safe state. Code 3.
     Stop,
+    /// Firmware-update mode (ATT&CK T0800): the CPU's boot loader waits for a firmware
+    /// image; the program does not run, outputs are in safe state, ordinary Modbus requests
+    /// are answered with exception 6 (server busy). Left only by a restart or by installing
+    /// an image. Code 4.
+    #[serde(skip_deserializing)]
+    FirmwareUpdate,
+    /// A firmware image that does not boot was installed (ATT&CK T0857): the CPU runs
+    /// nothing and answers nothing, its outputs are de-energised, and nothing done over the
+    /// network brings it back. Code 5 (never read over the network: it answers nothing).
+    #[serde(skip_deserializing)]
+    Bricked,
 }
 
 impl OperatingMode {
     /// Numeric code for publishing the mode in a status register:
-    /// `Run = 1`, `Program = 2`, `Stop = 3` (0 is left free for "unknown").
+    /// `Run = 1`, `Program = 2`, `Stop = 3`, `FirmwareUpdate = 4`, `Bricked = 5` (0 is left
+    /// free for "unknown").
     pub fn code(self) -> u16 {
         match self {
             OperatingMode::Run => 1,
             OperatingMode::Program => 2,
             OperatingMode::Stop => 3,
+            OperatingMode::FirmwareUpdate => 4,
+            OperatingMode::Bricked => 5,
         }
     }
 
@@ -41,17 +62,21 @@ impl OperatingMode {
             1 => Some(OperatingMode::Run),
             2 => Some(OperatingMode::Program),
             3 => Some(OperatingMode::Stop),
+            4 => Some(OperatingMode::FirmwareUpdate),
+            5 => Some(OperatingMode::Bricked),
             _ => None,
         }
     }
 
-    /// Lowercase name as in TOML (`"run"`, `"program"`, `"stop"`), for
-    /// event logs and result files.
+    /// Lowercase name as in TOML (`"run"`, `"program"`, `"stop"`; `"firmware_update"`,
+    /// `"bricked"`), for event logs and result files.
     pub fn as_str(self) -> &'static str {
         match self {
             OperatingMode::Run => "run",
             OperatingMode::Program => "program",
             OperatingMode::Stop => "stop",
+            OperatingMode::FirmwareUpdate => "firmware_update",
+            OperatingMode::Bricked => "bricked",
         }
     }
 

@@ -143,6 +143,41 @@ impl PlcProgram {
         Self::compile(&cfg.program, &cfg.safe_state, mem)
     }
 
+    /// Appends `task`, compiled against the same memory, as a new task: its blocks run after
+    /// this program's every scan (so they have the last word on any output both write), and
+    /// its safe-state entries join this program's. The running blocks keep their state (PID
+    /// integrators, timers, latches), as in an online change on a real PLC; replacing the
+    /// program instead starts every block afresh. Refused, leaving the program as it was, if
+    /// an alarm name or a safe output of `task` is already this program's.
+    pub fn append(&mut self, task: PlcProgram) -> Result<(), String> {
+        let names: Vec<&str> = self.alarm_names().collect();
+        if let Some(dup) = task.alarm_names().find(|n| names.contains(n)) {
+            return Err(format!(
+                "alarm name {dup:?} is already used by the running program"
+            ));
+        }
+        if let Some(&(area, addr, _)) = task
+            .safe
+            .iter()
+            .find(|&&(a, x, _)| self.safe.iter().any(|&(b, y, _)| a == b && x == y))
+        {
+            return Err(format!(
+                "{}:{addr} already has a safe value in the running program",
+                area.prefix()
+            ));
+        }
+        self.blocks.extend(task.blocks);
+        self.safe.extend(task.safe);
+        Ok(())
+    }
+
+    fn alarm_names(&self) -> impl Iterator<Item = &str> {
+        self.blocks.iter().filter_map(|b| match b {
+            Block::Alarm(a) => Some(a.name()),
+            _ => None,
+        })
+    }
+
     /// Execute one scan: every block in order, each seeing the writes of the
     /// blocks before it. `dt_s` is the scan period in seconds (integrators,
     /// derivatives, alarm delays, timers, ramps and duty rotation use it). Alarm transitions are

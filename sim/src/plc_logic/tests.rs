@@ -1151,6 +1151,24 @@ fn operating_mode_codes_and_serde() {
         assert_eq!(w.mode, mode);
     }
     assert_eq!(OperatingMode::from_code(0), None);
+    // The two modes only the network enters: codes and names, but no power-up in them.
+    for (mode, code, text) in [
+        (OperatingMode::FirmwareUpdate, 4, "firmware_update"),
+        (OperatingMode::Bricked, 5, "bricked"),
+    ] {
+        assert_eq!(mode.code(), code);
+        assert_eq!(OperatingMode::from_code(code), Some(mode));
+        assert_eq!(mode.to_string(), text);
+        assert!(!mode.scans());
+        let e = toml::from_str::<toml::Table>(&format!("mode = \"{text}\""))
+            .unwrap()
+            .get("mode")
+            .cloned()
+            .unwrap()
+            .try_into::<OperatingMode>()
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown variant"), "{e}");
+    }
 }
 
 #[test]
@@ -1371,4 +1389,51 @@ value = 0
     assert_eq!(e.field, "safe_state[0].out");
     assert_eq!(&src[e.span.clone().unwrap()], r#""co:16""#);
     assert_eq!(e.line_col(src), Some((11, 7)));
+}
+
+/// An appended task runs after the program, which keeps its state (the PID's integral);
+/// a task reusing an alarm name or a safe output is refused and changes nothing.
+#[test]
+fn an_appended_task_runs_last_and_the_running_blocks_keep_their_state() {
+    let mut m = mem();
+    let mut p = build(&format!("{WITH_SAFE}{ALARM}"), &m);
+    m.set(HR, 0, 500);
+    m.set(IR, 0, 10);
+    for _ in 0..3 {
+        scan(&mut p, &mut m, 1.0);
+    }
+    let pid_out = m.get(HR, 10).unwrap();
+    let task = build(
+        r#"
+[[plc.program]]
+type = "interlock"
+name = "task"
+when = { operand = "ir:0", above = -1 }
+out = "co:0"
+value = 0
+"#,
+        &m,
+    );
+    p.append(task).unwrap();
+    assert_eq!(p.block_count(), 4);
+    scan(&mut p, &mut m, 1.0);
+    // The on/off controller turns co:0 on below 20; the task, last, turns it off.
+    assert_eq!(m.get(CO, 0), Some(0));
+    // The PID went on integrating from where it was, not from a fresh start.
+    assert!(
+        m.get(HR, 10).unwrap() > pid_out,
+        "{pid_out} -> {:?}",
+        m.get(HR, 10)
+    );
+    let dup_alarm = build(&ALARM.replace("co:5", "co:6"), &m);
+    assert_eq!(
+        p.append(dup_alarm).unwrap_err(),
+        "alarm name \"LT101\" is already used by the running program"
+    );
+    let dup_safe = build("[[plc.safe_state]]\nout = \"hr:10\"\nvalue = 1\n", &m);
+    assert_eq!(
+        p.append(dup_safe).unwrap_err(),
+        "hr:10 already has a safe value in the running program"
+    );
+    assert_eq!(p.block_count(), 4);
 }

@@ -80,6 +80,8 @@ pub enum DropReason {
     RestartedFromListenOnly,
     /// Over capacity with `overload = "drop"`.
     Overloaded,
+    /// The device's firmware does not boot (see [`ModbusServer::set_dead`]): nothing answers.
+    NoFirmware,
 }
 
 /// A client write that changed the map.
@@ -167,6 +169,10 @@ pub struct ModbusServer {
     overload: OverloadPolicy,
     /// Set by FC 8 sub 1/10 so that the request that cleared the counters is not counted afterwards.
     cleared: bool,
+    /// Only a boot loader runs: the one function code it answers (see [`ModbusServer::set_loader`]).
+    loader: Option<u8>,
+    /// Nothing runs (see [`ModbusServer::set_dead`]).
+    dead: bool,
 }
 
 impl ModbusServer {
@@ -188,7 +194,28 @@ impl ModbusServer {
             bucket: TokenBucket::new(r.capacity_rps, r.burst),
             overload: cfg.overload,
             cleared: false,
+            loader: None,
+            dead: false,
         })
+    }
+
+    /// While `Some(fc)`, only a boot loader runs (a PLC in firmware-update mode): it answers
+    /// function `fc` (the vendor function its loader speaks) and FC 8 sub-function 1
+    /// (restart), and every other request with exception 6, server device busy, which the
+    /// spec reserves for a server "engaged in processing a long-duration program command".
+    pub fn set_loader(&mut self, fc: Option<u8>) {
+        self.loader = fc;
+    }
+
+    /// A device whose firmware does not boot: from now on it answers nothing, not even a
+    /// restart (dropped with [`DropReason::NoFirmware`]).
+    pub fn set_dead(&mut self, dead: bool) {
+        self.dead = dead;
+    }
+
+    /// Mutable identity: a firmware install changes the revision the device reports.
+    pub fn identity_mut(&mut self) -> &mut DeviceIdentity {
+        &mut self.identity
     }
 
     /// The register map (what clients read).
@@ -279,7 +306,9 @@ impl ModbusServer {
         let fc = pdu[0];
         let mut written = None;
 
-        let outcome = if !self.serves_unit(frame.unit_id()) {
+        let outcome = if self.dead {
+            Outcome::Silent(DropReason::NoFirmware)
+        } else if !self.serves_unit(frame.unit_id()) {
             Outcome::Silent(DropReason::UnitNotServed(frame.unit_id()))
         } else {
             self.counters.server_message_count = self.counters.server_message_count.wrapping_add(1);
@@ -291,6 +320,8 @@ impl ModbusServer {
                     OverloadPolicy::Busy => Outcome::Exception(EX_SERVER_DEVICE_BUSY),
                     OverloadPolicy::Drop => Outcome::Silent(DropReason::Overloaded),
                 }
+            } else if self.loader.is_some_and(|l| l != fc) && !restart {
+                Outcome::Exception(EX_SERVER_DEVICE_BUSY)
             } else {
                 self.dispatch(hdr, pdu, &mut written)
             }

@@ -1136,3 +1136,34 @@ fn client_server_round_trip() {
     assert_eq!(d.objects[0].value, b"Schneider Electric");
     assert!(!d.more_follows);
 }
+
+#[test]
+fn a_boot_loader_answers_its_function_and_restart_and_busies_the_rest_and_a_dead_device_nothing() {
+    let mut s = server();
+    s.set_loader(Some(0x5A));
+    let read = [
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x01,
+    ];
+    // An ordinary read: exception 6, server busy.
+    assert_eq!(
+        respond(&mut s, &read),
+        [0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x06]
+    );
+    // The loader's function reaches the function dispatch (a plain server calls it illegal,
+    // exception 1; a PLC's vendor protocol answers it instead).
+    let vendor = [0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x01, 0x5A, 0x00, 0x04];
+    assert_eq!(s.handle_adu(&vendor, 0).exception, Some(1));
+    // A restart is answered (FC 8/1 echoes its request).
+    let restart = [
+        0x00, 0x03, 0x00, 0x00, 0x00, 0x06, 0x01, 0x08, 0x00, 0x01, 0x00, 0x00,
+    ];
+    assert_eq!(respond(&mut s, &restart), restart);
+    s.set_loader(None);
+    assert_eq!(respond(&mut s, &read)[7], 0x03, "answered normally again");
+    s.set_dead(true);
+    for req in [&read[..], &restart, &vendor] {
+        let h = s.handle_adu(req, 0);
+        assert_eq!(h.reply, ServerReply::Drop, "{req:02X?}");
+        assert_eq!(h.dropped, Some(DropReason::NoFirmware));
+    }
+}

@@ -8,6 +8,8 @@
 //! * [`request`]: request builders and [`RequestRepr`].
 //! * [`response`]: response decoding, exception answers, device identification.
 //! * [`value`]: how devices hold signed, 32-bit and float values in 16-bit registers.
+//! * [`vendor`]: FC 90, the UMAS-like vendor function: sub-functions, request builders,
+//!   the input image's and a firmware image's layouts.
 
 pub mod adu;
 pub mod codes;
@@ -15,6 +17,7 @@ pub mod describe;
 pub mod request;
 pub mod response;
 pub mod value;
+pub mod vendor;
 
 pub use adu::{
     Adu, FrameStatus, HeaderFaults, MAX_ADU_LEN, MAX_PDU_LEN, MBAP_HEADER_LEN, MalformedReason, be_u16,
