@@ -589,6 +589,25 @@ impl Network {
         self.queue.peek().map(|Reverse(p)| p.at)
     }
 
+    /// Shows every middlebox new entries of the hosts' logs, in order
+    /// ([`Middlebox::on_host_event`]), then moves their findings into the event log.
+    pub fn observe_host_events(
+        &mut self,
+        events: &[crate::devices::host_log::HostEvent],
+        log: &mut EventLog,
+    ) {
+        if events.is_empty() {
+            return;
+        }
+        let topo = std::sync::Arc::clone(&self.topo);
+        for b in &mut self.boxes {
+            for e in events {
+                b.on_host_event(e, &topo);
+            }
+        }
+        self.collect_tap_events(log);
+    }
+
     /// Moves middleboxes' findings (detectors' alerts) into the event log.
     pub fn collect_tap_events(&mut self, log: &mut EventLog) {
         for t in &mut self.boxes {
