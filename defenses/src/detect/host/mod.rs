@@ -64,7 +64,22 @@ impl HostDetector {
                 "a host detector needs `rules`: a Sigma rule file or a directory of them".to_string(),
             )
         })?;
-        let rules = load_rules(&cx.base.join(rel)).map_err(|m| ("rules".to_string(), m))?;
+        let path = cx.base.join(rel);
+        let mut rules = load_rules(&path).map_err(|m| ("rules".to_string(), m))?;
+        // Named as the detector set names them, so results.json does not depend on where
+        // the run was started from.
+        if path.is_dir() {
+            for (file, _) in &mut rules {
+                let name = Path::new(file.as_str())
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                *file = format!("{}/{name}", rel.trim_end_matches('/'));
+            }
+        } else if let Some((file, _)) = rules.first_mut() {
+            *file = rel.to_string();
+        }
         Ok(HostDetector::new(&cfg.name, rules))
     }
 
