@@ -270,3 +270,28 @@ fn host_local_steps_are_detected_at_technique_level_from_the_hosts_logs() {
     );
     assert!(tap["summary"]["figures"]["events_read"].as_u64().unwrap() > 5);
 }
+
+#[test]
+fn every_host_local_technique_with_a_shipped_rule_is_scored_at_technique_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let set = repo_path("scenarios/detectors/host-sigma.toml");
+    let o = run_exercise(
+        &fixture("host-rules.toml"),
+        &out,
+        &["--detectors", set.to_str().unwrap(), "--no-report"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let r = read_json(&out.join("results.json"));
+    let scored: Vec<(&str, &str)> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["technique"].as_str().unwrap(), s["detection"].as_str().unwrap()))
+        .collect();
+    let techniques = [
+        "T0847", "T0894", "T0895", "T0849", "T0840", "T0851", "T0874", "T0890", "T0881", "T0892",
+    ];
+    let want: Vec<(&str, &str)> = techniques.iter().map(|t| (*t, "technique")).collect();
+    assert_eq!(scored, want);
+}
