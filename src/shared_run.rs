@@ -52,8 +52,8 @@ impl Middlebox for Tagged {
         &mut self,
         event: &otrange_sim::devices::host_log::HostEvent,
         topo: &otrange_sim::net::topology::Topology,
-    ) {
-        self.inner.on_host_event(event, topo);
+    ) -> bool {
+        self.inner.on_host_event(event, topo)
     }
 }
 

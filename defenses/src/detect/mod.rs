@@ -66,6 +66,11 @@ pub trait Detector: Send + Sync {
     fn observe_host(&mut self, _event: &HostEvent, _topo: &Topology) -> bool {
         false
     }
+    /// Whether it reads host logs at all (a host detector does, even when an event comes
+    /// from a host it does not read), so its alerts are logged as soon as it has read.
+    fn reads_host_logs(&self) -> bool {
+        false
+    }
 }
 
 impl Detector for Box<dyn Detector> {
@@ -89,6 +94,9 @@ impl Detector for Box<dyn Detector> {
     }
     fn observe_host(&mut self, event: &HostEvent, topo: &Topology) -> bool {
         (**self).observe_host(event, topo)
+    }
+    fn reads_host_logs(&self) -> bool {
+        (**self).reads_host_logs()
     }
 }
 
@@ -203,10 +211,12 @@ impl<D: Detector + 'static> Middlebox for DetectorTap<D> {
     fn sensor_summary(&self) -> Option<serde_json::Value> {
         Some(self.summary())
     }
-    fn on_host_event(&mut self, event: &HostEvent, topo: &Topology) {
-        if self.detector.observe_host(event, topo) && event.label != 0 {
+    fn on_host_event(&mut self, event: &HostEvent, topo: &Topology) -> bool {
+        let read = self.detector.observe_host(event, topo);
+        if read && event.label != 0 {
             self.steps_seen.insert(event.label);
         }
+        read || self.detector.reads_host_logs()
     }
 }
 

@@ -590,22 +590,26 @@ impl Network {
     }
 
     /// Shows every middlebox new entries of the hosts' logs, in order
-    /// ([`Middlebox::on_host_event`]), then moves their findings into the event log.
+    /// ([`Middlebox::on_host_event`]), then moves the findings of those that read host logs
+    /// into the event log (only theirs: a frame sensor's findings keep the moment they are
+    /// collected at).
     pub fn observe_host_events(
         &mut self,
         events: &[crate::devices::host_log::HostEvent],
         log: &mut EventLog,
     ) {
-        if events.is_empty() {
-            return;
-        }
         let topo = std::sync::Arc::clone(&self.topo);
         for b in &mut self.boxes {
+            let mut reads = false;
             for e in events {
-                b.on_host_event(e, &topo);
+                reads |= b.on_host_event(e, &topo);
+            }
+            if reads {
+                for (at, kind) in b.take_events() {
+                    log.push(at, kind);
+                }
             }
         }
-        self.collect_tap_events(log);
     }
 
     /// Moves middleboxes' findings (detectors' alerts) into the event log.

@@ -193,6 +193,9 @@ impl Detector for HostDetector {
     fn observe_host(&mut self, event: &HostEvent, _topo: &Topology) -> bool {
         self.observe_event(event)
     }
+    fn reads_host_logs(&self) -> bool {
+        true
+    }
     fn alerts(&self) -> &[Alert] {
         &self.alerts
     }
