@@ -5,8 +5,9 @@
 //! sensor scores them none; this one reads where they do leave a trace.
 //!
 //! * [`sigma`]: the rule format, in the subset that matches single events.
-//! * `condition`, `matcher`, `yaml`, `fields`: its condition grammar, value matching,
-//!   the YAML reader that keeps line numbers, the fields each logsource records.
+//! * `condition`, `matcher`, `tags`, `yaml`, `fields`: its condition grammar, value matching,
+//!   the ATT&CK tags alerts carry, the YAML reader that keeps line numbers, the fields
+//!   each logsource records.
 //!
 //! ```toml
 //! [[detector]]
@@ -20,6 +21,7 @@ mod condition;
 mod fields;
 mod matcher;
 pub mod sigma;
+mod tags;
 mod yaml;
 
 use super::config::{BuildContext, ConfigFault, DetectorConfig};

@@ -6,6 +6,7 @@
 
 use super::condition::{self, Condition};
 use super::matcher::{FieldMatch, Modifiers, RawValue};
+use super::tags::attack_tags;
 use super::yaml::{self, Node, Scalar, Value};
 use otrange_sim::devices::host_log::{FieldValue, LogSource};
 
@@ -34,7 +35,7 @@ impl SigmaError {
         }
     }
 
-    fn on(node: &Node, field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn on(node: &Node, field: &str, message: impl Into<String>) -> Self {
         SigmaError::at(node.line, node.col, field, message)
     }
 }
@@ -75,29 +76,6 @@ impl Level {
         }
     }
 }
-
-/// ATT&CK tactics by their tag shortname (`attack.inhibit-response-function`), with the
-/// name alerts carry. ICS tactics from attacks/data/attack-ics-tactics.tsv (ATT&CK for ICS
-/// v17); the Enterprise ones SigmaHQ's Windows rules carry, from ATT&CK Enterprise v17.
-const TACTICS: [(&str, &str); 17] = [
-    ("initial-access", "Initial Access"),
-    ("execution", "Execution"),
-    ("persistence", "Persistence"),
-    ("privilege-escalation", "Privilege Escalation"),
-    ("evasion", "Evasion"),
-    ("discovery", "Discovery"),
-    ("lateral-movement", "Lateral Movement"),
-    ("collection", "Collection"),
-    ("command-and-control", "Command and Control"),
-    ("inhibit-response-function", "Inhibit Response Function"),
-    ("impair-process-control", "Impair Process Control"),
-    ("impact", "Impact"),
-    ("defense-evasion", "Defense Evasion"),
-    ("credential-access", "Credential Access"),
-    ("exfiltration", "Exfiltration"),
-    ("reconnaissance", "Reconnaissance"),
-    ("resource-development", "Resource Development"),
-];
 
 /// Top-level keys a rule may have (the specification's file structure).
 const KEYS: [&str; 19] = [
@@ -378,54 +356,6 @@ fn is_date(s: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-/// The first technique and the first tactic among the `attack.*` tags. A malformed tag or an
-/// unknown `attack.` tag is an error: a typo there would silently lose the attribution.
-fn attack_tags(doc: &Node, tags: &[String]) -> Result<(Option<String>, Option<String>), SigmaError> {
-    let (mut technique, mut tactic) = (None, None);
-    for (i, tag) in tags.iter().enumerate() {
-        let at = || {
-            let node = doc.get("tags").and_then(|n| match &n.value {
-                Value::Seq(items) => items.get(i),
-                _ => None,
-            });
-            node.unwrap_or(doc)
-        };
-        let field = format!("tags[{i}]");
-        let Some((ns, rest)) = tag.split_once('.') else {
-            return Err(SigmaError::on(
-                at(),
-                &field,
-                format!("{tag:?}: a tag is namespace.value, e.g. attack.t0853"),
-            ));
-        };
-        if ns != "attack" {
-            continue;
-        }
-        let rest = rest.to_ascii_lowercase();
-        let id = |p: char| {
-            rest.strip_prefix(p)
-                .filter(|d| d.len() >= 4 && d.chars().all(|c| c.is_ascii_digit() || c == '.'))
-        };
-        if let Some(digits) = id('t') {
-            technique.get_or_insert_with(|| format!("T{}", digits.to_ascii_uppercase()));
-        } else if id('g').is_some() || id('s').is_some() || id('m').is_some() || id('c').is_some() {
-            // Groups, software, mitigations, campaigns: kept as written.
-        } else if let Some((_, name)) = TACTICS.iter().find(|(short, _)| *short == rest) {
-            tactic.get_or_insert_with(|| (*name).to_string());
-        } else {
-            return Err(SigmaError::on(
-                at(),
-                &field,
-                format!(
-                    "{tag:?} is neither an ATT&CK technique (attack.t0853), group, software nor tactic \
-                     (attack.execution, attack.inhibit-response-function, ...)"
-                ),
-            ));
-        }
-    }
-    Ok((technique, tactic))
 }
 
 fn logsource(doc: &Node) -> Result<RuleLogSource, SigmaError> {
