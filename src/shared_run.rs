@@ -48,6 +48,13 @@ impl Middlebox for Tagged {
     fn sensor_summary(&self) -> Option<serde_json::Value> {
         self.inner.sensor_summary()
     }
+    fn on_host_event(
+        &mut self,
+        event: &otrange_sim::devices::host_log::HostEvent,
+        topo: &otrange_sim::net::topology::Topology,
+    ) -> bool {
+        self.inner.on_host_event(event, topo)
+    }
 }
 
 impl Tagged {

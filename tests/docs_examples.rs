@@ -322,6 +322,8 @@ enum Kind {
     Detectors,
     Sweep,
     Rules,
+    /// A Sigma rule (```` ```yaml sigma ````), loaded by a host detector.
+    Sigma,
 }
 
 impl Kind {
@@ -343,6 +345,7 @@ impl Kind {
             Kind::Detectors => "detectors",
             Kind::Sweep => "sweep",
             Kind::Rules => "rules",
+            Kind::Sigma => "sigma",
         }
     }
 
@@ -360,7 +363,7 @@ impl Kind {
             Kind::Policy => "scenarios/policies/zero-trust.toml",
             Kind::Detectors => "scenarios/detectors/plant-detection.toml",
             Kind::Sweep => "scenarios/sweeps/policies.toml",
-            Kind::Rules => unreachable!("rules blocks are whole files"),
+            Kind::Rules | Kind::Sigma => unreachable!("rules blocks are whole files"),
         }
     }
 
@@ -374,6 +377,7 @@ impl Kind {
             Kind::Detectors => "DetectorSet::build (through Exercise::load)",
             Kind::Sweep => "Sweep::load (every cell's exercise through Exercise::load)",
             Kind::Rules => "RulesDetector::from_config (through Exercise::load)",
+            Kind::Sigma => "HostDetector::from_config (through Exercise::load)",
         }
     }
 }
@@ -393,6 +397,12 @@ fn example(info: &[String]) -> Option<Result<Example, String>> {
     if lang == "rules" || (lang == "text" && marker == Some("rules")) {
         return Some(Ok(Example {
             kind: Kind::Rules,
+            fragment: false,
+        }));
+    }
+    if lang == "yaml" && marker == Some("sigma") {
+        return Some(Ok(Example {
+            kind: Kind::Sigma,
             fragment: false,
         }));
     }
@@ -631,6 +641,16 @@ impl Scratch {
                     ),
                 );
                 sc.join(format!("detectors/rules/{stem}.rules"))
+            }
+            Kind::Sigma => {
+                write(&exercise, &named("detectors", &format!("detectors/{stem}.toml")));
+                write(
+                    &sc.join(format!("detectors/{stem}.toml")),
+                    &format!(
+                        "[[detector]]\nkind = \"host\"\nname = \"docs example\"\nrules = \"rules/{stem}.yml\"\n"
+                    ),
+                );
+                sc.join(format!("detectors/rules/{stem}.yml"))
             }
         };
         write(&file, &text);

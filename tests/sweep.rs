@@ -289,7 +289,7 @@ fn a_bad_sweep_file_names_file_line_and_key() {
 /// docs/src/performance.md rather than run here.
 #[test]
 fn the_shipped_benchmark_loads_and_its_first_cell_runs() {
-    let s = common::first_cell_of_sweep("scenarios/benchmark.toml", 1152);
+    let s = common::first_cell_of_sweep("scenarios/benchmark.toml", 1440);
     assert_eq!(s["cells"][0]["key"], "oldsmar.from-entry.flat.none.s1");
     assert_eq!(s["cells"][0]["undefended"], true);
     assert_eq!(s["cells"][0]["scores"]["impacts"], 1, "{}", s["cells"][0]);

@@ -64,6 +64,7 @@ pub fn tick_schedule() -> Schedule {
     s.add_systems(integrate_process.in_set(SimSet::Process));
     s.add_systems(deliver_frames.in_set(SimSet::Network));
     s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
+    s.add_systems(crate::devices::host_log::feed_host_sensors.in_set(SimSet::Observe));
     // Every device kind's systems, in registration order within each phase.
     crate::plant::add_device_systems(&mut s);
     s

@@ -39,9 +39,12 @@ pub struct Alert {
     pub transport: Transport,
     /// The frames the alert rests on.
     pub frames: Vec<u64>,
-    /// The attack steps those frames belong to (their labels; ground truth for scoring,
-    /// never seen by the detector's logic).
+    /// The attack steps those frames (or host-log entries) belong to (their labels; ground
+    /// truth for scoring, never seen by the detector's logic).
     pub steps: Vec<u32>,
+    /// It rests on an entry of a host's log, not on frames (a host detector's): `src` and
+    /// `dst` are that host, and EVE's `proto` is empty.
+    pub on_host: bool,
 }
 
 impl Alert {
@@ -66,6 +69,40 @@ impl Alert {
             } else {
                 vec![frame.label]
             },
+            on_host: false,
+        }
+    }
+
+    /// An alert about an entry of `host`'s log, labelled `label` (0 for benign activity),
+    /// under a rule's title, severity and ATT&CK tags.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_host(
+        host: HostId,
+        t: SimTime,
+        detector: &str,
+        signature_id: u64,
+        signature: String,
+        severity: u8,
+        technique: Option<String>,
+        tactic: Option<String>,
+        label: u32,
+    ) -> Self {
+        Alert {
+            t,
+            detector: detector.to_string(),
+            signature_id,
+            signature,
+            severity,
+            technique,
+            tactic,
+            src: host,
+            dst: host,
+            src_port: 0,
+            dst_port: 0,
+            transport: Transport::Ethernet,
+            frames: Vec::new(),
+            steps: if label == 0 { Vec::new() } else { vec![label] },
+            on_host: true,
         }
     }
 
@@ -85,6 +122,8 @@ impl Alert {
             src_port: self.src_port,
             dst_port: self.dst_port,
             proto: match self.transport {
+                // No frame: an entry of a host's log.
+                _ if self.on_host => "",
                 Transport::Tcp => "TCP",
                 Transport::Udp => "UDP",
                 // No IP: a layer-2 frame (a TSN stream's, say).

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [[detector]]
-//! kind = "rules"                 # allow-list | rules | anomaly | invariants | inventory
+//! kind = "rules"                 # allow-list | rules | anomaly | invariants | inventory | host
 //! name = "quickdraw"
 //! at = ["sw-ctl"]                # the switches / firewalls whose traffic it sees
 //! mode = "detect"                # or "prevent": inline at `at`, drops what it flags
@@ -39,13 +39,14 @@ pub enum Mode {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetectorConfig {
-    /// "allow-list", "rules", "anomaly", "invariants" or "inventory".
+    /// "allow-list", "rules", "anomaly", "invariants", "inventory" or "host".
     pub kind: String,
     /// What alerts, events and results.json call it; in prevention mode its drops are
     /// named after it.
     pub name: String,
     /// The hosts (switches, firewalls) whose traffic it sees: names, or selectors as in
     /// policies (`"role:switch & level:L1"`, the control network's switches on any plant).
+    /// For a host detector, the hosts whose logs it reads (default: every host).
     #[serde(default)]
     pub at: Vec<String>,
     /// Detect (the default) or prevent; prevention needs every `at` host to forward
@@ -55,7 +56,8 @@ pub struct DetectorConfig {
     /// Learning window from the start of the run, e.g. "1h" (allow-list, anomaly).
     #[serde(default)]
     pub learn: Option<DurationField>,
-    /// Rules file, relative to the detector-set file (rules).
+    /// Rules file, relative to the detector-set file (rules); a Sigma rule file or a
+    /// directory of them (host).
     #[serde(default)]
     pub rules: Option<String>,
     /// Rule variables such as MODBUS_CLIENT: addresses, CIDRs, plant host names, lists
@@ -102,7 +104,8 @@ pub struct Placed {
     pub middlebox: Box<dyn Middlebox>,
     /// Observe in detection mode, Inline in prevention mode.
     pub stage: Stage,
-    /// The `at` hosts, in file order; never empty.
+    /// The `at` hosts, in file order; empty for a host detector, which reads host logs
+    /// and sits at no network node.
     pub nodes: Vec<HostId>,
 }
 
@@ -180,17 +183,49 @@ impl DetectorConfig {
             "anomaly" => Box::new(super::anomaly::Anomaly::from_config(self, cx)?),
             "invariants" => Box::new(super::invariants::Invariants::from_config(self, cx)?),
             "inventory" => Box::new(super::inventory::Inventory::from_config(self, cx)?),
+            "host" => Box::new(super::host::HostDetector::from_config(self, cx)?),
             other => {
                 return Err((
                     "kind".into(),
                     format!(
                         "unknown detector kind {other:?}: expected \"allow-list\", \"rules\", \
-                         \"anomaly\", \"invariants\" or \"inventory\""
+                         \"anomaly\", \"invariants\", \"inventory\" or \"host\""
                     ),
                 ));
             }
         })
     }
+}
+
+/// A host detector, reading the logs of `hosts` (every host when none is named). It sits
+/// at no network node: it is fed host-log entries, not frames.
+fn place_host_detector(
+    d: &DetectorConfig,
+    cx: &BuildContext,
+    hosts: Vec<HostId>,
+) -> Result<Placed, ConfigFault> {
+    if d.mode == Mode::Prevent {
+        return Err((
+            "mode".into(),
+            "a host detector reads logs after the fact and drops no frame: it has detect mode only".into(),
+        ));
+    }
+    if d.inspection_delay.is_some() {
+        return Err((
+            "inspection_delay".into(),
+            "a host detector holds no frame: it has no inspection delay".into(),
+        ));
+    }
+    let mut det = super::host::HostDetector::from_config(d, cx)?;
+    if !hosts.is_empty() {
+        det = det.reading(hosts);
+    }
+    let det: Box<dyn Detector> = Box::new(det);
+    Ok(Placed {
+        middlebox: Box::new(DetectorTap::new(det, Arc::clone(cx.topo))),
+        stage: Stage::Observe,
+        nodes: Vec::new(),
+    })
 }
 
 impl DetectorSet {
@@ -226,6 +261,10 @@ impl DetectorSet {
                         nodes.push(n);
                     }
                 }
+            }
+            if d.kind == "host" {
+                out.push(place_host_detector(d, cx, nodes).map_err(|(k, m)| (f(&k), m))?);
+                continue;
             }
             if nodes.is_empty() {
                 return Err((f("at"), "a detector needs at least one host to sit at".into()));

@@ -11,12 +11,15 @@
 //! * [`inventory`]: passive asset discovery, compared with the declared inventory.
 //! * [`register`]: the owner's asset register from a CSV export, compared with what
 //!   [`inventory`] saw.
+//! * [`host`]: Sigma rules over the hosts' own logs (process starts, logons, file writes),
+//!   where host-local techniques leave the trace the network does not show.
 //! * [`config`]: detector-set files and how they become taps (or inline drops).
 
 pub mod alert;
 pub mod allowlist;
 pub mod anomaly;
 pub mod config;
+pub mod host;
 pub mod invariants;
 pub mod inventory;
 pub mod register;
@@ -28,6 +31,7 @@ pub use config::{BuildContext, ConfigFault, DetectorConfig, DetectorSet, Mode, P
 
 use otrange_sim::base::events::EventKind;
 use otrange_sim::base::time::SimTime;
+use otrange_sim::devices::host_log::HostEvent;
 use otrange_sim::net::topology::{HostId, Topology};
 use otrange_sim::net::{Action, Frame, Hop, Middlebox};
 use std::sync::Arc;
@@ -57,6 +61,16 @@ pub trait Detector: Send + Sync {
     fn drops(&self, _alert: &Alert) -> bool {
         true
     }
+    /// Reads one entry of a host's log (a host detector does; frame detectors ignore it);
+    /// true if the entry is one it reads, which makes the entry's step telemetry for it.
+    fn observe_host(&mut self, _event: &HostEvent, _topo: &Topology) -> bool {
+        false
+    }
+    /// Whether it reads host logs at all (a host detector does, even when an event comes
+    /// from a host it does not read), so its alerts are logged as soon as it has read.
+    fn reads_host_logs(&self) -> bool {
+        false
+    }
 }
 
 impl Detector for Box<dyn Detector> {
@@ -78,6 +92,12 @@ impl Detector for Box<dyn Detector> {
     fn every_sighting(&self) -> bool {
         (**self).every_sighting()
     }
+    fn observe_host(&mut self, event: &HostEvent, topo: &Topology) -> bool {
+        (**self).observe_host(event, topo)
+    }
+    fn reads_host_logs(&self) -> bool {
+        (**self).reads_host_logs()
+    }
 }
 
 /// Puts a detector at taps of the simulated (or live) network.
@@ -91,8 +111,8 @@ pub struct DetectorTap<D: Detector> {
     blocked: std::collections::BTreeSet<usize>,
     /// The nodes it sits at, to show it each frame once (see [`Detector::every_sighting`]).
     taps: Vec<HostId>,
-    /// Labels (an attacker's step numbers) of the frames it was shown: the sensor's
-    /// telemetry, what a step scores when no alert counts for it.
+    /// Labels (an attacker's step numbers) of the frames, or host-log entries, it was shown:
+    /// the sensor's telemetry, what a step scores when no alert counts for it.
     steps_seen: std::collections::BTreeSet<u32>,
 }
 
@@ -190,6 +210,13 @@ impl<D: Detector + 'static> Middlebox for DetectorTap<D> {
     }
     fn sensor_summary(&self) -> Option<serde_json::Value> {
         Some(self.summary())
+    }
+    fn on_host_event(&mut self, event: &HostEvent, topo: &Topology) -> bool {
+        let read = self.detector.observe_host(event, topo);
+        if read && event.label != 0 {
+            self.steps_seen.insert(event.label);
+        }
+        read || self.detector.reads_host_logs()
     }
 }
 

@@ -14,6 +14,7 @@
 
 use crate::base::time::SimTime;
 use crate::net::topology::HostId;
+use bevy_ecs::prelude::{Local, Res, ResMut};
 use bevy_ecs::resource::Resource;
 use serde::{Deserialize, Serialize};
 
@@ -285,6 +286,23 @@ impl HostLog {
     pub fn events(&self) -> &[HostEvent] {
         &self.events
     }
+}
+
+/// Observe: shows the sensors that read host logs (host detectors, placed as middleboxes)
+/// what the hosts logged since the last tick, in order. Every writer records at its tick's
+/// time, earlier in the tick, so the alerts they raise fall in time order in the event log.
+pub(crate) fn feed_host_sensors(
+    log: Res<HostLog>,
+    mut net: ResMut<crate::net::Network>,
+    mut events: ResMut<crate::base::events::EventLog>,
+    mut shown: Local<usize>,
+) {
+    let new = &log.events[*shown..];
+    if new.is_empty() {
+        return;
+    }
+    net.observe_host_events(new, &mut events);
+    *shown = log.events.len();
 }
 
 #[cfg(test)]

@@ -86,6 +86,13 @@ pub trait Middlebox: Any + Send + Sync {
     fn sensor_summary(&self) -> Option<serde_json::Value> {
         None
     }
+    /// One entry of a host's log, in time order, for sensors that read host telemetry
+    /// (an endpoint agent's events shipped to a SIEM) rather than frames; true if this box
+    /// reads host logs at all (its findings are then collected at once). Frame sensors
+    /// ignore it; a host sensor is placed at no node, so it sees no frame.
+    fn on_host_event(&mut self, _event: &crate::devices::host_log::HostEvent, _topo: &Topology) -> bool {
+        false
+    }
 }
 
 /// A placed middlebox, for whoever placed it to reach it again.

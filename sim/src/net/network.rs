@@ -589,6 +589,29 @@ impl Network {
         self.queue.peek().map(|Reverse(p)| p.at)
     }
 
+    /// Shows every middlebox new entries of the hosts' logs, in order
+    /// ([`Middlebox::on_host_event`]), then moves the findings of those that read host logs
+    /// into the event log (only theirs: a frame sensor's findings keep the moment they are
+    /// collected at).
+    pub fn observe_host_events(
+        &mut self,
+        events: &[crate::devices::host_log::HostEvent],
+        log: &mut EventLog,
+    ) {
+        let topo = std::sync::Arc::clone(&self.topo);
+        for b in &mut self.boxes {
+            let mut reads = false;
+            for e in events {
+                reads |= b.on_host_event(e, &topo);
+            }
+            if reads {
+                for (at, kind) in b.take_events() {
+                    log.push(at, kind);
+                }
+            }
+        }
+    }
+
     /// Moves middleboxes' findings (detectors' alerts) into the event log.
     pub fn collect_tap_events(&mut self, log: &mut EventLog) {
         for t in &mut self.boxes {
