@@ -15,7 +15,6 @@ fn json_ok(args: &[&str]) -> Value {
 }
 
 #[test]
-#[ignore = "until the firmware, I/O image and tasking executors land (issue 17)"]
 fn every_technique_has_a_meaning() {
     let v = json_ok(&["techniques", "--json"]);
     let unexplained: Vec<&str> = v["techniques"]
@@ -57,7 +56,6 @@ const MEASURED: &[(&str, &[&str])] = &[
 ];
 
 #[test]
-#[ignore = "until the firmware, I/O image and tasking executors land (issue 17)"]
 fn every_incident_playbook_covers_most_of_its_record_and_explains_the_rest() {
     let v = json_ok(&["techniques", "--coverage", "--json"]);
     let exercises = v["exercises"].as_array().unwrap();
