@@ -20,12 +20,20 @@ fn statuses(r: &serde_json::Value) -> Vec<String> {
 /// A copy of a shipped playbook without the step whose id starts with `id`, and an
 /// exercise on the reference plant running it: the control experiment of a test.
 fn without_step(dir: &Path, playbook: &str, id: &str, duration: &str) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(repo_path(playbook)).unwrap();
-    let i = text
-        .find(&format!("[[step]]\nid = \"{id}"))
-        .expect("the step is in the playbook");
-    let j = i + 5 + text[i + 5..].find("[[step]]").expect("a step follows it");
-    std::fs::write(dir.join("without.toml"), format!("{}{}", &text[..i], &text[j..])).unwrap();
+    without_steps(dir, playbook, &[id], duration)
+}
+
+/// [`without_step`] for several steps.
+fn without_steps(dir: &Path, playbook: &str, ids: &[&str], duration: &str) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(repo_path(playbook)).unwrap();
+    for id in ids {
+        let i = text
+            .find(&format!("[[step]]\nid = \"{id}"))
+            .expect("the step is in the playbook");
+        let j = i + 5 + text[i + 5..].find("[[step]]").expect("a step follows it");
+        text = format!("{}{}", &text[..i], &text[j..]);
+    }
+    std::fs::write(dir.join("without.toml"), text).unwrap();
     let ex = dir.join("without-ex.toml");
     std::fs::write(
         &ex,
@@ -275,24 +283,26 @@ fn stuxnet_like_freezes_the_view_so_the_operator_never_reacts() {
     );
     assert_eq!(statuses(&r), ["succeeded"; STUXNET_STEPS]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
-    // The intake PLC raised its high-level alarm, but hmi-1 was shown recorded normal
-    // values: its operator did nothing, and only the safety system's trip stopped the tank.
+    // The intake PLC's level input is forced to a normal 3.0 m, so the PLC never raises its
+    // high-level alarm, and hmi-1 is shown recorded normal values: its operator does
+    // nothing, and only the safety system, on its own transmitter, trips the intake.
     let events = std::fs::read_to_string(dir.path().join("attack/events.jsonl")).unwrap();
-    assert!(events.contains(r#""device":"plc-intake","name":"raw tank high","raised":true"#));
+    assert!(!events.contains(r#""device":"plc-intake","name":"raw tank high","raised":true"#));
     assert!(events.contains(r#""device":"plc-sis","name":"SIS raw tank high-high","raised":true"#));
     assert_eq!(hmi_actions(&r, "hmi-1"), 0);
     assert_eq!(r["impacts"][0]["limit"], "intake_power_lost");
 
-    // The same attack without the frozen view (step 4 removed): the operator sees the alarm
-    // and stops the intake pumps before the safety system has to trip.
-    let ex = without_step(
+    // The same attack without the forced input and the frozen view: the PLC raises its
+    // alarm, the operator sees it and stops the intake pumps before the safety system has
+    // to trip.
+    let ex = without_steps(
         dir.path(),
         "scenarios/playbooks/stuxnet.toml",
-        "freeze hmi-1",
+        &["force the level input", "freeze hmi-1"],
         "1h",
     );
     let r = run(&ex, &dir.path().join("control"), &[]);
-    assert_eq!(statuses(&r), ["succeeded"; STUXNET_STEPS - 1]);
+    assert_eq!(statuses(&r), ["succeeded"; STUXNET_STEPS - 2]);
     assert_eq!(hmi_actions(&r, "hmi-1"), 1);
     assert!(r["impacts"].as_array().unwrap().is_empty(), "{}", r["impacts"]);
 }
@@ -328,7 +338,7 @@ fn stuxnet_like_stops_where_smb_into_operations_is_closed() {
 }
 
 /// Steps in the Stuxnet playbook.
-const STUXNET_STEPS: usize = 24;
+const STUXNET_STEPS: usize = 27;
 
 #[test]
 fn triton_like_removes_the_safety_trip_then_the_filter_overpressures() {
@@ -392,7 +402,7 @@ fn triton_like_stops_where_rdp_from_the_vpn_is_closed() {
 }
 
 /// Steps in the TRITON playbook.
-const TRITON_STEPS: usize = 26;
+const TRITON_STEPS: usize = 27;
 
 #[test]
 fn colonial_like_ransomware_in_it_ends_in_a_precautionary_shutdown() {

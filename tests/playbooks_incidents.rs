@@ -89,14 +89,21 @@ const FROSTYGOOP: &str = "scenarios/frostygoop.toml";
 #[test]
 fn frostygoop_freezes_the_naoh_store_on_the_flat_network() {
     let r = run_flat(FROSTYGOOP);
-    assert_eq!(statuses(&r), ["succeeded"; 8]);
+    assert_eq!(statuses(&r), ["succeeded"; 10]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
     assert_eq!(r["steps"][6]["detail"], "plc-dosing hr:4 = 0 written 1 time(s)");
     assert_eq!(r["steps"][7]["detail"], "plc-dosing hr:3 = 0 written 1 time(s)");
-    // The only harm is the cold store, and it comes when the hand calculation says:
-    // 20 °C to 12 °C with tau = C/UA = 20,000 s is 20,000 ln(15/7) = 15,243 s, plus the
-    // limit's 600 s.
-    assert_eq!(impacts(&r).len(), 1, "{}", r["impacts"]);
+    // The bricked controller falls silent: hmi-1's view of it is denied, then lost.
+    let silent: Vec<(&str, &str)> = impacts(&r)
+        .iter()
+        .filter(|i| i.get("limit").is_none())
+        .map(|i| (i["technique"].as_str().unwrap(), i["component"].as_str().unwrap()))
+        .collect();
+    assert_eq!(silent, [("T0815", "plc-dosing"), ("T0829", "plc-dosing")]);
+    // The only physical harm is the cold store, and it comes when the hand calculation
+    // says: 20 °C to 12 °C with tau = C/UA = 20,000 s is 20,000 ln(15/7) = 15,243 s, plus
+    // the limit's 600 s (the heater stays off with its controller bricked, too).
+    assert_eq!(impacts(&r).len(), 3, "{}", r["impacts"]);
     let cold = first_impact(&r, "naoh_storage_cold").expect("no naoh_storage_cold impact");
     assert_eq!(cold["technique"], "T0826");
     let t = cold["t_s"].as_f64().unwrap();
@@ -192,7 +199,7 @@ const INDUSTROYER: &str = "scenarios/industroyer.toml";
 #[test]
 fn industroyer_opens_the_breakers_and_empties_the_town_reservoir_on_the_flat_network() {
     let r = run_flat(INDUSTROYER);
-    assert_eq!(statuses(&r), ["succeeded"; 23]);
+    assert_eq!(statuses(&r), ["succeeded"; 24]);
     assert_eq!(r["passed"], true, "{}", r["expectations"]);
     // The flood drove plc-sis beyond its capacity: it answered busy.
     let flood = r["steps"][13]["detail"].as_str().unwrap();
@@ -216,9 +223,15 @@ fn industroyer_opens_the_breakers_and_empties_the_town_reservoir_on_the_flat_net
     let town = first_impact(&r, "town_supply_lost").expect("no town_supply_lost impact");
     assert_eq!(town["technique"], "T0828");
     let t = town["t_s"].as_f64().unwrap();
-    let opened = r["steps"][18]["started_s"].as_f64().unwrap();
+    let toggle = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["technique"] == "T0831")
+        .expect("the toggle loop");
+    let opened = r["steps"][toggle]["started_s"].as_f64().unwrap();
     assert!(
-        t > opened + 2.0 * 3600.0 && t < step_end(&r, 18),
+        t > opened + 2.0 * 3600.0 && t < step_end(&r, toggle),
         "town supply lost at {t} s, distribution opened at {opened} s"
     );
 }

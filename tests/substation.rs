@@ -127,15 +127,17 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
     assert!(dos.contains("busy"), "{dos}");
 
     // The impacts that are not limits crossed: the DoS keeps the SCADA HMI from hearing the
-    // hospital feeder's relay (T0815); the dispatcher's re-close of Q15 is swallowed in the
-    // middle (T0813); then relay-f5's answers are swallowed too, for good (T0815, T0829).
+    // hospital feeder's relay (T0815); relay-f3, put into its firmware update mode, stops
+    // protecting (T0837) and answers only "busy" (T0815, then T0829 when it lasts); the
+    // dispatcher's re-close of Q15 is swallowed in the middle (T0813); then relay-f5's
+    // answers are swallowed too, for good (T0815, T0829).
     let views: Vec<(&str, &str, &str)> = list(&r, "impacts")
         .iter()
         .filter(|i| i.get("limit").is_none())
         .map(|i| {
             (
                 i["technique"].as_str().unwrap(),
-                i["hmi"].as_str().unwrap(),
+                i["hmi"].as_str().unwrap_or("-"),
                 i["component"].as_str().unwrap(),
             )
         })
@@ -144,7 +146,10 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
         views,
         [
             ("T0815", "scada-hmi", "relay-f2"),
+            ("T0837", "-", "relay-f3"),
+            ("T0815", "scada-hmi", "relay-f3"),
             ("T0813", "scada-hmi", "relay-f5"),
+            ("T0829", "scada-hmi", "relay-f3"),
             ("T0815", "scada-hmi", "relay-f5"),
             ("T0829", "scada-hmi", "relay-f5"),
         ]
@@ -200,7 +205,8 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
     assert!(hmi["operator_actions"].as_u64().unwrap() >= 4 + 15, "{hmi}");
 
     // After the loop the dispatcher's next re-close holds: every feeder is back at the end
-    // but the ones cut off from the HMI (its commands to Q15 swallowed in the middle).
+    // but the ones cut off from the HMI (its commands to Q15 swallowed in the middle, Q13's
+    // relay in its firmware update mode).
     let v = final_values(&r);
     for (feeder, _, _) in FEEDERS {
         let out = OUT_AT_THE_END.contains(&feeder);
@@ -213,10 +219,12 @@ fn industroyer_opens_every_feeder_breaker_from_the_scada_hmi() {
 }
 
 /// Steps in the substation's Industroyer playbook.
-const INDUSTROYER_STEPS: usize = 26;
+const INDUSTROYER_STEPS: usize = 27;
 
-/// Feeders the dispatcher cannot restore: the HMI's commands to them never arrive.
-const OUT_AT_THE_END: [&str; 1] = ["f5_industrial"];
+/// Feeders the dispatcher cannot restore: the HMI's commands to Q15 never arrive, and
+/// relay-f3, left in its firmware update mode, answers only "busy", so the dispatcher never
+/// sees Q13's alarm to re-close it.
+const OUT_AT_THE_END: [&str; 2] = ["f3_water", "f5_industrial"];
 
 #[test]
 fn industroyer_on_the_substation_stops_where_the_hmi_refuses_rdp_from_the_dmz() {
