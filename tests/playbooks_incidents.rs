@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::incident::{assert_deterministic, assert_stopped_at};
+
 use common::repo_path;
 use std::path::Path;
 
@@ -42,44 +44,6 @@ fn first_impact<'a>(r: &'a serde_json::Value, limit: &str) -> Option<&'a serde_j
 
 fn step_end(r: &serde_json::Value, i: usize) -> f64 {
     r["steps"][i]["ended_s"].as_f64().unwrap()
-}
-
-/// Two runs with the same seed write byte-identical results.json.
-fn assert_deterministic(exercise: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    run(&repo_path(exercise), &a, &["--seed", "7"]);
-    run(&repo_path(exercise), &b, &["--seed", "7"]);
-    let ra = std::fs::read(a.join("results.json")).unwrap();
-    let rb = std::fs::read(b.join("results.json")).unwrap();
-    assert!(
-        ra == rb,
-        "{exercise}: two runs with seed 7 differ in results.json"
-    );
-}
-
-/// The chain stopped at `blocked` (0-based) by `rule`: every step before it succeeded,
-/// every later one was not reached, and the plant suffered nothing.
-fn assert_stopped_at(r: &serde_json::Value, blocked: usize, rule: &str) {
-    let s = statuses(r);
-    for (i, st) in s.iter().enumerate() {
-        let want = match i.cmp(&blocked) {
-            std::cmp::Ordering::Less => "succeeded",
-            std::cmp::Ordering::Equal => "blocked",
-            std::cmp::Ordering::Greater => "not_reached",
-        };
-        assert_eq!(st, want, "step {} in {s:?}", i + 1);
-    }
-    assert_eq!(r["steps"][blocked]["rule"], rule);
-    let hits = r["policy_summary"]["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == rule)
-        .map(|x| x["hits"].as_u64().unwrap());
-    assert!(hits.is_some_and(|h| h >= 1), "{}", r["policy_summary"]);
-    assert!(impacts(r).is_empty(), "{}", r["impacts"]);
-    assert_eq!(r["passed"], false, "the exercise expects the attack to succeed");
 }
 
 // ── FrostyGoop 2024 ───────────────────────────────────────────────────────────────────────
@@ -137,7 +101,7 @@ service = "modbus"
 
 #[test]
 fn frostygoop_is_deterministic() {
-    assert_deterministic(FROSTYGOOP);
+    assert_deterministic(FROSTYGOOP, &[]);
 }
 
 // ── PIPEDREAM-like Modbus toolkit ─────────────────────────────────────────────────────────
@@ -189,7 +153,7 @@ service = "rdp"
 
 #[test]
 fn pipedream_is_deterministic() {
-    assert_deterministic(PIPEDREAM);
+    assert_deterministic(PIPEDREAM, &[]);
 }
 
 // ── Industroyer-like breaker attack ───────────────────────────────────────────────────────
@@ -260,5 +224,5 @@ service = "rdp"
 
 #[test]
 fn industroyer_is_deterministic() {
-    assert_deterministic(INDUSTROYER);
+    assert_deterministic(INDUSTROYER, &[]);
 }

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::incident::{assert_deterministic, assert_stopped_at};
+
 use common::repo_path;
 
 fn run(exercise: &str, extra: &[&str]) -> serde_json::Value {
@@ -37,37 +39,6 @@ fn first(r: &serde_json::Value, technique: &str) -> f64 {
 
 fn step_end(r: &serde_json::Value, i: usize) -> f64 {
     r["steps"][i]["ended_s"].as_f64().unwrap()
-}
-
-/// Every step before `blocked` (0-based) succeeded, it was blocked by `rule`, the rest were
-/// not reached, and nothing happened to the plant.
-fn assert_stopped_at(r: &serde_json::Value, blocked: usize, rule: &str) {
-    let s = common::step_statuses(r);
-    for (i, st) in s.iter().enumerate() {
-        let want = match i.cmp(&blocked) {
-            std::cmp::Ordering::Less => "succeeded",
-            std::cmp::Ordering::Equal => "blocked",
-            std::cmp::Ordering::Greater => "not_reached",
-        };
-        assert_eq!(st, want, "step {} in {s:?}", i + 1);
-    }
-    assert_eq!(r["steps"][blocked]["rule"], rule);
-    assert!(impacts(r).is_empty(), "{}", r["impacts"]);
-}
-
-fn assert_deterministic(exercise: &str, duration: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let extra = ["--seed", "7", "--duration", duration];
-    common::run_results(&repo_path(exercise), &a, &extra);
-    common::run_results(&repo_path(exercise), &b, &extra);
-    for f in ["results.json", "events.jsonl", "host-events.jsonl"] {
-        let (x, y) = (
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
-        );
-        assert!(x == y, "{exercise}: two runs with seed 7 differ in {f}");
-    }
 }
 
 // ── Maroochy Water Breach, 2000 ──────────────────────────────────────────────────────────
@@ -128,7 +99,7 @@ fn maroochy_stops_where_the_firewalls_close_the_vpn_to_the_controllers() {
 
 #[test]
 fn maroochy_is_deterministic() {
-    assert_deterministic(MAROOCHY, "4h10m");
+    assert_deterministic(MAROOCHY, &["--duration", "4h10m"]);
 }
 
 // ── Unitronics defacement, 2023 ──────────────────────────────────────────────────────────
@@ -167,5 +138,5 @@ fn unitronics_stops_where_the_panel_is_not_on_the_internet() {
 
 #[test]
 fn unitronics_is_deterministic() {
-    assert_deterministic(UNITRONICS, "40m");
+    assert_deterministic(UNITRONICS, &["--duration", "40m"]);
 }

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::incident::{assert_deterministic, assert_stopped_at};
+
 use common::repo_path;
 use std::path::Path;
 
@@ -80,44 +82,6 @@ fn energized(r: &serde_json::Value, feeder: &str) -> f64 {
         .find(|p| p[0] == key.as_str())
         .and_then(|p| p[1].as_f64())
         .unwrap_or_else(|| panic!("no final value {key}"))
-}
-
-/// Two runs with the same seed write byte-identical results.json.
-fn assert_deterministic(exercise: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    run(&repo_path(exercise), &a, &["--seed", "7"]);
-    run(&repo_path(exercise), &b, &["--seed", "7"]);
-    let ra = std::fs::read(a.join("results.json")).unwrap();
-    let rb = std::fs::read(b.join("results.json")).unwrap();
-    assert!(
-        ra == rb,
-        "{exercise}: two runs with seed 7 differ in results.json"
-    );
-}
-
-/// The chain stopped at `blocked` (0-based) by `rule`: every step before it succeeded,
-/// every later one was not reached, and the plant suffered nothing.
-fn assert_stopped_at(r: &serde_json::Value, blocked: usize, rule: &str) {
-    let s = statuses(r);
-    for (i, st) in s.iter().enumerate() {
-        let want = match i.cmp(&blocked) {
-            std::cmp::Ordering::Less => "succeeded",
-            std::cmp::Ordering::Equal => "blocked",
-            std::cmp::Ordering::Greater => "not_reached",
-        };
-        assert_eq!(st, want, "step {} in {s:?}", i + 1);
-    }
-    assert_eq!(r["steps"][blocked]["rule"], rule);
-    let hits = r["policy_summary"]["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == rule)
-        .map(|x| x["hits"].as_u64().unwrap());
-    assert!(hits.is_some_and(|h| h >= 1), "{}", r["policy_summary"]);
-    assert!(impacts(r).is_empty(), "{}", r["impacts"]);
-    assert_eq!(r["passed"], false, "the exercise expects the attack to succeed");
 }
 
 // ── 2015: C0028, over the VPN and the dispatcher's HMI ────────────────────────────────────
@@ -229,7 +193,7 @@ service = "rdp"
 
 #[test]
 fn ukraine_2015_is_deterministic() {
-    assert_deterministic(UKRAINE_2015);
+    assert_deterministic(UKRAINE_2015, &[]);
 }
 
 // ── 2022: Industroyer2 (S1072), then the MicroSCADA attack (C0034) ─────────────────────────
@@ -337,5 +301,5 @@ modbus = { access = "write" }
 
 #[test]
 fn ukraine_2022_is_deterministic() {
-    assert_deterministic(UKRAINE_2022);
+    assert_deterministic(UKRAINE_2022, &[]);
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod driver;
+pub(crate) mod incident;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
