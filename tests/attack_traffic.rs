@@ -85,7 +85,8 @@ fn a_playbook_naming_an_unknown_or_deprecated_technique_is_an_error_that_names_i
     for (id, expect) in [
         ("T0855x", "unknown technique"),
         ("T0818", "deprecated"),
-        ("T0800", "no executor"),
+        ("T0826", "is an impact: the plant produces it"),
+        ("T0860", "out of the range's scope: no radio links"),
     ] {
         let pb = dir.path().join("pb.toml");
         std::fs::write(

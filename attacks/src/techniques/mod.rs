@@ -352,7 +352,17 @@ pub fn build(
     let (id, b) = registry().iter().find(|(t, _)| *t == id).ok_or_else(|| {
         ConfigError::unlocated(
             "technique",
-            format!("{id} is an ATT&CK for ICS technique otrange has no executor for yet; `otrange techniques` marks those it has"),
+            match meaning(id) {
+                crate::catalogue::Meaning::Impact => format!(
+                    "{id} is an impact: the plant produces it (a limit crossed, a view or control lost), no step scripts it; list it in the exercise's [expect] impact_techniques"
+                ),
+                crate::catalogue::Meaning::OutOfScope(why) => {
+                    format!("{id} is out of the range's scope: {why}")
+                }
+                _ => format!(
+                    "{id} is an ATT&CK for ICS technique otrange has no executor for; `otrange techniques` shows what each means"
+                ),
+            },
         )
     })?;
     b(id, target, params, topo)
