@@ -88,10 +88,6 @@ impl VendorState {
 /// Bytes per upload or download block.
 pub const BLOCK: usize = 200;
 
-fn be16(pdu: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*pdu.get(at)?, *pdu.get(at + 1)?]))
-}
-
 /// Answers one FC 90 request PDU (`pdu[0] == 0x5A`) with its response PDU; `memory` is
 /// the PLC's register memory, against which forces are checked.
 pub fn handle(pdu: &[u8], st: &mut VendorState, memory: &impl PlcMemory) -> Vec<u8> {
@@ -124,7 +120,7 @@ fn answer(sub: u8, pdu: &[u8], st: &mut VendorState, memory: &impl PlcMemory) ->
         sub::READ_PLC_INFO => out.extend(st.mode.code().to_be_bytes()),
         sub::INIT_UPLOAD => out.extend((st.upload.len() as u16).to_be_bytes()),
         sub::UPLOAD_BLOCK => {
-            let idx = usize::from(be16(pdu, 3).unwrap_or(0));
+            let idx = usize::from(crate::wire::modbus::be_u16(pdu, 3).unwrap_or(0));
             let chunk: Vec<u8> = st.upload.iter().skip(idx * BLOCK).take(BLOCK).copied().collect();
             out.extend((idx as u16).to_be_bytes());
             out.push(chunk.len() as u8);
@@ -165,7 +161,7 @@ fn answer(sub: u8, pdu: &[u8], st: &mut VendorState, memory: &impl PlcMemory) ->
             st.image = Some((size, Vec::with_capacity(size)));
         }
         sub::FIRMWARE_BLOCK => {
-            let idx = be16(pdu, 3).ok_or(error::MALFORMED)?;
+            let idx = crate::wire::modbus::be_u16(pdu, 3).ok_or(error::MALFORMED)?;
             let (size, bytes) = st.image.as_mut().ok_or(error::SEQUENCE)?;
             let block = &pdu[5..];
             if usize::from(idx) * IMAGE_BLOCK != bytes.len() || block.len() > IMAGE_BLOCK {
@@ -184,7 +180,7 @@ fn answer(sub: u8, pdu: &[u8], st: &mut VendorState, memory: &impl PlcMemory) ->
             st.installed = Some(bytes);
         }
         sub::READ_IO_OBJECT => {
-            let first = usize::from(be16(pdu, 3).unwrap_or(0));
+            let first = usize::from(crate::wire::modbus::be_u16(pdu, 3).unwrap_or(0));
             let page: Vec<&IoPoint> = st
                 .io_image
                 .values()
@@ -198,7 +194,11 @@ fn answer(sub: u8, pdu: &[u8], st: &mut VendorState, memory: &impl PlcMemory) ->
             }
         }
         sub::WRITE_IO_OBJECT => {
-            let (Some(&code), Some(addr), Some(value)) = (pdu.get(3), be16(pdu, 4), be16(pdu, 6)) else {
+            let (Some(&code), Some(addr), Some(value)) = (
+                pdu.get(3),
+                crate::wire::modbus::be_u16(pdu, 4),
+                crate::wire::modbus::be_u16(pdu, 6),
+            ) else {
                 return Err(error::MALFORMED);
             };
             let area = Area::from_read_function(code).ok_or(error::OUT_OF_RANGE)?;

@@ -352,7 +352,7 @@ pub struct Topology {
     pub links: Vec<Link>,
     by_name: BTreeMap<String, HostId>,
     by_address: BTreeMap<Ipv4Addr, HostId>,
-    /// Next-hop tables and the paths used so far ([`super::routes`]).
+    /// Next-hop tables and the paths used so far (`net::routes`).
     routes: super::routes::Routes,
 }
 
@@ -530,7 +530,7 @@ impl Topology {
         self.by_address.get(&addr).copied()
     }
     /// The hops from `src` to `dst`, or None when no path exists: shortest by hop count,
-    /// through forwarders only, from the forwarders' next-hop tables ([`super::routes`]).
+    /// through forwarders only, from the forwarders' next-hop tables (`net::routes`).
     pub fn route(&self, src: HostId, dst: HostId) -> Option<std::sync::Arc<[Hop]>> {
         self.routes.path(src.0 as usize, dst.0 as usize)
     }
