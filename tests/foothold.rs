@@ -85,6 +85,41 @@ fn a_phished_workstation_calls_home_from_where_it_sits() {
 }
 
 #[test]
+fn from_the_host_a_step_takes_or_copies_to_the_step_still_makes_sense() {
+    let dir = tempfile::tempdir().unwrap();
+    // PIPEDREAM from the vendor's gateway: its first step logs on to that gateway with the
+    // vendor's hardcoded account (T0891), which only got the actor in; it is skipped.
+    let r = run_results(
+        &repo_path("scenarios/benchmark/pipedream.toml"),
+        &dir.path().join("pipedream"),
+        &["--foothold", "vpn-gw"],
+    );
+    assert_eq!(
+        r["foothold"]["skipped_steps"],
+        serde_json::json!(["remote access"])
+    );
+    assert_eq!(step_statuses(&r)[0], "succeeded");
+
+    // Stuxnet from hmi-1: the actor takes the historian, then copies itself there "from
+    // ews-01", which it does not hold from this foothold. The copy leaves from hmi-1, its
+    // latest foothold other than the historian itself, instead of failing as a frame from
+    // the historian to itself.
+    let r = run_results(
+        &repo_path("scenarios/benchmark/stuxnet.toml"),
+        &dir.path().join("stuxnet"),
+        &["--foothold", "hmi-1"],
+    );
+    let steps = r["steps"].as_array().unwrap();
+    let copy = steps.iter().find(|s| s["id"] == "copy itself there").unwrap();
+    assert_eq!(copy["status"], "succeeded", "{copy}");
+    assert!(
+        !step_statuses(&r).contains(&"failed".to_string()),
+        "{:?}",
+        step_statuses(&r)
+    );
+}
+
+#[test]
 fn a_foothold_that_cannot_be_is_an_error_at_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let plant = repo_path("scenarios/water-treatment/plant.toml");

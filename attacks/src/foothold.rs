@@ -13,7 +13,7 @@
 //!   Device), or User Execution (T0863, the phishing victim running the attachment: the
 //!   second half of getting in);
 //! - a step that takes the foothold itself (a technique whose success gives the actor its
-//!   target, such as T0886 Remote Services to the foothold).
+//!   target, such as T0886 Remote Services or T0891 Hardcoded Credentials to the foothold).
 //!
 //! The first step that is neither runs first, from the foothold, and the rest follow as
 //! written. So from `hmi-1`, the Oldsmar playbook skips the VPN login and the RDP session to
@@ -25,11 +25,8 @@
 //! vendor gateway's signed-in vendor account, say), since that is who the host is.
 
 use crate::playbook::{CredentialRef, Playbook, Timing};
+use crate::techniques::initial_access::takes_target;
 use otrange_sim::net::topology::{HostId, Topology};
-
-/// Techniques whose success gives the actor its target host (the access executors'
-/// `gains`; see `techniques::initial_access`).
-const TAKES_HOST: [&str; 7] = ["T0822", "T0883", "T0866", "T0859", "T0812", "T0886", "T0863"];
 
 /// Whether a step only gets the actor in: a technique of no tactic but Initial Access
 /// (T0886 Remote Services, also Lateral Movement, is a move once inside), or the victim's
@@ -49,9 +46,7 @@ pub fn from_foothold(playbook: &Playbook, host: HostId, topo: &Topology) -> (Pla
     let skip = pb
         .steps
         .iter()
-        .take_while(|s| {
-            is_entry(s.technique) || (TAKES_HOST.contains(&s.technique) && s.target == Some(host))
-        })
+        .take_while(|s| is_entry(s.technique) || (takes_target(s.technique) && s.target == Some(host)))
         .count();
     let skipped: Vec<String> = pb.steps.drain(..skip).map(|s| s.id).collect();
     if skip > 0

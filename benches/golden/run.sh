@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Byte-for-byte guard for restructurings: runs every shipped exercise at its own duration and
 # seed with every output switched on (--pcap --log-frames), and `otrange detect` on every
-# bundled real capture, and hashes what they wrote.
+# bundled real capture, and a generated 200-PLC plant, and hashes what they wrote.
 #
 #   benches/golden/run.sh           compare with benches/golden/hashes.txt (exit 1 on a change)
 #   benches/golden/run.sh --record  rewrite hashes.txt (say in the commit why outputs changed)
@@ -45,6 +45,13 @@ for ex in scenarios/*.toml; do
     echo "$name/exit-code $rc" >>"$now"
     hash_outputs "$name" results.json events.jsonl alerts.eve.json capture.pcap capture-labels.csv process.csv
 done
+# A generated plant much larger than the shipped ones (benches/scale/gen.py: 200 PLCs, one
+# SCADA HMI and a historian polling all of them), for the indexes that only matter at scale.
+python3 benches/scale/gen.py "$out/scale-200-plant" 200 10m >/dev/null
+rc=0
+"$bin" run "$out/scale-200-plant/exercise.toml" --log-frames --out "$out/scale-200" >/dev/null || rc=$?
+echo "scale-200/exit-code $rc" >>"$now"
+hash_outputs scale-200 results.json events.jsonl process.csv
 # Real captures through `otrange detect` (reassembly, framing, the rules and allow-list).
 for cap in tests/data/pcaps/*.pcap; do
     name=detect-$(basename "$cap" .pcap)

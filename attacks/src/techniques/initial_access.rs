@@ -75,18 +75,10 @@ fn service(p: &toml::Table, default: Service) -> Result<Service, ConfigError> {
     }
 }
 
-/// Builds the executor for an access or lateral-movement technique.
-pub fn build(
-    technique: &'static str,
-    target: Option<HostId>,
-    p: &toml::Table,
-    _topo: &Topology,
-) -> Result<Box<dyn Executor>, ConfigError> {
-    let target =
-        target.ok_or_else(|| ConfigError::unlocated("target", "this technique needs a target host"))?;
-    param::only(p, &["service", "bytes", "reply_bytes"])?;
-    // Per technique: the usual service, whether it logs in, whether it gains a foothold.
-    let (svc, login, gains, beacon) = match technique {
+/// Per technique: the usual service, whether it logs in, whether it gains its target host
+/// (the actor works from there next), whether the new foothold calls home.
+fn profile(technique: &str) -> Option<(Service, Login, bool, bool)> {
+    Some(match technique {
         "T0822" => (Service::Vpn, Login::Any, true, false), // External Remote Services
         "T0883" => (Service::Https, Login::None, true, false), // Internet Accessible Device
         "T0866" => (Service::Smb, Login::None, true, false), // Exploitation of Remote Services
@@ -100,12 +92,31 @@ pub fn build(
         "T0819" => (Service::Https, Login::None, true, false), // Exploit Public-Facing Application
         "T0817" => (Service::Https, Login::None, true, true), // Drive-by Compromise
         "T0862" => (Service::Https, Login::None, true, true), // Supply Chain Compromise
-        other => {
-            return Err(ConfigError::unlocated(
-                "technique",
-                format!("{other} is no access technique"),
-            ));
-        }
+        _ => return None,
+    })
+}
+
+/// Whether a step of this technique, when it succeeds, gives the actor its target host: a
+/// playbook started from that host (assume breach) has no need of it.
+pub fn takes_target(technique: &str) -> bool {
+    profile(technique).is_some_and(|(_, _, gains, _)| gains)
+}
+
+/// Builds the executor for an access or lateral-movement technique.
+pub fn build(
+    technique: &'static str,
+    target: Option<HostId>,
+    p: &toml::Table,
+    _topo: &Topology,
+) -> Result<Box<dyn Executor>, ConfigError> {
+    let target =
+        target.ok_or_else(|| ConfigError::unlocated("target", "this technique needs a target host"))?;
+    param::only(p, &["service", "bytes", "reply_bytes"])?;
+    let Some((svc, login, gains, beacon)) = profile(technique) else {
+        return Err(ConfigError::unlocated(
+            "technique",
+            format!("{technique} is no access technique"),
+        ));
     };
     let service = service(p, svc)?;
     let bytes = param::int(
@@ -157,7 +168,7 @@ impl Access {
         let Some(user) = self.user(cx) else {
             return;
         };
-        let src = cx.source();
+        let src = cx.sender_to(self.target);
         let table = cx.net.identities();
         if table.get(src).is_none() {
             table.set(src, Some(otrange_sim::net::Identity::new(user, false)));
@@ -170,7 +181,7 @@ impl Access {
     /// the process the exploit or the lure started.
     fn record(&self, cx: &mut StepCx, user: Option<&str>) {
         use otrange_sim::devices::host_log::{HostActivity, LogonMethod};
-        let from = cx.name(cx.source()).to_string();
+        let from = cx.name(cx.sender_to(self.target)).to_string();
         let local = otrange_sim::devices::host_activity::account_of(cx.topo, self.target);
         let process =
             |image: &str, command_line: &str, parent: &str, user: &str| HostActivity::ProcessStart {

@@ -133,9 +133,22 @@ impl StepCx<'_> {
         self.actor.current()
     }
 
-    /// Sends a Modbus request ADU from the actor's source host.
-    pub fn send_modbus(&mut self, to: HostId, adu: Vec<u8>) {
+    /// The host a frame to `to` leaves from: [`StepCx::source`], unless that is `to`
+    /// itself, then the most recent other foothold. Started from a foothold (assume
+    /// breach), the actor may not hold the `from` the playbook wrote for the full chain,
+    /// and its latest foothold may be the very host the step copies a tool to.
+    pub fn sender_to(&self, to: HostId) -> HostId {
         let src = self.source();
+        if src != to {
+            return src;
+        }
+        let footholds = self.actor.footholds();
+        footholds.iter().rev().copied().find(|h| *h != to).unwrap_or(src)
+    }
+
+    /// Sends a Modbus request ADU from the actor's source host ([`StepCx::sender_to`]).
+    pub fn send_modbus(&mut self, to: HostId, adu: Vec<u8>) {
+        let src = self.sender_to(to);
         self.net.send(
             self.now,
             src,
@@ -148,7 +161,7 @@ impl StepCx<'_> {
 
     /// Sends an IT exchange (a login, a file copy) from the actor's source host.
     pub fn send_flow(&mut self, to: HostId, service: Service, bytes: u32, reply_bytes: u32) {
-        let src = self.source();
+        let src = self.sender_to(to);
         self.net.send(
             self.now,
             src,
@@ -162,7 +175,7 @@ impl StepCx<'_> {
     /// Sends a raw layer-2 frame (no IP) from the actor's source host, tagged with a VLAN
     /// priority if `pcp` is given.
     pub fn send_layer2(&mut self, to: HostId, bytes: u32, pcp: Option<u8>) {
-        let src = self.source();
+        let src = self.sender_to(to);
         let tag = pcp.map(|pcp| otrange_sim::net::VlanTag { pcp, vid: 1 });
         self.net.send_layer2(self.now, src, to, bytes, tag, self.label);
     }

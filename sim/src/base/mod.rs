@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod clock;
 pub mod config_error;
+pub mod due;
 pub mod events;
 pub mod rng;
 pub mod stats;

@@ -107,9 +107,9 @@ impl ViewWatch {
     }
 }
 
-/// One HMI's views of all the PLCs it polls, indexed so that a tick looks only at the views
-/// whose silence has begun: an answer costs O(log n) and a tick O(log n + silent views),
-/// not a visit of every PLC the HMI polls.
+/// One HMI's views of all the PLCs it polls, indexed by their last valid answer so that a
+/// tick looks only at the views whose threshold has come: an answer costs O(log n), and a
+/// check O(log n) plus the impacts it records, not a visit of every silent PLC.
 #[derive(Debug, Clone)]
 pub struct ViewWatches {
     /// One per polled PLC, in the order the HMI first polls them (impacts due in the same
@@ -117,8 +117,12 @@ pub struct ViewWatches {
     watches: Vec<ViewWatch>,
     /// Which watch is a PLC's.
     index: std::collections::HashMap<HostId, usize>,
-    /// Every watch by the time of its last valid answer: the silent ones come first.
-    by_last_ok: std::collections::BTreeSet<(SimTime, usize)>,
+    /// Views not denied, by last valid answer (the longest silent first): the next denial
+    /// is the first one's.
+    seen: std::collections::BTreeSet<(SimTime, usize)>,
+    /// Views denied but not yet lost, by last valid answer: the next loss is the first
+    /// one's. A lost view is in neither set; its next answer puts it back in `seen`.
+    denied: std::collections::BTreeSet<(SimTime, usize)>,
 }
 
 impl ViewWatches {
@@ -127,36 +131,53 @@ impl ViewWatches {
         let mut w = ViewWatches {
             watches: Vec::new(),
             index: std::collections::HashMap::new(),
-            by_last_ok: std::collections::BTreeSet::new(),
+            seen: std::collections::BTreeSet::new(),
+            denied: std::collections::BTreeSet::new(),
         };
         for plc in plcs {
             if let std::collections::hash_map::Entry::Vacant(e) = w.index.entry(plc) {
                 e.insert(w.watches.len());
-                w.by_last_ok.insert((start, w.watches.len()));
+                w.seen.insert((start, w.watches.len()));
                 w.watches.push(ViewWatch::new(plc, start));
             }
         }
         w
     }
 
-    /// A valid answer from `plc` arrived at `at`.
-    pub fn answered(&mut self, plc: HostId, at: SimTime) {
-        let Some(&i) = self.index.get(&plc) else {
-            return;
-        };
-        let before = self.watches[i].last_ok;
-        self.watches[i].answered(at);
-        let after = self.watches[i].last_ok;
-        if after != before {
-            self.by_last_ok.remove(&(before, i));
-            self.by_last_ok.insert((after, i));
+    /// The set watch `i` belongs in, by what its silence has recorded.
+    fn set_of(&mut self, i: usize) -> Option<&mut std::collections::BTreeSet<(SimTime, usize)>> {
+        let w = &self.watches[i];
+        match (w.denied, w.lost) {
+            (false, _) => Some(&mut self.seen),
+            (true, false) => Some(&mut self.denied),
+            (true, true) => None,
         }
     }
 
-    /// [`ViewWatch::check`] for every watch that can have something due: those silent for
-    /// at least the shorter of `overdue` and the denial threshold (a watch answered more
-    /// recently has no impact due and asks for no wake-up). Returns the impacts due, by
-    /// PLC in watch order, and the earliest wake-up asked for.
+    /// Changes watch `i` with `f`, keeping it in the set its new state belongs in.
+    fn update(&mut self, i: usize, f: impl FnOnce(&mut ViewWatch)) {
+        let key = (self.watches[i].last_ok, i);
+        if let Some(set) = self.set_of(i) {
+            set.remove(&key);
+        }
+        f(&mut self.watches[i]);
+        let key = (self.watches[i].last_ok, i);
+        if let Some(set) = self.set_of(i) {
+            set.insert(key);
+        }
+    }
+
+    /// A valid answer from `plc` arrived at `at`.
+    pub fn answered(&mut self, plc: HostId, at: SimTime) {
+        if let Some(&i) = self.index.get(&plc) {
+            self.update(i, |w| w.answered(at));
+        }
+    }
+
+    /// [`ViewWatch::check`] for every watch with a threshold reached by `now`, and the
+    /// earliest wake-up the watches silent for at least `overdue` ask for (a watch answered
+    /// more recently asks for none: its next answer is expected first). Returns the impacts
+    /// due, by PLC in watch order, and that wake-up.
     #[allow(clippy::type_complexity)]
     pub fn check(
         &mut self,
@@ -164,28 +185,41 @@ impl ViewWatches {
         th: ViewThresholds,
         overdue: SimDuration,
     ) -> (Vec<(HostId, Vec<(SimTime, ImpactTechnique)>)>, Option<SimTime>) {
-        let horizon = overdue.min(th.lost_after);
-        let mut silent: Vec<usize> = match now.0.checked_sub(horizon.0) {
-            Some(limit) => self
-                .by_last_ok
-                .range(..=(SimTime(limit), usize::MAX))
-                .map(|(_, i)| *i)
-                .collect(),
-            None => Vec::new(),
-        };
-        silent.sort_unstable();
-        let mut due = Vec::new();
-        let mut next: Option<SimTime> = None;
-        for i in silent {
-            let w = &mut self.watches[i];
-            let (found, wake) = w.check(now, th, overdue);
-            if let Some(t) = wake {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-            if !found.is_empty() {
-                due.push((w.plc, found));
+        let mut reached = Vec::new();
+        for (set, after) in [(&mut self.seen, th.lost_after), (&mut self.denied, th.sustained)] {
+            while let Some(&(last_ok, i)) = set.first()
+                && last_ok + after <= now
+            {
+                set.pop_first();
+                reached.push(i);
             }
         }
+        reached.sort_unstable();
+        let mut due = Vec::new();
+        for i in reached {
+            let w = &mut self.watches[i];
+            let (found, _) = w.check(now, th, overdue);
+            let (key, plc) = ((w.last_ok, i), w.plc);
+            if let Some(set) = self.set_of(i) {
+                set.insert(key);
+            }
+            if !found.is_empty() {
+                due.push((plc, found));
+            }
+        }
+        let silent_since = now.0.checked_sub(overdue.0).map(SimTime);
+        let first_due = |set: &std::collections::BTreeSet<(SimTime, usize)>, after: SimDuration| {
+            set.first()
+                .filter(|(last_ok, _)| silent_since.is_some_and(|s| *last_ok <= s))
+                .map(|(last_ok, _)| *last_ok + after)
+        };
+        let next = [
+            first_due(&self.seen, th.lost_after),
+            first_due(&self.denied, th.sustained),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         (due, next)
     }
 }
@@ -225,6 +259,59 @@ mod tests {
         assert_eq!(
             v.check(s(2011), th, overdue).0,
             [(s(2011), ImpactTechnique::DenialOfView)]
+        );
+    }
+
+    /// The index gives what checking every watch each time would: the same impacts in the
+    /// same order, and the same wake-up, over a long run of answers and silences.
+    #[test]
+    fn the_index_agrees_with_checking_every_watch() {
+        let th = ViewThresholds {
+            lost_after: SimDuration::from_secs(10),
+            sustained: SimDuration::from_secs(40),
+        };
+        let overdue = SimDuration::from_secs(3);
+        let plcs: Vec<HostId> = (0..20).map(HostId).collect();
+        let mut indexed = ViewWatches::new(plcs.iter().copied(), s(0));
+        let mut every: Vec<ViewWatch> = plcs.iter().map(|p| ViewWatch::new(*p, s(0))).collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rand = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut impacts = 0;
+        for tick in 1..4000u64 {
+            let now = SimTime(tick * 250_000_000);
+            // Each PLC answers now and then; some go silent for a long while.
+            for (k, plc) in plcs.iter().enumerate() {
+                let odds = if k % 4 == 0 { 400 } else { 6 };
+                if rand(odds) == 0 {
+                    let at = SimTime(now.0 - rand(200_000_000));
+                    indexed.answered(*plc, at);
+                    every[k].answered(at);
+                }
+            }
+            let got = indexed.check(now, th, overdue);
+            let mut due = Vec::new();
+            let mut next: Option<SimTime> = None;
+            for w in &mut every {
+                let (found, wake) = w.check(now, th, overdue);
+                next = match (next, wake) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if !found.is_empty() {
+                    due.push((w.plc, found));
+                }
+            }
+            impacts += due.len();
+            assert_eq!(got, (due, next), "at tick {tick}");
+        }
+        assert!(
+            impacts > 20,
+            "the run must exercise denials and losses ({impacts})"
         );
     }
 }

@@ -612,10 +612,6 @@ impl Plc {
         })
     }
 
-    fn due(&self, now: SimTime) -> bool {
-        self.next_scan <= now
-    }
-
     /// Changes mode, logging the change.
     pub fn set_mode(&mut self, mode: OperatingMode, now: SimTime, log: &mut EventLog) {
         change_mode(&self.name, self.protection, &mut self.mode, mode, now, log);
@@ -762,13 +758,51 @@ fn install_download(
     );
 }
 
-/// Field I/O: PLCs whose scan is due copy sensor values into their input image.
-pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: Query<&mut Plc>) {
-    let now = clock.now;
-    for mut plc in &mut plcs {
-        if !plc.due(now) {
-            continue;
+/// Which PLCs scan this tick, found through their due times: a tick visits the PLCs whose
+/// scan is due, not every PLC of the plant.
+#[derive(Resource, Default)]
+pub struct PlcSchedule {
+    /// PLC entities by rank: the order the PLC query iterates in when the run starts (the
+    /// order PLCs scanned in when every tick visited all of them, which keeps the log's
+    /// order of events of one instant).
+    order: Vec<Entity>,
+    due: crate::base::due::DueIndex,
+    /// Ranks of the PLCs scanning this tick, in rank order.
+    scanning: Vec<u32>,
+    started: bool,
+}
+
+impl PlcSchedule {
+    /// Takes the PLCs due by `now` out of the index (to be put back by their scan).
+    fn take_due(&mut self, now: SimTime, plcs: &Query<(Entity, &mut Plc)>) {
+        if !self.started {
+            self.started = true;
+            for (e, plc) in plcs.iter() {
+                self.due.insert(plc.next_scan, self.order.len() as u32);
+                self.order.push(e);
+            }
         }
+        self.due.take_due(now, &mut self.scanning);
+    }
+    /// The PLCs scanning this tick, in rank order.
+    fn scanning(&self) -> impl Iterator<Item = (u32, Entity)> + '_ {
+        self.scanning.iter().map(|&r| (r, self.order[r as usize]))
+    }
+}
+
+/// Field I/O: PLCs whose scan is due copy sensor values into their input image.
+pub fn plc_read_inputs(
+    clock: Res<Clock>,
+    process: Res<ProcessState>,
+    mut schedule: ResMut<PlcSchedule>,
+    mut plcs: Query<(Entity, &mut Plc)>,
+) {
+    let now = clock.now;
+    schedule.take_due(now, &plcs);
+    for (_, e) in schedule.scanning() {
+        let Ok((_, mut plc)) = plcs.get_mut(e) else {
+            continue;
+        };
         let plc = &mut *plc;
         if plc.mode == OperatingMode::Bricked {
             continue;
@@ -822,13 +856,15 @@ pub fn plc_scan(
     mut process: ResMut<ProcessState>,
     mut wake: ResMut<Wakeups>,
     mut log: ResMut<EventLog>,
+    mut schedule: ResMut<PlcSchedule>,
     mut plcs: Query<&mut Plc>,
 ) {
     let now = clock.now;
-    for mut plc in &mut plcs {
-        if !plc.due(now) {
+    let schedule = &mut *schedule;
+    for (rank, e) in schedule.scanning.iter().map(|&r| (r, schedule.order[r as usize])) {
+        let Ok(mut plc) = plcs.get_mut(e) else {
             continue;
-        }
+        };
         let plc = &mut *plc;
         let dt = plc.scan_period.as_secs_f64();
         let mut guard = plc.cpu.get();
@@ -913,7 +949,13 @@ pub fn plc_scan(
         drop(guard);
         plc.next_scan = plc.clock.next(now);
         plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
-        wake.at(plc.next_scan);
+        schedule.due.insert(plc.next_scan, rank);
+    }
+    // One wake-up for the earliest scan, not one per PLC: the calendar stays small.
+    if !schedule.scanning.is_empty()
+        && let Some(t) = schedule.due.next_due()
+    {
+        wake.at(t);
     }
 }
 
@@ -925,10 +967,14 @@ pub fn plc_serve(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
     mut log: ResMut<EventLog>,
+    schedule: Res<PlcSchedule>,
     mut plcs: Query<(&mut Plc, &mut ServerInbox)>,
 ) {
     let now = clock.now;
-    for (mut plc, mut inbox) in &mut plcs {
+    for (_, e) in schedule.scanning() {
+        let Ok((mut plc, mut inbox)) = plcs.get_mut(e) else {
+            continue;
+        };
         if inbox.0.is_empty() || plc.last_scan != Some(now) {
             continue;
         }
@@ -995,6 +1041,7 @@ fn check_actuator_wire(
 impl super::kind::DeviceKind for PlcKind {
     type Config = PlcConfig;
     fn build(configs: &[PlcConfig], cx: &mut super::kind::BuildCx<'_>) -> Result<(), ConfigError> {
+        cx.world.init_resource::<PlcSchedule>();
         for (i, p) in configs.iter().enumerate() {
             let id = match cx.claim_host(&p.host, format!("plc[{i}].host"), &[Role::Plc], "plc") {
                 Ok(id) => id,
