@@ -6,34 +6,39 @@
 # exponent of CPU time against N between successive sizes and from the smallest to the
 # largest (1.0 is linear: a frame costs the same whatever the plant's size).
 #
-#   benches/scale/run.sh [N:DURATION ...]     # default 10:1h 100:1h 1000:10m 10000:1m
+#   benches/scale/run.sh [N:DURATION ...]     # default 10:1h 100:1h 1000:10m 10000:2m
 #
 # The durations only keep each run short; every figure is scaled to one simulated hour.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@")
-[ ${#sizes[@]} -eq 0 ] && sizes=(10:1h 100:1h 1000:10m 10000:1m)
+[ ${#sizes[@]} -eq 0 ] && sizes=(10:1h 100:1h 1000:10m 10000:2m)
 cargo build --release --quiet --bin otrange
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-printf '%8s %10s %14s %16s %14s %10s %10s\n' PLCS SIMULATED FRAMES "CPU_S/SIM_HOUR" FRAMES/CPU_S REALTIME PEAK_MB
+printf '%8s %10s %14s %16s %14s %10s %10s %10s\n' PLCS SIMULATED FRAMES "CPU_S/SIM_HOUR" FRAMES/CPU_S REALTIME PEAK_MB START_S
 results=()
 for spec in "${sizes[@]}"; do
     n=${spec%%:*}
     d=${spec#*:}
     python3 benches/scale/gen.py "$dir/$n" "$n" "$d"
+    /usr/bin/time -f "%U %S %e %M" -o "$dir/$n.check" \
+        target/release/otrange check "$dir/$n/exercise.toml" >/dev/null
     /usr/bin/time -f "%U %S %e %M" -o "$dir/$n.time" \
         target/release/otrange run "$dir/$n/exercise.toml" --out "$dir/$n/out" --no-report >/dev/null
     line=$(python3 - "$dir/$n" "$n" <<'PY'
 import json, sys
 d, n = sys.argv[1], int(sys.argv[2])
 user, system, wall, kb = open(d + ".time").read().split()
-cpu = float(user) + float(system)
+cuser, csystem, cwall, _ = open(d + ".check").read().split()
+start = float(cuser) + float(csystem)
+cpu = max(float(user) + float(system) - start, 1e-9)
+wall = max(float(wall) - float(cwall), 1e-9)
 r = json.load(open(d + "/out/results.json"))
 hours = r["duration_s"] / 3600.0
 frames = r["network"]["sent"]
 print(f'{n:8d} {hours * 60:8.1f}m {frames:14d} {cpu / hours:16.2f} {frames / max(cpu, 1e-9):14.0f} '
-      f'{r["duration_s"] / max(float(wall), 1e-9):9.0f}x {int(kb) / 1024:10.1f} {cpu / hours}')
+      f'{r["duration_s"] / wall:9.0f}x {int(kb) / 1024:10.1f} {start:10.2f} {cpu / hours}')
 PY
 )
     echo "${line% *}"
