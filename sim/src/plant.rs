@@ -98,10 +98,10 @@ macro_rules! plant_with_devices {
         }
 
         /// Adds every kind's systems to the tick, ordered by registration within a phase.
-        pub(crate) fn add_device_systems(schedule: &mut Schedule) {
+        pub(crate) fn add_device_systems(schedule: &mut Schedule, local: bool) {
             order_kinds(schedule, &[$( $section ),*]);
             $(
-                <$kind as DeviceKind>::systems(&mut KindSystems { schedule: &mut *schedule, kind: $section });
+                <$kind as DeviceKind>::systems(&mut KindSystems { schedule: &mut *schedule, kind: $section, local });
             )*
         }
     };
@@ -226,6 +226,7 @@ pub fn build_checked(cfg: &PlantConfig, seed: u64) -> Result<(Sim, Vec<ConfigErr
     world.insert_resource(maps);
     world.insert_resource(crate::devices::host::LabelledReplies::default());
     world.insert_resource(crate::devices::host::MailedThisTick::default());
+    world.insert_resource(crate::base::clock::AgentsPending::default());
     world.insert_resource(crate::devices::host_log::HostLog::default());
     if !errors.is_empty() {
         return Err(errors);

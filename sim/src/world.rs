@@ -66,7 +66,43 @@ pub fn tick_schedule() -> Schedule {
     s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
     s.add_systems(crate::devices::host_log::feed_host_sensors.in_set(SimSet::Observe));
     // Every device kind's systems, in registration order within each phase.
-    crate::plant::add_device_systems(&mut s);
+    crate::plant::add_device_systems(&mut s, false);
+    s
+}
+
+/// The label of the local tick's schedule.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LocalTick;
+
+/// Builds the local tick: the physics, the device kinds' local systems (a PLC's scan and
+/// service, remote I/O), the network's delivery and the sorting of mail, in the same
+/// phases and order as in the full tick. It runs at an instant where only local work is
+/// due and no agent has anything waiting ([`Sim`]'s runner decides), and does there all
+/// that a full tick would have done.
+pub fn local_schedule() -> Schedule {
+    let mut s = Schedule::new(LocalTick);
+    s.set_executor(SingleThreadedExecutor::new());
+    s.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
+    s.configure_sets(
+        (
+            SimSet::Process,
+            SimSet::FieldIo,
+            SimSet::Control,
+            SimSet::Agents,
+            SimSet::Network,
+            SimSet::Services,
+            SimSet::Observe,
+        )
+            .chain(),
+    );
+    s.add_systems(integrate_process.in_set(SimSet::Process));
+    s.add_systems(deliver_frames.in_set(SimSet::Network));
+    s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
+    s.add_systems(crate::devices::host_log::feed_host_sensors.in_set(SimSet::Observe));
+    crate::plant::add_device_systems(&mut s, true);
     s
 }
 
@@ -82,18 +118,31 @@ pub struct Sim {
     pub world: World,
     /// The tick schedule ([`tick_schedule`] plus whatever attack and defence crates add).
     pub schedule: Schedule,
+    /// The local tick's schedule ([`local_schedule`]).
+    local: Schedule,
     started: bool,
     ticks: u64,
+    /// Ticks that were local (counted in `ticks` too).
+    local_ticks: u64,
+    /// Impact limits fired when the agents last ran: one fired since asks for a full tick.
+    fired_seen: usize,
+    /// Whether local ticks are allowed ([`Sim::set_local_ticks`]).
+    local_allowed: bool,
 }
 
 impl Sim {
     /// Wraps a built world. See [`crate::plant::build`].
-    pub fn new(world: World, schedule: Schedule) -> Self {
+    pub fn new(mut world: World, schedule: Schedule) -> Self {
+        world.init_resource::<crate::base::clock::AgentsPending>();
         Sim {
             world,
             schedule,
+            local: local_schedule(),
             started: false,
             ticks: 0,
+            local_ticks: 0,
+            fired_seen: 0,
+            local_allowed: true,
         }
     }
 
@@ -104,6 +153,16 @@ impl Sim {
     /// Ticks run so far (a measure of simulation work, for benchmarks).
     pub fn ticks(&self) -> u64 {
         self.ticks
+    }
+    /// Allows or forbids local ticks. Forbidden, every tick runs the whole schedule: the
+    /// outputs must be the same, only slower (the check that no system depends on being
+    /// run at ticks it did not ask for).
+    pub fn set_local_ticks(&mut self, allowed: bool) {
+        self.local_allowed = allowed;
+    }
+    /// Of [`Sim::ticks`], those that ran only the local systems.
+    pub fn local_ticks(&self) -> u64 {
+        self.local_ticks
     }
 
     /// Runs the world until simulated time `until`, ticking only when something is due:
@@ -139,18 +198,21 @@ impl Sim {
             let step = self.world.resource::<ProcessState>().next_step();
             let early = step < bound && step > now;
             let ahead = if early { step } else { bound };
-            let next = self.world.resource_scope(|world, mut net: Mut<Network>| {
-                let mut log = world.resource_mut::<EventLog>();
-                net.lookahead(ahead, &mut log)
+            // The log is taken out rather than the network: resource_scope moves what it
+            // takes, and the log is a few words where the network is a large struct.
+            let next = self.world.resource_scope(|world, mut log: Mut<EventLog>| {
+                world.resource_mut::<Network>().lookahead(ahead, &mut log)
             });
             if early && next.is_none() {
-                self.world.resource_scope(|world, mut ps: Mut<ProcessState>| {
-                    let mut log = world.resource_mut::<EventLog>();
-                    ps.integrate_until(step, &mut log);
+                self.world.resource_scope(|world, mut log: Mut<EventLog>| {
+                    world
+                        .resource_mut::<ProcessState>()
+                        .integrate_until(step, &mut log);
                 });
                 self.world.clear_trackers();
                 continue;
             }
+            let asked_by_network = next.is_some();
             let next = next.unwrap_or(bound);
             // resource_scope takes the resource out and back, and bevy_ecs records each
             // removal for change detection until trackers are cleared: without this, memory
@@ -161,16 +223,52 @@ impl Sim {
             if !tick_at_until && t >= until {
                 break;
             }
-            self.tick(t);
+            if self.local_allowed && !asked_by_network && self.only_local_due(t) {
+                self.local_tick(t);
+            } else {
+                self.tick(t);
+            }
         }
+    }
+
+    /// Whether a local tick at `t` does all that a full one would: nothing but local work is
+    /// due, no physics step ends at `t` (its impacts could trigger a procedure), no network
+    /// event falls on `t`, and the agents have nothing waiting (mail, an attacker's frame
+    /// fates, an impact fired since they last ran). Every agent acts only at a wake-up it
+    /// asked for or on what it was sent, so at such an instant it would do nothing.
+    fn only_local_due(&self, t: SimTime) -> bool {
+        let w = &self.world;
+        let net = w.resource::<Network>();
+        let process = w.resource::<ProcessState>();
+        w.resource::<Wakeups>().next_full().is_none_or(|f| f > t)
+            && !w.resource::<crate::base::clock::AgentsPending>().mail
+            && !net.has_fates()
+            && net.next_event().is_none_or(|e| e > t)
+            && process.next_step() > t
+            && process.fired.len() == self.fired_seen
     }
 
     fn tick(&mut self, t: SimTime) {
         self.world.resource_mut::<Clock>().now = t;
         self.world.resource_mut::<Wakeups>().pop_due(t);
+        // The agents run in this tick: what was waiting for them is theirs now, and mail
+        // sorted later in the tick sets the flag again for the next one.
+        self.world
+            .resource_mut::<crate::base::clock::AgentsPending>()
+            .mail = false;
         self.schedule.run(&mut self.world);
         self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.fired_seen = self.world.resource::<ProcessState>().fired.len();
         self.ticks += 1;
+    }
+
+    fn local_tick(&mut self, t: SimTime) {
+        self.world.resource_mut::<Clock>().now = t;
+        self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.local.run(&mut self.world);
+        self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.ticks += 1;
+        self.local_ticks += 1;
     }
 
     /// Every device's figures so far, by device name: kinds in registration order, each

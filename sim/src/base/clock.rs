@@ -15,9 +15,15 @@ pub struct Clock {
 
 /// Times at which some system has work to do. Systems add their next due time; the runner
 /// ticks at the earliest one (or earlier, for a network delivery).
+///
+/// Work that only the local systems do (a PLC's scan: it reads and drives the process and
+/// answers the requests that came during it, and no agent needs to look) is asked for with
+/// [`Wakeups::local_at`]; at such a time, if nothing else is due, the runner runs only the
+/// local systems (`world::Sim`'s local tick), which in a plant of many PLCs is most ticks.
 #[derive(Resource, Debug, Default)]
 pub struct Wakeups {
     heap: BinaryHeap<Reverse<SimTime>>,
+    local: BinaryHeap<Reverse<SimTime>>,
 }
 
 impl Wakeups {
@@ -25,14 +31,38 @@ impl Wakeups {
     pub fn at(&mut self, t: SimTime) {
         self.heap.push(Reverse(t));
     }
-    /// The earliest requested tick.
+    /// Asks for a tick at `t` for local work only (see the type's documentation).
+    pub fn local_at(&mut self, t: SimTime) {
+        self.local.push(Reverse(t));
+    }
+    /// The earliest requested tick, of either kind.
     pub fn next(&self) -> Option<SimTime> {
+        let first = |h: &BinaryHeap<Reverse<SimTime>>| h.peek().map(|Reverse(t)| *t);
+        match (first(&self.heap), first(&self.local)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    /// The earliest tick asked for with [`Wakeups::at`]: before it, only local work is due.
+    pub fn next_full(&self) -> Option<SimTime> {
         self.heap.peek().map(|Reverse(t)| *t)
     }
     /// Forgets every request at or before `now` (the tick being run serves them).
     pub fn pop_due(&mut self, now: SimTime) {
-        while self.heap.peek().is_some_and(|Reverse(t)| *t <= now) {
-            self.heap.pop();
+        for heap in [&mut self.heap, &mut self.local] {
+            while heap.peek().is_some_and(|Reverse(t)| *t <= now) {
+                heap.pop();
+            }
         }
     }
+}
+
+/// Whether the agents (HMIs, historians, workstations, attackers) have something waiting
+/// that a tick must give them: answers sorted into a client's inbox or an attacker's
+/// replies since the last full tick. The runner then runs a full tick, not a local one, so
+/// an answer is read at the same tick whatever else the plant holds.
+#[derive(Resource, Debug, Default)]
+pub struct AgentsPending {
+    /// Mail for an agent was sorted since the agents last ran.
+    pub mail: bool,
 }

@@ -288,6 +288,8 @@ pub fn historian_tick(
         }
         if let Some(next) = h.poller.tick(host.0, now, &mut net) {
             wake.at(next);
+            // The round's requests time out together: a tick then records any that do.
+            wake.at(now + h.poller.timeout);
         }
     }
 }

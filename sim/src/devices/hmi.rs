@@ -446,7 +446,7 @@ impl Hmi {
         for r in &self.results {
             self.views.answered(self.poller.items[r.item].plc, r.at);
         }
-        let (due, next) = self.views.check(now, self.thresholds, self.poller.timeout);
+        let (due, next) = self.views.check(now, self.thresholds);
         for (plc, found) in due {
             let device = &topo.host(plc).name;
             for (_, t) in found {
@@ -645,6 +645,8 @@ pub fn hmi_tick(
         }
         if let Some(next) = hmi.poller.tick(host.0, now, &mut net) {
             wake.at(next);
+            // The round's requests time out together: a tick then records any that do.
+            wake.at(now + hmi.poller.timeout);
         }
     }
 }

@@ -61,6 +61,7 @@ pub fn dispatch_deliveries(
     index: Res<HostIndex>,
     mut labelled: ResMut<LabelledReplies>,
     mut mailed: ResMut<MailedThisTick>,
+    mut pending: ResMut<crate::base::clock::AgentsPending>,
     mut hosts: Query<(&mut ServerInbox, &mut ClientInbox)>,
 ) {
     for host in net.take_hosts_with_mail() {
@@ -75,8 +76,10 @@ pub fn dispatch_deliveries(
                 server.0.push(d);
             } else if d.frame.label != 0 {
                 labelled.0.push(d);
+                pending.mail = true;
             } else {
                 client.0.push(d);
+                pending.mail = true;
             }
         }
     }

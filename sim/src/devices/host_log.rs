@@ -14,7 +14,7 @@
 
 use crate::base::time::SimTime;
 use crate::net::topology::HostId;
-use bevy_ecs::prelude::{Local, Res, ResMut};
+use bevy_ecs::prelude::ResMut;
 use bevy_ecs::resource::Resource;
 use serde::{Deserialize, Serialize};
 
@@ -268,6 +268,9 @@ pub struct HostEvent {
 #[derive(Resource, Debug, Default)]
 pub struct HostLog {
     events: Vec<HostEvent>,
+    /// How many of `events` the network's host sensors have been shown. Kept here, not in
+    /// the feeding system's own state: the full and the local tick each run that system.
+    shown: usize,
 }
 
 impl HostLog {
@@ -292,17 +295,17 @@ impl HostLog {
 /// what the hosts logged since the last tick, in order. Every writer records at its tick's
 /// time, earlier in the tick, so the alerts they raise fall in time order in the event log.
 pub(crate) fn feed_host_sensors(
-    log: Res<HostLog>,
+    mut log: ResMut<HostLog>,
     mut net: ResMut<crate::net::Network>,
     mut events: ResMut<crate::base::events::EventLog>,
-    mut shown: Local<usize>,
 ) {
-    let new = &log.events[*shown..];
+    let log = &mut *log;
+    let new = &log.events[log.shown..];
     if new.is_empty() {
         return;
     }
     net.observe_host_events(new, &mut events);
-    *shown = log.events.len();
+    log.shown = log.events.len();
 }
 
 #[cfg(test)]

@@ -174,16 +174,15 @@ impl ViewWatches {
         }
     }
 
-    /// [`ViewWatch::check`] for every watch with a threshold reached by `now`, and the
-    /// earliest wake-up the watches silent for at least `overdue` ask for (a watch answered
-    /// more recently asks for none: its next answer is expected first). Returns the impacts
-    /// due, by PLC in watch order, and that wake-up.
+    /// [`ViewWatch::check`] for every watch with a threshold reached by `now`, and when the
+    /// next threshold of any watch comes (the HMI asks for a tick then, so an impact is
+    /// recorded when its silence reaches the threshold, whatever else ticks or not).
+    /// Returns the impacts due, by PLC in watch order, and that time.
     #[allow(clippy::type_complexity)]
     pub fn check(
         &mut self,
         now: SimTime,
         th: ViewThresholds,
-        overdue: SimDuration,
     ) -> (Vec<(HostId, Vec<(SimTime, ImpactTechnique)>)>, Option<SimTime>) {
         let mut reached = Vec::new();
         for (set, after) in [(&mut self.seen, th.lost_after), (&mut self.denied, th.sustained)] {
@@ -198,7 +197,7 @@ impl ViewWatches {
         let mut due = Vec::new();
         for i in reached {
             let w = &mut self.watches[i];
-            let (found, _) = w.check(now, th, overdue);
+            let (found, _) = w.check(now, th, SimDuration::ZERO);
             let (key, plc) = ((w.last_ok, i), w.plc);
             if let Some(set) = self.set_of(i) {
                 set.insert(key);
@@ -207,15 +206,12 @@ impl ViewWatches {
                 due.push((plc, found));
             }
         }
-        let silent_since = now.0.checked_sub(overdue.0).map(SimTime);
-        let first_due = |set: &std::collections::BTreeSet<(SimTime, usize)>, after: SimDuration| {
-            set.first()
-                .filter(|(last_ok, _)| silent_since.is_some_and(|s| *last_ok <= s))
-                .map(|(last_ok, _)| *last_ok + after)
+        let first = |set: &std::collections::BTreeSet<(SimTime, usize)>, after: SimDuration| {
+            set.first().map(|(last_ok, _)| *last_ok + after)
         };
         let next = [
-            first_due(&self.seen, th.lost_after),
-            first_due(&self.denied, th.sustained),
+            first(&self.seen, th.lost_after),
+            first(&self.denied, th.sustained),
         ]
         .into_iter()
         .flatten()
@@ -263,14 +259,14 @@ mod tests {
     }
 
     /// The index gives what checking every watch each time would: the same impacts in the
-    /// same order, and the same wake-up, over a long run of answers and silences.
+    /// same order, and the earliest threshold as the wake-up, over a long run of answers
+    /// and silences.
     #[test]
     fn the_index_agrees_with_checking_every_watch() {
         let th = ViewThresholds {
             lost_after: SimDuration::from_secs(10),
             sustained: SimDuration::from_secs(40),
         };
-        let overdue = SimDuration::from_secs(3);
         let plcs: Vec<HostId> = (0..20).map(HostId).collect();
         let mut indexed = ViewWatches::new(plcs.iter().copied(), s(0));
         let mut every: Vec<ViewWatch> = plcs.iter().map(|p| ViewWatch::new(*p, s(0))).collect();
@@ -293,11 +289,11 @@ mod tests {
                     every[k].answered(at);
                 }
             }
-            let got = indexed.check(now, th, overdue);
+            let got = indexed.check(now, th);
             let mut due = Vec::new();
             let mut next: Option<SimTime> = None;
             for w in &mut every {
-                let (found, wake) = w.check(now, th, overdue);
+                let (found, wake) = w.check(now, th, SimDuration::ZERO);
                 next = match (next, wake) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

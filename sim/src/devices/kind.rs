@@ -343,11 +343,23 @@ pub struct KindSet {
 pub struct KindSystems<'a> {
     pub(crate) schedule: &'a mut Schedule,
     pub(crate) kind: &'static str,
+    /// Whether this is the local tick's schedule, which takes only [`KindSystems::add_local`].
+    pub(crate) local: bool,
 }
 
 impl KindSystems<'_> {
     /// Adds `systems` in `phase`, after the kinds registered before this one.
     pub fn add<M>(&mut self, phase: SimSet, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
+        if !self.local {
+            self.add_local(phase, systems);
+        }
+    }
+    /// Adds `systems` in `phase` to the full tick and to the local tick
+    /// ([`crate::base::clock::Wakeups::local_at`]): systems that do the local work (a PLC's
+    /// scan), or that act on whatever tick comes (remote I/O mirroring its streams,
+    /// unclaimed mail discarded), so that a local tick does at its instant all that a full
+    /// one would have done there.
+    pub fn add_local<M>(&mut self, phase: SimSet, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
         let set = KindSet {
             kind: self.kind,
             phase,

@@ -955,7 +955,7 @@ pub fn plc_scan(
     if !schedule.scanning.is_empty()
         && let Some(t) = schedule.due.next_due()
     {
-        wake.at(t);
+        wake.local_at(t);
     }
 }
 
@@ -1069,16 +1069,16 @@ impl super::kind::DeviceKind for PlcKind {
             };
             let sizes = super::kind::MapSizes::of(plc.cpu.get().server.map());
             cx.declare_map(id, sizes);
-            cx.wake.at(plc.next_scan);
+            cx.wake.local_at(plc.next_scan);
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert(plc);
         }
         Ok(())
     }
     fn systems(s: &mut super::kind::KindSystems<'_>) {
-        s.add(crate::world::SimSet::FieldIo, plc_read_inputs);
-        s.add(crate::world::SimSet::Control, plc_scan);
-        s.add(crate::world::SimSet::Services, plc_serve);
+        s.add_local(crate::world::SimSet::FieldIo, plc_read_inputs);
+        s.add_local(crate::world::SimSet::Control, plc_scan);
+        s.add_local(crate::world::SimSet::Services, plc_serve);
     }
     fn modbus_servers(world: &mut World) -> Vec<super::kind::ModbusServer> {
         let mut q = world.query::<(&super::host::HostRef, &Plc)>();

@@ -282,6 +282,8 @@ impl super::kind::DeviceKind for ProcedureKind {
         Ok(())
     }
     fn systems(s: &mut super::kind::KindSystems<'_>) {
-        s.add(crate::world::SimSet::Agents, procedures_tick);
+        // Local as well: a trigger is looked at on every tick, so a procedure starts its clock
+        // at the first tick after the attack that triggers it, whatever kind of tick it is.
+        s.add_local(crate::world::SimSet::Agents, procedures_tick);
     }
 }

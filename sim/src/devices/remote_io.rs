@@ -455,8 +455,9 @@ impl DeviceKind for RemoteIoKind {
     }
 
     fn systems(s: &mut KindSystems<'_>) {
-        s.add(SimSet::FieldIo, remote_io_inputs);
-        s.add(SimSet::Control, remote_io_outputs);
+        // Local: they mirror the streams and check the watchdog on whatever tick comes.
+        s.add_local(SimSet::FieldIo, remote_io_inputs);
+        s.add_local(SimSet::Control, remote_io_outputs);
     }
 
     fn summaries(world: &mut World) -> Vec<(HostId, super::summary::DeviceFigures)> {

@@ -285,8 +285,10 @@ impl super::kind::DeviceKind for TrafficKind {
             }
         }
         for (id, src) in sources {
-            if let Some(t) = src.first_wake() {
-                cx.wake.at(t);
+            // Every exchange's first time, not only the earliest: an exchange starts when
+            // it is due, not at whatever tick comes after.
+            for e in &src.exchanges {
+                cx.wake.at(e.next);
             }
             let e = cx.entity(id);
             cx.world.entity_mut(e).insert((src, super::ClientAgent));
@@ -296,7 +298,7 @@ impl super::kind::DeviceKind for TrafficKind {
     fn systems(s: &mut super::kind::KindSystems<'_>) {
         s.add(crate::world::SimSet::Agents, traffic_tick);
         s.add(crate::world::SimSet::Services, flow_serve);
-        s.add(crate::world::SimSet::Observe, discard_unclaimed);
+        s.add_local(crate::world::SimSet::Observe, discard_unclaimed);
     }
     fn summaries(world: &mut World) -> Vec<(HostId, super::summary::DeviceFigures)> {
         use super::summary::DeviceFigures;

@@ -584,6 +584,11 @@ impl Network {
         }));
     }
 
+    /// Whether fates of labelled frames wait to be taken (an attacker's step learns them).
+    pub fn has_fates(&self) -> bool {
+        !self.fates.is_empty()
+    }
+
     /// Time of the earliest pending network event.
     pub fn next_event(&self) -> Option<SimTime> {
         self.queue.peek().map(|Reverse(p)| p.at)

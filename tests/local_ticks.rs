@@ -1,0 +1,79 @@
+//! Local ticks change nothing: at an instant where only PLC scans are due, the runner runs
+//! only the local systems (docs/src/architecture.md, "A tick touches what is due"). With
+//! `OTRANGE_FULL_TICKS=1` every tick runs every system; the outputs must be the same bytes.
+//! A system that acts at ticks it did not ask for (an agent noticing a timeout at whatever
+//! tick comes next) makes them differ, and this test names the file.
+
+mod common;
+
+use common::{OTRANGE, describe, repo_path};
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `exercise` for `duration` with every output on, local ticks allowed or not.
+fn run(exercise: &Path, duration: &str, out: &Path, full_ticks: bool) {
+    let mut cmd = Command::new(OTRANGE);
+    cmd.arg("run")
+        .arg(exercise)
+        .args([
+            "--duration",
+            duration,
+            "--no-report",
+            "--log-frames",
+            "--pcap",
+            "--out",
+        ])
+        .arg(out);
+    if full_ticks {
+        cmd.env("OTRANGE_FULL_TICKS", "1");
+    } else {
+        cmd.env_remove("OTRANGE_FULL_TICKS");
+    }
+    let o = cmd.output().expect("otrange runs");
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", describe(&o));
+}
+
+fn assert_same_outputs(exercise: &Path, duration: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, local) = (dir.path().join("full"), dir.path().join("local"));
+    run(exercise, duration, &full, true);
+    run(exercise, duration, &local, false);
+    for f in [
+        "results.json",
+        "events.jsonl",
+        "process.csv",
+        "capture.pcap",
+        "alerts.eve.json",
+    ] {
+        let a = std::fs::read(full.join(f)).ok();
+        let b = std::fs::read(local.join(f)).ok();
+        assert!(
+            a == b,
+            "{}: {f} differs between full and local ticks",
+            exercise.display()
+        );
+    }
+}
+
+#[test]
+fn an_attack_with_timeouts_procedures_and_remote_io_is_the_same_either_way() {
+    // FrostyGoop: the HMI's polls time out and its view of the bricked controller is lost;
+    // Colonial: ransomware in IT triggers the site's shutdown procedure; the reference
+    // plant's TSN cell runs remote I/O throughout.
+    assert_same_outputs(&repo_path("scenarios/frostygoop.toml"), "1h");
+    assert_same_outputs(&repo_path("scenarios/colonial.toml"), "1h30m");
+}
+
+#[test]
+fn a_plant_of_many_plcs_is_the_same_either_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plant");
+    let generated = Command::new("python3")
+        .arg(repo_path("benches/scale/gen.py"))
+        .arg(&out)
+        .args(["300", "2m"])
+        .output()
+        .expect("python3 runs");
+    assert!(generated.status.success(), "{}", describe(&generated));
+    assert_same_outputs(&out.join("exercise.toml"), "2m");
+}
