@@ -43,7 +43,27 @@ pub struct Tick;
 
 /// Builds the tick schedule with the core systems in their sets.
 pub fn tick_schedule() -> Schedule {
-    let mut s = Schedule::new(Tick);
+    schedule_of(Tick, false)
+}
+
+/// The label of the local tick's schedule.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LocalTick;
+
+/// Builds the local tick: the physics, the device kinds' local systems (a PLC's scan and
+/// service, remote I/O), the network's delivery and the sorting of mail, in the same
+/// phases and order as in the full tick. It runs at an instant where only local work is
+/// due and no agent has anything waiting ([`Sim`]'s runner decides), and does there all
+/// that a full tick would have done.
+pub fn local_schedule() -> Schedule {
+    schedule_of(LocalTick, true)
+}
+
+/// One schedule of the phases in order, on the single-threaded executor with ambiguity
+/// detection as an error, holding the core systems and the kinds' systems (only their
+/// local ones if `local`).
+fn schedule_of(label: impl ScheduleLabel, local: bool) -> Schedule {
+    let mut s = Schedule::new(label);
     s.set_executor(SingleThreadedExecutor::new());
     s.set_build_settings(ScheduleBuildSettings {
         ambiguity_detection: LogLevel::Error,
@@ -66,43 +86,7 @@ pub fn tick_schedule() -> Schedule {
     s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
     s.add_systems(crate::devices::host_log::feed_host_sensors.in_set(SimSet::Observe));
     // Every device kind's systems, in registration order within each phase.
-    crate::plant::add_device_systems(&mut s, false);
-    s
-}
-
-/// The label of the local tick's schedule.
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LocalTick;
-
-/// Builds the local tick: the physics, the device kinds' local systems (a PLC's scan and
-/// service, remote I/O), the network's delivery and the sorting of mail, in the same
-/// phases and order as in the full tick. It runs at an instant where only local work is
-/// due and no agent has anything waiting ([`Sim`]'s runner decides), and does there all
-/// that a full tick would have done.
-pub fn local_schedule() -> Schedule {
-    let mut s = Schedule::new(LocalTick);
-    s.set_executor(SingleThreadedExecutor::new());
-    s.set_build_settings(ScheduleBuildSettings {
-        ambiguity_detection: LogLevel::Error,
-        ..Default::default()
-    });
-    s.configure_sets(
-        (
-            SimSet::Process,
-            SimSet::FieldIo,
-            SimSet::Control,
-            SimSet::Agents,
-            SimSet::Network,
-            SimSet::Services,
-            SimSet::Observe,
-        )
-            .chain(),
-    );
-    s.add_systems(integrate_process.in_set(SimSet::Process));
-    s.add_systems(deliver_frames.in_set(SimSet::Network));
-    s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
-    s.add_systems(crate::devices::host_log::feed_host_sensors.in_set(SimSet::Observe));
-    crate::plant::add_device_systems(&mut s, true);
+    crate::plant::add_device_systems(&mut s, local);
     s
 }
 
@@ -122,8 +106,6 @@ pub struct Sim {
     local: Schedule,
     started: bool,
     ticks: u64,
-    /// Ticks that were local (counted in `ticks` too).
-    local_ticks: u64,
     /// Impact limits fired when the agents last ran: one fired since asks for a full tick.
     fired_seen: usize,
     /// Whether local ticks are allowed ([`Sim::set_local_ticks`]).
@@ -140,7 +122,6 @@ impl Sim {
             local: local_schedule(),
             started: false,
             ticks: 0,
-            local_ticks: 0,
             fired_seen: 0,
             local_allowed: true,
         }
@@ -159,10 +140,6 @@ impl Sim {
     /// run at ticks it did not ask for).
     pub fn set_local_ticks(&mut self, allowed: bool) {
         self.local_allowed = allowed;
-    }
-    /// Of [`Sim::ticks`], those that ran only the local systems.
-    pub fn local_ticks(&self) -> u64 {
-        self.local_ticks
     }
 
     /// Runs the world until simulated time `until`, ticking only when something is due:
@@ -268,7 +245,6 @@ impl Sim {
         self.local.run(&mut self.world);
         self.world.resource_mut::<Wakeups>().pop_due(t);
         self.ticks += 1;
-        self.local_ticks += 1;
     }
 
     /// Every device's figures so far, by device name: kinds in registration order, each
