@@ -6,7 +6,7 @@
 //! same data are left unordered:
 //! Process → FieldIo → Control → Agents → Network → Services → Observe.
 
-use crate::base::clock::{Clock, Wakeups};
+use crate::base::clock::{AgentsPending, Clock, Wakeups};
 use crate::base::events::{Event, EventKind, EventLog};
 use crate::base::time::SimTime;
 use crate::devices::host::dispatch_deliveries;
@@ -15,6 +15,7 @@ use crate::net::Network;
 use crate::process::state::{ProcessState, integrate_process};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
+use bevy_ecs::system::{SystemParam, SystemState};
 use std::sync::Arc;
 
 /// The phases of a tick, in the order they run. Attack and defence crates add their
@@ -110,12 +111,20 @@ pub struct Sim {
     fired_seen: usize,
     /// Whether local ticks are allowed ([`Sim::set_local_ticks`]).
     local_allowed: bool,
+    /// Whether scan ticks are possible: the plant has no remote I/O.
+    scan_ticks: bool,
+    /// What the runner reads and writes between ticks, fetched once per stretch.
+    runner: SystemState<RunnerParams<'static, 'static>>,
 }
 
 impl Sim {
     /// Wraps a built world. See [`crate::plant::build`].
     pub fn new(mut world: World, schedule: Schedule) -> Self {
         world.init_resource::<crate::base::clock::AgentsPending>();
+        world.init_resource::<crate::devices::plc::PlcSchedule>();
+        world.init_resource::<crate::devices::host_log::HostLog>();
+        let scan_ticks = !crate::devices::remote_io::any(&mut world);
+        let runner = SystemState::new(&mut world);
         Sim {
             world,
             schedule,
@@ -124,6 +133,8 @@ impl Sim {
             ticks: 0,
             fired_seen: 0,
             local_allowed: true,
+            scan_ticks,
+            runner,
         }
     }
 
@@ -161,68 +172,38 @@ impl Sim {
             self.started = true;
             self.tick(SimTime::ZERO);
         }
-        while self.now() < until {
-            let now = self.now();
-            let bound = self
-                .world
-                .resource::<Wakeups>()
-                .next()
-                .unwrap_or(SimTime::MAX)
-                .clamp(now, until);
-            // A physics step ending before the next tick is integrated when it ends, after
-            // the network's events before it: its impacts are then logged in time order
-            // with the frames that look-ahead moves (TSN streams' frames need no tick).
-            let step = self.world.resource::<ProcessState>().next_step();
-            let early = step < bound && step > now;
-            let ahead = if early { step } else { bound };
-            // The log is taken out rather than the network: resource_scope moves what it
-            // takes, and the log is a few words where the network is a large struct.
-            let next = self.world.resource_scope(|world, mut log: Mut<EventLog>| {
-                world.resource_mut::<Network>().lookahead(ahead, &mut log)
-            });
-            if early && next.is_none() {
-                self.world.resource_scope(|world, mut log: Mut<EventLog>| {
-                    world
-                        .resource_mut::<ProcessState>()
-                        .integrate_until(step, &mut log);
-                });
-                self.world.clear_trackers();
-                continue;
-            }
-            let asked_by_network = next.is_some();
-            let next = next.unwrap_or(bound);
-            // resource_scope takes the resource out and back, and bevy_ecs records each
-            // removal for change detection until trackers are cleared: without this, memory
-            // grows by every step of the run (17 MB in 6 simulated hours).
-            self.world.clear_trackers();
-            // A tick never repeats a time: whatever is due "now" was served by this tick.
-            let t = next.max(SimTime(now.0 + 1)).min(until.max(SimTime(now.0 + 1)));
-            if !tick_at_until && t >= until {
-                break;
-            }
-            if self.local_allowed && !asked_by_network && self.only_local_due(t) {
+        loop {
+            // The runner's resources are fetched once for a whole stretch of physics steps
+            // and scan ticks, which need no schedule: only a full or a local tick hands the
+            // world back to the executor.
+            let cx = Decide {
+                until,
+                tick_at_until,
+                fired_seen: self.fired_seen,
+                local_allowed: self.local_allowed,
+                scan_ticks: self.scan_ticks,
+            };
+            let mut p = self
+                .runner
+                .get_mut(&mut self.world)
+                .expect("a plant's world holds the runner's resources (plant::build)");
+            let (t, kind) = loop {
+                match cx.next(&mut p) {
+                    Next::Stop => return,
+                    Next::Step(step) => p.process.integrate_until(step, &mut p.log),
+                    Next::Tick(t, TickKind::Scans) => {
+                        p.run_scans(t);
+                        self.ticks += 1;
+                    }
+                    Next::Tick(t, kind) => break (t, kind),
+                }
+            };
+            if kind == TickKind::Local {
                 self.local_tick(t);
             } else {
                 self.tick(t);
             }
         }
-    }
-
-    /// Whether a local tick at `t` does all that a full one would: nothing but local work is
-    /// due, no physics step ends at `t` (its impacts could trigger a procedure), no network
-    /// event falls on `t`, and the agents have nothing waiting (mail, an attacker's frame
-    /// fates, an impact fired since they last ran). Every agent acts only at a wake-up it
-    /// asked for or on what it was sent, so at such an instant it would do nothing.
-    fn only_local_due(&self, t: SimTime) -> bool {
-        let w = &self.world;
-        let net = w.resource::<Network>();
-        let process = w.resource::<ProcessState>();
-        w.resource::<Wakeups>().next_full().is_none_or(|f| f > t)
-            && !w.resource::<crate::base::clock::AgentsPending>().mail
-            && !net.has_fates()
-            && net.next_event().is_none_or(|e| e > t)
-            && process.next_step() > t
-            && process.fired.len() == self.fired_seen
     }
 
     fn tick(&mut self, t: SimTime) {
@@ -235,6 +216,7 @@ impl Sim {
             .mail = false;
         self.schedule.run(&mut self.world);
         self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.world.clear_trackers();
         self.fired_seen = self.world.resource::<ProcessState>().fired.len();
         self.ticks += 1;
     }
@@ -244,6 +226,7 @@ impl Sim {
         self.world.resource_mut::<Wakeups>().pop_due(t);
         self.local.run(&mut self.world);
         self.world.resource_mut::<Wakeups>().pop_due(t);
+        self.world.clear_trackers();
         self.ticks += 1;
     }
 
@@ -343,5 +326,129 @@ impl Sim {
     /// The network, to install a policy or middleboxes or to send frames.
     pub fn network_mut(&mut self) -> Mut<'_, Network> {
         self.world.resource_mut::<Network>()
+    }
+}
+
+/// The resources the runner decides and runs scan ticks with ([`Sim`]'s `advance`).
+#[derive(SystemParam)]
+struct RunnerParams<'w, 's> {
+    clock: ResMut<'w, Clock>,
+    wake: ResMut<'w, Wakeups>,
+    process: ResMut<'w, ProcessState>,
+    net: ResMut<'w, Network>,
+    log: ResMut<'w, EventLog>,
+    pending: Res<'w, AgentsPending>,
+    host_log: Res<'w, crate::devices::host_log::HostLog>,
+    calendar: Res<'w, crate::base::calendar::Calendar>,
+    plcs: crate::devices::plc::ScanParams<'w, 's>,
+}
+
+impl RunnerParams<'_, '_> {
+    /// A scan tick at `t`: the PLCs due scan, as a local tick's systems would have done
+    /// (see [`TickKind::Scans`]).
+    fn run_scans(&mut self, t: SimTime) {
+        self.clock.now = t;
+        self.wake.pop_due(t);
+        let p = &mut *self;
+        p.plcs.scan_due(
+            t,
+            &p.calendar,
+            &mut p.process,
+            &mut p.wake,
+            &mut p.net,
+            &mut p.log,
+        );
+        self.wake.pop_due(t);
+    }
+}
+
+/// What the runner does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Nothing more before the end of the stretch asked for.
+    Stop,
+    /// A physics step ends before the next tick: it is integrated there, without a tick.
+    Step(SimTime),
+    /// A tick at this time, of this kind.
+    Tick(SimTime, TickKind),
+}
+
+/// How much of the schedule a tick runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickKind {
+    /// Every system.
+    Full,
+    /// The local systems ([`local_schedule`]): only local work is due.
+    Local,
+    /// Only PLC scans are due and the local schedule's other systems have nothing to do:
+    /// no mail waits to be sorted into inboxes (and so none to discard), no host event
+    /// waits for the sensors, and the plant has no remote I/O (which mirrors its streams at
+    /// every tick). Procedures need not be asked: their triggers (an encrypted host, an
+    /// impact fired, an alarm shown) change only at full ticks, and what is due for them
+    /// asked for one. The PLCs' systems' work is then done as plain calls
+    /// ([`crate::devices::plc::ScanParams::scan_due`]) in their order, without the
+    /// executor's cost per system, which at a thousand PLCs was most of a scan's cost.
+    Scans,
+}
+
+/// What the decision depends on besides the world.
+struct Decide {
+    until: SimTime,
+    tick_at_until: bool,
+    fired_seen: usize,
+    local_allowed: bool,
+    scan_ticks: bool,
+}
+
+impl Decide {
+    /// The next thing to do: the runner ticks only when something is due, a wake-up some
+    /// system asked for or a frame arriving at a host that must answer it.
+    fn next(&self, p: &mut RunnerParams) -> Next {
+        let now = p.clock.now;
+        if now >= self.until {
+            return Next::Stop;
+        }
+        let bound = p.wake.next().unwrap_or(SimTime::MAX).clamp(now, self.until);
+        // A physics step ending before the next tick is integrated when it ends, after the
+        // network's events before it: its impacts are then logged in time order with the
+        // frames that look-ahead moves (TSN streams' frames need no tick).
+        let step = p.process.next_step();
+        let early = step < bound && step > now;
+        let ahead = if early { step } else { bound };
+        let next = p.net.lookahead(ahead, &mut p.log);
+        if early && next.is_none() {
+            return Next::Step(step);
+        }
+        let asked_by_network = next.is_some();
+        let next = next.unwrap_or(bound);
+        // A tick never repeats a time: whatever is due "now" was served by this tick.
+        let t = next
+            .max(SimTime(now.0 + 1))
+            .min(self.until.max(SimTime(now.0 + 1)));
+        if !self.tick_at_until && t >= self.until {
+            return Next::Stop;
+        }
+        let kind = if !self.local_allowed || asked_by_network || !self.only_local_due(p, t) {
+            TickKind::Full
+        } else if self.scan_ticks && p.plcs.started() && !p.net.mail_waiting() && !p.host_log.unshown() {
+            TickKind::Scans
+        } else {
+            TickKind::Local
+        };
+        Next::Tick(t, kind)
+    }
+
+    /// Whether a local tick at `t` does all that a full one would: nothing but local work is
+    /// due, no physics step ends at `t` (its impacts could trigger a procedure), no network
+    /// event falls on `t`, and the agents have nothing waiting (mail, an attacker's frame
+    /// fates, an impact fired since they last ran). Every agent acts only at a wake-up it
+    /// asked for or on what it was sent, so at such an instant it would do nothing.
+    fn only_local_due(&self, p: &RunnerParams, t: SimTime) -> bool {
+        p.wake.next_full().is_none_or(|f| f > t)
+            && !p.pending.mail
+            && !p.net.has_fates()
+            && p.net.next_event().is_none_or(|e| e > t)
+            && p.process.next_step() > t
+            && p.process.fired.len() == self.fired_seen
     }
 }

@@ -284,6 +284,11 @@ impl HostLog {
         });
     }
 
+    /// Whether events were recorded that the host sensors have not been shown yet.
+    pub fn unshown(&self) -> bool {
+        self.shown < self.events.len()
+    }
+
     /// Every event recorded so far, in the order recorded (which is time order: systems
     /// record at the tick's time).
     pub fn events(&self) -> &[HostEvent] {

@@ -784,33 +784,31 @@ impl PlcSchedule {
         }
         self.due.take_due(now, &mut self.scanning);
     }
+    /// Asks for a local tick at the earliest scan, once per tick that scanned: one wake-up,
+    /// not one per PLC, so the calendar stays small.
+    fn ask_next(&self, wake: &mut Wakeups) {
+        if !self.scanning.is_empty()
+            && let Some(t) = self.due.next_due()
+        {
+            wake.local_at(t);
+        }
+    }
     /// The PLCs scanning this tick, in rank order.
     fn scanning(&self) -> impl Iterator<Item = (u32, Entity)> + '_ {
         self.scanning.iter().map(|&r| (r, self.order[r as usize]))
     }
 }
 
-/// Field I/O: PLCs whose scan is due copy sensor values into their input image.
-pub fn plc_read_inputs(
-    clock: Res<Clock>,
-    process: Res<ProcessState>,
-    mut schedule: ResMut<PlcSchedule>,
-    mut plcs: Query<(Entity, &mut Plc)>,
-) {
-    let now = clock.now;
-    schedule.take_due(now, &plcs);
-    for (_, e) in schedule.scanning() {
-        let Ok((_, mut plc)) = plcs.get_mut(e) else {
-            continue;
-        };
-        let plc = &mut *plc;
-        if plc.mode == OperatingMode::Bricked {
-            continue;
+impl Plc {
+    /// Field I/O of one scan: copies the sensor values into the input image.
+    fn read_inputs(&mut self, process: &ProcessState) {
+        if self.mode == OperatingMode::Bricked {
+            return;
         }
-        let mut cpu = plc.cpu.get();
+        let mut cpu = self.cpu.get();
         let cpu = &mut *cpu;
         let map = cpu.server.map_mut();
-        for w in plc.io.iter().filter(|w| w.input) {
+        for w in self.io.iter().filter(|w| w.input) {
             let v = process.process.get(w.signal) * w.scale + w.offset;
             let regs = w.value_type.encode(w.word_order, v);
             map.set(w.area, w.addr, regs[0]);
@@ -819,53 +817,20 @@ pub fn plc_read_inputs(
             }
         }
         if let Some(v) = cpu.vendor.as_mut() {
-            latch_image(&plc.io, v, map);
+            latch_image(&self.io, v, map);
         }
     }
-}
 
-/// After the field inputs are latched: the force table overrides them, and the input image
-/// the vendor protocol reads (0x70) records what the program will see, wired or forced.
-fn latch_image(io: &[IoWire], v: &mut super::vendor::VendorState, map: &mut RegisterMap) {
-    for (&(area, addr), &value) in &v.forces {
-        map.set(area, addr, value);
-    }
-    v.io_image.clear();
-    let wired = io
-        .iter()
-        .filter(|w| w.input)
-        .flat_map(|w| (0..w.value_type.words()).map(move |k| (w.area, w.addr.wrapping_add(k))));
-    for (area, addr) in wired.chain(v.forces.keys().copied()) {
-        v.io_image.insert(
-            (area, addr),
-            crate::wire::modbus::vendor::IoPoint {
-                area: area.read_function(),
-                addr,
-                value: map.get(area, addr).unwrap_or(0),
-                forced: v.forces.contains_key(&(area, addr)),
-            },
-        );
-    }
-}
-
-/// Control: run the program (or hold the safe state when not in run mode), drive the
-/// actuators, and schedule the next scan.
-pub fn plc_scan(
-    clock: Res<Clock>,
-    calendar: Res<crate::base::calendar::Calendar>,
-    mut process: ResMut<ProcessState>,
-    mut wake: ResMut<Wakeups>,
-    mut log: ResMut<EventLog>,
-    mut schedule: ResMut<PlcSchedule>,
-    mut plcs: Query<&mut Plc>,
-) {
-    let now = clock.now;
-    let schedule = &mut *schedule;
-    for (rank, e) in schedule.scanning.iter().map(|&r| (r, schedule.order[r as usize])) {
-        let Ok(mut plc) = plcs.get_mut(e) else {
-            continue;
-        };
-        let plc = &mut *plc;
+    /// Control of one scan: runs the program (or holds the safe state when not in run
+    /// mode) and drives the actuators. Returns when the next scan is due.
+    fn scan(
+        &mut self,
+        now: SimTime,
+        calendar: &crate::base::calendar::Calendar,
+        process: &mut ProcessState,
+        log: &mut EventLog,
+    ) -> SimTime {
+        let plc = self;
         let dt = plc.scan_period.as_secs_f64();
         let mut guard = plc.cpu.get();
         let cpu = &mut *guard;
@@ -883,7 +848,7 @@ pub fn plc_scan(
                     &mut plc.mode,
                     v,
                     now,
-                    &mut log,
+                    log,
                 );
                 if let Some(version) = booted {
                     cpu.server.identity_mut().major_minor_revision = version;
@@ -899,7 +864,7 @@ pub fn plc_scan(
                 break 'scan;
             }
             if let Some(d) = cpu.vendor.as_mut().and_then(|v| v.downloaded.take()) {
-                install_download(&plc.name, &mut plc.program, &d, cpu.server.map(), now, &mut log);
+                install_download(&plc.name, &mut plc.program, &d, cpu.server.map(), now, log);
             }
             let loader = (plc.mode == OperatingMode::FirmwareUpdate).then_some(super::vendor::FC_VENDOR);
             cpu.server.set_loader(loader);
@@ -949,14 +914,95 @@ pub fn plc_scan(
         drop(guard);
         plc.next_scan = plc.clock.next(now);
         plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
-        schedule.due.insert(plc.next_scan, rank);
+        plc.next_scan
     }
-    // One wake-up for the earliest scan, not one per PLC: the calendar stays small.
-    if !schedule.scanning.is_empty()
-        && let Some(t) = schedule.due.next_due()
-    {
-        wake.local_at(t);
+
+    /// Services at the end of a scan: the communication task answers the requests that
+    /// arrived during it, one after the other, each taking the CPU's communication time (a
+    /// flood delays everyone queued behind it).
+    fn serve(&mut self, inbox: &mut ServerInbox, now: SimTime, net: &mut Network, log: &mut EventLog) {
+        if inbox.0.is_empty() || self.last_scan != Some(now) {
+            return;
+        }
+        let mut cpu = self.cpu.get();
+        let mut t = now;
+        for d in inbox.0.drain(..) {
+            let Payload::Modbus(adu) = &d.frame.payload else {
+                continue; // a non-Modbus flow to a PLC: nothing listens
+            };
+            let handled = cpu.serve(adu, d.at);
+            let client = &net.topology().host(d.frame.src).name;
+            // Logged when the communication task decides, which is now: the log is in
+            // time order, and a request waits in the inbox until the scan ends.
+            if let Some(ev) = served_event(&handled, d.frame.id.0, &self.name, client) {
+                log.push(now, ev);
+            }
+            if let ServerReply::Respond(bytes) = handled.reply {
+                t += self.timing.comm_time;
+                net.reply(t, &d.frame, Payload::Modbus(bytes));
+            }
+        }
     }
+}
+
+/// Field I/O: PLCs whose scan is due copy sensor values into their input image.
+pub fn plc_read_inputs(
+    clock: Res<Clock>,
+    process: Res<ProcessState>,
+    mut schedule: ResMut<PlcSchedule>,
+    mut plcs: Query<(Entity, &mut Plc)>,
+) {
+    schedule.take_due(clock.now, &plcs);
+    for (_, e) in schedule.scanning() {
+        if let Ok((_, mut plc)) = plcs.get_mut(e) {
+            plc.read_inputs(&process);
+        }
+    }
+}
+
+/// After the field inputs are latched: the force table overrides them, and the input image
+/// the vendor protocol reads (0x70) records what the program will see, wired or forced.
+fn latch_image(io: &[IoWire], v: &mut super::vendor::VendorState, map: &mut RegisterMap) {
+    for (&(area, addr), &value) in &v.forces {
+        map.set(area, addr, value);
+    }
+    v.io_image.clear();
+    let wired = io
+        .iter()
+        .filter(|w| w.input)
+        .flat_map(|w| (0..w.value_type.words()).map(move |k| (w.area, w.addr.wrapping_add(k))));
+    for (area, addr) in wired.chain(v.forces.keys().copied()) {
+        v.io_image.insert(
+            (area, addr),
+            crate::wire::modbus::vendor::IoPoint {
+                area: area.read_function(),
+                addr,
+                value: map.get(area, addr).unwrap_or(0),
+                forced: v.forces.contains_key(&(area, addr)),
+            },
+        );
+    }
+}
+
+/// Control: run the program (or hold the safe state when not in run mode), drive the
+/// actuators, and schedule the next scan.
+pub fn plc_scan(
+    clock: Res<Clock>,
+    calendar: Res<crate::base::calendar::Calendar>,
+    mut process: ResMut<ProcessState>,
+    mut wake: ResMut<Wakeups>,
+    mut log: ResMut<EventLog>,
+    mut schedule: ResMut<PlcSchedule>,
+    mut plcs: Query<&mut Plc>,
+) {
+    let schedule = &mut *schedule;
+    for (rank, e) in schedule.scanning.iter().map(|&r| (r, schedule.order[r as usize])) {
+        if let Ok(mut plc) = plcs.get_mut(e) {
+            let next = plc.scan(clock.now, &calendar, &mut process, &mut log);
+            schedule.due.insert(next, rank);
+        }
+    }
+    schedule.ask_next(&mut wake);
 }
 
 /// Services: at the end of each scan a PLC serves the Modbus requests that arrived during
@@ -970,33 +1016,59 @@ pub fn plc_serve(
     schedule: Res<PlcSchedule>,
     mut plcs: Query<(&mut Plc, &mut ServerInbox)>,
 ) {
-    let now = clock.now;
     for (_, e) in schedule.scanning() {
-        let Ok((mut plc, mut inbox)) = plcs.get_mut(e) else {
-            continue;
-        };
-        if inbox.0.is_empty() || plc.last_scan != Some(now) {
-            continue;
+        if let Ok((mut plc, mut inbox)) = plcs.get_mut(e) {
+            plc.serve(&mut inbox, clock.now, &mut net, &mut log);
         }
-        let plc = &mut *plc;
-        let mut cpu = plc.cpu.get();
-        // The communication task answers one request after the other, each taking the CPU's
-        // communication time: a flood delays everyone queued behind it.
-        let mut t = now;
-        for d in inbox.0.drain(..) {
-            let Payload::Modbus(adu) = &d.frame.payload else {
-                continue; // a non-Modbus flow to a PLC: nothing listens
-            };
-            let handled = cpu.serve(adu, d.at);
-            let client = &net.topology().host(d.frame.src).name;
-            // Logged when the communication task decides, which is now: the log is in
-            // time order, and a request waits in the inbox until the scan ends.
-            if let Some(ev) = served_event(&handled, d.frame.id.0, &plc.name, client) {
-                log.push(now, ev);
+    }
+}
+
+/// What a scan tick needs of the PLCs, for the runner ([`crate::world::Sim`]), which runs
+/// the PLCs' part of a local tick as plain calls where only scans are due.
+#[derive(bevy_ecs::system::SystemParam)]
+pub(crate) struct ScanParams<'w, 's> {
+    schedule: ResMut<'w, PlcSchedule>,
+    plcs: Query<'w, 's, (&'static mut Plc, &'static mut ServerInbox)>,
+}
+
+impl ScanParams<'_, '_> {
+    /// Whether the due index holds the PLCs (filled at the first tick).
+    pub(crate) fn started(&self) -> bool {
+        self.schedule.started
+    }
+
+    /// The PLCs' systems at `now`, in their order: the PLCs due read their inputs, then
+    /// scan, then the network's events due by now move (there are none where the runner
+    /// calls this, but a tap's findings are collected as the tick would), then each serves
+    /// its requests.
+    pub(crate) fn scan_due(
+        &mut self,
+        now: SimTime,
+        calendar: &crate::base::calendar::Calendar,
+        process: &mut ProcessState,
+        wake: &mut Wakeups,
+        net: &mut Network,
+        log: &mut EventLog,
+    ) {
+        let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
+        schedule.due.take_due(now, &mut schedule.scanning);
+        for &r in &schedule.scanning {
+            if let Ok((mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
+                plc.read_inputs(process);
             }
-            if let ServerReply::Respond(bytes) = handled.reply {
-                t += plc.timing.comm_time;
-                net.reply(t, &d.frame, Payload::Modbus(bytes));
+        }
+        for &r in &schedule.scanning {
+            if let Ok((mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
+                let next = plc.scan(now, calendar, process, log);
+                schedule.due.insert(next, r);
+            }
+        }
+        schedule.ask_next(wake);
+        net.run_until(now, log);
+        net.collect_tap_events(log);
+        for &r in &schedule.scanning {
+            if let Ok((mut plc, mut inbox)) = plcs.get_mut(schedule.order[r as usize]) {
+                plc.serve(&mut inbox, now, net, log);
             }
         }
     }

@@ -149,6 +149,12 @@ fn raw(v: f64, scale: f64, offset: f64) -> u16 {
     (v * scale + offset).round().clamp(0.0, 65535.0) as u16
 }
 
+/// Whether the plant has remote I/O: it mirrors its streams at every tick, so a plant with
+/// it has local work besides the PLCs' scans.
+pub(crate) fn any(world: &mut World) -> bool {
+    world.query::<&RemoteIo>().iter(world).next().is_some()
+}
+
 /// Field I/O: each module's inputs go into the data its next uplink frames carry, and the
 /// last uplink frame the PLC received goes into the PLC's registers.
 pub fn remote_io_inputs(

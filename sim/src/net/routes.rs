@@ -14,7 +14,8 @@
 //! first use and kept, so a frame's hops still cost one lookup.
 
 use super::topology::{Hop, Host};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 /// No entry: not an anchor, no table, or no way on.
@@ -35,8 +36,10 @@ pub(crate) struct Routes {
     /// `tables[row][anchor]`: the index in `adj[node]` of the node's first hop towards the
     /// anchor, or [`NONE`] when it cannot reach it (or is it).
     tables: Vec<Vec<u32>>,
-    /// Paths built so far, by (source, destination).
-    paths: Mutex<HashMap<(u32, u32), Path>>,
+    /// Paths built so far, by (source, destination). Looked up at every hop of every frame:
+    /// Fx hashing (a multiply per word), as the key is two small integers that no outsider
+    /// chooses; the map is never iterated, so its order cannot reach an output.
+    paths: Mutex<FxHashMap<(u32, u32), Path>>,
 }
 
 impl Clone for Routes {
@@ -114,7 +117,7 @@ impl Routes {
             forwards,
             anchor_of,
             tables,
-            paths: Mutex::new(HashMap::new()),
+            paths: Mutex::new(FxHashMap::default()),
         }
     }
 
