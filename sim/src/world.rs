@@ -111,8 +111,6 @@ pub struct Sim {
     fired_seen: usize,
     /// Whether local ticks are allowed ([`Sim::set_local_ticks`]).
     local_allowed: bool,
-    /// Whether scan ticks are possible: the plant has no remote I/O.
-    scan_ticks: bool,
     /// What the runner reads and writes between ticks, fetched once per stretch.
     runner: SystemState<RunnerParams<'static, 'static>>,
 }
@@ -123,7 +121,6 @@ impl Sim {
         world.init_resource::<crate::base::clock::AgentsPending>();
         world.init_resource::<crate::devices::plc::PlcSchedule>();
         world.init_resource::<crate::devices::host_log::HostLog>();
-        let scan_ticks = !crate::devices::remote_io::any(&mut world);
         let runner = SystemState::new(&mut world);
         Sim {
             world,
@@ -133,7 +130,6 @@ impl Sim {
             ticks: 0,
             fired_seen: 0,
             local_allowed: true,
-            scan_ticks,
             runner,
         }
     }
@@ -181,7 +177,6 @@ impl Sim {
                 tick_at_until,
                 fired_seen: self.fired_seen,
                 local_allowed: self.local_allowed,
-                scan_ticks: self.scan_ticks,
             };
             let mut p = self
                 .runner
@@ -341,15 +336,17 @@ struct RunnerParams<'w, 's> {
     host_log: Res<'w, crate::devices::host_log::HostLog>,
     calendar: Res<'w, crate::base::calendar::Calendar>,
     plcs: crate::devices::plc::ScanParams<'w, 's>,
+    procedures: crate::devices::procedure::ProcedureParams<'w, 's>,
 }
 
 impl RunnerParams<'_, '_> {
-    /// A scan tick at `t`: the PLCs due scan, as a local tick's systems would have done
-    /// (see [`TickKind::Scans`]).
+    /// A scan tick at `t`: what the local tick's systems would have done there, phase by
+    /// phase (see [`TickKind::Scans`]).
     fn run_scans(&mut self, t: SimTime) {
         self.clock.now = t;
         self.wake.pop_due(t);
         let p = &mut *self;
+        // Field I/O and control: the PLCs due and the remote I/O modules.
         p.plcs.scan_due(
             t,
             &p.calendar,
@@ -358,6 +355,14 @@ impl RunnerParams<'_, '_> {
             &mut p.net,
             &mut p.log,
         );
+        // Agents: the site's procedures, which look at their triggers at every tick.
+        p.procedures
+            .run(t, &p.process, &mut p.net, &mut p.wake, &mut p.log);
+        // Network: what is due by now moves, and the taps' findings are logged.
+        p.net.run_until(t, &mut p.log);
+        p.net.collect_tap_events(&mut p.log);
+        // Services: the PLCs that scanned serve their requests.
+        p.plcs.serve_due(t, &mut p.net, &mut p.log);
         self.wake.pop_due(t);
     }
 }
@@ -380,14 +385,12 @@ enum TickKind {
     Full,
     /// The local systems ([`local_schedule`]): only local work is due.
     Local,
-    /// Only PLC scans are due and the local schedule's other systems have nothing to do:
-    /// no mail waits to be sorted into inboxes (and so none to discard), no host event
-    /// waits for the sensors, and the plant has no remote I/O (which mirrors its streams at
-    /// every tick). Procedures need not be asked: their triggers (an encrypted host, an
-    /// impact fired, an alarm shown) change only at full ticks, and what is due for them
-    /// asked for one. The PLCs' systems' work is then done as plain calls
-    /// ([`crate::devices::plc::ScanParams::scan_due`]) in their order, without the
-    /// executor's cost per system, which at a thousand PLCs was most of a scan's cost.
+    /// A local tick where the systems that sort mail, discard it and feed the host sensors
+    /// have nothing to do: no mail waits to be sorted into inboxes and no host event waits
+    /// for the sensors. The other local systems' work (PLCs, remote I/O, procedures, the
+    /// network's events due) is then done as plain calls in their order
+    /// ([`RunnerParams::run_scans`]), without the executor's cost per system, which at a
+    /// thousand PLCs was most of a scan's cost.
     Scans,
 }
 
@@ -397,7 +400,6 @@ struct Decide {
     tick_at_until: bool,
     fired_seen: usize,
     local_allowed: bool,
-    scan_ticks: bool,
 }
 
 impl Decide {
@@ -430,7 +432,7 @@ impl Decide {
         }
         let kind = if !self.local_allowed || asked_by_network || !self.only_local_due(p, t) {
             TickKind::Full
-        } else if self.scan_ticks && p.plcs.started() && !p.net.mail_waiting() && !p.host_log.unshown() {
+        } else if p.plcs.started() && !p.net.mail_waiting() && !p.host_log.unshown() {
             TickKind::Scans
         } else {
             TickKind::Local

@@ -1029,6 +1029,9 @@ pub fn plc_serve(
 pub(crate) struct ScanParams<'w, 's> {
     schedule: ResMut<'w, PlcSchedule>,
     plcs: Query<'w, 's, (&'static mut Plc, &'static mut ServerInbox)>,
+    /// Remote I/O modules mirror their streams at every tick, after the PLCs' inputs and
+    /// after their scans, as their kind's systems do.
+    rios: Query<'w, 's, &'static mut super::remote_io::RemoteIo>,
 }
 
 impl ScanParams<'_, '_> {
@@ -1037,10 +1040,9 @@ impl ScanParams<'_, '_> {
         self.schedule.started
     }
 
-    /// The PLCs' systems at `now`, in their order: the PLCs due read their inputs, then
-    /// scan, then the network's events due by now move (there are none where the runner
-    /// calls this, but a tap's findings are collected as the tick would), then each serves
-    /// its requests.
+    /// The field I/O and control phases of the PLCs' and remote I/O's systems at `now`, in
+    /// their order: the PLCs due read their inputs, the modules mirror theirs, the PLCs
+    /// scan, the modules mirror their outputs.
     pub(crate) fn scan_due(
         &mut self,
         now: SimTime,
@@ -1057,15 +1059,26 @@ impl ScanParams<'_, '_> {
                 plc.read_inputs(process);
             }
         }
+        for rio in &self.rios {
+            let plc = plcs.get_mut(rio.plc()).ok().map(|(p, _)| p.into_inner());
+            rio.mirror_inputs(process, net, plc);
+        }
         for &r in &schedule.scanning {
             if let Ok((mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
                 let next = plc.scan(now, calendar, process, log);
                 schedule.due.insert(next, r);
             }
         }
+        for mut rio in &mut self.rios {
+            let plc = plcs.get_mut(rio.plc()).ok().map(|(p, _)| p.into_inner());
+            rio.mirror_outputs(now, process, net, log, plc);
+        }
         schedule.ask_next(wake);
-        net.run_until(now, log);
-        net.collect_tap_events(log);
+    }
+
+    /// The services phase: each PLC that scanned at `now` serves its requests.
+    pub(crate) fn serve_due(&mut self, now: SimTime, net: &mut Network, log: &mut EventLog) {
+        let (schedule, plcs) = (&*self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
             if let Ok((mut plc, mut inbox)) = plcs.get_mut(schedule.order[r as usize]) {
                 plc.serve(&mut inbox, now, net, log);

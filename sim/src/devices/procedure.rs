@@ -204,62 +204,86 @@ impl Procedures {
     }
 }
 
-/// Agents: start a procedure's clock when its trigger holds; carry it out when due.
-#[allow(clippy::too_many_arguments)]
+/// What the procedures read and write besides the clock, the process and the network.
+#[derive(bevy_ecs::system::SystemParam)]
+pub struct ProcedureParams<'w, 's> {
+    health: Res<'w, HostHealth>,
+    hmis: Query<'w, 's, (&'static super::host::HostRef, &'static mut super::hmi::Hmi)>,
+    procs: ResMut<'w, Procedures>,
+}
+
+impl ProcedureParams<'_, '_> {
+    /// Starts a procedure's clock when its trigger holds; carries it out when due.
+    pub(crate) fn run(
+        &mut self,
+        now: SimTime,
+        process: &crate::process::state::ProcessState,
+        net: &mut Network,
+        wake: &mut Wakeups,
+        log: &mut EventLog,
+    ) {
+        let (health, hmis) = (&self.health, &mut self.hmis);
+        for p in self.procs.0.iter_mut().filter(|p| !p.done) {
+            // Triggers are looked at only until one holds; then the procedure waits for `due`.
+            let triggered = p.due.is_none()
+                && (p.when.iter().any(|h| health.is_encrypted(*h))
+                    || p.when_impact.iter().any(|l| process.fired.contains(l))
+                    || p.when_alarm
+                        .iter()
+                        .any(|(host, name)| hmis.iter().any(|(h, hmi)| h.0 == *host && hmi.is_shown(name))));
+            if triggered {
+                let due = now + p.after;
+                p.due = Some(due);
+                wake.at(due);
+            }
+            if p.due.is_some_and(|d| d <= now) {
+                p.done = true;
+                for (k, &(plc, area, addr, value)) in p.actions.iter().enumerate() {
+                    // Sent by the HMI's client, which watches the acknowledgement (T0813).
+                    match hmis.iter_mut().find(|(h, _)| h.0 == p.from) {
+                        Some((_, mut hmi)) => {
+                            wake.at(hmi.send_command(now, p.from, plc, area, addr, value, net));
+                        }
+                        None => {
+                            let tid = 0x7000 + k as u16;
+                            let adu = match area {
+                                Area::Coil => write_single_coil(tid, 1, addr, value != 0),
+                                _ => write_single_register(tid, 1, addr, value),
+                            };
+                            net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu), 0);
+                        }
+                    }
+                    log.push(
+                        now,
+                        EventKind::OperatorAction {
+                            hmi: net.topology().host(p.from).name.clone(),
+                            alarm: format!("procedure: {}", p.name),
+                            action: format!(
+                                "write {} = {value}",
+                                crate::plc_logic::format_address(area, addr)
+                            ),
+                            device: net.topology().host(plc).name.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Agents: start a procedure's clock when its trigger holds; carry it out when due
+/// ([`ProcedureParams::run`]). It runs at every tick, local ones included, so that a
+/// trigger is noticed at the first tick after it comes to hold, whatever kind of tick that
+/// is.
 pub fn procedures_tick(
     clock: Res<Clock>,
-    health: Res<HostHealth>,
     process: Res<crate::process::state::ProcessState>,
-    mut hmis: Query<(&super::host::HostRef, &mut super::hmi::Hmi)>,
-    mut procs: ResMut<Procedures>,
+    mut procs: ProcedureParams,
     mut net: ResMut<Network>,
     mut wake: ResMut<Wakeups>,
     mut log: ResMut<EventLog>,
 ) {
-    let now = clock.now;
-    for p in procs.0.iter_mut().filter(|p| !p.done) {
-        // Triggers are looked at only until one holds; then the procedure waits for `due`.
-        let triggered = || {
-            p.when.iter().any(|h| health.is_encrypted(*h))
-                || p.when_impact.iter().any(|l| process.fired.contains(l))
-                || p.when_alarm
-                    .iter()
-                    .any(|(host, name)| hmis.iter().any(|(h, hmi)| h.0 == *host && hmi.is_shown(name)))
-        };
-        if p.due.is_none() && triggered() {
-            let due = now + p.after;
-            p.due = Some(due);
-            wake.at(due);
-        }
-        if p.due.is_some_and(|d| d <= now) {
-            p.done = true;
-            for (k, &(plc, area, addr, value)) in p.actions.iter().enumerate() {
-                // Sent by the HMI's client, which watches the acknowledgement (T0813).
-                match hmis.iter_mut().find(|(h, _)| h.0 == p.from) {
-                    Some((_, mut hmi)) => {
-                        wake.at(hmi.send_command(now, p.from, plc, area, addr, value, &mut net));
-                    }
-                    None => {
-                        let tid = 0x7000 + k as u16;
-                        let adu = match area {
-                            Area::Coil => write_single_coil(tid, 1, addr, value != 0),
-                            _ => write_single_register(tid, 1, addr, value),
-                        };
-                        net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu), 0);
-                    }
-                }
-                log.push(
-                    now,
-                    EventKind::OperatorAction {
-                        hmi: net.topology().host(p.from).name.clone(),
-                        alarm: format!("procedure: {}", p.name),
-                        action: format!("write {} = {value}", crate::plc_logic::format_address(area, addr)),
-                        device: net.topology().host(plc).name.clone(),
-                    },
-                );
-            }
-        }
-    }
+    procs.run(clock.now, &process, &mut net, &mut wake, &mut log);
 }
 
 /// Site procedures as a device kind: `[[procedure]]` entries, run by the site's staff.

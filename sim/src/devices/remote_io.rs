@@ -149,63 +149,49 @@ fn raw(v: f64, scale: f64, offset: f64) -> u16 {
     (v * scale + offset).round().clamp(0.0, 65535.0) as u16
 }
 
-/// Whether the plant has remote I/O: it mirrors its streams at every tick, so a plant with
-/// it has local work besides the PLCs' scans.
-pub(crate) fn any(world: &mut World) -> bool {
-    world.query::<&RemoteIo>().iter(world).next().is_some()
-}
-
-/// Field I/O: each module's inputs go into the data its next uplink frames carry, and the
-/// last uplink frame the PLC received goes into the PLC's registers.
-pub fn remote_io_inputs(
-    process: Res<ProcessState>,
-    mut net: ResMut<Network>,
-    rios: Query<&RemoteIo>,
-    mut plcs: Query<&mut Plc>,
-) {
-    for rio in &rios {
+impl RemoteIo {
+    /// Field I/O: the module's inputs go into the data its next uplink frames carry, and the
+    /// last uplink frame the PLC received goes into the PLC's registers.
+    pub(crate) fn mirror_inputs(&self, process: &ProcessState, net: &mut Network, plc: Option<&mut Plc>) {
         let value = |w: &Wire| raw(process.process.get(w.signal), w.scale, w.offset);
         let tsn = net.tsn_mut();
-        let stream = &mut tsn.streams[rio.uplink];
+        let stream = &mut tsn.streams[self.uplink];
         // Most ticks change nothing the module measures: a new image only when one does.
-        if stream.data.len() != rio.inputs.len()
-            || rio
+        if stream.data.len() != self.inputs.len()
+            || self
                 .inputs
                 .iter()
                 .zip(stream.data.iter())
                 .any(|(w, v)| value(w) != *v)
         {
-            stream.data = rio.inputs.iter().map(value).collect();
+            stream.data = self.inputs.iter().map(value).collect();
         }
-        let Some(stream::Received { words, .. }) = &tsn.streams[rio.uplink].received[0] else {
-            continue;
+        let Some(stream::Received { words, .. }) = &tsn.streams[self.uplink].received[0] else {
+            return;
         };
-        let Ok(mut plc) = plcs.get_mut(rio.plc) else {
-            continue;
+        let Some(plc) = plc else {
+            return;
         };
         let mut cpu = plc.cpu.get();
         let map = cpu.server.map_mut();
-        for (w, v) in rio.inputs.iter().zip(words.iter()) {
+        for (w, v) in self.inputs.iter().zip(words.iter()) {
             map.set(w.area, w.addr, *v);
         }
     }
-}
 
-/// Control, after the PLCs' scans: the PLC's output registers go into its next downlink
-/// frames; the module drives its actuators from the last downlink frame, or its safe
-/// values when the watchdog has tripped.
-pub fn remote_io_outputs(
-    clock: Res<Clock>,
-    mut process: ResMut<ProcessState>,
-    mut net: ResMut<Network>,
-    mut log: ResMut<EventLog>,
-    mut rios: Query<&mut RemoteIo>,
-    mut plcs: Query<&mut Plc>,
-) {
-    let now = clock.now;
-    for mut rio in &mut rios {
-        let rio = &mut *rio;
-        if let Ok(mut plc) = plcs.get_mut(rio.plc) {
+    /// Control, after the PLCs' scans: the PLC's output registers go into the module's next
+    /// downlink frames; the module drives its actuators from the last downlink frame, or
+    /// its safe values when the watchdog has tripped.
+    pub(crate) fn mirror_outputs(
+        &mut self,
+        now: SimTime,
+        process: &mut ProcessState,
+        net: &mut Network,
+        log: &mut EventLog,
+        plc: Option<&mut Plc>,
+    ) {
+        let rio = self;
+        if let Some(plc) = plc {
             let cpu = plc.cpu.get();
             let map = cpu.server.map();
             let value = |w: &Wire| map.get(w.area, w.addr).unwrap_or(0);
@@ -223,7 +209,7 @@ pub fn remote_io_outputs(
         let tsn = net.tsn();
         rio.last_in_seq = tsn.streams[rio.uplink].received[0].as_ref().map(|r| r.seq);
         let Some(stream::Received { seq, at, words }) = tsn.streams[rio.downlink].received[0].clone() else {
-            continue;
+            return;
         };
         rio.last_out_seq = Some(seq);
         let silent = now.saturating_since(SimTime(at));
@@ -248,6 +234,46 @@ pub fn remote_io_outputs(
             };
             process.process.set(w.signal, value);
         }
+    }
+
+    /// The PLC it serves.
+    pub(crate) fn plc(&self) -> Entity {
+        self.plc
+    }
+}
+
+/// Field I/O: every module mirrors its inputs ([`RemoteIo::mirror_inputs`]).
+pub fn remote_io_inputs(
+    process: Res<ProcessState>,
+    mut net: ResMut<Network>,
+    rios: Query<&RemoteIo>,
+    mut plcs: Query<&mut Plc>,
+) {
+    for rio in &rios {
+        let plc = plcs.get_mut(rio.plc).ok();
+        rio.mirror_inputs(&process, &mut net, plc.map(|p| p.into_inner()));
+    }
+}
+
+/// Control, after the PLCs' scans: every module mirrors its outputs
+/// ([`RemoteIo::mirror_outputs`]).
+pub fn remote_io_outputs(
+    clock: Res<Clock>,
+    mut process: ResMut<ProcessState>,
+    mut net: ResMut<Network>,
+    mut log: ResMut<EventLog>,
+    mut rios: Query<&mut RemoteIo>,
+    mut plcs: Query<&mut Plc>,
+) {
+    for mut rio in &mut rios {
+        let plc = plcs.get_mut(rio.plc).ok();
+        rio.mirror_outputs(
+            clock.now,
+            &mut process,
+            &mut net,
+            &mut log,
+            plc.map(|p| p.into_inner()),
+        );
     }
 }
 
