@@ -242,7 +242,7 @@ impl RemoteIo {
     }
 }
 
-/// Field I/O: every module mirrors its inputs ([`RemoteIo::mirror_inputs`]).
+/// Field I/O: every module mirrors its inputs (`RemoteIo::mirror_inputs`).
 pub fn remote_io_inputs(
     process: Res<ProcessState>,
     mut net: ResMut<Network>,
@@ -256,7 +256,7 @@ pub fn remote_io_inputs(
 }
 
 /// Control, after the PLCs' scans: every module mirrors its outputs
-/// ([`RemoteIo::mirror_outputs`]).
+/// (`RemoteIo::mirror_outputs`).
 pub fn remote_io_outputs(
     clock: Res<Clock>,
     mut process: ResMut<ProcessState>,
