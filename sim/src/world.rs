@@ -166,7 +166,7 @@ impl Sim {
     fn advance(&mut self, until: SimTime, tick_at_until: bool) {
         if !self.started {
             self.started = true;
-            self.tick(SimTime::ZERO);
+            self.tick(SimTime::ZERO, TickKind::Full);
         }
         loop {
             // The runner's resources are fetched once for a whole stretch of physics steps
@@ -193,33 +193,23 @@ impl Sim {
                     Next::Tick(t, kind) => break (t, kind),
                 }
             };
-            if kind == TickKind::Local {
-                self.local_tick(t);
-            } else {
-                self.tick(t);
-            }
+            self.tick(t, kind);
         }
     }
 
-    fn tick(&mut self, t: SimTime) {
+    /// Runs the schedule of a full or a local tick at `t`.
+    fn tick(&mut self, t: SimTime, kind: TickKind) {
         self.world.resource_mut::<Clock>().now = t;
         self.world.resource_mut::<Wakeups>().pop_due(t);
-        // The agents run in this tick: what was waiting for them is theirs now, and mail
-        // sorted later in the tick sets the flag again for the next one.
-        self.world
-            .resource_mut::<crate::base::clock::AgentsPending>()
-            .mail = false;
-        self.schedule.run(&mut self.world);
-        self.world.resource_mut::<Wakeups>().pop_due(t);
-        self.world.clear_trackers();
-        self.fired_seen = self.world.resource::<ProcessState>().fired.len();
-        self.ticks += 1;
-    }
-
-    fn local_tick(&mut self, t: SimTime) {
-        self.world.resource_mut::<Clock>().now = t;
-        self.world.resource_mut::<Wakeups>().pop_due(t);
-        self.local.run(&mut self.world);
+        if kind == TickKind::Local {
+            self.local.run(&mut self.world);
+        } else {
+            // The agents run in this tick: what was waiting for them is theirs now, and
+            // mail sorted later in the tick sets the flag again for the next one.
+            self.world.resource_mut::<AgentsPending>().mail = false;
+            self.schedule.run(&mut self.world);
+            self.fired_seen = self.world.resource::<ProcessState>().fired.len();
+        }
         self.world.resource_mut::<Wakeups>().pop_due(t);
         self.world.clear_trackers();
         self.ticks += 1;
@@ -335,7 +325,8 @@ struct RunnerParams<'w, 's> {
     pending: Res<'w, AgentsPending>,
     host_log: Res<'w, crate::devices::host_log::HostLog>,
     calendar: Res<'w, crate::base::calendar::Calendar>,
-    plcs: crate::devices::plc::ScanParams<'w, 's>,
+    plcs: crate::devices::plc::PlcParams<'w, 's>,
+    rios: Query<'w, 's, &'static mut crate::devices::remote_io::RemoteIo>,
     procedures: crate::devices::procedure::ProcedureParams<'w, 's>,
 }
 
@@ -346,15 +337,18 @@ impl RunnerParams<'_, '_> {
         self.clock.now = t;
         self.wake.pop_due(t);
         let p = &mut *self;
-        // Field I/O and control: the PLCs due and the remote I/O modules.
-        p.plcs.scan_due(
-            t,
-            &p.calendar,
-            &mut p.process,
-            &mut p.wake,
-            &mut p.net,
-            &mut p.log,
-        );
+        // Field I/O: the PLCs due read their inputs, the remote I/O modules mirror theirs.
+        p.plcs.read_inputs_due(t, &p.process);
+        for rio in &p.rios {
+            rio.mirror_inputs(&p.process, &mut p.net, p.plcs.plc_mut(rio.plc()));
+        }
+        // Control: the PLCs due scan, the modules mirror their outputs.
+        p.plcs
+            .scan_due(t, &p.calendar, &mut p.process, &mut p.wake, &mut p.log);
+        for mut rio in &mut p.rios {
+            let plc = p.plcs.plc_mut(rio.plc());
+            rio.mirror_outputs(t, &mut p.process, &mut p.net, &mut p.log, plc);
+        }
         // Agents: the site's procedures, which look at their triggers at every tick.
         p.procedures
             .run(t, &p.process, &mut p.net, &mut p.wake, &mut p.log);

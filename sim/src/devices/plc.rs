@@ -774,10 +774,10 @@ pub struct PlcSchedule {
 
 impl PlcSchedule {
     /// Takes the PLCs due by `now` out of the index (to be put back by their scan).
-    fn take_due(&mut self, now: SimTime, plcs: &Query<(Entity, &mut Plc)>) {
+    fn take_due(&mut self, now: SimTime, plcs: &Query<PlcItems>) {
         if !self.started {
             self.started = true;
-            for (e, plc) in plcs.iter() {
+            for (e, plc, _) in plcs.iter() {
                 self.due.insert(plc.next_scan, self.order.len() as u32);
                 self.order.push(e);
             }
@@ -792,10 +792,6 @@ impl PlcSchedule {
         {
             wake.local_at(t);
         }
-    }
-    /// The PLCs scanning this tick, in rank order.
-    fn scanning(&self) -> impl Iterator<Item = (u32, Entity)> + '_ {
-        self.scanning.iter().map(|&r| (r, self.order[r as usize]))
     }
 }
 
@@ -946,18 +942,8 @@ impl Plc {
 }
 
 /// Field I/O: PLCs whose scan is due copy sensor values into their input image.
-pub fn plc_read_inputs(
-    clock: Res<Clock>,
-    process: Res<ProcessState>,
-    mut schedule: ResMut<PlcSchedule>,
-    mut plcs: Query<(Entity, &mut Plc)>,
-) {
-    schedule.take_due(clock.now, &plcs);
-    for (_, e) in schedule.scanning() {
-        if let Ok((_, mut plc)) = plcs.get_mut(e) {
-            plc.read_inputs(&process);
-        }
-    }
+pub fn plc_read_inputs(clock: Res<Clock>, process: Res<ProcessState>, mut plcs: PlcParams) {
+    plcs.read_inputs_due(clock.now, &process);
 }
 
 /// After the field inputs are latched: the force table overrides them, and the input image
@@ -992,17 +978,9 @@ pub fn plc_scan(
     mut process: ResMut<ProcessState>,
     mut wake: ResMut<Wakeups>,
     mut log: ResMut<EventLog>,
-    mut schedule: ResMut<PlcSchedule>,
-    mut plcs: Query<&mut Plc>,
+    mut plcs: PlcParams,
 ) {
-    let schedule = &mut *schedule;
-    for (rank, e) in schedule.scanning.iter().map(|&r| (r, schedule.order[r as usize])) {
-        if let Ok(mut plc) = plcs.get_mut(e) {
-            let next = plc.scan(clock.now, &calendar, &mut process, &mut log);
-            schedule.due.insert(next, rank);
-        }
-    }
-    schedule.ask_next(&mut wake);
+    plcs.scan_due(clock.now, &calendar, &mut process, &mut wake, &mut log);
 }
 
 /// Services: at the end of each scan a PLC serves the Modbus requests that arrived during
@@ -1013,74 +991,69 @@ pub fn plc_serve(
     clock: Res<Clock>,
     mut net: ResMut<Network>,
     mut log: ResMut<EventLog>,
-    schedule: Res<PlcSchedule>,
-    mut plcs: Query<(&mut Plc, &mut ServerInbox)>,
+    mut plcs: PlcParams,
 ) {
-    for (_, e) in schedule.scanning() {
-        if let Ok((mut plc, mut inbox)) = plcs.get_mut(e) {
-            plc.serve(&mut inbox, clock.now, &mut net, &mut log);
-        }
-    }
+    plcs.serve_due(clock.now, &mut net, &mut log);
 }
 
-/// What a scan tick needs of the PLCs, for the runner ([`crate::world::Sim`]), which runs
-/// the PLCs' part of a local tick as plain calls where only scans are due.
+/// What a PLC's query holds: its entity, the PLC and its host's request inbox.
+pub(crate) type PlcItems = (Entity, &'static mut Plc, &'static mut ServerInbox);
+
+/// The PLCs and their due index: what the PLCs' systems work on, phase by phase, and what
+/// the runner ([`crate::world::Sim`]) calls the same methods on at a scan tick.
 #[derive(bevy_ecs::system::SystemParam)]
-pub(crate) struct ScanParams<'w, 's> {
+pub struct PlcParams<'w, 's> {
     schedule: ResMut<'w, PlcSchedule>,
-    plcs: Query<'w, 's, (&'static mut Plc, &'static mut ServerInbox)>,
-    /// Remote I/O modules mirror their streams at every tick, after the PLCs' inputs and
-    /// after their scans, as their kind's systems do.
-    rios: Query<'w, 's, &'static mut super::remote_io::RemoteIo>,
+    plcs: Query<'w, 's, PlcItems>,
 }
 
-impl ScanParams<'_, '_> {
+impl PlcParams<'_, '_> {
     /// Whether the due index holds the PLCs (filled at the first tick).
     pub(crate) fn started(&self) -> bool {
         self.schedule.started
     }
 
-    /// The field I/O and control phases of the PLCs' and remote I/O's systems at `now`, in
-    /// their order: the PLCs due read their inputs, the modules mirror theirs, the PLCs
-    /// scan, the modules mirror their outputs.
+    /// The PLC of entity `e` (for the remote I/O module that serves it).
+    pub(crate) fn plc_mut(&mut self, e: Entity) -> Option<&mut Plc> {
+        self.plcs.get_mut(e).ok().map(|(_, p, _)| p.into_inner())
+    }
+
+    /// Field I/O: takes the PLCs due by `now` out of the index; each reads its inputs.
+    pub(crate) fn read_inputs_due(&mut self, now: SimTime, process: &ProcessState) {
+        let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
+        schedule.take_due(now, plcs);
+        for &r in &schedule.scanning {
+            if let Ok((_, mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
+                plc.read_inputs(process);
+            }
+        }
+    }
+
+    /// Control: each PLC due scans and goes back in the index at its next scan; the runner
+    /// is asked for a local tick at the earliest.
     pub(crate) fn scan_due(
         &mut self,
         now: SimTime,
         calendar: &crate::base::calendar::Calendar,
         process: &mut ProcessState,
         wake: &mut Wakeups,
-        net: &mut Network,
         log: &mut EventLog,
     ) {
         let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
-        schedule.due.take_due(now, &mut schedule.scanning);
         for &r in &schedule.scanning {
-            if let Ok((mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
-                plc.read_inputs(process);
-            }
-        }
-        for rio in &self.rios {
-            let plc = plcs.get_mut(rio.plc()).ok().map(|(p, _)| p.into_inner());
-            rio.mirror_inputs(process, net, plc);
-        }
-        for &r in &schedule.scanning {
-            if let Ok((mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
+            if let Ok((_, mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
                 let next = plc.scan(now, calendar, process, log);
                 schedule.due.insert(next, r);
             }
         }
-        for mut rio in &mut self.rios {
-            let plc = plcs.get_mut(rio.plc()).ok().map(|(p, _)| p.into_inner());
-            rio.mirror_outputs(now, process, net, log, plc);
-        }
         schedule.ask_next(wake);
     }
 
-    /// The services phase: each PLC that scanned at `now` serves its requests.
+    /// Services: each PLC that scanned at `now` serves its requests.
     pub(crate) fn serve_due(&mut self, now: SimTime, net: &mut Network, log: &mut EventLog) {
         let (schedule, plcs) = (&*self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
-            if let Ok((mut plc, mut inbox)) = plcs.get_mut(schedule.order[r as usize]) {
+            if let Ok((_, mut plc, mut inbox)) = plcs.get_mut(schedule.order[r as usize]) {
                 plc.serve(&mut inbox, now, net, log);
             }
         }
