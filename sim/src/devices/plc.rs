@@ -144,6 +144,9 @@ fn one() -> f64 {
     1.0
 }
 
+/// A PLC's wires, inline up to four.
+pub type IoWires = smallvec::SmallVec<[IoWire; 4]>;
+
 /// A compiled wire.
 #[derive(Debug, Clone)]
 pub struct IoWire {
@@ -167,15 +170,18 @@ pub struct IoWire {
 }
 
 /// The part of a PLC that answers the network: its Modbus server (register memory,
-/// identity, capacity) and its counters. Shared, because in live mode real sockets reach
-/// the same memory from tokio tasks while the scan runs in the simulation thread.
+/// identity, capacity) and its counters. Shared in live mode ([`Cpu::share`]), where real
+/// sockets reach the same memory from tokio tasks while the scan runs in the simulation
+/// thread.
+#[derive(Clone)]
 pub struct ModbusCpu {
     /// The Modbus server: the register memory the program scans and clients read and write.
     pub server: ModbusServer,
     /// What the server has done so far, counted by [`ModbusCpu::serve`].
     pub stats: PlcStats,
-    /// FC 90 support, when the PLC has it.
-    pub vendor: Option<super::vendor::VendorState>,
+    /// FC 90 support, when the PLC has it (boxed: most PLCs have none, and a scan should
+    /// not step over its bytes).
+    pub vendor: Option<Box<super::vendor::VendorState>>,
 }
 
 impl ModbusCpu {
@@ -249,10 +255,20 @@ pub fn served_event(handled: &Handled, frame: u64, device: &str, client: &str) -
 /// A handle on a PLC's [`ModbusCpu`] that live mode's socket tasks share.
 pub type SharedCpu = Arc<Mutex<ModbusCpu>>;
 
-/// A PLC's CPU. In batch runs only the simulation holds it, so a scan reaches it without
-/// locking (`Arc::get_mut`, `Mutex::get_mut`); once live mode's socket tasks hold a handle
-/// ([`Cpu::share`]) every access locks.
-pub struct Cpu(SharedCpu);
+/// A PLC's CPU. In batch runs only the simulation holds it, in the PLC itself, so a scan
+/// reaches its memory without a lock or a pointer to follow (at a thousand PLCs and more,
+/// every scan starts with cache misses, one per separate allocation it reads). Once live
+/// mode's socket tasks hold a handle ([`Cpu::share`]) it lives behind a lock and every
+/// access locks.
+pub struct Cpu(CpuSlot);
+
+// The owned CPU is large and the shared handle a pointer: boxing the owned one would put
+// back the pointer to follow that this type exists to avoid.
+#[allow(clippy::large_enum_variant)]
+enum CpuSlot {
+    Owned(ModbusCpu),
+    Shared(SharedCpu),
+}
 
 /// Access to a [`Cpu`] for the length of one scan or one batch of answers.
 pub enum CpuGuard<'a> {
@@ -281,28 +297,44 @@ impl std::ops::DerefMut for CpuGuard<'_> {
     }
 }
 
+/// A poisoned lock is still usable: a panic elsewhere while holding it cannot leave the
+/// memory half written (every handler call completes).
+fn lock(cpu: &SharedCpu) -> MutexGuard<'_, ModbusCpu> {
+    cpu.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Cpu {
     fn new(cpu: ModbusCpu) -> Self {
-        Cpu(Arc::new(Mutex::new(cpu)))
+        Cpu(CpuSlot::Owned(cpu))
     }
-    /// The CPU for one scan or one batch of answers. A panic elsewhere while holding the
-    /// lock cannot leave the memory half written (every handler call completes), so a
-    /// poisoned lock is still usable.
+    /// The CPU for one scan or one batch of answers.
     pub fn get(&mut self) -> CpuGuard<'_> {
-        if Arc::strong_count(&self.0) == 1 && Arc::weak_count(&self.0) == 0 {
-            let only = Arc::get_mut(&mut self.0).expect("no other handle exists");
-            return CpuGuard::Owned(only.get_mut().unwrap_or_else(|e| e.into_inner()));
+        match &mut self.0 {
+            CpuSlot::Owned(c) => CpuGuard::Owned(c),
+            CpuSlot::Shared(s) => CpuGuard::Shared(lock(s)),
         }
-        CpuGuard::Shared(self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
     /// The counters, for results.
     pub fn stats(&self) -> PlcStats {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).stats
+        match &self.0 {
+            CpuSlot::Owned(c) => c.stats,
+            CpuSlot::Shared(s) => lock(s).stats,
+        }
+    }
+    /// Whether live mode's tasks hold a handle on it.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, CpuSlot::Shared(_))
     }
     /// A handle other threads can serve requests through (live mode); from now on the
     /// simulation locks too.
-    pub fn share(&self) -> SharedCpu {
-        Arc::clone(&self.0)
+    pub fn share(&mut self) -> SharedCpu {
+        if let CpuSlot::Owned(c) = &self.0 {
+            self.0 = CpuSlot::Shared(Arc::new(Mutex::new(c.clone())));
+        }
+        match &self.0 {
+            CpuSlot::Shared(s) => Arc::clone(s),
+            CpuSlot::Owned(_) => unreachable!("shared above"),
+        }
     }
 }
 
@@ -346,14 +378,6 @@ impl ScanTiming {
 /// The PLC component.
 #[derive(Component)]
 pub struct Plc {
-    /// Its host's name, for the events it logs.
-    pub name: String,
-    /// The Modbus server and its counters, shared with live mode's sockets.
-    pub cpu: Cpu,
-    /// Scan timing, shared with live mode's sockets so they answer at the modelled time.
-    pub timing: Arc<ScanTiming>,
-    /// The program scanned in run mode; a program download over FC 90 replaces it.
-    pub program: PlcProgram,
     /// The current operating mode; change it with [`Plc::set_mode`] so the change is logged.
     pub mode: OperatingMode,
     /// Whether it is a protection relay or safety system (`protection = true`).
@@ -368,15 +392,26 @@ pub struct Plc {
     pub comm_time: SimDuration,
     /// When the next scan is due.
     pub next_scan: SimTime,
-    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
-    clock: TaskClock,
     /// When the last scan ended: the moment the CPU serves its communication queue.
     pub last_scan: Option<SimTime>,
-    /// Its wiring to the process: sensors read before each scan, actuators driven after.
-    pub io: Vec<IoWire>,
     /// Scans run so far, in any mode.
     pub scans: u64,
+    /// Its wiring to the process: sensors read before each scan, actuators driven after.
+    /// Held in the PLC itself up to four wires: read at every scan, a list of its own cost
+    /// a cache miss per scan once the PLCs outgrow the caches (12 % of a 10,000-PLC run).
+    pub io: IoWires,
     alarms: Vec<AlarmTransition>,
+    /// The program scanned in run mode; a program download over FC 90 replaces it.
+    pub program: PlcProgram,
+    /// The Modbus server and its counters, shared with live mode's sockets.
+    pub cpu: Cpu,
+    /// Its host's name, for the events it logs.
+    pub name: String,
+    /// Scan timing, shared with live mode's sockets so they answer at the modelled time
+    /// (kept up to date only once the CPU is shared: batch runs never read it).
+    pub timing: Arc<ScanTiming>,
+    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
+    clock: TaskClock,
 }
 
 /// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
@@ -500,7 +535,7 @@ impl Plc {
                 ));
             }
         }
-        let mut io = Vec::new();
+        let mut io = IoWires::new();
         for (i, w) in cfg.io.iter().enumerate() {
             let sig = process.signal_id(w.signal.get_ref()).ok_or_else(|| {
                 ConfigError::new(
@@ -575,18 +610,20 @@ impl Plc {
         Ok(Plc {
             name: name.to_string(),
             cpu: Cpu::new(ModbusCpu {
-                vendor: cfg.vendor_function.then(|| super::vendor::VendorState {
-                    mode: cfg.mode,
-                    ident: [
-                        &cfg.modbus.identity.vendor,
-                        &cfg.modbus.identity.product_code,
-                        &cfg.modbus.identity.revision,
-                    ]
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                    ..Default::default()
+                vendor: cfg.vendor_function.then(|| {
+                    Box::new(super::vendor::VendorState {
+                        mode: cfg.mode,
+                        ident: [
+                            &cfg.modbus.identity.vendor,
+                            &cfg.modbus.identity.product_code,
+                            &cfg.modbus.identity.revision,
+                        ]
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                        ..Default::default()
+                    })
                 }),
                 server,
                 stats: PlcStats::default(),
@@ -778,7 +815,8 @@ impl PlcSchedule {
         if !self.started {
             self.started = true;
             for (e, plc, _) in plcs.iter() {
-                self.due.insert(plc.next_scan, self.order.len() as u32);
+                self.due
+                    .insert(plc.next_scan, self.order.len() as u32, plc.scan_period);
                 self.order.push(e);
             }
         }
@@ -909,7 +947,9 @@ impl Plc {
         plc.last_scan = Some(now);
         drop(guard);
         plc.next_scan = plc.clock.next(now);
-        plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
+        if plc.cpu.is_shared() {
+            plc.timing.next_scan_ns.store(plc.next_scan.0, Ordering::Relaxed);
+        }
         plc.next_scan
     }
 
@@ -934,7 +974,7 @@ impl Plc {
                 log.push(now, ev);
             }
             if let ServerReply::Respond(bytes) = handled.reply {
-                t += self.timing.comm_time;
+                t += self.comm_time;
                 net.reply(t, &d.frame, Payload::Modbus(bytes));
             }
         }
@@ -1043,7 +1083,7 @@ impl PlcParams<'_, '_> {
         for &r in &schedule.scanning {
             if let Ok((_, mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
                 let next = plc.scan(now, calendar, process, log);
-                schedule.due.insert(next, r);
+                schedule.due.insert(next, r, plc.scan_period);
             }
         }
         schedule.ask_next(wake);
@@ -1139,13 +1179,17 @@ impl super::kind::DeviceKind for PlcKind {
         s.add_local(crate::world::SimSet::Services, plc_serve);
     }
     fn modbus_servers(world: &mut World) -> Vec<super::kind::ModbusServer> {
-        let mut q = world.query::<(&super::host::HostRef, &Plc)>();
-        q.iter(world)
-            .map(|(h, p)| super::kind::ModbusServer {
-                host: h.0,
-                name: p.name.clone(),
-                cpu: p.cpu.share(),
-                timing: Arc::clone(&p.timing),
+        let mut q = world.query::<(&super::host::HostRef, &mut Plc)>();
+        q.iter_mut(world)
+            .map(|(h, mut p)| {
+                // Scans keep the shared timing up to date only once it is shared.
+                p.timing.next_scan_ns.store(p.next_scan.0, Ordering::Relaxed);
+                super::kind::ModbusServer {
+                    host: h.0,
+                    name: p.name.clone(),
+                    cpu: p.cpu.share(),
+                    timing: Arc::clone(&p.timing),
+                }
             })
             .collect()
     }

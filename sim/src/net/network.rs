@@ -26,6 +26,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
+/// A frame's hops from its source to its destination, shared by every frame on that path.
+type Route = Arc<[crate::net::topology::Hop]>;
+
 /// Something that records frames as they go on the wire (a pcap writer).
 pub trait Capture: Send + Sync {
     /// A frame leaving its sender at `t`.
@@ -76,15 +79,24 @@ struct Pending {
 /// What happens at a pending event.
 enum Step {
     /// A frame reaches the node before hop `hop` of its route (`hop` == route length: it
-    /// arrived).
-    Hop { hop: u16, frame: Box<Frame> },
+    /// arrived). The route travels with the frame: looked up once when it is sent, not in
+    /// the shared route cache at every hop.
+    Hop {
+        hop: u16,
+        frame: Box<Frame>,
+        route: Route,
+    },
     /// A TSN port's wake-up: a transmission ends, a gate opens, credit returns.
     Port(u32),
     /// A TSN stream's talker sends its next frame.
     Release(u32),
     /// A frame, through the node before hop `hop`, reaches that hop's TSN port (the
     /// node's processing done); a port must see its frames in time order.
-    Egress { hop: u16, frame: Box<Frame> },
+    Egress {
+        hop: u16,
+        frame: Box<Frame>,
+        route: Route,
+    },
 }
 
 impl PartialEq for Pending {
@@ -285,7 +297,8 @@ impl Network {
             st.next_seq += 1;
             st.sent += 1;
             self.schedule_release(s, at);
-            self.hop(at, 0, Box::new(frame), log);
+            let route = self.route_of(&frame);
+            self.hop(at, 0, Box::new(frame), route, log);
             return;
         }
         self.schedule_release(s, at);
@@ -304,11 +317,13 @@ impl Network {
         let latency = self.topo.links[link.0 as usize].latency;
         for (q, end) in served.sent {
             self.link_frames[link.0 as usize] += 1;
+            let route = self.route_of(&q.frame);
             self.push(
                 SimTime(end) + latency,
                 Step::Hop {
                     hop: q.hop,
                     frame: q.frame,
+                    route,
                 },
             );
         }
@@ -477,11 +492,13 @@ impl Network {
             label,
             tag,
         };
+        let route = self.route_of(&frame);
         self.push(
             at,
             Step::Hop {
                 hop: 0,
                 frame: Box::new(frame),
+                route,
             },
         );
         id
@@ -531,11 +548,13 @@ impl Network {
         {
             return id;
         }
+        let route = self.route_of(&frame);
         self.push(
             at,
             Step::Hop {
                 hop: 0,
                 frame: Box::new(frame),
+                route,
             },
         );
         id
@@ -573,6 +592,14 @@ impl Network {
             self.with_mail.push(frame.dst);
         }
         inbox.push(Delivered { frame, at });
+    }
+
+    /// A frame's route from its source to its destination; empty when there is none (a
+    /// route always has a hop, as no frame is sent to its own source).
+    fn route_of(&self, frame: &Frame) -> Route {
+        self.topo
+            .route(frame.src, frame.dst)
+            .unwrap_or_else(|| Arc::from([]))
     }
 
     fn push(&mut self, at: SimTime, step: Step) {
@@ -661,11 +688,10 @@ impl Network {
             if p.at >= bound {
                 return None;
             }
-            if let Step::Hop { hop, frame } = &p.step
+            if let Step::Hop { hop, frame, route } = &p.step
                 && !matches!(frame.payload, Payload::Stream(_))
             {
-                let route_len = self.topo.route(frame.src, frame.dst).map_or(0, |r| r.len());
-                let arrival = usize::from(*hop) >= route_len && route_len > 0;
+                let arrival = usize::from(*hop) >= route.len() && !route.is_empty();
                 if arrival && self.wake_on_delivery[frame.dst.0 as usize] {
                     return Some(p.at);
                 }
@@ -701,7 +727,7 @@ impl Network {
     fn process(&mut self, p: Pending, log: &mut EventLog) {
         let Pending { at, step, .. } = p;
         match step {
-            Step::Hop { hop, frame } => self.hop(at, hop, frame, log),
+            Step::Hop { hop, frame, route } => self.hop(at, hop, frame, route, log),
             Step::Port(port) => {
                 let port = port as usize;
 
@@ -711,19 +737,20 @@ impl Network {
                 }
             }
             Step::Release(s) => self.release(s as usize, at, log),
-            Step::Egress { hop, frame } => {
-                let node = frame_node(&self.topo, &frame, usize::from(hop));
-                self.transmit(at, at, node, usize::from(hop), frame, log);
+            Step::Egress { hop, frame, route } => {
+                let hop = usize::from(hop);
+                let node = if hop == 0 { frame.src } else { route[hop - 1].to };
+                self.transmit(at, at, node, hop, frame, route, log);
             }
         }
     }
 
-    fn hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, log: &mut EventLog) {
+    fn hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: Route, log: &mut EventLog) {
         let topo = Arc::clone(&self.topo);
-        let Some(route) = topo.route(frame.src, frame.dst) else {
+        if route.is_empty() {
             self.drop_frame(at, &frame, frame.src, "no route to host", log);
             return;
-        };
+        }
         let hop = usize::from(hop);
         if hop == 0 {
             self.on_sent(at, &frame, log);
@@ -779,16 +806,18 @@ impl Network {
             && s.listeners.len() > 1
         {
             for copy in split_by_next_hop(&topo, frame, hop) {
-                self.egress(at, t, node, hop, copy, log);
+                let route = self.route_of(&copy);
+                self.egress(at, t, node, hop, copy, route, log);
             }
         } else {
-            self.egress(at, t, node, hop, frame, log);
+            self.egress(at, t, node, hop, frame, route, log);
         }
     }
 
     /// A frame at `node` at `at`, ready to leave over hop `hop` at `t`: a FIFO transmitter
     /// takes it now (its queue is a formula); a TSN port, whose choices depend on what
     /// else arrives, takes it at `t`.
+    #[allow(clippy::too_many_arguments)]
     fn egress(
         &mut self,
         at: SimTime,
@@ -796,9 +825,9 @@ impl Network {
         node: HostId,
         hop: usize,
         frame: Box<Frame>,
+        route: Route,
         log: &mut EventLog,
     ) {
-        let route = self.topo.route(frame.src, frame.dst).expect("routed before");
         let h = route[hop];
         if t > at && self.tsn.port_at(h.link.0 as usize, h.reverse).is_some() {
             self.push(
@@ -806,15 +835,17 @@ impl Network {
                 Step::Egress {
                     hop: hop as u16,
                     frame,
+                    route,
                 },
             );
         } else {
-            self.transmit(at, t, node, hop, frame, log);
+            self.transmit(at, t, node, hop, frame, route, log);
         }
     }
 
     /// Puts a frame ready at `t` on the link of its hop `hop`: into the TSN port there, or
     /// the link's FIFO transmitter.
+    #[allow(clippy::too_many_arguments)]
     fn transmit(
         &mut self,
         at: SimTime,
@@ -822,10 +853,10 @@ impl Network {
         node: HostId,
         hop: usize,
         frame: Box<Frame>,
+        route: Route,
         log: &mut EventLog,
     ) {
         let topo = Arc::clone(&self.topo);
-        let route = topo.route(frame.src, frame.dst).expect("routed before");
         let h = route[hop];
         let link = &topo.links[h.link.0 as usize];
         if let Some(p) = self.tsn.port_at(h.link.0 as usize, h.reverse) {
@@ -868,6 +899,7 @@ impl Network {
             Step::Hop {
                 hop: (hop + 1) as u16,
                 frame,
+                route,
             },
         );
     }
@@ -1102,12 +1134,4 @@ fn split_by_next_hop(topo: &Topology, frame: Box<Frame>, hop: usize) -> Vec<Box<
             copy
         })
         .collect()
-}
-
-/// The node a frame is at before taking hop `hop` of its route.
-fn frame_node(topo: &Topology, frame: &Frame, hop: usize) -> HostId {
-    match hop {
-        0 => frame.src,
-        _ => topo.route(frame.src, frame.dst).expect("routed before")[hop - 1].to,
-    }
 }

@@ -157,7 +157,8 @@ enum Outcome {
 #[derive(Debug, Clone)]
 pub struct ModbusServer {
     map: RegisterMap,
-    identity: DeviceIdentity,
+    /// Boxed: read only by the identification requests, and large.
+    identity: Box<DeviceIdentity>,
     /// Sorted, deduplicated; empty = any unit id.
     unit_ids: Vec<u8>,
     counters: DiagnosticCounters,
@@ -185,7 +186,7 @@ impl ModbusServer {
         map.set_read_only_holding(&r.read_only_holding);
         Ok(Self {
             map,
-            identity: r.identity,
+            identity: Box::new(r.identity),
             unit_ids: r.unit_ids,
             counters: DiagnosticCounters::default(),
             diagnostic_register: 0,
