@@ -98,10 +98,10 @@ macro_rules! plant_with_devices {
         }
 
         /// Adds every kind's systems to the tick, ordered by registration within a phase.
-        pub(crate) fn add_device_systems(schedule: &mut Schedule, local: bool) {
+        pub(crate) fn add_device_systems(schedule: &mut Schedule) {
             order_kinds(schedule, &[$( $section ),*]);
             $(
-                <$kind as DeviceKind>::systems(&mut KindSystems { schedule: &mut *schedule, kind: $section, local });
+                <$kind as DeviceKind>::systems(&mut KindSystems { schedule: &mut *schedule, kind: $section });
             )*
         }
     };

@@ -42,29 +42,10 @@ pub enum SimSet {
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tick;
 
-/// Builds the tick schedule with the core systems in their sets.
+/// Builds the tick schedule: the phases in order, on the single-threaded executor with
+/// ambiguity detection as an error, holding the core systems and every kind's systems.
 pub fn tick_schedule() -> Schedule {
-    schedule_of(Tick, false)
-}
-
-/// The label of the local tick's schedule.
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LocalTick;
-
-/// Builds the local tick: the physics, the device kinds' local systems (a PLC's scan and
-/// service, remote I/O), the network's delivery and the sorting of mail, in the same
-/// phases and order as in the full tick. It runs at an instant where only local work is
-/// due and no agent has anything waiting ([`Sim`]'s runner decides), and does there all
-/// that a full tick would have done.
-pub fn local_schedule() -> Schedule {
-    schedule_of(LocalTick, true)
-}
-
-/// One schedule of the phases in order, on the single-threaded executor with ambiguity
-/// detection as an error, holding the core systems and the kinds' systems (only their
-/// local ones if `local`).
-fn schedule_of(label: impl ScheduleLabel, local: bool) -> Schedule {
-    let mut s = Schedule::new(label);
+    let mut s = Schedule::new(Tick);
     s.set_executor(SingleThreadedExecutor::new());
     s.set_build_settings(ScheduleBuildSettings {
         ambiguity_detection: LogLevel::Error,
@@ -87,7 +68,7 @@ fn schedule_of(label: impl ScheduleLabel, local: bool) -> Schedule {
     s.add_systems(dispatch_deliveries.in_set(SimSet::Services));
     s.add_systems(crate::devices::host_log::feed_host_sensors.in_set(SimSet::Observe));
     // Every device kind's systems, in registration order within each phase.
-    crate::plant::add_device_systems(&mut s, local);
+    crate::plant::add_device_systems(&mut s);
     s
 }
 
@@ -103,13 +84,11 @@ pub struct Sim {
     pub world: World,
     /// The tick schedule ([`tick_schedule`] plus whatever attack and defence crates add).
     pub schedule: Schedule,
-    /// The local tick's schedule ([`local_schedule`]).
-    local: Schedule,
     started: bool,
     ticks: u64,
     /// Impact limits fired when the agents last ran: one fired since asks for a full tick.
     fired_seen: usize,
-    /// Whether local ticks are allowed ([`Sim::set_local_ticks`]).
+    /// Whether scan ticks are allowed ([`Sim::set_local_ticks`]).
     local_allowed: bool,
     /// What the runner reads and writes between ticks, fetched once per stretch.
     runner: SystemState<RunnerParams<'static, 'static>>,
@@ -125,7 +104,6 @@ impl Sim {
         Sim {
             world,
             schedule,
-            local: local_schedule(),
             started: false,
             ticks: 0,
             fired_seen: 0,
@@ -142,7 +120,7 @@ impl Sim {
     pub fn ticks(&self) -> u64 {
         self.ticks
     }
-    /// Allows or forbids local ticks. Forbidden, every tick runs the whole schedule: the
+    /// Allows or forbids scan ticks. Forbidden, every tick runs the whole schedule: the
     /// outputs must be the same, only slower (the check that no system depends on being
     /// run at ticks it did not ask for).
     pub fn set_local_ticks(&mut self, allowed: bool) {
@@ -166,12 +144,12 @@ impl Sim {
     fn advance(&mut self, until: SimTime, tick_at_until: bool) {
         if !self.started {
             self.started = true;
-            self.tick(SimTime::ZERO, TickKind::Full);
+            self.tick(SimTime::ZERO);
         }
         loop {
             // The runner's resources are fetched once for a whole stretch of physics steps
-            // and scan ticks, which need no schedule: only a full or a local tick hands the
-            // world back to the executor.
+            // and scan ticks, which need no schedule: only a full tick hands the world back
+            // to the executor.
             let cx = Decide {
                 until,
                 tick_at_until,
@@ -182,7 +160,7 @@ impl Sim {
                 .runner
                 .get_mut(&mut self.world)
                 .expect("a plant's world holds the runner's resources (plant::build)");
-            let (t, kind) = loop {
+            let t = loop {
                 match cx.next(&mut p) {
                     Next::Stop => return,
                     Next::Step(step) => p.process.integrate_until(step, &mut p.log),
@@ -190,26 +168,22 @@ impl Sim {
                         p.run_scans(t);
                         self.ticks += 1;
                     }
-                    Next::Tick(t, kind) => break (t, kind),
+                    Next::Tick(t, TickKind::Full) => break t,
                 }
             };
-            self.tick(t, kind);
+            self.tick(t);
         }
     }
 
-    /// Runs the schedule of a full or a local tick at `t`.
-    fn tick(&mut self, t: SimTime, kind: TickKind) {
+    /// Runs the schedule: a full tick at `t`.
+    fn tick(&mut self, t: SimTime) {
         self.world.resource_mut::<Clock>().now = t;
         self.world.resource_mut::<Wakeups>().pop_due(t);
-        if kind == TickKind::Local {
-            self.local.run(&mut self.world);
-        } else {
-            // The agents run in this tick: what was waiting for them is theirs now, and
-            // mail sorted later in the tick sets the flag again for the next one.
-            self.world.resource_mut::<AgentsPending>().mail = false;
-            self.schedule.run(&mut self.world);
-            self.fired_seen = self.world.resource::<ProcessState>().fired.len();
-        }
+        // The agents run in this tick: what was waiting for them is theirs now, and mail
+        // sorted later in the tick sets the flag again for the next one.
+        self.world.resource_mut::<AgentsPending>().mail = false;
+        self.schedule.run(&mut self.world);
+        self.fired_seen = self.world.resource::<ProcessState>().fired.len();
         self.world.resource_mut::<Wakeups>().pop_due(t);
         self.world.clear_trackers();
         self.ticks += 1;
@@ -322,17 +296,18 @@ struct RunnerParams<'w, 's> {
     process: ResMut<'w, ProcessState>,
     net: ResMut<'w, Network>,
     log: ResMut<'w, EventLog>,
-    pending: Res<'w, AgentsPending>,
-    host_log: Res<'w, crate::devices::host_log::HostLog>,
+    pending: ResMut<'w, AgentsPending>,
+    host_log: ResMut<'w, crate::devices::host_log::HostLog>,
     calendar: Res<'w, crate::base::calendar::Calendar>,
     plcs: crate::devices::plc::PlcParams<'w, 's>,
+    mail: crate::devices::host::Mail<'w, 's>,
     rios: Query<'w, 's, &'static mut crate::devices::remote_io::RemoteIo>,
     procedures: crate::devices::procedure::ProcedureParams<'w, 's>,
 }
 
 impl RunnerParams<'_, '_> {
-    /// A scan tick at `t`: what the local tick's systems would have done there, phase by
-    /// phase (see [`TickKind::Scans`]).
+    /// A scan tick at `t`: what the full tick's systems would have done at an instant where
+    /// only local work is due, phase by phase (see [`TickKind::Scans`]).
     fn run_scans(&mut self, t: SimTime) {
         self.clock.now = t;
         self.wake.pop_due(t);
@@ -355,8 +330,12 @@ impl RunnerParams<'_, '_> {
         // Network: what is due by now moves, and the taps' findings are logged.
         p.net.run_until(t, &mut p.log);
         p.net.collect_tap_events(&mut p.log);
-        // Services: the PLCs that scanned serve their requests.
-        p.plcs.serve_due(t, &mut p.net, &mut p.log);
+        // Services: mail is sorted into the inboxes, the PLCs that scanned serve theirs.
+        p.mail.sort(&mut p.net, &mut p.pending);
+        p.plcs.serve_due(t, &mut p.net, &mut p.log, &mut p.mail);
+        // Observe: unclaimed mail is discarded, the host sensors see what hosts logged.
+        p.mail.discard_unclaimed();
+        p.host_log.feed(&mut p.net, &mut p.log);
         self.wake.pop_due(t);
     }
 }
@@ -372,17 +351,14 @@ enum Next {
     Tick(SimTime, TickKind),
 }
 
-/// How much of the schedule a tick runs.
+/// How a tick runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TickKind {
-    /// Every system.
+    /// The schedule: every system.
     Full,
-    /// The local systems ([`local_schedule`]): only local work is due.
-    Local,
-    /// A local tick where the systems that sort mail, discard it and feed the host sensors
-    /// have nothing to do: no mail waits to be sorted into inboxes and no host event waits
-    /// for the sensors. The other local systems' work (PLCs, remote I/O, procedures, the
-    /// network's events due) is then done as plain calls in their order
+    /// Only local work is due (see [`Decide::only_local_due`]): the work of the systems that
+    /// have any there (PLCs, remote I/O, procedures, the network's events due, mail sorted
+    /// and discarded, host sensors fed) is done as plain calls in the schedule's order
     /// ([`RunnerParams::run_scans`]), without the executor's cost per system, which at a
     /// thousand PLCs was most of a scan's cost.
     Scans,
@@ -426,15 +402,13 @@ impl Decide {
         }
         let kind = if !self.local_allowed || asked_by_network || !self.only_local_due(p, t) {
             TickKind::Full
-        } else if p.plcs.started() && !p.net.mail_waiting() && !p.host_log.unshown() {
-            TickKind::Scans
         } else {
-            TickKind::Local
+            TickKind::Scans
         };
         Next::Tick(t, kind)
     }
 
-    /// Whether a local tick at `t` does all that a full one would: nothing but local work is
+    /// Whether a scan tick at `t` does all that a full one would: nothing but local work is
     /// due, no physics step ends at `t` (its impacts could trigger a procedure), no network
     /// event falls on `t`, and the agents have nothing waiting (mail, an attacker's frame
     /// fates, an impact fired since they last ran). Every agent acts only at a wake-up it

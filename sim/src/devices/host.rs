@@ -53,33 +53,79 @@ pub struct MailedThisTick(pub Vec<Entity>);
 #[derive(Resource, Debug, Default)]
 pub struct HostIndex(pub Vec<Entity>);
 
-/// Sorts each host's delivered frames into its server or client inbox. A frame addressed
-/// to a well-known service port is a request; anything else answers one of the host's own
-/// connections.
+/// Sorts each host's delivered frames into its server or client inbox.
 pub fn dispatch_deliveries(
     mut net: ResMut<Network>,
-    index: Res<HostIndex>,
-    mut labelled: ResMut<LabelledReplies>,
-    mut mailed: ResMut<MailedThisTick>,
     mut pending: ResMut<crate::base::clock::AgentsPending>,
-    mut hosts: Query<(&mut ServerInbox, &mut ClientInbox)>,
+    mut mail: Mail,
 ) {
-    for host in net.take_hosts_with_mail() {
-        let mail = net.take_inbox(host);
-        let entity = index.0[host.0 as usize];
-        let Ok((mut server, mut client)) = hosts.get_mut(entity) else {
-            continue;
-        };
-        mailed.0.push(entity);
-        for d in mail {
-            if d.frame.dst_port == d.frame.service.port() {
-                server.0.push(d);
-            } else if d.frame.label != 0 {
-                labelled.0.push(d);
-                pending.mail = true;
-            } else {
-                client.0.push(d);
-                pending.mail = true;
+    mail.sort(&mut net, &mut pending);
+}
+
+/// The hosts' inboxes and what sorting mail into them keeps: what the mail systems, the
+/// PLCs' service and the runner's scan tick ([`crate::world::Sim`]) work on.
+#[derive(bevy_ecs::system::SystemParam)]
+pub struct Mail<'w, 's> {
+    index: Res<'w, HostIndex>,
+    labelled: ResMut<'w, LabelledReplies>,
+    mailed: ResMut<'w, MailedThisTick>,
+    #[allow(clippy::type_complexity)]
+    hosts: Query<
+        'w,
+        's,
+        (
+            &'static mut ServerInbox,
+            &'static mut ClientInbox,
+            Has<super::plc::Plc>,
+            Has<super::ClientAgent>,
+        ),
+    >,
+}
+
+impl Mail<'_, '_> {
+    /// Sorts what the network delivered: a frame addressed to a well-known service port is
+    /// a request; anything else answers one of the host's own connections, and the agents
+    /// have it waiting (`pending`).
+    pub(crate) fn sort(&mut self, net: &mut Network, pending: &mut crate::base::clock::AgentsPending) {
+        for host in net.take_hosts_with_mail() {
+            let mail = net.take_inbox(host);
+            let entity = self.index.0[host.0 as usize];
+            let Ok((mut server, mut client, _, _)) = self.hosts.get_mut(entity) else {
+                continue;
+            };
+            self.mailed.0.push(entity);
+            for d in mail {
+                if d.frame.dst_port == d.frame.service.port() {
+                    server.0.push(d);
+                } else if d.frame.label != 0 {
+                    self.labelled.0.push(d);
+                    pending.mail = true;
+                } else {
+                    client.0.push(d);
+                    pending.mail = true;
+                }
+            }
+        }
+    }
+
+    /// The request inbox of the host entity `e`.
+    pub(crate) fn server_inbox(&mut self, e: Entity) -> Option<&mut ServerInbox> {
+        self.hosts.get_mut(e).ok().map(|(s, _, _, _)| s.into_inner())
+    }
+
+    /// Discards what nobody claims in the inboxes of the hosts that got mail this tick:
+    /// requests to a host without a PLC (one serves at the end of its scan), answers to a
+    /// host without a client agent.
+    pub(crate) fn discard_unclaimed(&mut self) {
+        for e in self.mailed.0.drain(..) {
+            let Ok((mut server, mut client, plc, agent)) = self.hosts.get_mut(e) else {
+                continue;
+            };
+            if !plc && !server.0.is_empty() {
+                server.0.clear();
+            }
+            if !agent && !client.0.is_empty() {
+                client.0.clear();
             }
         }
     }

@@ -269,7 +269,7 @@ pub struct HostEvent {
 pub struct HostLog {
     events: Vec<HostEvent>,
     /// How many of `events` the network's host sensors have been shown. Kept here, not in
-    /// the feeding system's own state: the full and the local tick each run that system.
+    /// the feeding system's own state: the full tick's system and the scan tick both feed.
     shown: usize,
 }
 
@@ -284,9 +284,14 @@ impl HostLog {
         });
     }
 
-    /// Whether events were recorded that the host sensors have not been shown yet.
-    pub fn unshown(&self) -> bool {
-        self.shown < self.events.len()
+    /// Shows the network's host sensors what was recorded since they last looked.
+    pub(crate) fn feed(&mut self, net: &mut crate::net::Network, events: &mut crate::base::events::EventLog) {
+        let new = &self.events[self.shown..];
+        if new.is_empty() {
+            return;
+        }
+        net.observe_host_events(new, events);
+        self.shown = self.events.len();
     }
 
     /// Every event recorded so far, in the order recorded (which is time order: systems
@@ -304,13 +309,7 @@ pub(crate) fn feed_host_sensors(
     mut net: ResMut<crate::net::Network>,
     mut events: ResMut<crate::base::events::EventLog>,
 ) {
-    let log = &mut *log;
-    let new = &log.events[log.shown..];
-    if new.is_empty() {
-        return;
-    }
-    net.observe_host_events(new, &mut events);
-    log.shown = log.events.len();
+    log.feed(&mut net, &mut events);
 }
 
 #[cfg(test)]

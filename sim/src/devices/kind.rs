@@ -343,28 +343,25 @@ pub struct KindSet {
 pub struct KindSystems<'a> {
     pub(crate) schedule: &'a mut Schedule,
     pub(crate) kind: &'static str,
-    /// Whether this is the local tick's schedule, which takes only [`KindSystems::add_local`].
-    pub(crate) local: bool,
 }
 
 impl KindSystems<'_> {
     /// Adds `systems` in `phase`, after the kinds registered before this one.
     pub fn add<M>(&mut self, phase: SimSet, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
-        if !self.local {
-            self.add_local(phase, systems);
-        }
-    }
-    /// Adds `systems` in `phase` to the full tick and to the local tick
-    /// ([`crate::base::clock::Wakeups::local_at`]): systems that do the local work (a PLC's
-    /// scan), or that act on whatever tick comes (remote I/O mirroring its streams,
-    /// unclaimed mail discarded), so that a local tick does at its instant all that a full
-    /// one would have done there.
-    pub fn add_local<M>(&mut self, phase: SimSet, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
         let set = KindSet {
             kind: self.kind,
             phase,
         };
         self.schedule.add_systems(systems.in_set(set));
+    }
+    /// Adds `systems` in `phase`, as [`KindSystems::add`] does, for work that must also be
+    /// done at scan ticks ([`crate::base::clock::Wakeups::local_at`]): the local work (a
+    /// PLC's scan), or work on whatever tick comes (remote I/O mirroring its streams,
+    /// unclaimed mail discarded). A scan tick runs no schedule: the runner
+    /// ([`crate::world::Sim`]) calls the same logic itself, so a kind adding a local system
+    /// adds its call there too (`tests/local_ticks.rs` catches one forgotten).
+    pub fn add_local<M>(&mut self, phase: SimSet, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
+        self.add(phase, systems);
     }
 }
 

@@ -814,7 +814,7 @@ impl PlcSchedule {
     fn take_due(&mut self, now: SimTime, plcs: &Query<PlcItems>) {
         if !self.started {
             self.started = true;
-            for (e, plc, _) in plcs.iter() {
+            for (e, plc) in plcs.iter() {
                 self.due
                     .insert(plc.next_scan, self.order.len() as u32, plc.scan_period);
                 self.order.push(e);
@@ -1032,12 +1032,13 @@ pub fn plc_serve(
     mut net: ResMut<Network>,
     mut log: ResMut<EventLog>,
     mut plcs: PlcParams,
+    mut mail: crate::devices::host::Mail,
 ) {
-    plcs.serve_due(clock.now, &mut net, &mut log);
+    plcs.serve_due(clock.now, &mut net, &mut log, &mut mail);
 }
 
-/// What a PLC's query holds: its entity, the PLC and its host's request inbox.
-pub(crate) type PlcItems = (Entity, &'static mut Plc, &'static mut ServerInbox);
+/// What a PLC's query holds: its entity and the PLC.
+pub(crate) type PlcItems = (Entity, &'static mut Plc);
 
 /// The PLCs and their due index: what the PLCs' systems work on, phase by phase, and what
 /// the runner ([`crate::world::Sim`]) calls the same methods on at a scan tick.
@@ -1048,14 +1049,9 @@ pub struct PlcParams<'w, 's> {
 }
 
 impl PlcParams<'_, '_> {
-    /// Whether the due index holds the PLCs (filled at the first tick).
-    pub(crate) fn started(&self) -> bool {
-        self.schedule.started
-    }
-
     /// The PLC of entity `e` (for the remote I/O module that serves it).
     pub(crate) fn plc_mut(&mut self, e: Entity) -> Option<&mut Plc> {
-        self.plcs.get_mut(e).ok().map(|(_, p, _)| p.into_inner())
+        self.plcs.get_mut(e).ok().map(|(_, p)| p.into_inner())
     }
 
     /// Field I/O: takes the PLCs due by `now` out of the index; each reads its inputs.
@@ -1063,7 +1059,7 @@ impl PlcParams<'_, '_> {
         let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
         schedule.take_due(now, plcs);
         for &r in &schedule.scanning {
-            if let Ok((_, mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
+            if let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) {
                 plc.read_inputs(process);
             }
         }
@@ -1081,7 +1077,7 @@ impl PlcParams<'_, '_> {
     ) {
         let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
-            if let Ok((_, mut plc, _)) = plcs.get_mut(schedule.order[r as usize]) {
+            if let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) {
                 let next = plc.scan(now, calendar, process, log);
                 schedule.due.insert(next, r, plc.scan_period);
             }
@@ -1089,12 +1085,19 @@ impl PlcParams<'_, '_> {
         schedule.ask_next(wake);
     }
 
-    /// Services: each PLC that scanned at `now` serves its requests.
-    pub(crate) fn serve_due(&mut self, now: SimTime, net: &mut Network, log: &mut EventLog) {
+    /// Services: each PLC that scanned at `now` serves the requests in its host's inbox.
+    pub(crate) fn serve_due(
+        &mut self,
+        now: SimTime,
+        net: &mut Network,
+        log: &mut EventLog,
+        mail: &mut crate::devices::host::Mail,
+    ) {
         let (schedule, plcs) = (&*self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
-            if let Ok((_, mut plc, mut inbox)) = plcs.get_mut(schedule.order[r as usize]) {
-                plc.serve(&mut inbox, now, net, log);
+            let e = schedule.order[r as usize];
+            if let (Ok((_, mut plc)), Some(inbox)) = (plcs.get_mut(e), mail.server_inbox(e)) {
+                plc.serve(inbox, now, net, log);
             }
         }
     }

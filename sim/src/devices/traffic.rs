@@ -248,23 +248,8 @@ pub fn flow_serve(
 /// Observe: frames nobody listens for are discarded, as a host's closed port would. A PLC
 /// keeps its requests until the end of its scan. Only the hosts that got mail this tick
 /// can hold any (every other inbox of these kinds was emptied when its mail came).
-pub fn discard_unclaimed(
-    mut mailed: ResMut<super::host::MailedThisTick>,
-    mut servers: Query<&mut ServerInbox, Without<super::plc::Plc>>,
-    mut clients: Query<&mut ClientInbox, Without<super::ClientAgent>>,
-) {
-    for e in mailed.0.drain(..) {
-        if let Ok(mut s) = servers.get_mut(e)
-            && !s.0.is_empty()
-        {
-            s.0.clear();
-        }
-        if let Ok(mut c) = clients.get_mut(e)
-            && !c.0.is_empty()
-        {
-            c.0.clear();
-        }
-    }
+pub fn discard_unclaimed(mut mail: super::host::Mail) {
+    mail.discard_unclaimed();
 }
 
 /// Benign IT traffic as a device kind: `[[traffic]]` entries, one source per sending host

@@ -616,11 +616,6 @@ impl Network {
         !self.fates.is_empty()
     }
 
-    /// Whether frames were delivered that no tick has sorted into the hosts' inboxes yet.
-    pub fn mail_waiting(&self) -> bool {
-        !self.with_mail.is_empty()
-    }
-
     /// Time of the earliest pending network event.
     pub fn next_event(&self) -> Option<SimTime> {
         self.queue.peek().map(|Reverse(p)| p.at)
