@@ -368,7 +368,7 @@ impl Exercise {
             .map_err(|e| text.relocate(FileError::locate(&self.plant_file, &text.text, e)))?;
         // Profiles and recorded series follow the calendar the exercise starts at.
         sim.set_calendar_start(self.info.start.unix_ns);
-        // OTRANGE_FULL_TICKS=1 runs every tick in full: the check that local ticks change
+        // OTRANGE_FULL_TICKS=1 runs every tick in full: the check that scan ticks change
         // no output (docs/src/architecture.md, "A tick touches what is due").
         if std::env::var_os("OTRANGE_FULL_TICKS").is_some() {
             sim.set_local_ticks(false);

@@ -1,5 +1,6 @@
-//! Local ticks change nothing: at an instant where only PLC scans are due, the runner runs
-//! only the local systems (docs/src/architecture.md, "A tick touches what is due"). With
+//! Scan ticks change nothing: at an instant where only local work (PLC scans) is due, the
+//! runner does only that work, without the schedule (docs/src/architecture.md, "A tick
+//! touches what is due"). With
 //! `OTRANGE_FULL_TICKS=1` every tick runs every system; the outputs must be the same bytes.
 //! A system that acts at ticks it did not ask for (an agent noticing a timeout at whatever
 //! tick comes next) makes them differ, and this test names the file.
@@ -10,7 +11,7 @@ use common::{OTRANGE, describe, repo_path};
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `exercise` for `duration` with every output on, local ticks allowed or not.
+/// Runs `exercise` for `duration` with every output on, scan ticks allowed or not.
 fn run(exercise: &Path, duration: &str, out: &Path, full_ticks: bool) {
     let mut cmd = Command::new(OTRANGE);
     cmd.arg("run")
@@ -49,7 +50,7 @@ fn assert_same_outputs(exercise: &Path, duration: &str) {
         let b = std::fs::read(local.join(f)).ok();
         assert!(
             a == b,
-            "{}: {f} differs between full and local ticks",
+            "{}: {f} differs between full and scan ticks",
             exercise.display()
         );
     }

@@ -18,8 +18,9 @@ pub struct Clock {
 ///
 /// Work that only the local systems do (a PLC's scan: it reads and drives the process and
 /// answers the requests that came during it, and no agent needs to look) is asked for with
-/// [`Wakeups::local_at`]; at such a time, if nothing else is due, the runner runs only the
-/// local systems (`world::Sim`'s local tick), which in a plant of many PLCs is most ticks.
+/// [`Wakeups::local_at`]; at such a time, if nothing else is due, the runner does only the
+/// local work, without the schedule (`world::Sim`'s scan tick), which in a plant of many
+/// PLCs is most ticks.
 #[derive(Resource, Debug, Default)]
 pub struct Wakeups {
     heap: BinaryHeap<Reverse<SimTime>>,
@@ -59,7 +60,7 @@ impl Wakeups {
 
 /// Whether the agents (HMIs, historians, workstations, attackers) have something waiting
 /// that a tick must give them: answers sorted into a client's inbox or an attacker's
-/// replies since the last full tick. The runner then runs a full tick, not a local one, so
+/// replies since the last full tick. The runner then runs a full tick, not a scan tick, so
 /// an answer is read at the same tick whatever else the plant holds.
 #[derive(Resource, Debug, Default)]
 pub struct AgentsPending {

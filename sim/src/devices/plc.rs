@@ -822,7 +822,7 @@ impl PlcSchedule {
         }
         self.due.take_due(now, &mut self.scanning);
     }
-    /// Asks for a local tick at the earliest scan, once per tick that scanned: one wake-up,
+    /// Asks for a scan tick at the earliest scan, once per tick that scanned: one wake-up,
     /// not one per PLC, so the calendar stays small.
     fn ask_next(&self, wake: &mut Wakeups) {
         if !self.scanning.is_empty()
@@ -1066,7 +1066,7 @@ impl PlcParams<'_, '_> {
     }
 
     /// Control: each PLC due scans and goes back in the index at its next scan; the runner
-    /// is asked for a local tick at the earliest.
+    /// is asked for a scan tick at the earliest.
     pub(crate) fn scan_due(
         &mut self,
         now: SimTime,

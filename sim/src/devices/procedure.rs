@@ -272,7 +272,7 @@ impl ProcedureParams<'_, '_> {
 }
 
 /// Agents: start a procedure's clock when its trigger holds; carry it out when due
-/// (`ProcedureParams::run`). It runs at every tick, local ones included, so that a
+/// (`ProcedureParams::run`). It runs at every tick, scan ticks included, so that a
 /// trigger is noticed at the first tick after it comes to hold, whatever kind of tick that
 /// is.
 pub fn procedures_tick(
