@@ -371,7 +371,7 @@ impl Exercise {
         // OTRANGE_FULL_TICKS=1 runs every tick in full: the check that scan ticks change
         // no output (docs/src/architecture.md, "A tick touches what is due").
         if std::env::var_os("OTRANGE_FULL_TICKS").is_some() {
-            sim.set_local_ticks(false);
+            sim.set_scan_ticks(false);
         }
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;

@@ -88,8 +88,8 @@ pub struct Sim {
     ticks: u64,
     /// Impact limits fired when the agents last ran: one fired since asks for a full tick.
     fired_seen: usize,
-    /// Whether scan ticks are allowed ([`Sim::set_local_ticks`]).
-    local_allowed: bool,
+    /// Whether scan ticks are allowed ([`Sim::set_scan_ticks`]).
+    scan_ticks_allowed: bool,
     /// What the runner reads and writes between ticks, fetched once per stretch.
     runner: SystemState<RunnerParams<'static, 'static>>,
 }
@@ -107,7 +107,7 @@ impl Sim {
             started: false,
             ticks: 0,
             fired_seen: 0,
-            local_allowed: true,
+            scan_ticks_allowed: true,
             runner,
         }
     }
@@ -123,8 +123,8 @@ impl Sim {
     /// Allows or forbids scan ticks. Forbidden, every tick runs the whole schedule: the
     /// outputs must be the same, only slower (the check that no system depends on being
     /// run at ticks it did not ask for).
-    pub fn set_local_ticks(&mut self, allowed: bool) {
-        self.local_allowed = allowed;
+    pub fn set_scan_ticks(&mut self, allowed: bool) {
+        self.scan_ticks_allowed = allowed;
     }
 
     /// Runs the world until simulated time `until`, ticking only when something is due:
@@ -154,7 +154,7 @@ impl Sim {
                 until,
                 tick_at_until,
                 fired_seen: self.fired_seen,
-                local_allowed: self.local_allowed,
+                scan_ticks_allowed: self.scan_ticks_allowed,
             };
             let mut p = self
                 .runner
@@ -369,7 +369,7 @@ struct Decide {
     until: SimTime,
     tick_at_until: bool,
     fired_seen: usize,
-    local_allowed: bool,
+    scan_ticks_allowed: bool,
 }
 
 impl Decide {
@@ -400,7 +400,7 @@ impl Decide {
         if !self.tick_at_until && t >= self.until {
             return Next::Stop;
         }
-        let kind = if !self.local_allowed || asked_by_network || !self.only_local_due(p, t) {
+        let kind = if !self.scan_ticks_allowed || asked_by_network || !self.only_local_due(p, t) {
             TickKind::Full
         } else {
             TickKind::Scans

@@ -328,13 +328,12 @@ impl Cpu {
     /// A handle other threads can serve requests through (live mode); from now on the
     /// simulation locks too.
     pub fn share(&mut self) -> SharedCpu {
-        if let CpuSlot::Owned(c) = &self.0 {
-            self.0 = CpuSlot::Shared(Arc::new(Mutex::new(c.clone())));
-        }
-        match &self.0 {
-            CpuSlot::Shared(s) => Arc::clone(s),
-            CpuSlot::Owned(_) => unreachable!("shared above"),
-        }
+        let shared = match &self.0 {
+            CpuSlot::Shared(s) => return Arc::clone(s),
+            CpuSlot::Owned(c) => Arc::new(Mutex::new(c.clone())),
+        };
+        self.0 = CpuSlot::Shared(Arc::clone(&shared));
+        shared
     }
 }
 
@@ -378,6 +377,15 @@ impl ScanTiming {
 /// The PLC component.
 #[derive(Component)]
 pub struct Plc {
+    /// Its host's name, for the events it logs.
+    pub name: String,
+    /// The Modbus server and its counters, shared with live mode's sockets.
+    pub cpu: Cpu,
+    /// Scan timing, shared with live mode's sockets so they answer at the modelled time
+    /// (kept up to date only once the CPU is shared: batch runs never read it).
+    pub timing: Arc<ScanTiming>,
+    /// The program scanned in run mode; a program download over FC 90 replaces it.
+    pub program: PlcProgram,
     /// The current operating mode; change it with [`Plc::set_mode`] so the change is logged.
     pub mode: OperatingMode,
     /// Whether it is a protection relay or safety system (`protection = true`).
@@ -392,26 +400,17 @@ pub struct Plc {
     pub comm_time: SimDuration,
     /// When the next scan is due.
     pub next_scan: SimTime,
+    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
+    clock: TaskClock,
     /// When the last scan ended: the moment the CPU serves its communication queue.
     pub last_scan: Option<SimTime>,
-    /// Scans run so far, in any mode.
-    pub scans: u64,
     /// Its wiring to the process: sensors read before each scan, actuators driven after.
     /// Held in the PLC itself up to four wires: read at every scan, a list of its own cost
     /// a cache miss per scan once the PLCs outgrow the caches (12 % of a 10,000-PLC run).
     pub io: IoWires,
+    /// Scans run so far, in any mode.
+    pub scans: u64,
     alarms: Vec<AlarmTransition>,
-    /// The program scanned in run mode; a program download over FC 90 replaces it.
-    pub program: PlcProgram,
-    /// The Modbus server and its counters, shared with live mode's sockets.
-    pub cpu: Cpu,
-    /// Its host's name, for the events it logs.
-    pub name: String,
-    /// Scan timing, shared with live mode's sockets so they answer at the modelled time
-    /// (kept up to date only once the CPU is shared: batch runs never read it).
-    pub timing: Arc<ScanTiming>,
-    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
-    clock: TaskClock,
 }
 
 /// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
