@@ -368,10 +368,12 @@ impl Exercise {
             .map_err(|e| text.relocate(FileError::locate(&self.plant_file, &text.text, e)))?;
         // Profiles and recorded series follow the calendar the exercise starts at.
         sim.set_calendar_start(self.info.start.unix_ns);
-        // OTRANGE_FULL_TICKS=1 runs every tick in full: the check that scan ticks change
-        // no output (docs/src/architecture.md, "A tick touches what is due").
+        // OTRANGE_FULL_TICKS=1 runs every tick in full and every scan at its instant: the
+        // check that scan ticks and scans done ahead change no output
+        // (docs/src/architecture.md, "A tick touches what is due").
         if std::env::var_os("OTRANGE_FULL_TICKS").is_some() {
             sim.set_scan_ticks(false);
+            sim.set_scan_ahead(false);
         }
         if let Some(path) = &self.policy_file {
             let policy = load_policy(path, &sim)?;

@@ -1,7 +1,8 @@
-//! Scan ticks change nothing: at an instant where only local work (PLC scans) is due, the
-//! runner does only that work, without the schedule (docs/src/architecture.md, "A tick
-//! touches what is due"). With
-//! `OTRANGE_FULL_TICKS=1` every tick runs every system; the outputs must be the same bytes.
+//! Scan ticks and scans done ahead change nothing: at an instant where only local work (PLC
+//! scans) is due, the runner does only that work, without the schedule, and a PLC's scan
+//! may run when its physics step opens rather than at its instant (docs/src/architecture.md,
+//! "A tick touches what is due"). With `OTRANGE_FULL_TICKS=1` every tick runs every system
+//! and every scan runs at its instant; the outputs must be the same bytes.
 //! A system that acts at ticks it did not ask for (an agent noticing a timeout at whatever
 //! tick comes next) makes them differ, and this test names the file.
 
@@ -63,6 +64,22 @@ fn an_attack_with_timeouts_procedures_and_remote_io_is_the_same_either_way() {
     // plant's TSN cell runs remote I/O throughout.
     assert_same_outputs(&repo_path("scenarios/frostygoop.toml"), "1h");
     assert_same_outputs(&repo_path("scenarios/colonial.toml"), "1h30m");
+}
+
+#[test]
+fn plcs_that_alarm_trip_and_take_downloads_are_the_same_either_way() {
+    // Scans done ahead of their instant (one sweep per physics step) log their alarms at
+    // their instant and leave the PLCs that read each other's signals to their instants:
+    // Stuxnet's and Triton's controllers raise alarms and trip, Pipedream's take vendor
+    // downloads, Unitronics' HMI is defaced while its PLC keeps scanning.
+    for (exercise, duration) in [
+        ("scenarios/stuxnet.toml", "1h"),
+        ("scenarios/triton.toml", "1h"),
+        ("scenarios/pipedream.toml", "1h"),
+        ("scenarios/unitronics.toml", "1h"),
+    ] {
+        assert_same_outputs(&repo_path(exercise), duration);
+    }
 }
 
 #[test]

@@ -226,6 +226,7 @@ pub fn build_checked(cfg: &PlantConfig, seed: u64) -> Result<(Sim, Vec<ConfigErr
     world.insert_resource(maps);
     world.insert_resource(crate::devices::host::LabelledReplies::default());
     world.insert_resource(crate::devices::host::MailedThisTick::default());
+    world.insert_resource(crate::devices::host::RequestsWaiting::default());
     world.insert_resource(crate::base::clock::AgentsPending::default());
     world.insert_resource(crate::devices::host_log::HostLog::default());
     if !errors.is_empty() {

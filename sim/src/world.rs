@@ -10,6 +10,7 @@ use crate::base::clock::{AgentsPending, Clock, Wakeups};
 use crate::base::events::{Event, EventKind, EventLog};
 use crate::base::time::SimTime;
 use crate::devices::host::dispatch_deliveries;
+use crate::devices::plc::PlcSchedule;
 use crate::devices::summary::DeviceFigures;
 use crate::net::Network;
 use crate::process::state::{ProcessState, integrate_process};
@@ -98,7 +99,7 @@ impl Sim {
     /// Wraps a built world. See [`crate::plant::build`].
     pub fn new(mut world: World, schedule: Schedule) -> Self {
         world.init_resource::<crate::base::clock::AgentsPending>();
-        world.init_resource::<crate::devices::plc::PlcSchedule>();
+        world.init_resource::<PlcSchedule>();
         world.init_resource::<crate::devices::host_log::HostLog>();
         let runner = SystemState::new(&mut world);
         Sim {
@@ -127,6 +128,13 @@ impl Sim {
         self.scan_ticks_allowed = allowed;
     }
 
+    /// Allows or forbids scans done ahead of their instant (one sweep over the PLCs per
+    /// physics step, see [`crate::devices::scan_ahead`]). Forbidden, each PLC scans at its
+    /// instant: the outputs must be the same, only slower.
+    pub fn set_scan_ahead(&mut self, allowed: bool) {
+        self.world.resource_mut::<PlcSchedule>().ahead.allowed = allowed;
+    }
+
     /// Runs the world until simulated time `until`, ticking only when something is due:
     /// a wake-up some system asked for, or a frame arriving at a host that must answer it.
     pub fn run_until(&mut self, until: SimTime) {
@@ -142,6 +150,12 @@ impl Sim {
     }
 
     fn advance(&mut self, until: SimTime, tick_at_until: bool) {
+        // Scans done ahead stop where this stretch does (see devices::scan_ahead).
+        self.world.resource_mut::<PlcSchedule>().ahead.horizon = if tick_at_until {
+            SimTime(until.0.saturating_add(1))
+        } else {
+            until
+        };
         if !self.started {
             self.started = true;
             self.tick(SimTime::ZERO);

@@ -66,6 +66,14 @@ impl DueIndex {
         out.sort_unstable();
     }
 
+    /// Every member due before `until`, as `(due, rank)`, left in the index.
+    pub fn due_before(&self, until: SimTime, out: &mut Vec<(SimTime, u32)>) {
+        out.clear();
+        for (_, lane) in &self.lanes {
+            out.extend(lane.iter().take_while(|&&(due, _)| due < until));
+        }
+    }
+
     /// The earliest due time of any member.
     pub fn next_due(&self) -> Option<SimTime> {
         self.lanes

@@ -49,6 +49,24 @@ pub struct LabelledReplies(pub Vec<Delivered>);
 #[derive(Resource, Debug, Default)]
 pub struct MailedThisTick(pub Vec<Entity>);
 
+/// By entity index: whether the host's request inbox holds anything, so that a PLC whose
+/// scan ends with nothing to serve is not looked up at all.
+#[derive(Resource, Debug, Default)]
+pub struct RequestsWaiting(Vec<bool>);
+
+impl RequestsWaiting {
+    fn set(&mut self, e: Entity, waiting: bool) {
+        let i = e.index_u32() as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, false);
+        }
+        self.0[i] = waiting;
+    }
+    fn get(&self, e: Entity) -> bool {
+        self.0.get(e.index_u32() as usize).copied().unwrap_or(false)
+    }
+}
+
 /// Host id to entity, so systems can reach a host's components in host order.
 #[derive(Resource, Debug, Default)]
 pub struct HostIndex(pub Vec<Entity>);
@@ -69,6 +87,7 @@ pub struct Mail<'w, 's> {
     index: Res<'w, HostIndex>,
     labelled: ResMut<'w, LabelledReplies>,
     mailed: ResMut<'w, MailedThisTick>,
+    waiting: ResMut<'w, RequestsWaiting>,
     #[allow(clippy::type_complexity)]
     hosts: Query<
         'w,
@@ -96,6 +115,7 @@ impl Mail<'_, '_> {
             self.mailed.0.push(entity);
             for d in mail {
                 if d.frame.dst_port == d.frame.service.port() {
+                    self.waiting.set(entity, true);
                     server.0.push(d);
                 } else if d.frame.label != 0 {
                     self.labelled.0.push(d);
@@ -108,9 +128,19 @@ impl Mail<'_, '_> {
         }
     }
 
-    /// The request inbox of the host entity `e`.
+    /// The request inbox of the host entity `e`, if it holds anything.
     pub(crate) fn server_inbox(&mut self, e: Entity) -> Option<&mut ServerInbox> {
-        self.hosts.get_mut(e).ok().map(|(s, _, _, _)| s.into_inner())
+        if !self.waiting.get(e) {
+            return None;
+        }
+        let inbox = self.hosts.get_mut(e).ok().map(|(s, _, _, _)| s.into_inner())?;
+        // Found empty (served since it was last filled), it is not looked up again until
+        // mail comes.
+        if inbox.0.is_empty() {
+            self.waiting.set(e, false);
+            return None;
+        }
+        Some(inbox)
     }
 
     /// Discards what nobody claims in the inboxes of the hosts that got mail this tick:

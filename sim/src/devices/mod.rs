@@ -15,6 +15,7 @@ pub mod plc;
 pub mod poller;
 pub mod procedure;
 pub mod remote_io;
+pub(crate) mod scan_ahead;
 pub mod summary;
 pub mod traffic;
 pub mod vendor;

@@ -806,6 +806,8 @@ pub struct PlcSchedule {
     /// Ranks of the PLCs scanning this tick, in rank order.
     scanning: Vec<u32>,
     started: bool,
+    /// Scans done ahead of their instant, one sweep per physics step.
+    pub(crate) ahead: super::scan_ahead::ScanAhead,
 }
 
 impl PlcSchedule {
@@ -813,11 +815,25 @@ impl PlcSchedule {
     fn take_due(&mut self, now: SimTime, plcs: &Query<PlcItems>) {
         if !self.started {
             self.started = true;
+            let mut wiring = Vec::new();
             for (e, plc) in plcs.iter() {
                 self.due
                     .insert(plc.next_scan, self.order.len() as u32, plc.scan_period);
                 self.order.push(e);
+                let signals = |input: bool| {
+                    plc.io
+                        .iter()
+                        .filter(|w| w.input == input)
+                        .map(|w| w.signal)
+                        .collect()
+                };
+                wiring.push(super::scan_ahead::Wiring {
+                    entity: e,
+                    reads: signals(true),
+                    drives: signals(false),
+                });
             }
+            self.ahead.decide(&wiring);
         }
         self.due.take_due(now, &mut self.scanning);
     }
@@ -1058,6 +1074,9 @@ impl PlcParams<'_, '_> {
         let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
         schedule.take_due(now, plcs);
         for &r in &schedule.scanning {
+            if schedule.ahead.done[r as usize].is_some() {
+                continue; // scanned ahead, inputs and all
+            }
             if let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) {
                 plc.read_inputs(process);
             }
@@ -1074,14 +1093,57 @@ impl PlcParams<'_, '_> {
         wake: &mut Wakeups,
         log: &mut EventLog,
     ) {
+        // The sweep first: the PLCs scanning now are out of the index until they have
+        // scanned, and they serve their requests only at the end of this tick.
+        if now >= self.schedule.ahead.swept_to {
+            self.sweep(calendar, process);
+        }
         let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
+            if let Some((next, period)) = schedule.ahead.done[r as usize].take() {
+                // Scanned ahead: its events are logged now, where the scan would have.
+                schedule.ahead.release(now, r, log);
+                schedule.due.insert(next, r, period);
+                continue;
+            }
             if let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) {
                 let next = plc.scan(now, calendar, process, log);
                 schedule.due.insert(next, r, plc.scan_period);
             }
         }
         schedule.ask_next(wake);
+    }
+
+    /// Scans ahead every PLC that may and whose next scan falls before the next physics
+    /// step (and before the end of the runner's stretch), in memory order (see
+    /// [`super::scan_ahead`]).
+    fn sweep(&mut self, calendar: &crate::base::calendar::Calendar, process: &mut ProcessState) {
+        let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
+        let ahead = &mut schedule.ahead;
+        let until = process.next_step().min(ahead.horizon);
+        ahead.swept_to = until;
+        if !ahead.allowed {
+            return;
+        }
+        let mut batch = std::mem::take(&mut ahead.batch);
+        schedule.due.due_before(until, &mut batch);
+        // In rank order, the order the PLCs were built in, which their memory follows.
+        ahead.by_rank(&mut batch);
+        let from = ahead.deferred_len();
+        for &(due, r) in &batch {
+            let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) else {
+                continue;
+            };
+            if plc.cpu.is_shared() {
+                continue; // live sockets read its memory in real time
+            }
+            plc.read_inputs(process);
+            let next = plc.scan(due, calendar, process, &mut ahead.scratch);
+            ahead.done[r as usize] = Some((next, plc.scan_period));
+            ahead.defer_scratch(due, r);
+        }
+        ahead.sort_deferred(from);
+        ahead.batch = batch;
     }
 
     /// Services: each PLC that scanned at `now` serves the requests in its host's inbox.
@@ -1095,7 +1157,11 @@ impl PlcParams<'_, '_> {
         let (schedule, plcs) = (&*self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
             let e = schedule.order[r as usize];
-            if let (Ok((_, mut plc)), Some(inbox)) = (plcs.get_mut(e), mail.server_inbox(e)) {
+            // Most scans have no request waiting: the PLC itself is not touched then.
+            let Some(inbox) = mail.server_inbox(e) else {
+                continue;
+            };
+            if let Ok((_, mut plc)) = plcs.get_mut(e) {
                 plc.serve(inbox, now, net, log);
             }
         }

@@ -390,6 +390,16 @@ fn build_module(c: &RemoteIoConfig, i: usize, cx: &mut BuildCx<'_>) -> Result<()
     for (k, w) in c.outputs.iter().enumerate() {
         cx.drive_signal(&w.signal, f(&format!("outputs[{k}].signal")))?;
     }
+    // The module runs at every tick: its PLC, and any PLC wired across it, scans only at
+    // its own instant.
+    cx.world
+        .get_resource_or_init::<super::plc::PlcSchedule>()
+        .ahead
+        .pin(
+            plc_entity,
+            inputs.iter().map(|w| w.signal),
+            outputs.iter().map(|w| w.signal),
+        );
     let dur = |d: &Option<Spanned<DurationField>>, default: SimDuration| {
         d.as_ref().map_or(default, |d| d.get_ref().value)
     };
