@@ -73,10 +73,13 @@ impl AddrRange {
 /// The four data tables and the read-only ranges of one device.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RegisterMap {
-    coils: Vec<bool>,
-    discrete_inputs: Vec<bool>,
-    input_registers: Vec<u16>,
-    holding_registers: Vec<u16>,
+    // Small tables (most PLCs declare a handful of registers) are held inline, in the PLC's
+    // component: the sweep of scans done ahead then reads them with the PLC, in one stream
+    // (0.91x at 10,000 PLCs, see docs/src/performance.md).
+    coils: smallvec::SmallVec<[bool; 16]>,
+    discrete_inputs: smallvec::SmallVec<[bool; 16]>,
+    input_registers: smallvec::SmallVec<[u16; 8]>,
+    holding_registers: smallvec::SmallVec<[u16; 8]>,
     read_only_coils: Vec<AddrRange>,
     read_only_holding: Vec<AddrRange>,
 }
@@ -90,10 +93,10 @@ impl RegisterMap {
         holding_registers: usize,
     ) -> Self {
         Self {
-            coils: vec![false; coils.min(MAX_TABLE_LEN)],
-            discrete_inputs: vec![false; discrete_inputs.min(MAX_TABLE_LEN)],
-            input_registers: vec![0; input_registers.min(MAX_TABLE_LEN)],
-            holding_registers: vec![0; holding_registers.min(MAX_TABLE_LEN)],
+            coils: smallvec::smallvec![false; coils.min(MAX_TABLE_LEN)],
+            discrete_inputs: smallvec::smallvec![false; discrete_inputs.min(MAX_TABLE_LEN)],
+            input_registers: smallvec::smallvec![0; input_registers.min(MAX_TABLE_LEN)],
+            holding_registers: smallvec::smallvec![0; holding_registers.min(MAX_TABLE_LEN)],
             read_only_coils: Vec::new(),
             read_only_holding: Vec::new(),
         }
