@@ -129,8 +129,8 @@ impl Sim {
     }
 
     /// Allows or forbids scans done ahead of their instant (one sweep over the PLCs per
-    /// physics step, see [`crate::devices::scan_ahead`]). Forbidden, each PLC scans at its
-    /// instant: the outputs must be the same, only slower.
+    /// physics step: docs/src/architecture.md, "Scans done ahead"). Forbidden, each PLC
+    /// scans at its instant: the outputs must be the same, only slower.
     pub fn set_scan_ahead(&mut self, allowed: bool) {
         self.world.resource_mut::<PlcSchedule>().ahead.allowed = allowed;
     }
