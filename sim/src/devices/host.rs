@@ -153,6 +153,7 @@ impl Mail<'_, '_> {
             };
             if !plc && !server.0.is_empty() {
                 server.0.clear();
+                self.waiting.set(e, false);
             }
             if !agent && !client.0.is_empty() {
                 client.0.clear();
