@@ -86,7 +86,7 @@ pub struct Sim {
     /// The tick schedule ([`tick_schedule`] plus whatever attack and defence crates add).
     pub schedule: Schedule,
     started: bool,
-    ticks: u64,
+    ticks: TickCounts,
     /// Impact limits fired when the agents last ran: one fired since asks for a full tick.
     fired_seen: usize,
     /// Whether scan ticks are allowed ([`Sim::set_scan_ticks`]).
@@ -106,7 +106,7 @@ impl Sim {
             world,
             schedule,
             started: false,
-            ticks: 0,
+            ticks: TickCounts::default(),
             fired_seen: 0,
             scan_ticks_allowed: true,
             runner,
@@ -119,6 +119,11 @@ impl Sim {
     }
     /// Ticks run so far (a measure of simulation work, for benchmarks).
     pub fn ticks(&self) -> u64 {
+        self.ticks.total()
+    }
+    /// Ticks run so far, by how they ran: what a benchmark or test reads to see how much of
+    /// a run needed the whole schedule.
+    pub fn tick_counts(&self) -> TickCounts {
         self.ticks
     }
     /// Allows or forbids scan ticks. Forbidden, every tick runs the whole schedule: the
@@ -179,8 +184,12 @@ impl Sim {
                     Next::Stop => return,
                     Next::Step(step) => p.process.integrate_until(step, &mut p.log),
                     Next::Tick(t, TickKind::Scans) => {
-                        p.run_scans(t);
-                        self.ticks += 1;
+                        p.run_scans(t, false);
+                        self.ticks.scans += 1;
+                    }
+                    Next::Tick(t, TickKind::Answers) => {
+                        p.run_scans(t, true);
+                        self.ticks.answers += 1;
                     }
                     Next::Tick(t, TickKind::Full) => break t,
                 }
@@ -195,12 +204,12 @@ impl Sim {
         self.world.resource_mut::<Wakeups>().pop_due(t);
         // The agents run in this tick: what was waiting for them is theirs now, and mail
         // sorted later in the tick sets the flag again for the next one.
-        self.world.resource_mut::<AgentsPending>().mail = false;
+        *self.world.resource_mut::<AgentsPending>() = AgentsPending::default();
         self.schedule.run(&mut self.world);
         self.fired_seen = self.world.resource::<ProcessState>().fired.len();
         self.world.resource_mut::<Wakeups>().pop_due(t);
         self.world.clear_trackers();
-        self.ticks += 1;
+        self.ticks.full += 1;
     }
 
     /// Every device's figures so far, by device name: kinds in registration order, each
@@ -221,7 +230,7 @@ impl Sim {
     pub fn finish(&mut self) {
         let now = self.now();
         let devices = self.device_summaries();
-        let ticks = self.ticks;
+        let ticks = self.ticks.total();
         let ps = self.world.resource::<ProcessState>();
         let process = EventKind::ProcessSummary {
             bands: ps.process.bands().to_vec(),
@@ -302,6 +311,25 @@ impl Sim {
     }
 }
 
+/// Ticks run, by how they ran. Every tick does all that the schedule would at its instant;
+/// the kinds differ only in cost.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickCounts {
+    /// Ticks that ran the whole schedule.
+    pub full: u64,
+    /// Scan ticks: only local work (PLC scans) was due.
+    pub scans: u64,
+    /// Answer ticks: scan ticks that also handed HMIs and historians their answers.
+    pub answers: u64,
+}
+
+impl TickCounts {
+    /// Every tick, of whatever kind (results.json's `ticks`).
+    pub fn total(&self) -> u64 {
+        self.full + self.scans + self.answers
+    }
+}
+
 /// The resources the runner decides and runs scan ticks with ([`Sim`]'s `advance`).
 #[derive(SystemParam)]
 struct RunnerParams<'w, 's> {
@@ -317,12 +345,16 @@ struct RunnerParams<'w, 's> {
     mail: crate::devices::host::Mail<'w, 's>,
     rios: Query<'w, 's, &'static mut crate::devices::remote_io::RemoteIo>,
     procedures: crate::devices::procedure::ProcedureParams<'w, 's>,
+    historians: crate::devices::answers::Historians<'w, 's>,
+    flow_servers: crate::devices::traffic::FlowServers<'w, 's>,
 }
 
 impl RunnerParams<'_, '_> {
     /// A scan tick at `t`: what the full tick's systems would have done at an instant where
-    /// only local work is due, phase by phase (see [`TickKind::Scans`]).
-    fn run_scans(&mut self, t: SimTime) {
+    /// only local work is due, phase by phase (see [`TickKind::Scans`]); with `answers`, an
+    /// answer tick, which also steps the pollers that have answers waiting
+    /// ([`TickKind::Answers`]).
+    fn run_scans(&mut self, t: SimTime, answers: bool) {
         self.clock.now = t;
         self.wake.pop_due(t);
         let p = &mut *self;
@@ -338,7 +370,13 @@ impl RunnerParams<'_, '_> {
             let plc = p.plcs.plc_mut(rio.plc());
             rio.mirror_outputs(t, &mut p.process, &mut p.net, &mut p.log, plc);
         }
-        // Agents: the site's procedures, which look at their triggers at every tick.
+        // Agents: the HMIs and historians with answers waiting, then the site's procedures,
+        // which look at their triggers at every tick.
+        if answers {
+            p.pending.answers = false;
+            let pollers = (&mut p.procedures.hmis, &mut p.historians);
+            crate::devices::answers::answer(t, pollers, &mut p.mail, &mut p.net, &mut p.wake, &mut p.log);
+        }
         p.procedures
             .run(t, &p.process, &mut p.net, &mut p.wake, &mut p.log);
         // Network: what is due by now moves, and the taps' findings are logged.
@@ -347,6 +385,9 @@ impl RunnerParams<'_, '_> {
         // Services: mail is sorted into the inboxes, the PLCs that scanned serve theirs.
         p.mail.sort(&mut p.net, &mut p.pending);
         p.plcs.serve_due(t, &mut p.net, &mut p.log, &mut p.mail);
+        if p.mail.flow_requests() {
+            crate::devices::traffic::serve_flows(t, &mut p.flow_servers, &mut p.mail, &mut p.net);
+        }
         // Observe: unclaimed mail is discarded, the host sensors see what hosts logged.
         p.mail.discard_unclaimed();
         p.host_log.feed(&mut p.net, &mut p.log);
@@ -376,6 +417,11 @@ enum TickKind {
     /// ([`RunnerParams::run_scans`]), without the executor's cost per system, which at a
     /// thousand PLCs was most of a scan's cost.
     Scans,
+    /// A scan tick that also hands the answers waiting to the HMIs and historians they are
+    /// for, when those answers are all the agents have waiting (see
+    /// [`crate::devices::answers`]): in a plant polled by one SCADA HMI, most of the ticks
+    /// that are not scan ticks.
+    Answers,
 }
 
 /// What the decision depends on besides the world.
@@ -405,7 +451,6 @@ impl Decide {
         if early && next.is_none() {
             return Next::Step(step);
         }
-        let asked_by_network = next.is_some();
         let next = next.unwrap_or(bound);
         // A tick never repeats a time: whatever is due "now" was served by this tick.
         let t = next
@@ -414,24 +459,29 @@ impl Decide {
         if !self.tick_at_until && t >= self.until {
             return Next::Stop;
         }
-        let kind = if !self.scan_ticks_allowed || asked_by_network || !self.only_local_due(p, t) {
+        let kind = if !self.scan_ticks_allowed || !self.only_local_due(p, t) {
             TickKind::Full
+        } else if p.pending.answers {
+            TickKind::Answers
         } else {
             TickKind::Scans
         };
         Next::Tick(t, kind)
     }
 
-    /// Whether a scan tick at `t` does all that a full one would: nothing but local work is
-    /// due, no physics step ends at `t` (its impacts could trigger a procedure), no network
-    /// event falls on `t`, and the agents have nothing waiting (mail, an attacker's frame
-    /// fates, an impact fired since they last ran). Every agent acts only at a wake-up it
-    /// asked for or on what it was sent, so at such an instant it would do nothing.
+    /// Whether a scan tick at `t` (or an answer tick, if pollers have answers waiting) does
+    /// all that a full one would: nothing but local work is due, no physics step ends at `t`
+    /// (its impacts could trigger a procedure), and the agents have nothing else waiting
+    /// (mail, an attacker's frame fates, an impact fired since they last ran). Every agent
+    /// acts only at a wake-up it asked for or on what it was sent, so at such an instant the
+    /// others would do nothing. Frames due at `t` need no full tick: the agents run before
+    /// the network in a tick, so what those frames bring reaches them at a later tick
+    /// either way, and a scan tick moves them, sorts them and serves IT requests as the
+    /// schedule would.
     fn only_local_due(&self, p: &RunnerParams, t: SimTime) -> bool {
         p.wake.next_full().is_none_or(|f| f > t)
             && !p.pending.mail
             && !p.net.has_fates()
-            && p.net.next_event().is_none_or(|e| e > t)
             && p.process.next_step() > t
             && p.process.fired.len() == self.fired_seen
     }

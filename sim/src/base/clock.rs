@@ -60,10 +60,15 @@ impl Wakeups {
 
 /// Whether the agents (HMIs, historians, workstations, attackers) have something waiting
 /// that a tick must give them: answers sorted into a client's inbox or an attacker's
-/// replies since the last full tick. The runner then runs a full tick, not a scan tick, so
-/// an answer is read at the same tick whatever else the plant holds.
+/// replies since the agents last ran. The runner then does not run a scan tick, so an
+/// answer is read at the same tick whatever else the plant holds.
 #[derive(Resource, Debug, Default)]
 pub struct AgentsPending {
-    /// Mail for an agent was sorted since the agents last ran.
+    /// Mail for an agent was sorted since the agents last ran, other than [`Self::answers`]:
+    /// it needs a full tick.
     pub mail: bool,
+    /// Modbus answers for HMIs or historians were sorted since they last ran: if nothing
+    /// else is due, an answer tick (a scan tick that also steps the pollers with answers
+    /// waiting) does all that a full tick would.
+    pub answers: bool,
 }

@@ -272,24 +272,38 @@ pub fn historian_tick(
     mut log: ResMut<EventLog>,
     mut hist: Query<(&HostRef, &mut Historian, &mut ClientInbox)>,
 ) {
-    let now = clock.now;
     for (host, mut h, mut inbox) in &mut hist {
-        let h = &mut *h;
+        h.step(host.0, &mut inbox, clock.now, &mut net, &mut wake, &mut log);
+    }
+}
+
+impl Historian {
+    /// One tick of this historian at `now`: what [`historian_tick`] does for each, and what
+    /// an answer tick (`world::Sim`) does for a historian with answers waiting.
+    pub(crate) fn step(
+        &mut self,
+        host: crate::net::topology::HostId,
+        inbox: &mut ClientInbox,
+        now: crate::base::time::SimTime,
+        net: &mut Network,
+        wake: &mut Wakeups,
+        log: &mut EventLog,
+    ) {
         let topo = std::sync::Arc::clone(net.topology());
-        h.poller
-            .receive(&h.name, &mut inbox, now, &topo, &mut log, &mut h.arrived);
-        for sample in h.arrived.drain(..) {
-            h.stored += 1;
+        self.poller
+            .receive(&self.name, inbox, now, &topo, log, &mut self.arrived);
+        for sample in self.arrived.drain(..) {
+            self.stored += 1;
             let item = sample.item;
-            for t in h.tags.iter_mut().filter(|t| t.item == item) {
+            for t in self.tags.iter_mut().filter(|t| t.item == item) {
                 t.store(&sample.values);
             }
-            h.latest[item] = Some(sample);
+            self.latest[item] = Some(sample);
         }
-        if let Some(next) = h.poller.tick(host.0, now, &mut net) {
+        if let Some(next) = self.poller.tick(host, now, net) {
             wake.at(next);
             // The round's requests time out together: a tick then records any that do.
-            wake.at(now + h.poller.timeout);
+            wake.at(now + self.poller.timeout);
         }
     }
 }
@@ -326,7 +340,9 @@ impl super::kind::DeviceKind for HistorianKind {
             }
             cx.wake.at(hist.poller.next_poll);
             let e = cx.entity(id);
-            cx.world.entity_mut(e).insert((hist, super::ClientAgent));
+            cx.world
+                .entity_mut(e)
+                .insert((hist, super::ClientAgent, super::ModbusPoller));
         }
         Ok(())
     }

@@ -625,28 +625,42 @@ pub fn hmi_tick(
     mut log: ResMut<EventLog>,
     mut hmis: Query<(&HostRef, &mut Hmi, &mut ClientInbox)>,
 ) {
-    let now = clock.now;
     for (host, mut hmi, mut inbox) in &mut hmis {
-        let hmi = &mut *hmi;
+        hmi.step(host.0, &mut inbox, clock.now, &mut net, &mut wake, &mut log);
+    }
+}
+
+impl Hmi {
+    /// One tick of this HMI at `now`: what [`hmi_tick`] does for each, and what an answer
+    /// tick (`world::Sim`) does for an HMI with answers waiting.
+    pub(crate) fn step(
+        &mut self,
+        host: HostId,
+        inbox: &mut ClientInbox,
+        now: SimTime,
+        net: &mut Network,
+        wake: &mut Wakeups,
+        log: &mut EventLog,
+    ) {
         let topo = std::sync::Arc::clone(net.topology());
-        hmi.results.clear();
-        hmi.poller
-            .receive(&hmi.name, &mut inbox, now, &topo, &mut log, &mut hmi.results);
+        self.results.clear();
+        self.poller
+            .receive(&self.name, inbox, now, &topo, log, &mut self.results);
         // Alarms change only with new answers, and operators act only when a reaction is due.
-        let reaction_due = hmi.alarm_time_due(now);
-        if (!hmi.results.is_empty() || reaction_due)
-            && let Some(t) = hmi.update_alarms(now, &mut log, &mut net, host.0)
+        let reaction_due = self.alarm_time_due(now);
+        if (!self.results.is_empty() || reaction_due)
+            && let Some(t) = self.update_alarms(now, log, net, host)
         {
             wake.at(t);
         }
-        hmi.check_control(now, &topo, &mut log);
-        if let Some(t) = hmi.check_view(now, &topo, &mut log) {
+        self.check_control(now, &topo, log);
+        if let Some(t) = self.check_view(now, &topo, log) {
             wake.at(t);
         }
-        if let Some(next) = hmi.poller.tick(host.0, now, &mut net) {
+        if let Some(next) = self.poller.tick(host, now, net) {
             wake.at(next);
             // The round's requests time out together: a tick then records any that do.
-            wake.at(now + hmi.poller.timeout);
+            wake.at(now + self.poller.timeout);
         }
     }
 }
@@ -731,7 +745,9 @@ impl super::kind::DeviceKind for HmiKind {
             }
             cx.wake.at(hmi.poller.next_poll);
             let e = cx.entity(id);
-            cx.world.entity_mut(e).insert((hmi, super::ClientAgent));
+            cx.world
+                .entity_mut(e)
+                .insert((hmi, super::ClientAgent, super::ModbusPoller));
         }
         Ok(())
     }

@@ -45,9 +45,13 @@ impl ClientInbox {
 pub struct LabelledReplies(pub Vec<Delivered>);
 
 /// The hosts that got mail this tick, so that what nobody claims is discarded without
-/// visiting every host ([`crate::devices::traffic::discard_unclaimed`]).
+/// visiting every host ([`crate::devices::traffic::discard_unclaimed`]), and whether any
+/// of it was a request to a host's IT service, which a scan tick must then serve.
 #[derive(Resource, Debug, Default)]
-pub struct MailedThisTick(pub Vec<Entity>);
+pub struct MailedThisTick {
+    hosts: Vec<Entity>,
+    flow_requests: bool,
+}
 
 /// By entity index: whether the host's request inbox holds anything, so that a PLC whose
 /// scan ends with nothing to serve is not looked up at all.
@@ -97,6 +101,8 @@ pub struct Mail<'w, 's> {
             &'static mut ClientInbox,
             Has<super::plc::Plc>,
             Has<super::ClientAgent>,
+            Has<super::ModbusPoller>,
+            Has<super::traffic::FlowServer>,
         ),
     >,
 }
@@ -104,25 +110,31 @@ pub struct Mail<'w, 's> {
 impl Mail<'_, '_> {
     /// Sorts what the network delivered: a frame addressed to a well-known service port is
     /// a request; anything else answers one of the host's own connections, and the agents
-    /// have it waiting (`pending`).
+    /// have it waiting (`pending`): a Modbus answer for an HMI or historian as one of the
+    /// answers an answer tick can hand over, anything else as mail for a full tick.
     pub(crate) fn sort(&mut self, net: &mut Network, pending: &mut crate::base::clock::AgentsPending) {
         for host in net.take_hosts_with_mail() {
             let mail = net.take_inbox(host);
             let entity = self.index.0[host.0 as usize];
-            let Ok((mut server, mut client, _, _)) = self.hosts.get_mut(entity) else {
+            let Ok((mut server, mut client, _, _, poller, flows)) = self.hosts.get_mut(entity) else {
                 continue;
             };
-            self.mailed.0.push(entity);
+            self.mailed.hosts.push(entity);
             for d in mail {
                 if d.frame.dst_port == d.frame.service.port() {
                     self.waiting.set(entity, true);
+                    self.mailed.flow_requests |= flows && matches!(d.frame.payload, Payload::Flow { .. });
                     server.0.push(d);
                 } else if d.frame.label != 0 {
                     self.labelled.0.push(d);
                     pending.mail = true;
                 } else {
+                    if poller && matches!(d.frame.payload, Payload::Modbus(_)) {
+                        pending.answers = true;
+                    } else {
+                        pending.mail = true;
+                    }
                     client.0.push(d);
-                    pending.mail = true;
                 }
             }
         }
@@ -133,7 +145,7 @@ impl Mail<'_, '_> {
         if !self.waiting.get(e) {
             return None;
         }
-        let inbox = self.hosts.get_mut(e).ok().map(|(s, _, _, _)| s.into_inner())?;
+        let inbox = self.hosts.get_mut(e).ok().map(|(s, ..)| s.into_inner())?;
         // Found empty (served since it was last filled), it is not looked up again until
         // mail comes.
         if inbox.0.is_empty() {
@@ -143,12 +155,25 @@ impl Mail<'_, '_> {
         Some(inbox)
     }
 
+    /// The answer inbox of the host entity `e`, if it holds anything.
+    pub(crate) fn client_inbox(&mut self, e: Entity) -> Option<&mut ClientInbox> {
+        let inbox = self.hosts.get_mut(e).ok().map(|(_, c, ..)| c.into_inner())?;
+        (!inbox.0.is_empty()).then_some(inbox)
+    }
+
+    /// Whether mail sorted this tick holds a request to a host's IT service (see
+    /// [`crate::devices::traffic::flow_serve`]).
+    pub(crate) fn flow_requests(&self) -> bool {
+        self.mailed.flow_requests
+    }
+
     /// Discards what nobody claims in the inboxes of the hosts that got mail this tick:
     /// requests to a host without a PLC (one serves at the end of its scan), answers to a
     /// host without a client agent.
     pub(crate) fn discard_unclaimed(&mut self) {
-        for e in self.mailed.0.drain(..) {
-            let Ok((mut server, mut client, plc, agent)) = self.hosts.get_mut(e) else {
+        self.mailed.flow_requests = false;
+        for e in self.mailed.hosts.drain(..) {
+            let Ok((mut server, mut client, plc, agent, ..)) = self.hosts.get_mut(e) else {
                 continue;
             };
             if !plc && !server.0.is_empty() {

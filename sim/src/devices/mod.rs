@@ -2,6 +2,7 @@
 //! their operators, historians, the engineering workstation and IT hosts; [`host`] holds what
 //! every host has (its inboxes), [`modbus`] the Modbus server a PLC answers with.
 
+pub(crate) mod answers;
 pub mod ews;
 pub mod historian;
 pub mod hmi;
@@ -25,6 +26,12 @@ use bevy_ecs::component::Component;
 /// Marks a host whose client inbox some agent reads; other hosts' answers are discarded.
 #[derive(Component, Debug, Default, Clone, Copy)]
 pub struct ClientAgent;
+
+/// Marks a host whose client agent polls Modbus servers (an HMI or a historian): a Modbus
+/// answer for it needs only that agent's step, which an answer tick gives it without the
+/// schedule (`world::Sim`; most of a large plant's ticks carry such an answer).
+#[derive(Component, Debug, Default, Clone, Copy)]
+pub struct ModbusPoller;
 
 /// Every device kind, in the order they are built and run within a phase of the tick:
 /// `"plant-file section" => PlantConfig field: kind`. Adding a kind is its module and one

@@ -208,7 +208,8 @@ impl Procedures {
 #[derive(bevy_ecs::system::SystemParam)]
 pub struct ProcedureParams<'w, 's> {
     health: Res<'w, HostHealth>,
-    hmis: Query<'w, 's, (&'static super::host::HostRef, &'static mut super::hmi::Hmi)>,
+    /// Also the HMIs an answer tick steps (`devices::answers`), which reaches them here.
+    pub(crate) hmis: super::answers::Hmis<'w, 's>,
     procs: ResMut<'w, Procedures>,
 }
 
@@ -228,9 +229,9 @@ impl ProcedureParams<'_, '_> {
             let triggered = p.due.is_none()
                 && (p.when.iter().any(|h| health.is_encrypted(*h))
                     || p.when_impact.iter().any(|l| process.fired.contains(l))
-                    || p.when_alarm
-                        .iter()
-                        .any(|(host, name)| hmis.iter().any(|(h, hmi)| h.0 == *host && hmi.is_shown(name))));
+                    || p.when_alarm.iter().any(|(host, name)| {
+                        hmis.iter().any(|(_, h, hmi)| h.0 == *host && hmi.is_shown(name))
+                    }));
             if triggered {
                 let due = now + p.after;
                 p.due = Some(due);
@@ -240,8 +241,8 @@ impl ProcedureParams<'_, '_> {
                 p.done = true;
                 for (k, &(plc, area, addr, value)) in p.actions.iter().enumerate() {
                     // Sent by the HMI's client, which watches the acknowledgement (T0813).
-                    match hmis.iter_mut().find(|(h, _)| h.0 == p.from) {
-                        Some((_, mut hmi)) => {
+                    match hmis.iter_mut().find(|(_, h, _)| h.0 == p.from) {
+                        Some((_, _, mut hmi)) => {
                             wake.at(hmi.send_command(now, p.from, plc, area, addr, value, net));
                         }
                         None => {

@@ -5,7 +5,7 @@
 use crate::base::clock::{Clock, Wakeups};
 use crate::base::config_error::{ConfigError, MIN_CLIENT_PERIOD, period_field};
 use crate::base::time::{DurationField, SimDuration, SimTime};
-use crate::devices::host::{ClientInbox, HostRef, ServerInbox};
+use crate::devices::host::{ClientInbox, HostRef, Mail, ServerInbox};
 use crate::devices::host_log::{HostActivity, HostLog, LogonMethod};
 use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
@@ -222,15 +222,34 @@ pub fn flow_serve(
     mut net: ResMut<Network>,
     mut q: Query<(&mut FlowServer, &mut ServerInbox)>,
 ) {
-    let now = clock.now;
     for (mut server, mut inbox) in &mut q {
-        if inbox.0.is_empty() {
-            continue;
+        server.serve(&mut inbox, clock.now, &mut net);
+    }
+}
+
+/// The flow servers, as a scan tick reaches them (their inboxes are [`Mail`]'s).
+pub(crate) type FlowServers<'w, 's> = Query<'w, 's, (Entity, &'static mut FlowServer)>;
+
+/// What [`flow_serve`] does, for a scan tick (`world::Sim`) at which flow requests came:
+/// the servers in the same order, each answering what it has waiting.
+pub(crate) fn serve_flows(now: SimTime, servers: &mut FlowServers, mail: &mut Mail, net: &mut Network) {
+    for (e, mut server) in servers {
+        if let Some(inbox) = mail.server_inbox(e) {
+            server.serve(inbox, now, net);
         }
-        for d in inbox.0.drain(..) {
-            if let Payload::Flow { reply_bytes, .. } = d.frame.payload
-                && reply_bytes > 0
-            {
+    }
+}
+
+impl FlowServer {
+    /// Answers every flow request waiting, at `now` or when it arrived if later (a server
+    /// answers as soon as it has the request). Other requests stay: a PLC that also offers
+    /// an IT service serves its Modbus requests at the end of its scan.
+    fn serve(&mut self, inbox: &mut ServerInbox, now: SimTime, net: &mut Network) {
+        inbox.0.retain(|d| {
+            let Payload::Flow { reply_bytes, .. } = d.frame.payload else {
+                return true;
+            };
+            if reply_bytes > 0 {
                 net.reply(
                     now.max(d.at),
                     &d.frame,
@@ -239,9 +258,10 @@ pub fn flow_serve(
                         reply_bytes: 0,
                     },
                 );
-                server.served += 1;
+                self.served += 1;
             }
-        }
+            false
+        });
     }
 }
 
