@@ -99,9 +99,9 @@ fn a_plant_of_many_plcs_is_the_same_either_way() {
 #[test]
 fn answers_to_the_scada_hmi_need_no_full_tick() {
     // The reference plant's HMI and historian poll every PLC; an answer waiting for them,
-    // with nothing else due, is handed over by an answer tick (devices::answers), not by
-    // the whole schedule. Full ticks are then the agents' own wake-ups (poll rounds,
-    // attack steps) and the physics steps' impacts, not one per answer.
+    // with nothing else due, is handed over by a poller tick (devices::poller_tick), not by
+    // the whole schedule, and so are their poll rounds. Full ticks are then the other
+    // agents' wake-ups (IT traffic, attack steps) and the physics steps' impacts.
     let ex = otrange::scenario::Exercise::load(&repo_path("scenarios/water-treatment.toml")).unwrap();
     let mut sim = ex.build(1).unwrap();
     sim.run_until(otrange_sim::SimTime::ZERO + otrange_sim::SimDuration::from_secs(600));
@@ -111,9 +111,9 @@ fn answers_to_the_scada_hmi_need_no_full_tick() {
         .iter()
         .filter_map(|(_, f)| serde_json::to_value(f).ok()?.get("answers")?.as_u64())
         .sum::<u64>();
-    assert!(counts.answers > 0, "{counts:?}");
+    assert!(counts.pollers > 0, "{counts:?}");
     assert!(
-        counts.full < answers,
-        "{counts:?}: a full tick per answer ({answers} answers)"
+        counts.full * 10 < answers,
+        "{counts:?}: more than one full tick for every ten answers ({answers} answers)"
     );
 }

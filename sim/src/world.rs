@@ -184,12 +184,12 @@ impl Sim {
                     Next::Stop => return,
                     Next::Step(step) => p.process.integrate_until(step, &mut p.log),
                     Next::Tick(t, TickKind::Scans) => {
-                        p.run_scans(t, false);
+                        p.run_scans(t, None);
                         self.ticks.scans += 1;
                     }
-                    Next::Tick(t, TickKind::Answers) => {
-                        p.run_scans(t, true);
-                        self.ticks.answers += 1;
+                    Next::Tick(t, TickKind::Pollers(which)) => {
+                        p.run_scans(t, Some(which));
+                        self.ticks.pollers += 1;
                     }
                     Next::Tick(t, TickKind::Full) => break t,
                 }
@@ -319,14 +319,15 @@ pub struct TickCounts {
     pub full: u64,
     /// Scan ticks: only local work (PLC scans) was due.
     pub scans: u64,
-    /// Answer ticks: scan ticks that also handed HMIs and historians their answers.
-    pub answers: u64,
+    /// Poller ticks: scan ticks that also stepped the HMIs and historians (answers waiting
+    /// for them, or a poll round due).
+    pub pollers: u64,
 }
 
 impl TickCounts {
     /// Every tick, of whatever kind (results.json's `ticks`).
     pub fn total(&self) -> u64 {
-        self.full + self.scans + self.answers
+        self.full + self.scans + self.pollers
     }
 }
 
@@ -345,16 +346,15 @@ struct RunnerParams<'w, 's> {
     mail: crate::devices::host::Mail<'w, 's>,
     rios: Query<'w, 's, &'static mut crate::devices::remote_io::RemoteIo>,
     procedures: crate::devices::procedure::ProcedureParams<'w, 's>,
-    historians: crate::devices::answers::Historians<'w, 's>,
+    historians: crate::devices::poller_tick::Historians<'w, 's>,
     flow_servers: crate::devices::traffic::FlowServers<'w, 's>,
 }
 
 impl RunnerParams<'_, '_> {
     /// A scan tick at `t`: what the full tick's systems would have done at an instant where
-    /// only local work is due, phase by phase (see [`TickKind::Scans`]); with `answers`, an
-    /// answer tick, which also steps the pollers that have answers waiting
-    /// ([`TickKind::Answers`]).
-    fn run_scans(&mut self, t: SimTime, answers: bool) {
+    /// only local work is due, phase by phase (see [`TickKind::Scans`]); with `pollers`, a
+    /// poller tick, which also steps those pollers ([`TickKind::Pollers`]).
+    fn run_scans(&mut self, t: SimTime, pollers: Option<crate::devices::poller_tick::Step>) {
         self.clock.now = t;
         self.wake.pop_due(t);
         let p = &mut *self;
@@ -370,12 +370,20 @@ impl RunnerParams<'_, '_> {
             let plc = p.plcs.plc_mut(rio.plc());
             rio.mirror_outputs(t, &mut p.process, &mut p.net, &mut p.log, plc);
         }
-        // Agents: the HMIs and historians with answers waiting, then the site's procedures,
-        // which look at their triggers at every tick.
-        if answers {
+        // Agents: the HMIs and historians, then the site's procedures, which look at their
+        // triggers at every tick.
+        if let Some(which) = pollers {
             p.pending.answers = false;
-            let pollers = (&mut p.procedures.hmis, &mut p.historians);
-            crate::devices::answers::answer(t, pollers, &mut p.mail, &mut p.net, &mut p.wake, &mut p.log);
+            let agents = (&mut p.procedures.hmis, &mut p.historians);
+            crate::devices::poller_tick::step(
+                t,
+                which,
+                agents,
+                &mut p.mail,
+                &mut p.net,
+                &mut p.wake,
+                &mut p.log,
+            );
         }
         p.procedures
             .run(t, &p.process, &mut p.net, &mut p.wake, &mut p.log);
@@ -417,11 +425,11 @@ enum TickKind {
     /// ([`RunnerParams::run_scans`]), without the executor's cost per system, which at a
     /// thousand PLCs was most of a scan's cost.
     Scans,
-    /// A scan tick that also hands the answers waiting to the HMIs and historians they are
-    /// for, when those answers are all the agents have waiting (see
-    /// [`crate::devices::answers`]): in a plant polled by one SCADA HMI, most of the ticks
-    /// that are not scan ticks.
-    Answers,
+    /// A scan tick that also steps the HMIs and historians, when they are all the agents
+    /// have due: answers waiting for them, or a wake-up they asked for (a poll round, a
+    /// timeout, an operator's reaction; see [`crate::devices::poller_tick`]). In a plant
+    /// polled by one SCADA HMI, most of the ticks that are not scan ticks.
+    Pollers(crate::devices::poller_tick::Step),
 }
 
 /// What the decision depends on besides the world.
@@ -461,15 +469,17 @@ impl Decide {
         }
         let kind = if !self.scan_ticks_allowed || !self.only_local_due(p, t) {
             TickKind::Full
+        } else if p.wake.next_pollers().is_some_and(|w| w <= t) {
+            TickKind::Pollers(crate::devices::poller_tick::Step::All)
         } else if p.pending.answers {
-            TickKind::Answers
+            TickKind::Pollers(crate::devices::poller_tick::Step::Answered)
         } else {
             TickKind::Scans
         };
         Next::Tick(t, kind)
     }
 
-    /// Whether a scan tick at `t` (or an answer tick, if pollers have answers waiting) does
+    /// Whether a scan tick at `t` (or a poller tick, if the pollers have something due) does
     /// all that a full one would: nothing but local work is due, no physics step ends at `t`
     /// (its impacts could trigger a procedure), and the agents have nothing else waiting
     /// (mail, an attacker's frame fates, an impact fired since they last ran). Every agent

@@ -21,10 +21,15 @@ pub struct Clock {
 /// [`Wakeups::local_at`]; at such a time, if nothing else is due, the runner does only the
 /// local work, without the schedule (`world::Sim`'s scan tick), which in a plant of many
 /// PLCs is most ticks.
+///
+/// Likewise, a tick asked for with [`Wakeups::poller_at`] needs only the Modbus pollers
+/// (HMIs and historians: a poll round, a timeout, an operator's reaction): if nothing else
+/// is due, the runner steps them alongside the local work, again without the schedule.
 #[derive(Resource, Debug, Default)]
 pub struct Wakeups {
     heap: BinaryHeap<Reverse<SimTime>>,
     local: BinaryHeap<Reverse<SimTime>>,
+    pollers: BinaryHeap<Reverse<SimTime>>,
 }
 
 impl Wakeups {
@@ -36,13 +41,20 @@ impl Wakeups {
     pub fn local_at(&mut self, t: SimTime) {
         self.local.push(Reverse(t));
     }
-    /// The earliest requested tick, of either kind.
+    /// Asks for a tick at `t` for the Modbus pollers (see the type's documentation).
+    pub fn poller_at(&mut self, t: SimTime) {
+        self.pollers.push(Reverse(t));
+    }
+    /// The earliest requested tick, of any kind.
     pub fn next(&self) -> Option<SimTime> {
-        let first = |h: &BinaryHeap<Reverse<SimTime>>| h.peek().map(|Reverse(t)| *t);
-        match (first(&self.heap), first(&self.local)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [&self.heap, &self.local, &self.pollers]
+            .into_iter()
+            .filter_map(|h| h.peek().map(|Reverse(t)| *t))
+            .min()
+    }
+    /// The earliest tick asked for with [`Wakeups::poller_at`].
+    pub fn next_pollers(&self) -> Option<SimTime> {
+        self.pollers.peek().map(|Reverse(t)| *t)
     }
     /// The earliest tick asked for with [`Wakeups::at`]: before it, only local work is due.
     pub fn next_full(&self) -> Option<SimTime> {
@@ -50,7 +62,7 @@ impl Wakeups {
     }
     /// Forgets every request at or before `now` (the tick being run serves them).
     pub fn pop_due(&mut self, now: SimTime) {
-        for heap in [&mut self.heap, &mut self.local] {
+        for heap in [&mut self.heap, &mut self.local, &mut self.pollers] {
             while heap.peek().is_some_and(|Reverse(t)| *t <= now) {
                 heap.pop();
             }
@@ -68,7 +80,7 @@ pub struct AgentsPending {
     /// it needs a full tick.
     pub mail: bool,
     /// Modbus answers for HMIs or historians were sorted since they last ran: if nothing
-    /// else is due, an answer tick (a scan tick that also steps the pollers with answers
-    /// waiting) does all that a full tick would.
+    /// else is due, a poller tick (a scan tick that also steps the pollers) does all that a
+    /// full tick would.
     pub answers: bool,
 }

@@ -301,9 +301,9 @@ impl Historian {
             self.latest[item] = Some(sample);
         }
         if let Some(next) = self.poller.tick(host, now, net) {
-            wake.at(next);
+            wake.poller_at(next);
             // The round's requests time out together: a tick then records any that do.
-            wake.at(now + self.poller.timeout);
+            wake.poller_at(now + self.poller.timeout);
         }
     }
 }
@@ -338,7 +338,7 @@ impl super::kind::DeviceKind for HistorianKind {
                 let field = format!("historian[{i}].poll[{k}].read");
                 cx.check_access(&p.plc, &p.read, u32::from(p.count), field);
             }
-            cx.wake.at(hist.poller.next_poll);
+            cx.wake.poller_at(hist.poller.next_poll);
             let e = cx.entity(id);
             cx.world
                 .entity_mut(e)

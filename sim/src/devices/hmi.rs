@@ -651,16 +651,16 @@ impl Hmi {
         if (!self.results.is_empty() || reaction_due)
             && let Some(t) = self.update_alarms(now, log, net, host)
         {
-            wake.at(t);
+            wake.poller_at(t);
         }
         self.check_control(now, &topo, log);
         if let Some(t) = self.check_view(now, &topo, log) {
-            wake.at(t);
+            wake.poller_at(t);
         }
         if let Some(next) = self.poller.tick(host, now, net) {
-            wake.at(next);
+            wake.poller_at(next);
             // The round's requests time out together: a tick then records any that do.
-            wake.at(now + self.poller.timeout);
+            wake.poller_at(now + self.poller.timeout);
         }
     }
 }
@@ -743,7 +743,7 @@ impl super::kind::DeviceKind for HmiKind {
                 let field = format!("hmi[{i}].operator.response[{k}].write");
                 cx.check_access(&r.plc, &r.write, 1, field);
             }
-            cx.wake.at(hmi.poller.next_poll);
+            cx.wake.poller_at(hmi.poller.next_poll);
             let e = cx.entity(id);
             cx.world
                 .entity_mut(e)

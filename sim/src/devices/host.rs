@@ -111,7 +111,7 @@ impl Mail<'_, '_> {
     /// Sorts what the network delivered: a frame addressed to a well-known service port is
     /// a request; anything else answers one of the host's own connections, and the agents
     /// have it waiting (`pending`): a Modbus answer for an HMI or historian as one of the
-    /// answers an answer tick can hand over, anything else as mail for a full tick.
+    /// answers a poller tick can hand over, anything else as mail for a full tick.
     pub(crate) fn sort(&mut self, net: &mut Network, pending: &mut crate::base::clock::AgentsPending) {
         for host in net.take_hosts_with_mail() {
             let mail = net.take_inbox(host);

@@ -2,7 +2,6 @@
 //! their operators, historians, the engineering workstation and IT hosts; [`host`] holds what
 //! every host has (its inboxes), [`modbus`] the Modbus server a PLC answers with.
 
-pub(crate) mod answers;
 pub mod ews;
 pub mod historian;
 pub mod hmi;
@@ -14,6 +13,7 @@ pub mod kind;
 pub mod modbus;
 pub mod plc;
 pub mod poller;
+pub(crate) mod poller_tick;
 pub mod procedure;
 pub mod remote_io;
 pub(crate) mod scan_ahead;

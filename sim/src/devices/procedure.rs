@@ -208,8 +208,8 @@ impl Procedures {
 #[derive(bevy_ecs::system::SystemParam)]
 pub struct ProcedureParams<'w, 's> {
     health: Res<'w, HostHealth>,
-    /// Also the HMIs an answer tick steps (`devices::answers`), which reaches them here.
-    pub(crate) hmis: super::answers::Hmis<'w, 's>,
+    /// Also the HMIs an answer tick steps (`devices::poller_tick`), which reaches them here.
+    pub(crate) hmis: super::poller_tick::Hmis<'w, 's>,
     procs: ResMut<'w, Procedures>,
 }
 
@@ -243,7 +243,7 @@ impl ProcedureParams<'_, '_> {
                     // Sent by the HMI's client, which watches the acknowledgement (T0813).
                     match hmis.iter_mut().find(|(_, h, _)| h.0 == p.from) {
                         Some((_, _, mut hmi)) => {
-                            wake.at(hmi.send_command(now, p.from, plc, area, addr, value, net));
+                            wake.poller_at(hmi.send_command(now, p.from, plc, area, addr, value, net));
                         }
                         None => {
                             let tid = 0x7000 + k as u16;
