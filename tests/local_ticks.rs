@@ -117,3 +117,34 @@ fn answers_to_the_scada_hmi_need_no_full_tick() {
         "{counts:?}: more than one full tick for every ten answers ({answers} answers)"
     );
 }
+
+#[test]
+fn a_plc_that_also_serves_http_keeps_its_modbus_requests() {
+    // A PLC offering HTTP as well gets IT requests served at their arrival, at whatever
+    // kind of tick: serving them must leave the HMI's Modbus requests for the end of the
+    // PLC's scan (they were once drained with the HTTP requests at full ticks).
+    let dir = tempfile::tempdir().unwrap();
+    let plant = std::fs::read_to_string(repo_path("tests/fixtures/plants/minimal.toml"))
+        .unwrap()
+        .replace("services = [\"modbus\"]", "services = [\"modbus\", \"http\"]")
+        + "\n[[traffic]]\nfrom = [\"hmi\"]\nto = \"plc-1\"\nservice = \"http\"\nevery = \"200ms\"\nrequest_bytes = [200, 400]\nresponse_bytes = [1000, 4000]\n";
+    std::fs::write(dir.path().join("plant.toml"), plant).unwrap();
+    let exercise = dir.path().join("exercise.toml");
+    std::fs::write(
+        &exercise,
+        "[exercise]\nname = \"http on a PLC\"\nplant = \"plant.toml\"\nduration = \"10m\"\n",
+    )
+    .unwrap();
+    assert_same_outputs(&exercise, "10m");
+    let out = dir.path().join("out");
+    run(&exercise, "10m", &out, false);
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let hmi = &results["hmis"][0];
+    assert_eq!(hmi["timeouts"], 0, "{hmi}");
+    // Every poll answered but the last, still on its way when the run ends.
+    let (polls, answers) = (hmi["polls"].as_u64().unwrap(), hmi["answers"].as_u64().unwrap());
+    assert!(polls > 500 && answers + 1 == polls, "{hmi}");
+    let it = &results["it"];
+    assert!(it["served"].as_u64().unwrap() > 2_000, "{it}");
+}
