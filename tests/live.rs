@@ -1121,9 +1121,13 @@ fn the_instructor_starts_oldsmar_from_the_page_and_sees_it_happen() {
         let impacts = b.wait_text("#impacts", long, |t| t.contains("T0880")).await;
         assert!(impacts.contains("IMPACT"), "{impacts}");
         b.wait_text("#playbook-state", long, |t| t == "finished").await;
-        // The value shown moved with the physics: NaOH well above its 120 mg/l band.
-        let after = b.text(dosing).await;
-        let mg = |t: &str| t.trim_end_matches(" mg/l").parse::<f64>().unwrap();
+        // The value shown moved with the physics: NaOH well above its 120 mg/l band. The
+        // impact fires as it crosses 200 mg/l, which the drawing may still show rounded to
+        // "200.0" at that moment: wait for the next value the page draws.
+        let mg = |t: &str| t.trim_end_matches(" mg/l").parse::<f64>().unwrap_or(0.0);
+        let after = b
+            .wait_text(dosing, long, |t| t.ends_with("mg/l") && mg(t) > 200.0)
+            .await;
         assert!(
             mg(&before) < 130.0 && mg(&after) > 200.0,
             "NaOH shown {before} before, {after} after"
