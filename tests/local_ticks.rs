@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{OTRANGE, describe, repo_path};
+use common::{OTRANGE, describe, fixture, read_json, repo_path};
 use std::path::Path;
 use std::process::Command;
 
@@ -124,7 +124,7 @@ fn a_plc_that_also_serves_http_keeps_its_modbus_requests() {
     // kind of tick: serving them must leave the HMI's Modbus requests for the end of the
     // PLC's scan (they were once drained with the HTTP requests at full ticks).
     let dir = tempfile::tempdir().unwrap();
-    let plant = std::fs::read_to_string(repo_path("tests/fixtures/plants/minimal.toml"))
+    let plant = std::fs::read_to_string(fixture("plants/minimal.toml"))
         .unwrap()
         .replace("services = [\"modbus\"]", "services = [\"modbus\", \"http\"]")
         + "\n[[traffic]]\nfrom = [\"hmi\"]\nto = \"plc-1\"\nservice = \"http\"\nevery = \"200ms\"\nrequest_bytes = [200, 400]\nresponse_bytes = [1000, 4000]\n";
@@ -138,8 +138,7 @@ fn a_plc_that_also_serves_http_keeps_its_modbus_requests() {
     assert_same_outputs(&exercise, "10m");
     let out = dir.path().join("out");
     run(&exercise, "10m", &out, false);
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let results = read_json(&out.join("results.json"));
     let hmi = &results["hmis"][0];
     assert_eq!(hmi["timeouts"], 0, "{hmi}");
     // Every poll answered but the last, still on its way when the run ends.

@@ -279,7 +279,7 @@ pub fn historian_tick(
 
 impl Historian {
     /// One tick of this historian at `now`: what [`historian_tick`] does for each, and what
-    /// an answer tick (`world::Sim`) does for a historian with answers waiting.
+    /// a poller tick (`devices::poller_tick`) does without the schedule.
     pub(crate) fn step(
         &mut self,
         host: crate::net::topology::HostId,

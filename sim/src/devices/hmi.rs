@@ -631,8 +631,8 @@ pub fn hmi_tick(
 }
 
 impl Hmi {
-    /// One tick of this HMI at `now`: what [`hmi_tick`] does for each, and what an answer
-    /// tick (`world::Sim`) does for an HMI with answers waiting.
+    /// One tick of this HMI at `now`: what [`hmi_tick`] does for each, and what a poller
+    /// tick (`devices::poller_tick`) does without the schedule.
     pub(crate) fn step(
         &mut self,
         host: HostId,

@@ -42,19 +42,24 @@ pub(crate) fn step(
     wake: &mut Wakeups,
     log: &mut EventLog,
 ) {
+    // A poller stepped with nothing waiting reads an empty inbox, as its system would.
     let mut empty = super::host::ClientInbox::default();
     for (e, host, mut hmi) in hmis {
-        match (mail.client_inbox(e), which) {
-            (Some(inbox), _) => hmi.step(host.0, inbox, now, net, wake, log),
-            (None, Step::All) => hmi.step(host.0, &mut empty, now, net, wake, log),
-            (None, Step::Answered) => {}
-        }
+        let Some(inbox) = mail
+            .client_inbox(e)
+            .or((which == Step::All).then_some(&mut empty))
+        else {
+            continue;
+        };
+        hmi.step(host.0, inbox, now, net, wake, log);
     }
     for (e, host, mut h) in historians {
-        match (mail.client_inbox(e), which) {
-            (Some(inbox), _) => h.step(host.0, inbox, now, net, wake, log),
-            (None, Step::All) => h.step(host.0, &mut empty, now, net, wake, log),
-            (None, Step::Answered) => {}
-        }
+        let Some(inbox) = mail
+            .client_inbox(e)
+            .or((which == Step::All).then_some(&mut empty))
+        else {
+            continue;
+        };
+        h.step(host.0, inbox, now, net, wake, log);
     }
 }

@@ -208,7 +208,7 @@ impl Procedures {
 #[derive(bevy_ecs::system::SystemParam)]
 pub struct ProcedureParams<'w, 's> {
     health: Res<'w, HostHealth>,
-    /// Also the HMIs an answer tick steps (`devices::poller_tick`), which reaches them here.
+    /// Also the HMIs a poller tick steps (`devices::poller_tick`), which reaches them here.
     pub(crate) hmis: super::poller_tick::Hmis<'w, 's>,
     procs: ResMut<'w, Procedures>,
 }
