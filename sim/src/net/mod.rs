@@ -7,6 +7,7 @@ pub mod hooks;
 pub mod identity;
 pub mod middlebox;
 pub mod network;
+mod paths;
 pub mod pcap;
 mod routes;
 pub mod topology;

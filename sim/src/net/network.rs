@@ -26,8 +26,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
-/// A frame's hops from its source to its destination, shared by every frame on that path.
-type Route = Arc<[crate::net::topology::Hop]>;
+use super::paths::{PathId, Paths};
 
 /// Something that records frames as they go on the wire (a pcap writer).
 pub trait Capture: Send + Sync {
@@ -79,12 +78,12 @@ struct Pending {
 /// What happens at a pending event.
 enum Step {
     /// A frame reaches the node before hop `hop` of its route (`hop` == route length: it
-    /// arrived). The route travels with the frame: looked up once when it is sent, not in
-    /// the shared route cache at every hop.
+    /// arrived). The route travels with the frame: looked up once when it is sent, not at
+    /// every hop.
     Hop {
         hop: u16,
         frame: Box<Frame>,
-        route: Route,
+        route: PathId,
     },
     /// A TSN port's wake-up: a transmission ends, a gate opens, credit returns.
     Port(u32),
@@ -95,7 +94,7 @@ enum Step {
     Egress {
         hop: u16,
         frame: Box<Frame>,
-        route: Route,
+        route: PathId,
     },
 }
 
@@ -120,6 +119,8 @@ impl Ord for Pending {
 #[derive(Resource)]
 pub struct Network {
     topo: Arc<Topology>,
+    /// The paths frames take, by id (a frame carries its path's id from hop to hop).
+    paths: Paths,
     /// Per link, per direction: when its transmitter is free again.
     busy_until: Vec<[SimTime; 2]>,
     queue: BinaryHeap<Reverse<Pending>>,
@@ -220,6 +221,7 @@ impl Network {
             identities: IdentityHandle::default(),
             link_frames: vec![0; topo.links.len()],
             tsn: Tsn::default(),
+            paths: Paths::default(),
             topo,
         }
     }
@@ -596,10 +598,8 @@ impl Network {
 
     /// A frame's route from its source to its destination; empty when there is none (a
     /// route always has a hop, as no frame is sent to its own source).
-    fn route_of(&self, frame: &Frame) -> Route {
-        self.topo
-            .route(frame.src, frame.dst)
-            .unwrap_or_else(|| Arc::from([]))
+    fn route_of(&mut self, frame: &Frame) -> PathId {
+        self.paths.between(&self.topo, frame.src, frame.dst)
     }
 
     fn push(&mut self, at: SimTime, step: Step) {
@@ -686,7 +686,8 @@ impl Network {
             if let Step::Hop { hop, frame, route } = &p.step
                 && !matches!(frame.payload, Payload::Stream(_))
             {
-                let arrival = usize::from(*hop) >= route.len() && !route.is_empty();
+                let len = self.paths.len(*route);
+                let arrival = usize::from(*hop) >= len && len > 0;
                 if arrival && self.wake_on_delivery[frame.dst.0 as usize] {
                     return Some(p.at);
                 }
@@ -734,15 +735,20 @@ impl Network {
             Step::Release(s) => self.release(s as usize, at, log),
             Step::Egress { hop, frame, route } => {
                 let hop = usize::from(hop);
-                let node = if hop == 0 { frame.src } else { route[hop - 1].to };
+                let node = if hop == 0 {
+                    frame.src
+                } else {
+                    self.paths.hop(route, hop - 1).to
+                };
                 self.transmit(at, at, node, hop, frame, route, log);
             }
         }
     }
 
-    fn hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: Route, log: &mut EventLog) {
+    fn hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: PathId, log: &mut EventLog) {
         let topo = Arc::clone(&self.topo);
-        if route.is_empty() {
+        let len = self.paths.len(route);
+        if len == 0 {
             self.drop_frame(at, &frame, frame.src, "no route to host", log);
             return;
         }
@@ -750,9 +756,13 @@ impl Network {
         if hop == 0 {
             self.on_sent(at, &frame, log);
         }
-        let node = if hop == 0 { frame.src } else { route[hop - 1].to };
+        let node = if hop == 0 {
+            frame.src
+        } else {
+            self.paths.hop(route, hop - 1).to
+        };
         let mut frame = frame;
-        let arrived = hop == route.len();
+        let arrived = hop == len;
         let layer2 = frame.transport() == Transport::Ethernet;
         if layer2 && hop > 0 && !arrived && topo.host(node).role != Role::Switch {
             self.drop_frame(
@@ -800,7 +810,7 @@ impl Network {
         if let Payload::Stream(s) = &frame.payload
             && s.listeners.len() > 1
         {
-            for copy in split_by_next_hop(&topo, frame, hop) {
+            for copy in split_by_next_hop(&topo, &mut self.paths, frame, hop) {
                 let route = self.route_of(&copy);
                 self.egress(at, t, node, hop, copy, route, log);
             }
@@ -820,10 +830,10 @@ impl Network {
         node: HostId,
         hop: usize,
         frame: Box<Frame>,
-        route: Route,
+        route: PathId,
         log: &mut EventLog,
     ) {
-        let h = route[hop];
+        let h = self.paths.hop(route, hop);
         if t > at && self.tsn.port_at(h.link.0 as usize, h.reverse).is_some() {
             self.push(
                 t,
@@ -848,11 +858,11 @@ impl Network {
         node: HostId,
         hop: usize,
         frame: Box<Frame>,
-        route: Route,
+        route: PathId,
         log: &mut EventLog,
     ) {
         let topo = Arc::clone(&self.topo);
-        let h = route[hop];
+        let h = self.paths.hop(route, hop);
         let link = &topo.links[h.link.0 as usize];
         if let Some(p) = self.tsn.port_at(h.link.0 as usize, h.reverse) {
             let clock = self.tsn.ports[p].setup.clock;
@@ -1101,16 +1111,14 @@ impl Network {
 /// towards them, as a switch replicates a multicast frame per output port. Routes from one
 /// talker form a tree, so every listener's route shares the hops already taken.
 #[allow(clippy::vec_box)] // frames travel boxed; the copies go on as they came
-fn split_by_next_hop(topo: &Topology, frame: Box<Frame>, hop: usize) -> Vec<Box<Frame>> {
+fn split_by_next_hop(topo: &Topology, paths: &mut Paths, frame: Box<Frame>, hop: usize) -> Vec<Box<Frame>> {
     let Payload::Stream(s) = &frame.payload else {
         return vec![frame];
     };
     let mut groups: Vec<(u32, Vec<HostId>)> = Vec::new();
     for l in &s.listeners {
-        let Some(link) = topo
-            .route(frame.src, *l)
-            .and_then(|r| r.get(hop).map(|h| h.link.0))
-        else {
+        let path = paths.between(topo, frame.src, *l);
+        let Some(link) = paths.hops(path).get(hop).map(|h| h.link.0) else {
             continue;
         };
         match groups.iter_mut().find(|g| g.0 == link) {

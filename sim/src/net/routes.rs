@@ -10,22 +10,19 @@
 //! Paths are shortest by hop count and pass frames through forwarders only (end hosts
 //! receive, they do not pass frames on). Where several shortest paths exist, each node
 //! takes the neighbour a breadth-first search from the destination, in link order, reached
-//! it from first: what a network with static next-hop routes would do. A path is built on
-//! first use and kept, so a frame's hops still cost one lookup.
+//! it from first: what a network with static next-hop routes would do. A path is walked
+//! through the tables when asked for; the network keeps the paths its frames take
+//! (`net::paths`), so a frame costs one lookup.
 
 use super::topology::{Hop, Host};
-use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// No entry: not an anchor, no table, or no way on.
 const NONE: u32 = u32::MAX;
 
-/// A path once found (or found not to exist), shared by every frame that takes it.
-type Path = Option<Arc<[Hop]>>;
-
-/// The routing state of a topology: adjacency, next-hop tables, and the paths used so far.
-#[derive(Debug)]
+/// The routing state of a topology: adjacency and next-hop tables.
+#[derive(Debug, Clone)]
 pub(crate) struct Routes {
     /// Each node's hops to its neighbours, in link order.
     adj: Vec<Vec<Hop>>,
@@ -36,22 +33,6 @@ pub(crate) struct Routes {
     /// `tables[row][anchor]`: the index in `adj[node]` of the node's first hop towards the
     /// anchor, or [`NONE`] when it cannot reach it (or is it).
     tables: Vec<Vec<u32>>,
-    /// Paths built so far, by (source, destination). Looked up at every hop of every frame:
-    /// Fx hashing (a multiply per word), as the key is two small integers that no outsider
-    /// chooses; the map is never iterated, so its order cannot reach an output.
-    paths: Mutex<FxHashMap<(u32, u32), Path>>,
-}
-
-impl Clone for Routes {
-    fn clone(&self) -> Self {
-        Routes {
-            adj: self.adj.clone(),
-            forwards: self.forwards.clone(),
-            anchor_of: self.anchor_of.clone(),
-            tables: self.tables.clone(),
-            paths: Mutex::new(self.paths.lock().expect("route cache").clone()),
-        }
-    }
 }
 
 impl Routes {
@@ -117,7 +98,6 @@ impl Routes {
             forwards,
             anchor_of,
             tables,
-            paths: Mutex::new(FxHashMap::default()),
         }
     }
 
@@ -153,33 +133,31 @@ impl Routes {
         }
     }
 
-    /// The hops from `src` to `dst`, or `None` when no path exists; built on first use.
+    /// The hops from `src` to `dst`, or `None` when no path exists.
     pub(crate) fn path(&self, src: usize, dst: usize) -> Option<Arc<[Hop]>> {
-        let key = (src as u32, dst as u32);
-        let mut paths = self.paths.lock().expect("route cache");
-        if let Some(p) = paths.get(&key) {
-            return p.clone();
-        }
-        let found = self.walk(src, dst);
-        paths.insert(key, found.clone());
-        found
+        let mut path = Vec::new();
+        self.walk_into(src, dst, &mut path).then(|| path.into())
     }
 
-    fn walk(&self, src: usize, dst: usize) -> Option<Arc<[Hop]>> {
+    /// Appends the hops from `src` to `dst` to `path`; false (and `path` as it was) when no
+    /// path exists.
+    pub(crate) fn walk_into(&self, src: usize, dst: usize, path: &mut Vec<Hop>) -> bool {
         if src == dst {
-            return None;
+            return false;
         }
-        let mut path = Vec::new();
+        let start = path.len();
         let mut cur = src;
         while cur != dst {
-            let k = self.first_hop(cur, dst)?;
+            let found = self.first_hop(cur, dst);
+            // More hops than nodes cannot happen with consistent tables; never loop.
+            let Some(k) = found.filter(|_| path.len() - start <= self.adj.len()) else {
+                path.truncate(start);
+                return false;
+            };
             let hop = self.adj[cur][k];
             path.push(hop);
             cur = hop.to.0 as usize;
-            if path.len() > self.adj.len() {
-                return None; // cannot happen with consistent tables; never loop
-            }
         }
-        Some(path.into())
+        true
     }
 }

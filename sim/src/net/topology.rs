@@ -1,6 +1,7 @@
 //! The plant's network as built from its plan: zones on the Purdue model, hosts with roles
 //! and addresses, links, and the routes between any two hosts through switches, routers
-//! and firewalls. Routes are computed once at build time, so sending a frame costs a lookup.
+//! and firewalls. Next-hop tables are computed once at build time; a route is walked through
+//! them (the network keeps the paths its frames take, so sending a frame costs a lookup).
 
 use crate::base::config_error::ConfigError;
 use crate::base::time::{DurationField, SimDuration};
@@ -352,7 +353,7 @@ pub struct Topology {
     pub links: Vec<Link>,
     by_name: BTreeMap<String, HostId>,
     by_address: BTreeMap<Ipv4Addr, HostId>,
-    /// Next-hop tables and the paths used so far (`net::routes`).
+    /// Next-hop tables (`net::routes`).
     routes: super::routes::Routes,
 }
 
@@ -534,6 +535,11 @@ impl Topology {
     pub fn route(&self, src: HostId, dst: HostId) -> Option<std::sync::Arc<[Hop]>> {
         self.routes.path(src.0 as usize, dst.0 as usize)
     }
+    /// Appends the hops of [`Topology::route`] to `path`, without the shared cache (for
+    /// the network's own path table); false when no path exists.
+    pub(crate) fn route_into(&self, src: HostId, dst: HostId, path: &mut Vec<Hop>) -> bool {
+        self.routes.walk_into(src.0 as usize, dst.0 as usize, path)
+    }
     /// Resolves a host reference in a scenario file, with an error naming the field.
     pub fn resolve(&self, name: &Spanned<String>, field: &str) -> Result<HostId, ConfigError> {
         self.host_by_name(name.get_ref()).ok_or_else(|| {
@@ -550,10 +556,10 @@ impl Topology {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn topo(src: &str) -> Result<Topology, ConfigError> {
+    pub(crate) fn topo(src: &str) -> Result<Topology, ConfigError> {
         #[derive(Deserialize)]
         struct F {
             zone: Vec<ZoneConfig>,
@@ -564,7 +570,7 @@ mod tests {
         Topology::build(&f.zone, &f.host, &f.link)
     }
 
-    const NET: &str = r#"
+    pub(crate) const NET: &str = r#"
         [[zone]]
         name = "it"
         level = "L4"
