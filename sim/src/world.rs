@@ -355,51 +355,60 @@ impl RunnerParams<'_, '_> {
     /// only local work is due, phase by phase (see [`TickKind::Scans`]); with `pollers`, a
     /// poller tick, which also steps those pollers ([`TickKind::Pollers`]).
     fn run_scans(&mut self, t: SimTime, pollers: Option<crate::devices::poller_tick::Step>) {
-        self.clock.now = t;
-        self.wake.pop_due(t);
-        let p = &mut *self;
+        // Each resource is borrowed once for the whole tick: every `&mut` through a `ResMut`
+        // marks it changed again, a store per use that was a few per cent of a scan tick
+        // (nothing reads resources' change ticks; the executor's full ticks mark them too).
+        let RunnerParams {
+            clock,
+            wake,
+            process,
+            net,
+            log,
+            pending,
+            host_log,
+            calendar,
+            plcs,
+            mail,
+            rios,
+            procedures,
+            historians,
+            flow_servers,
+        } = self;
+        let (wake, process, net, log) = (&mut **wake, &mut **process, &mut **net, &mut **log);
+        clock.now = t;
+        wake.pop_due(t);
         // Field I/O: the PLCs due read their inputs, the remote I/O modules mirror theirs.
-        p.plcs.read_inputs_due(t, &p.process);
-        for rio in &p.rios {
-            rio.mirror_inputs(&p.process, &mut p.net, p.plcs.plc_mut(rio.plc()));
+        plcs.read_inputs_due(t, process);
+        for rio in &*rios {
+            rio.mirror_inputs(process, net, plcs.plc_mut(rio.plc()));
         }
         // Control: the PLCs due scan, the modules mirror their outputs.
-        p.plcs
-            .scan_due(t, &p.calendar, &mut p.process, &mut p.wake, &mut p.log);
-        for mut rio in &mut p.rios {
-            let plc = p.plcs.plc_mut(rio.plc());
-            rio.mirror_outputs(t, &mut p.process, &mut p.net, &mut p.log, plc);
+        plcs.scan_due(t, calendar, process, wake, log);
+        for mut rio in rios {
+            let plc = plcs.plc_mut(rio.plc());
+            rio.mirror_outputs(t, process, net, log, plc);
         }
         // Agents: the HMIs and historians, then the site's procedures, which look at their
         // triggers at every tick.
         if let Some(which) = pollers {
-            p.pending.answers = false;
-            let agents = (&mut p.procedures.hmis, &mut p.historians);
-            crate::devices::poller_tick::step(
-                t,
-                which,
-                agents,
-                &mut p.mail,
-                &mut p.net,
-                &mut p.wake,
-                &mut p.log,
-            );
+            pending.answers = false;
+            let agents = (&mut procedures.hmis, &mut *historians);
+            crate::devices::poller_tick::step(t, which, agents, mail, net, wake, log);
         }
-        p.procedures
-            .run(t, &p.process, &mut p.net, &mut p.wake, &mut p.log);
+        procedures.run(t, process, net, wake, log);
         // Network: what is due by now moves, and the taps' findings are logged.
-        p.net.run_until(t, &mut p.log);
-        p.net.collect_tap_events(&mut p.log);
+        net.run_until(t, log);
+        net.collect_tap_events(log);
         // Services: mail is sorted into the inboxes, the PLCs that scanned serve theirs.
-        p.mail.sort(&mut p.net, &mut p.pending);
-        p.plcs.serve_due(t, &mut p.net, &mut p.log, &mut p.mail);
-        if p.mail.flow_requests() {
-            crate::devices::traffic::serve_flows(t, &mut p.flow_servers, &mut p.mail, &mut p.net);
+        mail.sort(net, pending);
+        plcs.serve_due(t, net, log, mail);
+        if mail.flow_requests() {
+            crate::devices::traffic::serve_flows(t, flow_servers, mail, net);
         }
         // Observe: unclaimed mail is discarded, the host sensors see what hosts logged.
-        p.mail.discard_unclaimed();
-        p.host_log.feed(&mut p.net, &mut p.log);
-        self.wake.pop_due(t);
+        mail.discard_unclaimed();
+        host_log.feed(net, log);
+        wake.pop_due(t);
     }
 }
 

@@ -114,13 +114,13 @@ impl Mail<'_, '_> {
     /// answers a poller tick can hand over, anything else as mail for a full tick.
     pub(crate) fn sort(&mut self, net: &mut Network, pending: &mut crate::base::clock::AgentsPending) {
         for host in net.take_hosts_with_mail() {
-            let mail = net.take_inbox(host);
+            let mut mail = net.take_inbox(host);
             let entity = self.index.0[host.0 as usize];
             let Ok((mut server, mut client, _, _, poller, flows)) = self.hosts.get_mut(entity) else {
                 continue;
             };
             self.mailed.hosts.push(entity);
-            for d in mail {
+            for d in mail.drain(..) {
                 if d.frame.dst_port == d.frame.service.port() {
                     self.waiting.set(entity, true);
                     self.mailed.flow_requests |= flows && matches!(d.frame.payload, Payload::Flow { .. });
@@ -137,6 +137,7 @@ impl Mail<'_, '_> {
                     client.0.push(d);
                 }
             }
+            net.give_back_inbox(host, mail);
         }
     }
 

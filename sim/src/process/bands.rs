@@ -10,7 +10,7 @@ use toml::Spanned;
 use crate::base::config_error::ConfigError;
 use crate::process::at::At;
 use crate::process::resolve::Resolver;
-use crate::process::signals::{SignalId, Signals};
+use crate::process::signals::{SignalId, SignalList, Signals};
 
 /// `[[process.band]]`: the normal operating band of one signal.
 #[derive(Clone, Debug, Deserialize)]
@@ -53,7 +53,7 @@ impl BandStats {
 /// [`crate::process::Process::bands`] can lend them as a slice.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Bands {
-    ids: Vec<SignalId>,
+    ids: SignalList,
     stats: Vec<BandStats>,
 }
 

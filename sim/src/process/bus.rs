@@ -22,7 +22,7 @@ use crate::base::config_error::ConfigError;
 use crate::process::at::At;
 use crate::process::component::{Built, Component, ComponentConfig};
 use crate::process::resolve::Resolver;
-use crate::process::signals::{SignalId, Signals, bit};
+use crate::process::signals::{SignalId, SignalList, Signals, bit};
 
 /// `[[process.bus]]`.
 #[derive(Clone, Debug, Deserialize)]
@@ -40,7 +40,7 @@ pub struct BusConfig {
 #[derive(Clone, Debug)]
 pub(crate) struct Bus {
     voltage_kv: f64,
-    supplies: Vec<SignalId>,
+    supplies: SignalList,
     energized: SignalId,
     voltage: SignalId,
 }

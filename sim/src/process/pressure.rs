@@ -31,7 +31,7 @@ use crate::process::component::{Built, Component, ComponentConfig};
 use crate::process::impact::ImpactTechnique;
 use crate::process::limits::{BuiltinLimitConfig, Direction, LimitSpec};
 use crate::process::resolve::Resolver;
-use crate::process::signals::{SignalId, Signals, bit};
+use crate::process::signals::{SignalId, SignalList, Signals, bit};
 
 /// `[[process.pressure_vessel]]`.
 #[derive(Clone, Debug, Deserialize)]
@@ -73,8 +73,8 @@ pub(crate) struct PressureVessel {
     capacity_m3s: f64,
     design_bar: f64,
     relief_is_open: bool,
-    inflows: Vec<SignalId>,
-    outflows: Vec<SignalId>,
+    inflows: SignalList,
+    outflows: SignalList,
     pressure: SignalId,
     relief_open: SignalId,
     relief_flow: SignalId,

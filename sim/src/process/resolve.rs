@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use crate::base::config_error::ConfigError;
 use crate::process::at::At;
-use crate::process::signals::{SignalId, Signals};
+use crate::process::signals::{SignalId, SignalList, Signals};
 
 /// A registered component: its kind, its fields and where it was declared.
 #[derive(Clone, Debug)]
@@ -137,7 +137,7 @@ impl Resolver {
         &self,
         references: &[Spanned<String>],
         field: String,
-    ) -> Result<Vec<SignalId>, ConfigError> {
+    ) -> Result<SignalList, ConfigError> {
         references
             .iter()
             .enumerate()

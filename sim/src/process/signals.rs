@@ -10,6 +10,11 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SignalId(pub u32);
 
+/// A component's list of signals (a tank's inflows): up to four held inside the component,
+/// so a step reads them without following a pointer to memory of their own (at 10,000
+/// tanks that pointer was the step's cache miss).
+pub(crate) type SignalList = smallvec::SmallVec<[SignalId; 4]>;
+
 impl SignalId {
     fn index(self) -> usize {
         self.0 as usize

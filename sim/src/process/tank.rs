@@ -26,7 +26,7 @@ use crate::process::component::{Built, Component, ComponentConfig};
 use crate::process::impact::ImpactTechnique;
 use crate::process::limits::{BuiltinLimitConfig, Direction, LimitSpec};
 use crate::process::resolve::Resolver;
-use crate::process::signals::{SignalId, Signals};
+use crate::process::signals::{SignalId, SignalList, Signals};
 
 /// `[[process.tank]]`.
 #[derive(Clone, Debug, Deserialize)]
@@ -58,8 +58,8 @@ pub(crate) struct Tank {
     area_m2: f64,
     height_m: f64,
     level_m: f64,
-    inflows: Vec<SignalId>,
-    outflows: Vec<SignalId>,
+    inflows: SignalList,
+    outflows: SignalList,
     level: SignalId,
     volume: SignalId,
     overflow_rate: SignalId,
