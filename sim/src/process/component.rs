@@ -113,6 +113,19 @@ impl Component {
             Self::Heater(c) => c.max_step_s(),
             Self::PressureVessel(c) => c.max_step_s(signals),
             Self::Building(c) => c.max_step_s(signals),
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// Whether [`Component::max_step_s`] can be finite: the process asks only these for the
+    /// stable step, so a plant of ten thousand tanks and pumps is not read twice per step.
+    pub(crate) fn may_limit_step(&self) -> bool {
+        match self {
+            Self::Valve(_)
+            | Self::Dosing(_)
+            | Self::Heater(_)
+            | Self::PressureVessel(_)
+            | Self::Building(_) => true,
             Self::Breaker(_)
             | Self::Bus(_)
             | Self::Pump(_)
@@ -126,7 +139,7 @@ impl Component {
             | Self::Boiler(_)
             | Self::Pipe(_)
             | Self::HeatExchanger(_)
-            | Self::Junction(_) => f64::INFINITY,
+            | Self::Junction(_) => false,
         }
     }
 

@@ -469,7 +469,10 @@ mod tests {
         // buffer. What a fuzzing client may send; the bytes must still be exact.
         let adu = write_multiple_coils(10, 1, 0, &[true; 2000]);
         assert_eq!(adu.len(), 263);
-        assert_eq!(&adu[..13], &[0, 10, 0, 0, 0x01, 0x01, 1, 0x0F, 0, 0, 0x07, 0xD0, 250]);
+        assert_eq!(
+            &adu[..13],
+            &[0, 10, 0, 0, 0x01, 0x01, 1, 0x0F, 0, 0, 0x07, 0xD0, 250]
+        );
         assert!(adu[13..].iter().all(|&b| b == 0xFF));
     }
 
