@@ -14,6 +14,7 @@ use super::frame::{Frame, FrameId, Payload, VlanTag};
 use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
 use super::identity::IdentityHandle;
 use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
+use super::paths::{PathId, Paths};
 use super::tsn::Tsn;
 use super::tsn::stream::{StreamFrame, StreamSpec, WaitCause, note_wait};
 use crate::base::events::{EventKind, EventLog};
@@ -25,8 +26,6 @@ use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
-
-use super::paths::{PathId, Paths};
 
 /// Something that records frames as they go on the wire (a pcap writer).
 pub trait Capture: Send + Sync {

@@ -53,8 +53,8 @@ pub fn encode_request(tid: u16, unit: u8, req: Request<'_>) -> Vec<u8> {
                 unit_id: unit,
             };
             // Encoded on the stack and copied out: a zeroed vector comes from `calloc`,
-            // which skips the allocator's per-thread cache, and a poller sends a request
-            // every few microseconds at 10,000 PLCs. Longer (custom) requests need the heap.
+            // which skips the allocator's per-thread cache, and a SCADA HMI polling 10,000
+            // PLCs sends thousands a simulated second. Longer (custom) requests need the heap.
             let len = MBAP_HEADER_LEN + req.pdu_len();
             let mut stack = [0u8; MAX_ADU_LEN];
             let mut heap = Vec::new();
