@@ -109,11 +109,11 @@ pub(crate) struct LimitSpec {
     pub description: String,
 }
 
-/// A limit being watched, with its arming state.
+/// A limit being watched, with its arming state. What every sub-step reads is held in it;
+/// the names and text, read only when it fires, are boxed apart: a plant of 10,000 tanks
+/// checks 10,000 limits per sub-step, and they would triple what that reads.
 #[derive(Clone, Debug)]
 pub(crate) struct Limit {
-    // What every sub-step reads, copied out of the spec: a plant of 10,000 tanks checks
-    // 10,000 limits per sub-step, and the names and text would triple what that reads.
     signal: SignalId,
     direction: Direction,
     threshold: f64,
@@ -121,26 +121,53 @@ pub(crate) struct Limit {
     for_s: f64,
     armed: bool,
     crossed_s: f64,
-    /// The whole spec, read when the limit fires.
-    spec: Box<LimitSpec>,
+    text: Box<LimitText>,
+}
+
+/// What an impact reports of its limit.
+#[derive(Clone, Debug)]
+struct LimitText {
+    name: String,
+    component: String,
+    signal_name: String,
+    technique: ImpactTechnique,
+    description: String,
 }
 
 impl Limit {
     pub(crate) fn new(spec: LimitSpec) -> Self {
+        let LimitSpec {
+            name,
+            component,
+            signal,
+            signal_name,
+            direction,
+            threshold,
+            hysteresis,
+            for_s,
+            technique,
+            description,
+        } = spec;
         Self {
-            signal: spec.signal,
-            direction: spec.direction,
-            threshold: spec.threshold,
-            hysteresis: spec.hysteresis,
-            for_s: spec.for_s,
+            signal,
+            direction,
+            threshold,
+            hysteresis,
+            for_s,
             armed: true,
             crossed_s: 0.0,
-            spec: Box::new(spec),
+            text: Box::new(LimitText {
+                name,
+                component,
+                signal_name,
+                technique,
+                description,
+            }),
         }
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.spec.name
+        &self.text.name
     }
 
     fn crossed(&self, v: f64) -> bool {
@@ -176,14 +203,14 @@ impl Limit {
         }
         self.armed = false;
         self.crossed_s = 0.0;
-        let s = &self.spec;
+        let s = &self.text;
         Some(Impact {
             limit: s.name.clone(),
             component: s.component.clone(),
             technique: s.technique,
             signal: s.signal_name.clone(),
             value: v,
-            threshold: s.threshold,
+            threshold: self.threshold,
             description: s.description.clone(),
         })
     }
@@ -253,7 +280,7 @@ impl crate::process::Process {
     pub fn limit_names(&self) -> Vec<(String, &'static str)> {
         self.limits
             .iter()
-            .map(|l| (l.spec.name.clone(), l.spec.technique.id()))
+            .map(|l| (l.text.name.clone(), l.text.technique.id()))
             .collect()
     }
 }
