@@ -184,7 +184,9 @@ impl Sim {
                     Next::Stop => return,
                     Next::Step(step) => p.process.integrate_until(step, &mut p.log),
                     Next::Tick(t, TickKind::Scans) => {
-                        p.run_scans(t, None);
+                        if !p.only_scans_ahead(t) {
+                            p.run_scans(t, None);
+                        }
                         self.ticks.scans += 1;
                     }
                     Next::Tick(t, TickKind::Pollers(which)) => {
@@ -383,7 +385,7 @@ impl RunnerParams<'_, '_> {
             rio.mirror_inputs(process, net, plcs.plc_mut(rio.plc()));
         }
         // Control: the PLCs due scan, the modules mirror their outputs.
-        plcs.scan_due(t, calendar, process, wake, log);
+        plcs.scan_due(t, calendar, process, log);
         for mut rio in rios {
             let plc = plcs.plc_mut(rio.plc());
             rio.mirror_outputs(t, process, net, log, plc);
@@ -409,6 +411,42 @@ impl RunnerParams<'_, '_> {
         mail.discard_unclaimed();
         host_log.feed(net, log);
         wake.pop_due(t);
+    }
+}
+
+impl RunnerParams<'_, '_> {
+    /// The scan tick at `t` when all that falls due is scans done ahead with no request
+    /// waiting, nearly every tick of a plant of many PLCs: [`Self::run_scans`] less the
+    /// calls that would find nothing to do (no remote I/O module, no frame due or mail to
+    /// sort, no procedure waiting, no PLC to scan or serve). Returns false, having touched
+    /// nothing, at any other tick.
+    fn only_scans_ahead(&mut self, t: SimTime) -> bool {
+        let quiet = self.rios.is_empty()
+            && !self.net.mail_waiting()
+            && self.net.next_event().is_none_or(|e| e > t)
+            && !self.mail.sorted_this_tick()
+            && self.procedures.all_done();
+        if !quiet || !self.plcs.only_ahead_due(t, |e| self.mail.requests_waiting(e)) {
+            return false;
+        }
+        let RunnerParams {
+            clock,
+            wake,
+            net,
+            log,
+            host_log,
+            plcs,
+            ..
+        } = self;
+        let (wake, net, log) = (&mut **wake, &mut **net, &mut **log);
+        clock.now = t;
+        wake.pop_due(t);
+        plcs.put_back_ahead_due(t, log);
+        // As at the end of any tick: findings of the frames moved since, hosts' new logs.
+        net.collect_tap_events(log);
+        host_log.feed(net, log);
+        wake.pop_due(t);
+        true
     }
 }
 
@@ -457,7 +495,14 @@ impl Decide {
         if now >= self.until {
             return Next::Stop;
         }
-        let bound = p.wake.next().unwrap_or(SimTime::MAX).clamp(now, self.until);
+        let bound = p
+            .wake
+            .next()
+            .into_iter()
+            .chain(p.plcs.next_scan())
+            .min()
+            .unwrap_or(SimTime::MAX)
+            .clamp(now, self.until);
         // A physics step ending before the next tick is integrated when it ends, after the
         // network's events before it: its impacts are then logged in time order with the
         // frames that look-ahead moves (TSN streams' frames need no tick).

@@ -66,6 +66,16 @@ impl DueIndex {
         out.sort_unstable();
     }
 
+    /// Whether every member due at or before `now` passes `test` (by rank), left in the
+    /// index: true when none is due.
+    pub fn all_due(&self, now: SimTime, mut test: impl FnMut(u32) -> bool) -> bool {
+        self.lanes.iter().all(|(_, lane)| {
+            lane.iter()
+                .take_while(|&&(due, _)| due <= now)
+                .all(|&(_, rank)| test(rank))
+        })
+    }
+
     /// Every member due before `until`, as `(due, rank)`, left in the index.
     pub fn due_before(&self, until: SimTime, out: &mut Vec<(SimTime, u32)>) {
         out.clear();
@@ -111,6 +121,8 @@ mod tests {
         assert_eq!(out, vec![1, 2, 3]);
         assert_eq!(d.len(), 1);
         assert_eq!(d.next_due(), Some(SimTime(30)));
+        assert!(d.all_due(SimTime(29), |r| r == 0));
+        assert!(!d.all_due(SimTime(30), |r| r != 0));
         d.take_due(SimTime(29), &mut out);
         assert!(out.is_empty());
         d.take_due(SimTime(30), &mut out);

@@ -156,6 +156,17 @@ impl Mail<'_, '_> {
         Some(inbox)
     }
 
+    /// Whether the host entity `e` may have requests waiting (true until a look finds its
+    /// inbox empty, see [`Self::server_inbox`]).
+    pub(crate) fn requests_waiting(&self, e: Entity) -> bool {
+        self.waiting.get(e)
+    }
+
+    /// Whether mail sorted this tick is still to be served or discarded.
+    pub(crate) fn sorted_this_tick(&self) -> bool {
+        self.mailed.flow_requests || !self.mailed.hosts.is_empty()
+    }
+
     /// The answer inbox of the host entity `e`, if it holds anything.
     pub(crate) fn client_inbox(&mut self, e: Entity) -> Option<&mut ClientInbox> {
         let inbox = self.hosts.get_mut(e).ok().map(|(_, c, ..)| c.into_inner())?;

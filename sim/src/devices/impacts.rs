@@ -115,8 +115,8 @@ pub struct ViewWatches {
     /// One per polled PLC, in the order the HMI first polls them (impacts due in the same
     /// tick are recorded in this order).
     watches: Vec<ViewWatch>,
-    /// Which watch is a PLC's.
-    index: std::collections::HashMap<HostId, usize>,
+    /// Which watch is a PLC's (looked up once per answer).
+    index: rustc_hash::FxHashMap<HostId, usize>,
     /// Views not denied, by last valid answer (the longest silent first): the next denial
     /// is the first one's.
     seen: std::collections::BTreeSet<(SimTime, usize)>,
@@ -130,7 +130,7 @@ impl ViewWatches {
     pub fn new(plcs: impl IntoIterator<Item = HostId>, start: SimTime) -> Self {
         let mut w = ViewWatches {
             watches: Vec::new(),
-            index: std::collections::HashMap::new(),
+            index: rustc_hash::FxHashMap::default(),
             seen: std::collections::BTreeSet::new(),
             denied: std::collections::BTreeSet::new(),
         };

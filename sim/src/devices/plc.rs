@@ -1,7 +1,7 @@
 //! A PLC: the scan cycle (read inputs, run the program, write outputs) over the physical
 //! process, and the Modbus server that answers the network from the same register memory.
 
-use crate::base::clock::{Clock, Wakeups};
+use crate::base::clock::Clock;
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
 use crate::base::task_clock::{DEFAULT_SCAN_JITTER, Keeping, TaskClock, TaskTiming};
@@ -837,15 +837,6 @@ impl PlcSchedule {
         }
         self.due.take_due(now, &mut self.scanning);
     }
-    /// Asks for a scan tick at the earliest scan, once per tick that scanned: one wake-up,
-    /// not one per PLC, so the calendar stays small.
-    fn ask_next(&self, wake: &mut Wakeups) {
-        if !self.scanning.is_empty()
-            && let Some(t) = self.due.next_due()
-        {
-            wake.local_at(t);
-        }
-    }
 }
 
 impl Plc {
@@ -1031,11 +1022,10 @@ pub fn plc_scan(
     clock: Res<Clock>,
     calendar: Res<crate::base::calendar::Calendar>,
     mut process: ResMut<ProcessState>,
-    mut wake: ResMut<Wakeups>,
     mut log: ResMut<EventLog>,
     mut plcs: PlcParams,
 ) {
-    plcs.scan_due(clock.now, &calendar, &mut process, &mut wake, &mut log);
+    plcs.scan_due(clock.now, &calendar, &mut process, &mut log);
 }
 
 /// Services: at the end of each scan a PLC serves the Modbus requests that arrived during
@@ -1083,14 +1073,13 @@ impl PlcParams<'_, '_> {
         }
     }
 
-    /// Control: each PLC due scans and goes back in the index at its next scan; the runner
-    /// is asked for a scan tick at the earliest.
+    /// Control: each PLC due scans and goes back in the index at its next scan, where the
+    /// runner finds it ([`Self::next_scan`]).
     pub(crate) fn scan_due(
         &mut self,
         now: SimTime,
         calendar: &crate::base::calendar::Calendar,
         process: &mut ProcessState,
-        wake: &mut Wakeups,
         log: &mut EventLog,
     ) {
         // The sweep first: the PLCs scanning now are out of the index until they have
@@ -1100,10 +1089,7 @@ impl PlcParams<'_, '_> {
         }
         let (schedule, plcs) = (&mut *self.schedule, &mut self.plcs);
         for &r in &schedule.scanning {
-            if let Some((next, period)) = schedule.ahead.done[r as usize].take() {
-                // Scanned ahead: its events are logged now, where the scan would have.
-                schedule.ahead.release(now, r, log);
-                schedule.due.insert(next, r, period);
+            if schedule.ahead.put_back(now, r, &mut schedule.due, log) {
                 continue;
             }
             if let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) {
@@ -1111,7 +1097,37 @@ impl PlcParams<'_, '_> {
                 schedule.due.insert(next, r, plc.scan_period);
             }
         }
-        schedule.ask_next(wake);
+    }
+
+    /// Whether the PLCs due by `now` were all scanned ahead, in this window, and none has
+    /// a request waiting (`waiting`, by host entity): their tick then only logs their
+    /// events and puts them back in the index ([`Self::put_back_ahead_due`]).
+    pub(crate) fn only_ahead_due(&self, now: SimTime, waiting: impl Fn(Entity) -> bool) -> bool {
+        let s = &*self.schedule;
+        s.started
+            && now < s.ahead.swept_to
+            && s.due.all_due(now, |r| {
+                s.ahead.done[r as usize].is_some() && !waiting(s.order[r as usize])
+            })
+    }
+
+    /// What the tick at `now` does when [`Self::only_ahead_due`] holds: the PLCs due leave
+    /// the index, their events are logged and they go back in at their next scan.
+    pub(crate) fn put_back_ahead_due(&mut self, now: SimTime, log: &mut EventLog) {
+        let s = &mut *self.schedule;
+        s.due.take_due(now, &mut s.scanning);
+        for &r in &s.scanning {
+            let put = s.ahead.put_back(now, r, &mut s.due, log);
+            debug_assert!(put, "only_ahead_due said every PLC due was scanned ahead");
+        }
+    }
+
+    /// The earliest scan due: the runner reads it at every decision instead of a wake-up
+    /// per scan in the calendar (a push and a pop for every one of a large plant's ticks).
+    /// Before the first tick, when the index is still empty, each PLC's first scan is in
+    /// the calendar ([`crate::base::clock::Wakeups::local_at`], asked when the PLC is built).
+    pub(crate) fn next_scan(&self) -> Option<SimTime> {
+        self.schedule.due.next_due()
     }
 
     /// Scans ahead every PLC that may and whose next scan falls before the next physics

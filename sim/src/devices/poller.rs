@@ -12,8 +12,8 @@ use crate::net::{Network, Payload};
 use crate::plc_logic::Area;
 use crate::wire::modbus::{ResponseBody as Body, decode_response, encode_request};
 use modbus_core::Request;
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// `[[hmi.poll]]` / `[[historian.poll]]`: one block of registers read from one PLC.
@@ -136,7 +136,7 @@ pub struct Poller {
     last: Vec<Option<(SimTime, Vec<u16>)>>,
     /// The items reading each PLC's data area, in item order: where [`Poller::value`]
     /// looks, so a lookup costs the items of one PLC, not every item of the client.
-    items_of: std::collections::HashMap<(HostId, Area), Vec<usize>>,
+    items_of: FxHashMap<(HostId, Area), Vec<usize>>,
     /// Request-to-answer latency of every answered poll.
     pub latency: LatencyStats,
     /// Read requests sent.
@@ -157,8 +157,7 @@ impl Poller {
     /// A poller that reads `items` on `clock`'s schedule, from its first start.
     pub fn new(items: Vec<PollItem>, clock: TaskClock) -> Self {
         let period = clock.period();
-        let mut items_of: std::collections::HashMap<(HostId, Area), Vec<usize>> =
-            std::collections::HashMap::new();
+        let mut items_of: FxHashMap<(HostId, Area), Vec<usize>> = FxHashMap::default();
         for (i, it) in items.iter().enumerate() {
             items_of.entry((it.plc, it.area)).or_default().push(i);
         }
@@ -289,7 +288,9 @@ impl Poller {
 /// are, not a visit of every request still out.
 #[derive(Debug)]
 pub(crate) struct RequestBook<T> {
-    by_tid: BTreeMap<u16, (T, SimTime)>,
+    /// Looked up once per answer (a hash map: a thousand requests out at a time is usual
+    /// for a SCADA server; nothing iterates it, so its order cannot reach an output).
+    by_tid: FxHashMap<u16, (T, SimTime)>,
     /// Sends in the order they happened; an entry whose id was answered (or reused since)
     /// is skipped when it comes up.
     sent: std::collections::VecDeque<(SimTime, u16)>,
@@ -298,7 +299,7 @@ pub(crate) struct RequestBook<T> {
 impl<T> Default for RequestBook<T> {
     fn default() -> Self {
         RequestBook {
-            by_tid: BTreeMap::new(),
+            by_tid: FxHashMap::default(),
             sent: std::collections::VecDeque::new(),
         }
     }

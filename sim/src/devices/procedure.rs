@@ -214,6 +214,11 @@ pub struct ProcedureParams<'w, 's> {
 }
 
 impl ProcedureParams<'_, '_> {
+    /// Whether every procedure is carried out: [`Self::run`] then does nothing.
+    pub(crate) fn all_done(&self) -> bool {
+        self.procs.0.iter().all(|p| p.done)
+    }
+
     /// Starts a procedure's clock when its trigger holds; carries it out when due.
     pub(crate) fn run(
         &mut self,

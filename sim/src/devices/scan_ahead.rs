@@ -24,6 +24,7 @@
 //! No scan ahead reaches the end of the runner's stretch: whoever looks at the world between
 //! two stretches (the process trace, the console) sees every PLC as of that instant.
 
+use crate::base::due::DueIndex;
 use crate::base::events::{EventKind, EventLog};
 use crate::base::time::{SimDuration, SimTime};
 use crate::process::SignalId;
@@ -170,9 +171,20 @@ impl ScanAhead {
         self.deferred.len()
     }
 
+    /// At the instant `now` of rank `r`'s scan: if it was done ahead, logs its events and
+    /// puts the PLC back in `due` at its next scan, and returns true.
+    pub(crate) fn put_back(&mut self, now: SimTime, r: u32, due: &mut DueIndex, log: &mut EventLog) -> bool {
+        let Some((next, period)) = self.done[r as usize].take() else {
+            return false;
+        };
+        self.release(now, r, log);
+        due.insert(next, r, period);
+        true
+    }
+
     /// Logs the events of the scan of rank `r` at `now`, done ahead, where the scan would
     /// have logged them.
-    pub(crate) fn release(&mut self, now: SimTime, r: u32, log: &mut EventLog) {
+    fn release(&mut self, now: SimTime, r: u32, log: &mut EventLog) {
         // Anything filed before `(now, r)` is logged too: it cannot be, but if it were, it
         // would come late rather than hold back every event after it.
         while let Some((t, rank, _)) = self.deferred.front()

@@ -615,6 +615,11 @@ impl Network {
         !self.fates.is_empty()
     }
 
+    /// Whether frames were delivered since the hosts' mail was last sorted.
+    pub fn mail_waiting(&self) -> bool {
+        !self.with_mail.is_empty()
+    }
+
     /// Time of the earliest pending network event.
     pub fn next_event(&self) -> Option<SimTime> {
         self.queue.peek().map(|Reverse(p)| p.at)
