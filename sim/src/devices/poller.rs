@@ -220,7 +220,8 @@ impl Poller {
         out: &mut Vec<PollResult>,
     ) {
         self.unmatched.clear();
-        for d in inbox.take_modbus() {
+        let mut answers = inbox.take_modbus();
+        for d in answers.drain(..) {
             let Payload::Modbus(adu) = &d.frame.payload else {
                 continue;
             };
@@ -250,6 +251,7 @@ impl Poller {
                 values,
             });
         }
+        inbox.give_back(answers);
         for item in self.outstanding.take_expired(now, self.timeout) {
             self.timeouts += 1;
             log.push(

@@ -2,6 +2,7 @@
 //! for sensors, inline boxes, adversaries and policy enforcement), and capture to pcap.
 
 pub mod capture;
+mod event_queue;
 pub mod frame;
 pub mod hooks;
 pub mod identity;

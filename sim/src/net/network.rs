@@ -23,8 +23,7 @@ use crate::net::topology::{HostId, Role, Service, Topology, Transport};
 use bevy_ecs::resource::Resource;
 use serde::Serialize;
 use std::any::Any;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Something that records frames as they go on the wire (a pcap writer).
@@ -122,7 +121,7 @@ pub struct Network {
     paths: Paths,
     /// Per link, per direction: when its transmitter is free again.
     busy_until: Vec<[SimTime; 2]>,
-    queue: BinaryHeap<Reverse<Pending>>,
+    queue: super::event_queue::EventQueue<Pending>,
     seq: u64,
     next_frame: u64,
     inboxes: Vec<Vec<Delivered>>,
@@ -140,8 +139,10 @@ pub struct Network {
     /// network is flat.
     policy: Option<usize>,
     capture: Option<Box<dyn Capture>>,
-    /// Client ports per (client, server, server port): one TCP connection per pair.
-    ports: BTreeMap<(HostId, HostId, u16), u16>,
+    /// Client ports per (client, server, server port): one TCP connection per pair. Looked
+    /// up at every send (a SCADA server's thousands of connections); never iterated, and a
+    /// new pair's port depends only on the pairs before it, not on the map's order.
+    ports: rustc_hash::FxHashMap<(HostId, HostId, u16), u16>,
     next_port: Vec<u16>,
     /// A transmitter queue longer than this drops the frame (tail drop), as a switch with
     /// finite buffers does under a flood.
@@ -201,7 +202,7 @@ impl Network {
         let n = topo.hosts.len();
         Network {
             busy_until: vec![[SimTime::ZERO; 2]; topo.links.len()],
-            queue: BinaryHeap::new(),
+            queue: Default::default(),
             seq: 0,
             next_frame: 1,
             inboxes: vec![Vec::new(); n],
@@ -212,7 +213,7 @@ impl Network {
             boxes_at: vec![Vec::new(); n],
             policy: None,
             capture: None,
-            ports: BTreeMap::new(),
+            ports: rustc_hash::FxHashMap::default(),
             next_port: vec![49152; n],
             max_queue_delay: SimDuration::from_millis(200),
             stats: NetStats::default(),
@@ -603,11 +604,11 @@ impl Network {
 
     fn push(&mut self, at: SimTime, step: Step) {
         self.seq += 1;
-        self.queue.push(Reverse(Pending {
+        self.queue.push(Pending {
             at,
             seq: self.seq,
             step,
-        }));
+        });
     }
 
     /// Whether fates of labelled frames wait to be taken (an attacker's step learns them).
@@ -622,7 +623,7 @@ impl Network {
 
     /// Time of the earliest pending network event.
     pub fn next_event(&self) -> Option<SimTime> {
-        self.queue.peek().map(|Reverse(p)| p.at)
+        self.queue.peek().map(|p| p.at)
     }
 
     /// Shows every middlebox new entries of the hosts' logs, in order
@@ -669,11 +670,11 @@ impl Network {
 
     /// Processes every event due at or before `now`: hops, middleboxes, deliveries.
     pub fn run_until(&mut self, now: SimTime, log: &mut EventLog) {
-        while let Some(Reverse(p)) = self.queue.peek() {
+        while let Some(p) = self.queue.peek() {
             if p.at > now {
                 break;
             }
-            let Reverse(p) = self.queue.pop().expect("peeked");
+            let p = self.queue.pop().expect("peeked");
             self.process(p, log);
         }
     }
@@ -683,7 +684,7 @@ impl Network {
     /// the next tick, so processing these events early changes nothing but saves ticks.
     /// Returns the time of the next tick the network needs, if any before `bound`.
     pub fn lookahead(&mut self, bound: SimTime, log: &mut EventLog) -> Option<SimTime> {
-        while let Some(Reverse(p)) = self.queue.peek() {
+        while let Some(p) = self.queue.peek() {
             if p.at >= bound {
                 return None;
             }
@@ -696,7 +697,7 @@ impl Network {
                     return Some(p.at);
                 }
             }
-            let Reverse(p) = self.queue.pop().expect("peeked");
+            let p = self.queue.pop().expect("peeked");
             self.process(p, log);
         }
         None
