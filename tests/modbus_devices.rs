@@ -40,7 +40,7 @@ impl Middlebox for WireTap {
                 node: hop.node,
                 src: frame.src,
                 dst: frame.dst,
-                adu: adu.clone(),
+                adu: adu.to_vec(),
             });
         }
         Action::Pass
@@ -87,7 +87,7 @@ impl Bench {
         let (src, dst) = (host(&self.sim, from), host(&self.sim, to));
         self.sim
             .network_mut()
-            .send(at, src, dst, Service::Modbus, Payload::Modbus(adu), 0);
+            .send(at, src, dst, Service::Modbus, Payload::Modbus(adu.into()), 0);
     }
 
     /// ADUs delivered to `to` from `from`, in arrival order.

@@ -71,7 +71,7 @@ fn mix(topo: &Topology) -> Mix {
         writes: Vec::new(),
         it: Vec::new(),
     };
-    let answer = || Payload::Modbus(vec![0, 1, 0, 0, 0, 11, 1, 3, 8, 0, 100, 0, 130, 0, 60, 0, 180]);
+    let answer = || Payload::Modbus(vec![0, 1, 0, 0, 0, 11, 1, 3, 8, 0, 100, 0, 130, 0, 60, 0, 180].into());
     let polls: [(&str, &str, Vec<u8>); 12] = [
         ("hmi-1", "plc-intake", mb::read_holding_registers(1, 1, 0, 8)),
         ("hmi-1", "plc-intake", mb::read_input_registers(2, 1, 0, 4)),
@@ -91,7 +91,7 @@ fn mix(topo: &Topology) -> Mix {
         ),
     ];
     for (src, dst, adu) in polls {
-        let f = frame(topo, src, dst, Service::Modbus, Payload::Modbus(adu));
+        let f = frame(topo, src, dst, Service::Modbus, Payload::Modbus(adu.into()));
         exchange(topo, &mut m.reads, f, answer());
     }
     let writes: [(&str, &str, Vec<u8>); 4] = [
@@ -101,8 +101,8 @@ fn mix(topo: &Topology) -> Mix {
         ("hmi-1", "plc-dosing", mb::write_single_register(23, 1, 0, 11_100)),
     ];
     for (src, dst, adu) in writes {
-        let echo = Payload::Modbus(adu.clone());
-        let f = frame(topo, src, dst, Service::Modbus, Payload::Modbus(adu));
+        let echo = Payload::Modbus(adu.clone().into());
+        let f = frame(topo, src, dst, Service::Modbus, Payload::Modbus(adu.into()));
         exchange(topo, &mut m.writes, f, echo);
     }
     let flows: [(&str, &str, Service); 8] = [

@@ -28,7 +28,7 @@ fn request(topo: &Topology, src: &str, dst: &str, adu: Vec<u8>) -> Frame {
         src_port: 49152 + topo.host_by_name(dst).unwrap().0 as u16,
         dst_port: Service::Modbus.port(),
         service: Service::Modbus,
-        payload: Payload::Modbus(adu),
+        payload: Payload::Modbus(adu.into()),
         sent_at: SimTime::ZERO,
         label: 0,
         tag: None,
@@ -42,7 +42,7 @@ fn reply(f: &Frame, adu: Vec<u8>) -> Frame {
         dst: f.src,
         src_port: f.dst_port,
         dst_port: f.src_port,
-        payload: Payload::Modbus(adu),
+        payload: Payload::Modbus(adu.into()),
         ..f.clone()
     }
 }

@@ -34,7 +34,7 @@ fn poll(d: &mut Anomaly, topo: &Topology, tid: u16, values: &[u16], t: SimTime) 
         read_holding_registers(tid, 1, 0, values.len() as u16),
     );
     d.observe(sw, &req, t, topo);
-    let resp = reply_to(&req, Payload::Modbus(holding_response(tid, 1, values)));
+    let resp = reply_to(&req, Payload::Modbus(holding_response(tid, 1, values).into()));
     d.observe(sw, &resp, t + SimDuration::from_millis(7), topo);
 }
 
@@ -229,7 +229,7 @@ fn garbage_never_panics() {
         };
         let req = modbus(&topo, "hmi-1", "plc-dosing", bytes.clone());
         d.observe(sw, &req, t, &topo);
-        d.observe(sw, &reply_to(&req, Payload::Modbus(bytes)), t, &topo);
+        d.observe(sw, &reply_to(&req, Payload::Modbus(bytes.into())), t, &topo);
         t += SimDuration::from_millis(3);
     }
     let f = d.summary();

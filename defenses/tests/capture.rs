@@ -133,7 +133,7 @@ fn run(bytes: Vec<u8>) -> (Vec<(u64, Vec<u8>)>, CaptureStats) {
         assert_eq!(f.sent_at, now);
         if let Payload::Modbus(b) = &f.payload {
             assert_eq!(f.service, Service::Modbus);
-            frames.push((f.id.0, b.clone()));
+            frames.push((f.id.0, b.to_vec()));
         }
     });
     (frames, stats)

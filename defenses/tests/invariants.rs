@@ -65,7 +65,7 @@ fn exchange(
     adu.push(1);
     adu.extend(pdu);
     let request = modbus(topo, client, plc, req);
-    let answer = reply_to(&request, Payload::Modbus(adu));
+    let answer = reply_to(&request, Payload::Modbus(adu.into()));
     (request, answer)
 }
 

@@ -52,7 +52,7 @@ fn exchange(
     let sw = id(topo, "sw-ctl");
     let q = modbus(topo, client, server, request);
     d.observe(sw, &q, at(0, 1), topo);
-    d.observe(sw, &reply_to(&q, Payload::Modbus(answer)), at(0, 1), topo);
+    d.observe(sw, &reply_to(&q, Payload::Modbus(answer.into())), at(0, 1), topo);
 }
 
 fn entry<'a>(inv: &'a Value, name: &str) -> &'a Value {
@@ -276,7 +276,7 @@ fn tiny_traffic(d: &mut Inventory, topo: &Topology) {
     d.observe(sw, &poll, at(0, 1), topo);
     d.observe(
         sw,
-        &reply_to(&poll, Payload::Modbus(adu(1, &[3, 2, 0, 9]))),
+        &reply_to(&poll, Payload::Modbus(adu(1, &[3, 2, 0, 9]).into())),
         at(0, 1),
         topo,
     );

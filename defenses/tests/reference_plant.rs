@@ -117,7 +117,7 @@ fn benign_flows(topo: &Topology) -> Vec<Flow> {
 fn answer(f: &Frame) -> Frame {
     let payload = match &f.payload {
         // Any bytes do: replies pass on connection state, not on their content.
-        Payload::Modbus(req) => Payload::Modbus(req[..8].to_vec()),
+        Payload::Modbus(req) => Payload::Modbus(req[..8].into()),
         Payload::Flow { reply_bytes, .. } => Payload::Flow {
             bytes: *reply_bytes,
             reply_bytes: 0,

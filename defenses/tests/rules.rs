@@ -147,7 +147,7 @@ fn replies_pass_on_connection_state_and_unsolicited_ones_do_not() {
         "plc-dosing",
         mb::read_input_registers(1, 1, 0, 4),
     );
-    let resp = reply_to(&req, Payload::Modbus(vec![0, 1, 0, 0, 0, 3, 1, 4, 0]));
+    let resp = reply_to(&req, Payload::Modbus(vec![0, 1, 0, 0, 0, 3, 1, 4, 0].into()));
     // Nobody asked: a "reply" with no request behind it is a new flow, and denied.
     assert_eq!(
         send(&mut p, &topo, &resp, T0),
@@ -333,7 +333,7 @@ fn a_denied_request_on_an_allowed_connection_is_still_denied() {
         mb::read_holding_registers(1, 1, 0, 12),
     );
     assert_eq!(p.decide(dosing, &poll, &topo, T0), Verdict::Allow);
-    let answer = reply_to(&poll, Payload::Modbus(vec![0; 9]));
+    let answer = reply_to(&poll, Payload::Modbus(vec![0; 9].into()));
     assert_eq!(p.decide(hmi, &answer, &topo, T0), Verdict::Allow);
     // Same connection (same ports), now a write out of range: inspected, denied.
     let write = modbus(

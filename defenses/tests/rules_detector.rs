@@ -55,7 +55,7 @@ fn secs(s: u64) -> SimTime {
 
 /// The Modbus answer `bytes` to request `f`.
 fn answer(f: &Frame, bytes: Vec<u8>) -> Frame {
-    reply_to(f, Payload::Modbus(bytes))
+    reply_to(f, Payload::Modbus(bytes.into()))
 }
 
 /// An exception response from the server of `f`: function code | 0x80, exception code.
@@ -935,7 +935,7 @@ fn garbage_and_truncated_frames_never_panic() {
         }
         let mut f = Frame {
             id: FrameId(n),
-            payload: Payload::Modbus(bytes),
+            payload: Payload::Modbus(bytes.into()),
             ..req.clone()
         };
         if n % 3 == 0 {

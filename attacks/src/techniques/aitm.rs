@@ -19,7 +19,7 @@ pub struct Mitm {
     /// Requests seen, by (client, server, transaction id): function, address, quantity.
     requests: BTreeMap<(HostId, HostId, u16), (u8, u16, u16)>,
     /// The last normal answer per (client, server, function, address, quantity).
-    recorded: BTreeMap<(HostId, HostId, u8, u16, u16), Vec<u8>>,
+    recorded: BTreeMap<(HostId, HostId, u8, u16, u16), otrange_sim::wire::modbus::AduBytes>,
     /// Servers whose answers to these clients are replaced by recorded ones (T0832).
     replay: Vec<(HostId, HostId)>,
     /// Answers from these servers to these clients are swallowed (T0804).

@@ -154,7 +154,7 @@ impl StepCx<'_> {
             src,
             to,
             Service::Modbus,
-            Payload::Modbus(adu),
+            Payload::Modbus(adu.into()),
             self.label,
         );
     }

@@ -112,7 +112,9 @@ impl Events {
             label: 0,
             tag: None,
         };
-        let mut modbus = blank(Payload::Modbus(Vec::with_capacity(260)));
+        let mut modbus = blank(Payload::Modbus(
+            otrange_sim::wire::modbus::AduBytes::with_capacity(260),
+        ));
         let mut flow = blank(Payload::Flow {
             bytes: 0,
             reply_bytes: 0,

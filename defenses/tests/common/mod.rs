@@ -59,8 +59,13 @@ pub(crate) fn request(topo: &Topology, src: &str, dst: &str, service: Service, p
     }
 }
 
-pub(crate) fn modbus(topo: &Topology, src: &str, dst: &str, adu: Vec<u8>) -> Frame {
-    request(topo, src, dst, Service::Modbus, Payload::Modbus(adu))
+pub(crate) fn modbus(
+    topo: &Topology,
+    src: &str,
+    dst: &str,
+    adu: impl Into<otrange_sim::wire::modbus::AduBytes>,
+) -> Frame {
+    request(topo, src, dst, Service::Modbus, Payload::Modbus(adu.into()))
 }
 
 pub(crate) fn flow(topo: &Topology, src: &str, dst: &str, service: Service) -> Frame {

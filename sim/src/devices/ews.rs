@@ -161,7 +161,7 @@ impl EngineeringWorkstation {
         ];
         self.tid = t.wrapping_add(4);
         for adu in requests {
-            net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu), 0);
+            net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu.into()), 0);
         }
         self.sessions += 1;
     }

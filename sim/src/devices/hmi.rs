@@ -401,7 +401,7 @@ impl Hmi {
         };
         let tid = self.poller.take_tid();
         let adu = encode_request(tid, 1, req);
-        net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu), 0);
+        net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu.into()), 0);
         self.commands.insert(tid, plc, now);
         now + self.poller.timeout
     }

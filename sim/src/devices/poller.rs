@@ -10,7 +10,7 @@ use crate::devices::host::ClientInbox;
 use crate::net::topology::{HostId, Role, Service, Topology};
 use crate::net::{Network, Payload};
 use crate::plc_logic::Area;
-use crate::wire::modbus::{ResponseBody as Body, decode_response, encode_request};
+use crate::wire::modbus::{ResponseBody as Body, decode_response, encode_request_inline};
 use modbus_core::Request;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
@@ -88,14 +88,14 @@ impl PollItem {
         })
     }
 
-    fn request(&self, tid: u16) -> Vec<u8> {
+    fn request(&self, tid: u16) -> crate::wire::modbus::AduBytes {
         let req = match self.area {
             Area::Coil => Request::ReadCoils(self.start, self.count),
             Area::DiscreteInput => Request::ReadDiscreteInputs(self.start, self.count),
             Area::InputRegister => Request::ReadInputRegisters(self.start, self.count),
             Area::HoldingRegister => Request::ReadHoldingRegisters(self.start, self.count),
         };
-        encode_request(tid, self.unit, req)
+        encode_request_inline(tid, self.unit, req)
     }
 }
 

@@ -256,7 +256,7 @@ impl ProcedureParams<'_, '_> {
                                 Area::Coil => write_single_coil(tid, 1, addr, value != 0),
                                 _ => write_single_register(tid, 1, addr, value),
                             };
-                            net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu), 0);
+                            net.send(now, p.from, plc, Service::Modbus, Payload::Modbus(adu.into()), 0);
                         }
                     }
                     log.push(

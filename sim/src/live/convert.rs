@@ -170,7 +170,7 @@ mod tests {
         // Exception 2 to FC 3: 83 02.
         assert_eq!(response_pdu(3, Err(ExceptionCode::IllegalDataAddress)), [0x83, 2]);
         assert_eq!(
-            crate::wire::modbus::emit_adu(7, 1, &[0x83, 2]),
+            crate::wire::modbus::emit_adu(7, 1, &[0x83, 2]).as_slice(),
             [0, 7, 0, 0, 0, 3, 1, 0x83, 2]
         );
     }

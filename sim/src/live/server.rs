@@ -323,7 +323,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
                 return;
             }
         };
-        let mut request = syn(Payload::Modbus(adu));
+        let mut request = syn(Payload::Modbus(adu.into()));
         let label = if external {
             0
         } else {

@@ -44,7 +44,9 @@ impl<T: Ord> EventQueue<T> {
 
     /// The earliest event.
     pub(crate) fn peek(&self) -> Option<&T> {
-        self.front.as_ref().or_else(|| self.heap.peek().map(|Reverse(e)| e))
+        self.front
+            .as_ref()
+            .or_else(|| self.heap.peek().map(|Reverse(e)| e))
     }
 
     /// Takes the earliest event out.
@@ -68,7 +70,9 @@ mod tests {
         let mut want = Vec::new();
         for step in 0..5000u64 {
             // A small linear congruential sequence: no randomness crate needed for a test.
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let now = want.last().map_or(0, |&(t, _)| t);
             let event = (now + (x >> 58), step);
             q.push(event);

@@ -12,8 +12,8 @@ pub struct FrameId(pub u64);
 /// The bytes or the summary a frame carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
-    /// A complete Modbus TCP ADU (MBAP header + PDU).
-    Modbus(Vec<u8>),
+    /// A complete Modbus TCP ADU (MBAP header + PDU), inline when short.
+    Modbus(crate::wire::modbus::AduBytes),
     /// Application data of a non-Modbus service, summarised by its size in bytes; a request
     /// carries the size of the reply it asks for, so servers need no per-service model.
     Flow {
@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn wire_size_counts_headers_padding_and_layer1() {
         // A 12-byte Modbus read request: 12 + 58 = 70 bytes of frame, + 20 on layer 1 = 90 bytes.
-        let f = frame(Payload::Modbus(vec![0; 12]), Service::Modbus);
+        let f = frame(Payload::Modbus(smallvec::smallvec![0; 12]), Service::Modbus);
         assert_eq!(f.wire_bits(), 90 * 8);
         // A 0-byte flow is padded to the 64-byte minimum: 84 bytes.
         let f = frame(

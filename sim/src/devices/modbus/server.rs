@@ -59,7 +59,7 @@ pub const DIAG_CLEAR_COUNTERS: u16 = 0x000A;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerReply {
     /// Send this response ADU.
-    Respond(Vec<u8>),
+    Respond(crate::wire::modbus::AduBytes),
     /// Send nothing at all; the client will time out.
     Drop,
 }
@@ -147,7 +147,7 @@ pub struct DiagnosticCounters {
 
 /// Internal result of dispatching one PDU.
 enum Outcome {
-    Reply(Vec<u8>),
+    Reply(crate::wire::modbus::AduBytes),
     Exception(u8),
     Silent(DropReason),
 }

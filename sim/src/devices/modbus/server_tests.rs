@@ -8,7 +8,7 @@
 use crate::devices::modbus::config::ModbusDeviceConfig;
 use crate::devices::modbus::map::Table;
 use crate::devices::modbus::server::{DropReason, Handled, ModbusServer, ServerReply, WrittenRange};
-use crate::wire::modbus::MalformedReason;
+use crate::wire::modbus::{AduBytes, MalformedReason};
 use crate::wire::modbus::{ResponseBody, decode_response, parse_device_identification};
 
 const CFG: &str = r#"
@@ -42,7 +42,7 @@ fn server_from(toml: &str) -> ModbusServer {
 /// Sends `req` at t=0 and returns the response bytes; panics on no answer.
 fn respond(s: &mut ModbusServer, req: &[u8]) -> Vec<u8> {
     match s.handle_adu(req, 0).reply {
-        ServerReply::Respond(bytes) => bytes,
+        ServerReply::Respond(bytes) => bytes.to_vec(),
         ServerReply::Drop => panic!("no answer to {req:02X?}"),
     }
 }
@@ -70,7 +70,7 @@ fn fc03_read_holding_registers() {
         0x10, 0x05, 0x10, 0x06, 0x10, 0x07, 0x10, 0x08, 0x10, 0x09,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(rsp.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&rsp)));
     assert_eq!((h.function, h.exception, h.wrote), (3, None, false));
     assert_eq!((h.transaction_id, h.unit_id), (Some(1), Some(1)));
 }
@@ -202,7 +202,11 @@ fn read_exceptions() {
     ];
     for (req, rsp) in cases {
         let h = s.handle_adu(req, 0);
-        assert_eq!(h.reply, ServerReply::Respond(rsp.to_vec()), "request {req:02X?}");
+        assert_eq!(
+            h.reply,
+            ServerReply::Respond(AduBytes::from_slice(rsp)),
+            "request {req:02X?}"
+        );
         assert_eq!(h.exception, Some(rsp[8]));
     }
 }
@@ -233,7 +237,7 @@ fn fc05_write_single_coil() {
         0x00, 0x05, 0x00, 0x00, 0x00, 0x06, 0x01, 0x05, 0x00, 0xAC, 0xFF, 0x00,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(req.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&req)));
     assert!(h.wrote);
     assert_eq!(
         h.written,
@@ -289,7 +293,7 @@ fn fc06_write_single_register() {
         0x00, 0x07, 0x00, 0x00, 0x00, 0x06, 0x01, 0x06, 0x00, 0x01, 0x00, 0x03,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(req.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&req)));
     assert!(h.wrote);
     assert_eq!(s.map().holding_register(1), Some(3));
     // Read-only register 50 (0032) -> 86 02, value unchanged
@@ -299,7 +303,9 @@ fn fc06_write_single_register() {
     let h = s.handle_adu(&ro, 0);
     assert_eq!(
         h.reply,
-        ServerReply::Respond(vec![0x00, 0x08, 0x00, 0x00, 0x00, 0x03, 0x01, 0x86, 0x02])
+        ServerReply::Respond(AduBytes::from_slice(&[
+            0x00, 0x08, 0x00, 0x00, 0x00, 0x03, 0x01, 0x86, 0x02
+        ]))
     );
     assert!(!h.wrote);
     assert_eq!(s.map().holding_register(50), Some(0));
@@ -326,7 +332,7 @@ fn fc15_write_multiple_coils() {
         0x00, 0x08, 0x00, 0x00, 0x00, 0x06, 0x01, 0x0F, 0x00, 0x13, 0x00, 0x0A,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(rsp.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&rsp)));
     assert_eq!(
         h.written,
         Some(WrittenRange {
@@ -405,7 +411,7 @@ fn fc16_write_multiple_registers() {
         0x00, 0x09, 0x00, 0x00, 0x00, 0x06, 0x01, 0x10, 0x00, 0x01, 0x00, 0x02,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(rsp.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&rsp)));
     assert!(h.wrote);
     assert_eq!(&s.map().holding_registers()[1..3], &[0x000A, 0x0102]);
 
@@ -461,7 +467,7 @@ fn fc22_mask_write_register() {
         0x00, 0x0A, 0x00, 0x00, 0x00, 0x08, 0x01, 0x16, 0x00, 0x04, 0x00, 0xF2, 0x00, 0x25,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(req.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&req)));
     assert!(h.wrote);
     assert_eq!(s.map().holding_register(4), Some(0x0017));
     // Read-only 0032 -> 96 02
@@ -512,7 +518,7 @@ fn fc23_read_write_multiple_registers() {
         0x00, 0xFE, 0x0A, 0xCD, 0x00, 0x01, 0x00, 0x03, 0x00, 0x0D, 0x00, 0xFF,
     ];
     let h = s.handle_adu(&req, 0);
-    assert_eq!(h.reply, ServerReply::Respond(rsp.to_vec()));
+    assert_eq!(h.reply, ServerReply::Respond(AduBytes::from_slice(&rsp)));
     assert_eq!(&s.map().holding_registers()[14..17], &[0xFF, 0xFF, 0xFF]);
 
     // Write happens before the read: write 1234 at 0003, read 1 at 0003.
@@ -862,7 +868,9 @@ fn unsupported_functions_get_exception_1() {
     let h = s.handle_adu(&[0x00, 0x34, 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x02], 0);
     assert_eq!(
         h.reply,
-        ServerReply::Respond(vec![0x00, 0x34, 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x01])
+        ServerReply::Respond(AduBytes::from_slice(&[
+            0x00, 0x34, 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x01
+        ]))
     );
     assert_eq!((h.function, h.exception), (0x83, Some(1)));
 }
@@ -907,7 +915,7 @@ fn flood(s: &mut ModbusServer) -> (usize, usize, usize) {
         match (&h.reply, h.exception) {
             (ServerReply::Respond(r), Some(6)) => {
                 // tid echoed | 0000 0003 01 | 83 06
-                assert_eq!(r, &[t[0], t[1], 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x06]);
+                assert_eq!(&r[..], &[t[0], t[1], 0x00, 0x00, 0x00, 0x03, 0x01, 0x83, 0x06]);
                 busy += 1;
             }
             (ServerReply::Respond(_), None) => ok += 1,

@@ -20,8 +20,8 @@ pub mod value;
 pub mod vendor;
 
 pub use adu::{
-    Adu, FrameStatus, HeaderFaults, MAX_ADU_LEN, MAX_PDU_LEN, MBAP_HEADER_LEN, MalformedReason, be_u16,
-    emit_adu, frame_len, set_data_u16,
+    Adu, AduBytes, FrameStatus, HeaderFaults, MAX_ADU_LEN, MAX_PDU_LEN, MBAP_HEADER_LEN, MalformedReason,
+    be_u16, emit_adu, frame_len, set_data_u16,
 };
 pub use codes::*;
 pub use describe::describe_request;

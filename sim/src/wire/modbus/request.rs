@@ -12,7 +12,7 @@ use modbus_core::tcp::client::encode_request as core_encode_request;
 use modbus_core::tcp::{Header, RequestAdu};
 use modbus_core::{Coils, Data, FunctionCode, Request, RequestPdu};
 
-use super::adu::{Adu, MAX_ADU_LEN, MBAP_HEADER_LEN, be_u16};
+use super::adu::{Adu, AduBytes, MAX_ADU_LEN, MBAP_HEADER_LEN, be_u16};
 use super::codes::*;
 use super::response::PduDefect;
 
@@ -21,18 +21,24 @@ use super::response::PduDefect;
 /// Preconditions for `WriteMultipleCoils`: build the `Coils` with
 /// `Coils::from_bools` (modbus-core cannot tell us the length of their buffer).
 pub fn encode_request(tid: u16, unit: u8, req: Request<'_>) -> Vec<u8> {
+    encode_request_inline(tid, unit, req).into_vec()
+}
+
+/// [`encode_request`] into the bytes a frame carries, inline when short: what a poller
+/// sends at every round, without a vector of its own per request.
+pub fn encode_request_inline(tid: u16, unit: u8, req: Request<'_>) -> AduBytes {
     match req {
-        Request::ReadExceptionStatus => custom_request(tid, unit, 0x07, &[]),
-        Request::GetCommEventCounter => custom_request(tid, unit, 0x0B, &[]),
-        Request::GetCommEventLog => custom_request(tid, unit, 0x0C, &[]),
-        Request::ReportServerId => custom_request(tid, unit, FC_REPORT_SERVER_ID, &[]),
-        Request::Diagnostics(sub, data) => diagnostics(tid, unit, sub, data.payload()),
-        Request::Custom(fc, data) => custom_request(tid, unit, fc.value(), data),
+        Request::ReadExceptionStatus => custom_request(tid, unit, 0x07, &[]).into(),
+        Request::GetCommEventCounter => custom_request(tid, unit, 0x0B, &[]).into(),
+        Request::GetCommEventLog => custom_request(tid, unit, 0x0C, &[]).into(),
+        Request::ReportServerId => custom_request(tid, unit, FC_REPORT_SERVER_ID, &[]).into(),
+        Request::Diagnostics(sub, data) => diagnostics(tid, unit, sub, data.payload()).into(),
+        Request::Custom(fc, data) => custom_request(tid, unit, fc.value(), data).into(),
         Request::WriteMultipleRegisters(addr, data) if !consistent(&data) => {
             let mut body = Vec::with_capacity(5 + data.payload().len());
             body.extend_from_slice(&addr.to_be_bytes());
             push_words_field(&mut body, &data);
-            custom_request(tid, unit, 0x10, &body)
+            custom_request(tid, unit, 0x10, &body).into()
         }
         Request::ReadWriteMultipleRegisters(ra, rq, wa, data) if !consistent(&data) => {
             let mut body = Vec::with_capacity(9 + data.payload().len());
@@ -40,20 +46,20 @@ pub fn encode_request(tid: u16, unit: u8, req: Request<'_>) -> Vec<u8> {
             body.extend_from_slice(&rq.to_be_bytes());
             body.extend_from_slice(&wa.to_be_bytes());
             push_words_field(&mut body, &data);
-            custom_request(tid, unit, 0x17, &body)
+            custom_request(tid, unit, 0x17, &body).into()
         }
         // modbus-core computes the MBAP length as `1 + len as u16`, which
         // overflows for absurd PDUs; no real request comes near this.
         _ if req.pdu_len() >= usize::from(u16::MAX) - 1 => {
-            custom_request(tid, unit, FunctionCode::from(req).value(), &[])
+            custom_request(tid, unit, FunctionCode::from(req).value(), &[]).into()
         }
         _ => {
             let hdr = Header {
                 transaction_id: tid,
                 unit_id: unit,
             };
-            // Encoded on the stack and copied out: a zeroed vector comes from `calloc`,
-            // which skips the allocator's per-thread cache, and a SCADA HMI polling 10,000
+            // Encoded on the stack and copied out (a zeroed vector would come from `calloc`,
+            // which skips the allocator's per-thread cache): a SCADA HMI polling 10,000
             // PLCs sends thousands a simulated second. Longer (custom) requests need the heap.
             let len = MBAP_HEADER_LEN + req.pdu_len();
             let mut stack = [0u8; MAX_ADU_LEN];
@@ -71,9 +77,9 @@ pub fn encode_request(tid: u16, unit: u8, req: Request<'_>) -> Vec<u8> {
                 },
                 buf,
             ) {
-                Ok(n) => buf[..n].to_vec(),
+                Ok(n) => AduBytes::from_slice(&buf[..n]),
                 // Cannot happen with a buffer of exactly the PDU length; keep a frame anyway.
-                Err(_) => custom_request(tid, unit, FunctionCode::from(req).value(), &[]),
+                Err(_) => custom_request(tid, unit, FunctionCode::from(req).value(), &[]).into(),
             }
         }
     }
@@ -474,6 +480,26 @@ mod tests {
             &[0, 10, 0, 0, 0x01, 0x01, 1, 0x0F, 0, 0, 0x07, 0xD0, 250]
         );
         assert!(adu[13..].iter().all(|&b| b == 0xFF));
+    }
+
+    #[test]
+    fn a_poll_request_travels_inside_its_frame_and_a_long_one_on_the_heap() {
+        // What a poller sends every round: 12 bytes, held in the frame with no allocation
+        // of its own, and the same bytes as the vector the builders return.
+        let read = encode_request_inline(1, 1, Request::ReadHoldingRegisters(0, 10));
+        assert!(!read.spilled());
+        assert_eq!(read.as_slice(), read_holding_registers(1, 1, 0, 10).as_slice());
+        // A write of 123 registers is 259 bytes: on the heap, every byte exact.
+        let values = [0x1234u16; 123];
+        let mut buf = [0u8; 246];
+        let data = Data::from_words(&values, &mut buf).expect("123 words fit");
+        let long = encode_request_inline(2, 1, Request::WriteMultipleRegisters(0, data));
+        assert!(long.spilled());
+        assert_eq!(
+            long.as_slice(),
+            write_multiple_registers(2, 1, 0, &values).as_slice()
+        );
+        assert_eq!(long.len(), 7 + 6 + 246);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use modbus_core::tcp::server::encode_response;
 use modbus_core::tcp::{Header, ResponseAdu};
 use modbus_core::{Exception, ExceptionResponse, FunctionCode, Response, ResponsePdu};
 
-use super::adu::{Adu, MalformedReason, emit_adu};
+use super::adu::{Adu, AduBytes, MalformedReason, emit_adu};
 use super::codes::{
     EX_ILLEGAL_DATA_ADDRESS, EX_ILLEGAL_DATA_VALUE, EX_ILLEGAL_FUNCTION, EX_SERVER_DEVICE_BUSY,
     EX_SERVER_DEVICE_FAILURE, MEI_READ_DEVICE_ID,
@@ -19,13 +19,13 @@ pub const MAX_RESPONSE_ADU_LEN: usize = super::adu::MAX_ADU_LEN;
 
 /// A normal response ADU, encoded by modbus-core; should it refuse, exception 4 (server
 /// device failure) instead.
-pub fn emit_response(hdr: Header, resp: Response<'_>) -> Vec<u8> {
+pub fn emit_response(hdr: Header, resp: Response<'_>) -> AduBytes {
     encode_pdu(hdr, ResponsePdu(Ok(resp)))
         .unwrap_or_else(|| raw_exception(hdr, FunctionCode::from(resp).value(), EX_SERVER_DEVICE_FAILURE))
 }
 
 /// An exception response (function code | 0x80, exception code).
-pub fn emit_exception(hdr: Header, fc: u8, code: u8) -> Vec<u8> {
+pub fn emit_exception(hdr: Header, fc: u8, code: u8) -> AduBytes {
     let exception = match code {
         EX_ILLEGAL_FUNCTION => Exception::IllegalFunction,
         EX_ILLEGAL_DATA_ADDRESS => Exception::IllegalDataAddress,
@@ -46,14 +46,14 @@ pub fn emit_exception(hdr: Header, fc: u8, code: u8) -> Vec<u8> {
     encode_pdu(hdr, pdu).unwrap_or_else(|| raw_exception(hdr, fc, code))
 }
 
-fn encode_pdu(hdr: Header, pdu: ResponsePdu<'_>) -> Option<Vec<u8>> {
+fn encode_pdu(hdr: Header, pdu: ResponsePdu<'_>) -> Option<AduBytes> {
     let mut buf = [0u8; super::adu::MAX_ADU_LEN];
     let n = encode_response(ResponseAdu { hdr, pdu }, &mut buf).ok()?;
-    Some(buf[..n].to_vec())
+    Some(AduBytes::from_slice(&buf[..n]))
 }
 
 /// Last-resort exception ADU built by hand, used only if modbus-core refuses to encode.
-fn raw_exception(hdr: Header, fc: u8, code: u8) -> Vec<u8> {
+fn raw_exception(hdr: Header, fc: u8, code: u8) -> AduBytes {
     emit_adu(hdr.transaction_id, hdr.unit_id, &[fc | 0x80, code])
 }
 
