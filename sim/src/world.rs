@@ -412,9 +412,7 @@ impl RunnerParams<'_, '_> {
         host_log.feed(net, log);
         wake.pop_due(t);
     }
-}
 
-impl RunnerParams<'_, '_> {
     /// The scan tick at `t` when all that falls due is scans done ahead with no request
     /// waiting, nearly every tick of a plant of many PLCs: [`Self::run_scans`] less the
     /// calls that would find nothing to do (no remote I/O module, no frame due or mail to

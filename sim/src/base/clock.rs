@@ -20,7 +20,9 @@ pub struct Clock {
 /// answers the requests that came during it, and no agent needs to look) is asked for with
 /// [`Wakeups::local_at`]; at such a time, if nothing else is due, the runner does only the
 /// local work, without the schedule (`world::Sim`'s scan tick), which in a plant of many
-/// PLCs is most ticks.
+/// PLCs is most ticks. The PLCs ask so for their first scan only: from then on the runner
+/// reads their next scan from their due index at every decision, which saves a push and a
+/// pop here per scan.
 ///
 /// Likewise, a tick asked for with [`Wakeups::poller_at`] needs only the Modbus pollers
 /// (HMIs and historians: a poll round, a timeout, an operator's reaction): if nothing else
