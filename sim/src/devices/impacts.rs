@@ -107,22 +107,56 @@ impl ViewWatch {
     }
 }
 
-/// One HMI's views of all the PLCs it polls, indexed by their last valid answer so that a
-/// tick looks only at the views whose threshold has come: an answer costs O(log n), and a
-/// check O(log n) plus the impacts it records, not a visit of every silent PLC.
+/// One HMI's views of all the PLCs it polls, in order of their last valid answer so that a
+/// tick looks only at the views whose threshold has come: a check costs the impacts it
+/// records, not a visit of every silent PLC.
+///
+/// The order is kept as two lists linked through the watches (views not yet denied; views
+/// denied but not lost), sorted by `(last valid answer, watch)`. An answer moves its view to
+/// the back of the first list, or a few places before it when answers of one tick arrive
+/// out of order: a constant cost, where an ordered set of a SCADA server's thousand views
+/// touched a few scattered tree nodes twice per answer.
 #[derive(Debug, Clone)]
 pub struct ViewWatches {
     /// One per polled PLC, in the order the HMI first polls them (impacts due in the same
     /// tick are recorded in this order).
     watches: Vec<ViewWatch>,
+    /// By watch: the previous and next watch in its list ([`NIL`] at the ends, and for a
+    /// lost view, which is in neither list).
+    links: Vec<(u32, u32)>,
     /// Which watch is a PLC's (looked up once per answer).
     index: rustc_hash::FxHashMap<HostId, usize>,
-    /// Views not denied, by last valid answer (the longest silent first): the next denial
-    /// is the first one's.
-    seen: std::collections::BTreeSet<(SimTime, usize)>,
-    /// Views denied but not yet lost, by last valid answer: the next loss is the first
-    /// one's. A lost view is in neither set; its next answer puts it back in `seen`.
-    denied: std::collections::BTreeSet<(SimTime, usize)>,
+    /// Views not denied, the longest silent first: the next denial is the first one's.
+    seen: Ends,
+    /// Views denied but not yet lost, the longest silent first: the next loss is the first
+    /// one's. A lost view is in neither list; its next answer puts it back in `seen`.
+    denied: Ends,
+}
+
+/// No watch: the end of a list.
+const NIL: u32 = u32::MAX;
+
+/// The first and last watch of a list ([`NIL`] when it is empty).
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    first: u32,
+    last: u32,
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends {
+            first: NIL,
+            last: NIL,
+        }
+    }
+}
+
+/// Which list a watch is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    Seen,
+    Denied,
 }
 
 impl ViewWatches {
@@ -130,40 +164,95 @@ impl ViewWatches {
     pub fn new(plcs: impl IntoIterator<Item = HostId>, start: SimTime) -> Self {
         let mut w = ViewWatches {
             watches: Vec::new(),
+            links: Vec::new(),
             index: rustc_hash::FxHashMap::default(),
-            seen: std::collections::BTreeSet::new(),
-            denied: std::collections::BTreeSet::new(),
+            seen: Ends::default(),
+            denied: Ends::default(),
         };
         for plc in plcs {
             if let std::collections::hash_map::Entry::Vacant(e) = w.index.entry(plc) {
                 e.insert(w.watches.len());
-                w.seen.insert((start, w.watches.len()));
                 w.watches.push(ViewWatch::new(plc, start));
+                w.links.push((NIL, NIL));
+                w.link(List::Seen, w.watches.len() - 1);
             }
         }
         w
     }
 
-    /// The set watch `i` belongs in, by what its silence has recorded.
-    fn set_of(&mut self, i: usize) -> Option<&mut std::collections::BTreeSet<(SimTime, usize)>> {
+    /// The list watch `i` belongs in, by what its silence has recorded.
+    fn list_of(&self, i: usize) -> Option<List> {
         let w = &self.watches[i];
         match (w.denied, w.lost) {
-            (false, _) => Some(&mut self.seen),
-            (true, false) => Some(&mut self.denied),
+            (false, _) => Some(List::Seen),
+            (true, false) => Some(List::Denied),
             (true, true) => None,
         }
     }
 
-    /// Changes watch `i` with `f`, keeping it in the set its new state belongs in.
+    fn ends(&mut self, list: List) -> &mut Ends {
+        match list {
+            List::Seen => &mut self.seen,
+            List::Denied => &mut self.denied,
+        }
+    }
+
+    fn ends_of(&self, list: List) -> Ends {
+        match list {
+            List::Seen => self.seen,
+            List::Denied => self.denied,
+        }
+    }
+
+    /// The order of both lists.
+    fn key(&self, i: u32) -> (SimTime, u32) {
+        (self.watches[i as usize].last_ok, i)
+    }
+
+    /// Puts watch `i` in `list` at its place, found walking from the back.
+    fn link(&mut self, list: List, i: usize) {
+        let i = i as u32;
+        let key = self.key(i);
+        let mut before = self.ends(list).last;
+        while before != NIL && self.key(before) > key {
+            before = self.links[before as usize].0;
+        }
+        let after = if before == NIL {
+            std::mem::replace(&mut self.ends(list).first, i)
+        } else {
+            std::mem::replace(&mut self.links[before as usize].1, i)
+        };
+        if after == NIL {
+            self.ends(list).last = i;
+        } else {
+            self.links[after as usize].0 = i;
+        }
+        self.links[i as usize] = (before, after);
+    }
+
+    /// Takes watch `i` out of `list`.
+    fn unlink(&mut self, list: List, i: usize) {
+        let (before, after) = std::mem::replace(&mut self.links[i], (NIL, NIL));
+        if before == NIL {
+            self.ends(list).first = after;
+        } else {
+            self.links[before as usize].1 = after;
+        }
+        if after == NIL {
+            self.ends(list).last = before;
+        } else {
+            self.links[after as usize].0 = before;
+        }
+    }
+
+    /// Changes watch `i` with `f`, keeping it in the list its new state belongs in.
     fn update(&mut self, i: usize, f: impl FnOnce(&mut ViewWatch)) {
-        let key = (self.watches[i].last_ok, i);
-        if let Some(set) = self.set_of(i) {
-            set.remove(&key);
+        if let Some(list) = self.list_of(i) {
+            self.unlink(list, i);
         }
         f(&mut self.watches[i]);
-        let key = (self.watches[i].last_ok, i);
-        if let Some(set) = self.set_of(i) {
-            set.insert(key);
+        if let Some(list) = self.list_of(i) {
+            self.link(list, i);
         }
     }
 
@@ -172,6 +261,11 @@ impl ViewWatches {
         if let Some(&i) = self.index.get(&plc) {
             self.update(i, |w| w.answered(at));
         }
+    }
+
+    /// When the first watch of `list` reaches its threshold `after`.
+    fn first_due(&self, list: Ends, after: SimDuration) -> Option<SimTime> {
+        (list.first != NIL).then(|| self.watches[list.first as usize].last_ok + after)
     }
 
     /// [`ViewWatch::check`] for every watch with a threshold reached by `now`, and when the
@@ -185,33 +279,29 @@ impl ViewWatches {
         th: ViewThresholds,
     ) -> (Vec<(HostId, Vec<(SimTime, ImpactTechnique)>)>, Option<SimTime>) {
         let mut reached = Vec::new();
-        for (set, after) in [(&mut self.seen, th.lost_after), (&mut self.denied, th.sustained)] {
-            while let Some(&(last_ok, i)) = set.first()
-                && last_ok + after <= now
+        for (list, after) in [(List::Seen, th.lost_after), (List::Denied, th.sustained)] {
+            while let Some(due) = self.first_due(self.ends_of(list), after)
+                && due <= now
             {
-                set.pop_first();
+                let i = self.ends_of(list).first as usize;
+                self.unlink(list, i);
                 reached.push(i);
             }
         }
         reached.sort_unstable();
         let mut due = Vec::new();
         for i in reached {
-            let w = &mut self.watches[i];
-            let (found, _) = w.check(now, th, SimDuration::ZERO);
-            let (key, plc) = ((w.last_ok, i), w.plc);
-            if let Some(set) = self.set_of(i) {
-                set.insert(key);
+            let (found, _) = self.watches[i].check(now, th, SimDuration::ZERO);
+            if let Some(list) = self.list_of(i) {
+                self.link(list, i);
             }
             if !found.is_empty() {
-                due.push((plc, found));
+                due.push((self.watches[i].plc, found));
             }
         }
-        let first = |set: &std::collections::BTreeSet<(SimTime, usize)>, after: SimDuration| {
-            set.first().map(|(last_ok, _)| *last_ok + after)
-        };
         let next = [
-            first(&self.seen, th.lost_after),
-            first(&self.denied, th.sustained),
+            self.first_due(self.seen, th.lost_after),
+            self.first_due(self.denied, th.sustained),
         ]
         .into_iter()
         .flatten()
