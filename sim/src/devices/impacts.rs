@@ -126,11 +126,10 @@ pub struct ViewWatches {
     links: Vec<(u32, u32)>,
     /// Which watch is a PLC's (looked up once per answer).
     index: rustc_hash::FxHashMap<HostId, usize>,
-    /// Views not denied, the longest silent first: the next denial is the first one's.
-    seen: Ends,
-    /// Views denied but not yet lost, the longest silent first: the next loss is the first
-    /// one's. A lost view is in neither list; its next answer puts it back in `seen`.
-    denied: Ends,
+    /// The ends of the two lists, by [`List`]: views not denied, and views denied but not
+    /// yet lost, each the longest silent first (the next denial, or loss, is the first
+    /// one's). A lost view is in neither list; its next answer puts it back in the first.
+    lists: [Ends; 2],
 }
 
 /// No watch: the end of a list.
@@ -152,11 +151,11 @@ impl Default for Ends {
     }
 }
 
-/// Which list a watch is in.
+/// Which list a watch is in (an index into [`ViewWatches::lists`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum List {
-    Seen,
-    Denied,
+    Seen = 0,
+    Denied = 1,
 }
 
 impl ViewWatches {
@@ -166,8 +165,7 @@ impl ViewWatches {
             watches: Vec::new(),
             links: Vec::new(),
             index: rustc_hash::FxHashMap::default(),
-            seen: Ends::default(),
-            denied: Ends::default(),
+            lists: [Ends::default(); 2],
         };
         for plc in plcs {
             if let std::collections::hash_map::Entry::Vacant(e) = w.index.entry(plc) {
@@ -190,20 +188,6 @@ impl ViewWatches {
         }
     }
 
-    fn ends(&mut self, list: List) -> &mut Ends {
-        match list {
-            List::Seen => &mut self.seen,
-            List::Denied => &mut self.denied,
-        }
-    }
-
-    fn ends_of(&self, list: List) -> Ends {
-        match list {
-            List::Seen => self.seen,
-            List::Denied => self.denied,
-        }
-    }
-
     /// The order of both lists.
     fn key(&self, i: u32) -> (SimTime, u32) {
         (self.watches[i as usize].last_ok, i)
@@ -213,17 +197,17 @@ impl ViewWatches {
     fn link(&mut self, list: List, i: usize) {
         let i = i as u32;
         let key = self.key(i);
-        let mut before = self.ends(list).last;
+        let mut before = self.lists[list as usize].last;
         while before != NIL && self.key(before) > key {
             before = self.links[before as usize].0;
         }
         let after = if before == NIL {
-            std::mem::replace(&mut self.ends(list).first, i)
+            std::mem::replace(&mut self.lists[list as usize].first, i)
         } else {
             std::mem::replace(&mut self.links[before as usize].1, i)
         };
         if after == NIL {
-            self.ends(list).last = i;
+            self.lists[list as usize].last = i;
         } else {
             self.links[after as usize].0 = i;
         }
@@ -234,12 +218,12 @@ impl ViewWatches {
     fn unlink(&mut self, list: List, i: usize) {
         let (before, after) = std::mem::replace(&mut self.links[i], (NIL, NIL));
         if before == NIL {
-            self.ends(list).first = after;
+            self.lists[list as usize].first = after;
         } else {
             self.links[before as usize].1 = after;
         }
         if after == NIL {
-            self.ends(list).last = before;
+            self.lists[list as usize].last = before;
         } else {
             self.links[after as usize].0 = before;
         }
@@ -264,8 +248,9 @@ impl ViewWatches {
     }
 
     /// When the first watch of `list` reaches its threshold `after`.
-    fn first_due(&self, list: Ends, after: SimDuration) -> Option<SimTime> {
-        (list.first != NIL).then(|| self.watches[list.first as usize].last_ok + after)
+    fn first_due(&self, list: List, after: SimDuration) -> Option<SimTime> {
+        let first = self.lists[list as usize].first;
+        (first != NIL).then(|| self.watches[first as usize].last_ok + after)
     }
 
     /// [`ViewWatch::check`] for every watch with a threshold reached by `now`, and when the
@@ -280,10 +265,10 @@ impl ViewWatches {
     ) -> (Vec<(HostId, Vec<(SimTime, ImpactTechnique)>)>, Option<SimTime>) {
         let mut reached = Vec::new();
         for (list, after) in [(List::Seen, th.lost_after), (List::Denied, th.sustained)] {
-            while let Some(due) = self.first_due(self.ends_of(list), after)
+            while let Some(due) = self.first_due(list, after)
                 && due <= now
             {
-                let i = self.ends_of(list).first as usize;
+                let i = self.lists[list as usize].first as usize;
                 self.unlink(list, i);
                 reached.push(i);
             }
@@ -300,8 +285,8 @@ impl ViewWatches {
             }
         }
         let next = [
-            self.first_due(self.seen, th.lost_after),
-            self.first_due(self.denied, th.sustained),
+            self.first_due(List::Seen, th.lost_after),
+            self.first_due(List::Denied, th.sustained),
         ]
         .into_iter()
         .flatten()

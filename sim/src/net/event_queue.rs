@@ -31,14 +31,14 @@ impl<T: Ord> Default for EventQueue<T> {
 impl<T: Ord> EventQueue<T> {
     /// Queues `event`.
     pub(crate) fn push(&mut self, event: T) {
-        match &self.front {
-            Some(f) if event < *f => {
-                let f = self.front.replace(event).expect("matched Some");
-                self.heap.push(Reverse(f));
-            }
-            Some(_) => self.heap.push(Reverse(event)),
-            None if self.heap.peek().is_none_or(|Reverse(top)| event < *top) => self.front = Some(event),
-            None => self.heap.push(Reverse(event)),
+        let earliest = match &self.front {
+            Some(f) => event < *f,
+            None => self.heap.peek().is_none_or(|Reverse(top)| event < *top),
+        };
+        if !earliest {
+            self.heap.push(Reverse(event));
+        } else if let Some(f) = self.front.replace(event) {
+            self.heap.push(Reverse(f));
         }
     }
 

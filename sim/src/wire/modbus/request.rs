@@ -485,21 +485,35 @@ mod tests {
     #[test]
     fn a_poll_request_travels_inside_its_frame_and_a_long_one_on_the_heap() {
         // What a poller sends every round: 12 bytes, held in the frame with no allocation
-        // of its own, and the same bytes as the vector the builders return.
+        // of its own (tid 0001, proto 0000, len 0006, unit 01 | 03 0000 000A).
         let read = encode_request_inline(1, 1, Request::ReadHoldingRegisters(0, 10));
         assert!(!read.spilled());
-        assert_eq!(read.as_slice(), read_holding_registers(1, 1, 0, 10).as_slice());
-        // A write of 123 registers is 259 bytes: on the heap, every byte exact.
+        assert_eq!(
+            read.as_slice(),
+            [
+                0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x0A
+            ]
+        );
+        // A write of 123 registers is 259 bytes: on the heap, every byte exact (len 00FD,
+        // unit 01 | 10 0000 007B F6, then 1234 123 times).
         let values = [0x1234u16; 123];
         let mut buf = [0u8; 246];
         let data = Data::from_words(&values, &mut buf).expect("123 words fit");
         let long = encode_request_inline(2, 1, Request::WriteMultipleRegisters(0, data));
         assert!(long.spilled());
         assert_eq!(
+            &long[..13],
+            [
+                0x00, 0x02, 0x00, 0x00, 0x00, 0xFD, 0x01, 0x10, 0x00, 0x00, 0x00, 0x7B, 0xF6
+            ]
+        );
+        assert!(long[13..].chunks(2).all(|w| w == [0x12, 0x34]));
+        assert_eq!(long.len(), 7 + 6 + 246);
+        // The vector the builders return carries the same bytes.
+        assert_eq!(
             long.as_slice(),
             write_multiple_registers(2, 1, 0, &values).as_slice()
         );
-        assert_eq!(long.len(), 7 + 6 + 246);
     }
 
     #[test]
