@@ -184,7 +184,9 @@ impl Sim {
                     Next::Stop => return,
                     Next::Step(step) => p.process.integrate_until(step, &mut p.log),
                     Next::Tick(t, TickKind::Scans) => {
-                        if !p.only_scans_ahead(t) {
+                        if p.only_scans_ahead(t) {
+                            self.ticks.scans += p.quiet_run(cx.quiet_bound(&p));
+                        } else {
                             p.run_scans(t, None);
                         }
                         self.ticks.scans += 1;
@@ -427,6 +429,40 @@ impl RunnerParams<'_, '_> {
         if !quiet || !self.plcs.only_ahead_due(t, |e| self.mail.requests_waiting(e)) {
             return false;
         }
+        self.quiet_tick(t);
+        true
+    }
+
+    /// The quiet scan ticks that follow one ([`Self::only_scans_ahead`]) before `bound` (the
+    /// next wake-up, physics step or end of the stretch), run back to back. Between two of
+    /// them the decision ([`Decide::next`]) could only find the next PLC's scan, moving the
+    /// frames that need no tick up to it: that is all this does between them. Stops at the
+    /// first instant that is not quiet, having changed nothing but those frames (the
+    /// decision then finds the same instant, the same way); returns how many ticks ran.
+    /// At a thousand PLCs a quiet tick with its decision was about 700 instructions, half of
+    /// a scan's share of the run, most of it spent finding again what had not changed.
+    fn quiet_run(&mut self, bound: SimTime) -> u64 {
+        let mut ran = 0;
+        while let Some(t) = self.plcs.next_scan()
+            && t < bound
+        {
+            let (net, log) = (&mut *self.net, &mut *self.log);
+            if net.next_event().is_some_and(|e| e < t) && net.lookahead(t, log).is_some() {
+                break; // a delivery that needs a tick comes first
+            }
+            let quiet = !net.has_fates() && !net.mail_waiting() && net.next_event().is_none_or(|e| e > t);
+            if !quiet || !self.plcs.only_ahead_due(t, |e| self.mail.requests_waiting(e)) {
+                break;
+            }
+            self.quiet_tick(t);
+            ran += 1;
+        }
+        ran
+    }
+
+    /// A scan tick at `t` where all that is due is scans done ahead with no request
+    /// waiting: their events are logged and they go back in the index.
+    fn quiet_tick(&mut self, t: SimTime) {
         let RunnerParams {
             clock,
             wake,
@@ -444,7 +480,6 @@ impl RunnerParams<'_, '_> {
         net.collect_tap_events(log);
         host_log.feed(net, log);
         wake.pop_due(t);
-        true
     }
 }
 
@@ -529,6 +564,19 @@ impl Decide {
             TickKind::Scans
         };
         Next::Tick(t, kind)
+    }
+
+    /// Where a run of quiet scan ticks must stop for the decision to look again: the next
+    /// wake-up of any kind, the next physics step, the end of the stretch (a tick at it is
+    /// left to the decision, which knows whether to run it). Until then nothing the
+    /// decision reads changes but the PLCs' index and the network, which
+    /// [`RunnerParams::quiet_run`] checks at every instant.
+    fn quiet_bound(&self, p: &RunnerParams) -> SimTime {
+        p.wake
+            .next()
+            .unwrap_or(SimTime::MAX)
+            .min(p.process.next_step())
+            .min(self.until)
     }
 
     /// Whether a scan tick at `t` (or a poller tick, if the pollers have something due) does

@@ -22,20 +22,30 @@ pub struct DueIndex {
     /// `(period, queue)`, lanes in the order they were first used; each queue sorted by
     /// `(due, rank)`. Few lanes (one per distinct period), so a linear search finds one.
     lanes: Vec<(SimDuration, VecDeque<(SimTime, u32)>)>,
+    /// The lane the last member went into: a plant's PLCs mostly share one scan period, so
+    /// the next one nearly always goes there too.
+    last_lane: usize,
 }
 
 impl DueIndex {
     /// Puts member `rank`, whose work recurs every `period`, in at `due`. Any period is
     /// correct; members of one period share a lane, where putting one back is cheap.
     pub fn insert(&mut self, due: SimTime, rank: u32, period: SimDuration) {
-        let lane = match self.lanes.iter().position(|(p, _)| *p == period) {
-            Some(i) => &mut self.lanes[i].1,
-            None => {
-                self.lanes.push((period, VecDeque::new()));
-                &mut self.lanes.last_mut().expect("just pushed").1
-            }
-        };
+        if self.lanes.get(self.last_lane).is_none_or(|(p, _)| *p != period) {
+            self.last_lane = match self.lanes.iter().position(|(p, _)| *p == period) {
+                Some(i) => i,
+                None => {
+                    self.lanes.push((period, VecDeque::new()));
+                    self.lanes.len() - 1
+                }
+            };
+        }
+        let lane = &mut self.lanes[self.last_lane].1;
         let key = (due, rank);
+        if lane.back().is_none_or(|&last| last < key) {
+            lane.push_back(key);
+            return;
+        }
         // A member put back after its period belongs at the back or a few places before it
         // (jitter: at 10,000 PLCs about ten scans fall in a jitter's width), found walking
         // back; anything further (a late start, a shorter period) by a binary search.
@@ -63,7 +73,9 @@ impl DueIndex {
                 out.push(rank);
             }
         }
-        out.sort_unstable();
+        if out.len() > 1 {
+            out.sort_unstable();
+        }
     }
 
     /// Whether every member due at or before `now` passes `test` (by rank), left in the

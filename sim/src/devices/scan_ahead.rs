@@ -155,6 +155,9 @@ impl ScanAhead {
 
     /// Files the events the scan of rank `r` at `at` logged into the scratch log.
     pub(crate) fn defer_scratch(&mut self, at: SimTime, r: u32) {
+        if self.scratch.events().is_empty() {
+            return; // most scans log nothing
+        }
         for e in self.scratch.drain() {
             self.deferred.push_back((at, r, e.kind));
         }
