@@ -426,11 +426,7 @@ impl RunnerParams<'_, '_> {
             && self.net.next_event().is_none_or(|e| e > t)
             && !self.mail.sorted_this_tick()
             && self.procedures.all_done();
-        if !quiet || !self.plcs.only_ahead_due(t, |e| self.mail.requests_waiting(e)) {
-            return false;
-        }
-        self.quiet_tick(t);
-        true
+        quiet && self.quiet_tick(t)
     }
 
     /// The quiet scan ticks that follow one ([`Self::only_scans_ahead`]) before `bound` (the
@@ -451,18 +447,18 @@ impl RunnerParams<'_, '_> {
                 break; // a delivery that needs a tick comes first
             }
             let quiet = !net.has_fates() && !net.mail_waiting() && net.next_event().is_none_or(|e| e > t);
-            if !quiet || !self.plcs.only_ahead_due(t, |e| self.mail.requests_waiting(e)) {
+            if !quiet || !self.quiet_tick(t) {
                 break;
             }
-            self.quiet_tick(t);
             ran += 1;
         }
         ran
     }
 
-    /// A scan tick at `t` where all that is due is scans done ahead with no request
-    /// waiting: their events are logged and they go back in the index.
-    fn quiet_tick(&mut self, t: SimTime) {
+    /// The scan tick at `t`, once the rest of the plant is known to be quiet, if all that
+    /// falls due is scans done ahead with no request waiting: their events are logged and
+    /// they go back in the index. Returns false, having touched nothing, otherwise.
+    fn quiet_tick(&mut self, t: SimTime) -> bool {
         let RunnerParams {
             clock,
             wake,
@@ -470,16 +466,19 @@ impl RunnerParams<'_, '_> {
             log,
             host_log,
             plcs,
+            mail,
             ..
         } = self;
         let (wake, net, log) = (&mut **wake, &mut **net, &mut **log);
+        if !plcs.put_back_if_ahead(t, |e| mail.requests_waiting(e), log) {
+            return false;
+        }
         clock.now = t;
         wake.pop_due(t);
-        plcs.put_back_ahead_due(t, log);
         // As at the end of any tick: findings of the frames moved since, hosts' new logs.
         net.collect_tap_events(log);
         host_log.feed(net, log);
-        wake.pop_due(t);
+        true
     }
 }
 

@@ -1099,27 +1099,30 @@ impl PlcParams<'_, '_> {
         }
     }
 
-    /// Whether the PLCs due by `now` were all scanned ahead, in this window, and none has
-    /// a request waiting (`waiting`, by host entity): their tick then only logs their
-    /// events and puts them back in the index ([`Self::put_back_ahead_due`]).
-    pub(crate) fn only_ahead_due(&self, now: SimTime, waiting: impl Fn(Entity) -> bool) -> bool {
-        let s = &*self.schedule;
-        s.started
-            && now < s.ahead.swept_to
-            && s.due.all_due(now, |r| {
-                s.ahead.done[r as usize].is_some() && !waiting(s.order[r as usize])
-            })
-    }
-
-    /// What the tick at `now` does when [`Self::only_ahead_due`] holds: the PLCs due leave
-    /// the index, their events are logged and they go back in at their next scan.
-    pub(crate) fn put_back_ahead_due(&mut self, now: SimTime, log: &mut EventLog) {
+    /// If the PLCs due by `now` were all scanned ahead, in this window, and none has a
+    /// request waiting (`waiting`, by host entity): logs their events, puts them back in the
+    /// index at their next scan and returns true, all their tick has to do. Otherwise
+    /// touches nothing and returns false.
+    pub(crate) fn put_back_if_ahead(
+        &mut self,
+        now: SimTime,
+        waiting: impl Fn(Entity) -> bool,
+        log: &mut EventLog,
+    ) -> bool {
         let s = &mut *self.schedule;
-        s.due.take_due(now, &mut s.scanning);
+        if !s.started || now >= s.ahead.swept_to {
+            return false;
+        }
+        let (ahead, order) = (&mut s.ahead, &s.order);
+        let all_ahead = |r: u32| ahead.done[r as usize].is_some() && !waiting(order[r as usize]);
+        if !s.due.take_due_if(now, all_ahead, &mut s.scanning) {
+            return false;
+        }
         for &r in &s.scanning {
             let put = s.ahead.put_back(now, r, &mut s.due, log);
-            debug_assert!(put, "only_ahead_due said every PLC due was scanned ahead");
+            debug_assert!(put, "take_due_if checked that every PLC due was scanned ahead");
         }
+        true
     }
 
     /// The earliest scan due: the runner reads it at every decision instead of a wake-up
