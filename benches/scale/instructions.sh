@@ -58,7 +58,8 @@ import sys
 n, d, hours = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 a = list(map(int, sys.argv[4:7]))
 b = list(map(int, sys.argv[7:10]))
-per_hour = [(y - x) / hours for x, y in zip(a, b)]
+# A count that start-up's noise makes negative (no LL misses after loading) shows as 0.
+per_hour = [max(0.0, (y - x) / hours) for x, y in zip(a, b)]
 print(f"{n:8d} {d:>10} {per_hour[0]:18.4g} {per_hour[1]:16.4g} {per_hour[2]:16.4g}|"
       + " ".join(str(v) for v in per_hour))
 PY
