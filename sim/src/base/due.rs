@@ -120,7 +120,8 @@ impl DueIndex {
 
     /// Takes out every member due at or before `now`, in rank order, if every one passes
     /// `test` (by rank); otherwise takes none out, leaves `out` empty and returns false.
-    /// One look at each lane's front, where checking first and taking after looked twice.
+    /// The quiet scan tick's check and take in one call: it looks at each lane's front
+    /// once to test and once to count what it drops, both on the same few entries.
     pub fn take_due_if(
         &mut self,
         now: SimTime,
