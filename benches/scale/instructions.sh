@@ -13,7 +13,7 @@
 # each against N between successive sizes and from the smallest to the largest.
 # Instructions growing as N (exponent 1.0) while CPU time (run.sh) grows faster means the
 # extra time is the memory hierarchy: a larger plant's state no longer fits in the caches.
-# Under cachegrind a run is about 50 times slower: the default takes about 15 minutes.
+# Under cachegrind a run is about 50 times slower: the default took about 10 minutes here.
 # OTRANGE_BIN=path counts another build (two builds' counts compare exactly).
 #
 # cachegrind models two levels: D1 as it finds it on the machine, and as the last level

@@ -445,6 +445,8 @@ impl RunnerParams<'_, '_> {
             && t < bound
         {
             let (net, log) = (&mut *self.net, &mut *self.log);
+            // The peek first: most instants have no frame before them, and the call costs
+            // more than the look (1 % of a plant without frames, counted by cachegrind).
             if net.next_event().is_some_and(|e| e < t) && net.lookahead(t, log).is_some() {
                 break; // a delivery that needs a tick comes first
             }

@@ -14,7 +14,7 @@ use crate::net::topology::{HostId, Service, Topology};
 use crate::net::{Network, Payload};
 use crate::plc_logic::Area;
 use crate::process::ImpactTechnique;
-use crate::wire::modbus::encode_request;
+use crate::wire::modbus::encode_request_inline;
 use bevy_ecs::prelude::*;
 use modbus_core::Request;
 use serde::Deserialize;
@@ -400,8 +400,8 @@ impl Hmi {
             _ => Request::WriteSingleRegister(addr, value),
         };
         let tid = self.poller.take_tid();
-        let adu = encode_request(tid, 1, req);
-        net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu.into()), 0);
+        let adu = encode_request_inline(tid, 1, req);
+        net.send(now, me, plc, Service::Modbus, Payload::Modbus(adu), 0);
         self.commands.insert(tid, plc, now);
         now + self.poller.timeout
     }
