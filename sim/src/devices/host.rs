@@ -122,7 +122,8 @@ impl Mail<'_, '_> {
     /// have it waiting (`pending`): a Modbus answer for an HMI or historian as one of the
     /// answers a poller tick can hand over, anything else as mail for a full tick.
     pub(crate) fn sort(&mut self, net: &mut Network, pending: &mut crate::base::clock::AgentsPending) {
-        for host in net.take_hosts_with_mail() {
+        let hosts = net.take_hosts_with_mail();
+        for &host in &hosts {
             let mut mail = net.take_inbox(host);
             let entity = self.index.0[host.0 as usize];
             let Ok((mut server, mut client, _, _, poller, flows)) = self.hosts.get_mut(entity) else {
@@ -148,6 +149,7 @@ impl Mail<'_, '_> {
             }
             net.give_back_inbox(host, mail);
         }
+        net.give_back_hosts(hosts);
     }
 
     /// The request inbox of the host entity `e`, if it holds anything.

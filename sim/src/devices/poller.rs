@@ -244,7 +244,15 @@ impl Poller {
                 }
                 _ => continue,
             };
-            self.last[item] = Some((d.at, values.clone()));
+            // Copied into the item's own vector: a clone allocated and freed one per answer.
+            match &mut self.last[item] {
+                Some((at, last)) => {
+                    *at = d.at;
+                    last.clear();
+                    last.extend_from_slice(&values);
+                }
+                none => *none = Some((d.at, values.clone())),
+            }
             out.push(PollResult {
                 item,
                 at: d.at,
