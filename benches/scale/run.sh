@@ -9,11 +9,16 @@
 #   benches/scale/run.sh [N:DURATION ...]     # default 10:1h 100:1h 1000:10m 10000:2m
 #
 # The durations only keep each run short; every figure is scaled to one simulated hour.
+# OTRANGE_BIN=path times another build (for example the commit before a change).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(10:1h 100:1h 1000:10m 10000:2m)
-cargo build --release --quiet --bin otrange
+bin=${OTRANGE_BIN:-}
+if [[ -z "$bin" ]]; then
+    cargo build --release --quiet --bin otrange
+    bin=target/release/otrange
+fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 printf '%8s %10s %14s %16s %14s %10s %10s %10s\n' PLCS SIMULATED FRAMES "CPU_S/SIM_HOUR" FRAMES/CPU_S REALTIME PEAK_MB START_S
@@ -23,9 +28,9 @@ for spec in "${sizes[@]}"; do
     d=${spec#*:}
     python3 benches/scale/gen.py "$dir/$n" "$n" "$d"
     /usr/bin/time -f "%U %S %e %M" -o "$dir/$n.check" \
-        target/release/otrange check "$dir/$n/exercise.toml" >/dev/null
+        "$bin" check "$dir/$n/exercise.toml" >/dev/null
     /usr/bin/time -f "%U %S %e %M" -o "$dir/$n.time" \
-        target/release/otrange run "$dir/$n/exercise.toml" --out "$dir/$n/out" --no-report >/dev/null
+        "$bin" run "$dir/$n/exercise.toml" --out "$dir/$n/out" --no-report >/dev/null
     line=$(python3 - "$dir/$n" "$n" <<'PY'
 import json, sys
 d, n = sys.argv[1], int(sys.argv[2])

@@ -289,9 +289,8 @@ impl Historian {
         wake: &mut Wakeups,
         log: &mut EventLog,
     ) {
-        let topo = std::sync::Arc::clone(net.topology());
         self.poller
-            .receive(&self.name, inbox, now, &topo, log, &mut self.arrived);
+            .receive(&self.name, inbox, now, net.topology(), log, &mut self.arrived);
         for sample in self.arrived.drain(..) {
             self.stored += 1;
             let item = sample.item;

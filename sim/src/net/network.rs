@@ -1000,8 +1000,7 @@ impl Network {
                     },
                 );
             }
-            let topo = Arc::clone(&self.topo);
-            if let Some(miss) = self.tsn.receive(at.0, frame, &topo) {
+            if let Some(miss) = self.tsn.receive(at.0, frame, &self.topo) {
                 log.push(at, miss);
             }
             return;
@@ -1046,19 +1045,17 @@ impl Network {
         enforcement: Option<EnforcementPoint>,
         log: &mut EventLog,
     ) -> Option<SimDuration> {
-        if self.boxes_at[node.0 as usize].is_empty() {
-            return Some(SimDuration::ZERO); // without the topology's clone (see `hop`)
-        }
-        let topo = Arc::clone(&self.topo);
+        // The boxes see the topology borrowed from `self.topo`, not through a clone of its
+        // `Arc` (see `hop`), so a stop is acted on once they are done with it.
         let hop = Hop {
             node,
             now: at,
-            topo: &topo,
+            topo: &self.topo,
             enforcement,
         };
         let mut held = SimDuration::ZERO;
-        for k in 0..self.boxes_at[node.0 as usize].len() {
-            let (stage, i) = self.boxes_at[node.0 as usize][k];
+        let mut stopped = None;
+        for &(stage, i) in &self.boxes_at[node.0 as usize] {
             let asked = match stage {
                 Stage::Observe => true,
                 Stage::Inline => inline,
@@ -1072,20 +1069,30 @@ impl Network {
                 // A sensor cannot stop traffic.
                 _ if stage == Stage::Observe => {}
                 Action::Drop => {
-                    // Swallowed in the path: the sender learns nothing, as on a real network.
-                    self.stats.dropped += 1;
-                    return None;
+                    stopped = Some(None);
+                    break;
                 }
                 Action::Block { rule, why } => {
-                    self.block(at, frame, node, rule, why, log);
-                    return None;
+                    stopped = Some(Some((rule, why)));
+                    break;
                 }
             }
             if inline && stage != Stage::Observe {
                 held = held + self.boxes[i].inline_delay();
             }
         }
-        Some(held)
+        match stopped {
+            None => Some(held),
+            // Swallowed in the path: the sender learns nothing, as on a real network.
+            Some(None) => {
+                self.stats.dropped += 1;
+                None
+            }
+            Some(Some((rule, why))) => {
+                self.block(at, frame, node, rule, why, log);
+                None
+            }
+        }
     }
 
     /// A frame stopped at `node` by `rule` (a policy's or an inline prevention system's).
