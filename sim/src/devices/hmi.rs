@@ -643,7 +643,7 @@ impl Hmi {
         log: &mut EventLog,
     ) {
         // The topology borrowed at each use, not held through a clone of its `Arc`: the
-        // clone's atomic count up and down was a third of this call's time.
+        // clone's atomic count up and down was over a third of this call's samples.
         self.results.clear();
         self.poller
             .receive(&self.name, inbox, now, net.topology(), log, &mut self.results);

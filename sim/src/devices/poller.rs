@@ -251,7 +251,7 @@ impl Poller {
                     last.clear();
                     last.extend_from_slice(&values);
                 }
-                none => *none = Some((d.at, values.clone())),
+                slot @ None => *slot = Some((d.at, values.clone())),
             }
             out.push(PollResult {
                 item,

@@ -208,7 +208,7 @@ impl RemoteIo {
         }
         let tsn = net.tsn();
         rio.last_in_seq = tsn.streams[rio.uplink].received[0].as_ref().map(|r| r.seq);
-        // Borrowed, not cloned: a clone's atomic count up and down was half this call's time.
+        // Borrowed, not cloned: a clone's atomic count up and down was half this call's samples.
         let Some(stream::Received { seq, at, words }) = tsn.streams[rio.downlink].received[0].as_ref() else {
             return;
         };

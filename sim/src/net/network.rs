@@ -1053,6 +1053,11 @@ impl Network {
             topo: &self.topo,
             enforcement,
         };
+        /// How a box stopped the frame.
+        enum Stop {
+            Drop,
+            Block { rule: String, why: Option<String> },
+        }
         let mut held = SimDuration::ZERO;
         let mut stopped = None;
         for &(stage, i) in &self.boxes_at[node.0 as usize] {
@@ -1069,11 +1074,11 @@ impl Network {
                 // A sensor cannot stop traffic.
                 _ if stage == Stage::Observe => {}
                 Action::Drop => {
-                    stopped = Some(None);
+                    stopped = Some(Stop::Drop);
                     break;
                 }
                 Action::Block { rule, why } => {
-                    stopped = Some(Some((rule, why)));
+                    stopped = Some(Stop::Block { rule, why });
                     break;
                 }
             }
@@ -1084,11 +1089,11 @@ impl Network {
         match stopped {
             None => Some(held),
             // Swallowed in the path: the sender learns nothing, as on a real network.
-            Some(None) => {
+            Some(Stop::Drop) => {
                 self.stats.dropped += 1;
                 None
             }
-            Some(Some((rule, why))) => {
+            Some(Stop::Block { rule, why }) => {
                 self.block(at, frame, node, rule, why, log);
                 None
             }
