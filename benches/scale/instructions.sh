@@ -18,8 +18,9 @@
 #
 # cachegrind models two levels: D1 as it finds it on the machine, and as the last level
 # CG_LL ("size,associativity,line size"), by default 1 MiB, 8-way, 64-byte lines, the
-# second-level cache of each core of the machine docs/src/performance.md was measured on
-# (AMD EPYC: 32 KiB D1, 1 MiB L2 a core, 32 MiB L3 shared). The second level is where a
+# second-level cache of each core of the machine most of docs/src/performance.md was
+# measured on (AMD EPYC: 32 KiB D1, 1 MiB L2 a core, 32 MiB L3 shared); its section on a
+# larger server used CG_LL=2097152,16,64 (a Xeon's 2 MiB L2). The second level is where a
 # growing plant's state first spills; its misses go to the L3 or to memory. (Left to
 # itself, cachegrind 3.19 took that machine's last level for 256 MiB, direct-mapped.)
 set -euo pipefail

@@ -795,8 +795,9 @@ impl Network {
 
     fn hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: PathId, log: &mut EventLog) {
         // The topology is read through `self.topo` at each use, never held in an `Arc` clone
-        // across the hop: on a many-core server the clone's and drop's atomic operations
-        // were four fifths of a hop's time (`perf annotate`, 1,000-PLC plant).
+        // across the hop: the clone's and drop's atomic operations were four fifths of a
+        // hop's samples (`perf annotate`, 1,000-PLC plant, on the Xeon of the performance
+        // notes' "Atomic counts on a larger server").
         let len = self.paths.len(route);
         if len == 0 {
             self.drop_frame(at, &frame, frame.src, "no route to host", log);
