@@ -140,6 +140,40 @@ impl DueIndex {
         true
     }
 
+    /// Takes out the members due at the earliest instant, in rank order, and returns that
+    /// instant, if it is before `before`, every one of them passes `test` (by rank), and all
+    /// members share one period. Otherwise takes none out, leaves `out` empty and returns
+    /// `None`. The quiet scan ticks' loop, instant after instant: one lane's front is sorted
+    /// by `(due, rank)`, so the members of one instant are its first few entries, in rank
+    /// order already, read once (where [`Self::take_due_if`] reads them twice and sorts).
+    /// With several lanes the instant's members would have to be merged: the caller falls
+    /// back to [`Self::next_due`] and [`Self::take_due_if`].
+    pub fn take_instant_if(
+        &mut self,
+        before: SimTime,
+        mut test: impl FnMut(u32) -> bool,
+        out: &mut Vec<u32>,
+    ) -> Option<SimTime> {
+        out.clear();
+        let [lane] = &mut self.lanes[..] else {
+            return None;
+        };
+        let live = lane.live();
+        let &(t, _) = live.first().filter(|&&(t, _)| t < before)?;
+        for &(due, rank) in live {
+            if due != t {
+                break;
+            }
+            if !test(rank) {
+                out.clear();
+                return None;
+            }
+            out.push(rank);
+        }
+        lane.drop_front(out.len());
+        Some(t)
+    }
+
     /// Every member due before `until`, as `(due, rank)`, left in the index.
     pub fn due_before(&self, until: SimTime, out: &mut Vec<(SimTime, u32)>) {
         out.clear();
@@ -196,6 +230,41 @@ mod tests {
         assert_eq!(out, vec![0]);
         assert!(d.is_empty());
         assert_eq!(d.next_due(), None);
+    }
+
+    #[test]
+    fn takes_one_instant_at_a_time_only_when_everyone_due_passes() {
+        let mut d = DueIndex::default();
+        for (t, rank) in [(20, 4), (10, 3), (10, 1), (30, 2)] {
+            d.insert(SimTime(t), rank, P);
+        }
+        let mut out = Vec::new();
+        assert_eq!(
+            d.take_instant_if(SimTime(10), |_| true, &mut out),
+            None,
+            "before is exclusive"
+        );
+        assert_eq!(d.take_instant_if(SimTime(11), |r| r != 3, &mut out), None);
+        assert!(out.is_empty());
+        assert_eq!(d.len(), 4, "a failed test takes nothing out");
+        assert_eq!(
+            d.take_instant_if(SimTime(99), |_| true, &mut out),
+            Some(SimTime(10))
+        );
+        assert_eq!(
+            out,
+            vec![1, 3],
+            "the instant's members in rank order, nobody later"
+        );
+        assert_eq!(
+            d.take_instant_if(SimTime(99), |_| true, &mut out),
+            Some(SimTime(20))
+        );
+        assert_eq!(out, vec![4]);
+        // A second period makes a second lane: the caller goes the general way.
+        d.insert(SimTime(25), 5, SimDuration(7));
+        assert_eq!(d.take_instant_if(SimTime(99), |_| true, &mut out), None);
+        assert_eq!(d.next_due(), Some(SimTime(25)));
     }
 
     #[test]

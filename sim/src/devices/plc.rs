@@ -1125,6 +1125,36 @@ impl PlcParams<'_, '_> {
         true
     }
 
+    /// The next instant before `before` at which every PLC due was scanned ahead, in this
+    /// window, with no request waiting: does [`Self::put_back_if_ahead`]'s work there and
+    /// returns the instant. `None`, having touched nothing, if the next instant is not such
+    /// a one, or if the PLCs do not all share one scan period (see
+    /// [`crate::base::due::DueIndex::take_instant_if`]; the caller then goes instant by
+    /// instant through [`Self::next_scan`] and [`Self::put_back_if_ahead`]).
+    pub(crate) fn quiet_instant(
+        &mut self,
+        before: SimTime,
+        waiting: impl Fn(Entity) -> bool,
+        log: &mut EventLog,
+    ) -> Option<SimTime> {
+        let s = &mut *self.schedule;
+        if !s.started {
+            return None;
+        }
+        let before = before.min(s.ahead.swept_to);
+        let (ahead, order) = (&mut s.ahead, &s.order);
+        let all_ahead = |r: u32| ahead.done[r as usize].is_some() && !waiting(order[r as usize]);
+        let t = s.due.take_instant_if(before, all_ahead, &mut s.scanning)?;
+        for &r in &s.scanning {
+            let put = s.ahead.put_back(t, r, &mut s.due, log);
+            debug_assert!(
+                put,
+                "take_instant_if checked that every PLC due was scanned ahead"
+            );
+        }
+        Some(t)
+    }
+
     /// The earliest scan due: the runner reads it at every decision instead of a wake-up
     /// per scan in the calendar (a push and a pop for every one of a large plant's ticks).
     /// Before the first tick, when the index is still empty, each PLC's first scan is in
