@@ -4,16 +4,22 @@ substations, each one PLC keeping a buffer tank's level with a pump (an on/off l
 PLCs per access switch, the access switches on one core switch; one SCADA HMI polling every
 PLC every 2 s and one historian polling every PLC every 10 s, both on the core switch.
 
-    python3 benches/scale/gen.py OUT_DIR N [DURATION]      # DURATION default 1h
+    python3 benches/scale/gen.py OUT_DIR N [DURATION] [--no-pollers]   # DURATION default 1h
 
 Writes OUT_DIR/plant.toml and OUT_DIR/exercise.toml (benign operation, no expectations).
+With --no-pollers the plant has no HMI and no historian, so no frames: what the PLCs and
+the physics cost alone (benches/scale/marginal.sh subtracts it).
 """
 import os
 import sys
 
-out = sys.argv[1]
-n = int(sys.argv[2])
-duration = sys.argv[3] if len(sys.argv) > 3 else "1h"
+args = [a for a in sys.argv[1:] if a != "--no-pollers"]
+pollers = len(args) == len(sys.argv) - 1
+if len(args) not in (2, 3):
+    sys.exit("usage: gen.py OUT_DIR N [DURATION] [--no-pollers]")
+out = args[0]
+n = int(args[1])
+duration = args[2] if len(args) > 2 else "1h"
 PER_SWITCH = 24
 os.makedirs(out, exist_ok=True)
 
@@ -50,11 +56,12 @@ for i in range(n):
           "[[plc.io]]", f'signal = "b{i}_pump.run"', 'from = "co:0"',
           "[[plc.program]]", 'type = "onoff"', 'name = "tank level"', 'pv = "ir:0"', 'out = "co:0"',
           "on_below = 100", "off_above = 200"]
-p += ["[[hmi]]", 'host = "scada"', 'poll_period = "2s"', "poll = ["]
-p += [f'    {{ plc = "b{i}", read = "ir:0", count = 2 }},' for i in range(n)]
-p += ["]", "[[historian]]", 'host = "historian"', 'poll_period = "10s"', "poll = ["]
-p += [f'    {{ plc = "b{i}", read = "ir:0", count = 2 }},' for i in range(n)]
-p += ["]"]
+if pollers:
+    p += ["[[hmi]]", 'host = "scada"', 'poll_period = "2s"', "poll = ["]
+    p += [f'    {{ plc = "b{i}", read = "ir:0", count = 2 }},' for i in range(n)]
+    p += ["]", "[[historian]]", 'host = "historian"', 'poll_period = "10s"', "poll = ["]
+    p += [f'    {{ plc = "b{i}", read = "ir:0", count = 2 }},' for i in range(n)]
+    p += ["]"]
 with open(os.path.join(out, "plant.toml"), "w") as f:
     f.write("\n".join(p) + "\n")
 with open(os.path.join(out, "exercise.toml"), "w") as f:
