@@ -1179,17 +1179,38 @@ impl PlcParams<'_, '_> {
         // In rank order, the order the PLCs were built in, which their memory follows.
         ahead.by_rank(&mut batch);
         let from = ahead.deferred_len();
-        for &(due, r) in &batch {
-            let Ok((_, mut plc)) = plcs.get_mut(schedule.order[r as usize]) else {
-                continue;
-            };
+        let order = &schedule.order;
+        let mut scan_ahead = |due: SimTime, r: u32, plc: &mut Plc| {
             if plc.cpu.is_shared() {
-                continue; // live sockets read its memory in real time
+                return; // live sockets read its memory in real time
             }
             plc.read_inputs(process);
             let next = plc.scan(due, calendar, process, &mut ahead.scratch);
             ahead.done[r as usize] = Some((next, plc.scan_period));
             ahead.defer_scratch(due, r);
+        };
+        // The query yields the PLCs in rank order (the ranks were given in its order when
+        // the run started), so it is walked alongside the batch instead of looked up by
+        // entity for each PLC (1.8 % of a 1,000-PLC run). Should an entity not be where its
+        // rank says (the PLCs' storage rearranged), the rest go by lookup.
+        let mut done = 0;
+        let mut query = plcs.iter_mut();
+        let mut at = 0;
+        for &(due, r) in &batch {
+            let Some(skip) = (r as usize).checked_sub(at) else {
+                break;
+            };
+            match query.nth(skip) {
+                Some((e, mut plc)) if e == order[r as usize] => scan_ahead(due, r, &mut plc),
+                _ => break,
+            }
+            at = r as usize + 1;
+            done += 1;
+        }
+        for &(due, r) in &batch[done..] {
+            if let Ok((_, mut plc)) = plcs.get_mut(order[r as usize]) {
+                scan_ahead(due, r, &mut plc);
+            }
         }
         ahead.sort_deferred(from);
         ahead.batch = batch;
