@@ -763,11 +763,14 @@ impl Network {
     /// Gives back an inbox taken and emptied, so a busy host's (an HMI polling thousands of
     /// PLCs) keeps its room: grown again from nothing at every tick, its larger sizes went
     /// through the allocator's slow path (about 3 % of a 10,000-PLC run). A quiet host's
-    /// small inbox goes to a short list of spares for the next host that gets mail, so ten
-    /// thousand PLCs do not each keep one and none grows one from nothing.
+    /// small inbox goes to a list of spares for the next host that gets mail, so ten
+    /// thousand PLCs do not each keep one and none grows one from nothing. The list holds
+    /// up to 4,096: a poll round's requests are all delivered before the mail is sorted, a
+    /// thousand PLCs' inboxes at once, and with 64 spares the others were allocated and
+    /// freed at every round (42,225 times in two simulated minutes of 1,000 PLCs).
     pub fn give_back_inbox(&mut self, host: HostId, mut inbox: Vec<Delivered>) {
         const KEPT_FROM: usize = 8;
-        const SPARES: usize = 64;
+        const SPARES: usize = 4096;
         inbox.clear();
         let slot = &mut self.inboxes[host.0 as usize];
         if inbox.capacity() >= KEPT_FROM && slot.is_empty() {
