@@ -8,8 +8,9 @@
 //! the run, and is popped from its front, with one comparison each, where the heap sifts
 //! through log n levels twice (most of the queue's cost at a thousand PLCs, where a poll
 //! round keeps a thousand frames in flight). An event earlier than the run's back goes into
-//! the heap. The order is the heap's exactly: the earliest of the run's front and the
-//! heap's top comes out first.
+//! the heap (so an event far ahead at the back sends the ones after it to the heap until it
+//! comes out: no worse than the heap alone). The order is the heap's exactly: the earliest
+//! of the run's front and the heap's top comes out first.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
