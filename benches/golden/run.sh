@@ -13,11 +13,7 @@ record=0
 [[ "${1:-}" == "--record" ]] && record=1
 
 # OTRANGE_BIN: a binary built elsewhere (for example from the commit before a change).
-bin=${OTRANGE_BIN:-}
-if [[ -z "$bin" ]]; then
-    cargo build --release --quiet --bin otrange
-    bin=target/release/otrange
-fi
+source benches/otrange-bin.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 now="$out/hashes.txt"

@@ -28,11 +28,7 @@ cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "instructions.sh needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(100:10m 1000:1m 10000:15s)
-bin=${OTRANGE_BIN:-}
-if [ -z "$bin" ]; then
-    cargo build --release --quiet --bin otrange
-    bin=target/release/otrange
-fi
+source benches/otrange-bin.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 

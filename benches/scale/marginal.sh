@@ -17,11 +17,7 @@ cd "$(dirname "$0")/../.."
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(100:60m 1000:10m 10000:1m)
 reps=${REPS:-3}
-bin=${OTRANGE_BIN:-}
-if [[ -z "$bin" ]]; then
-    cargo build --release --quiet --bin otrange
-    bin=target/release/otrange
-fi
+source benches/otrange-bin.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # Twice a duration such as 10m or 90s, in the same unit.

@@ -14,11 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(10:1h 100:1h 1000:10m 10000:2m)
-bin=${OTRANGE_BIN:-}
-if [[ -z "$bin" ]]; then
-    cargo build --release --quiet --bin otrange
-    bin=target/release/otrange
-fi
+source benches/otrange-bin.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 printf '%8s %10s %14s %16s %14s %10s %10s %10s\n' PLCS SIMULATED FRAMES "CPU_S/SIM_HOUR" FRAMES/CPU_S REALTIME PEAK_MB START_S

@@ -474,8 +474,9 @@ impl RunnerParams<'_, '_> {
     /// ([`crate::devices::plc::PlcParams::quiet_instant`]); the end of a tick (the taps'
     /// findings collected, the hosts' logs fed to their sensors) is done after the first,
     /// as [`Self::quiet_tick`] does, and would find nothing new after the others. At a
-    /// thousand PLCs with frames a quiet tick came every 0.1 ms, about 400 instructions
-    /// each, half of them finding again the next scan, the next frame and the wake-ups.
+    /// thousand PLCs with frames a quiet tick came every 0.1 ms at about 430 instructions
+    /// (callgrind), most of them finding again the next scan, the next frame and the
+    /// wake-ups; the stretch saves about 260 of them (docs/src/performance.md).
     /// Returns how many ticks ran: none when the first instant is not quiet, or when the
     /// PLCs' periods differ (then [`Self::quiet_tick`] takes it).
     fn quiet_stretch(&mut self, before: SimTime) -> u64 {
