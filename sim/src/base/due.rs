@@ -291,6 +291,37 @@ mod tests {
     }
 
     #[test]
+    fn a_member_put_back_far_before_the_back_goes_in_its_place() {
+        // Further back than the walk goes: the binary search's place, not the walk's end.
+        let mut d = DueIndex::default();
+        for rank in 0..100u32 {
+            d.insert(SimTime(u64::from(rank) * 10), rank, P);
+        }
+        let mut out = Vec::new();
+        d.take_due(SimTime(40), &mut out); // a consumed front the search must not enter
+        let late = [
+            (55, 100),
+            (5, 101),
+            (995, 102),
+            (501, 103),
+            (501, 104),
+            (990, 105),
+        ];
+        for (t, rank) in late {
+            d.insert(SimTime(t), rank, P);
+        }
+        let mut seen = Vec::new();
+        while let Some(t) = d.next_due() {
+            d.take_due(t, &mut out);
+            seen.extend(out.iter().map(|&r| (t.0, r)));
+        }
+        let mut want: Vec<(u64, u32)> = (5..100u32).map(|r| (u64::from(r) * 10, r)).collect();
+        want.extend(late);
+        want.sort();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
     fn agrees_with_an_ordered_set_over_many_scans_put_back_with_jitter() {
         // Long enough for every lane's consumed front to be dropped many times over.
         use std::collections::BTreeSet;
