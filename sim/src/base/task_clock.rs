@@ -25,7 +25,6 @@
 //! after this one actually went out, so its phase performs a random walk).
 
 use crate::base::config_error::ConfigError;
-use crate::base::round::round;
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -181,11 +180,11 @@ impl TaskClock {
         let due = match self.keeping {
             Keeping::Anchored => {
                 // k periods on the device's clock; f64 is exact to 2^53 ns (104 days).
-                let span = round(self.count as f64 * self.period.as_nanos() as f64 * self.rate) as u64;
+                let span = (self.count as f64 * self.period.as_nanos() as f64 * self.rate).round() as u64;
                 self.anchor + SimDuration(span)
             }
             Keeping::FreeRunning => {
-                now + SimDuration(round(self.period.as_nanos() as f64 * self.rate) as u64)
+                now + SimDuration((self.period.as_nanos() as f64 * self.rate).round() as u64)
             }
         };
         // Never at or before `now`: a start too late for its slot takes the next instant.

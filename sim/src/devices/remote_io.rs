@@ -146,7 +146,7 @@ pub struct RemoteIoFigures {
 }
 
 fn raw(v: f64, scale: f64, offset: f64) -> u16 {
-    crate::base::round::round(v * scale + offset).clamp(0.0, 65535.0) as u16
+    (v * scale + offset).round().clamp(0.0, 65535.0) as u16
 }
 
 impl RemoteIo {

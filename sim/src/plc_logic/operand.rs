@@ -307,7 +307,7 @@ pub fn to_raw(v: f64) -> u16 {
         return 0;
     }
     // `as` saturates, the clamp makes the intent explicit.
-    crate::base::round::round(v.clamp(0.0, 65535.0)) as u16
+    v.clamp(0.0, 65535.0).round() as u16
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub(crate) fn next_substep(step_s: f64, remaining_s: f64, stable_s: f64) -> f64 
         remaining_s
     } else {
         // Even sub-steps over what remains, each no longer than the stable step.
-        let n = crate::base::round::ceil(remaining_s / h);
+        let n = (remaining_s / h).ceil();
         remaining_s / n
     }
 }

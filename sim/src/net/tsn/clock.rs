@@ -9,7 +9,6 @@
 //! network's events are processed in order), so the clock moves from interval to interval
 //! as time goes on and never goes back.
 
-use crate::base::round::{ceil, round};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -105,9 +104,9 @@ impl SyncedClock {
     /// The local reading at simulated time `t` (at or after the last [`advance`](Self::advance)).
     pub fn local(&self, t: u64) -> i64 {
         if self.drift == 0.0 {
-            return t as i64 + round(self.residual) as i64;
+            return t as i64 + self.residual.round() as i64;
         }
-        t as i64 + round(self.offset_ns(t)) as i64
+        t as i64 + self.offset_ns(t).round() as i64
     }
 
     /// The earliest simulated time at which the local clock reads at least `l`, or the end of
@@ -116,12 +115,12 @@ impl SyncedClock {
     pub fn global(&self, l: i64) -> u64 {
         if self.drift == 0.0 {
             // A clock with a fixed offset: exact without iteration.
-            let t = (l - round(self.residual) as i64).max(self.seg_start as i64) as u64;
+            let t = (l - self.residual.round() as i64).max(self.seg_start as i64) as u64;
             return t.min(self.seg_end);
         }
         let s = self.seg_start as f64;
         let approx = s + (l as f64 - s - self.residual) / (1.0 + self.drift);
-        let mut t = ceil(approx).max(self.seg_start as f64) as u64;
+        let mut t = approx.ceil().max(self.seg_start as f64) as u64;
         if t >= self.seg_end {
             return self.seg_end;
         }

@@ -90,13 +90,7 @@ impl ValueType {
     /// The registers holding `v`: integers rounded and saturated at the type's range (as a
     /// PLC's conversion saturates), NaN as 0; floats as the nearest f32.
     pub fn encode(self, order: WordOrder, v: f64) -> [u16; 2] {
-        let int = |lo: f64, hi: f64| {
-            if v.is_nan() {
-                0.0
-            } else {
-                crate::base::round::round(v).clamp(lo, hi)
-            }
-        };
+        let int = |lo: f64, hi: f64| if v.is_nan() { 0.0 } else { v.round().clamp(lo, hi) };
         let bits: u32 = match self {
             ValueType::U16 => return [int(0.0, 65535.0) as u16, 0],
             ValueType::I16 => return [int(-32768.0, 32767.0) as i16 as u16, 0],
