@@ -73,6 +73,17 @@ struct Pending {
     step: Step,
 }
 
+/// The bound of the loop processing the network's events, if one is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Draining {
+    /// No loop runs (a device sending, a PLC replying): events go into the queue.
+    Off,
+    /// [`Network::run_until`]: events at or before this time.
+    UpTo(SimTime),
+    /// [`Network::lookahead`]: events before this time, up to a delivery that wakes a host.
+    Before(SimTime),
+}
+
 /// What happens at a pending event.
 enum Step {
     /// A frame reaches the node before hop `hop` of its route (`hop` == route length: it
@@ -122,6 +133,11 @@ pub struct Network {
     /// Per link, per direction: when its transmitter is free again.
     busy_until: Vec<[SimTime; 2]>,
     queue: super::event_queue::EventQueue<Pending>,
+    /// How far the loop processing the queue goes, while one runs: a hop it would pop next
+    /// anyway is done at once instead ([`Network::next_hop`]).
+    draining: Draining,
+    /// Whether such hops may be done at once (off: every event through the queue).
+    direct_hops: bool,
     seq: u64,
     next_frame: u64,
     inboxes: Vec<Vec<Delivered>>,
@@ -214,6 +230,8 @@ impl Network {
         Network {
             busy_until: vec![[SimTime::ZERO; 2]; topo.links.len()],
             queue: Default::default(),
+            draining: Draining::Off,
+            direct_hops: true,
             seq: 0,
             next_frame: 1,
             inboxes: vec![Vec::new(); n],
@@ -238,6 +256,13 @@ impl Network {
             paths: Paths::default(),
             topo,
         }
+    }
+
+    /// Whether a hop the event loop would pop next is done at once ([`Self::next_hop`]):
+    /// on by default; off sends every event through the queue, for the check that this
+    /// changes no output (`OTRANGE_FULL_TICKS=1`, tests/local_ticks.rs).
+    pub fn set_direct_hops(&mut self, on: bool) {
+        self.direct_hops = on;
     }
 
     /// Installs the plant's TSN ports, clocks and streams, and schedules the streams' first
@@ -725,6 +750,7 @@ impl Network {
 
     /// Processes every event due at or before `now`: hops, middleboxes, deliveries.
     pub fn run_until(&mut self, now: SimTime, log: &mut EventLog) {
+        self.draining = Draining::UpTo(now);
         while let Some(p) = self.queue.peek() {
             if p.at > now {
                 break;
@@ -732,6 +758,7 @@ impl Network {
             let p = self.queue.pop().expect("peeked");
             self.process(p, log);
         }
+        self.draining = Draining::Off;
     }
 
     /// Moves frames along ahead of the clock, up to (not including) `bound`, stopping at
@@ -739,23 +766,56 @@ impl Network {
     /// the next tick, so processing these events early changes nothing but saves ticks.
     /// Returns the time of the next tick the network needs, if any before `bound`.
     pub fn lookahead(&mut self, bound: SimTime, log: &mut EventLog) -> Option<SimTime> {
+        self.draining = Draining::Before(bound);
+        let mut stop = None;
         while let Some(p) = self.queue.peek() {
             if p.at >= bound {
-                return None;
+                break;
             }
             if let Step::Hop { hop, frame, route } = &p.step
-                && !matches!(frame.payload, Payload::Stream(_))
+                && self.wakes_on_arrival(*hop, frame, *route)
             {
-                let len = self.paths.len(*route);
-                let arrival = usize::from(*hop) >= len && len > 0;
-                if arrival && self.wake_on_delivery[frame.dst.0 as usize] {
-                    return Some(p.at);
-                }
+                stop = Some(p.at);
+                break;
             }
             let p = self.queue.pop().expect("peeked");
             self.process(p, log);
         }
-        None
+        self.draining = Draining::Off;
+        stop
+    }
+
+    /// Whether hop `hop` of `frame` delivers it to a host that must be woken for it, where
+    /// look-ahead stops.
+    fn wakes_on_arrival(&self, hop: u16, frame: &Frame, route: PathId) -> bool {
+        let len = self.paths.len(route);
+        let arrival = usize::from(hop) >= len && len > 0;
+        arrival && !matches!(frame.payload, Payload::Stream(_)) && self.wake_on_delivery[frame.dst.0 as usize]
+    }
+
+    /// Hop `hop` of `frame` at `at`, a frame's next after crossing a FIFO link. The queue
+    /// would hand it straight back when nothing in it comes before `at` (a later sequence
+    /// number loses ties, so strictly before) and the running loop goes as far: then it is
+    /// done at once, sparing a push, a pop and the loop's tests. The order of everything is
+    /// the queue's: later events keep their order among themselves, their sequence numbers
+    /// only lower. Stream frames always queue (a stream's copies to several listeners are
+    /// sent one after the other by one hop, which must not wait for the first copy's next
+    /// hop). The recursion is as deep as a route is long.
+    fn next_hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: PathId, log: &mut EventLog) {
+        let within = match self.draining {
+            _ if !self.direct_hops => false,
+            Draining::Off => false,
+            Draining::UpTo(now) => at <= now,
+            Draining::Before(bound) => at < bound && !self.wakes_on_arrival(hop, &frame, route),
+        };
+        if within
+            && !matches!(frame.payload, Payload::Stream(_))
+            && self.queue.peek().is_none_or(|p| p.at > at)
+        {
+            self.hop(at, hop, frame, route, log);
+        } else {
+            self.push(at, Step::Hop { hop, frame, route });
+        }
     }
 
     /// Takes the frames delivered to a host so far.
@@ -989,14 +1049,7 @@ impl Network {
         let done = start + SimDuration(ser_ns);
         self.busy_until[h.link.0 as usize][dir] = done;
         self.link_frames[h.link.0 as usize] += 1;
-        self.push(
-            done + latency,
-            Step::Hop {
-                hop: (hop + 1) as u16,
-                frame,
-                route,
-            },
-        );
+        self.next_hop(done + latency, (hop + 1) as u16, frame, route, log);
     }
 
     fn on_sent(&mut self, at: SimTime, frame: &Frame, log: &mut EventLog) {
