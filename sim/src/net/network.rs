@@ -258,7 +258,7 @@ impl Network {
         }
     }
 
-    /// Whether a hop the event loop would pop next is done at once ([`Self::next_hop`]):
+    /// Whether a hop the event loop would pop next is done at once (see `next_hop`):
     /// on by default; off sends every event through the queue, for the check that this
     /// changes no output (`OTRANGE_FULL_TICKS=1`, tests/local_ticks.rs).
     pub fn set_direct_hops(&mut self, on: bool) {
