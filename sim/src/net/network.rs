@@ -803,12 +803,12 @@ impl Network {
     /// hop). The recursion is as deep as a route is long.
     fn next_hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: PathId, log: &mut EventLog) {
         let within = match self.draining {
-            _ if !self.direct_hops => false,
             Draining::Off => false,
             Draining::UpTo(now) => at <= now,
             Draining::Before(bound) => at < bound && !self.wakes_on_arrival(hop, &frame, route),
         };
-        if within
+        if self.direct_hops
+            && within
             && !matches!(frame.payload, Payload::Stream(_))
             && self.queue.peek().is_none_or(|p| p.at > at)
         {
