@@ -14,6 +14,15 @@ use std::process::ExitCode;
 mod detect;
 mod techniques_cmd;
 
+/// mimalloc instead of the C library's allocator: a large plant's state is hundreds of
+/// megabytes read a few bytes per host at a time, and on 4 KiB pages most of those reads
+/// miss the TLB. mimalloc's segments go on transparent huge pages where the kernel allows
+/// it, and it packs objects of one size together: 0.90x the CPU time at 1,000 PLCs and
+/// at 10,000, the same gain as glibc's own huge-page setting (`GLIBC_TUNABLES`), which a
+/// program cannot give itself (docs/src/performance.md, "The allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "otrange",
