@@ -2,7 +2,8 @@
 # What a scan and a poll each cost as the plant grows: the scale plants of run.sh
 # (benches/scale/gen.py) run with and without their SCADA HMI and historian (gen.py
 # --no-pollers). Each run's own timing of its simulation loop (timing.json's wall_seconds:
-# no start-up, no parsing of the plant) is the cost of the simulated time; without pollers
+# from the first tick to the last, with the events written as they come, but not the parsing
+# and building of the plant) is the cost of the simulated time; without pollers
 # it is the PLCs' scans and the physics, and what the pollers add is the frames' cost (the
 # polls, their answers, the ticks they cause). Prints, per N, seconds per simulated hour with
 # and without frames, the cost of a scan (physics included) and of a poll (request and
