@@ -78,6 +78,7 @@ macro_rules! plant_with_devices {
 
         /// Every Modbus server the devices offer, kinds in registration order, each kind's
         /// devices in host order (live mode binds them in this order).
+        #[cfg(feature = "live")]
         pub(crate) fn modbus_servers(world: &mut World) -> Vec<$crate::devices::kind::ModbusServer> {
             let mut out = Vec::new();
             $(
@@ -88,7 +89,8 @@ macro_rules! plant_with_devices {
             out
         }
 
-        /// Every host whose device polls Modbus servers, in host order.
+        /// Every host whose device polls Modbus servers, in host order (for live mode).
+        #[cfg(feature = "live")]
         pub(crate) fn modbus_clients(world: &mut World) -> Vec<HostId> {
             let mut out = Vec::new();
             $( out.extend(<$kind as DeviceKind>::modbus_clients(world)); )*
