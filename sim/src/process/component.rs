@@ -119,13 +119,11 @@ impl Component {
 
     /// Whether [`Component::max_step_s`] can be finite: the process asks only these for the
     /// stable step, so a plant of ten thousand tanks and pumps is not read twice per step.
+    /// Called once the valves know their heads ([`Component::head_per_m3`]).
     pub(crate) fn may_limit_step(&self) -> bool {
         match self {
-            Self::Valve(_)
-            | Self::Dosing(_)
-            | Self::Heater(_)
-            | Self::PressureVessel(_)
-            | Self::Building(_) => true,
+            Self::Valve(c) => c.may_limit_step(),
+            Self::Dosing(_) | Self::Heater(_) | Self::PressureVessel(_) | Self::Building(_) => true,
             Self::Breaker(_)
             | Self::Bus(_)
             | Self::Pump(_)

@@ -125,6 +125,14 @@ impl Valve {
     /// twice that, oscillates with growing amplitude. Below 1 % of the reference head the
     /// slope is taken at 1 %: the few litres left there drain in one step and the tank's
     /// floor at 0 holds them.
+    /// Whether [`Valve::max_step_s`] can be finite: only a valve draining a head whose
+    /// integrator is known. Without one (a valve of fixed flow, as in a plant of many
+    /// buildings), asking at every step read a cold component for nothing (3 % of a
+    /// 1,000-PLC run).
+    pub(crate) fn may_limit_step(&self) -> bool {
+        self.head.is_some() && self.head_per_m3.is_some()
+    }
+
     pub(crate) fn max_step_s(&self, s: &Signals) -> f64 {
         let (Some((id, reference_m)), Some(per_m3)) = (self.head, self.head_per_m3) else {
             return f64::INFINITY;
