@@ -119,7 +119,7 @@ impl Component {
 
     /// Whether [`Component::max_step_s`] can be finite: the process asks only these for the
     /// stable step, so a plant of ten thousand tanks and pumps is not read twice per step.
-    /// Called once the valves know their heads ([`Component::head_per_m3`]).
+    /// Asked once the valves know how their heads respond (after `link_heads`).
     pub(crate) fn may_limit_step(&self) -> bool {
         match self {
             Self::Valve(c) => c.may_limit_step(),

@@ -433,6 +433,37 @@ mod tests {
     }
 
     #[test]
+    fn a_valve_is_asked_for_the_stable_step_only_when_it_drains_a_head() {
+        // The fill valve's flow is fixed (its step is exact at any length); the drain's
+        // falls with the level it lowers, which a long step overshoots.
+        let p = build(
+            r#"
+            [[process.valve]]
+            name = "fill"
+            max_flow_m3s = 0.01
+            initial_opening = 1.0
+            [[process.valve]]
+            name = "drain"
+            max_flow_m3s = 0.02
+            initial_opening = 1.0
+            upstream_level = "t.level"
+            reference_level_m = 2.0
+            [[process.tank]]
+            name = "t"
+            area_m2 = 0.5
+            height_m = 3.0
+            initial_level_m = 2.0
+            inflows = ["fill.flow"]
+            outflows = ["drain.flow"]
+            "#,
+        );
+        let watched: Vec<&str> = p.stiff.iter().map(|&i| p.names[i].as_str()).collect();
+        assert_eq!(watched, ["drain"]);
+        let drain = p.stiff[0];
+        assert!(p.components[drain].max_step_s(&p.signals).is_finite());
+    }
+
+    #[test]
     fn example_loads_and_runs_within_its_bands() {
         let mut p = example();
         let kinds = [

@@ -107,8 +107,6 @@ impl ComponentConfig for ValveConfig {
 }
 
 impl Valve {
-    /// Moves the plug toward the command at the actuator's rate, then
-    /// computes flow from the new position.
     /// The signal of the head this valve drains, if any.
     pub(crate) fn head_signal(&self) -> Option<SignalId> {
         self.head.map(|(id, _)| id)
@@ -119,20 +117,21 @@ impl Valve {
         self.head_per_m3 = Some(per_m3);
     }
 
+    /// Whether [`Valve::max_step_s`] can be finite: only for a valve draining a head whose
+    /// integrator is known. Without one (a valve of fixed flow, as in a plant of many
+    /// buildings) it is always infinite, and asking at every physics step read a component
+    /// cold by then for nothing (the simulation loop 0.954x without it at 1,000 PLCs,
+    /// docs/src/performance.md).
+    pub(crate) fn may_limit_step(&self) -> bool {
+        self.head.is_some() && self.head_per_m3.is_some()
+    }
+
     /// Draining through √head is a feedback loop: the flow falls as the head it lowers
     /// falls, with rate constant `head_per_m3 × dQ/dh`. A step longer than its inverse
     /// overshoots the level (or pressure) where inflow and outflow balance and, beyond
     /// twice that, oscillates with growing amplitude. Below 1 % of the reference head the
     /// slope is taken at 1 %: the few litres left there drain in one step and the tank's
     /// floor at 0 holds them.
-    /// Whether [`Valve::max_step_s`] can be finite: only a valve draining a head whose
-    /// integrator is known. Without one (a valve of fixed flow, as in a plant of many
-    /// buildings), asking at every step read a cold component for nothing (3 % of a
-    /// 1,000-PLC run).
-    pub(crate) fn may_limit_step(&self) -> bool {
-        self.head.is_some() && self.head_per_m3.is_some()
-    }
-
     pub(crate) fn max_step_s(&self, s: &Signals) -> f64 {
         let (Some((id, reference_m)), Some(per_m3)) = (self.head, self.head_per_m3) else {
             return f64::INFINITY;
@@ -143,6 +142,8 @@ impl Valve {
         if rate > 0.0 { 1.0 / rate } else { f64::INFINITY }
     }
 
+    /// Moves the plug toward the command at the actuator's rate, then
+    /// computes flow from the new position.
     pub(crate) fn step(&mut self, s: &mut Signals, dt_s: f64) {
         let target = s.unit(self.command);
         self.position_frac = if self.stroke_s > 0.0 {
