@@ -11,6 +11,7 @@ pub mod network;
 mod paths;
 pub mod pcap;
 mod routes;
+pub mod service_bytes;
 pub mod topology;
 pub mod tsn;
 

@@ -15,6 +15,7 @@ use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
 use super::identity::IdentityHandle;
 use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
 use super::paths::{PathId, Paths};
+use super::service_bytes::ServiceBytes;
 use super::tsn::Tsn;
 use super::tsn::stream::{StreamFrame, StreamSpec, WaitCause, note_wait};
 use crate::base::events::{EventKind, EventLog};
@@ -62,8 +63,8 @@ pub struct NetStats {
     pub dropped: u64,
     /// Frames sent that carry a Modbus ADU with a function code.
     pub modbus_frames: u64,
-    /// Payload bytes sent, by service name.
-    pub bytes_by_service: BTreeMap<&'static str, u64>,
+    /// Payload bytes sent, by service (shown by service name).
+    pub bytes_by_service: ServiceBytes,
 }
 
 /// A queued event of the network.
@@ -1054,11 +1055,9 @@ impl Network {
 
     fn on_sent(&mut self, at: SimTime, frame: &Frame, log: &mut EventLog) {
         self.stats.sent += 1;
-        *self
-            .stats
+        self.stats
             .bytes_by_service
-            .entry(frame.service.as_str())
-            .or_default() += u64::from(frame.payload_len());
+            .add(frame.service, u64::from(frame.payload_len()));
         if frame.modbus_function().is_some() {
             self.stats.modbus_frames += 1;
         }
