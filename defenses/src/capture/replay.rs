@@ -24,22 +24,6 @@ use otrange_sim::net::topology::{HostId, Service, Transport as L4};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-/// Every service with a well-known port, to name the flows that use one.
-const SERVICES: [Service; 12] = [
-    Service::Modbus,
-    Service::Rdp,
-    Service::Smb,
-    Service::Http,
-    Service::Https,
-    Service::Ssh,
-    Service::Dns,
-    Service::Kerberos,
-    Service::Ldap,
-    Service::Winrm,
-    Service::Vpn,
-    Service::Historian,
-];
-
 /// How many non-Modbus events are listed one by one (all are counted).
 const LISTED: usize = 100;
 
@@ -151,10 +135,10 @@ pub struct Replay<'h> {
 
 fn service_of(transport: L4, src_port: u16, dst_port: u16) -> Option<(Service, u16)> {
     let find = |p: u16| {
-        SERVICES
-            .iter()
-            .copied()
-            .find(|s| s.port() == p && s.transport() == transport)
+        // Layer-2 frames (port 0) name no flow.
+        Service::ALL
+            .into_iter()
+            .find(|s| s.port() != 0 && s.port() == p && s.transport() == transport)
     };
     find(dst_port).or_else(|| find(src_port)).map(|s| (s, s.port()))
 }

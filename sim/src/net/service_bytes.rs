@@ -9,7 +9,7 @@ use super::topology::Service;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// How many services there are: [`Service`]'s variants, numbered from 0.
-const SERVICES: usize = Service::Ethernet as usize + 1;
+const SERVICES: usize = Service::ALL.len();
 
 /// Payload bytes sent, by service; `None` for a service that sent no frame. Boxed: the
 /// counters travel in the run's summary event, and unboxed they made every event of the
@@ -31,7 +31,7 @@ impl ServiceBytes {
     /// The services that sent a frame, by name in name order, with their bytes: the order
     /// results.json shows them in.
     pub fn by_name(&self) -> Vec<(&'static str, u64)> {
-        let mut named: Vec<_> = ALL
+        let mut named: Vec<_> = Service::ALL
             .iter()
             .filter_map(|&s| self.get(s).map(|b| (s.as_str(), b)))
             .collect();
@@ -39,23 +39,6 @@ impl ServiceBytes {
         named
     }
 }
-
-/// Every service, in declaration order (`ALL[s as usize] == s`, checked by a test).
-const ALL: [Service; SERVICES] = [
-    Service::Modbus,
-    Service::Rdp,
-    Service::Smb,
-    Service::Http,
-    Service::Https,
-    Service::Ssh,
-    Service::Dns,
-    Service::Kerberos,
-    Service::Ldap,
-    Service::Winrm,
-    Service::Vpn,
-    Service::Historian,
-    Service::Ethernet,
-];
 
 impl Serialize for ServiceBytes {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -74,9 +57,24 @@ mod tests {
 
     #[test]
     fn every_service_has_its_own_counter() {
-        for (i, s) in ALL.iter().enumerate() {
-            assert_eq!(*s as usize, i, "{s:?}");
-        }
+        // Exhaustive: a new service fails to compile here until it is listed in `ALL`.
+        let listed = |s: Service| match s {
+            Service::Modbus
+            | Service::Rdp
+            | Service::Smb
+            | Service::Http
+            | Service::Https
+            | Service::Ssh
+            | Service::Dns
+            | Service::Kerberos
+            | Service::Ldap
+            | Service::Winrm
+            | Service::Vpn
+            | Service::Historian
+            | Service::Ethernet => Service::ALL.get(s as usize) == Some(&s),
+        };
+        assert!(Service::ALL.into_iter().all(listed));
+        assert_eq!(Service::ALL.len(), Service::Ethernet as usize + 1);
     }
 
     #[test]

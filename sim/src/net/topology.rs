@@ -151,6 +151,23 @@ pub enum Transport {
 }
 
 impl Service {
+    /// Every service, in declaration order: `ALL[s as usize] == s`.
+    pub const ALL: [Service; 13] = [
+        Service::Modbus,
+        Service::Rdp,
+        Service::Smb,
+        Service::Http,
+        Service::Https,
+        Service::Ssh,
+        Service::Dns,
+        Service::Kerberos,
+        Service::Ldap,
+        Service::Winrm,
+        Service::Vpn,
+        Service::Historian,
+        Service::Ethernet,
+    ];
+
     /// IANA well-known ports (Modbus 502 per the Modbus TCP spec; the historian port is
     /// OSIsoft PI's 5450, a common choice in the field).
     pub fn port(self) -> u16 {
