@@ -53,9 +53,11 @@ impl ClientInbox {
 #[derive(Resource, Debug, Default)]
 pub struct LabelledReplies(pub Vec<Delivered>);
 
-/// The hosts that got mail this tick, so that what nobody claims is discarded without
-/// visiting every host ([`crate::devices::traffic::discard_unclaimed`]), and whether any
-/// of it was a request to a host's IT service, which a scan tick must then serve.
+/// What the mail sorted this tick leaves to do: the hosts holding mail nobody may claim, so
+/// that it is discarded without visiting every host
+/// ([`crate::devices::traffic::discard_unclaimed`]), whether any mail was sorted, and
+/// whether any of it was a request to a host's IT service, which a scan tick must then
+/// serve.
 #[derive(Resource, Debug, Default)]
 pub struct MailedThisTick {
     /// The hosts whose mail nobody may claim: requests to a host without a PLC, answers to
