@@ -477,6 +477,9 @@ impl PlcMemory for RegisterMap {
         };
         RegisterMap::len(self, table).min(usize::from(u16::MAX)) as u16
     }
+    fn changes(&self) -> Option<u64> {
+        Some(RegisterMap::changes(self))
+    }
 }
 
 impl Plc {

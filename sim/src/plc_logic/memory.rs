@@ -83,6 +83,12 @@ pub trait PlcMemory {
     fn set(&mut self, area: Area, addr: u16, v: u16) -> bool;
     /// Number of addresses in `area` (valid addresses are `0..len`).
     fn len(&self, area: Area) -> u16;
+    /// A count that moves whenever a value changes, if the memory keeps one: equal counts
+    /// then mean equal contents, and a program whose last scan changed nothing may skip the
+    /// next ([`crate::plc_logic::PlcProgram::scan`]). `None` (the default): every scan runs.
+    fn changes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Plain vector-backed [`PlcMemory`], for tests and examples.

@@ -138,6 +138,8 @@ pub mod operand;
 pub mod program;
 
 #[cfg(test)]
+mod settle_tests;
+#[cfg(test)]
 mod tests;
 
 pub use blocks::alarm::{AlarmKind, AlarmTransition};

@@ -71,7 +71,7 @@ impl AddrRange {
 }
 
 /// The four data tables and the read-only ranges of one device.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RegisterMap {
     // Small tables (most PLCs declare a handful of registers) are held inline, in the PLC's
     // component: the sweep of scans done ahead then reads them with the PLC, in one stream
@@ -82,7 +82,24 @@ pub struct RegisterMap {
     holding_registers: smallvec::SmallVec<[u16; 8]>,
     read_only_coils: Vec<AddrRange>,
     read_only_holding: Vec<AddrRange>,
+    /// How many writes changed a value so far (see [`RegisterMap::changes`]).
+    changes: u64,
 }
+
+/// Two maps are equal when their tables and read-only ranges are: how many changes led
+/// there is history, not content.
+impl PartialEq for RegisterMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.coils == other.coils
+            && self.discrete_inputs == other.discrete_inputs
+            && self.input_registers == other.input_registers
+            && self.holding_registers == other.holding_registers
+            && self.read_only_coils == other.read_only_coils
+            && self.read_only_holding == other.read_only_holding
+    }
+}
+
+impl Eq for RegisterMap {}
 
 impl RegisterMap {
     /// Builds a zeroed map with the given table sizes (each clamped to 65 536).
@@ -99,7 +116,16 @@ impl RegisterMap {
             holding_registers: smallvec::smallvec![0; holding_registers.min(MAX_TABLE_LEN)],
             read_only_coils: Vec::new(),
             read_only_holding: Vec::new(),
+            changes: 0,
         }
+    }
+
+    /// How many writes have changed a value of the map so far, whoever made them (a client,
+    /// the field inputs, the program). Equal counts mean equal contents, which lets a
+    /// program whose last scan changed nothing skip the next one
+    /// ([`crate::plc_logic::PlcProgram::scan`]).
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Declares coil ranges that clients may not write (mapped to physical inputs).
@@ -220,6 +246,7 @@ impl RegisterMap {
         let dst = &mut self.coils[s..s + values.len()];
         let changed = dst != values;
         dst.copy_from_slice(values);
+        self.changes += u64::from(changed);
         Ok(changed)
     }
 
@@ -231,6 +258,7 @@ impl RegisterMap {
         let dst = &mut self.holding_registers[s..s + values.len()];
         let changed = dst != values;
         dst.copy_from_slice(values);
+        self.changes += u64::from(changed);
         Ok(changed)
     }
 
@@ -270,19 +298,27 @@ impl RegisterMap {
 
     /// Simulation write of a coil (ignores read-only ranges). Returns whether it changed.
     pub fn set_coil(&mut self, addr: u16, value: bool) -> Result<bool, MapError> {
-        set_one(&mut self.coils, Table::Coils, addr, value)
+        let changed = set_one(&mut self.coils, Table::Coils, addr, value)?;
+        self.changes += u64::from(changed);
+        Ok(changed)
     }
     /// Simulation write of a discrete input. Returns whether it changed.
     pub fn set_discrete_input(&mut self, addr: u16, value: bool) -> Result<bool, MapError> {
-        set_one(&mut self.discrete_inputs, Table::DiscreteInputs, addr, value)
+        let changed = set_one(&mut self.discrete_inputs, Table::DiscreteInputs, addr, value)?;
+        self.changes += u64::from(changed);
+        Ok(changed)
     }
     /// Simulation write of an input register. Returns whether it changed.
     pub fn set_input_register(&mut self, addr: u16, value: u16) -> Result<bool, MapError> {
-        set_one(&mut self.input_registers, Table::InputRegisters, addr, value)
+        let changed = set_one(&mut self.input_registers, Table::InputRegisters, addr, value)?;
+        self.changes += u64::from(changed);
+        Ok(changed)
     }
     /// Simulation write of a holding register (ignores read-only ranges). Returns whether it changed.
     pub fn set_holding_register(&mut self, addr: u16, value: u16) -> Result<bool, MapError> {
-        set_one(&mut self.holding_registers, Table::HoldingRegisters, addr, value)
+        let changed = set_one(&mut self.holding_registers, Table::HoldingRegisters, addr, value)?;
+        self.changes += u64::from(changed);
+        Ok(changed)
     }
 }
 
@@ -330,6 +366,38 @@ mod tests {
         assert!(m.is_read_only(Table::InputRegisters, 0));
         assert!(m.set_coil(16, true).is_err());
         assert_eq!(m.read_bits(Table::Coils, 0, 16).unwrap().len(), 16);
+    }
+
+    #[test]
+    fn changes_count_every_write_that_changes_a_value_and_no_other() {
+        let mut m = RegisterMap::new(4, 4, 4, 4);
+        m.set_read_only_holding(&[AddrRange::new(3, 3)]);
+        type Write = fn(&mut RegisterMap) -> Result<bool, MapError>;
+        let writes: [(Write, u64); 11] = [
+            (|m| m.set_coil(0, true), 1),
+            (|m| m.set_coil(0, true), 0),
+            (|m| m.set_discrete_input(1, true), 1),
+            (|m| m.set_input_register(2, 0), 0),
+            (|m| m.set_input_register(2, 5), 1),
+            (|m| m.set_holding_register(3, 9), 1),
+            (|m| m.write_coils(0, &[true, true]), 1),
+            (|m| m.write_coils(0, &[true, true]), 0),
+            (|m| m.write_holding(0, &[0, 0]), 0),
+            (|m| m.write_holding(1, &[4]), 1),
+            (|m| m.write_holding(2, &[1, 2]), 0), // refused: 3 is read-only
+        ];
+        let mut expect = 0;
+        for (k, (write, n)) in writes.into_iter().enumerate() {
+            let before = m.clone();
+            expect += n;
+            assert_eq!(write(&mut m).unwrap_or(false), n == 1, "write {k}");
+            assert_eq!(m.changes(), expect, "write {k}");
+            assert_eq!(
+                m == before,
+                n == 0,
+                "equal contents whatever the count (write {k})"
+            );
+        }
     }
 
     #[test]
