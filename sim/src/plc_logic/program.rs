@@ -40,27 +40,34 @@ enum Block {
 }
 
 impl Block {
-    /// Whether the block, run again on memory its last run did not change, does exactly
+    /// Whether the block, run again on memory its last run did not change, can do exactly
     /// what it did then: true of blocks whose output is a function of the memory (scale,
-    /// math, select, curve) and of those whose state is a function of the memory once
-    /// written (an on/off controller holds the output it wrote, a latched interlock stays
-    /// latched until its reset reads true, and then stays reset while its cause reads
-    /// false). Not of blocks that read the scan period or the clock (PID, timer, ramp,
-    /// lead/lag, schedule) or time their transitions (alarm delays).
+    /// math, select, curve), of those whose state is a function of the memory once written
+    /// (an on/off controller holds the output it wrote, a latched interlock stays latched
+    /// until its reset reads true, and then stays reset while its cause reads false), and
+    /// of an alarm while no delay is running ([`Block::settled`]). Not of blocks that read
+    /// the scan period or the clock at every scan (PID, timer, ramp, lead/lag, schedule).
     fn settles(&self) -> bool {
         match self {
             Block::OnOff(_)
             | Block::Interlock(_)
+            | Block::Alarm(_)
             | Block::Scale(_)
             | Block::Math(_)
             | Block::Select(_)
             | Block::Curve(_) => true,
-            Block::Pid(_)
-            | Block::Alarm(_)
-            | Block::Timer(_)
-            | Block::Ramp(_)
-            | Block::LeadLag(_)
-            | Block::Schedule(_) => false,
+            Block::Pid(_) | Block::Timer(_) | Block::Ramp(_) | Block::LeadLag(_) | Block::Schedule(_) => {
+                false
+            }
+        }
+    }
+
+    /// Of a block that [`Block::settles`], whether its state after this run is one the
+    /// next run on the same memory keeps: an alarm timing a delay is not.
+    fn settled(&self) -> bool {
+        match self {
+            Block::Alarm(a) => !a.timing(),
+            _ => true,
         }
     }
 }
@@ -221,10 +228,11 @@ impl PlcProgram {
     /// appended to `events` in block order. Schedules read the PLC's real-time clock as it
     /// was at the last [`set_clock`](Self::set_clock).
     ///
-    /// A scan is skipped, as changing nothing, when every block settles
-    /// ([`Block::settles`]), the last scan changed no value and nothing has changed one
-    /// since (the memory's [`PlcMemory::changes`]): by induction over the blocks, each
-    /// would read what it read last time and write what is already there. A PLC keeping a
+    /// A scan is skipped, as changing nothing, when every block settles and had settled
+    /// ([`Block::settles`], [`Block::settled`]), the last scan changed no value and raised
+    /// no alarm, and nothing has changed a value since (the memory's
+    /// [`PlcMemory::changes`]): by induction over the blocks, each would read what it read
+    /// last time and write what is already there. A PLC keeping a
     /// level between two points with a sensor scaled to centimetres reads the same value
     /// for dozens of scans between two steps of its input; at 1,000 such PLCs the program
     /// was 8 % of the run's instructions (docs/src/performance.md).
@@ -237,6 +245,7 @@ impl PlcProgram {
         if before.is_some() && self.settled == before {
             return;
         }
+        let logged = events.len();
         let mem: &mut dyn PlcMemory = mem;
         for b in &mut self.blocks {
             match b {
@@ -255,7 +264,11 @@ impl PlcProgram {
             }
         }
         let after = mem.changes();
-        self.settled = (self.settles && after == before).then_some(after).flatten();
+        let quiet = self.settles
+            && after == before
+            && events.len() == logged
+            && self.blocks.iter().all(Block::settled);
+        self.settled = if quiet { after } else { None };
     }
 
     /// Sets the PLC's real-time clock (Unix nanoseconds, UTC) for the next scans: the

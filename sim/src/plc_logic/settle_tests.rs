@@ -164,3 +164,37 @@ fn a_memory_without_a_change_count_runs_every_scan() {
     p.scan(&mut m, 0.1, &mut Vec::new());
     assert_eq!(m.coils[0], 1);
 }
+
+#[test]
+fn an_alarm_runs_while_its_delay_runs_and_settles_once_raised() {
+    let src = r#"
+[[plc.program]]
+type = "alarm"
+name = "level high"
+pv = "ir:0"
+high = 200
+delay_s = 0.3
+out = "co:2"
+"#;
+    let mut m = memory();
+    let mut p = build(src, &m);
+    m.map.set(IR, 0, 150);
+    scan(&mut p, &mut m);
+    assert_eq!(scan(&mut p, &mut m), 0, "below the limit: settled");
+    m.map.set(IR, 0, 250);
+    let mut raised = Vec::new();
+    for k in 0..3 {
+        m.reads.set(0);
+        let mut events = Vec::new();
+        p.scan(&mut m, 0.1, &mut events);
+        assert!(m.reads.get() > 0, "scan {k}: the delay runs on unchanged memory");
+        raised.extend(events);
+    }
+    assert_eq!(raised.len(), 1, "raised once the level held 0.3 s");
+    assert_eq!(m.map.get(CO, 2), Some(1));
+    assert!(
+        scan(&mut p, &mut m) > 0,
+        "the scan that raised it changed the coil"
+    );
+    assert_eq!(scan(&mut p, &mut m), 0, "raised and steady: settled");
+}

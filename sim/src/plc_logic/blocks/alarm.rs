@@ -124,6 +124,12 @@ impl Alarm {
         self.low_state.pending_s = 0.0;
     }
 
+    /// Whether a limit is exceeded and its delay still running: the next scan moves the
+    /// alarm on even if nothing else changes.
+    pub(crate) fn timing(&self) -> bool {
+        self.high_state.pending_s != 0.0 || self.low_state.pending_s != 0.0
+    }
+
     /// The alarm's name.
     pub fn name(&self) -> &str {
         &self.name
