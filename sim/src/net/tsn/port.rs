@@ -110,8 +110,10 @@ pub struct PortStats {
 /// What a port reports after being served.
 #[derive(Debug, Default)]
 pub struct Served {
-    /// Frames whose last bit left at the time given.
-    pub sent: Vec<(Queued, u64)>,
+    /// Frames whose last bit left at the time given: at most one that ended and one that
+    /// started, so held inline (a fresh vector at every transmission was 2 % of the
+    /// reference hour's instructions, with its allocation and growth).
+    pub sent: smallvec::SmallVec<[(Queued, u64); 2]>,
     /// The next time the port must be served, if any.
     pub wake: Option<u64>,
 }
