@@ -368,13 +368,14 @@ impl Exercise {
             .map_err(|e| text.relocate(FileError::locate(&self.plant_file, &text.text, e)))?;
         // Profiles and recorded series follow the calendar the exercise starts at.
         sim.set_calendar_start(self.info.start.unix_ns);
-        // OTRANGE_FULL_TICKS=1 runs every tick in full, every scan at its instant and every
-        // network event through the queue: the check that scan ticks, scans done ahead and
-        // hops done at once change no output (docs/src/architecture.md, "A tick touches what
-        // is due").
+        // OTRANGE_FULL_TICKS=1 runs every tick in full, every scan at its instant with its
+        // program, and every network event through the queue: the check that scan ticks,
+        // scans done ahead, settled scans skipped and hops done at once change no output
+        // (docs/src/architecture.md, "A tick touches what is due").
         if std::env::var_os("OTRANGE_FULL_TICKS").is_some() {
             sim.set_scan_ticks(false);
             sim.set_scan_ahead(false);
+            sim.set_settled_scans(false);
             sim.network_mut().set_direct_hops(false);
         }
         if let Some(path) = &self.policy_file {

@@ -2,9 +2,10 @@
 //! scans) is due, the runner does only that work, without the schedule, and a PLC's scan
 //! may run when its physics step opens rather than at its instant (docs/src/architecture.md,
 //! "A tick touches what is due"), and a frame's next hop may be done as soon as it is
-//! known when nothing in the network's queue comes first. With `OTRANGE_FULL_TICKS=1` every
-//! tick runs every system, every scan runs at its instant and every hop goes through the
-//! queue; the outputs must be the same bytes.
+//! known when nothing in the network's queue comes first, and a PLC program that settled on
+//! unchanged memory skips its scans. With `OTRANGE_FULL_TICKS=1` every tick runs every
+//! system, every scan runs its program at its instant and every hop goes through the queue;
+//! the outputs must be the same bytes.
 //! A system that acts at ticks it did not ask for (an agent noticing a timeout at whatever
 //! tick comes next) makes them differ, and this test names the file.
 

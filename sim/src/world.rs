@@ -140,6 +140,16 @@ impl Sim {
         self.world.resource_mut::<PlcSchedule>().ahead.allowed = allowed;
     }
 
+    /// Allows or forbids skipping the PLC scans that would change nothing (a program that
+    /// settled on unchanged memory: `PlcProgram::scan`). Forbidden, every scan runs its
+    /// program: the outputs must be the same, only slower.
+    pub fn set_settled_scans(&mut self, allowed: bool) {
+        let mut plcs = self.world.query::<&mut crate::devices::plc::Plc>();
+        for mut plc in plcs.iter_mut(&mut self.world) {
+            plc.program.allow_skipping(allowed);
+        }
+    }
+
     /// Runs the world until simulated time `until`, ticking only when something is due:
     /// a wake-up some system asked for, or a frame arriving at a host that must answer it.
     pub fn run_until(&mut self, until: SimTime) {

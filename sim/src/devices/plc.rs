@@ -780,8 +780,9 @@ fn install_download(
                 Err(e) => (false, format!("task rejected: {e}")),
             }
         }
-        Ok(p) => {
+        Ok(mut p) => {
             let n = p.block_count();
+            p.allow_skipping(program.skipping());
             *program = p;
             (true, format!("{n} blocks installed"))
         }

@@ -91,6 +91,9 @@ pub struct PlcProgram {
     clock_unix_ns: u64,
     /// Whether every block [`Block::settles`].
     settles: bool,
+    /// Whether a scan that would change nothing may be skipped (the default): off, every
+    /// scan runs, which must change no output ([`Self::allow_skipping`]).
+    skipping: bool,
     /// The memory's change count after a scan that changed nothing, while it still holds:
     /// the next scan on the same memory would change nothing either, and is skipped.
     settled: Option<u64>,
@@ -177,6 +180,7 @@ impl PlcProgram {
             restart_pending: false,
             clock_unix_ns: crate::base::calendar::default_start_ns(),
             settled: None,
+            skipping: true,
         })
     }
 
@@ -264,11 +268,25 @@ impl PlcProgram {
             }
         }
         let after = mem.changes();
-        let quiet = self.settles
+        let quiet = self.skipping
+            && self.settles
             && after == before
             && events.len() == logged
             && self.blocks.iter().all(Block::settled);
         self.settled = if quiet { after } else { None };
+    }
+
+    /// Allows or forbids skipping the scans that would change nothing. Forbidden, every
+    /// scan runs: the outputs must be the same, only slower (`OTRANGE_FULL_TICKS=1`,
+    /// tests/local_ticks.rs).
+    pub fn allow_skipping(&mut self, allowed: bool) {
+        self.skipping = allowed;
+        self.settled = None;
+    }
+
+    /// Whether skipping is allowed ([`Self::allow_skipping`]).
+    pub fn skipping(&self) -> bool {
+        self.skipping
     }
 
     /// Sets the PLC's real-time clock (Unix nanoseconds, UTC) for the next scans: the
