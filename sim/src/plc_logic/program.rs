@@ -236,10 +236,10 @@ impl PlcProgram {
     /// ([`Block::settles`], [`Block::settled`]), the last scan changed no value and raised
     /// no alarm, and nothing has changed a value since (the memory's
     /// [`PlcMemory::changes`]): by induction over the blocks, each would read what it read
-    /// last time and write what is already there. A PLC keeping a
-    /// level between two points with a sensor scaled to centimetres reads the same value
-    /// for dozens of scans between two steps of its input; at 1,000 such PLCs the program
-    /// was 8 % of the run's instructions (docs/src/performance.md).
+    /// last time and write what is already there. A PLC keeping a level between two points
+    /// with a sensor scaled to centimetres reads the same value for dozens of scans between
+    /// two steps of its input; at 1,000 such PLCs the program was 8 % of the run's
+    /// instructions (docs/src/performance.md).
     pub fn scan(&mut self, mem: &mut impl PlcMemory, dt_s: f64, events: &mut Vec<AlarmTransition>) {
         if self.restart_pending {
             self.restart_pending = false;
