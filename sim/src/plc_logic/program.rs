@@ -232,13 +232,13 @@ impl PlcProgram {
     /// appended to `events` in block order. Schedules read the PLC's real-time clock as it
     /// was at the last [`set_clock`](Self::set_clock).
     ///
-    /// A scan is skipped, as changing nothing, when every block settles and had settled
-    /// ([`Block::settles`], [`Block::settled`]), the last scan changed no value and raised
-    /// no alarm, and nothing has changed a value since (the memory's
-    /// [`PlcMemory::changes`]): by induction over the blocks, each would read what it read
-    /// last time and write what is already there. A PLC keeping a level between two points
-    /// with a sensor scaled to centimetres reads the same value for dozens of scans between
-    /// two steps of its input; at 1,000 such PLCs the program was 8 % of the run's
+    /// A scan is skipped, as changing nothing, when every block settles (on/off, interlock,
+    /// scale, math, select, curve, and an alarm while no delay is timing), the last scan
+    /// changed no value and raised no alarm, and nothing has changed a value since (the
+    /// memory's [`PlcMemory::changes`]): by induction over the blocks, each would read what
+    /// it read last time and write what is already there. A PLC keeping a level between two
+    /// points with a sensor scaled to centimetres reads the same value for dozens of scans
+    /// between two steps of its input; at 1,000 such PLCs the program was 8 % of the run's
     /// instructions (docs/src/performance.md).
     pub fn scan(&mut self, mem: &mut impl PlcMemory, dt_s: f64, events: &mut Vec<AlarmTransition>) {
         if self.restart_pending {
