@@ -40,18 +40,18 @@ enum Block {
 }
 
 impl Block {
-    /// Whether the block, run again on memory its last run did not change, can do exactly
+    /// Whether the block, run again on memory its last run did not change, would do exactly
     /// what it did then: true of blocks whose output is a function of the memory (scale,
     /// math, select, curve), of those whose state is a function of the memory once written
     /// (an on/off controller holds the output it wrote, a latched interlock stays latched
     /// until its reset reads true, and then stays reset while its cause reads false), and
-    /// of an alarm while no delay is running ([`Block::settled`]). Not of blocks that read
-    /// the scan period or the clock at every scan (PID, timer, ramp, lead/lag, schedule).
-    fn settles(&self) -> bool {
+    /// of an alarm while no delay is timing. Never of blocks that read the scan period or
+    /// the clock at every scan (PID, timer, ramp, lead/lag, schedule).
+    fn settled(&self) -> bool {
         match self {
+            Block::Alarm(a) => !a.timing(),
             Block::OnOff(_)
             | Block::Interlock(_)
-            | Block::Alarm(_)
             | Block::Scale(_)
             | Block::Math(_)
             | Block::Select(_)
@@ -59,15 +59,6 @@ impl Block {
             Block::Pid(_) | Block::Timer(_) | Block::Ramp(_) | Block::LeadLag(_) | Block::Schedule(_) => {
                 false
             }
-        }
-    }
-
-    /// Of a block that [`Block::settles`], whether its state after this run is one the
-    /// next run on the same memory keeps: an alarm timing a delay is not.
-    fn settled(&self) -> bool {
-        match self {
-            Block::Alarm(a) => !a.timing(),
-            _ => true,
         }
     }
 }
@@ -89,8 +80,6 @@ pub struct PlcProgram {
     restart_pending: bool,
     /// The real-time clock, Unix nanoseconds (UTC), for schedules.
     clock_unix_ns: u64,
-    /// Whether every block [`Block::settles`].
-    settles: bool,
     /// Whether a scan that would change nothing may be skipped (the default): off, every
     /// scan runs, which must change no output ([`Self::allow_skipping`]).
     skipping: bool,
@@ -174,7 +163,6 @@ impl PlcProgram {
         }
 
         Ok(PlcProgram {
-            settles: blocks.iter().all(Block::settles),
             blocks,
             safe,
             restart_pending: false,
@@ -214,7 +202,6 @@ impl PlcProgram {
         }
         self.blocks.extend(task.blocks);
         self.safe.extend(task.safe);
-        self.settles &= task.settles;
         self.settled = None;
         Ok(())
     }
@@ -269,7 +256,6 @@ impl PlcProgram {
         }
         let after = mem.changes();
         let quiet = self.skipping
-            && self.settles
             && after == before
             && events.len() == logged
             && self.blocks.iter().all(Block::settled);

@@ -111,8 +111,9 @@ pub struct PortStats {
 #[derive(Debug, Default)]
 pub struct Served {
     /// Frames whose last bit left at the time given: at most one that ended and one that
-    /// started, so held inline (a fresh vector at every transmission was 2 % of the
-    /// reference hour's instructions, with its allocation and growth).
+    /// started, so held inline (a fresh vector at every transmission, with its allocation
+    /// and growth: the reference hour's port service ran 41.0 million fewer instructions
+    /// inline, 1.0 % of the hour, under callgrind).
     pub sent: smallvec::SmallVec<[(Queued, u64); 2]>,
     /// The next time the port must be served, if any.
     pub wake: Option<u64>,
