@@ -392,7 +392,7 @@ impl ViewBuilder {
             self.view.values.insert(name.clone(), process.get(*id));
         }
         self.view.links.clear();
-        self.view.links.extend_from_slice(sim.network().link_frames());
+        self.view.links.extend(sim.network().link_frames());
         self.view.playbook_state = match sim.world.get_resource::<otrange_attacks::agent::Campaign>() {
             None => "none",
             Some(c) if c.finished() => "finished",

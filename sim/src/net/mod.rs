@@ -6,6 +6,7 @@ mod event_queue;
 pub mod frame;
 pub mod hooks;
 pub mod identity;
+mod link_state;
 pub mod middlebox;
 pub mod network;
 mod paths;

@@ -13,6 +13,7 @@
 use super::frame::{Frame, FrameId, Payload, VlanTag};
 use super::hooks::{EnforcementPoint, FrameBridge, PolicyHook, SharedPolicy};
 use super::identity::IdentityHandle;
+use super::link_state::LinkState;
 use super::middlebox::{Action, Enforcement, Hop, Middlebox, MiddleboxId, Stage};
 use super::paths::{PathId, Paths};
 use super::service_bytes::ServiceBytes;
@@ -131,8 +132,9 @@ pub struct Network {
     topo: Arc<Topology>,
     /// The paths frames take, by id (a frame carries its path's id from hop to hop).
     paths: Paths,
-    /// Per link, per direction: when its transmitter is free again.
-    busy_until: Vec<[SimTime; 2]>,
+    /// Per link: its transmitters' state and what timing a frame on it needs (see
+    /// [`LinkState`]).
+    links: Vec<LinkState>,
     queue: super::event_queue::EventQueue<Pending>,
     /// How far the loop processing the queue goes, while one runs: a hop it would pop next
     /// anyway is done at once instead ([`Network::next_hop`]).
@@ -180,9 +182,6 @@ pub struct Network {
     fates: Vec<Fate>,
     /// Who is signed in where: the installed policy's table, or an empty one nobody reads.
     identities: IdentityHandle,
-    /// Frames that crossed each link, both directions, live traffic included (what a
-    /// network view draws as flows).
-    link_frames: Vec<u64>,
     /// TSN ports, clocks and streams (empty in a plant without `[tsn]`).
     tsn: Tsn,
 }
@@ -229,7 +228,7 @@ impl Network {
     pub fn new(topo: Arc<Topology>) -> Self {
         let n = topo.hosts.len();
         Network {
-            busy_until: vec![[SimTime::ZERO; 2]; topo.links.len()],
+            links: topo.links.iter().map(LinkState::new).collect(),
             queue: Default::default(),
             draining: Draining::Off,
             direct_hops: true,
@@ -252,7 +251,6 @@ impl Network {
             stats: NetStats::default(),
             fates: Vec::new(),
             identities: IdentityHandle::default(),
-            link_frames: vec![0; topo.links.len()],
             tsn: Tsn::default(),
             paths: Paths::default(),
             topo,
@@ -358,7 +356,7 @@ impl Network {
         let link = self.tsn.ports[p].setup.link;
         let latency = self.topo.links[link.0 as usize].latency;
         for (q, end) in served.sent {
-            self.link_frames[link.0 as usize] += 1;
+            self.links[link.0 as usize].frames += 1;
             let route = self.route_of(&q.frame);
             self.push(
                 SimTime(end) + latency,
@@ -378,8 +376,8 @@ impl Network {
     }
 
     /// Frames that crossed each link so far, indexed by [`LinkId`](crate::net::topology::LinkId).
-    pub fn link_frames(&self) -> &[u64] {
-        &self.link_frames
+    pub fn link_frames(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.links.iter().map(|l| l.frames)
     }
 
     /// The topology frames travel over, shared with whoever needs names and routes.
@@ -648,7 +646,7 @@ impl Network {
         let topo = Arc::clone(&self.topo);
         self.observe(frame.src, at, &mut frame);
         for hop in topo.route(frame.src, frame.dst).iter().flat_map(|r| r.iter()) {
-            self.link_frames[hop.link.0 as usize] += 1;
+            self.links[hop.link.0 as usize].frames += 1;
             self.observe(hop.to, at, &mut frame);
         }
         self.stats.delivered += 1;
@@ -1033,7 +1031,7 @@ impl Network {
             return;
         }
         let dir = usize::from(h.reverse);
-        let start = t.max(self.busy_until[h.link.0 as usize][dir]);
+        let start = t.max(self.links[h.link.0 as usize].busy_until[dir]);
         if start - t > self.max_queue_delay {
             self.drop_frame(at, &frame, node, "transmit queue full", log);
             return;
@@ -1044,12 +1042,11 @@ impl Network {
             let pcp = frame.tag.map_or(0, |g| g.pcp);
             note_wait(&mut frame, node, pcp, (start - t).as_nanos(), WaitCause::LinkBusy);
         }
-        let link = &self.topo.links[h.link.0 as usize];
-        let (bandwidth_bps, latency) = (link.bandwidth_bps, link.latency);
-        let ser_ns = (frame.wire_bits() * 1_000_000_000).div_ceil(bandwidth_bps);
-        let done = start + SimDuration(ser_ns);
-        self.busy_until[h.link.0 as usize][dir] = done;
-        self.link_frames[h.link.0 as usize] += 1;
+        let link = &mut self.links[h.link.0 as usize];
+        let done = start + link.serialisation(frame.wire_bits());
+        link.busy_until[dir] = done;
+        link.frames += 1;
+        let latency = link.latency;
         self.next_hop(done + latency, (hop + 1) as u16, frame, route, log);
     }
 
