@@ -43,11 +43,15 @@ impl LinkState {
         }
     }
 
-    /// Time to put `bits` on the wire, rounded up to the nanosecond.
+    /// Time to put `bits` on the wire, rounded up to the nanosecond. A flow of gigabytes
+    /// at a few bits a second would outlast the clock: it saturates instead of wrapping.
     pub(crate) fn serialisation(&self, bits: u64) -> SimDuration {
         SimDuration(match self.ns_per_bit {
-            0 => (bits * 1_000_000_000).div_ceil(self.bandwidth_bps),
-            per_bit => bits * per_bit,
+            0 => {
+                let ns = (u128::from(bits) * 1_000_000_000).div_ceil(u128::from(self.bandwidth_bps));
+                u64::try_from(ns).unwrap_or(u64::MAX)
+            }
+            per_bit => bits.saturating_mul(per_bit),
         })
     }
 }
@@ -92,6 +96,21 @@ mod tests {
         }
         // A minimum Ethernet frame with its preamble and gap (84 bytes) at 100 Mbit/s.
         assert_eq!(link(100_000_000).serialisation(84 * 8), SimDuration(6_720));
+    }
+
+    #[test]
+    fn a_flow_too_long_for_the_clock_saturates() {
+        // Four gigabytes in segments are about 3.5e10 bits, whose product with 10^9 does
+        // not fit 64 bits: at 1 bit/s (a product) and at 3 bit/s (a division) the time
+        // would be longer than the clock can hold.
+        let bits = 35_000_000_000;
+        assert_eq!(link(1).serialisation(bits), SimDuration(u64::MAX));
+        assert_eq!(link(3).serialisation(100_000_000_000), SimDuration(u64::MAX));
+        // At 9.6 kbit/s it still fits: 3.5e10 bits take about 3.6e15 ns.
+        assert_eq!(
+            link(9_600).serialisation(bits),
+            SimDuration((u128::from(bits) * 1_000_000_000).div_ceil(9_600) as u64)
+        );
     }
 
     #[test]

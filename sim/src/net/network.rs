@@ -354,7 +354,7 @@ impl Network {
         };
 
         let link = self.tsn.ports[p].setup.link;
-        let latency = self.topo.links[link.0 as usize].latency;
+        let latency = self.links[link.0 as usize].latency;
         for (q, end) in served.sent {
             self.links[link.0 as usize].frames += 1;
             let route = self.route_of(&q.frame);
