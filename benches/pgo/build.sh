@@ -42,7 +42,8 @@ python3 benches/scale/gen.py "$train/scale" 300 3m >/dev/null
 exercises=("$train/scale/exercise.toml")
 for ex in scenarios/*.toml; do
     # scenarios/benchmark.toml is a sweep, not an exercise.
-    grep -q '^\[exercise\]' "$ex" && exercises+=("$ex")
+    grep -q '^\[exercise\]' "$ex" || continue
+    exercises+=("$ex")
 done
 n=0
 for ex in "${exercises[@]}"; do
