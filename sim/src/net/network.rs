@@ -337,7 +337,14 @@ impl Network {
             st.next_seq += 1;
             st.sent += 1;
             self.schedule_release(s, at);
-            let route = self.route_of(&frame);
+            let route = match self.tsn.streams[s].route {
+                Some(r) => r,
+                None => {
+                    let r = self.route_of(&frame);
+                    self.tsn.streams[s].route = Some(r);
+                    r
+                }
+            };
             self.hop(at, 0, Box::new(frame), route, log);
             return;
         }
@@ -357,7 +364,8 @@ impl Network {
         let latency = self.links[link.0 as usize].latency;
         for (q, end) in served.sent {
             self.links[link.0 as usize].frames += 1;
-            let route = self.route_of(&q.frame);
+            let route = q.route;
+            debug_assert_eq!(route, self.route_of(&q.frame), "a frame keeps its route");
             self.push(
                 SimTime(end) + latency,
                 Step::Hop {
@@ -1016,7 +1024,7 @@ impl Network {
             self.tsn.clocks[clock].advance(t.0);
             let refused = {
                 let (ports, clocks) = (&mut self.tsn.ports, &self.tsn.clocks);
-                ports[p].enqueue(t.0, frame, (hop + 1) as u16, &clocks[clock])
+                ports[p].enqueue(t.0, frame, (hop + 1) as u16, route, &clocks[clock])
             };
             match refused {
                 Ok(()) => self.serve_port(p, t),

@@ -48,6 +48,10 @@ pub struct SyncedClock {
     seg_start: u64,
     seg_end: u64,
     residual: f64,
+    /// `residual` rounded to whole nanoseconds, kept with it: a clock without drift reads
+    /// `t` plus this at every query (a library call to round, at each of a TSN frame's
+    /// several reads, before).
+    residual_ns: i64,
     rng: ChaCha8Rng,
     /// Corrections applied so far.
     pub syncs: u64,
@@ -61,6 +65,7 @@ impl SyncedClock {
             seg_start: 0,
             seg_end: u64::MAX,
             residual: spec.initial_offset_ns,
+            residual_ns: spec.initial_offset_ns.round() as i64,
             rng,
             syncs: 0,
             spec,
@@ -92,6 +97,7 @@ impl SyncedClock {
             } else {
                 0.0
             };
+            self.residual_ns = self.residual.round() as i64;
             self.syncs += 1;
         }
     }
@@ -104,7 +110,7 @@ impl SyncedClock {
     /// The local reading at simulated time `t` (at or after the last [`advance`](Self::advance)).
     pub fn local(&self, t: u64) -> i64 {
         if self.drift == 0.0 {
-            return t as i64 + self.residual.round() as i64;
+            return t as i64 + self.residual_ns;
         }
         t as i64 + self.offset_ns(t).round() as i64
     }
@@ -115,7 +121,7 @@ impl SyncedClock {
     pub fn global(&self, l: i64) -> u64 {
         if self.drift == 0.0 {
             // A clock with a fixed offset: exact without iteration.
-            let t = (l - self.residual.round() as i64).max(self.seg_start as i64) as u64;
+            let t = (l - self.residual_ns).max(self.seg_start as i64) as u64;
             return t.min(self.seg_end);
         }
         let s = self.seg_start as f64;

@@ -14,6 +14,7 @@ use super::gate::GateSchedule;
 use super::shaper::{ClassState, CreditShaper};
 use super::stream::{WaitCause, note_wait};
 use crate::net::frame::Frame;
+use crate::net::paths::PathId;
 use crate::net::topology::{HostId, LinkId};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -76,6 +77,13 @@ pub struct Queued {
     pub at: u64,
     /// Bytes on the wire (preamble to inter-frame gap).
     pub wire_bytes: u64,
+    /// Nanoseconds those bytes take on this port's link, worked out once when queued (the
+    /// queueing checks, the gate's fit and the start each needed it: three 64-bit
+    /// divisions a TSN frame).
+    duration: u64,
+    /// Its route, which the network goes on with when it leaves (kept with it rather than
+    /// looked up again by its endpoints).
+    pub(crate) route: PathId,
     cause: Option<WaitCause>,
 }
 
@@ -189,6 +197,10 @@ impl TsnPort {
         }
     }
     fn refresh_shaper(&mut self, class: usize, now: u64) {
+        // Most classes have no shaper: their state is not worked out for nothing.
+        if self.shapers[class].is_none() {
+            return;
+        }
         let state = self.class_state(class);
         if let Some(s) = self.shapers[class].as_mut() {
             s.update(now, state);
@@ -196,20 +208,22 @@ impl TsnPort {
     }
 
     /// Queues a frame that reached the port at `now` (the switch's processing done).
-    pub fn enqueue(
+    pub(crate) fn enqueue(
         &mut self,
         now: u64,
         frame: Box<Frame>,
         hop: u16,
+        route: PathId,
         clock: &SyncedClock,
     ) -> Result<(), Refused> {
         let pcp = frame.tag.map_or(0, |t| t.pcp).min(7);
         let class = self.setup.class_of_pcp[usize::from(pcp)];
         let c = usize::from(class);
         let wire_bytes = frame.wire_bits() / 8;
+        let duration = self.duration(wire_bytes);
         if let Some(g) = &self.setup.gates
             && self.setup.length_aware
-            && g.longest_window(c) < self.duration(wire_bytes)
+            && g.longest_window(c) < duration
         {
             self.stats.dropped[c] += 1;
             return Err(Refused::TooLong(frame, class));
@@ -229,11 +243,7 @@ impl TsnPort {
                 class: self.held.as_ref().map_or(class, |h| h.0.class),
             })
         } else if self.setup.gates.as_ref().is_some_and(|g| {
-            let need = if self.setup.length_aware {
-                self.duration(wire_bytes)
-            } else {
-                1
-            };
+            let need = if self.setup.length_aware { duration } else { 1 };
             let l = clock.local(now);
             g.next_fit(c, l, need).is_none_or(|(from, _)| from > l)
         }) {
@@ -249,6 +259,8 @@ impl TsnPort {
             class,
             at: now,
             wire_bytes,
+            duration,
+            route,
             cause,
         });
         let depth = self.queues[c].len() as u64;
@@ -267,11 +279,7 @@ impl TsnPort {
         let head = self.queues[class].front().expect("asked for non-empty queues");
         let mut later = now;
         if let Some(g) = &self.setup.gates {
-            let need = if self.setup.length_aware {
-                self.duration(head.wire_bytes)
-            } else {
-                1
-            };
+            let need = if self.setup.length_aware { head.duration } else { 1 };
             let l = clock.local(now);
             match g.next_fit(class, l, need) {
                 Some((from, _)) if from <= l => {}
@@ -312,7 +320,7 @@ impl TsnPort {
             .expect("selected a non-empty queue");
 
         let bytes = q.wire_bytes;
-        let end = now + self.duration(bytes);
+        let end = now + q.duration;
         if let Some(g) = &self.setup.gates
             && !self.setup.length_aware
             && g.open_until(class, clock.local(now))
@@ -511,9 +519,11 @@ mod tests {
         );
         for arrive in (0..12_336).step_by(97) {
             let mut p = port(Some(1 << 7));
-            p.enqueue(0, frame(0, 1500), 1, &clock).unwrap();
+            p.enqueue(0, frame(0, 1500), 1, crate::net::paths::Paths::NONE, &clock)
+                .unwrap();
             p.serve(0, &clock);
-            p.enqueue(arrive, frame(7, 100), 1, &clock).unwrap();
+            p.enqueue(arrive, frame(7, 100), 1, crate::net::paths::Paths::NONE, &clock)
+                .unwrap();
             let sent = drain(&mut p, arrive, &clock);
             let express_end = sent.iter().find(|(c, _)| *c == 7).unwrap().1;
             let wait = express_end - arrive - 1_136;

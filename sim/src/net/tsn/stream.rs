@@ -253,6 +253,9 @@ pub struct Stream {
     pub miss_causes: BTreeMap<String, u64>,
     /// Dropped copies by node and reason.
     pub drop_causes: BTreeMap<String, u64>,
+    /// The route from the talker to the first listener, once a frame has taken it (looked
+    /// up once, not at every release).
+    pub(crate) route: Option<crate::net::paths::PathId>,
 }
 
 impl Stream {
@@ -272,6 +275,7 @@ impl Stream {
             latency: LatencyHistogram::default(),
             miss_causes: BTreeMap::new(),
             drop_causes: BTreeMap::new(),
+            route: None,
         }
     }
     /// The local time (talker's clock) of cycle `seq`'s frame.
