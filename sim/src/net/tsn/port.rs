@@ -78,8 +78,8 @@ pub struct Queued {
     /// Bytes on the wire (preamble to inter-frame gap).
     pub wire_bytes: u64,
     /// Nanoseconds those bytes take on this port's link, worked out once when queued (the
-    /// queueing checks, the gate's fit and the start each needed it: three 64-bit
-    /// divisions a TSN frame).
+    /// check against the gate's longest window, the queueing cause, the gate's fit and the
+    /// start each worked it out before: up to four 64-bit divisions a frame).
     duration: u64,
     /// Its route, which the network goes on with when it leaves (kept with it rather than
     /// looked up again by its endpoints).
