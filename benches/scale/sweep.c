@@ -22,15 +22,21 @@ static double seconds(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+#define MAX_LINES 64
+
+/* `lines` is at least 1 and at most MAX_LINES and `size / LINE` (main checks). */
 static double sweep(size_t n, size_t size, size_t lines) {
     size_t per = size / LINE;
-    if (lines > per) lines = per;
     /* Which lines of a record a visit touches: spread over the record, visited out of
      * address order (the last ones first), as a scan reads mode and wiring at the end of
      * the PLC before its memory and program at the start. */
-    size_t order[64];
+    size_t order[MAX_LINES];
     for (size_t k = 0; k < lines; k++) order[k] = (per - 1 - k * per / lines) % per;
     uint64_t *mem = aligned_alloc(LINE, n * size);
+    if (!mem) {
+        fprintf(stderr, "sweep: cannot allocate %zu bytes\n", n * size);
+        exit(1);
+    }
     for (size_t i = 0; i < n * size / 8; i++) mem[i] = i;
     uint64_t acc = 0;
     double start = seconds();
@@ -60,6 +66,14 @@ int main(int argc, char **argv) {
         size_t n = strtoul(argv[a], 0, 10), size = strtoul(argv[a + 1], 0, 10);
         size_t lines = strtoul(argv[a + 2], 0, 10);
         size = (size + LINE - 1) / LINE * LINE;
+        if (n == 0 || size == 0 || lines == 0) {
+            fprintf(stderr, "sweep: N, SIZE and LINES must be at least 1 (got %s %s %s)\n",
+                    argv[a], argv[a + 1], argv[a + 2]);
+            return 2;
+        }
+        /* A record has no more lines to touch than it is long. */
+        if (lines > size / LINE) lines = size / LINE;
+        if (lines > MAX_LINES) lines = MAX_LINES;
         double ns = sweep(n, size, lines);
         printf("%10zu %6zu %6zu %14.1f %10.1f\n", n, size, lines, ns, n * (double)lines * LINE / 1e6);
     }
