@@ -187,4 +187,30 @@ mod tests {
         assert_eq!(c.local(10_000_000_000) - 10_000_000_000, 499_950);
         assert_eq!(c.syncs, 1);
     }
+
+    /// A clock without drift reads network time plus its offset rounded to the
+    /// nanosecond, the offset it started with and each one a correction drew after.
+    #[test]
+    fn a_clock_without_drift_reads_its_rounded_offset_through_corrections() {
+        let mut c = clock(ClockSpec {
+            drift_ppm: 0.0,
+            initial_offset_ns: 2.6,
+            sync_interval_ns: 1_000_000,
+            precision_ns: 40,
+            sync_lost_at: None,
+        });
+        assert_eq!(c.local(500), 503);
+        assert_eq!(c.global(503), 500);
+        let mut offsets = std::collections::BTreeSet::new();
+        for k in 1..=20u64 {
+            let t = k * 1_000_000 + 123;
+            c.advance(t);
+            let offset = c.offset_ns(t).round() as i64;
+            offsets.insert(offset);
+            assert_eq!(c.local(t), t as i64 + offset, "after correction {k}");
+            assert_eq!(c.global(c.local(t)), t, "after correction {k}");
+        }
+        assert_eq!(c.syncs, 20);
+        assert!(offsets.len() > 1, "the corrections drew different offsets");
+    }
 }
