@@ -106,10 +106,10 @@ mod tests {
         let bits = 35_000_000_000;
         assert_eq!(link(1).serialisation(bits), SimDuration(u64::MAX));
         assert_eq!(link(3).serialisation(100_000_000_000), SimDuration(u64::MAX));
-        // At 9.6 kbit/s it still fits: 3.5e10 bits take about 3.6e15 ns.
+        // At 9.6 kbit/s it still fits: 3.5e10 bits take 3.6458e15 ns, rounded up.
         assert_eq!(
             link(9_600).serialisation(bits),
-            SimDuration((u128::from(bits) * 1_000_000_000).div_ceil(9_600) as u64)
+            SimDuration(3_645_833_333_333_334)
         );
     }
 

@@ -337,14 +337,10 @@ impl Network {
             st.next_seq += 1;
             st.sent += 1;
             self.schedule_release(s, at);
-            let route = match self.tsn.streams[s].route {
-                Some(r) => r,
-                None => {
-                    let r = self.route_of(&frame);
-                    self.tsn.streams[s].route = Some(r);
-                    r
-                }
-            };
+            let (paths, topo) = (&mut self.paths, &self.topo);
+            let route = *self.tsn.streams[s]
+                .route
+                .get_or_insert_with(|| paths.between(topo, frame.src, frame.dst));
             self.hop(at, 0, Box::new(frame), route, log);
             return;
         }
