@@ -116,16 +116,20 @@ impl TaskTiming {
 
 /// A periodic task's schedule on its device's own clock.
 #[derive(Debug, Clone)]
+#[repr(C, align(64))]
 pub struct TaskClock {
-    period: SimDuration,
-    keeping: Keeping,
-    /// Simulated nanoseconds per nanosecond of the device's clock: 1 + drift.
-    rate: f64,
-    jitter_ns: u64,
-    rng: ChaCha8Rng,
+    // In declaration order (`repr(C)`), starting a cache line: what every start reads, then
+    // the generator, whose position in its buffer is the buffer's first word, in the same
+    // line (a PLC's scan reads its clock at every scan; see `Plc`'s layout).
     /// Anchored: the first due time and the starts since.
     anchor: SimTime,
     count: u64,
+    period: SimDuration,
+    /// Simulated nanoseconds per nanosecond of the device's clock: 1 + drift.
+    rate: f64,
+    jitter_ns: u64,
+    keeping: Keeping,
+    rng: ChaCha8Rng,
 }
 
 impl TaskClock {

@@ -174,14 +174,16 @@ pub struct IoWire {
 /// sockets reach the same memory from tokio tasks while the scan runs in the simulation
 /// thread.
 #[derive(Clone)]
+#[repr(C)]
 pub struct ModbusCpu {
+    // In declaration order (`repr(C)`): what a scan reads first (see `Plc`'s layout).
+    /// FC 90 support, when the PLC has it (boxed: most PLCs have none, and a scan should
+    /// not step over its bytes).
+    pub vendor: Option<Box<super::vendor::VendorState>>,
     /// The Modbus server: the register memory the program scans and clients read and write.
     pub server: ModbusServer,
     /// What the server has done so far, counted by [`ModbusCpu::serve`].
     pub stats: PlcStats,
-    /// FC 90 support, when the PLC has it (boxed: most PLCs have none, and a scan should
-    /// not step over its bytes).
-    pub vendor: Option<Box<super::vendor::VendorState>>,
 }
 
 impl ModbusCpu {
@@ -265,6 +267,9 @@ pub struct Cpu(CpuSlot);
 // The owned CPU is large and the shared handle a pointer: boxing the owned one would put
 // back the pointer to follow that this type exists to avoid.
 #[allow(clippy::large_enum_variant)]
+// Tagged at its start (`repr(u8)`): a scan asks which variant first, and the compiler's
+// choice of a spare bit would put the answer in any of the CPU's lines.
+#[repr(u8)]
 enum CpuSlot {
     Owned(ModbusCpu),
     Shared(SharedCpu),
@@ -375,17 +380,17 @@ impl ScanTiming {
 }
 
 /// The PLC component.
+///
+/// Laid out for the sweep of scans done ahead, which visits every PLC once per physics step
+/// and, at 10,000 PLCs, misses the cache on each line of a PLC it touches
+/// (docs/src/performance.md): in declaration order (`repr(C)`, and so are the parts it
+/// holds), line-aligned, with what a scan reads gathered in as few lines as the parts allow.
+/// Line 0 holds the mode and the scan's times, line 1 the first two wires, lines 3 and 4 the
+/// wire count, the CPU's tag, the server's state and the register tables' first entries,
+/// and the task clock starts a line of its own with everything a start reads.
 #[derive(Component)]
+#[repr(C, align(64))]
 pub struct Plc {
-    /// Its host's name, for the events it logs.
-    pub name: String,
-    /// The Modbus server and its counters, shared with live mode's sockets.
-    pub cpu: Cpu,
-    /// Scan timing, shared with live mode's sockets so they answer at the modelled time
-    /// (kept up to date only once the CPU is shared: batch runs never read it).
-    pub timing: Arc<ScanTiming>,
-    /// The program scanned in run mode; a program download over FC 90 replaces it.
-    pub program: PlcProgram,
     /// The current operating mode; change it with [`Plc::set_mode`] so the change is logged.
     pub mode: OperatingMode,
     /// Whether it is a protection relay or safety system (`protection = true`).
@@ -393,25 +398,43 @@ pub struct Plc {
     /// The mode it powers up in, and returns to after a restart out of firmware-update
     /// mode or a firmware install.
     pub power_up: OperatingMode,
+    /// Scans run so far, in any mode.
+    pub scans: u64,
     /// Time between two scans, and the time step the program's blocks integrate over.
     pub scan_period: SimDuration,
-    /// The configured communication time; answers are timed by `timing.comm_time`, which
-    /// holds the same value.
-    pub comm_time: SimDuration,
     /// When the next scan is due.
     pub next_scan: SimTime,
-    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
-    clock: TaskClock,
     /// When the last scan ended: the moment the CPU serves its communication queue.
     pub last_scan: Option<SimTime>,
+    /// The configured communication time; answers are timed by `timing.comm_time`, which
+    /// holds the same value. (Here, with `timing`, to fill line 0, so that the wires start
+    /// line 1.)
+    pub comm_time: SimDuration,
+    /// Scan timing, shared with live mode's sockets so they answer at the modelled time
+    /// (kept up to date only once the CPU is shared: batch runs never read it).
+    pub timing: Arc<ScanTiming>,
     /// Its wiring to the process: sensors read before each scan, actuators driven after.
     /// Held in the PLC itself up to four wires: read at every scan, a list of its own cost
     /// a cache miss per scan once the PLCs outgrow the caches (12 % of a 10,000-PLC run).
     pub io: IoWires,
-    /// Scans run so far, in any mode.
-    pub scans: u64,
     alarms: Vec<AlarmTransition>,
+    /// The Modbus server and its counters, shared with live mode's sockets.
+    pub cpu: Cpu,
+    /// The cyclic task's schedule on the PLC's own clock (drift and scan jitter).
+    clock: TaskClock,
+    /// The program scanned in run mode; a program download over FC 90 replaces it.
+    pub program: PlcProgram,
+    /// Its host's name, for the events it logs.
+    pub name: String,
 }
+
+// The layout described above, checked when the crate builds: a field added in the wrong
+// place, or a part that grew, moves the wires off line 1 or the clock off a line's start.
+const _: () = {
+    assert!(std::mem::offset_of!(Plc, io) == 64);
+    assert!(std::mem::offset_of!(Plc, cpu) + 96 <= 5 * 64);
+    assert!(std::mem::offset_of!(Plc, clock) % 64 == 0);
+};
 
 /// A PLC's account of the run: its mode at the end, scans, and what its Modbus server did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -71,21 +71,24 @@ impl Block {
 /// deterministic (no clock, no randomness, no hash-map iteration): the only
 /// inputs are the memory contents and `dt_s`.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct PlcProgram {
+    // In declaration order (`repr(C)`): what a settled scan reads first, the blocks after
+    // (see `Plc`'s layout).
+    /// The memory's change count after a scan that changed nothing, while it still holds:
+    /// the next scan on the same memory would change nothing either, and is skipped.
+    settled: Option<u64>,
+    /// The real-time clock, Unix nanoseconds (UTC), for schedules.
+    clock_unix_ns: u64,
+    /// Set by [`PlcProgram::apply_safe_state`]: the next scan is a restart.
+    restart_pending: bool,
+    /// Whether a scan that would change nothing may be skipped (the default): off, every
+    /// scan runs, which must change no output ([`Self::allow_skipping`]).
+    skipping: bool,
     // One block inline, in the PLC's component, for the sweep of scans done ahead to read
     // with the PLC (0.86x at 10,000 PLCs, see docs/src/performance.md).
     blocks: smallvec::SmallVec<[Block; 1]>,
     safe: Vec<(Area, u16, u16)>,
-    /// Set by [`PlcProgram::apply_safe_state`]: the next scan is a restart.
-    restart_pending: bool,
-    /// The real-time clock, Unix nanoseconds (UTC), for schedules.
-    clock_unix_ns: u64,
-    /// Whether a scan that would change nothing may be skipped (the default): off, every
-    /// scan runs, which must change no output ([`Self::allow_skipping`]).
-    skipping: bool,
-    /// The memory's change count after a scan that changed nothing, while it still holds:
-    /// the next scan on the same memory would change nothing either, and is skipped.
-    settled: Option<u64>,
 }
 
 impl PlcProgram {

@@ -72,18 +72,21 @@ impl AddrRange {
 
 /// The four data tables and the read-only ranges of one device.
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub struct RegisterMap {
+    // In declaration order (`repr(C)`): the change count and the tables a scan's field I/O
+    // reads and writes first, the read-only ranges (client writes only) after.
+    /// How many writes changed a value so far (see [`RegisterMap::changes`]).
+    changes: u64,
     // Small tables (most PLCs declare a handful of registers) are held inline, in the PLC's
     // component: the sweep of scans done ahead then reads them with the PLC, in one stream
     // (0.91x at 10,000 PLCs, see docs/src/performance.md).
-    coils: smallvec::SmallVec<[bool; 16]>,
-    discrete_inputs: smallvec::SmallVec<[bool; 16]>,
     input_registers: smallvec::SmallVec<[u16; 8]>,
+    coils: smallvec::SmallVec<[bool; 16]>,
     holding_registers: smallvec::SmallVec<[u16; 8]>,
+    discrete_inputs: smallvec::SmallVec<[bool; 16]>,
     read_only_coils: Vec<AddrRange>,
     read_only_holding: Vec<AddrRange>,
-    /// How many writes changed a value so far (see [`RegisterMap::changes`]).
-    changes: u64,
 }
 
 /// Two maps are equal when their tables and read-only ranges are: how many changes led

@@ -155,25 +155,28 @@ enum Outcome {
 /// One simulated Modbus TCP device: register map, identity, diagnostics state
 /// and CPU capacity.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct ModbusServer {
-    map: RegisterMap,
-    /// Boxed: read only by the identification requests, and large.
-    identity: Box<DeviceIdentity>,
-    /// Sorted, deduplicated; empty = any unit id.
-    unit_ids: Vec<u8>,
-    counters: DiagnosticCounters,
-    /// Always 0 in this model; cleared by FC 8 sub-function 10.
-    diagnostic_register: u16,
-    listen_only: bool,
-    running: bool,
-    bucket: TokenBucket,
-    overload: OverloadPolicy,
-    /// Set by FC 8 sub 1/10 so that the request that cleared the counters is not counted afterwards.
-    cleared: bool,
+    // In declaration order (`repr(C)`): the state a PLC's scan sets and the map first, what
+    // only requests read after (see `Plc`'s layout).
     /// Only a boot loader runs: the one function code it answers (see [`ModbusServer::set_loader`]).
     loader: Option<u8>,
     /// Nothing runs (see [`ModbusServer::set_dead`]).
     dead: bool,
+    listen_only: bool,
+    running: bool,
+    /// Set by FC 8 sub 1/10 so that the request that cleared the counters is not counted afterwards.
+    cleared: bool,
+    /// Always 0 in this model; cleared by FC 8 sub-function 10.
+    diagnostic_register: u16,
+    map: RegisterMap,
+    overload: OverloadPolicy,
+    bucket: TokenBucket,
+    counters: DiagnosticCounters,
+    /// Sorted, deduplicated; empty = any unit id.
+    unit_ids: Vec<u8>,
+    /// Boxed: read only by the identification requests, and large.
+    identity: Box<DeviceIdentity>,
 }
 
 impl ModbusServer {
