@@ -231,17 +231,27 @@ impl ModbusCpu {
 }
 
 /// The event a served request is worth logging, if any: an exception answer, or a request
-/// the overloaded CPU dropped.
-pub fn served_event(handled: &Handled, frame: u64, device: &str, client: &str) -> Option<EventKind> {
+/// the overloaded CPU dropped. `names` gives the device's and the client's names, asked only
+/// when there is an event: nearly every request has none, and the names lie in lines of
+/// memory a request otherwise never reads (at 10,000 PLCs, a miss each).
+pub fn served_event<'a>(
+    handled: &Handled,
+    frame: u64,
+    names: impl FnOnce() -> (&'a str, &'a str),
+) -> Option<EventKind> {
     match (&handled.reply, handled.exception) {
-        (ServerReply::Respond(_), Some(code)) => Some(EventKind::ModbusException {
-            frame,
-            device: device.to_string(),
-            client: client.to_string(),
-            function: handled.function,
-            code,
-        }),
+        (ServerReply::Respond(_), Some(code)) => {
+            let (device, client) = names();
+            Some(EventKind::ModbusException {
+                frame,
+                device: device.to_string(),
+                client: client.to_string(),
+                function: handled.function,
+                code,
+            })
+        }
         (ServerReply::Drop, _) if matches!(handled.dropped, Some(DropReason::Overloaded)) => {
+            let (device, client) = names();
             Some(EventKind::FrameDropped {
                 frame,
                 src: client.to_string(),
@@ -1000,10 +1010,10 @@ impl Plc {
                 continue; // a non-Modbus flow to a PLC: nothing listens
             };
             let handled = cpu.serve(adu, d.at);
-            let client = &net.topology().host(d.frame.src).name;
             // Logged when the communication task decides, which is now: the log is in
             // time order, and a request waits in the inbox until the scan ends.
-            if let Some(ev) = served_event(&handled, d.frame.id.0, &self.name, client) {
+            let names = || (self.name.as_str(), net.topology().host(d.frame.src).name.as_str());
+            if let Some(ev) = served_event(&handled, d.frame.id.0, names) {
                 log.push(now, ev);
             }
             if let ServerReply::Respond(bytes) = handled.reply {

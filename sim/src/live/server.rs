@@ -367,7 +367,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, dev: Arc<Device>, ctx: 
                 answer,
             });
         }
-        events.extend(served_event(&handled, 0, &dev.name, &client_name));
+        events.extend(served_event(&handled, 0, || (&dev.name, &client_name)));
         ctx.send(LiveMsg::Frame {
             frame: request,
             events,
