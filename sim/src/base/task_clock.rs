@@ -119,8 +119,8 @@ impl TaskTiming {
 #[repr(C, align(64))]
 pub struct TaskClock {
     // In declaration order (`repr(C)`), starting a cache line: what every start reads, then
-    // the generator, whose position in its buffer is the buffer's first word, in the same
-    // line (a PLC's scan reads its clock at every scan; see `Plc`'s layout).
+    // the generator, which rand_core 0.10 lays out with its position in its buffer first, in
+    // the same line (a PLC's scan reads its clock at every scan; see `Plc`'s layout).
     /// Anchored: the first due time and the starts since.
     anchor: SimTime,
     count: u64,

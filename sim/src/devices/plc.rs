@@ -396,8 +396,8 @@ impl ScanTiming {
 /// (docs/src/performance.md): in declaration order (`repr(C)`, and so are the parts it
 /// holds), line-aligned, with what a scan reads gathered in as few lines as the parts allow.
 /// Line 0 holds the mode and the scan's times, line 1 the first two wires, lines 3 and 4 the
-/// wire count, the CPU's tag, the server's state and the register tables' first entries,
-/// and the task clock starts a line of its own with everything a start reads.
+/// wire count, the alarms' list, the CPU's tag, the server's state and the register tables'
+/// first entries, and the task clock starts a line of its own with everything a start reads.
 #[derive(Component)]
 #[repr(C, align(64))]
 pub struct Plc {
