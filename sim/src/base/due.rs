@@ -9,12 +9,14 @@
 //! The members are periodic (a PLC's scan cycle), so the index keeps one queue per period,
 //! a *lane*. A member served at `now` comes back at about `now + period`, behind nearly
 //! every other member of its lane but, with jitter, not behind all of them. Putting it back
-//! is a push onto the lane's unsorted tail; the tail is sorted into the lane only when the
-//! members taken out reach its earliest, about once a period. A sort of the period's
-//! members costs a few comparisons each, where keeping the lane sorted at every push walked
-//! back past every member that fell in the jitter's width (10 to 20 at 10,000 PLCs) and
-//! moved them; and taking the earliest out is a step past the front, on memory read in
-//! order, where a binary heap sifts through log n scattered entries twice per scan.
+//! is a walk back past the few members in the jitter's width; where those are many (10 to
+//! 20 at 10,000 PLCs), the first walk too long starts an unsorted tail, and the members
+//! put back after it are pushed onto the tail. The tail is sorted into the lane when the
+//! members taken out reach its earliest, about once a period, in buckets by due time: a
+//! pass and a comparison or two a member, where walking back past many and moving them cost
+//! more (and a sort for sparse lanes costs more than their short walks). Taking the
+//! earliest out is a step past the front, on memory read in order, where a binary heap
+//! sifts through log n scattered entries twice per scan.
 
 use crate::base::time::{SimDuration, SimTime};
 
@@ -30,11 +32,11 @@ pub struct DueIndex {
 }
 
 /// The members of one period: a vector whose front part, `keys[head..sorted]`, is sorted
-/// by `(due, rank)` and whose tail, `keys[sorted..]`, holds the members put back since the
-/// last sort in the order they came. The front is consumed by moving `head` past it, and
-/// dropped once it is as long as what is left. Reading and walking it are plain slice
-/// accesses, which a ring buffer's wrapped indices are not (they were a third of a quiet
-/// scan tick's cost at a thousand PLCs).
+/// by `(due, rank)` and whose tail, `keys[sorted..]`, holds the members pushed since the
+/// first walk too long after the last sort, in the order they came. The front is consumed
+/// by moving `head` past it, and dropped once it is as long as what is left. Reading and
+/// walking it are plain slice accesses, which a ring buffer's wrapped indices are not (they
+/// were a third of a quiet scan tick's cost at a thousand PLCs).
 #[derive(Debug, Clone)]
 struct Lane {
     period: SimDuration,
@@ -105,11 +107,29 @@ impl Lane {
             self.sorted -= self.head;
             self.head = 0;
         }
-        // Behind every member and no tail yet (a plant without jitter): still in order.
-        if self.sorted == self.keys.len() && self.ordered().last().is_none_or(|&last| last < key) {
-            self.keys.push(key);
-            self.sorted += 1;
-            return;
+        // No tail yet: a member that belongs among the last few goes in its place, found
+        // walking back, and the lane stays in order. Where scans are sparse (a thousand
+        // PLCs: about two in a jitter's width) that is cheaper than the tail's sort; where
+        // they are dense, the first walk too long starts the tail, until the next sort.
+        const WALK: usize = 16;
+        if self.sorted == self.keys.len() {
+            let ordered = self.ordered();
+            let n = ordered.len();
+            if ordered.last().is_none_or(|&last| last < key) {
+                self.keys.push(key);
+                self.sorted += 1;
+                return;
+            }
+            let lowest = n.saturating_sub(WALK);
+            let mut at = n - 1;
+            while at > lowest && ordered[at - 1] > key {
+                at -= 1;
+            }
+            if at == 0 || ordered[at - 1] < key {
+                self.keys.insert(self.head + at, key);
+                self.sorted += 1;
+                return;
+            }
         }
         self.keys.push(key);
         self.tail_min = self.tail_min.min(key.0);
@@ -118,9 +138,9 @@ impl Lane {
 
 /// A sort for keys spread about evenly over their span, as a lane's due times are: one
 /// counting pass puts them in buckets of about two keys each by due time, and each bucket
-/// is sorted on its own. About a tenth of the instructions of a comparison sort of a lane
-/// of 10,000 members (about 270 a key, callgrind), which has to compare each key with
-/// log n others.
+/// is sorted on its own: about 70 instructions a key for a lane of 10,000 members, where the
+/// library's comparison sort, comparing each key with log n others, took about 270
+/// (callgrind, docs/src/performance.md).
 #[derive(Debug, Clone, Default)]
 struct BucketSort {
     spare: Vec<(SimTime, u32)>,
