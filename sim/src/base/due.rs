@@ -196,7 +196,7 @@ impl BucketSort {
 }
 
 /// Sorts a few keys, each moved back past the larger ones before it: cheaper than a
-/// library sort's call for the two or three keys of a bucket.
+/// library sort's call for the two or three keys a bucket usually holds.
 fn insertion_sort(keys: &mut [(SimTime, u32)]) {
     for i in 1..keys.len() {
         let k = keys[i];
@@ -475,6 +475,7 @@ mod tests {
             &|_, i| if i == 7 { u64::MAX - 1 } else { 5 },
             // Ties broken by rank, and the whole range of due times.
             &|r, _| (r % 4) * (u64::MAX / 4),
+            // Scattered at random.
             &|r, _| r,
         ];
         let mut sorter = BucketSort::default();
