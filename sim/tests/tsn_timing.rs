@@ -578,3 +578,116 @@ fn a_stream_cannot_cross_a_router() {
     assert_eq!(e.field, "tsn.stream[0].listeners");
     assert!(e.message.contains("crosses router \"r0\""), "{}", e.message);
 }
+
+/// Frames taken on at once when the queue would hand them back next (the network's direct
+/// hops, on by default) change nothing, here where it is hardest: a stream to three
+/// listeners split at two switches, the copies' branches of different lengths through gated
+/// ports, drifting clocks, and a second stream and best-effort traffic on the same ports.
+/// Each copy must leave its switch before any goes further, so that the log stays in time
+/// order and ties keep the queue's order.
+#[test]
+fn frames_taken_on_at_once_change_nothing_even_when_a_stream_fans_out() {
+    let src = String::from("[plant]\nname = \"fan-out\"\n[[zone]]\nname = \"cell\"\nlevel = \"L1\"\n")
+        + &["s0", "s1", "s2"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                format!(
+                    "[[host]]\nname = \"{s}\"\nrole = \"switch\"\nzone = \"cell\"\naddress = \"10.0.0.{}\"\n\
+                 forwarding_delay = \"2us\"\n",
+                    i + 1
+                )
+            })
+            .collect::<String>()
+        + &["h0", "h1", "h2", "h3", "h4"]
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                format!(
+                    "[[host]]\nname = \"{h}\"\nrole = \"plc\"\nzone = \"cell\"\naddress = \"10.0.0.{}\"\n",
+                    i + 10
+                )
+            })
+            .collect::<String>()
+        + &[
+            ("h0", "s0"),
+            ("h1", "s0"),
+            ("s0", "s1"),
+            ("h2", "s1"),
+            ("s1", "s2"),
+            ("h3", "s2"),
+            ("h4", "s1"),
+        ]
+        .iter()
+        .map(|(a, b)| {
+            format!("[[link]]\na = \"{a}\"\nb = \"{b}\"\nbandwidth = \"100Mbps\"\nlatency = \"1us\"\n")
+        })
+        .collect::<String>()
+        + r#"
+        [tsn]
+        sync_interval = "10ms"
+        sync_precision = "100ns"
+        drift_ppm = 20.0
+        [[tsn.switch]]
+        host = "s1"
+        gates = [
+            { open = [7], duration = "200us" },
+            { open = [0, 1, 2, 3, 4, 5, 6], duration = "300us" },
+        ]
+        [[tsn.switch]]
+        host = "s2"
+        gates = [
+            { open = [7], duration = "100us" },
+            { open = [0, 1, 2, 3, 4, 5, 6], duration = "400us" },
+        ]
+        [[tsn.stream]]
+        name = "fan-out"
+        talker = "h0"
+        listeners = ["h3", "h2", "h4", "h1"]
+        pcp = 7
+        period = "500us"
+        payload = 200
+        [[tsn.stream]]
+        name = "back"
+        talker = "h3"
+        listeners = ["h0"]
+        pcp = 7
+        period = "1ms"
+        offset = "30us"
+        payload = 100
+        [[tsn.stream]]
+        name = "bulk"
+        talker = "h4"
+        listeners = ["h3", "h1"]
+        pcp = 0
+        period = "2ms"
+        offset = "10us"
+        payload = 1000
+        "#;
+    let cfg: PlantConfig = toml::from_str(&src).expect("test plant parses");
+    let run = |direct: bool| {
+        let mut sim = build(&cfg, 3).expect("test plant builds");
+        sim.world.resource_mut::<EventLog>().log_frames = true;
+        sim.network_mut().set_direct_hops(direct);
+        sim.run_until(SimTime(SimDuration::from_millis(200).as_nanos()));
+        sim.finish();
+        sim.drain_events()
+    };
+    let (direct, queued) = (run(true), run(false));
+    let delivered = |events: &[Event]| {
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::FrameDelivered { .. }))
+            .count()
+    };
+    // 400 fan-out frames to four listeners, 200 back, 100 bulk frames to two.
+    assert_eq!(delivered(&queued), 2_000);
+    assert_eq!(direct.len(), queued.len());
+    for (i, (d, q)) in direct.iter().zip(&queued).enumerate() {
+        assert_eq!(format!("{d:?}"), format!("{q:?}"), "event {i} differs");
+    }
+    assert!(
+        direct.windows(2).all(|w| w[0].t <= w[1].t),
+        "the log is in time order"
+    );
+}

@@ -141,6 +141,9 @@ pub struct Network {
     draining: Draining,
     /// Whether such hops may be done at once (off: every event through the queue).
     direct_hops: bool,
+    /// Set while a stream frame's copies to several listeners leave a node one after the
+    /// other: none of them is taken further at once ([`Self::next_in_line`]).
+    splitting: bool,
     seq: u64,
     next_frame: u64,
     inboxes: Vec<Vec<Delivered>>,
@@ -232,6 +235,7 @@ impl Network {
             queue: Default::default(),
             draining: Draining::Off,
             direct_hops: true,
+            splitting: false,
             seq: 0,
             next_frame: 1,
             inboxes: vec![Vec::new(); n],
@@ -348,7 +352,12 @@ impl Network {
     }
 
     /// Serves TSN port `p` at `now`: sends on what finished, keeps one wake-up pending.
-    fn serve_port(&mut self, p: usize, now: SimTime) {
+    /// A single frame sent, when its next hop would be the queue's next event even with the
+    /// port's wake-up queued ([`Self::hop_at_once`], the wake-up later), is done at once as
+    /// any frame off a link is ([`Self::next_hop`]), the wake-up queued first so that what
+    /// the hop pushes still comes after it. Otherwise the frames sent queue in the order
+    /// they left, then the wake-up.
+    fn serve_port(&mut self, p: usize, now: SimTime, log: &mut EventLog) {
         let clock_id = self.tsn.ports[p].setup.clock;
         self.tsn.clocks[clock_id].advance(now.0);
         let served = {
@@ -358,7 +367,24 @@ impl Network {
 
         let link = self.tsn.ports[p].setup.link;
         let latency = self.links[link.0 as usize].latency;
-        for (q, end) in served.sent {
+        let wake = served.wake.filter(|&w| self.tsn.ports[p].wake != Some(w));
+        let mut sent = served.sent;
+        if let [(q, end)] = &sent[..]
+            && let at = SimTime(*end) + latency
+            && wake.is_none_or(|w| SimTime(w) > at)
+            && self.hop_at_once(at, q.hop, &q.frame, q.route)
+        {
+            let (q, _) = sent.pop().expect("one frame");
+            self.links[link.0 as usize].frames += 1;
+            debug_assert_eq!(q.route, self.route_of(&q.frame), "a frame keeps its route");
+            if let Some(w) = wake {
+                self.tsn.ports[p].wake = Some(w);
+                self.push(SimTime(w), Step::Port(p as u32));
+            }
+            self.hop(at, q.hop, q.frame, q.route, log);
+            return;
+        }
+        for (q, end) in sent {
             self.links[link.0 as usize].frames += 1;
             let route = q.route;
             debug_assert_eq!(route, self.route_of(&q.frame), "a frame keeps its route");
@@ -371,9 +397,7 @@ impl Network {
                 },
             );
         }
-        if let Some(w) = served.wake
-            && self.tsn.ports[p].wake != Some(w)
-        {
+        if let Some(w) = wake {
             self.tsn.ports[p].wake = Some(w);
             self.push(SimTime(w), Step::Port(p as u32));
         }
@@ -801,24 +825,36 @@ impl Network {
     /// number loses ties, so strictly before) and the running loop goes as far: then it is
     /// done at once, sparing a push, a pop and the loop's tests. The order of everything is
     /// the queue's: later events keep their order among themselves, their sequence numbers
-    /// only lower. Stream frames always queue (a stream's copies to several listeners are
-    /// sent one after the other by one hop, which must not wait for the first copy's next
-    /// hop). The recursion is as deep as a route is long.
+    /// only lower. The recursion is as deep as a route is long.
     fn next_hop(&mut self, at: SimTime, hop: u16, frame: Box<Frame>, route: PathId, log: &mut EventLog) {
-        let within = match self.draining {
-            Draining::Off => false,
-            Draining::UpTo(now) => at <= now,
-            Draining::Before(bound) => at < bound && !self.wakes_on_arrival(hop, &frame, route),
-        };
-        if self.direct_hops
-            && within
-            && !matches!(frame.payload, Payload::Stream(_))
-            && self.queue.peek().is_none_or(|p| p.at > at)
-        {
+        if self.hop_at_once(at, hop, &frame, route) {
             self.hop(at, hop, frame, route, log);
         } else {
             self.push(at, Step::Hop { hop, frame, route });
         }
+    }
+
+    /// Whether hop `hop` of `frame` at `at` may be done at once ([`Self::next_in_line`]),
+    /// not being a delivery that must stop look-ahead to wake its host.
+    #[inline]
+    fn hop_at_once(&self, at: SimTime, hop: u16, frame: &Frame, route: PathId) -> bool {
+        self.next_in_line(at)
+            && !(matches!(self.draining, Draining::Before(_)) && self.wakes_on_arrival(hop, frame, route))
+    }
+
+    /// Whether an event at `at` pushed now would be the next the running loop pops: nothing
+    /// queued comes before it or at its time (a later sequence number loses ties), and the
+    /// loop goes as far. Such an event may be done at once instead. Never while a stream
+    /// frame's copies to several listeners are sent one after the other
+    /// ([`Self::splitting`]): the copies after the first must not wait for its next hops.
+    #[inline]
+    fn next_in_line(&self, at: SimTime) -> bool {
+        let within = match self.draining {
+            Draining::Off => false,
+            Draining::UpTo(now) => at <= now,
+            Draining::Before(bound) => at < bound,
+        };
+        self.direct_hops && !self.splitting && within && self.queue.peek().is_none_or(|p| p.at > at)
     }
 
     /// Takes the frames delivered to a host so far.
@@ -878,7 +914,7 @@ impl Network {
 
                 if self.tsn.ports[port].wake == Some(at.0) {
                     self.tsn.ports[port].wake = None;
-                    self.serve_port(port, at);
+                    self.serve_port(port, at, log);
                 }
             }
             Step::Release(s) => self.release(s as usize, at, log),
@@ -963,10 +999,12 @@ impl Network {
         if let Payload::Stream(s) = &frame.payload
             && s.listeners.len() > 1
         {
+            self.splitting = true;
             for copy in split_by_next_hop(&self.topo, &mut self.paths, frame, hop) {
                 let route = self.route_of(&copy);
                 self.egress(at, t, node, hop, copy, route, log);
             }
+            self.splitting = false;
         } else {
             self.egress(at, t, node, hop, frame, route, log);
         }
@@ -988,14 +1026,19 @@ impl Network {
     ) {
         let h = self.paths.hop(route, hop);
         if t > at && self.tsn.port_at(h.link.0 as usize, h.reverse).is_some() {
-            self.push(
-                t,
-                Step::Egress {
-                    hop: hop as u16,
-                    frame,
-                    route,
-                },
-            );
+            if self.next_in_line(t) {
+                // What the queued event would do when popped at `t`.
+                self.transmit(t, t, node, hop, frame, route, log);
+            } else {
+                self.push(
+                    t,
+                    Step::Egress {
+                        hop: hop as u16,
+                        frame,
+                        route,
+                    },
+                );
+            }
         } else {
             self.transmit(at, t, node, hop, frame, route, log);
         }
@@ -1023,7 +1066,7 @@ impl Network {
                 ports[p].enqueue(t.0, frame, (hop + 1) as u16, route, &clocks[clock])
             };
             match refused {
-                Ok(()) => self.serve_port(p, t),
+                Ok(()) => self.serve_port(p, t, log),
                 Err(super::tsn::port::Refused::QueueFull(f, class)) => {
                     self.drop_frame(at, &f, node, &format!("TSN queue {class} full"), log);
                 }
