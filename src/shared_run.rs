@@ -36,6 +36,9 @@ impl Middlebox for Tagged {
     fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
         self.inner.on_frame(hop, frame)
     }
+    fn reports_events(&self) -> bool {
+        self.inner.reports_events()
+    }
     fn take_events(&mut self) -> Vec<(SimTime, EventKind)> {
         let mut events = self.inner.take_events();
         for (_, e) in &mut events {

@@ -75,6 +75,12 @@ pub trait Middlebox: Any + Send + Sync {
     fn take_events(&mut self) -> Vec<(SimTime, EventKind)> {
         Vec::new()
     }
+    /// Whether [`Self::take_events`] can ever return anything. The network asks a box for
+    /// its findings at every tick and after every frame it sees; a box that never has any
+    /// (a frame counter) says so here, once, and is not asked.
+    fn reports_events(&self) -> bool {
+        true
+    }
     /// How long the box holds each frame it passes in the path (deep inspection takes
     /// time), added to the node's forwarding delay. Asked of inline and enforcement boxes at
     /// forwarding nodes only; a sensor works on a copy and holds nothing.
@@ -161,6 +167,9 @@ impl Middlebox for Enforcement {
     fn name(&self) -> &str {
         &self.name
     }
+    fn reports_events(&self) -> bool {
+        false
+    }
     fn on_frame(&mut self, hop: &Hop<'_>, frame: &mut Frame) -> Action {
         let Some(point) = hop.enforcement else {
             return Action::Pass;
@@ -211,6 +220,9 @@ impl Middlebox for FrameCounter {
             self.modbus += 1;
         }
         Action::Pass
+    }
+    fn reports_events(&self) -> bool {
+        false
     }
     fn sensor_summary(&self) -> Option<serde_json::Value> {
         Some(serde_json::json!({

@@ -168,6 +168,10 @@ pub struct Network {
     boxes: Vec<Box<dyn Middlebox>>,
     /// Per node, the middleboxes placed there, in (stage, placement) order.
     boxes_at: Vec<Vec<(Stage, usize)>>,
+    /// The middleboxes that may have findings to log ([`Middlebox::reports_events`]), in
+    /// placement order, and the same by box: the others are never asked.
+    reporting: Vec<usize>,
+    reports: Vec<bool>,
     /// The policy's enforcement middlebox, once a policy is installed; without one the
     /// network is flat.
     policy: Option<usize>,
@@ -247,6 +251,8 @@ impl Network {
             bridge: None,
             boxes: Vec::new(),
             boxes_at: vec![Vec::new(); n],
+            reporting: Vec::new(),
+            reports: Vec::new(),
             policy: None,
             capture: None,
             ports: rustc_hash::FxHashMap::default(),
@@ -467,6 +473,11 @@ impl Network {
     /// Places a middlebox at the given nodes, asked at the hops its stage names.
     pub fn add_middlebox(&mut self, mb: Box<dyn Middlebox>, stage: Stage, nodes: &[HostId]) -> MiddleboxId {
         let idx = self.boxes.len();
+        let reports = mb.reports_events();
+        if reports {
+            self.reporting.push(idx);
+        }
+        self.reports.push(reports);
         self.boxes.push(mb);
         for n in nodes {
             let here = &mut self.boxes_at[n.0 as usize];
@@ -758,8 +769,8 @@ impl Network {
 
     /// Moves middleboxes' findings (detectors' alerts) into the event log.
     pub fn collect_tap_events(&mut self, log: &mut EventLog) {
-        for t in &mut self.boxes {
-            for (at, kind) in t.take_events() {
+        for &i in &self.reporting {
+            for (at, kind) in self.boxes[i].take_events() {
                 log.push(at, kind);
             }
         }
@@ -769,6 +780,9 @@ impl Network {
     fn collect_findings(&mut self, node: HostId, log: &mut EventLog) {
         for k in 0..self.boxes_at[node.0 as usize].len() {
             let (_, i) = self.boxes_at[node.0 as usize][k];
+            if !self.reports[i] {
+                continue;
+            }
             for (at, kind) in self.boxes[i].take_events() {
                 log.push(at, kind);
             }
