@@ -152,6 +152,24 @@ pub struct TsnPort {
     pub stats: PortStats,
     /// The time of the one wake-up the network holds for this port, if any.
     pub wake: Option<u64>,
+    /// The gate's answer for the last frame queued at an idle port (see [`GateFit`]).
+    fit: Option<GateFit>,
+}
+
+/// A class's next window that fits a frame, as the port worked it out from its clock's
+/// reading at `now`. A frame queued at an idle port asks it twice at the same instant: why
+/// it would wait (when queued) and whether it may start (when the port is served right
+/// after); the second time is answered from here. The same instant gives the same answer:
+/// the clock is read in time order and moves only with time.
+#[derive(Debug, Clone, Copy)]
+struct GateFit {
+    now: u64,
+    class: usize,
+    need: u64,
+    /// The local reading at `now`.
+    local: i64,
+    /// [`GateSchedule::next_fit`]'s answer from there.
+    fit: Option<(i64, i64)>,
 }
 
 impl TsnPort {
@@ -172,6 +190,45 @@ impl TsnPort {
             free_at: 0,
             stats: PortStats::default(),
             wake: None,
+            fit: None,
+        }
+    }
+
+    /// Whether `class`'s gate keeps a frame of `duration` from starting at `now` (no
+    /// window from there fits it), remembered for the serve that follows at `now`.
+    fn gate_closed(&mut self, class: usize, now: u64, duration: u64, clock: &SyncedClock) -> bool {
+        let Some(g) = &self.setup.gates else {
+            return false;
+        };
+        let need = if self.setup.length_aware { duration } else { 1 };
+        let local = clock.local(now);
+        let fit = g.next_fit(class, local, need);
+        self.fit = Some(GateFit {
+            now,
+            class,
+            need,
+            local,
+            fit,
+        });
+        fit.is_none_or(|(from, _)| from > local)
+    }
+
+    /// `class`'s next window fitting `need` from the clock's reading at `now`: the
+    /// reading and the window, from the last frame queued if it asked the same.
+    fn gate_fit(
+        &self,
+        g: &GateSchedule,
+        class: usize,
+        now: u64,
+        need: u64,
+        clock: &SyncedClock,
+    ) -> (i64, Option<(i64, i64)>) {
+        match self.fit {
+            Some(f) if f.now == now && f.class == class && f.need == need => (f.local, f.fit),
+            _ => {
+                let l = clock.local(now);
+                (l, g.next_fit(class, l, need))
+            }
         }
     }
 
@@ -242,11 +299,7 @@ impl TsnPort {
             Some(WaitCause::PortBusy {
                 class: self.held.as_ref().map_or(class, |h| h.0.class),
             })
-        } else if self.setup.gates.as_ref().is_some_and(|g| {
-            let need = if self.setup.length_aware { duration } else { 1 };
-            let l = clock.local(now);
-            g.next_fit(c, l, need).is_none_or(|(from, _)| from > l)
-        }) {
+        } else if self.gate_closed(c, now, duration, clock) {
             Some(WaitCause::GateClosed)
         } else if self.shapers[c].as_ref().is_some_and(|s| s.in_debt(now)) {
             Some(WaitCause::Shaper)
@@ -280,8 +333,8 @@ impl TsnPort {
         let mut later = now;
         if let Some(g) = &self.setup.gates {
             let need = if self.setup.length_aware { head.duration } else { 1 };
-            let l = clock.local(now);
-            match g.next_fit(class, l, need) {
+            let (l, fit) = self.gate_fit(g, class, now, need, clock);
+            match fit {
                 Some((from, _)) if from <= l => {}
                 Some((from, _)) => later = later.max(clock.global(from)),
                 None => later = u64::MAX,
