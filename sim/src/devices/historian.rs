@@ -216,10 +216,10 @@ impl Historian {
             }
             let last = u32::from(addr) + u32::from(t.value_type.words()) - 1;
             let item = items.iter().position(|it| {
-                it.plc == plc
-                    && it.area == area
-                    && addr >= it.start
-                    && last < u32::from(it.start) + u32::from(it.count)
+                it.plc() == plc
+                    && it.area() == area
+                    && addr >= it.start()
+                    && last < u32::from(it.start()) + u32::from(it.count())
             });
             let Some(item) = item else {
                 return Err(ConfigError::new(
@@ -239,7 +239,7 @@ impl Historian {
             };
             tags.push(Tag {
                 item,
-                at: usize::from(addr - items[item].start),
+                at: usize::from(addr - items[item].start()),
                 value_type: t.value_type,
                 word_order: t.word_order,
                 scale: t.scale,

@@ -288,9 +288,9 @@ impl Hmi {
             let polled = (0..words).all(|k| {
                 let addr = addr.saturating_add(k);
                 items.iter().any(|it| {
-                    it.plc == plc
-                        && it.area == area
-                        && (it.start..it.start.saturating_add(it.count)).contains(&addr)
+                    it.plc() == plc
+                        && it.area() == area
+                        && (it.start()..it.start().saturating_add(it.count())).contains(&addr)
                 })
             });
             if !polled {
@@ -359,7 +359,7 @@ impl Hmi {
         }
         let thresholds = view_thresholds(cfg, idx, period)?;
         let poller = Poller::new(items, clock(period, timing));
-        let views = ViewWatches::new(poller.items.iter().map(|it| it.plc), poller.next_poll);
+        let views = ViewWatches::new(poller.items.iter().map(|it| it.plc()), poller.next_poll);
         let mut alarms_of: std::collections::HashMap<HostId, Vec<usize>> = std::collections::HashMap::new();
         for (i, a) in alarms.iter().enumerate() {
             alarms_of.entry(a.plc).or_default().push(i);
@@ -444,7 +444,7 @@ impl Hmi {
     /// a silence past the thresholds; returns when a silence next needs looking at.
     fn check_view(&mut self, now: SimTime, topo: &Topology, log: &mut EventLog) -> Option<SimTime> {
         for r in &self.results {
-            self.views.answered(self.poller.items[r.item].plc, r.at);
+            self.views.answered(self.poller.items[r.item].plc(), r.at);
         }
         let (due, next) = self.views.check(now, self.thresholds);
         for (plc, found) in due {
@@ -530,7 +530,7 @@ impl Hmi {
             .results
             .iter()
             .flat_map(|r| {
-                let plc = self.poller.items[r.item].plc;
+                let plc = self.poller.items[r.item].plc();
                 self.alarms_of.get(&plc).map_or(&[][..], Vec::as_slice)
             })
             .copied()

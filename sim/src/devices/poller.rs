@@ -39,22 +39,50 @@ fn unit() -> u8 {
     1
 }
 
-/// A compiled poll item.
+/// A compiled poll item. Its fields are read through methods because the
+/// request's bytes are built once from them at compile time.
 #[derive(Debug, Clone)]
 pub struct PollItem {
     /// The PLC read.
-    pub plc: HostId,
+    plc: HostId,
     /// The data area read (coils, discrete inputs, input or holding registers).
-    pub area: Area,
+    area: Area,
     /// First address in the area, zero-based as on the wire.
-    pub start: u16,
+    start: u16,
     /// Registers or bits read, within one Modbus read's limit.
-    pub count: u16,
+    count: u16,
     /// Modbus unit id of the requests.
-    pub unit: u8,
+    unit: u8,
+    /// The request's bytes with transaction id 0: every poll sends these with its own id.
+    adu: crate::wire::modbus::AduBytes,
 }
 
 impl PollItem {
+    /// The PLC read.
+    pub fn plc(&self) -> HostId {
+        self.plc
+    }
+
+    /// The data area read.
+    pub fn area(&self) -> Area {
+        self.area
+    }
+
+    /// First address in the area, zero-based as on the wire.
+    pub fn start(&self) -> u16 {
+        self.start
+    }
+
+    /// Registers or bits read.
+    pub fn count(&self) -> u16 {
+        self.count
+    }
+
+    /// Modbus unit id of the requests.
+    pub fn unit(&self) -> u8 {
+        self.unit
+    }
+
     /// Compiles a poll entry, checking that it names a PLC.
     pub fn build(cfg: &PollConfig, field: &str, topo: &Topology) -> Result<PollItem, ConfigError> {
         let plc = topo.resolve(&cfg.plc, &format!("{field}.plc"))?;
@@ -79,16 +107,31 @@ impl PollItem {
                 format!("count must be 1..={max} for this area (one Modbus read)"),
             ));
         }
-        Ok(PollItem {
+        Ok(PollItem::new(plc, area, start, cfg.count, cfg.unit))
+    }
+
+    /// An item checked by [`Self::build`], with its request's bytes laid out once.
+    fn new(plc: HostId, area: Area, start: u16, count: u16, unit: u8) -> PollItem {
+        let mut item = PollItem {
             plc,
             area,
             start,
-            count: cfg.count,
-            unit: cfg.unit,
-        })
+            count,
+            unit,
+            adu: Default::default(),
+        };
+        item.adu = item.encode(0);
+        item
     }
 
     fn request(&self, tid: u16) -> crate::wire::modbus::AduBytes {
+        let mut adu = self.adu.clone();
+        adu[..2].copy_from_slice(&tid.to_be_bytes());
+        debug_assert_eq!(adu, self.encode(tid));
+        adu
+    }
+
+    fn encode(&self, tid: u16) -> crate::wire::modbus::AduBytes {
         let req = match self.area {
             Area::Coil => Request::ReadCoils(self.start, self.count),
             Area::DiscreteInput => Request::ReadDiscreteInputs(self.start, self.count),
@@ -353,6 +396,23 @@ impl<T> RequestBook<T> {
 mod tests {
     use super::*;
     use crate::base::task_clock::{Keeping, TaskTiming};
+
+    /// The bytes a poll sends: its request laid out once, with each poll's transaction id.
+    #[test]
+    fn a_poll_sends_its_read_with_its_own_transaction_id() {
+        let read = PollItem::new(HostId(3), Area::HoldingRegister, 100, 10, 1);
+        let want = [0x12, 0x34, 0, 0, 0, 6, 1, 3, 0, 100, 0, 10];
+        assert_eq!(&read.request(0x1234)[..], &want[..]);
+        let coils = PollItem::new(HostId(3), Area::Coil, 0x0102, 16, 7);
+        let want = [0xff, 0xfe, 0, 0, 0, 6, 7, 1, 1, 2, 0, 16];
+        assert_eq!(&coils.request(0xfffe)[..], &want[..]);
+        assert_eq!(
+            &coils.request(1)[..2],
+            &[0, 1],
+            "the next poll's id, the rest kept"
+        );
+        assert_eq!(&coils.request(1)[2..], &want[2..]);
+    }
 
     /// Regression: operator writes used ids 0x8000|n while polls counted up from 1, so after
     /// 32,767 polls a write's acknowledgement could be taken for a poll's answer.
