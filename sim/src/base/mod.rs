@@ -10,6 +10,7 @@ pub mod config_error;
 pub mod due;
 pub mod events;
 pub mod rng;
+pub mod round;
 pub mod stats;
 pub mod task_clock;
 pub mod time;

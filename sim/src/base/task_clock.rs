@@ -25,6 +25,7 @@
 //! after this one actually went out, so its phase performs a random walk).
 
 use crate::base::config_error::ConfigError;
+use crate::base::round::round_u64;
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -184,12 +185,10 @@ impl TaskClock {
         let due = match self.keeping {
             Keeping::Anchored => {
                 // k periods on the device's clock; f64 is exact to 2^53 ns (104 days).
-                let span = (self.count as f64 * self.period.as_nanos() as f64 * self.rate).round() as u64;
+                let span = round_u64(self.count as f64 * self.period.as_nanos() as f64 * self.rate);
                 self.anchor + SimDuration(span)
             }
-            Keeping::FreeRunning => {
-                now + SimDuration((self.period.as_nanos() as f64 * self.rate).round() as u64)
-            }
+            Keeping::FreeRunning => now + SimDuration(round_u64(self.period.as_nanos() as f64 * self.rate)),
         };
         // Never at or before `now`: a start too late for its slot takes the next instant.
         (due + SimDuration(late)).max(now + SimDuration(1))

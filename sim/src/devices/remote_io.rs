@@ -16,6 +16,7 @@ use super::plc::Plc;
 use crate::base::clock::Clock;
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
+use crate::base::round::round_u64;
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::net::Network;
 use crate::net::topology::{HostId, Role};
@@ -146,7 +147,7 @@ pub struct RemoteIoFigures {
 }
 
 fn raw(v: f64, scale: f64, offset: f64) -> u16 {
-    (v * scale + offset).round().clamp(0.0, 65535.0) as u16
+    round_u64(v * scale + offset).min(65535) as u16
 }
 
 impl RemoteIo {

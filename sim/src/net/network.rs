@@ -305,7 +305,7 @@ impl Network {
         let due = st.release_local(st.next_seq);
         let clock = &mut self.tsn.clocks[st.clock];
         clock.advance(now.0);
-        let at = SimTime(clock.global(due).max(now.0));
+        let at = SimTime(clock.global_ahead(due).max(now.0));
         self.push(at, Step::Release(s as u32));
     }
 

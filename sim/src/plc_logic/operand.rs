@@ -16,6 +16,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
+use crate::base::round::round_u64;
 use crate::plc_logic::memory::{Area, PlcMemory};
 use crate::wire::modbus::value::{ValueType, WordOrder};
 
@@ -303,11 +304,8 @@ impl OperandSrc {
 /// `0..=65535`, round to nearest (halves away from zero); NaN becomes 0 so a
 /// bad computation drives an output to its de-energised value.
 pub fn to_raw(v: f64) -> u16 {
-    if v.is_nan() {
-        return 0;
-    }
-    // `as` saturates, the clamp makes the intent explicit.
-    v.clamp(0.0, 65535.0).round() as u16
+    // NaN and negative values round to 0, large ones saturate.
+    round_u64(v).min(65535) as u16
 }
 
 #[cfg(test)]

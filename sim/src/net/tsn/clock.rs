@@ -12,6 +12,8 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use crate::base::round::round_i64;
+
 /// How a device's clock behaves. All zero: a perfect clock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClockSpec {
@@ -45,16 +47,70 @@ impl ClockSpec {
 pub struct SyncedClock {
     spec: ClockSpec,
     drift: f64,
-    seg_start: u64,
-    seg_end: u64,
-    residual: f64,
-    /// `residual` rounded to whole nanoseconds, kept with it: a clock without drift reads
-    /// `t` plus this at every query (a library call to round, at each of a TSN frame's
-    /// several reads, before).
-    residual_ns: i64,
+    /// The sync interval the clock is in.
+    now: Interval,
+    /// The residual of the interval after `now`, when a question about it came before the
+    /// clock got there ([`Self::global_ahead`]). Each clock draws from its own stream, one
+    /// residual per correction in order, so drawing one early changes no value.
+    next_residual: Option<f64>,
     rng: ChaCha8Rng,
     /// Corrections applied so far.
     pub syncs: u64,
+}
+
+/// One sync interval's mapping from network time to the clock's reading.
+#[derive(Debug, Clone, Copy)]
+struct Interval {
+    start: u64,
+    end: u64,
+    residual: f64,
+    /// `residual` rounded to whole nanoseconds, kept with it: a clock without drift reads
+    /// `t` plus this at every query (a rounding, at each of a TSN frame's
+    /// several reads, before).
+    residual_ns: i64,
+}
+
+impl Interval {
+    fn new(start: u64, end: u64, residual: f64) -> Interval {
+        Interval {
+            start,
+            end,
+            residual,
+            residual_ns: round_i64(residual),
+        }
+    }
+
+    fn offset_ns(&self, drift: f64, t: u64) -> f64 {
+        self.residual + drift * (t.saturating_sub(self.start)) as f64
+    }
+
+    fn local(&self, drift: f64, t: u64) -> i64 {
+        if drift == 0.0 {
+            return t as i64 + self.residual_ns;
+        }
+        t as i64 + round_i64(self.offset_ns(drift, t))
+    }
+
+    fn global(&self, drift: f64, l: i64) -> u64 {
+        if drift == 0.0 {
+            // A clock with a fixed offset: exact without iteration.
+            let t = (l - self.residual_ns).max(self.start as i64) as u64;
+            return t.min(self.end);
+        }
+        let s = self.start as f64;
+        let approx = s + (l as f64 - s - self.residual) / (1.0 + drift);
+        let mut t = approx.ceil().max(self.start as f64) as u64;
+        if t >= self.end {
+            return self.end;
+        }
+        while self.local(drift, t) < l {
+            t += 1;
+        }
+        while t > self.start && self.local(drift, t - 1) >= l {
+            t -= 1;
+        }
+        t.min(self.end)
+    }
 }
 
 impl SyncedClock {
@@ -62,15 +118,13 @@ impl SyncedClock {
     pub fn new(spec: ClockSpec, rng: ChaCha8Rng) -> Self {
         let mut c = SyncedClock {
             drift: spec.drift_ppm * 1e-6,
-            seg_start: 0,
-            seg_end: u64::MAX,
-            residual: spec.initial_offset_ns,
-            residual_ns: spec.initial_offset_ns.round() as i64,
+            now: Interval::new(0, u64::MAX, spec.initial_offset_ns),
+            next_residual: None,
             rng,
             syncs: 0,
             spec,
         };
-        c.seg_end = c.next_sync_after(0);
+        c.now.end = c.next_sync_after(0);
         c
     }
 
@@ -86,57 +140,67 @@ impl SyncedClock {
         }
     }
 
+    /// A correction's residual offset, within the sync's precision.
+    fn draw_residual(&mut self) -> f64 {
+        let p = self.spec.precision_ns as f64;
+        if p > 0.0 {
+            self.rng.random_range(-p..=p)
+        } else {
+            0.0
+        }
+    }
+
+    /// The interval after the current one, its residual drawn if it was not yet.
+    fn next_interval(&mut self) -> Interval {
+        let residual = match self.next_residual {
+            Some(r) => r,
+            None => {
+                let r = self.draw_residual();
+                self.next_residual = Some(r);
+                r
+            }
+        };
+        let start = self.now.end;
+        Interval::new(start, self.next_sync_after(start), residual)
+    }
+
     /// Moves to the sync interval holding `now`, applying the corrections on the way.
     pub fn advance(&mut self, now: u64) {
-        while now >= self.seg_end {
-            self.seg_start = self.seg_end;
-            self.seg_end = self.next_sync_after(self.seg_start);
-            let p = self.spec.precision_ns as f64;
-            self.residual = if p > 0.0 {
-                self.rng.random_range(-p..=p)
-            } else {
-                0.0
-            };
-            self.residual_ns = self.residual.round() as i64;
+        while now >= self.now.end {
+            self.now = self.next_interval();
+            self.next_residual = None;
             self.syncs += 1;
         }
     }
 
     /// The clock's offset from network time at `t` (in the current interval), in ns.
     pub fn offset_ns(&self, t: u64) -> f64 {
-        self.residual + self.drift * (t.saturating_sub(self.seg_start)) as f64
+        self.now.offset_ns(self.drift, t)
     }
 
     /// The local reading at simulated time `t` (at or after the last [`advance`](Self::advance)).
     pub fn local(&self, t: u64) -> i64 {
-        if self.drift == 0.0 {
-            return t as i64 + self.residual_ns;
-        }
-        t as i64 + self.offset_ns(t).round() as i64
+        self.now.local(self.drift, t)
     }
 
     /// The earliest simulated time at which the local clock reads at least `l`, or the end of
     /// the current sync interval if that comes first (the caller asks again from there, where
     /// a correction may have moved the clock).
     pub fn global(&self, l: i64) -> u64 {
-        if self.drift == 0.0 {
-            // A clock with a fixed offset: exact without iteration.
-            let t = (l - self.residual_ns).max(self.seg_start as i64) as u64;
-            return t.min(self.seg_end);
+        self.now.global(self.drift, l)
+    }
+
+    /// As [`Self::global`], looking past the current interval's end into the next, as the
+    /// clock will read there after its correction: a talker's release that falls just past
+    /// a correction is then scheduled once, not first at the correction to be asked again
+    /// (one event a stream a sync interval, 115,200 in the reference plant's hour). The end
+    /// of the next interval if `l` lies past that too.
+    pub fn global_ahead(&mut self, l: i64) -> u64 {
+        let t = self.global(l);
+        if t < self.now.end || self.now.end == u64::MAX {
+            return t;
         }
-        let s = self.seg_start as f64;
-        let approx = s + (l as f64 - s - self.residual) / (1.0 + self.drift);
-        let mut t = approx.ceil().max(self.seg_start as f64) as u64;
-        if t >= self.seg_end {
-            return self.seg_end;
-        }
-        while self.local(t) < l {
-            t += 1;
-        }
-        while t > self.seg_start && self.local(t - 1) >= l {
-            t -= 1;
-        }
-        t.min(self.seg_end)
+        self.next_interval().global(self.drift, l)
     }
 }
 
@@ -171,6 +235,38 @@ mod tests {
         c.advance(1_000_000);
         assert_eq!(c.local(1_000_000), 1_000_000);
         assert_eq!(c.syncs, 1);
+    }
+
+    /// A release just past a correction, asked about before it: the answer is the one the
+    /// clock gives once corrected, and asking early changes none of its later readings.
+    #[test]
+    fn looking_past_a_correction_reads_the_clock_it_will_be() {
+        let spec = ClockSpec {
+            drift_ppm: 80.0,
+            initial_offset_ns: 300.0,
+            sync_interval_ns: 1_000_000,
+            precision_ns: 500,
+            sync_lost_at: None,
+        };
+        let (mut early, mut late) = (clock(spec.clone()), clock(spec));
+        for k in 0..50u64 {
+            let now = k * 1_000_000 + 990_000;
+            early.advance(now);
+            late.advance(now);
+            // Due 20 µs on the local clock: past this interval's end.
+            let due = early.local(now) + 20_000;
+            assert_eq!(early.global(due), (k + 1) * 1_000_000, "stops at the correction");
+            let ahead = early.global_ahead(due);
+            late.advance((k + 1) * 1_000_000);
+            assert_eq!(ahead, late.global(due), "interval {k}");
+            assert!(late.local(ahead) >= due && late.local(ahead - 1) < due);
+            early.advance(ahead);
+            assert_eq!(early.local(ahead), late.local(ahead));
+        }
+        assert_eq!(early.syncs, late.syncs);
+        // Past the next interval too: its end, where the caller asks again.
+        let now = early.now.start;
+        assert_eq!(early.global_ahead(early.local(now) + 2_500_000), now + 2_000_000);
     }
 
     #[test]

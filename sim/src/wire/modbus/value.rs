@@ -9,6 +9,8 @@
 
 use serde::Deserialize;
 
+use crate::base::round::round_i64;
+
 /// The type of a value held in registers (`type = "i16"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,12 +92,13 @@ impl ValueType {
     /// The registers holding `v`: integers rounded and saturated at the type's range (as a
     /// PLC's conversion saturates), NaN as 0; floats as the nearest f32.
     pub fn encode(self, order: WordOrder, v: f64) -> [u16; 2] {
-        let int = |lo: f64, hi: f64| if v.is_nan() { 0.0 } else { v.round().clamp(lo, hi) };
+        // NaN rounds to 0; infinities saturate, then clamp to the type's ends.
+        let int = |lo: i64, hi: i64| round_i64(v).clamp(lo, hi);
         let bits: u32 = match self {
-            ValueType::U16 => return [int(0.0, 65535.0) as u16, 0],
-            ValueType::I16 => return [int(-32768.0, 32767.0) as i16 as u16, 0],
-            ValueType::U32 => int(0.0, u32::MAX as f64) as u32,
-            ValueType::I32 => int(i32::MIN as f64, i32::MAX as f64) as i32 as u32,
+            ValueType::U16 => return [int(0, 65535) as u16, 0],
+            ValueType::I16 => return [int(-32768, 32767) as i16 as u16, 0],
+            ValueType::U32 => int(0, u32::MAX.into()) as u32,
+            ValueType::I32 => int(i32::MIN.into(), i32::MAX.into()) as i32 as u32,
             ValueType::F32 => (v as f32).to_bits(),
         };
         let (high, low) = ((bits >> 16) as u16, bits as u16);
@@ -154,5 +157,32 @@ mod tests {
             ValueType::F32.decode(WordOrder::HighFirst, [0x4148, 0x0000]),
             12.5
         );
+    }
+
+    /// Integers round halves away from zero and saturate at the type's ends, as
+    /// `round().clamp(..)` on the float does, whatever the value.
+    #[test]
+    fn integers_round_halves_away_from_zero_and_saturate() {
+        let mut values = vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300];
+        for k in -70_000i64..=70_000 {
+            values.extend([k as f64 + 0.5, k as f64 - 0.25, k as f64]);
+        }
+        values.extend([2.2e9, -2.2e9, 4.3e9, -4.3e9, 2_147_483_647.5, -2_147_483_648.5]);
+        for v in values {
+            let int = |lo: f64, hi: f64| if v.is_nan() { 0.0 } else { v.round().clamp(lo, hi) };
+            let expect = [
+                int(0.0, 65535.0) as u16,
+                int(-32768.0, 32767.0) as i16 as u16,
+                (int(0.0, u32::MAX as f64) as u32 >> 16) as u16,
+                (int(i32::MIN as f64, i32::MAX as f64) as i32 as u32) as u16,
+            ];
+            let got = [
+                ValueType::U16.encode(WordOrder::HighFirst, v)[0],
+                ValueType::I16.encode(WordOrder::HighFirst, v)[0],
+                ValueType::U32.encode(WordOrder::HighFirst, v)[0],
+                ValueType::I32.encode(WordOrder::HighFirst, v)[1],
+            ];
+            assert_eq!(got, expect, "{v}");
+        }
     }
 }
