@@ -30,6 +30,13 @@ mkdir -p "$profiles"
 train=$(mktemp -d)
 trap 'rm -rf "$train"' EXIT
 
+# Link-time optimisation over the whole program, for the instrumented build as for the
+# final one, so that the profile's counts fall on the code they are used for (a profile
+# from a build without it made the final build slower): 0.96x the reference hour's time,
+# the same at 1,000 and 10,000 PLCs (docs/src/performance.md, "A profile-guided build").
+# Here only: the test binaries of `cargo test --release` would take much longer to link.
+export CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
+
 # With --target, RUSTFLAGS reach only the binary's crates, not build scripts or procedural
 # macros, so the profiles are the simulator's alone.
 echo "1/4 instrumented build"
