@@ -97,14 +97,16 @@ impl Interval {
             let t = (l - self.residual_ns).max(self.start as i64) as u64;
             return t.min(self.end);
         }
-        let s = self.start as f64;
-        let approx = s + (l as f64 - s - self.residual) / (1.0 + drift);
-        let mut t = approx.ceil().max(self.start as f64) as u64;
-        if t >= self.end {
-            return self.end;
-        }
+        // The offset changes by a fraction of a nanosecond over the offset itself, so `l`
+        // less the offset at `l` is within a nanosecond or so of the answer: no division.
+        let s = self.start as i64;
+        let at = l.max(s);
+        let mut t = (at - (self.local(drift, at as u64) - at)).max(s) as u64;
         while self.local(drift, t) < l {
             t += 1;
+            if t >= self.end {
+                return self.end;
+            }
         }
         while t > self.start && self.local(drift, t - 1) >= l {
             t -= 1;
@@ -308,5 +310,34 @@ mod tests {
         }
         assert_eq!(c.syncs, 20);
         assert!(offsets.len() > 1, "the corrections drew different offsets");
+    }
+
+    /// The time a drifting clock reaches a reading is the first nanosecond at which it
+    /// does, found by walking the clock one nanosecond at a time, or the interval's end.
+    #[test]
+    fn a_drifting_clock_reaches_a_reading_at_the_first_nanosecond_it_shows_it() {
+        for (drift_ppm, initial_offset_ns) in [(80.0, 300.4), (-120.0, -250.5), (0.5, 0.5)] {
+            let mut c = clock(ClockSpec {
+                drift_ppm,
+                initial_offset_ns,
+                sync_interval_ns: 100_000,
+                precision_ns: 700,
+                sync_lost_at: None,
+            });
+            for k in 0..20u64 {
+                let start = k * 100_000;
+                c.advance(start);
+                let first = c.local(start);
+                let last = c.local(start + 99_999);
+                // Readings in order: the walk goes on from where the last one stopped.
+                let mut walked = start;
+                for l in (first - 3)..=(last + 3) {
+                    while walked < start + 100_000 && c.local(walked) < l {
+                        walked += 1;
+                    }
+                    assert_eq!(c.global(l), walked, "drift {drift_ppm} interval {k} reading {l}");
+                }
+            }
+        }
     }
 }
