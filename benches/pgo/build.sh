@@ -10,7 +10,7 @@
 # Needs the compiler's own llvm-profdata (`rustup component add llvm-tools`); another LLVM's
 # cannot read the profiles. Training runs every shipped exercise (scenarios/*.toml) and a
 # generated 300-building scale plant (benches/scale/gen.py) with the instrumented build,
-# a few minutes on two cores; the benchmarks' own sizes (1,000 and 10,000 PLCs) are not
+# 7-15 minutes on two cores; the benchmarks' own sizes (1,000 and 10,000 PLCs) are not
 # among them. Time the result with OTRANGE_BIN=target/pgo/otrange and any benchmark script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
