@@ -54,6 +54,9 @@ pub struct LagMeter {
     behind: Duration,
     last_warning: Option<Instant>,
     warnings: u64,
+    /// Never paused and never asked for another speed: the whole run's average speed
+    /// then says whether the speed asked was held.
+    steady: bool,
 }
 
 impl LagMeter {
@@ -69,6 +72,7 @@ impl LagMeter {
             behind: Duration::ZERO,
             last_warning: None,
             warnings: 0,
+            steady: true,
         }
     }
 
@@ -84,6 +88,7 @@ impl LagMeter {
         speed: f64,
         paused: bool,
     ) -> Option<String> {
+        self.steady &= !paused && speed == self.speed;
         self.speed = speed;
         if paused {
             self.window = None;
@@ -122,6 +127,27 @@ impl LagMeter {
             self.recent.map_or("less".to_string(), |r| format!("{r:.0}x")),
             self.speed,
             wall.as_secs_f64()
+        ))
+    }
+
+    /// At the end of a run: the warning [`observe`](Self::observe) could not give, for a run
+    /// too short to fill a window of wall time or to fall [`WARN_AFTER`] behind, that still
+    /// ran below 90 % of the speed asked over its whole length (a 3-hour run asked at
+    /// 100,000x, over in a second). Nothing when a warning was given, or when the run was
+    /// paused or its speed changed, which the average over the run does not measure.
+    pub fn closing_warning(&mut self, simulated: SimDuration, now: Instant) -> Option<String> {
+        let wall = now.saturating_duration_since(self.started).as_secs_f64();
+        if self.warnings > 0 || !self.steady || wall <= 0.0 {
+            return None;
+        }
+        let achieved = simulated.as_secs_f64() / wall;
+        if achieved >= HOLDS * self.speed {
+            return None;
+        }
+        self.warnings += 1;
+        Some(format!(
+            "WARNING: the plant ran at {achieved:.0}x against the {}x asked over the whole run: this machine cannot hold that speed; lower it",
+            self.speed
         ))
     }
 
@@ -202,5 +228,39 @@ mod tests {
             true,
         );
         assert_eq!(p, None);
+    }
+
+    #[test]
+    fn a_run_too_short_to_fall_behind_is_told_at_its_end() {
+        let t0 = Instant::now();
+        let mut m = LagMeter::new(100_000.0, t0);
+        // Short catch-ups over less than a second of wall time: no warning on the way.
+        let short = SimDuration::from_millis(100);
+        assert_eq!(m.observe(short, sim(0), t0, 100_000.0, false), None);
+        let half = t0 + Duration::from_millis(500);
+        assert_eq!(m.observe(short, sim(5_000), half, 100_000.0, false), None);
+        // 10,800 simulated seconds in 0.98 s: 11,020x of the 100,000x asked.
+        let end = t0 + Duration::from_millis(980);
+        let w = m.closing_warning(SimDuration::from_secs(10_800), end).unwrap();
+        assert!(
+            w.contains("ran at 11020x against the 100000x asked over the whole run"),
+            "{w}"
+        );
+        assert_eq!(m.figures(SimDuration::from_secs(10_800), end).warnings, 1);
+
+        // Held: nothing to say.
+        let mut held = LagMeter::new(1_000.0, t0);
+        assert_eq!(held.observe(short, sim(0), t0, 1_000.0, false), None);
+        assert_eq!(
+            held.closing_warning(SimDuration::from_secs(950), t0 + Duration::from_secs(1)),
+            None
+        );
+        // Paused on the way: the average does not measure the speed held.
+        let mut paused = LagMeter::new(1_000.0, t0);
+        assert_eq!(
+            paused.observe(SimDuration::ZERO, sim(0), half, 1_000.0, true),
+            None
+        );
+        assert_eq!(paused.closing_warning(SimDuration::from_secs(10), end), None);
     }
 }

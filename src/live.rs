@@ -226,7 +226,11 @@ fn run_once(
     let (tally, _) = events.close()?;
     let ran = SimDuration(sim.now().as_nanos());
     let mut results = tally.results(ex, seed, ran, sim.network().topology());
-    let figures = lag.figures(sim.now().saturating_since(started_at), Instant::now());
+    let (simulated, now) = (sim.now().saturating_since(started_at), Instant::now());
+    if let Some(warning) = lag.closing_warning(simulated, now) {
+        println!("{warning}");
+    }
+    let figures = lag.figures(simulated, now);
     println!(
         "speed: {:.1}x asked, {:.1}x achieved; the plant was at most {:.3} s behind the wall clock",
         figures.requested_speed, figures.achieved_speed, figures.max_lag_wall_s

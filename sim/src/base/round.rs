@@ -1,9 +1,11 @@
-//! Rounding to whole nanoseconds without a library call.
+//! Rounding to whole numbers (nanoseconds, register values) without a library call.
 //!
 //! `f64::round` (halves away from zero) compiles to a call into the runtime's software
 //! routine on the baseline x86-64 target, which has no rounding instruction before SSE4.1:
-//! about 70 instructions, paid at every reading of a drifting TSN clock and every start of a
-//! task on a clock with a rate error, 3 % of the reference plant's hour. The truncating
+//! about 70 instructions, paid at every reading of a drifting TSN clock, every start of a
+//! task on a clock with a rate error and every value a PLC or remote I/O module puts into
+//! a register, 3 % of the reference plant's hour's instructions (docs/src/performance.md,
+//! "Rounding without the library call"). The truncating
 //! conversion is one instruction and the remainder it leaves is exact, so a comparison gives
 //! the same answer.
 
