@@ -126,7 +126,7 @@ impl PollItem {
 
     fn request(&self, tid: u16) -> crate::wire::modbus::AduBytes {
         let mut adu = self.adu.clone();
-        adu[..2].copy_from_slice(&tid.to_be_bytes());
+        crate::wire::modbus::set_transaction_id(&mut adu, tid);
         debug_assert_eq!(adu, self.encode(tid));
         adu
     }

@@ -251,6 +251,18 @@ pub fn frame_len(stream: &[u8]) -> FrameStatus {
     }
 }
 
+/// Overwrites an ADU's transaction id (the MBAP header's first two bytes), if it has a
+/// header: a client that lays a request out once sends it again under each new id.
+pub fn set_transaction_id(adu: &mut [u8], transaction_id: u16) -> bool {
+    match adu.get_mut(..2) {
+        Some(id) => {
+            id.copy_from_slice(&transaction_id.to_be_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
 /// Overwrites the big-endian word at byte `at` of an ADU's data (after the function code),
 /// if the bytes reach that far; an adversary in the middle rewrites answers this way.
 pub fn set_data_u16(adu: &mut [u8], at: usize, value: u16) -> bool {
@@ -275,6 +287,14 @@ pub fn be_u16(bytes: &[u8], at: usize) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_sent_again_carries_only_its_new_transaction_id() {
+        let mut adu = emit_adu(0, 0x11, &[0x03, 0, 0x10, 0, 4]);
+        assert!(set_transaction_id(&mut adu, 0xBEEF));
+        assert_eq!(&adu[..], &[0xBE, 0xEF, 0, 0, 0, 6, 0x11, 0x03, 0, 0x10, 0, 4]);
+        assert!(!set_transaction_id(&mut [0x01], 7), "no header to write into");
+    }
 
     #[test]
     fn parse_valid_frame() {

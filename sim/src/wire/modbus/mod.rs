@@ -21,7 +21,7 @@ pub mod vendor;
 
 pub use adu::{
     Adu, AduBytes, FrameStatus, HeaderFaults, MAX_ADU_LEN, MAX_PDU_LEN, MBAP_HEADER_LEN, MalformedReason,
-    be_u16, emit_adu, frame_len, set_data_u16,
+    be_u16, emit_adu, frame_len, set_data_u16, set_transaction_id,
 };
 pub use codes::*;
 pub use describe::describe_request;
