@@ -16,11 +16,11 @@ use super::plc::Plc;
 use crate::base::clock::Clock;
 use crate::base::config_error::ConfigError;
 use crate::base::events::{EventKind, EventLog};
-use crate::base::round::round_u64;
 use crate::base::time::{DurationField, SimDuration, SimTime};
 use crate::net::Network;
 use crate::net::topology::{HostId, Role};
 use crate::net::tsn::stream::{self, StreamSpec};
+use crate::plc_logic::operand::to_raw;
 use crate::plc_logic::{Area, PlcMemory, parse_address};
 use crate::process::SignalId;
 use crate::process::state::ProcessState;
@@ -146,15 +146,11 @@ pub struct RemoteIoFigures {
     pub watchdog_trips: u64,
 }
 
-fn raw(v: f64, scale: f64, offset: f64) -> u16 {
-    round_u64(v * scale + offset).min(65535) as u16
-}
-
 impl RemoteIo {
     /// Field I/O: the module's inputs go into the data its next uplink frames carry, and the
     /// last uplink frame the PLC received goes into the PLC's registers.
     pub(crate) fn mirror_inputs(&self, process: &ProcessState, net: &mut Network, plc: Option<&mut Plc>) {
-        let value = |w: &Wire| raw(process.process.get(w.signal), w.scale, w.offset);
+        let value = |w: &Wire| to_raw(process.process.get(w.signal) * w.scale + w.offset);
         let tsn = net.tsn_mut();
         let stream = &mut tsn.streams[self.uplink];
         // Most ticks change nothing the module measures: a new image only when one does.
