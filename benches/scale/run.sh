@@ -50,7 +50,9 @@ import math, sys
 pts = [tuple(map(float, a.split())) for a in sys.argv[1:]]
 for (n0, c0), (n1, c1) in zip(pts, pts[1:]):
     print(f"exponent {int(n0)} -> {int(n1)} PLCs: {math.log(c1 / c0) / math.log(n1 / n0):.2f}")
-if len(pts) > 3:
-    (n0, c0), (n1, c1) = pts[1], pts[-1]
+# Across the whole range too, from the second size when there are more than three (the
+# smallest plant's run is too short for its CPU time to mean much).
+if len(pts) >= 3:
+    (n0, c0), (n1, c1) = pts[1 if len(pts) > 3 else 0], pts[-1]
     print(f"exponent {int(n0)} -> {int(n1)} PLCs: {math.log(c1 / c0) / math.log(n1 / n0):.2f}")
 PY
