@@ -34,6 +34,14 @@ def read_run(path):
     return rows
 
 
+def decades(lo, hi):
+    """lo, 10 lo, 100 lo, ... up to hi."""
+    d = lo
+    while d <= hi * 1.0001:
+        yield d
+        d *= 10
+
+
 def series(spec):
     label, _, files = spec.partition("=")
     if not files:
@@ -70,18 +78,14 @@ def main():
         f'<rect width="{W}" height="{H}" fill="white"/>',
     ]
     # Decades on both axes, with their grid lines.
-    d = x0
-    while d <= x1:
+    for d in decades(x0, x1):
         x = px(d)
         svg.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}" stroke="#ddd"/>')
         svg.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{d:,}</text>')
-        d *= 10
-    d = y0
-    while d <= y1:
+    for d in decades(y0, y1):
         y = py(d)
         svg.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
         svg.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{d:g}</text>')
-        d *= 10
     svg.append(f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" '
                'fill="none" stroke="#444"/>')
     svg.append(f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 18}" text-anchor="middle">PLCs</text>')
