@@ -140,6 +140,14 @@ fn a_rules_detector_builds_from_a_detector_set_entry() {
     let (field, msg) = RulesDetector::from_config(&bad_var, &cx).err().unwrap();
     assert_eq!(field, "vars.ENGINEERING");
     assert!(msg.contains("ews-99"), "{msg}");
+    // The fault is the variable's value, not a line of the rules file: no `file:0:`.
+    assert!(
+        msg.starts_with("\"$ENGINEERING\": in the value \"ews-99\""),
+        "{msg}"
+    );
+    assert!(msg.contains("(a variable given to the rules of "), "{msg}");
+    assert!(msg.ends_with("plant-modbus.rules)"), "{msg}");
+    assert!(!msg.contains(".rules:0"), "{msg}");
 }
 
 #[test]

@@ -37,7 +37,7 @@ use threshold::{Track, Window};
 
 /// A problem in a rules file: where, which keyword, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {keyword:?}: {message}")]
+#[error("{}", self.describe())]
 pub struct RuleError {
     /// The rules file as the caller named it (`origin`).
     pub file: String,
@@ -47,6 +47,24 @@ pub struct RuleError {
     pub keyword: String,
     /// Why, for people.
     pub message: String,
+}
+
+impl RuleError {
+    /// `file:line: keyword: message`, or, for a variable's value (line 0: no line of the
+    /// file is at fault), the variable and the file whose rules were given it.
+    fn describe(&self) -> String {
+        if self.line == 0 {
+            format!(
+                "{:?}: {} (a variable given to the rules of {})",
+                self.keyword, self.message, self.file
+            )
+        } else {
+            format!(
+                "{}:{}: {:?}: {}",
+                self.file, self.line, self.keyword, self.message
+            )
+        }
+    }
 }
 
 /// Bucket of a Modbus frame too short to carry a function code.
