@@ -24,7 +24,11 @@ LEFT, RIGHT, TOP, BOTTOM = 80, 100, 30, 60
 def read_run(path):
     """Rows of run.sh's table: {plcs: cpu seconds per simulated hour}."""
     rows = {}
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError as e:
+        sys.exit(f"chart.py: {path}: {e.strerror}")
+    with f:
         for line in f:
             cols = line.split()
             if len(cols) >= 8 and cols[0].isdigit():
@@ -53,6 +57,8 @@ def series(spec):
         values = [r[n] for r in runs if n in r and r[n] > 0]
         if values:
             points.append((n, statistics.median(values)))
+    if not points:
+        sys.exit(f"chart.py: {label}: no size with a CPU time above zero (runs too short?)")
     return label, points, len(runs)
 
 
