@@ -136,11 +136,11 @@ impl LagMeter {
     /// 100,000x, over in a second). Nothing when a warning was given, or when the run was
     /// paused or its speed changed, which the average over the run does not measure.
     pub fn closing_warning(&mut self, simulated: SimDuration, now: Instant) -> Option<String> {
-        let wall = now.saturating_duration_since(self.started).as_secs_f64();
-        if self.warnings > 0 || !self.steady || wall <= 0.0 {
+        let figures = self.figures(simulated, now);
+        if self.warnings > 0 || !self.steady || figures.wall_s <= 0.0 {
             return None;
         }
-        let achieved = simulated.as_secs_f64() / wall;
+        let achieved = figures.achieved_speed;
         if achieved >= HOLDS * self.speed {
             return None;
         }
